@@ -1,2 +1,5 @@
-mod config;
-fn main() {}
+//! The `pbx` binary: everything is in the library; see `pbx::cli`.
+
+fn main() -> std::process::ExitCode {
+    pbx::cli::run()
+}

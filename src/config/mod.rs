@@ -1,1 +1,18 @@
+//! The configuration: `pbx.yaml` read, shape-checked, validated into a model, and compared.
+//!
+//! Stages are separate types: `tree` (spanned YAML) -> `raw` (serde wire types) -> `model`
+//! (validated, references resolved). Nothing here uses tokio, sockets or sled.
+
+pub mod audio;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod path;
+pub mod raw;
+pub mod report;
+pub mod schema;
+pub mod shape;
+pub mod translit;
 pub mod tree;
+pub mod validate;
+pub mod values;

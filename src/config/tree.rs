@@ -104,8 +104,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         let span = e
             .location()
             .map(|l| Span::from_location(&l))
-            .unwrap_or(Span { line: 1, col: 1, len: 0 });
-        SyntaxError { message: first_line(&e.to_string()), span }
+            .unwrap_or(Span {
+                line: 1,
+                col: 1,
+                len: 0,
+            });
+        SyntaxError {
+            message: first_line(&e.to_string()),
+            span,
+        }
     })
 }
 
@@ -153,13 +160,19 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -219,7 +232,9 @@ mod tests {
         let b = t.get("b").unwrap().node.item(1).unwrap();
         assert!(matches!(&b.value, Value::Str(s) if s == "0101"));
         assert_eq!((b.span.line, b.span.col), (4, 5));
-        let Value::Map(m) = &t.get("m").unwrap().node.value else { panic!() };
+        let Value::Map(m) = &t.get("m").unwrap().node.value else {
+            panic!()
+        };
         assert_eq!(m[0].key, m[1].key);
     }
 

@@ -1,0 +1,39 @@
+//! `pbx validate [FILES]`: offline check of config files, every problem reported at once.
+
+use super::exit;
+use crate::config::report::{render, Format};
+use crate::config::validate::{check_file, Options};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Config files to check, each a whole config. Default: pbx.yaml.
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> u8 {
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("pbx.yaml")]
+    } else {
+        args.files
+    };
+    let mut code = exit::OK;
+    for file in &files {
+        match check_file(file, Options::default()) {
+            Ok((outcome, sources)) => {
+                print!("{}", render(args.format, &outcome.diagnostics, &sources));
+                if outcome.errors() > 0 {
+                    code = code.max(exit::INVALID);
+                }
+            }
+            Err(e) => {
+                eprintln!("pbx validate: {e}");
+                code = exit::IO;
+            }
+        }
+    }
+    code
+}

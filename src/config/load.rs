@@ -1,0 +1,292 @@
+//! Reading a config from disk: the main file, the tenant files it includes, their YAML trees
+//! (kept as the `ConfigPath -> file:line:col` index), the shape check, and the typed `raw`
+//! parse.
+//!
+//! Loading never stops at the first problem: a syntax error in one included file still lets the
+//! others be checked. What could not be read ends up as diagnostics; only an unreadable main
+//! file is an I/O error.
+
+use super::diagnostic::{Code, Diagnostic, Location};
+use super::path::{ConfigPath, Seg};
+use super::raw;
+use super::schema::{self, Document};
+use super::shape;
+use super::tree::{self, Node, Span, Value};
+use std::path::{Path, PathBuf};
+
+/// The main config file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct LoadError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// One file of a config.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The name shown in diagnostics: the path as the user gave it, includes joined to it.
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+    /// Its YAML tree, when it parsed.
+    pub tree: Option<Node>,
+    /// The directory that relative paths written in this file are resolved against.
+    pub dir: PathBuf,
+}
+
+/// All files of a config and where each tenant came from.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+    /// For each tenant of the merged config: its file and its path inside that file.
+    tenant_roots: Vec<(usize, ConfigPath)>,
+    /// Directory against which relative paths in the main file are resolved.
+    pub base_dir: PathBuf,
+}
+
+/// A config as read: its sources, the typed document (when every file had a valid shape), and
+/// the problems found so far.
+#[derive(Debug)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub raw: Option<raw::Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads `path` and every file it includes.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(load_text(&path.display().to_string(), text, &base_dir))
+}
+
+/// Loads a config whose main file's text is given, named `name`; includes are read relative to
+/// `base_dir`.
+pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut sources = Sources {
+        base_dir: base_dir.to_path_buf(),
+        ..Sources::default()
+    };
+    let tree = parse_tree(name, &text, &mut diagnostics);
+    let mut raw = None;
+    if let Some(tree) = &tree {
+        let before = diagnostics.len();
+        shape::check(
+            tree,
+            &schema::json(Document::Config),
+            name,
+            ConfigPath::root(),
+            &mut diagnostics,
+        );
+        if diagnostics.len() == before {
+            raw = typed::<raw::Config>(name, &text, &mut diagnostics);
+        }
+    }
+    let inline = raw.as_ref().map_or(0, |r: &raw::Config| r.tenants.len());
+    for i in 0..inline {
+        sources
+            .tenant_roots
+            .push((0, ConfigPath::root().key("tenants").index(i)));
+    }
+    let includes = tree.as_ref().map(include_entries).unwrap_or_default();
+    sources.files.push(SourceFile {
+        name: name.to_string(),
+        text,
+        tree,
+        dir: base_dir.to_path_buf(),
+    });
+
+    let tenant_schema = schema::json(Document::Tenant);
+    let mut all_included = true;
+    for (index, (include, span)) in includes.into_iter().enumerate() {
+        let path = base_dir.join(&include);
+        let shown = if base_dir.as_os_str().is_empty() {
+            include.clone()
+        } else {
+            path.display().to_string()
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Include,
+                        ConfigPath::root().key("include").index(index),
+                        format!("cannot read included file `{include}`: {e}"),
+                    )
+                    .at(Location {
+                        file: name.to_string(),
+                        line: span.line,
+                        column: span.col,
+                        len: span.len,
+                    }),
+                );
+                all_included = false;
+                continue;
+            }
+        };
+        let file_index = sources.files.len();
+        let tree = parse_tree(&shown, &text, &mut diagnostics);
+        let mut tenant = None;
+        if let Some(tree) = &tree {
+            let tenant_index = inline + index;
+            let id = match tree.get("id").map(|e| &e.node.value) {
+                Some(Value::Str(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let start = ConfigPath(vec![
+                Seg::Key("tenants".into()),
+                Seg::Item(tenant_index, id),
+            ]);
+            let before = diagnostics.len();
+            shape::check(tree, &tenant_schema, &shown, start, &mut diagnostics);
+            if diagnostics.len() == before {
+                tenant = typed::<raw::Tenant>(&shown, &text, &mut diagnostics);
+            }
+        }
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        sources.files.push(SourceFile {
+            name: shown,
+            text,
+            tree,
+            dir,
+        });
+        match (tenant, raw.as_mut()) {
+            (Some(t), Some(r)) => {
+                r.tenants.push(t);
+                sources.tenant_roots.push((file_index, ConfigPath::root()));
+            }
+            _ => all_included = false,
+        }
+    }
+    if !all_included {
+        raw = None;
+    }
+    Loaded {
+        sources,
+        raw,
+        diagnostics,
+    }
+}
+
+/// The `include:` entries of the main file with their spans (read from the tree, so that they
+/// are found even when the rest of the file has problems).
+fn include_entries(tree: &Node) -> Vec<(String, Span)> {
+    match tree.get("include").map(|e| &e.node.value) {
+        Some(Value::Seq(items)) => items
+            .iter()
+            .filter_map(|n| match &n.value {
+                Value::Str(s) => Some((s.clone(), n.span)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
+    match tree::parse(text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            out.push(
+                Diagnostic::error(Code::YamlSyntax, ConfigPath::root(), e.message).at(Location {
+                    file: name.to_string(),
+                    line: e.span.line,
+                    column: e.span.col,
+                    len: e.span.len,
+                }),
+            );
+            None
+        }
+    }
+}
+
+/// The typed parse. After a clean shape check it succeeds; if the two ever disagree, the
+/// parser's own message is reported rather than lost.
+fn typed<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    match serde_saphyr::from_str::<T>(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+            let message = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid value")
+                .to_string();
+            out.push(
+                Diagnostic::error(Code::WrongType, ConfigPath::root(), message).at(Location {
+                    file: name.to_string(),
+                    line,
+                    column,
+                    len: 0,
+                }),
+            );
+            None
+        }
+    }
+}
+
+impl Sources {
+    /// Where the value at `path` is written, or failing that its nearest written ancestor.
+    /// `None` when not even the tenant is in a file (a config built in memory).
+    pub fn locate(&self, path: &ConfigPath) -> Option<Location> {
+        let (file, rest): (usize, Vec<Seg>) = match path.0.as_slice() {
+            [Seg::Key(k), Seg::Item(i, _), rest @ ..] if k == "tenants" => {
+                let (file, prefix) = self.tenant_roots.get(*i)?;
+                (*file, prefix.0.iter().chain(rest).cloned().collect())
+            }
+            _ => (0, path.0.clone()),
+        };
+        let source = self.files.get(file)?;
+        let mut node = source.tree.as_ref()?;
+        for seg in &rest {
+            let next = match seg {
+                Seg::Key(k) => node.get(k).map(|e| &e.node),
+                Seg::Item(i, _) => node.item(*i),
+            };
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        Some(Location {
+            file: source.name.clone(),
+            line: node.span.line,
+            column: node.span.col,
+            len: node.span.len,
+        })
+    }
+
+    /// The directory relative paths at `path` are resolved against: that of the file the value
+    /// is written in.
+    pub fn dir_of(&self, path: &ConfigPath) -> PathBuf {
+        let file = match path.0.as_slice() {
+            [Seg::Key(k), Seg::Item(i, _), ..] if k == "tenants" => {
+                self.tenant_roots.get(*i).map_or(0, |r| r.0)
+            }
+            _ => 0,
+        };
+        self.files
+            .get(file)
+            .map_or_else(|| self.base_dir.clone(), |f| f.dir.clone())
+    }
+
+    /// The text of line `line` (1-based) of the file named `file`.
+    pub fn line(&self, file: &str, line: u32) -> Option<&str> {
+        let source = self.files.iter().find(|f| f.name == file)?;
+        source.text.lines().nth(line.checked_sub(1)? as usize)
+    }
+}

@@ -1,0 +1,606 @@
+//! The wire types of `pbx.yaml`: what a user writes, exactly as written.
+//!
+//! These types are deserialized by serde-saphyr and are the source of the JSON Schema
+//! (`pbx schema`, committed as `schema/pbx.schema.json`), so every field carries a `///` doc that
+//! an editor shows on hover. Unknown keys are rejected (`deny_unknown_fields`); no
+//! `#[serde(flatten)]`. Values that need checking (extensions, numbers, durations, names that
+//! refer to other entities) stay strings here: `validate` turns them into the domain types of
+//! `model`, reporting every problem at once. Nothing outside `config/` sees these types.
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// A pbx configuration: the server's own settings, shared trunks, and the companies (tenants)
+/// the server hosts. Tenants may be written inline or kept one per file (`include`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Version of this file's format. Only `1` exists today.
+    pub version: u32,
+    /// Settings of the server process: listen addresses, RTP ports, data directory, mail.
+    #[serde(default)]
+    pub server: Server,
+    /// SIP trunks (gateways to the public telephone network) that every tenant may use.
+    #[serde(default)]
+    pub trunks: Vec<Trunk>,
+    /// Files, relative to this one, each holding one tenant (the same keys as an entry of
+    /// `tenants`). Lets every company live in its own file.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// The companies served by this PBX. Each has its own SIP domain, staff, numbers and history;
+    /// nothing of one tenant is visible to another.
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+}
+
+/// Settings of the server process. Changing `sip.listen`, `http.listen` or `data_dir` needs a
+/// restart; everything else is applied live.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// SIP signalling.
+    #[serde(default)]
+    pub sip: SipSettings,
+    /// RTP media relay.
+    #[serde(default)]
+    pub rtp: RtpSettings,
+    /// The web cabinet and the admin API.
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// Directory of the embedded store (generated credentials, history, counters), relative to
+    /// this file. Default: `data`.
+    pub data_dir: Option<String>,
+    /// Token that `pbx apply` must present to the admin API. Normally `{env: PBX_ADMIN_TOKEN}`.
+    /// Without it the admin API is disabled.
+    pub admin_token: Option<Secret>,
+    /// Outgoing mail (welcome letters with credentials, voicemail notices).
+    pub smtp: Option<Smtp>,
+}
+
+/// SIP signalling settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SipSettings {
+    /// Sockets the server listens on. Default: UDP and TCP on `0.0.0.0:5060`.
+    pub listen: Option<Vec<Listen>>,
+    /// Address written into Via/Contact headers when the listen address is a wildcard.
+    /// Default: the listen address, or `127.0.0.1` for a wildcard.
+    pub public_address: Option<String>,
+}
+
+/// One SIP listening socket.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// `udp` or `tcp`.
+    pub transport: Transport,
+    /// `IP:port`, e.g. `0.0.0.0:5060`.
+    pub address: String,
+}
+
+/// A SIP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// SIP over UDP (RFC 3261 §18), the usual choice for desk phones.
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+}
+
+/// RTP media relay settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RtpSettings {
+    /// Lowest UDP port used for media. Default: 10000.
+    pub port_min: Option<u16>,
+    /// Highest UDP port used for media. Default: 20000.
+    pub port_max: Option<u16>,
+    /// Address announced in SDP for the relay. Default: the SIP public address.
+    pub public_address: Option<String>,
+}
+
+/// Web cabinet and admin API settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `IP:port` of the HTTP server. Default: `127.0.0.1:8080`.
+    pub listen: Option<String>,
+}
+
+/// Outgoing mail over SMTP.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Mail server host name or IP.
+    pub host: String,
+    /// Mail server port. Default: 587 for `starttls`, 465 for `tls`, 25 for `none`.
+    pub port: Option<u16>,
+    /// Connection security. Default: `starttls`.
+    pub security: Option<SmtpSecurity>,
+    /// Sender address of the letters, e.g. `PBX <pbx@example.com>`.
+    pub from: String,
+    /// User name for SMTP authentication, if the server needs it.
+    pub username: Option<String>,
+    /// Password for SMTP authentication; use `{env: NAME}` or `{file: PATH}`.
+    pub password: Option<Secret>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain connection (only for a relay on the same host).
+    None,
+    /// Plain connection upgraded with STARTTLS.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// A secret kept out of git: read from an environment variable or a file at run time.
+/// A literal string is accepted but reported as a warning.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Secret {
+    /// A literal value written in the config (discouraged: it ends up in git).
+    Literal(String),
+    /// Read from an environment variable.
+    Env(EnvRef),
+    /// Read from a file.
+    File(FileRef),
+}
+
+/// A value read from an environment variable.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvRef {
+    /// Name of the environment variable.
+    pub env: String,
+}
+
+/// A value read from a file: its first line, trimmed.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    /// Path of the file, relative to this config file.
+    pub file: String,
+}
+
+/// A staff member's password. Normally absent: the server generates a strong one and keeps it in
+/// its store. If a team must keep it in git, only as a digest hash or a reference.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Password {
+    /// A plaintext password (reported as a warning: it would live in git).
+    Literal(String),
+    /// Read from an environment variable when the config is applied.
+    Env(EnvRef),
+    /// Read from a file when the config is applied.
+    File(FileRef),
+    /// SIP digest hashes, so that the password itself is nowhere.
+    Hash(HashRef),
+}
+
+/// SIP digest hashes HA1 = H(login:domain:password), as hex.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HashRef {
+    /// The digest hashes.
+    pub ha1: PasswordHash,
+}
+
+/// Precomputed SIP digest HA1 values. With only `md5`, phones that use SHA-256 digest cannot
+/// authenticate, and the other way round.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordHash {
+    /// MD5(login:domain:password) as 32 hex digits.
+    pub md5: Option<String>,
+    /// SHA-256(login:domain:password) as 64 hex digits (RFC 8760).
+    pub sha256: Option<String>,
+}
+
+/// A SIP trunk: a gateway to the public telephone network. Outbound calls go to it; inbound
+/// calls from its addresses to a tenant's numbers are accepted.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trunk {
+    /// Name of the trunk, used by tenants' `outbound_trunks`.
+    pub id: String,
+    /// Gateway host name or IP address.
+    pub host: String,
+    /// Gateway port. Default: 5060.
+    pub port: Option<u16>,
+    /// Transport towards the gateway. Default: `udp`.
+    pub transport: Option<Transport>,
+    /// Credentials, when the gateway wants digest authentication or registration.
+    pub auth: Option<TrunkAuth>,
+    /// Register with the gateway (some providers deliver inbound calls only to a registered
+    /// trunk). Needs `auth`. Default: false.
+    #[serde(default)]
+    pub register: bool,
+    /// Source IP addresses from which inbound calls are accepted. Default: the resolved `host`.
+    #[serde(default)]
+    pub inbound_from: Vec<String>,
+    /// Rewrites applied to a dialled number before it is sent to this trunk, first match wins.
+    #[serde(default)]
+    pub outbound_rewrite: Vec<Rewrite>,
+    /// Rewrites applied to numbers arriving from this trunk (to reach E.164), first match wins.
+    #[serde(default)]
+    pub inbound_rewrite: Vec<Rewrite>,
+}
+
+/// Credentials towards a trunk.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkAuth {
+    /// User name given by the provider.
+    pub username: String,
+    /// Password given by the provider; use `{env: NAME}` or `{file: PATH}`.
+    pub password: Secret,
+    /// Digest realm, if the provider requires a fixed one.
+    pub realm: Option<String>,
+}
+
+/// A number rewrite: a number starting with `prefix` has it replaced by `replace`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rewrite {
+    /// The prefix to match, e.g. `+7` or `8`.
+    pub prefix: String,
+    /// What the prefix becomes, e.g. `8` or `+7`; empty removes it.
+    #[serde(default)]
+    pub replace: String,
+    /// Only numbers of exactly this many characters (prefix included) match.
+    pub length: Option<u32>,
+}
+
+/// A company served by the PBX.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    /// Short stable identifier (lower-case letters, digits, `-`), e.g. `acme`.
+    pub id: String,
+    /// Company name, shown in the cabinet and in letters.
+    pub name: String,
+    /// SIP domain and digest realm of this company's phones, e.g. `acme.pbx.example.com`.
+    /// Unique across tenants.
+    pub domain: String,
+    /// Tariff plan cap: how many staff members the company may have.
+    pub max_users: u32,
+    /// IANA time zone of the company, e.g. `Europe/Moscow`. Schedules use it unless they name
+    /// their own. Default: `UTC`.
+    pub timezone: Option<String>,
+    /// Trunks of this tenant only (the same keys as the top-level `trunks`).
+    #[serde(default)]
+    pub trunks: Vec<Trunk>,
+    /// Trunks that staff calls to external numbers go through, tried in order. They may be
+    /// this tenant's or shared ones. Empty: staff cannot call external numbers.
+    #[serde(default)]
+    pub outbound_trunks: Vec<String>,
+    /// Replacements for the built-in prompts.
+    #[serde(default)]
+    pub prompts: Prompts,
+    /// The company's people (сотрудники). Each can register phones and log in to the cabinet.
+    #[serde(default)]
+    pub staff: Vec<Staff>,
+    /// Departments (отделы): groups of staff that take calls together.
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// The company's external phone numbers (DIDs) and where their calls go.
+    #[serde(default)]
+    pub numbers: Vec<Number>,
+    /// Working-hours schedules that numbers refer to.
+    #[serde(default)]
+    pub schedules: Vec<Schedule>,
+    /// Self-service voice menus (IVR).
+    #[serde(default)]
+    pub menus: Vec<Menu>,
+}
+
+/// A staff member (сотрудник).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Staff {
+    /// "Surname Name" or just a name; Cyrillic is normal.
+    pub name: String,
+    /// Login for SIP phones and the cabinet. Default: generated from the name ("Иван Петров" ->
+    /// `ivan.petrov`), unique in the tenant, and kept forever once applied.
+    pub login: Option<String>,
+    /// Normally absent: a strong password is generated on first apply and can be rotated.
+    pub password: Option<Password>,
+    /// Job title, informational only.
+    pub position: Option<String>,
+    /// Rights in the cabinet. Default: `user`.
+    pub role: Option<Role>,
+    /// Internal short number (digits, not starting with 0, not an emergency or service number).
+    /// Default: allocated on first apply and kept forever.
+    pub extension: Option<String>,
+    /// Address for the welcome letter (login, password, extension, SIP settings).
+    pub email: Option<String>,
+    /// Personal mobile or landline number, with call forwarding to it.
+    pub mobile: Option<Mobile>,
+    /// How long direct calls ring before `no_answer` applies. Default: 30s.
+    pub ring_time: Option<DurationText>,
+    /// What happens to a direct call nobody answers. Default: `voicemail`.
+    pub no_answer: Option<NoAnswer>,
+    /// Replaces the default voicemail greeting of this person (a WAV file).
+    pub voicemail_greeting: Option<String>,
+}
+
+/// Rights in the web cabinet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees history and statistics of every user of the tenant; views the applied config and its
+    /// apply history, rotates passwords, hears every voicemail.
+    Admin,
+    /// Sees statistics of the whole company; changes only their own profile.
+    User,
+    /// Sees only their own statistics and history; changes only their own profile.
+    Restricted,
+}
+
+/// A personal number and how calls are forwarded to it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mobile {
+    /// The number in E.164 form, e.g. `+79161234567`.
+    pub number: String,
+    /// Forwarding mode. Default: `off`.
+    pub forwarding: Option<Forwarding>,
+    /// For `delayed`: how long the phones ring alone before the mobile rings too. Default: 15s.
+    pub delay: Option<DurationText>,
+}
+
+/// Forwarding to the personal number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Forwarding {
+    /// Calls ring the person's phones only.
+    Off,
+    /// Calls ring the mobile instead of the phones.
+    Instant,
+    /// Calls ring the phones, and after `delay` the mobile too.
+    Delayed,
+}
+
+/// A department (отдел): members who take calls together, by a ring strategy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    /// Short identifier used in references, e.g. `sales`.
+    pub id: String,
+    /// Display name, e.g. "Отдел продаж".
+    pub name: Option<String>,
+    /// Internal number that rings the department. Optional.
+    pub extension: Option<String>,
+    /// How calls are distributed among the members.
+    pub strategy: Strategy,
+    /// For `in_order` and `increasing`: how long each step rings before the next member is
+    /// added. Default: 15s.
+    pub step: Option<DurationText>,
+    /// How long the department rings in all before `no_answer` applies. Default: 60s.
+    pub ring_time: Option<DurationText>,
+    /// Logins of the members, in order (the order matters for `in_order` and `increasing`).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// What happens when nobody answers within `ring_time`. Default: `voicemail`.
+    pub no_answer: Option<NoAnswer>,
+    /// Offer waiting callers a way out after a while ("for impatient callers").
+    pub impatient_callers: Option<ImpatientCallers>,
+    /// Replaces the default voicemail greeting of this department (a WAV file).
+    pub voicemail_greeting: Option<String>,
+}
+
+/// Ring strategy of a department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Every available member rings; the first to answer gets the call.
+    AllAtOnce,
+    /// The member who has gone longest without a call rings first, then the next longest-idle.
+    Evenly,
+    /// One member at a time in the listed order, each for `step`.
+    InOrder,
+    /// Like `in_order`, but earlier members keep ringing as each next one is added.
+    Increasing,
+}
+
+/// What happens to a call nobody answered.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum NoAnswer {
+    /// The caller may leave a voicemail.
+    Voicemail,
+    /// Forward to an external number through the tenant's trunk.
+    Forward(ForwardExternal),
+    /// Transfer to a staff member or another department.
+    Transfer(Target),
+}
+
+/// Forwarding an unanswered call to an external number.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardExternal {
+    /// The number in E.164 form.
+    pub number: String,
+    /// If the number does not answer within this time, the caller gets voicemail. Default: 30s.
+    pub timeout: Option<DurationText>,
+}
+
+/// A person or a department.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    /// A staff member, by login.
+    Staff(String),
+    /// A department, by id.
+    Department(String),
+}
+
+/// The "for impatient callers" offer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpatientCallers {
+    /// How long a caller waits before the offer is played. Default: 20s.
+    pub after: Option<DurationText>,
+    /// Replaces the built-in offer prompt (a WAV file).
+    pub prompt: Option<String>,
+    /// Digit that orders a callback. Default: `1`.
+    pub callback_digit: Option<String>,
+    /// Digit that keeps waiting. Default: `2`.
+    pub wait_digit: Option<String>,
+    /// Digit that leaves a voicemail. Default: `3`.
+    pub voicemail_digit: Option<String>,
+}
+
+/// An external number (DID) of the company.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Number {
+    /// The number in E.164 form, e.g. `+74951234567`. A number belongs to one tenant only.
+    pub number: String,
+    /// A label, e.g. "Main line".
+    pub name: Option<String>,
+    /// Working hours (a schedule id). Absent: the number takes calls 24/7.
+    pub schedule: Option<String>,
+    /// Where calls go during working hours.
+    pub destination: Destination,
+    /// Where calls go outside working hours. Default: the after-hours prompt, then hang up.
+    pub after_hours: Option<Destination>,
+    /// A WAV file played to the caller instead of ringback tone.
+    pub greeting: Option<String>,
+}
+
+/// Where a call goes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Destination {
+    /// A staff member, by login.
+    Staff(String),
+    /// A department, by id.
+    Department(String),
+    /// A voice menu, by id.
+    Menu(String),
+    /// The voicemail box of a staff member (login) or a department (id).
+    Voicemail(String),
+    /// An external number in E.164 form, through the tenant's trunk.
+    External(String),
+    /// End the call.
+    Hangup,
+}
+
+/// Weekly working hours and holidays.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Short identifier used by numbers, e.g. `office`.
+    pub id: String,
+    /// IANA time zone. Default: the tenant's.
+    pub timezone: Option<String>,
+    /// Working hours per weekday, each a list of `HH:MM-HH:MM` ranges.
+    #[serde(default)]
+    pub hours: WeeklyHours,
+    /// Days off: `YYYY-MM-DD`, or a span `YYYY-MM-DD..YYYY-MM-DD` (both days included).
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+/// Working hours of each weekday. A day that is absent is a day off.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyHours {
+    /// Shorthand for Monday to Friday; may not overlap ranges given for those days.
+    #[serde(default)]
+    pub weekdays: Vec<String>,
+    /// Monday.
+    #[serde(default)]
+    pub monday: Vec<String>,
+    /// Tuesday.
+    #[serde(default)]
+    pub tuesday: Vec<String>,
+    /// Wednesday.
+    #[serde(default)]
+    pub wednesday: Vec<String>,
+    /// Thursday.
+    #[serde(default)]
+    pub thursday: Vec<String>,
+    /// Friday.
+    #[serde(default)]
+    pub friday: Vec<String>,
+    /// Saturday.
+    #[serde(default)]
+    pub saturday: Vec<String>,
+    /// Sunday.
+    #[serde(default)]
+    pub sunday: Vec<String>,
+}
+
+/// A self-service voice menu (IVR).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Menu {
+    /// Short identifier used in destinations, e.g. `main`.
+    pub id: String,
+    /// The WAV file played to the caller.
+    pub prompt: String,
+    /// What each digit (`0`-`9`, `*`, `#`) leads to.
+    #[serde(default)]
+    pub options: BTreeMap<String, Destination>,
+    /// How long to wait for a digit after the prompt. Default: 5s.
+    pub timeout: Option<DurationText>,
+    /// How many times the prompt is replayed on silence or a wrong digit. Default: 2.
+    pub repeat: Option<u32>,
+    /// Where the call goes when the caller presses nothing. Default: hang up after the repeats.
+    pub on_timeout: Option<Destination>,
+    /// Where the call goes after a wrong digit and the repeats. Default: hang up.
+    pub on_invalid: Option<Destination>,
+    /// Let callers dial a staff member's extension directly. Default: false.
+    #[serde(default)]
+    pub dial_extensions: bool,
+}
+
+/// Replacements for the built-in prompts (WAV files, 8 kHz mono 16-bit PCM).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    /// Played before recording a voicemail.
+    pub voicemail_greeting: Option<String>,
+    /// The "for impatient callers" offer.
+    pub impatient_offer: Option<String>,
+    /// Played outside working hours when a number has no `after_hours` destination.
+    pub after_hours: Option<String>,
+    /// Played after a wrong menu digit.
+    pub invalid_choice: Option<String>,
+    /// Confirms that a callback was ordered.
+    pub callback_confirmed: Option<String>,
+}
+
+/// A duration such as `20s`, `1m30s`, `2m`, `500ms`, or a number of seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationText(pub String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // serde-saphyr hands a plain `20` to a string target as its text.
+        String::deserialize(d).map(DurationText)
+    }
+}
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration: `20s`, `1m30s`, `2m`, `1h`, `500ms`, or a number of seconds.",
+            "type": ["string", "integer"],
+            "pattern": "^([0-9]+(h|m|s|ms))+$|^[0-9]+$",
+            "minimum": 0
+        })
+    }
+}

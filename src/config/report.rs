@@ -1,0 +1,254 @@
+//! Rendering diagnostics for people and machines: `human` (a snippet with a caret, like
+//! rustc), `json` (a versioned document) and `github` (workflow commands that annotate the
+//! pull request's lines).
+
+use super::diagnostic::{Diagnostic, Severity};
+use super::load::Sources;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// An output format of `pbx validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Snippets with a caret under the offending value.
+    Human,
+    /// One JSON document (`{"version": 1, "valid": ..., "diagnostics": [...]}`).
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,line=…,col=…::`).
+    Github,
+}
+
+/// Renders `diagnostics` (in the order given) with a closing summary line.
+pub fn render(format: Format, diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    match format {
+        Format::Human => human(diagnostics, sources),
+        Format::Json => json(diagnostics),
+        Format::Github => github(diagnostics),
+    }
+}
+
+/// Errors first, then warnings; within each, by file and position.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| {
+            let l = d.location.as_ref();
+            (
+                d.severity,
+                l.map(|l| l.file.clone()),
+                l.map_or(0, |l| l.line),
+                l.map_or(0, |l| l.column),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
+fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    (errors, diagnostics.len() - errors)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn human(diagnostics: &[Diagnostic], sources: &Sources) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{level}[{}]: {}", d.code.code(), d.message);
+        if let Some(loc) = &d.location {
+            let line_no = loc.line.to_string();
+            let pad = " ".repeat(line_no.len());
+            let _ = writeln!(out, "{pad}--> {loc}");
+            if let Some(text) = sources.line(&loc.file, loc.line) {
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{line_no} | {text}");
+                let _ = writeln!(out, "{pad} | {}", caret(text, loc.column, loc.len));
+            }
+        }
+        let _ = writeln!(out, "  = path: {}", d.path);
+        let _ = writeln!(out, "  = code: {}", d.code.name());
+        for (loc, label) in &d.related {
+            let _ = writeln!(out, "  = note: {label}: {loc}");
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+        out.push('\n');
+    }
+    let (errors, warnings) = counts(diagnostics);
+    if errors == 0 {
+        let _ = writeln!(out, "valid ({})", plural(warnings, "warning"));
+    } else {
+        let _ = writeln!(
+            out,
+            "invalid: {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
+    }
+    out
+}
+
+/// Spaces up to `column`, then carets over `len` characters (at least one, at most to the end
+/// of the line). Tabs before the column stay tabs so the caret lines up.
+fn caret(line: &str, column: u32, len: u32) -> String {
+    let before: String = line
+        .chars()
+        .take(column.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let rest = line
+        .chars()
+        .count()
+        .saturating_sub(column.saturating_sub(1) as usize);
+    let width = (len as usize).min(rest).max(1);
+    format!("{before}{}", "^".repeat(width))
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    valid: bool,
+    errors: usize,
+    warnings: usize,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: Severity,
+    code: &'static str,
+    name: &'static str,
+    path: String,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: &'a str,
+    help: Option<&'a str>,
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    message: &'a str,
+}
+
+fn json(diagnostics: &[Diagnostic]) -> String {
+    let (errors, warnings) = counts(diagnostics);
+    let report = JsonReport {
+        version: 1,
+        valid: errors == 0,
+        errors,
+        warnings,
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic {
+                severity: d.severity,
+                code: d.code.code(),
+                name: d.code.name(),
+                path: d.path.to_string(),
+                file: d.location.as_ref().map(|l| l.file.as_str()),
+                line: d.location.as_ref().map(|l| l.line),
+                column: d.location.as_ref().map(|l| l.column),
+                message: &d.message,
+                help: d.help.as_deref(),
+                related: d
+                    .related
+                    .iter()
+                    .map(|(l, m)| JsonRelated {
+                        file: &l.file,
+                        line: l.line,
+                        column: l.column,
+                        message: m,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&report).expect("a report always serializes");
+    s.push('\n');
+    s
+}
+
+/// GitHub workflow commands. Properties and messages are escaped as the runner expects
+/// (`%`, CR, LF; and `:`/`,` inside properties).
+fn github(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = Vec::new();
+        if let Some(l) = &d.location {
+            props.push(format!("file={}", escape_property(&l.file)));
+            props.push(format!("line={}", l.line));
+            props.push(format!("col={}", l.column));
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("{} {}", d.code.code(), d.code.name()))
+        ));
+        let mut message = format!("{} (at {})", d.message, d.path);
+        if let Some(h) = &d.help {
+            message.push_str("\n");
+            message.push_str(h);
+        }
+        let _ = writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            escape_data(&message)
+        );
+    }
+    let (errors, warnings) = counts(diagnostics);
+    let _ = writeln!(
+        out,
+        "pbx validate: {}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    out
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_under_value() {
+        assert_eq!(
+            caret("    extension: \"112\"", 16, 5),
+            "               ^^^^^"
+        );
+        assert_eq!(caret("a: b", 9, 3), "    ^");
+    }
+
+    #[test]
+    fn github_escaping() {
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(escape_data("x\ny"), "x%0Ay");
+    }
+}

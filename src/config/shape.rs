@@ -1,0 +1,440 @@
+//! The shape check: a YAML tree walked against the generated JSON Schema.
+//!
+//! serde stops at the first unknown key or wrong type; this walk does not, so five typos give
+//! five diagnostics in one run, each at its own `line:col`. It understands the subset of JSON
+//! Schema that schemars emits for our `raw` types: `$ref`, `type`, `properties`,
+//! `additionalProperties`, `required`, `items`, `oneOf`/`anyOf`, `const`/`enum`, and integer
+//! bounds. Semantic rules (extension format, references...) are `validate`'s business.
+
+use super::diagnostic::{did_you_mean, Code, Diagnostic, Location};
+use super::path::{ConfigPath, Seg};
+use super::translit::login_from_name;
+use super::tree::{Node, Span, Value};
+use serde_json::Value as Json;
+
+/// Walks `node` against `schema` (a root schema holding its `$defs`), starting at `path`.
+/// Every problem goes to `out`, located in the file called `file`.
+pub fn check(node: &Node, schema: &Json, file: &str, path: ConfigPath, out: &mut Vec<Diagnostic>) {
+    let mut walker = Walker {
+        root: schema,
+        file,
+        path,
+    };
+    walker.node(node, schema, out);
+}
+
+struct Walker<'a> {
+    root: &'a Json,
+    file: &'a str,
+    path: ConfigPath,
+}
+
+impl<'a> Walker<'a> {
+    fn loc(&self, span: Span) -> Location {
+        Location {
+            file: self.file.to_string(),
+            line: span.line,
+            column: span.col,
+            len: span.len,
+        }
+    }
+
+    fn error(&self, code: Code, span: Span, message: String) -> Diagnostic {
+        Diagnostic::error(code, self.path.clone(), message).at(self.loc(span))
+    }
+
+    /// Follows `$ref`s to the schema that says something.
+    fn resolve(&self, mut schema: &'a Json) -> &'a Json {
+        while let Some(r) = schema.get("$ref").and_then(Json::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            match self.root.get("$defs").and_then(|d| d.get(name)) {
+                Some(s) => schema = s,
+                None => break,
+            }
+        }
+        schema
+    }
+
+    fn node(&mut self, node: &Node, schema: &'a Json, out: &mut Vec<Diagnostic>) {
+        let schema = self.resolve(schema);
+        if let Some(variants) = schema.get("oneOf").or_else(|| schema.get("anyOf")) {
+            return self.variants(node, variants.as_array().map_or(&[][..], |v| v), out);
+        }
+        if let Some(c) = schema.get("const") {
+            return self.one_of_words(node, std::slice::from_ref(c), out);
+        }
+        if let Some(Json::Array(words)) = schema.get("enum") {
+            return self.one_of_words(node, words, out);
+        }
+        if !type_accepts(schema.get("type"), node) {
+            let expected = describe_type(schema.get("type"));
+            out.push(self.error(
+                Code::WrongType,
+                node.span,
+                format!("expected {expected}, found {}", node.kind()),
+            ));
+            return;
+        }
+        match &node.value {
+            Value::Map(_) => self.object(node, schema, out),
+            Value::Seq(items) => {
+                let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Seg::Item(i, item_name(item)));
+                    self.node(item, item_schema, out);
+                    self.path.pop();
+                }
+            }
+            Value::Int(i) => self.bounds(node, *i, schema, out),
+            _ => {}
+        }
+    }
+
+    fn bounds(&self, node: &Node, value: i64, schema: &Json, out: &mut Vec<Diagnostic>) {
+        let min = schema.get("minimum").and_then(Json::as_i64);
+        let max = schema.get("maximum").and_then(Json::as_i64);
+        let below = min.is_some_and(|m| value < m);
+        let above = max.is_some_and(|m| value > m);
+        if below || above {
+            let range = match (min, max) {
+                (Some(a), Some(b)) => format!("between {a} and {b}"),
+                (Some(a), None) => format!("at least {a}"),
+                (None, Some(b)) => format!("at most {b}"),
+                (None, None) => unreachable!("a bound was crossed"),
+            };
+            out.push(self.error(
+                Code::WrongType,
+                node.span,
+                format!("{value} is out of range: must be {range}"),
+            ));
+        }
+    }
+
+    fn object(&mut self, node: &Node, schema: &'a Json, out: &mut Vec<Diagnostic>) {
+        let Value::Map(entries) = &node.value else {
+            return;
+        };
+        let props = schema.get("properties").and_then(Json::as_object);
+        let additional = schema.get("additionalProperties");
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(first) = entries[..i].iter().find(|e| e.key == entry.key) {
+                self.path.push(Seg::Key(entry.key.clone()));
+                out.push(
+                    self.error(
+                        Code::DuplicateKey,
+                        entry.key_span,
+                        format!("duplicate key `{}`", entry.key),
+                    )
+                    .with_related(self.loc(first.key_span), "first defined here")
+                    .with_help("keep one of them: YAML keeps neither reliably"),
+                );
+                self.path.pop();
+                continue;
+            }
+            let sub = props.and_then(|p| p.get(&entry.key)).or(match additional {
+                Some(Json::Bool(false)) => None,
+                Some(s) => Some(s),
+                None => Some(&Json::Bool(true)),
+            });
+            self.path.push(Seg::Key(entry.key.clone()));
+            match sub {
+                Some(s) => self.node(&entry.node, s, out),
+                None => {
+                    let known: Vec<&str> = props
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let mut d = self.error(
+                        Code::UnknownKey,
+                        entry.key_span,
+                        format!("unknown key `{}`", entry.key),
+                    );
+                    d.help = did_you_mean(&entry.key, known.iter().copied())
+                        .or_else(|| Some(format!("known keys here: {}", known.join(", "))));
+                    out.push(d);
+                }
+            }
+            self.path.pop();
+        }
+        if let Some(Json::Array(required)) = schema.get("required") {
+            for key in required.iter().filter_map(Json::as_str) {
+                if !entries.iter().any(|e| e.key == key) {
+                    out.push(self.error(
+                        Code::MissingKey,
+                        node.span,
+                        format!("missing required key `{key}`"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A value that must be one of a few words (`strategy: evenly`).
+    fn one_of_words(&self, node: &Node, words: &[Json], out: &mut Vec<Diagnostic>) {
+        let words: Vec<&str> = words.iter().filter_map(Json::as_str).collect();
+        match &node.value {
+            Value::Str(s) if words.contains(&s.as_str()) => {}
+            Value::Str(s) => {
+                let mut d = self.error(
+                    Code::UnknownValue,
+                    node.span,
+                    format!("`{s}` is not one of {}", quoted_list(&words)),
+                );
+                d.help = did_you_mean(s, words.iter().copied());
+                out.push(d);
+            }
+            _ => out.push(self.error(
+                Code::WrongType,
+                node.span,
+                format!(
+                    "expected one of {}, found {}",
+                    quoted_list(&words),
+                    node.kind()
+                ),
+            )),
+        }
+    }
+
+    /// `oneOf`/`anyOf`: the value is fine if one variant takes it; otherwise the variant the
+    /// value was evidently meant as reports its problems, or a summary of what was expected.
+    fn variants(&mut self, node: &Node, variants: &'a [Json], out: &mut Vec<Diagnostic>) {
+        let resolved: Vec<&'a Json> = variants.iter().map(|v| self.resolve(v)).collect();
+        let mut fitting: Vec<(usize, Vec<Diagnostic>)> = Vec::new();
+        for (i, v) in resolved.iter().enumerate() {
+            if !variant_fits_kind(v, node) {
+                continue;
+            }
+            let mut found = Vec::new();
+            self.node(node, v, &mut found);
+            if found.is_empty() {
+                return;
+            }
+            fitting.push((i, found));
+        }
+        // A mapping whose first key names a variant (`forward:`, `staff:`) meant that variant.
+        if let Value::Map(entries) = &node.value {
+            if let Some(first) = entries.first() {
+                if let Some((_, found)) = fitting.iter_mut().find(|(i, _)| {
+                    resolved[*i]
+                        .get("properties")
+                        .and_then(|p| p.get(&first.key))
+                        .is_some()
+                }) {
+                    out.append(found);
+                    return;
+                }
+            }
+        }
+        // Words only: report as an unknown word among all the word variants.
+        let words: Vec<Json> = resolved
+            .iter()
+            .filter_map(|v| v.get("const").cloned())
+            .collect();
+        if let Value::Str(_) = node.value {
+            if !words.is_empty()
+                && fitting
+                    .iter()
+                    .all(|(i, _)| resolved[*i].get("const").is_some())
+            {
+                let forms = variant_forms(&resolved);
+                let before = out.len();
+                self.one_of_words(node, &words, out);
+                if forms.iter().any(|f| f.starts_with("a mapping")) {
+                    for d in &mut out[before..] {
+                        d.message = format!(
+                            "{}; or {}",
+                            d.message,
+                            forms
+                                .iter()
+                                .filter(|f| f.starts_with("a mapping"))
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", or ")
+                        );
+                    }
+                }
+                return;
+            }
+        }
+        if fitting.len() == 1 {
+            out.append(&mut fitting[0].1);
+            return;
+        }
+        out.push(self.error(
+            Code::WrongType,
+            node.span,
+            format!(
+                "expected {}, found {}",
+                variant_forms(&resolved).join(", or "),
+                node.kind()
+            ),
+        ));
+    }
+}
+
+/// How a list item is named in paths: by its `id`, `login`, `number`, or the login its `name`
+/// would get.
+fn item_name(item: &Node) -> Option<String> {
+    let text = |key: &str| match item.get(key).map(|e| &e.node.value) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        Some(Value::Int(i)) => Some(i.to_string()),
+        _ => None,
+    };
+    text("id")
+        .or_else(|| text("login"))
+        .or_else(|| text("number"))
+        .or_else(|| text("name").map(|n| login_from_name(&n)))
+}
+
+fn type_accepts(ty: Option<&Json>, node: &Node) -> bool {
+    match ty {
+        None => true,
+        Some(Json::String(t)) => one_type_accepts(t, node),
+        Some(Json::Array(ts)) => ts
+            .iter()
+            .filter_map(Json::as_str)
+            .any(|t| one_type_accepts(t, node)),
+        Some(_) => true,
+    }
+}
+
+fn one_type_accepts(t: &str, node: &Node) -> bool {
+    match (t, &node.value) {
+        ("object", Value::Map(_)) | ("array", Value::Seq(_)) | ("null", Value::Null) => true,
+        ("boolean", Value::Bool(_)) | ("integer", Value::Int(_)) => true,
+        ("number", Value::Int(_) | Value::Float(_)) => true,
+        // serde-saphyr gives a plain scalar such as `201` or `yes` to a string field as written.
+        ("string", Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => true,
+        _ => false,
+    }
+}
+
+/// Whether a variant is worth trying for this kind of node (saves a confusing message).
+fn variant_fits_kind(v: &Json, node: &Node) -> bool {
+    if v.get("const").is_some() || v.get("enum").is_some() {
+        return matches!(node.value, Value::Str(_));
+    }
+    type_accepts(v.get("type"), node)
+}
+
+fn describe_type(ty: Option<&Json>) -> String {
+    let one = |t: &str| match t {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "null" => "nothing",
+        _ => "a value",
+    };
+    match ty {
+        Some(Json::String(t)) => one(t).to_string(),
+        Some(Json::Array(ts)) => ts
+            .iter()
+            .filter_map(Json::as_str)
+            .filter(|t| *t != "null")
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "a value".to_string(),
+    }
+}
+
+/// What each variant looks like, for "expected ..." messages.
+fn variant_forms(variants: &[&Json]) -> Vec<String> {
+    variants
+        .iter()
+        .map(|v| {
+            if let Some(c) = v.get("const").and_then(Json::as_str) {
+                format!("`{c}`")
+            } else if let Some(req) = v.get("required").and_then(Json::as_array) {
+                let keys: Vec<String> = req
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(|k| format!("`{k}:`"))
+                    .collect();
+                format!("a mapping with {}", keys.join(" and "))
+            } else {
+                describe_type(v.get("type"))
+            }
+        })
+        .collect()
+}
+
+fn quoted_list(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::schema::{json, Document};
+    use crate::config::tree::parse;
+
+    fn problems(yaml: &str) -> Vec<String> {
+        let tree = parse(yaml).unwrap();
+        let mut out = Vec::new();
+        check(
+            &tree,
+            &json(Document::Config),
+            "t.yaml",
+            ConfigPath::root(),
+            &mut out,
+        );
+        out.iter()
+            .map(|d| {
+                let l = d.location.as_ref().unwrap();
+                format!(
+                    "{}:{} {} {} {}",
+                    l.line,
+                    l.column,
+                    d.code.name(),
+                    d.path,
+                    d.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_shape_has_no_problems() {
+        let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n    staff:\n      - name: Иван Петров\n        extension: 201\n        no_answer: voicemail\n        password: {env: X}\n    numbers:\n      - number: '+74951234567'\n        destination: {department: sales}\n";
+        assert_eq!(problems(yaml), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let yaml = "version: 1\nservr: {}\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: many\n    staff:\n      - name: Иван Петров\n        role: admn\n        extention: '201'\n        no_answer: {forward: {numbr: '+7'}}\n    departments:\n      - id: sales\n        strategy: evenly\n        strategy: in_order\n";
+        let p = problems(yaml);
+        assert_eq!(
+            p,
+            vec![
+                "2:1 unknown-key servr unknown key `servr`",
+                "7:16 wrong-type tenants[a].max_users expected an integer, found a string",
+                "10:15 unknown-value tenants[a].staff[ivan.petrov].role `admn` is not one of `admin`, `user`, `restricted`",
+                "11:9 unknown-key tenants[a].staff[ivan.petrov].extention unknown key `extention`",
+                "12:33 unknown-key tenants[a].staff[ivan.petrov].no_answer.forward.numbr unknown key `numbr`",
+                "12:31 missing-key tenants[a].staff[ivan.petrov].no_answer.forward missing required key `number`",
+                "16:9 duplicate-key tenants[a].departments[sales].strategy duplicate key `strategy`",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_variant_words_are_named() {
+        let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: 1\n    numbers:\n      - number: '+74951234567'\n        destination: hangupp\n";
+        let p = problems(yaml);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("`hangupp` is not one of `hangup`"), "{p:?}");
+    }
+
+    #[test]
+    fn integers_out_of_range() {
+        let p = problems("version: 1\nserver:\n  rtp:\n    port_min: 70000\n");
+        assert_eq!(p, vec!["4:15 wrong-type server.rtp.port_min 70000 is out of range: must be between 0 and 65535"]);
+    }
+}

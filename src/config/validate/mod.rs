@@ -1,0 +1,633 @@
+//! Validation: `raw` -> `model`, every problem collected.
+//!
+//! One `check_*` function per rule or per entity, each pushing diagnostics into the shared
+//! `Ctx` and returning the model value it could build. A config with any error yields no model;
+//! warnings never block. The order: server settings, shared trunks, each tenant (see `tenant`),
+//! then what spans tenants (ids, SIP domains, numbers) and routing loops (see `loops`).
+
+mod loops;
+mod schedule;
+mod tenant;
+
+use super::audio::{self, AudioError};
+use super::diagnostic::{did_you_mean, Code, Diagnostic};
+use super::load::{Loaded, Sources};
+use super::model::{self, SecretRef};
+use super::path::ConfigPath;
+use super::raw;
+use super::report;
+use super::values::{self, ValueError};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// The result of checking a config: the model when it is valid, and every diagnostic sorted
+/// (errors first).
+#[derive(Debug)]
+pub struct Outcome {
+    pub config: Option<model::Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Outcome {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// Options of a validation run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Open and check every referenced audio file (off only for tests of other rules).
+    pub check_audio: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { check_audio: true }
+    }
+}
+
+/// Validates a loaded config. The loader's own diagnostics come first in the outcome.
+pub fn validate(loaded: Loaded, options: Options) -> (Outcome, Sources) {
+    let Loaded {
+        sources,
+        raw,
+        diagnostics,
+    } = loaded;
+    let mut ctx = Ctx {
+        sources: &sources,
+        out: diagnostics,
+        options,
+        audio_cache: HashMap::new(),
+    };
+    let config = raw.and_then(|raw| check_config(&mut ctx, &raw));
+    let mut diagnostics = ctx.out;
+    report::sort(&mut diagnostics);
+    let config = config.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    (
+        Outcome {
+            config,
+            diagnostics,
+        },
+        sources,
+    )
+}
+
+/// Shared state of one validation run.
+pub(crate) struct Ctx<'a> {
+    sources: &'a Sources,
+    out: Vec<Diagnostic>,
+    options: Options,
+    audio_cache: HashMap<PathBuf, Option<(Code, String)>>,
+}
+
+impl Ctx<'_> {
+    /// Records an error at `path` and returns it for decoration (help, related).
+    fn error(
+        &mut self,
+        code: Code,
+        path: &ConfigPath,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let mut d = Diagnostic::error(code, path.clone(), message);
+        d.location = self.sources.locate(path);
+        self.out.push(d);
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// Records a warning at `path`.
+    fn warn(
+        &mut self,
+        code: Code,
+        path: &ConfigPath,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let mut d = Diagnostic::warning(code, path.clone(), message);
+        d.location = self.sources.locate(path);
+        self.out.push(d);
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// Adds a "first defined here" note pointing at `other`.
+    fn related(&self, d: &mut Diagnostic, other: &ConfigPath, label: &str) {
+        if let Some(loc) = self.sources.locate(other) {
+            d.related.push((loc, label.to_string()));
+        }
+    }
+
+    /// Turns a value parse result into an option, reporting the error at `path`.
+    fn value<T>(&mut self, result: Result<T, ValueError>, path: &ConfigPath) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let code = value_code(&e);
+                let help = value_help(&e);
+                let d = self.error(code, path, e.to_string());
+                d.help = help;
+                None
+            }
+        }
+    }
+
+    fn duration(
+        &mut self,
+        raw: Option<&raw::DurationText>,
+        default_secs: u64,
+        path: &ConfigPath,
+    ) -> Option<std::time::Duration> {
+        match raw {
+            None => Some(std::time::Duration::from_secs(default_secs)),
+            Some(t) => self.value(values::parse_duration(&t.0), path),
+        }
+    }
+
+    /// Checks an audio file named in the file the tenant (or main config) came from.
+    fn audio(&mut self, value: &str, path: &ConfigPath) -> Option<PathBuf> {
+        let full = self.resolve_file(value, path);
+        if !self.options.check_audio {
+            return Some(full);
+        }
+        let verdict = self
+            .audio_cache
+            .entry(full.clone())
+            .or_insert_with(|| match audio::check_prompt(&full) {
+                Ok(_) => None,
+                Err(e) => {
+                    let code = match e {
+                        AudioError::Missing => Code::AudioMissing,
+                        _ => Code::AudioFormat,
+                    };
+                    Some((code, e.to_string()))
+                }
+            })
+            .clone();
+        match verdict {
+            None => Some(full),
+            Some((code, message)) => {
+                let d = self.error(code, path, format!("audio file `{value}` {message}"));
+                if code == Code::AudioMissing {
+                    d.help = Some(format!("looked for {}", full.display()));
+                }
+                None
+            }
+        }
+    }
+
+    /// A path written in the config, resolved against the directory of the file it is in.
+    fn resolve_file(&self, value: &str, path: &ConfigPath) -> PathBuf {
+        let dir = self.sources.dir_of(path);
+        dir.join(value)
+    }
+
+    fn secret(&mut self, secret: &raw::Secret, path: &ConfigPath, what: &str) -> Option<SecretRef> {
+        match secret {
+            raw::Secret::Literal(s) => {
+                self.warn(
+                    Code::PlaintextSecret,
+                    path,
+                    format!("{what} is written in plain text"),
+                )
+                .help = Some("use `{env: NAME}` or `{file: PATH}` so it stays out of git".into());
+                Some(SecretRef::Literal(s.clone()))
+            }
+            raw::Secret::Env(e) => self.env_name(&e.env, &path.key("env")).map(SecretRef::Env),
+            raw::Secret::File(f) => Some(SecretRef::File(self.resolve_file(&f.file, path))),
+        }
+    }
+
+    fn env_name(&mut self, name: &str, path: &ConfigPath) -> Option<String> {
+        let ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            Some(name.to_string())
+        } else {
+            self.error(
+                Code::Secret,
+                path,
+                format!("`{name}` is not a valid environment variable name"),
+            )
+            .help = Some("use letters, digits and `_`, not starting with a digit".into());
+            None
+        }
+    }
+
+    /// An id of a tenant, department, menu, schedule or trunk.
+    fn id(&mut self, id: &str, path: &ConfigPath) -> bool {
+        let ok = id.len() <= 64
+            && id
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !ok {
+            let d = self.error(
+                Code::IdInvalid,
+                &path.key("id"),
+                format!("`{id}` is not a valid id"),
+            );
+            d.help = Some("use lower-case latin letters, digits, `-` and `_` (at most 64), starting with a letter or digit".into());
+        }
+        ok
+    }
+
+    /// Reports items of `items` whose key repeats an earlier one.
+    fn unique<'k>(
+        &mut self,
+        items: impl IntoIterator<Item = (&'k str, ConfigPath)>,
+        code: Code,
+        what: &str,
+    ) {
+        let mut seen: HashMap<String, ConfigPath> = HashMap::new();
+        for (key, path) in items {
+            let norm = key.to_lowercase();
+            if let Some(first) = seen.get(&norm).cloned() {
+                let mut d =
+                    Diagnostic::error(code, path.clone(), format!("{what} `{key}` is used twice"));
+                d.location = self.sources.locate(&path);
+                self.related(&mut d, &first, "first used here");
+                self.out.push(d);
+            } else {
+                seen.insert(norm, path);
+            }
+        }
+    }
+
+    /// Reports a name that refers to nothing, with the closest known name as a hint.
+    fn unknown<'k>(
+        &mut self,
+        what: &str,
+        name: &str,
+        known: impl IntoIterator<Item = &'k str>,
+        path: &ConfigPath,
+    ) {
+        let hint = did_you_mean(name, known);
+        let d = self.error(
+            Code::UnknownReference,
+            path,
+            format!("unknown {what} `{name}`"),
+        );
+        d.help = hint;
+    }
+}
+
+/// An optional value that was checked: absent is fine (`Some(None)`), present and valid is
+/// `Some(Some(v))`, present and invalid is `None`.
+fn opt<T>(checked: Option<Option<T>>) -> Option<Option<T>> {
+    match checked {
+        None => Some(None),
+        Some(v) => v.map(Some),
+    }
+}
+
+fn value_code(e: &ValueError) -> Code {
+    use ValueError as V;
+    match e {
+        V::ExtensionLength { .. } | V::ExtensionNotDigits { .. } => Code::ExtensionFormat,
+        V::ExtensionLeadingZero { .. } => Code::ExtensionLeadingZero,
+        V::ExtensionReserved { .. } => Code::ExtensionReserved,
+        V::LoginInvalid { .. } => Code::LoginInvalid,
+        V::E164Invalid { .. } => Code::E164,
+        V::DurationInvalid { .. } => Code::Duration,
+        V::ClockTimeInvalid { .. }
+        | V::TimeRangeInvalid { .. }
+        | V::TimeRangeCrossesMidnight { .. } => Code::ClockTime,
+        V::DateInvalid { .. } => Code::Date,
+        V::EmailInvalid { .. } => Code::EmailInvalid,
+        V::DigitInvalid { .. } => Code::MenuDigit,
+        V::TimezoneUnknown { .. } => Code::Timezone,
+    }
+}
+
+fn value_help(e: &ValueError) -> Option<String> {
+    match e {
+        ValueError::TimezoneUnknown { value } => {
+            let names = values::timezone_names();
+            did_you_mean(value, names.iter().map(String::as_str))
+        }
+        ValueError::ExtensionReserved { .. } | ValueError::ExtensionLeadingZero { .. } => {
+            Some(format!(
+            "emergency and service numbers ({}) and numbers starting with 0 cannot be extensions",
+            values::RESERVED_EXTENSIONS.join(", ")
+        ))
+        }
+        _ => None,
+    }
+}
+
+fn check_config(ctx: &mut Ctx, raw: &raw::Config) -> Option<model::Config> {
+    let root = ConfigPath::root();
+    if raw.version != 1 {
+        ctx.error(
+            Code::Version,
+            &root.key("version"),
+            format!("version {} is not supported", raw.version),
+        )
+        .help = Some("this pbx reads `version: 1`".into());
+    }
+    let server = check_server(ctx, &raw.server);
+    let trunks = check_trunks(ctx, &raw.trunks, &root.key("trunks"));
+    let shared_ids: Vec<&str> = raw.trunks.iter().map(|t| t.id.as_str()).collect();
+    let tenant_paths: Vec<ConfigPath> = raw
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| root.key("tenants").item(i, &t.id))
+        .collect();
+    let tenants: Vec<Option<model::Tenant>> = raw
+        .tenants
+        .iter()
+        .zip(&tenant_paths)
+        .map(|(t, path)| tenant::check_tenant(ctx, t, path, &shared_ids))
+        .collect();
+
+    // What must be unique across tenants.
+    ctx.unique(
+        raw.tenants
+            .iter()
+            .zip(&tenant_paths)
+            .map(|(t, p)| (t.id.as_str(), p.key("id"))),
+        Code::DuplicateId,
+        "tenant id",
+    );
+    ctx.unique(
+        raw.tenants
+            .iter()
+            .zip(&tenant_paths)
+            .map(|(t, p)| (t.domain.as_str(), p.key("domain"))),
+        Code::DuplicateDomain,
+        "SIP domain",
+    );
+    let dids = raw.tenants.iter().zip(&tenant_paths).flat_map(|(t, p)| {
+        t.numbers.iter().enumerate().map(move |(i, n)| {
+            (
+                n.number.as_str(),
+                p.key("numbers").item(i, &n.number).key("number"),
+            )
+        })
+    });
+    ctx.unique(dids, Code::DuplicateNumber, "number");
+
+    let tenants: Option<Vec<model::Tenant>> = tenants.into_iter().collect();
+    for (t, path) in tenants.iter().flatten().zip(&tenant_paths) {
+        loops::check_loops(ctx, t, path);
+    }
+    Some(model::Config {
+        server: server?,
+        trunks: trunks?,
+        tenants: tenants?,
+    })
+}
+
+fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
+    let path = ConfigPath::root().key("server");
+    let sip_listen = match &s.sip.listen {
+        None => vec![
+            model::Listen {
+                transport: model::Transport::Udp,
+                address: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            },
+            model::Listen {
+                transport: model::Transport::Tcp,
+                address: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            },
+        ],
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let p = path.key("sip").key("listen").index(i).key("address");
+                socket_addr(ctx, &l.address, &p).map(|address| model::Listen {
+                    transport: l.transport,
+                    address,
+                })
+            })
+            .collect(),
+    };
+    let sip_public_address = s
+        .sip
+        .public_address
+        .as_deref()
+        .and_then(|a| ip(ctx, a, &path.key("sip").key("public_address")));
+    let rtp_port_min = s.rtp.port_min.unwrap_or(10000);
+    let rtp_port_max = s.rtp.port_max.unwrap_or(20000);
+    let mut ok = true;
+    if rtp_port_min > rtp_port_max || rtp_port_min < 1024 {
+        ctx.error(
+            Code::Address,
+            &path.key("rtp").key("port_min"),
+            format!("RTP port range {rtp_port_min}-{rtp_port_max} is not a usable range"),
+        )
+        .help = Some("port_min must be at least 1024 and not above port_max".into());
+        ok = false;
+    }
+    let rtp_public_address = s
+        .rtp
+        .public_address
+        .as_deref()
+        .and_then(|a| ip(ctx, a, &path.key("rtp").key("public_address")));
+    let http_listen = match &s.http.listen {
+        None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        Some(a) => socket_addr(ctx, a, &path.key("http").key("listen")),
+    };
+    let data_dir = ctx.resolve_file(
+        s.data_dir.as_deref().unwrap_or("data"),
+        &path.key("data_dir"),
+    );
+    let admin_token = match &s.admin_token {
+        None => Some(None),
+        Some(t) => ctx
+            .secret(t, &path.key("admin_token"), "the admin token")
+            .map(Some),
+    };
+    let smtp = match &s.smtp {
+        None => Some(None),
+        Some(m) => {
+            let p = path.key("smtp");
+            let security = m.security.unwrap_or(model::SmtpSecurity::Starttls);
+            let port = m.port.unwrap_or(match security {
+                model::SmtpSecurity::None => 25,
+                model::SmtpSecurity::Starttls => 587,
+                model::SmtpSecurity::Tls => 465,
+            });
+            let password = match &m.password {
+                None => Some(None),
+                Some(pw) => ctx
+                    .secret(pw, &p.key("password"), "the SMTP password")
+                    .map(Some),
+            };
+            if m.host.trim().is_empty() {
+                ctx.error(Code::Address, &p.key("host"), "the SMTP host is empty");
+            }
+            password.map(|password| {
+                Some(model::Smtp {
+                    host: m.host.clone(),
+                    port,
+                    security,
+                    from: m.from.clone(),
+                    username: m.username.clone(),
+                    password,
+                })
+            })
+        }
+    };
+    ok.then_some(())?;
+    Some(model::Server {
+        sip_listen,
+        sip_public_address: sip_public_address.map(|a| a.to_string()),
+        rtp_port_min,
+        rtp_port_max,
+        rtp_public_address: rtp_public_address.map(|a| a.to_string()),
+        http_listen: http_listen?,
+        data_dir,
+        admin_token: admin_token?,
+        smtp: smtp?,
+    })
+}
+
+fn socket_addr(ctx: &mut Ctx, text: &str, path: &ConfigPath) -> Option<SocketAddr> {
+    match text.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            ctx.error(
+                Code::Address,
+                path,
+                format!("`{text}` is not an IP:port address"),
+            )
+            .help = Some("for example `0.0.0.0:5060` or `[::]:5060`".into());
+            None
+        }
+    }
+}
+
+fn ip(ctx: &mut Ctx, text: &str, path: &ConfigPath) -> Option<IpAddr> {
+    match text.parse::<IpAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            ctx.error(
+                Code::Address,
+                path,
+                format!("`{text}` is not an IP address"),
+            );
+            None
+        }
+    }
+}
+
+/// Trunks defined at `path` (shared, or a tenant's own).
+fn check_trunks(
+    ctx: &mut Ctx,
+    trunks: &[raw::Trunk],
+    path: &ConfigPath,
+) -> Option<Vec<model::Trunk>> {
+    let paths: Vec<ConfigPath> = trunks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| path.item(i, &t.id))
+        .collect();
+    ctx.unique(
+        trunks
+            .iter()
+            .zip(&paths)
+            .map(|(t, p)| (t.id.as_str(), p.key("id"))),
+        Code::DuplicateId,
+        "trunk id",
+    );
+    let built: Vec<Option<model::Trunk>> = trunks
+        .iter()
+        .zip(&paths)
+        .map(|(t, p)| check_trunk(ctx, t, p))
+        .collect();
+    built.into_iter().collect()
+}
+
+fn check_trunk(ctx: &mut Ctx, t: &raw::Trunk, path: &ConfigPath) -> Option<model::Trunk> {
+    let id_ok = ctx.id(&t.id, path);
+    if t.host.trim().is_empty() || t.host.contains(char::is_whitespace) {
+        ctx.error(
+            Code::Address,
+            &path.key("host"),
+            format!("`{}` is not a host name or IP address", t.host),
+        );
+    }
+    let auth = match &t.auth {
+        None => Some(None),
+        Some(a) => ctx
+            .secret(
+                &a.password,
+                &path.key("auth").key("password"),
+                "the trunk password",
+            )
+            .map(|password| {
+                Some(model::TrunkAuth {
+                    username: a.username.clone(),
+                    password,
+                    realm: a.realm.clone(),
+                })
+            }),
+    };
+    if t.register && t.auth.is_none() {
+        ctx.error(
+            Code::MissingKey,
+            &path.key("register"),
+            "a trunk that registers needs `auth`",
+        )
+        .help = Some("add `auth: {username: ..., password: {env: ...}}`".into());
+    }
+    let mut inbound_from = Vec::new();
+    for (i, a) in t.inbound_from.iter().enumerate() {
+        inbound_from.extend(ip(ctx, a, &path.key("inbound_from").index(i)));
+    }
+    if inbound_from.is_empty() {
+        if let Ok(a) = t.host.parse::<IpAddr>() {
+            inbound_from.push(a);
+        }
+    }
+    let rewrites = |ctx: &mut Ctx, list: &[raw::Rewrite], key: &str| -> Vec<model::Rewrite> {
+        list.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if r.prefix.is_empty() {
+                    ctx.error(
+                        Code::E164,
+                        &path.key(key).index(i).key("prefix"),
+                        "a rewrite prefix cannot be empty",
+                    );
+                }
+                model::Rewrite {
+                    prefix: r.prefix.clone(),
+                    replace: r.replace.clone(),
+                    length: r.length,
+                }
+            })
+            .collect()
+    };
+    let outbound_rewrite = rewrites(ctx, &t.outbound_rewrite, "outbound_rewrite");
+    let inbound_rewrite = rewrites(ctx, &t.inbound_rewrite, "inbound_rewrite");
+    id_ok.then_some(())?;
+    Some(model::Trunk {
+        id: t.id.clone(),
+        host: t.host.clone(),
+        port: t.port.unwrap_or(5060),
+        transport: t.transport.unwrap_or(model::Transport::Udp),
+        auth: auth?,
+        register: t.register,
+        inbound_from,
+        outbound_rewrite,
+        inbound_rewrite,
+    })
+}
+
+/// Loads and validates the config at `path` (the whole of `pbx validate`).
+pub fn check_file(
+    path: &Path,
+    options: Options,
+) -> Result<(Outcome, Sources), super::load::LoadError> {
+    let loaded = super::load::load(path)?;
+    Ok(validate(loaded, options))
+}
