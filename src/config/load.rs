@@ -12,6 +12,7 @@ use super::raw;
 use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
+use super::typed;
 use std::path::{Path, PathBuf};
 
 /// The main config file could not be read at all.
@@ -73,19 +74,11 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
         base_dir: base_dir.to_path_buf(),
         ..Sources::default()
     };
-    let tree = parse_tree(name, &text, &mut diagnostics);
+    let mut tree = parse_tree(name, &text, &mut diagnostics);
     let mut raw = None;
-    if let Some(tree) = &tree {
-        let before = diagnostics.len();
-        shape::check(
-            tree,
-            &schema::json(Document::Config),
-            name,
-            ConfigPath::root(),
-            &mut diagnostics,
-        );
-        if diagnostics.len() == before {
-            raw = typed::<raw::Config>(name, &text, &mut diagnostics);
+    if let Some(tree) = &mut tree {
+        if shape::check(tree, &schema::json(Document::Config), name, ConfigPath::root(), &mut diagnostics) {
+            raw = read_typed::<raw::Config>(name, tree, &mut diagnostics);
         }
     }
     let inline = raw.as_ref().map_or(0, |r: &raw::Config| r.tenants.len());
@@ -132,9 +125,9 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
             }
         };
         let file_index = sources.files.len();
-        let tree = parse_tree(&shown, &text, &mut diagnostics);
+        let mut tree = parse_tree(&shown, &text, &mut diagnostics);
         let mut tenant = None;
-        if let Some(tree) = &tree {
+        if let Some(tree) = &mut tree {
             let tenant_index = inline + index;
             let id = match tree.get("id").map(|e| &e.node.value) {
                 Some(Value::Str(s)) => Some(s.clone()),
@@ -144,10 +137,8 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
                 Seg::Key("tenants".into()),
                 Seg::Item(tenant_index, id),
             ]);
-            let before = diagnostics.len();
-            shape::check(tree, &tenant_schema, &shown, start, &mut diagnostics);
-            if diagnostics.len() == before {
-                tenant = typed::<raw::Tenant>(&shown, &text, &mut diagnostics);
+            if shape::check(tree, &tenant_schema, &shown, start, &mut diagnostics) {
+                tenant = read_typed::<raw::Tenant>(&shown, tree, &mut diagnostics);
             }
         }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -207,32 +198,16 @@ fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node>
     }
 }
 
-/// The typed parse. After a clean shape check it succeeds; if the two ever disagree, the
-/// parser's own message is reported rather than lost.
-fn typed<T: serde::de::DeserializeOwned>(
-    name: &str,
-    text: &str,
-    out: &mut Vec<Diagnostic>,
-) -> Option<T> {
-    match serde_saphyr::from_str::<T>(text) {
+/// The typed read of a repaired tree. After the shape check it succeeds; if the two ever
+/// disagree, the reader's message is reported rather than lost.
+fn read_typed<T: serde::de::DeserializeOwned>(name: &str, tree: &Node, out: &mut Vec<Diagnostic>) -> Option<T> {
+    match typed::from_node::<T>(tree) {
         Ok(v) => Some(v),
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
-            let message = e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or("invalid value")
-                .to_string();
+            let span = e.span.unwrap_or(tree.span);
             out.push(
-                Diagnostic::error(Code::WrongType, ConfigPath::root(), message).at(Location {
-                    file: name.to_string(),
-                    line,
-                    column,
-                    len: 0,
-                }),
+                Diagnostic::error(Code::WrongType, ConfigPath::root(), e.message)
+                    .at(Location { file: name.to_string(), line: span.line, column: span.col, len: span.len }),
             );
             None
         }

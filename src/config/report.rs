@@ -74,13 +74,14 @@ fn human(diagnostics: &[Diagnostic], sources: &Sources) -> String {
                 let _ = writeln!(out, "{pad} | {}", caret(text, loc.column, loc.len));
             }
         }
-        let _ = writeln!(out, "  = path: {}", d.path);
-        let _ = writeln!(out, "  = code: {}", d.code.name());
+        let pad = " ".repeat(d.location.as_ref().map_or(1, |l| l.line.to_string().len()));
+        let _ = writeln!(out, "{pad} = path: {}", d.path);
+        let _ = writeln!(out, "{pad} = code: {}", d.code.name());
         for (loc, label) in &d.related {
-            let _ = writeln!(out, "  = note: {label}: {loc}");
+            let _ = writeln!(out, "{pad} = note: {label}: {loc}");
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "  = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {help}");
         }
         out.push('\n');
     }

@@ -5,6 +5,10 @@
 //! Schema that schemars emits for our `raw` types: `$ref`, `type`, `properties`,
 //! `additionalProperties`, `required`, `items`, `oneOf`/`anyOf`, `const`/`enum`, and integer
 //! bounds. Semantic rules (extension format, references...) are `validate`'s business.
+//!
+//! The walk also repairs what it can so that validation can go on in the same run: unknown and
+//! repeated keys are removed, and so is an optional key whose value is wrong. What cannot be
+//! repaired (a required key missing or wrong, a bad list item) makes the tree unusable.
 
 use super::diagnostic::{did_you_mean, Code, Diagnostic, Location};
 use super::path::{ConfigPath, Seg};
@@ -13,20 +17,20 @@ use super::tree::{Node, Span, Value};
 use serde_json::Value as Json;
 
 /// Walks `node` against `schema` (a root schema holding its `$defs`), starting at `path`.
-/// Every problem goes to `out`, located in the file called `file`.
-pub fn check(node: &Node, schema: &Json, file: &str, path: ConfigPath, out: &mut Vec<Diagnostic>) {
-    let mut walker = Walker {
-        root: schema,
-        file,
-        path,
-    };
-    walker.node(node, schema, out);
+/// Every problem goes to `out`, located in the file called `file`. Returns whether the repaired
+/// tree can be read into the typed `raw` document.
+pub fn check(node: &mut Node, schema: &Json, file: &str, path: ConfigPath, out: &mut Vec<Diagnostic>) -> bool {
+    let mut walker = Walker { root: schema, file, path, fatal: false };
+    let keep = walker.node(node, schema, out);
+    keep && !walker.fatal
 }
 
 struct Walker<'a> {
     root: &'a Json,
     file: &'a str,
     path: ConfigPath,
+    /// Set when a problem could not be repaired by removing a key.
+    fatal: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -55,7 +59,9 @@ impl<'a> Walker<'a> {
         schema
     }
 
-    fn node(&mut self, node: &Node, schema: &'a Json, out: &mut Vec<Diagnostic>) {
+    /// Checks one node; returns false when the node is wrong and must go (its parent decides
+    /// whether that is a repair or fatal).
+    fn node(&mut self, node: &mut Node, schema: &'a Json, out: &mut Vec<Diagnostic>) -> bool {
         let schema = self.resolve(schema);
         if let Some(variants) = schema.get("oneOf").or_else(|| schema.get("anyOf")) {
             return self.variants(node, variants.as_array().map_or(&[][..], |v| v), out);
@@ -73,24 +79,28 @@ impl<'a> Walker<'a> {
                 node.span,
                 format!("expected {expected}, found {}", node.kind()),
             ));
-            return;
+            return false;
         }
-        match &node.value {
+        match &mut node.value {
             Value::Map(_) => self.object(node, schema, out),
             Value::Seq(items) => {
                 let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.iter_mut().enumerate() {
                     self.path.push(Seg::Item(i, item_name(item)));
-                    self.node(item, item_schema, out);
+                    // Removing an item would shift the indexes later paths are located by.
+                    if !self.node(item, item_schema, out) {
+                        self.fatal = true;
+                    }
                     self.path.pop();
                 }
+                true
             }
-            Value::Int(i) => self.bounds(node, *i, schema, out),
-            _ => {}
+            Value::Int(i) => self.bounds(node.span, *i, schema, out),
+            _ => true,
         }
     }
 
-    fn bounds(&self, node: &Node, value: i64, schema: &Json, out: &mut Vec<Diagnostic>) {
+    fn bounds(&self, span: Span, value: i64, schema: &Json, out: &mut Vec<Diagnostic>) -> bool {
         let min = schema.get("minimum").and_then(Json::as_i64);
         let max = schema.get("maximum").and_then(Json::as_i64);
         let below = min.is_some_and(|m| value < m);
@@ -104,31 +114,36 @@ impl<'a> Walker<'a> {
             };
             out.push(self.error(
                 Code::WrongType,
-                node.span,
+                span,
                 format!("{value} is out of range: must be {range}"),
             ));
         }
+        !(below || above)
     }
 
-    fn object(&mut self, node: &Node, schema: &'a Json, out: &mut Vec<Diagnostic>) {
-        let Value::Map(entries) = &node.value else {
-            return;
-        };
+    fn object(&mut self, node: &mut Node, schema: &'a Json, out: &mut Vec<Diagnostic>) -> bool {
+        let span = node.span;
+        let Value::Map(entries) = &mut node.value else { return true };
         let props = schema.get("properties").and_then(Json::as_object);
         let additional = schema.get("additionalProperties");
-        for (i, entry) in entries.iter().enumerate() {
-            if let Some(first) = entries[..i].iter().find(|e| e.key == entry.key) {
+        let required: Vec<&str> = match schema.get("required") {
+            Some(Json::Array(r)) => r.iter().filter_map(Json::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut keep_me = true;
+        let mut remove = vec![false; entries.len()];
+        for i in 0..entries.len() {
+            let (before, rest) = entries.split_at_mut(i);
+            let entry = &mut rest[0];
+            if let Some(first) = before.iter().find(|e| e.key == entry.key) {
                 self.path.push(Seg::Key(entry.key.clone()));
                 out.push(
-                    self.error(
-                        Code::DuplicateKey,
-                        entry.key_span,
-                        format!("duplicate key `{}`", entry.key),
-                    )
-                    .with_related(self.loc(first.key_span), "first defined here")
-                    .with_help("keep one of them: YAML keeps neither reliably"),
+                    self.error(Code::DuplicateKey, entry.key_span, format!("duplicate key `{}`", entry.key))
+                        .with_related(self.loc(first.key_span), "first defined here")
+                        .with_help("keep one of them: YAML keeps neither reliably"),
                 );
                 self.path.pop();
+                remove[i] = true;
                 continue;
             }
             let sub = props.and_then(|p| p.get(&entry.key)).or(match additional {
@@ -138,41 +153,45 @@ impl<'a> Walker<'a> {
             });
             self.path.push(Seg::Key(entry.key.clone()));
             match sub {
-                Some(s) => self.node(&entry.node, s, out),
+                Some(s) => {
+                    if !self.node(&mut entry.node, s, out) {
+                        if required.contains(&entry.key.as_str()) {
+                            keep_me = false;
+                        } else {
+                            remove[i] = true;
+                        }
+                    }
+                }
                 None => {
-                    let known: Vec<&str> = props
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    let mut d = self.error(
-                        Code::UnknownKey,
-                        entry.key_span,
-                        format!("unknown key `{}`", entry.key),
-                    );
+                    let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+                    let mut d = self.error(Code::UnknownKey, entry.key_span, format!("unknown key `{}`", entry.key));
                     d.help = did_you_mean(&entry.key, known.iter().copied())
                         .or_else(|| Some(format!("known keys here: {}", known.join(", "))));
                     out.push(d);
+                    remove[i] = true;
                 }
             }
             self.path.pop();
         }
-        if let Some(Json::Array(required)) = schema.get("required") {
-            for key in required.iter().filter_map(Json::as_str) {
-                if !entries.iter().any(|e| e.key == key) {
-                    out.push(self.error(
-                        Code::MissingKey,
-                        node.span,
-                        format!("missing required key `{key}`"),
-                    ));
-                }
+        for key in &required {
+            if !entries.iter().any(|e| e.key == *key) {
+                out.push(self.error(Code::MissingKey, span, format!("missing required key `{key}`")));
+                keep_me = false;
             }
         }
+        let mut i = 0;
+        entries.retain(|_| {
+            i += 1;
+            !remove[i - 1]
+        });
+        keep_me
     }
 
     /// A value that must be one of a few words (`strategy: evenly`).
-    fn one_of_words(&self, node: &Node, words: &[Json], out: &mut Vec<Diagnostic>) {
+    fn one_of_words(&self, node: &Node, words: &[Json], out: &mut Vec<Diagnostic>) -> bool {
         let words: Vec<&str> = words.iter().filter_map(Json::as_str).collect();
         match &node.value {
-            Value::Str(s) if words.contains(&s.as_str()) => {}
+            Value::Str(s) if words.contains(&s.as_str()) => return true,
             Value::Str(s) => {
                 let mut d = self.error(
                     Code::UnknownValue,
@@ -192,21 +211,28 @@ impl<'a> Walker<'a> {
                 ),
             )),
         }
+        false
     }
 
     /// `oneOf`/`anyOf`: the value is fine if one variant takes it; otherwise the variant the
     /// value was evidently meant as reports its problems, or a summary of what was expected.
-    fn variants(&mut self, node: &Node, variants: &'a [Json], out: &mut Vec<Diagnostic>) {
+    /// A value that fits no variant is removed as a whole.
+    fn variants(&mut self, node: &mut Node, variants: &'a [Json], out: &mut Vec<Diagnostic>) -> bool {
         let resolved: Vec<&'a Json> = variants.iter().map(|v| self.resolve(v)).collect();
         let mut fitting: Vec<(usize, Vec<Diagnostic>)> = Vec::new();
+        let fatal = self.fatal;
         for (i, v) in resolved.iter().enumerate() {
             if !variant_fits_kind(v, node) {
                 continue;
             }
+            // Trials run on a copy: a variant that does not fit must not repair the original.
+            let mut trial = node.clone();
             let mut found = Vec::new();
-            self.node(node, v, &mut found);
+            self.node(&mut trial, v, &mut found);
+            self.fatal = fatal;
             if found.is_empty() {
-                return;
+                *node = trial;
+                return true;
             }
             fitting.push((i, found));
         }
@@ -220,7 +246,7 @@ impl<'a> Walker<'a> {
                         .is_some()
                 }) {
                     out.append(found);
-                    return;
+                    return false;
                 }
             }
         }
@@ -235,29 +261,23 @@ impl<'a> Walker<'a> {
                     .iter()
                     .all(|(i, _)| resolved[*i].get("const").is_some())
             {
-                let forms = variant_forms(&resolved);
                 let before = out.len();
                 self.one_of_words(node, &words, out);
-                if forms.iter().any(|f| f.starts_with("a mapping")) {
+                if resolved.iter().any(|v| v.get("const").is_none()) {
+                    // Some variants are mappings: name every form the value may take.
+                    let forms = variant_forms(&resolved).join(", ");
                     for d in &mut out[before..] {
-                        d.message = format!(
-                            "{}; or {}",
-                            d.message,
-                            forms
-                                .iter()
-                                .filter(|f| f.starts_with("a mapping"))
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", or ")
-                        );
+                        if let Value::Str(s) = &node.value {
+                            d.message = format!("`{s}` is not valid here: expected one of {forms}");
+                        }
                     }
                 }
-                return;
+                return false;
             }
         }
         if fitting.len() == 1 {
             out.append(&mut fitting[0].1);
-            return;
+            return false;
         }
         out.push(self.error(
             Code::WrongType,
@@ -268,6 +288,7 @@ impl<'a> Walker<'a> {
                 node.kind()
             ),
         ));
+        false
     }
 }
 
@@ -376,10 +397,10 @@ mod tests {
     use crate::config::tree::parse;
 
     fn problems(yaml: &str) -> Vec<String> {
-        let tree = parse(yaml).unwrap();
+        let mut tree = parse(yaml).unwrap();
         let mut out = Vec::new();
         check(
-            &tree,
+            &mut tree,
             &json(Document::Config),
             "t.yaml",
             ConfigPath::root(),
@@ -417,8 +438,8 @@ mod tests {
                 "7:16 wrong-type tenants[a].max_users expected an integer, found a string",
                 "10:15 unknown-value tenants[a].staff[ivan.petrov].role `admn` is not one of `admin`, `user`, `restricted`",
                 "11:9 unknown-key tenants[a].staff[ivan.petrov].extention unknown key `extention`",
-                "12:33 unknown-key tenants[a].staff[ivan.petrov].no_answer.forward.numbr unknown key `numbr`",
-                "12:31 missing-key tenants[a].staff[ivan.petrov].no_answer.forward missing required key `number`",
+                "12:31 unknown-key tenants[a].staff[ivan.petrov].no_answer.forward.numbr unknown key `numbr`",
+                "12:30 missing-key tenants[a].staff[ivan.petrov].no_answer.forward missing required key `number`",
                 "16:9 duplicate-key tenants[a].departments[sales].strategy duplicate key `strategy`",
             ]
         );
@@ -429,7 +450,8 @@ mod tests {
         let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: 1\n    numbers:\n      - number: '+74951234567'\n        destination: hangupp\n";
         let p = problems(yaml);
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].contains("`hangupp` is not one of `hangup`"), "{p:?}");
+        assert!(p[0].contains("`hangupp` is not valid here: expected one of a mapping with `staff:`"), "{p:?}");
+        assert!(p[0].ends_with("`hangup`"), "{p:?}");
     }
 
     #[test]

@@ -310,12 +310,6 @@ fn value_help(e: &ValueError) -> Option<String> {
             let names = values::timezone_names();
             did_you_mean(value, names.iter().map(String::as_str))
         }
-        ValueError::ExtensionReserved { .. } | ValueError::ExtensionLeadingZero { .. } => {
-            Some(format!(
-            "emergency and service numbers ({}) and numbers starting with 0 cannot be extensions",
-            values::RESERVED_EXTENSIONS.join(", ")
-        ))
-        }
         _ => None,
     }
 }

@@ -80,7 +80,12 @@ pub(super) fn check_schedule(
     for (i, h) in s.holidays.iter().enumerate() {
         let p = path.key("holidays").index(i);
         match parse_holiday(h) {
-            Ok(span) => holidays.push(span),
+            Ok(Some(span)) => holidays.push(span),
+            Ok(None) => {
+                ctx.error(Code::Date, &p, format!("holiday span `{h}` ends before it starts"))
+                    .help = Some("write the first day, `..`, then the last day".into());
+                ok = false;
+            }
             Err(e) => {
                 ctx.value::<()>(Err(e), &p);
                 ok = false;
@@ -96,18 +101,14 @@ pub(super) fn check_schedule(
     })
 }
 
-/// `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD` (first day not after the last).
-fn parse_holiday(text: &str) -> Result<(Date, Date), ValueError> {
+/// `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD`; `Ok(None)` for a span whose last day comes
+/// before its first.
+fn parse_holiday(text: &str) -> Result<Option<(Date, Date)>, ValueError> {
     match text.split_once("..") {
-        None => Date::parse(text.trim()).map(|d| (d, d)),
+        None => Date::parse(text.trim()).map(|d| Some((d, d))),
         Some((a, b)) => {
             let (a, b) = (Date::parse(a.trim())?, Date::parse(b.trim())?);
-            if a > b {
-                return Err(ValueError::DateInvalid {
-                    value: text.to_string(),
-                });
-            }
-            Ok((a, b))
+            Ok((a <= b).then_some((a, b)))
         }
     }
 }
@@ -118,9 +119,9 @@ mod tests {
 
     #[test]
     fn holiday_spans() {
-        assert!(parse_holiday("2026-01-01").is_ok());
-        assert!(parse_holiday("2026-01-01..2026-01-08").is_ok());
-        assert!(parse_holiday("2026-01-08..2026-01-01").is_err());
+        assert!(parse_holiday("2026-01-01").unwrap().is_some());
+        assert!(parse_holiday("2026-01-01..2026-01-08").unwrap().is_some());
+        assert_eq!(parse_holiday("2026-01-08..2026-01-01"), Ok(None));
         assert!(parse_holiday("2026-02-30").is_err());
     }
 }

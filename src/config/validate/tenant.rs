@@ -179,16 +179,6 @@ pub(super) fn check_tenant(
         .enumerate()
         .map(|(i, n)| check_number(ctx, &names, n, &path.key("numbers").item(i, &n.number)))
         .collect();
-    ctx.unique(
-        t.numbers.iter().enumerate().map(|(i, n)| {
-            (
-                n.number.as_str(),
-                path.key("numbers").item(i, &n.number).key("number"),
-            )
-        }),
-        Code::DuplicateNumber,
-        "number",
-    );
     check_unused(ctx, t, &sched_paths, &menu_paths);
     let prompts = check_prompts(ctx, &t.prompts, &path.key("prompts"));
 
@@ -294,7 +284,7 @@ fn check_max_users(ctx: &mut Ctx, t: &raw::Tenant, path: &ConfigPath) {
             ),
         );
         d.help = Some(format!(
-            "remove {} staff members or raise `max_users` with your tariff",
+            "remove {} of them or raise `max_users` with your tariff",
             count - t.max_users as usize
         ));
     }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test entry point: what README.md calls "the tests" and what .ci/run runs on a fresh
+# clone. Installs what the tests need that a fresh machine lacks, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests use. Nothing today beyond the Rust toolchain; the SIP work adds
+# sip-tester and baresip here.
+need=()
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "ci/test.sh: missing packages ${need[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
+cargo build --locked --all-targets
+cargo test --locked

@@ -1,0 +1,8 @@
+//! The one integration-test binary: each module tests one user-facing surface.
+
+mod cli;
+mod examples;
+mod fixtures;
+mod layering;
+mod schema;
+mod support;
