@@ -18,7 +18,11 @@ pub fn run(args: Args) -> u8 {
     if args.reference {
         print!("{}", reference::markdown());
     } else {
-        let doc = if args.tenant { Document::Tenant } else { Document::Config };
+        let doc = if args.tenant {
+            Document::Tenant
+        } else {
+            Document::Config
+        };
         print!("{}", text(doc));
     }
     super::exit::OK

@@ -77,7 +77,13 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
     let mut tree = parse_tree(name, &text, &mut diagnostics);
     let mut raw = None;
     if let Some(tree) = &mut tree {
-        if shape::check(tree, &schema::json(Document::Config), name, ConfigPath::root(), &mut diagnostics) {
+        if shape::check(
+            tree,
+            &schema::json(Document::Config),
+            name,
+            ConfigPath::root(),
+            &mut diagnostics,
+        ) {
             raw = read_typed::<raw::Config>(name, tree, &mut diagnostics);
         }
     }
@@ -96,7 +102,8 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
     });
 
     let tenant_schema = schema::json(Document::Tenant);
-    let mut all_included = true;
+    // A tenant file that cannot be read or typed is left out; its errors are already reported,
+    // and the other tenants are still checked.
     for (index, (include, span)) in includes.into_iter().enumerate() {
         let path = base_dir.join(&include);
         let shown = if base_dir.as_os_str().is_empty() {
@@ -120,7 +127,6 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
                         len: span.len,
                     }),
                 );
-                all_included = false;
                 continue;
             }
         };
@@ -128,15 +134,14 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
         let mut tree = parse_tree(&shown, &text, &mut diagnostics);
         let mut tenant = None;
         if let Some(tree) = &mut tree {
-            let tenant_index = inline + index;
+            let tenant_index = raw.as_ref().map_or(inline, |r| r.tenants.len());
             let id = match tree.get("id").map(|e| &e.node.value) {
                 Some(Value::Str(s)) => Some(s.clone()),
                 _ => None,
             };
-            let start = ConfigPath(vec![
-                Seg::Key("tenants".into()),
-                Seg::Item(tenant_index, id),
-            ]);
+            let start = ConfigPath::root()
+                .key("tenants")
+                .child(Seg::Item(tenant_index, id));
             if shape::check(tree, &tenant_schema, &shown, start, &mut diagnostics) {
                 tenant = read_typed::<raw::Tenant>(&shown, tree, &mut diagnostics);
             }
@@ -148,16 +153,10 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
             tree,
             dir,
         });
-        match (tenant, raw.as_mut()) {
-            (Some(t), Some(r)) => {
-                r.tenants.push(t);
-                sources.tenant_roots.push((file_index, ConfigPath::root()));
-            }
-            _ => all_included = false,
+        if let (Some(t), Some(r)) = (tenant, raw.as_mut()) {
+            r.tenants.push(t);
+            sources.tenant_roots.push((file_index, ConfigPath::root()));
         }
-    }
-    if !all_included {
-        raw = None;
     }
     Loaded {
         sources,
@@ -200,14 +199,22 @@ fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node>
 
 /// The typed read of a repaired tree. After the shape check it succeeds; if the two ever
 /// disagree, the reader's message is reported rather than lost.
-fn read_typed<T: serde::de::DeserializeOwned>(name: &str, tree: &Node, out: &mut Vec<Diagnostic>) -> Option<T> {
+fn read_typed<T: serde::de::DeserializeOwned>(
+    name: &str,
+    tree: &Node,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
     match typed::from_node::<T>(tree) {
         Ok(v) => Some(v),
         Err(e) => {
             let span = e.span.unwrap_or(tree.span);
             out.push(
-                Diagnostic::error(Code::WrongType, ConfigPath::root(), e.message)
-                    .at(Location { file: name.to_string(), line: span.line, column: span.col, len: span.len }),
+                Diagnostic::error(Code::WrongType, ConfigPath::root(), e.message).at(Location {
+                    file: name.to_string(),
+                    line: span.line,
+                    column: span.col,
+                    len: span.len,
+                }),
             );
             None
         }
@@ -218,12 +225,20 @@ impl Sources {
     /// Where the value at `path` is written, or failing that its nearest written ancestor.
     /// `None` when not even the tenant is in a file (a config built in memory).
     pub fn locate(&self, path: &ConfigPath) -> Option<Location> {
-        let (file, rest): (usize, Vec<Seg>) = match path.0.as_slice() {
+        let segments = path.segments();
+        let (file, rest): (usize, Vec<&Seg>) = match segments.as_slice() {
             [Seg::Key(k), Seg::Item(i, _), rest @ ..] if k == "tenants" => {
                 let (file, prefix) = self.tenant_roots.get(*i)?;
-                (*file, prefix.0.iter().chain(rest).cloned().collect())
+                (
+                    *file,
+                    prefix
+                        .segments()
+                        .into_iter()
+                        .chain(rest.iter().copied())
+                        .collect(),
+                )
             }
-            _ => (0, path.0.clone()),
+            _ => (0, segments.clone()),
         };
         let source = self.files.get(file)?;
         let mut node = source.tree.as_ref()?;
@@ -248,7 +263,7 @@ impl Sources {
     /// The directory relative paths at `path` are resolved against: that of the file the value
     /// is written in.
     pub fn dir_of(&self, path: &ConfigPath) -> PathBuf {
-        let file = match path.0.as_slice() {
+        let file = match path.segments().as_slice() {
             [Seg::Key(k), Seg::Item(i, _), ..] if k == "tenants" => {
                 self.tenant_roots.get(*i).map_or(0, |r| r.0)
             }

@@ -23,7 +23,9 @@ pub fn markdown() -> String {
         }
     }
     out.push_str("## Diagnostic codes\n\n");
-    out.push_str("Stable: tools may match on the code or the name. `E` codes are errors (exit 1), ");
+    out.push_str(
+        "Stable: tools may match on the code or the name. `E` codes are errors (exit 1), ",
+    );
     out.push_str("`W` codes warnings.\n\n| code | name | meaning |\n|---|---|---|\n");
     for c in Code::ALL {
         let _ = writeln!(out, "| {} | `{}` | {} |", c.code(), c.name(), c.summary());
@@ -49,7 +51,11 @@ fn section(out: &mut String, name: &str, def: &Json) {
                 out,
                 "| `{key}` | {} | {} | {} |",
                 type_of(p),
-                if required.contains(&key.as_str()) { "yes" } else { "" },
+                if required.contains(&key.as_str()) {
+                    "yes"
+                } else {
+                    ""
+                },
                 one_paragraph(desc).replace('|', "\\|")
             );
         }
@@ -84,7 +90,11 @@ fn type_of(p: &Json) -> String {
         return format!("[{name}](#{})", name.to_lowercase());
     }
     if let Some(Json::Array(vs)) = p.get("anyOf").or_else(|| p.get("oneOf")) {
-        let parts: Vec<String> = vs.iter().filter(|v| v.get("type") != Some(&Json::from("null"))).map(type_of).collect();
+        let parts: Vec<String> = vs
+            .iter()
+            .filter(|v| v.get("type") != Some(&Json::from("null")))
+            .map(type_of)
+            .collect();
         return parts.join(" or ");
     }
     let base = match p.get("type") {

@@ -19,8 +19,19 @@ use serde_json::Value as Json;
 /// Walks `node` against `schema` (a root schema holding its `$defs`), starting at `path`.
 /// Every problem goes to `out`, located in the file called `file`. Returns whether the repaired
 /// tree can be read into the typed `raw` document.
-pub fn check(node: &mut Node, schema: &Json, file: &str, path: ConfigPath, out: &mut Vec<Diagnostic>) -> bool {
-    let mut walker = Walker { root: schema, file, path, fatal: false };
+pub fn check(
+    node: &mut Node,
+    schema: &Json,
+    file: &str,
+    path: ConfigPath,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut walker = Walker {
+        root: schema,
+        file,
+        path,
+        fatal: false,
+    };
     let keep = walker.node(node, schema, out);
     keep && !walker.fatal
 }
@@ -86,12 +97,13 @@ impl<'a> Walker<'a> {
             Value::Seq(items) => {
                 let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
                 for (i, item) in items.iter_mut().enumerate() {
-                    self.path.push(Seg::Item(i, item_name(item)));
+                    let parent = self.path.child(Seg::Item(i, item_name(item)));
+                    let parent = std::mem::replace(&mut self.path, parent);
                     // Removing an item would shift the indexes later paths are located by.
                     if !self.node(item, item_schema, out) {
                         self.fatal = true;
                     }
-                    self.path.pop();
+                    self.path = parent;
                 }
                 true
             }
@@ -123,7 +135,9 @@ impl<'a> Walker<'a> {
 
     fn object(&mut self, node: &mut Node, schema: &'a Json, out: &mut Vec<Diagnostic>) -> bool {
         let span = node.span;
-        let Value::Map(entries) = &mut node.value else { return true };
+        let Value::Map(entries) = &mut node.value else {
+            return true;
+        };
         let props = schema.get("properties").and_then(Json::as_object);
         let additional = schema.get("additionalProperties");
         let required: Vec<&str> = match schema.get("required") {
@@ -136,13 +150,18 @@ impl<'a> Walker<'a> {
             let (before, rest) = entries.split_at_mut(i);
             let entry = &mut rest[0];
             if let Some(first) = before.iter().find(|e| e.key == entry.key) {
-                self.path.push(Seg::Key(entry.key.clone()));
+                let child = self.path.key(entry.key.clone());
+                let parent = std::mem::replace(&mut self.path, child);
                 out.push(
-                    self.error(Code::DuplicateKey, entry.key_span, format!("duplicate key `{}`", entry.key))
-                        .with_related(self.loc(first.key_span), "first defined here")
-                        .with_help("keep one of them: YAML keeps neither reliably"),
+                    self.error(
+                        Code::DuplicateKey,
+                        entry.key_span,
+                        format!("duplicate key `{}`", entry.key),
+                    )
+                    .with_related(self.loc(first.key_span), "first defined here")
+                    .with_help("keep one of them: YAML keeps neither reliably"),
                 );
-                self.path.pop();
+                self.path = parent;
                 remove[i] = true;
                 continue;
             }
@@ -151,7 +170,8 @@ impl<'a> Walker<'a> {
                 Some(s) => Some(s),
                 None => Some(&Json::Bool(true)),
             });
-            self.path.push(Seg::Key(entry.key.clone()));
+            let child = self.path.key(entry.key.clone());
+            let parent = std::mem::replace(&mut self.path, child);
             match sub {
                 Some(s) => {
                     if !self.node(&mut entry.node, s, out) {
@@ -163,19 +183,29 @@ impl<'a> Walker<'a> {
                     }
                 }
                 None => {
-                    let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                    let mut d = self.error(Code::UnknownKey, entry.key_span, format!("unknown key `{}`", entry.key));
+                    let known: Vec<&str> = props
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let mut d = self.error(
+                        Code::UnknownKey,
+                        entry.key_span,
+                        format!("unknown key `{}`", entry.key),
+                    );
                     d.help = did_you_mean(&entry.key, known.iter().copied())
                         .or_else(|| Some(format!("known keys here: {}", known.join(", "))));
                     out.push(d);
                     remove[i] = true;
                 }
             }
-            self.path.pop();
+            self.path = parent;
         }
         for key in &required {
             if !entries.iter().any(|e| e.key == *key) {
-                out.push(self.error(Code::MissingKey, span, format!("missing required key `{key}`")));
+                out.push(self.error(
+                    Code::MissingKey,
+                    span,
+                    format!("missing required key `{key}`"),
+                ));
                 keep_me = false;
             }
         }
@@ -217,7 +247,12 @@ impl<'a> Walker<'a> {
     /// `oneOf`/`anyOf`: the value is fine if one variant takes it; otherwise the variant the
     /// value was evidently meant as reports its problems, or a summary of what was expected.
     /// A value that fits no variant is removed as a whole.
-    fn variants(&mut self, node: &mut Node, variants: &'a [Json], out: &mut Vec<Diagnostic>) -> bool {
+    fn variants(
+        &mut self,
+        node: &mut Node,
+        variants: &'a [Json],
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
         let resolved: Vec<&'a Json> = variants.iter().map(|v| self.resolve(v)).collect();
         let mut fitting: Vec<(usize, Vec<Diagnostic>)> = Vec::new();
         let fatal = self.fatal;
@@ -450,7 +485,10 @@ mod tests {
         let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: 1\n    numbers:\n      - number: '+74951234567'\n        destination: hangupp\n";
         let p = problems(yaml);
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].contains("`hangupp` is not valid here: expected one of a mapping with `staff:`"), "{p:?}");
+        assert!(
+            p[0].contains("`hangupp` is not valid here: expected one of a mapping with `staff:`"),
+            "{p:?}"
+        );
         assert!(p[0].ends_with("`hangup`"), "{p:?}");
     }
 

@@ -28,7 +28,10 @@ impl std::error::Error for TypedError {}
 
 impl de::Error for TypedError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        TypedError { message: msg.to_string(), span: None }
+        TypedError {
+            message: msg.to_string(),
+            span: None,
+        }
     }
 }
 
@@ -67,8 +70,13 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
             Value::Int(i) => v.visit_i64(*i),
             Value::Float(f) => v.visit_f64(*f),
             Value::Str(s) => v.visit_str(s),
-            Value::Seq(items) => v.visit_seq(SeqDe { items: items.iter() }),
-            Value::Map(entries) => v.visit_map(MapDe { entries: entries.iter(), value: None }),
+            Value::Seq(items) => v.visit_seq(SeqDe {
+                items: items.iter(),
+            }),
+            Value::Map(entries) => v.visit_map(MapDe {
+                entries: entries.iter(),
+                value: None,
+            }),
         };
         r.map_err(|e| self.locate(e))
     }
@@ -161,7 +169,8 @@ impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
         match self.entries.next() {
             Some(entry) => {
                 self.value = Some(&entry.node);
-                let key: de::value::StrDeserializer<'_, TypedError> = entry.key.as_str().into_deserializer();
+                let key: de::value::StrDeserializer<'_, TypedError> =
+                    entry.key.as_str().into_deserializer();
                 seed.deserialize(key).map(Some).map_err(|mut e| {
                     e.span.get_or_insert(entry.key_span);
                     e
@@ -171,8 +180,14 @@ impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
         }
     }
 
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, TypedError> {
-        let node = self.value.take().ok_or_else(|| de::Error::custom("a value without a key"))?;
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, TypedError> {
+        let node = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value without a key"))?;
         seed.deserialize(NodeDe(node))
     }
 }
@@ -183,8 +198,12 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumDe<'a> {
     type Error = TypedError;
     type Variant = NodeDe<'a>;
 
-    fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), TypedError> {
-        let key: de::value::StrDeserializer<'_, TypedError> = self.0.key.as_str().into_deserializer();
+    fn variant_seed<V: de::DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, NodeDe<'a>), TypedError> {
+        let key: de::value::StrDeserializer<'_, TypedError> =
+            self.0.key.as_str().into_deserializer();
         let variant = seed.deserialize(key)?;
         Ok((variant, NodeDe(&self.0.node)))
     }
@@ -200,7 +219,10 @@ impl<'de, 'a> de::VariantAccess<'de> for NodeDe<'a> {
         }
     }
 
-    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, TypedError> {
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, TypedError> {
         seed.deserialize(self)
     }
 
@@ -231,14 +253,20 @@ mod tests {
         assert_eq!(s[0].extension.as_deref(), Some("201"));
         assert_eq!(s[0].ring_time, Some(raw::DurationText("20".into())));
         assert!(matches!(s[0].password, Some(raw::Password::Env(_))));
-        assert!(matches!(s[0].no_answer, Some(raw::NoAnswer::Transfer(raw::Target::Staff(ref l))) if l == "b"));
+        assert!(
+            matches!(s[0].no_answer, Some(raw::NoAnswer::Transfer(raw::Target::Staff(ref l))) if l == "b")
+        );
         assert_eq!(s[1].role, Some(raw::Role::Admin));
-        assert!(matches!(cfg.tenants[0].numbers[0].destination, raw::Destination::Hangup));
+        assert!(matches!(
+            cfg.tenants[0].numbers[0].destination,
+            raw::Destination::Hangup
+        ));
     }
 
     #[test]
     fn errors_carry_the_innermost_span() {
-        let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: lots\n";
+        let yaml =
+            "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: lots\n";
         let e = from_node::<raw::Config>(&parse(yaml).unwrap()).unwrap_err();
         assert_eq!(e.span.map(|s| (s.line, s.col)), Some((6, 16)));
     }

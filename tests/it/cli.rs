@@ -9,7 +9,13 @@ fn invalid_dir() -> std::path::PathBuf {
 #[test]
 fn valid_config_exits_zero() {
     let out = pbx(&root(), &["validate"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("valid (0 warnings)"));
 }
 
@@ -18,10 +24,18 @@ fn invalid_config_exits_one_and_reports_every_problem() {
     let out = pbx(&invalid_dir(), &["validate", "many_problems.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    for code in ["E0002", "E0103", "E0102", "E0116", "E0201", "E0401", "E0301"] {
-        assert!(text.contains(&format!("[{code}]")), "{code} missing in:\n{text}");
+    for code in [
+        "E0002", "E0103", "E0102", "E0116", "E0201", "E0401", "E0301",
+    ] {
+        assert!(
+            text.contains(&format!("[{code}]")),
+            "{code} missing in:\n{text}"
+        );
     }
-    assert!(stderr(&out).is_empty(), "diagnostics are data and go to stdout");
+    assert!(
+        stderr(&out).is_empty(),
+        "diagnostics are data and go to stdout"
+    );
 }
 
 #[test]
@@ -35,7 +49,11 @@ fn warnings_alone_exit_zero() {
 fn missing_file_is_an_io_error() {
     let out = pbx(&invalid_dir(), &["validate", "no-such-file.yaml"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("cannot read no-such-file.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read no-such-file.yaml"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -48,7 +66,10 @@ fn bad_usage_exits_two() {
 
 #[test]
 fn several_files_exit_with_the_worst() {
-    let out = pbx(&root(), &["validate", "pbx.yaml", "tests/fixtures/invalid/e164.yaml"]);
+    let out = pbx(
+        &root(),
+        &["validate", "pbx.yaml", "tests/fixtures/invalid/e164.yaml"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let out = pbx(&root(), &["validate", "pbx.yaml", "missing.yaml"]);
     assert_eq!(out.status.code(), Some(3));
@@ -56,9 +77,13 @@ fn several_files_exit_with_the_worst() {
 
 #[test]
 fn json_format_is_a_versioned_document() {
-    let out = pbx(&invalid_dir(), &["validate", "--format", "json", "extension_reserved.yaml"]);
+    let out = pbx(
+        &invalid_dir(),
+        &["validate", "--format", "json", "extension_reserved.yaml"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["errors"], 2);
@@ -68,21 +93,30 @@ fn json_format_is_a_versioned_document() {
     assert_eq!(d["severity"], "error");
     assert_eq!(d["file"], "extension_reserved.yaml");
     assert_eq!(d["line"], 9);
-    assert_eq!(d["column"], 35);
+    assert_eq!(d["column"], 34);
     assert_eq!(d["path"], "tenants[acme].staff[ivan].extension");
 }
 
 #[test]
 fn github_format_annotates_lines() {
-    let out = pbx(&invalid_dir(), &["validate", "--format", "github", "duplicate_key.yaml"]);
+    let out = pbx(
+        &invalid_dir(),
+        &["validate", "--format", "github", "duplicate_key.yaml"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let first = text.lines().next().unwrap();
     assert!(
-        first.starts_with("::error file=duplicate_key.yaml,line=17,col=11,title=E0004 duplicate-key::duplicate key `1`"),
+        first.starts_with("::error file=duplicate_key.yaml,line=16,col=11,title=E0004 duplicate-key::duplicate key `1`"),
         "{text}"
     );
-    assert!(text.lines().last().unwrap().starts_with("pbx validate: 1 error"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("pbx validate: 1 error"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -8,7 +8,10 @@ fn configs() -> Vec<String> {
     for entry in std::fs::read_dir(root().join("examples")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
-            files.push(format!("examples/{}", path.file_name().unwrap().to_string_lossy()));
+            files.push(format!(
+                "examples/{}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
     files.sort();
@@ -18,26 +21,46 @@ fn configs() -> Vec<String> {
 #[test]
 fn bundled_configs_are_valid() {
     let files = configs();
-    assert!(files.len() >= 4, "expected pbx.yaml and three examples, found {files:?}");
+    assert!(
+        files.len() >= 4,
+        "expected pbx.yaml and three examples, found {files:?}"
+    );
     for file in &files {
         let out = pbx(&root(), &["validate", file]);
         assert_eq!(out.status.code(), Some(0), "{file}:\n{}", stdout(&out));
-        assert!(!stdout(&out).contains("warning["), "{file} has warnings:\n{}", stdout(&out));
+        assert!(
+            !stdout(&out).contains("warning["),
+            "{file} has warnings:\n{}",
+            stdout(&out)
+        );
     }
 }
 
 #[test]
 fn bundled_configs_carry_the_schema_modeline() {
     let mut files = configs();
-    for entry in std::fs::read_dir(root().join("examples/tenants")).into_iter().flatten() {
-        files.push(format!("examples/tenants/{}", entry.unwrap().file_name().to_string_lossy()));
+    for entry in std::fs::read_dir(root().join("examples/tenants"))
+        .into_iter()
+        .flatten()
+    {
+        files.push(format!(
+            "examples/tenants/{}",
+            entry.unwrap().file_name().to_string_lossy()
+        ));
     }
     for file in files {
         let text = std::fs::read_to_string(root().join(&file)).unwrap();
         let first = text.lines().next().unwrap_or("");
-        assert!(first.starts_with("# yaml-language-server: $schema="), "{file} lacks the modeline");
+        assert!(
+            first.starts_with("# yaml-language-server: $schema="),
+            "{file} lacks the modeline"
+        );
         let schema = first.trim_start_matches("# yaml-language-server: $schema=");
         let resolved = root().join(&file).parent().unwrap().join(schema);
-        assert!(resolved.exists(), "{file}: modeline points at missing {}", resolved.display());
+        assert!(
+            resolved.exists(),
+            "{file}: modeline points at missing {}",
+            resolved.display()
+        );
     }
 }

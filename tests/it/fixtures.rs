@@ -20,7 +20,11 @@ fn every_fixture_renders_as_expected() {
     let mut failures = Vec::new();
     for name in &names {
         let out = pbx(&dir, &["validate", name]);
-        let rendered = format!("exit: {}\n{}", out.status.code().unwrap_or(-1), stdout(&out));
+        let rendered = format!(
+            "exit: {}\n{}",
+            out.status.code().unwrap_or(-1),
+            stdout(&out)
+        );
         let expected_path = dir.join(name.replace(".yaml", ".expected"));
         if bless {
             std::fs::write(&expected_path, &rendered).unwrap();
@@ -50,6 +54,10 @@ fn every_rule_has_a_fixture() {
             }
         }
     }
-    let missing: Vec<&str> = Code::ALL.iter().map(|c| c.code()).filter(|c| !seen.contains(c)).collect();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .map(|c| c.code())
+        .filter(|c| !seen.contains(c))
+        .collect();
     assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
 }

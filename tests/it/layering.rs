@@ -22,7 +22,13 @@ fn config_uses_no_runtime_sockets_or_store() {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (n, line) in text.lines().enumerate() {
                     let code = line.split("//").next().unwrap_or("");
-                    for banned in ["tokio", "std::net::UdpSocket", "std::net::TcpListener", "std::net::TcpStream", "sled"] {
+                    for banned in [
+                        "tokio",
+                        "std::net::UdpSocket",
+                        "std::net::TcpListener",
+                        "std::net::TcpStream",
+                        "sled",
+                    ] {
                         if code.contains(banned) {
                             offences.push(format!("{}:{}: {banned}", path.display(), n + 1));
                         }
@@ -31,5 +37,9 @@ fn config_uses_no_runtime_sockets_or_store() {
             }
         }
     }
-    assert!(offences.is_empty(), "layering broken:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "layering broken:\n{}",
+        offences.join("\n")
+    );
 }

@@ -582,25 +582,26 @@ fn check_trunk(ctx: &mut Ctx, t: &raw::Trunk, path: &ConfigPath) -> Option<model
             inbound_from.push(a);
         }
     }
-    let rewrites = |ctx: &mut Ctx, list: &[raw::Rewrite], key: &str| -> Vec<model::Rewrite> {
-        list.iter()
-            .enumerate()
-            .map(|(i, r)| {
-                if r.prefix.is_empty() {
-                    ctx.error(
-                        Code::E164,
-                        &path.key(key).index(i).key("prefix"),
-                        "a rewrite prefix cannot be empty",
-                    );
-                }
-                model::Rewrite {
-                    prefix: r.prefix.clone(),
-                    replace: r.replace.clone(),
-                    length: r.length,
-                }
-            })
-            .collect()
-    };
+    let rewrites =
+        |ctx: &mut Ctx, list: &[raw::Rewrite], key: &'static str| -> Vec<model::Rewrite> {
+            list.iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if r.prefix.is_empty() {
+                        ctx.error(
+                            Code::E164,
+                            &path.key(key).index(i).key("prefix"),
+                            "a rewrite prefix cannot be empty",
+                        );
+                    }
+                    model::Rewrite {
+                        prefix: r.prefix.clone(),
+                        replace: r.replace.clone(),
+                        length: r.length,
+                    }
+                })
+                .collect()
+        };
     let outbound_rewrite = rewrites(ctx, &t.outbound_rewrite, "outbound_rewrite");
     let inbound_rewrite = rewrites(ctx, &t.inbound_rewrite, "inbound_rewrite");
     id_ok.then_some(())?;

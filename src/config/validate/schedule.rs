@@ -38,7 +38,7 @@ pub(super) fn check_schedule(
     let parse = |ctx: &mut Ctx,
                  ok: &mut bool,
                  list: &[String],
-                 key: &str|
+                 key: &'static str|
      -> Vec<(TimeRange, ConfigPath)> {
         list.iter()
             .enumerate()
@@ -82,8 +82,12 @@ pub(super) fn check_schedule(
         match parse_holiday(h) {
             Ok(Some(span)) => holidays.push(span),
             Ok(None) => {
-                ctx.error(Code::Date, &p, format!("holiday span `{h}` ends before it starts"))
-                    .help = Some("write the first day, `..`, then the last day".into());
+                ctx.error(
+                    Code::Date,
+                    &p,
+                    format!("holiday span `{h}` ends before it starts"),
+                )
+                .help = Some("write the first day, `..`, then the last day".into());
                 ok = false;
             }
             Err(e) => {

@@ -670,7 +670,7 @@ fn check_menu(
     let mut options = BTreeMap::new();
     let mut ok = true;
     for (digit, dest) in &m.options {
-        let p = path.key("options").key(digit);
+        let p = path.key("options").key(digit.clone());
         let d = ctx.value(MenuDigit::parse(digit), &p);
         let dest = check_destination(ctx, names, dest, &p);
         match (d, dest) {
@@ -788,8 +788,9 @@ fn check_unused(
 }
 
 fn check_prompts(ctx: &mut Ctx, p: &raw::Prompts, path: &ConfigPath) -> Option<model::Prompts> {
-    let mut one =
-        |v: &Option<String>, key: &str| opt(v.as_deref().map(|f| ctx.audio(f, &path.key(key))));
+    let mut one = |v: &Option<String>, key: &'static str| {
+        opt(v.as_deref().map(|f| ctx.audio(f, &path.key(key))))
+    };
     let voicemail_greeting = one(&p.voicemail_greeting, "voicemail_greeting");
     let impatient_offer = one(&p.impatient_offer, "impatient_offer");
     let after_hours = one(&p.after_hours, "after_hours");
