@@ -204,7 +204,7 @@ fn github(diagnostics: &[Diagnostic]) -> String {
         ));
         let mut message = format!("{} (at {})", d.message, d.path);
         if let Some(h) = &d.help {
-            message.push_str("\n");
+            message.push('\n');
             message.push_str(h);
         }
         let _ = writeln!(

@@ -146,6 +146,8 @@ impl<'a> Walker<'a> {
         };
         let mut keep_me = true;
         let mut remove = vec![false; entries.len()];
+        // Indexes, because each entry is compared with the ones before it.
+        #[allow(clippy::needless_range_loop)]
         for i in 0..entries.len() {
             let (before, rest) = entries.split_at_mut(i);
             let entry = &mut rest[0];

@@ -1,13 +1,22 @@
 //! A YAML file read into a tree of spanned nodes, before any typing.
 //!
 //! The tree is what the shape check walks (unknown keys, wrong types, missing keys and duplicate
-//! keys, all reported at once) and what a `ConfigPath` is resolved against to find the
-//! `line:col` of a value. serde-saphyr parses; duplicate keys are passed through to us so that
-//! both occurrences can be named.
+//! keys, all reported at once), what the typed `raw` document is read from, and what a
+//! `ConfigPath` is resolved against to find the `line:col` of a value.
+//!
+//! It is built straight from the events of serde-saphyr's YAML parser (`granit_parser`, which
+//! serde-saphyr re-exports): every node keeps its position, duplicate keys are kept so both
+//! places can be named, anchors, aliases and `<<` merge keys are expanded, and plain scalars are
+//! resolved by the YAML 1.2 core schema (`true`, `12`, `~`...). Limits on nesting depth and on
+//! nodes produced by aliases keep a hostile document (an "alias bomb") from exhausting memory.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::options::DuplicateKeyPolicy;
-use std::fmt;
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span as ParserSpan};
+use std::collections::HashMap;
+
+/// Deepest nesting of lists and mappings accepted.
+const MAX_DEPTH: usize = 128;
+/// Most nodes that alias expansion may add to a document.
+const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Where a node starts in its file: 1-based line and column (in characters), and its length.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,11 +27,11 @@ pub struct Span {
 }
 
 impl Span {
-    fn from_location(loc: &serde_saphyr::Location) -> Span {
+    fn from_parser(span: &ParserSpan) -> Span {
         Span {
-            line: loc.line() as u32,
-            col: loc.column() as u32,
-            len: loc.span().len() as u32,
+            line: span.start.line() as u32,
+            col: span.start.col() as u32 + 1,
+            len: span.len() as u32,
         }
     }
 }
@@ -84,6 +93,14 @@ impl Node {
             Value::Map(_) => "a mapping",
         }
     }
+
+    fn count(&self) -> usize {
+        1 + match &self.value {
+            Value::Seq(items) => items.iter().map(Node::count).sum(),
+            Value::Map(entries) => entries.iter().map(|e| e.node.count()).sum(),
+            _ => 0,
+        }
+    }
 }
 
 /// A YAML syntax error: the parser's message and where it stopped.
@@ -95,113 +112,276 @@ pub struct SyntaxError {
 
 /// Parses one YAML document into a tree. An empty document is a null node.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    let options = serde_saphyr::options! {
-        duplicate_keys: DuplicateKeyPolicy::PassThrough,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
+    let mut builder = Builder {
+        parser: Parser::new_from_str(text),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        last: Span {
+            line: 1,
+            col: 1,
+            len: 0,
+        },
     };
-    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| {
-        let span = e
-            .location()
-            .map(|l| Span::from_location(&l))
-            .unwrap_or(Span {
-                line: 1,
-                col: 1,
-                len: 0,
-            });
+    builder.document()
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, serde_saphyr::granit_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+    alias_nodes: usize,
+    /// Where the last event was, for errors that have no position of their own.
+    last: Span,
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
+        match self.parser.next() {
+            Some(Ok((event, span))) => {
+                let span = Span::from_parser(&span);
+                self.last = span;
+                Ok((event, span))
+            }
+            Some(Err(e)) => Err(scan_error(&e)),
+            None => Err(self.error("unexpected end of the document")),
+        }
+    }
+
+    fn error(&self, message: &str) -> SyntaxError {
         SyntaxError {
-            message: first_line(&e.to_string()),
-            span,
+            message: message.to_string(),
+            span: self.last,
         }
-    })
-}
+    }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = serde_saphyr::Spanned::<Value>::deserialize(d)?;
-        Ok(Node {
-            span: Span::from_location(&spanned.referenced),
-            value: spanned.value,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int)
-            .unwrap_or(Value::Float(v as f64)))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int)
-            .unwrap_or(Value::Float(v as f64)))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int)
-            .unwrap_or(Value::Float(v as f64)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(node) = seq.next_element::<Node>()? {
-            items.push(node);
+    fn document(&mut self) -> Result<Node, SyntaxError> {
+        let mut root = None;
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd => {}
+                Event::DocumentStart(..) if root.is_some() => {
+                    return Err(SyntaxError {
+                        message: "more than one YAML document: a config is a single document"
+                            .into(),
+                        span,
+                    })
+                }
+                Event::DocumentStart(..) => {
+                    let (event, span) = self.next()?;
+                    root = Some(self.node(event, span, 0)?);
+                }
+                Event::StreamEnd => {
+                    return Ok(root.unwrap_or(Node {
+                        span,
+                        value: Value::Null,
+                    }))
+                }
+                _ => {
+                    return Err(SyntaxError {
+                        message: "unexpected YAML event".into(),
+                        span,
+                    })
+                }
+            }
         }
-        Ok(Value::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Node>()? {
-            let node = map.next_value::<Node>()?;
+
+    fn node(&mut self, event: Event<'a>, span: Span, depth: usize) -> Result<Node, SyntaxError> {
+        if depth > MAX_DEPTH {
+            return Err(SyntaxError {
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                span,
+            });
+        }
+        let (node, anchor) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag
+                    .as_ref()
+                    .and_then(|t| t.core_suffix().map(str::to_string));
+                (
+                    Node {
+                        span,
+                        value: scalar(&text, style, tag.as_deref()),
+                    },
+                    anchor,
+                )
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (event, item_span) = self.next()?;
+                    if let Event::SequenceEnd = event {
+                        break;
+                    }
+                    items.push(self.node(event, item_span, depth + 1)?);
+                }
+                (
+                    Node {
+                        span,
+                        value: Value::Seq(items),
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(_, anchor, _) => (self.mapping(span, depth)?, anchor),
+            Event::Alias(id) => {
+                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
+                    message: "alias to an unknown anchor".into(),
+                    span,
+                })?;
+                self.alias_nodes += node.count();
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(SyntaxError {
+                        message: format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        span,
+                    });
+                }
+                node.span = span;
+                (node, 0)
+            }
+            _ => {
+                return Err(SyntaxError {
+                    message: "unexpected YAML event".into(),
+                    span,
+                })
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+
+    /// A mapping, with `<<` merge keys expanded: keys written in the mapping win over merged
+    /// ones, and earlier merge sources over later ones.
+    fn mapping(&mut self, span: Span, depth: usize) -> Result<Node, SyntaxError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut merged: Vec<Entry> = Vec::new();
+        loop {
+            let (event, key_span) = self.next()?;
+            if let Event::MappingEnd = event {
+                break;
+            }
+            let is_merge =
+                matches!(&event, Event::Scalar(k, ScalarStyle::Plain, _, None) if k == "<<");
+            let key = self.node(event, key_span, depth + 1)?;
+            let (event, value_span) = self.next()?;
+            let node = self.node(event, value_span, depth + 1)?;
+            if is_merge {
+                let sources = match node.value {
+                    Value::Seq(items) => items,
+                    _ => vec![node],
+                };
+                for source in sources {
+                    match source.value {
+                        Value::Map(more) => merged.extend(more),
+                        _ => {
+                            return Err(SyntaxError {
+                                message: "`<<` merges only mappings".into(),
+                                span: source.span,
+                            })
+                        }
+                    }
+                }
+                continue;
+            }
             entries.push(Entry {
                 key: key_text(&key.value),
                 key_span: key.span,
                 node,
             });
         }
-        Ok(Value::Map(entries))
+        for m in merged {
+            if !entries.iter().any(|e| e.key == m.key) {
+                entries.push(m);
+            }
+        }
+        Ok(Node {
+            span,
+            value: Value::Map(entries),
+        })
     }
+}
+
+fn scan_error(e: &ScanError) -> SyntaxError {
+    let m = e.marker();
+    SyntaxError {
+        message: e.info(),
+        span: Span {
+            line: m.line() as u32,
+            col: m.col() as u32 + 1,
+            len: 1,
+        },
+    }
+}
+
+/// A scalar resolved by the YAML 1.2 core schema. Quoted and block scalars are strings; so are
+/// numbers written with leading zeros (`0101`) or underscores, which are identifiers here
+/// rather than arithmetic.
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::Str(text.to_string()),
+        Some("null") => return Value::Null,
+        _ => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 1 && digits.starts_with('0') {
+            return Value::Str(text.to_string());
+        }
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Value::Int(i);
+        }
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return Value::Int(i);
+        }
+    }
+    if looks_like_float(digits) {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+/// `[0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit before the exponent.
+fn looks_like_float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok =
+        digits(int) && frac.is_none_or(digits) && (int.len() + frac.map_or(0, str::len)) > 0;
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok && (frac.is_some() || exponent.is_some())
 }
 
 /// Mapping keys are compared as text: `1:` and `"1":` are the same menu digit.
@@ -236,6 +416,80 @@ mod tests {
             panic!()
         };
         assert_eq!(m[0].key, m[1].key);
+    }
+
+    #[test]
+    fn scalars_follow_the_core_schema() {
+        let t =
+            parse("a: [~, true, 12, -3, 0101, 1_000, 1.5, 1e3, yes, '12', 0x1F, .inf]").unwrap();
+        let Value::Seq(items) = &t.get("a").unwrap().node.value else {
+            panic!()
+        };
+        let kinds: Vec<String> = items.iter().map(|n| format!("{:?}", n.value)).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Null",
+                "Bool(true)",
+                "Int(12)",
+                "Int(-3)",
+                "Str(\"0101\")",
+                "Str(\"1_000\")",
+                "Float(1.5)",
+                "Float(1000.0)",
+                "Str(\"yes\")",
+                "Str(\"12\")",
+                "Int(31)",
+                "Float(inf)"
+            ]
+        );
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let t =
+            parse("base: &b {strategy: evenly, ring_time: 20s}\nd:\n  <<: *b\n  ring_time: 30s\n")
+                .unwrap();
+        let d = &t.get("d").unwrap().node;
+        assert!(matches!(&d.get("strategy").unwrap().node.value, Value::Str(s) if s == "evenly"));
+        assert!(matches!(&d.get("ring_time").unwrap().node.value, Value::Str(s) if s == "30s"));
+        let Value::Map(entries) = &d.value else {
+            panic!()
+        };
+        assert_eq!(entries.len(), 2);
+    }
+
+    #[test]
+    fn hostile_documents_are_refused() {
+        let deep = "[".repeat(1000) + &"]".repeat(1000);
+        let e = parse(&deep).unwrap_err();
+        assert!(
+            e.message.contains("nesting") || e.message.contains("recursion limit"),
+            "{e:?}"
+        );
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            bomb.push_str(&format!(
+                "{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
+                (b'a' + i) as char,
+                (b'a' + i) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char
+            ));
+        }
+        assert!(parse(&bomb).unwrap_err().message.contains("aliases expand"));
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .message
+            .contains("more than one"));
     }
 
     #[test]
