@@ -64,3 +64,24 @@ fn bundled_configs_carry_the_schema_modeline() {
         );
     }
 }
+
+/// The config snippets in README.md are real: each YAML block that starts with `version: 1`
+/// validates.
+#[test]
+fn readme_snippets_are_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for block in readme.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        if !yaml.starts_with("version: 1") {
+            continue;
+        }
+        let file = dir.path().join(format!("snippet{checked}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        let out = pbx(dir.path(), &["validate", file.file_name().unwrap().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "README snippet:\n{yaml}\n{}", stdout(&out));
+        checked += 1;
+    }
+    assert!(checked >= 1, "README has no config snippet");
+}
