@@ -5,3 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod http;
+pub mod serve;
+pub mod credentials;
+pub mod store;

@@ -2,7 +2,12 @@
 //! Data goes to stdout, messages about the run to stderr. Exit codes are stable and listed in
 //! `exit` (and in the README).
 
+mod apply;
+mod client;
+mod password;
+mod plan;
 mod schema;
+mod serve;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -16,8 +21,21 @@ pub mod exit {
     pub const INVALID: u8 = 1;
     /// The command line is wrong (clap's own code).
     pub const USAGE: u8 = 2;
-    /// A file could not be read or written.
+    /// A file could not be read or written (or the store could not be opened).
     pub const IO: u8 = 3;
+    /// `pbx plan --detailed-exitcode`: there are changes. (Shares 2 with usage errors, as
+    /// Terraform's does.)
+    pub const CHANGES: u8 = 2;
+    /// `pbx apply`: refused by the mass-removal rule or because a restart is needed.
+    pub const REFUSED: u8 = 4;
+    /// The server could not be reached.
+    pub const UNREACHABLE: u8 = 5;
+    /// The server refused the admin token.
+    pub const UNAUTHORIZED: u8 = 6;
+    /// `pbx apply`: not confirmed.
+    pub const CANCELLED: u8 = 7;
+    /// `pbx apply`: the server's revision changed since the plan was made.
+    pub const CONFLICT: u8 = 8;
 }
 
 /// Telephony as code: a virtual PBX configured from YAML in git.
@@ -34,6 +52,15 @@ enum Command {
     Validate(validate::Args),
     /// Print the JSON Schema of pbx.yaml (or of an included tenant file).
     Schema(schema::Args),
+    /// Show what applying the config would change.
+    Plan(plan::Args),
+    /// Apply the config to a running server.
+    Apply(apply::Args),
+    /// Run the server: admin API, config watcher, embedded store.
+    Serve(serve::Args),
+    /// Manage staff passwords.
+    #[command(subcommand)]
+    Password(password::Command),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -52,6 +79,10 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Password(command) => password::run(command),
     };
     ExitCode::from(code)
 }

@@ -13,6 +13,7 @@ use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
 use super::typed;
+use super::bundle::Bundle;
 use std::path::{Path, PathBuf};
 
 /// The main config file could not be read at all.
@@ -29,6 +30,9 @@ pub struct LoadError {
 pub struct SourceFile {
     /// The name shown in diagnostics: the path as the user gave it, includes joined to it.
     pub name: String,
+    /// The name relative to the main file's directory: the main file's own name, or an
+    /// include as written. Bundles are keyed by it.
+    pub rel: String,
     /// The file's text.
     pub text: String,
     /// Its YAML tree, when it parsed.
@@ -63,12 +67,32 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
         source,
     })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(load_text(&path.display().to_string(), text, &base_dir))
+    let main = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let read = |rel: &str| std::fs::read_to_string(base_dir.join(rel));
+    Ok(load_with(&path.display().to_string(), &main, text, &base_dir, &read))
 }
 
-/// Loads a config whose main file's text is given, named `name`; includes are read relative to
-/// `base_dir`.
-pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
+/// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
+/// taken from the bundle, audio files are looked for under `base_dir`.
+pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
+    let read = |rel: &str| {
+        bundle.files.get(rel).cloned().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "the file is not part of the config sent")
+        })
+    };
+    let text = bundle.files.get(&bundle.main).cloned().unwrap_or_default();
+    load_with(&bundle.main, &bundle.main, text, base_dir, &read)
+}
+
+/// Loads a config whose main file's text is given, shown as `name` and called `rel` relative to
+/// `base_dir`; `read` reads an included file by the name written in `include:`.
+fn load_with(
+    name: &str,
+    rel: &str,
+    text: String,
+    base_dir: &Path,
+    read: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut sources = Sources {
         base_dir: base_dir.to_path_buf(),
@@ -96,6 +120,7 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
     let includes = tree.as_ref().map(include_entries).unwrap_or_default();
     sources.files.push(SourceFile {
         name: name.to_string(),
+        rel: rel.to_string(),
         text,
         tree,
         dir: base_dir.to_path_buf(),
@@ -111,7 +136,7 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
         } else {
             path.display().to_string()
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read(&include) {
             Ok(t) => t,
             Err(e) => {
                 diagnostics.push(
@@ -149,6 +174,7 @@ pub fn load_text(name: &str, text: String, base_dir: &Path) -> Loaded {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         sources.files.push(SourceFile {
             name: shown,
+            rel: include,
             text,
             tree,
             dir,

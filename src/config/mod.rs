@@ -4,10 +4,15 @@
 //! (validated, references resolved). Nothing here uses tokio, sockets or sled.
 
 pub mod audio;
+pub mod bundle;
 pub mod diagnostic;
+pub mod generated;
 pub mod load;
 pub mod model;
 pub mod path;
+pub mod plan;
+pub mod plan_report;
+pub mod proposal;
 pub mod raw;
 pub mod reference;
 pub mod report;

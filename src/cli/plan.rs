@@ -1,0 +1,122 @@
+//! `pbx plan`: what applying the config would change — against a running server
+//! (`--server`), a local state directory (`--state`), or another config file (`--against`).
+
+use super::client::Client;
+use super::exit;
+use crate::config::bundle::Bundle;
+use crate::config::load::load;
+use crate::config::plan_report::{render, PlanFormat};
+use crate::config::proposal::{plan_against, Proposal, RunningState};
+use crate::config::report::{render as render_diagnostics, Format};
+use crate::config::validate::{validate, Options};
+use crate::serve::applier::state_from_store;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+
+/// Where the current state comes from.
+#[derive(Debug, clap::Args)]
+#[group(multiple = false)]
+pub struct Against {
+    /// Plan against a running server's admin API, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Plan against a state directory (a stopped server's data_dir).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Plan against another config file, e.g. the main branch's pbx.yaml.
+    #[arg(long)]
+    pub against: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The desired config.
+    #[arg(long, default_value = "pbx.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub against: Against,
+    /// Environment variable holding the admin token for --server.
+    #[arg(long, default_value = "PBX_ADMIN_TOKEN")]
+    pub token_env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Show mobile numbers and e-mail addresses unmasked.
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// The desired config, validated, and the state it is planned against.
+pub struct Prepared {
+    pub bundle: Bundle,
+    pub state: RunningState,
+    pub proposal: Proposal,
+}
+
+/// Reads and validates the desired config and fetches the state; on failure prints why and
+/// returns the exit code.
+pub fn prepare(config: &Path, against: &Against, token_env: &str) -> Result<Prepared, u8> {
+    let loaded = load(config).map_err(|e| {
+        eprintln!("pbx: {e}");
+        exit::IO
+    })?;
+    let bundle = Bundle::from_sources(&loaded.sources);
+    let (outcome, sources) = validate(loaded, Options::default());
+    let Some(desired) = outcome.config else {
+        eprint!("{}", render_diagnostics(Format::Human, &outcome.diagnostics, &sources));
+        return Err(exit::INVALID);
+    };
+    let state = fetch_state(config, against, token_env)?;
+    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let proposal = plan_against(desired, outcome.diagnostics, &base, &state, None, &mut String::new);
+    Ok(Prepared { bundle, state, proposal })
+}
+
+fn fetch_state(config: &Path, against: &Against, token_env: &str) -> Result<RunningState, u8> {
+    if let Some(url) = &against.server {
+        return Client::new(url, token_env).state().map_err(|e| {
+            eprintln!("pbx: {e}");
+            e.exit_code()
+        });
+    }
+    if let Some(dir) = &against.state {
+        if !dir.exists() {
+            eprintln!("pbx: state directory {} does not exist", dir.display());
+            return Err(exit::IO);
+        }
+        let store = Store::open(dir).map_err(|e| {
+            eprintln!("pbx: {e}");
+            exit::IO
+        })?;
+        return state_from_store(&store).map_err(|e| {
+            eprintln!("pbx: {e}");
+            exit::IO
+        });
+    }
+    if let Some(other) = &against.against {
+        let loaded = load(other).map_err(|e| {
+            eprintln!("pbx: {e}");
+            exit::IO
+        })?;
+        return Ok(RunningState { revision: 0, bundle: Some(Bundle::from_sources(&loaded.sources)), known: Vec::new() });
+    }
+    let _ = config;
+    Ok(RunningState::default())
+}
+
+pub fn run(args: Args) -> u8 {
+    let prepared = match prepare(&args.config, &args.against, &args.token_env) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let plan = &prepared.proposal.plan;
+    print!("{}", render(plan, args.format, args.show_sensitive));
+    if args.detailed_exitcode && !plan.is_empty() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,308 @@
+//! Generated values: the logins, extensions and passwords the server assigns to staff who were
+//! given none, once, and keeps forever after.
+//!
+//! Each staff member has an identity that survives edits elsewhere in the file: `login:<login>`
+//! when a login is written, otherwise `name:<name>#<k>` (the k-th person of that name without a
+//! login). What was generated before is looked up by identity, so adding someone earlier in the
+//! file renumbers nobody. A person who later gets their generated login written into the file
+//! keeps their extension and password. Pure: the caller passes what the store knows and a
+//! password generator.
+
+use super::model::{Config, Tenant};
+use super::values::{Extension, RESERVED_EXTENSIONS};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What was generated for one staff member before (a view of the store's record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub login: String,
+    pub extension: Option<String>,
+    /// The login and realm the stored password hashes were made for, if a password is stored.
+    pub password_for: Option<(String, String)>,
+}
+
+/// Where a staff member's password comes from after resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordState {
+    /// Written in the config (a reference or hashes).
+    Configured,
+    /// Generated earlier and still valid (same login and realm).
+    Kept,
+    /// Generated now; shown once.
+    New,
+}
+
+/// One staff member with generated values filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effective {
+    pub identity: String,
+    pub login: String,
+    pub login_generated: bool,
+    pub extension: Option<String>,
+    pub extension_generated: bool,
+    pub password: PasswordState,
+}
+
+/// A value the store must record for one staff member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub tenant: String,
+    pub identity: String,
+    pub login: String,
+    pub extension: Option<String>,
+    /// A newly generated password (plaintext, to be hashed and shown once), if any.
+    pub new_password: Option<String>,
+    /// The realm the password belongs to.
+    pub realm: String,
+}
+
+/// The outcome of resolving a config against what was generated before.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolution {
+    /// Per tenant (config order), per staff member (config order).
+    pub staff: Vec<Vec<Effective>>,
+    /// What changed and must be stored (new staff, new passwords, adopted identities).
+    pub records: Vec<Record>,
+}
+
+impl Resolution {
+    /// The effective login of staff member `staff` of tenant `tenant`.
+    pub fn login(&self, tenant: usize, staff: usize) -> &str {
+        &self.staff[tenant][staff].login
+    }
+}
+
+/// Identities of a tenant's staff, in config order.
+pub fn identities(t: &Tenant) -> Vec<String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    t.staff
+        .iter()
+        .map(|s| {
+            if s.login_generated {
+                let k = seen.entry(s.name.as_str()).or_insert(0);
+                *k += 1;
+                format!("name:{}#{}", s.name, *k - 1)
+            } else {
+                format!("login:{}", s.login)
+            }
+        })
+        .collect()
+}
+
+/// First extension tried for allocation.
+const FIRST_EXTENSION: u32 = 200;
+
+/// Fills in generated values. `known` maps (tenant id, identity) to what was generated before;
+/// `new_password` makes a fresh password.
+pub fn resolve(
+    config: &Config,
+    known: &BTreeMap<(String, String), Known>,
+    new_password: &mut dyn FnMut() -> String,
+) -> Resolution {
+    let mut out = Resolution::default();
+    for t in &config.tenants {
+        let ids = identities(t);
+        let lookup = |identity: &str, login: &str| -> Option<Known> {
+            if let Some(k) = known.get(&(t.id.clone(), identity.to_string())) {
+                return Some(k.clone());
+            }
+            // A generated login that is now written out keeps what it had.
+            if identity.starts_with("login:") {
+                return known
+                    .iter()
+                    .find(|((tid, id), k)| tid == &t.id && id.starts_with("name:") && k.login == login)
+                    .map(|(_, k)| k.clone());
+            }
+            None
+        };
+        let before: Vec<Option<Known>> =
+            t.staff.iter().zip(&ids).map(|(s, id)| lookup(id, s.login.as_str())).collect();
+
+        // Logins: written ones, then stored generated ones, then the validator's suggestion,
+        // made unique against everything taken.
+        let mut taken: HashSet<String> =
+            t.staff.iter().filter(|s| !s.login_generated).map(|s| s.login.to_string()).collect();
+        let mut logins = Vec::with_capacity(t.staff.len());
+        for (s, k) in t.staff.iter().zip(&before) {
+            let login = if !s.login_generated {
+                s.login.to_string()
+            } else if let Some(k) = k.as_ref().filter(|k| !taken.contains(&k.login)) {
+                k.login.clone()
+            } else {
+                unique(s.login.as_str(), &taken)
+            };
+            if s.login_generated {
+                taken.insert(login.clone());
+            }
+            logins.push(login);
+        }
+
+        // Extensions: written ones and departments' are fixed; stored ones are kept; the rest
+        // get the lowest free number.
+        let mut used: HashSet<String> = t
+            .staff
+            .iter()
+            .filter_map(|s| s.extension.as_ref().map(|e| e.to_string()))
+            .chain(t.departments.iter().filter_map(|d| d.extension.as_ref().map(|e| e.to_string())))
+            .collect();
+        let mut extensions: Vec<(Option<String>, bool)> = Vec::with_capacity(t.staff.len());
+        for (s, k) in t.staff.iter().zip(&before) {
+            if let Some(e) = &s.extension {
+                extensions.push((Some(e.to_string()), false));
+            } else if let Some(e) = k.as_ref().and_then(|k| k.extension.clone()).filter(|e| !used.contains(e)) {
+                used.insert(e.clone());
+                extensions.push((Some(e), true));
+            } else {
+                extensions.push((None, true));
+            }
+        }
+        let mut next = FIRST_EXTENSION;
+        for slot in extensions.iter_mut().filter(|(e, _)| e.is_none()) {
+            let e = loop {
+                let candidate = next.to_string();
+                next += 1;
+                if !used.contains(&candidate) && Extension::parse(&candidate).is_ok() && !RESERVED_EXTENSIONS.contains(&candidate.as_str()) {
+                    break candidate;
+                }
+            };
+            used.insert(e.clone());
+            slot.0 = Some(e);
+        }
+
+        let mut effective = Vec::with_capacity(t.staff.len());
+        for (i, s) in t.staff.iter().enumerate() {
+            let login = logins[i].clone();
+            let (extension, extension_generated) = extensions[i].clone();
+            let k = &before[i];
+            let password = if s.password.is_some() {
+                PasswordState::Configured
+            } else if k.as_ref().and_then(|k| k.password_for.as_ref()) == Some(&(login.clone(), t.domain.clone())) {
+                PasswordState::Kept
+            } else {
+                PasswordState::New
+            };
+            let changed = match k {
+                None => true,
+                Some(k) => k.login != login || k.extension != extension || password == PasswordState::New,
+            };
+            let adopted = k.is_some() && !known.contains_key(&(t.id.clone(), ids[i].clone()));
+            if changed || adopted {
+                out.records.push(Record {
+                    tenant: t.id.clone(),
+                    identity: ids[i].clone(),
+                    login: login.clone(),
+                    extension: extension.clone(),
+                    new_password: (password == PasswordState::New).then(&mut *new_password),
+                    realm: t.domain.clone(),
+                });
+            }
+            effective.push(Effective {
+                identity: ids[i].clone(),
+                login,
+                login_generated: s.login_generated,
+                extension,
+                extension_generated,
+                password,
+            });
+        }
+        out.staff.push(effective);
+    }
+    out
+}
+
+/// `base`, or `base2`, `base3`... whichever is free.
+fn unique(base: &str, taken: &HashSet<String>) -> String {
+    if !taken.contains(base) {
+        return base.to_string();
+    }
+    (2..).map(|n| format!("{base}{n}")).find(|c| !taken.contains(c)).expect("an unbounded range finds a free name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::load_bundle;
+    use crate::config::bundle::Bundle;
+    use crate::config::validate::{validate, Options};
+
+    fn config(staff: &str) -> Config {
+        let yaml = format!("version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 50\n    staff:\n{staff}");
+        let bundle = Bundle { main: "pbx.yaml".into(), files: [("pbx.yaml".to_string(), yaml)].into() };
+        let (outcome, _) = validate(load_bundle(&bundle, std::path::Path::new(".")), Options { check_audio: false });
+        outcome.config.unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
+    }
+
+    fn store(r: &Resolution, known: &mut BTreeMap<(String, String), Known>) {
+        for rec in &r.records {
+            let prev = known.get(&(rec.tenant.clone(), rec.identity.clone())).cloned();
+            let password_for = match &rec.new_password {
+                Some(_) => Some((rec.login.clone(), rec.realm.clone())),
+                None => prev.and_then(|p| p.password_for),
+            };
+            known.insert(
+                (rec.tenant.clone(), rec.identity.clone()),
+                Known { login: rec.login.clone(), extension: rec.extension.clone(), password_for },
+            );
+        }
+    }
+
+    fn passwords() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("pw{n}")
+        }
+    }
+
+    #[test]
+    fn values_are_generated_once_and_kept() {
+        let mut known = BTreeMap::new();
+        let mut pw = passwords();
+        let c1 = config("      - name: Иван Петров\n      - name: Мария\n        extension: \"200\"\n");
+        let r1 = resolve(&c1, &known, &mut pw);
+        assert_eq!(r1.staff[0][0].login, "ivan.petrov");
+        assert_eq!(r1.staff[0][0].extension.as_deref(), Some("201"), "200 is taken by Мария");
+        assert_eq!(r1.records.len(), 2);
+        assert!(r1.records.iter().all(|r| r.new_password.is_some()));
+        store(&r1, &mut known);
+
+        // Someone added first, with the same generated login base: nobody is renumbered.
+        let c2 = config("      - name: Иван Петров Младший\n        login: ivan.petrov.jr\n      - name: Олег\n      - name: Иван Петров\n      - name: Мария\n        extension: \"200\"\n");
+        let r2 = resolve(&c2, &known, &mut pw);
+        let ivan = &r2.staff[0][2];
+        assert_eq!((ivan.login.as_str(), ivan.extension.as_deref()), ("ivan.petrov", Some("201")));
+        assert_eq!(ivan.password, PasswordState::Kept);
+        assert_eq!(r2.staff[0][0].extension.as_deref(), Some("202"), "new people get the next free ones");
+        assert_eq!(r2.staff[0][1].extension.as_deref(), Some("203"));
+        assert_eq!(r2.staff[0][3].password, PasswordState::Kept);
+        let new: Vec<&str> = r2.records.iter().map(|r| r.identity.as_str()).collect();
+        assert_eq!(new, ["login:ivan.petrov.jr", "name:Олег#0"]);
+        store(&r2, &mut known);
+
+        // Nothing changes on a second identical resolve.
+        assert!(resolve(&c2, &known, &mut pw).records.is_empty());
+    }
+
+    #[test]
+    fn writing_out_a_generated_login_keeps_extension_and_password() {
+        let mut known = BTreeMap::new();
+        let mut pw = passwords();
+        let r1 = resolve(&config("      - name: Иван Петров\n"), &known, &mut pw);
+        store(&r1, &mut known);
+        let r2 = resolve(&config("      - name: Иван Петров\n        login: ivan.petrov\n"), &known, &mut pw);
+        let ivan = &r2.staff[0][0];
+        assert_eq!(ivan.extension.as_deref(), Some("200"));
+        assert_eq!(ivan.password, PasswordState::Kept);
+        assert_eq!(r2.records.len(), 1, "the new identity is recorded");
+        assert_eq!(r2.records[0].new_password, None);
+    }
+
+    #[test]
+    fn reserved_numbers_are_never_allocated() {
+        let staff: String = (0..20).map(|i| format!("      - name: Person {i}\n")).collect();
+        let r = resolve(&config(&staff), &BTreeMap::new(), &mut passwords());
+        let exts: Vec<&str> = r.staff[0].iter().filter_map(|e| e.extension.as_deref()).collect();
+        assert_eq!(exts.len(), 20);
+        assert!(exts.iter().all(|e| !RESERVED_EXTENSIONS.contains(e)));
+    }
+}

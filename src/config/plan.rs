@@ -1,0 +1,486 @@
+//! `Plan`: what applying one config over another would change, entity by entity and field by
+//! field, with generated values marked, what needs a restart, and the safety rule against
+//! mass removals.
+//!
+//! Each entity (the server, a trunk, a tenant, a staff member, a department, a number, a
+//! schedule, a menu) is first turned into a flat view — field name -> printable value, with
+//! references printed by name and file paths relative to the config — and views are compared.
+//! Views make the diff structural without a hand-written comparison per type.
+
+use super::generated::{Effective, PasswordState, Resolution};
+use super::model::{
+    Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule, SecretRef, Server,
+    Staff, Target, Tenant, Trunk, TrunkRef,
+};
+use super::values::format_duration;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One side of a comparison: a validated config, its generated values (when known), and the
+/// directory its relative paths are written against.
+pub struct Side<'a> {
+    pub config: &'a Config,
+    pub generated: Option<&'a Resolution>,
+    pub base: &'a Path,
+}
+
+/// What a change does to an entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Destructive changes come first.
+    Remove,
+    Change,
+    Add,
+}
+
+/// A printable field value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub value: String,
+    /// Assigned by the server rather than written in the config.
+    pub generated: bool,
+    /// Personal data (mobile numbers, e-mail), masked unless asked.
+    pub sensitive: bool,
+}
+
+/// One field that differs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<Field>,
+    pub after: Option<Field>,
+}
+
+/// One entity that is added, changed or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: Action,
+    pub kind: &'static str,
+    /// The tenant the entity belongs to (`None` for the server and shared trunks).
+    pub tenant: Option<String>,
+    pub id: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub remove: usize,
+}
+
+/// The whole plan. Its JSON form is versioned (`version`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub version: u32,
+    pub summary: Summary,
+    /// Server settings that only take effect after a restart and differ.
+    pub restart_required: Vec<String>,
+    /// Removals first, then changes, then additions.
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// Server settings a running server cannot change.
+const RESTART_FIELDS: &[&str] = &["sip.listen", "http.listen", "data_dir"];
+
+/// The plan that turns `before` (`None`: nothing yet) into `after`.
+pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
+    let old = before.map(views).unwrap_or_default();
+    let new = views(after);
+    let mut changes = Vec::new();
+    for (key, old_fields) in &old {
+        match new.get(key) {
+            None => changes.push(change(Action::Remove, key, old_fields, &BTreeMap::new())),
+            Some(new_fields) if new_fields != old_fields => {
+                changes.push(change(Action::Change, key, old_fields, new_fields))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, new_fields) in &new {
+        if !old.contains_key(key) {
+            changes.push(change(Action::Add, key, &BTreeMap::new(), new_fields));
+        }
+    }
+    changes.sort_by(|a, b| (a.action, &a.tenant, a.kind, &a.id).cmp(&(b.action, &b.tenant, b.kind, &b.id)));
+    let restart_required = match before {
+        None => Vec::new(),
+        Some(_) => changes
+            .iter()
+            .filter(|c| c.kind == "server")
+            .flat_map(|c| c.fields.iter())
+            .filter(|f| RESTART_FIELDS.contains(&f.field.as_str()))
+            .map(|f| format!("server.{}", f.field))
+            .collect(),
+    };
+    let mut summary = Summary::default();
+    for c in &changes {
+        match c.action {
+            Action::Add => summary.add += 1,
+            Action::Change => summary.change += 1,
+            Action::Remove => summary.remove += 1,
+        }
+    }
+    Plan { version: 1, summary, restart_required, changes }
+}
+
+/// The mass-removal safety rule: for each tenant that had at least `min_size` staff (or
+/// numbers), removing more than `max_share` of them is refused. Returns one sentence per
+/// violation.
+pub fn removal_violations(before: &Config, plan: &Plan, max_share: f64, min_size: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &before.tenants {
+        for (kind, total) in [("staff", t.staff.len()), ("number", t.numbers.len())] {
+            let removed = plan
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Remove && c.kind == kind && c.tenant.as_deref() == Some(t.id.as_str()))
+                .count();
+            if total >= min_size && removed as f64 > max_share * total as f64 {
+                out.push(format!(
+                    "tenant `{}`: {removed} of {total} {} would be removed, more than the {:.0}% allowed without --force",
+                    t.id,
+                    if kind == "staff" { "staff" } else { "numbers" },
+                    max_share * 100.0
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn change(action: Action, key: &Key, old: &View, new: &View) -> Change {
+    let mut fields = Vec::new();
+    for (name, before) in old {
+        let after = new.get(name);
+        if after != Some(before) {
+            fields.push(FieldChange { field: name.clone(), before: Some(before.clone()), after: after.cloned() });
+        }
+    }
+    for (name, after) in new {
+        if !old.contains_key(name) {
+            fields.push(FieldChange { field: name.clone(), before: None, after: Some(after.clone()) });
+        }
+    }
+    fields.sort_by(|a, b| a.field.cmp(&b.field));
+    Change { action, kind: key.kind, tenant: key.tenant.clone(), id: key.id.clone(), fields }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    kind: &'static str,
+    tenant: Option<String>,
+    id: String,
+}
+
+type View = BTreeMap<String, Field>;
+
+fn plain(v: impl Into<String>) -> Field {
+    Field { value: v.into(), generated: false, sensitive: false }
+}
+
+fn put(view: &mut View, name: &str, value: impl Into<String>) {
+    view.insert(name.to_string(), plain(value));
+}
+
+fn put_opt(view: &mut View, name: &str, value: Option<impl Into<String>>) {
+    if let Some(v) = value {
+        put(view, name, v);
+    }
+}
+
+fn views(side: &Side) -> BTreeMap<Key, View> {
+    let mut out = BTreeMap::new();
+    out.insert(Key { kind: "server", tenant: None, id: "server".into() }, server_view(&side.config.server, side.base));
+    for t in &side.config.trunks {
+        out.insert(Key { kind: "trunk", tenant: None, id: t.id.clone() }, trunk_view(t));
+    }
+    for (ti, t) in side.config.tenants.iter().enumerate() {
+        let tenant = Some(t.id.clone());
+        let names = Names { side, tenant: t, index: ti };
+        out.insert(Key { kind: "tenant", tenant: tenant.clone(), id: t.id.clone() }, tenant_view(&names));
+        for tr in &t.trunks {
+            out.insert(Key { kind: "trunk", tenant: tenant.clone(), id: tr.id.clone() }, trunk_view(tr));
+        }
+        for (i, s) in t.staff.iter().enumerate() {
+            let id = names.login(i);
+            out.insert(Key { kind: "staff", tenant: tenant.clone(), id }, staff_view(&names, i, s));
+        }
+        for d in &t.departments {
+            out.insert(Key { kind: "department", tenant: tenant.clone(), id: d.id.clone() }, department_view(&names, d));
+        }
+        for n in &t.numbers {
+            out.insert(Key { kind: "number", tenant: tenant.clone(), id: n.number.to_string() }, number_view(&names, n));
+        }
+        for s in &t.schedules {
+            out.insert(Key { kind: "schedule", tenant: tenant.clone(), id: s.id.clone() }, schedule_view(s));
+        }
+        for m in &t.menus {
+            out.insert(Key { kind: "menu", tenant: tenant.clone(), id: m.id.clone() }, menu_view(&names, m));
+        }
+    }
+    out
+}
+
+/// Prints references of one tenant by name.
+struct Names<'a> {
+    side: &'a Side<'a>,
+    tenant: &'a Tenant,
+    index: usize,
+}
+
+impl Names<'_> {
+    fn effective(&self, staff: usize) -> Option<&Effective> {
+        self.side.generated.and_then(|g| g.staff.get(self.index)).and_then(|t| t.get(staff))
+    }
+
+    fn login(&self, staff: usize) -> String {
+        self.effective(staff)
+            .map(|e| e.login.clone())
+            .unwrap_or_else(|| self.tenant.staff[staff].login.to_string())
+    }
+
+    fn target(&self, t: &Target) -> String {
+        match t {
+            Target::Staff(s) => format!("staff {}", self.login(s.0)),
+            Target::Department(d) => format!("department {}", self.tenant.departments[d.0].id),
+        }
+    }
+
+    fn destination(&self, d: &Destination) -> String {
+        match d {
+            Destination::Staff(s) => format!("staff {}", self.login(s.0)),
+            Destination::Department(d) => format!("department {}", self.tenant.departments[d.0].id),
+            Destination::Menu(m) => format!("menu {}", self.tenant.menus[m.0].id),
+            Destination::Voicemail(t) => format!("voicemail of {}", self.target(t)),
+            Destination::External(n) => format!("external {n}"),
+            Destination::Hangup => "hang up".into(),
+        }
+    }
+
+    fn no_answer(&self, n: &NoAnswer) -> String {
+        match n {
+            NoAnswer::Voicemail => "voicemail".into(),
+            NoAnswer::Forward { number, timeout } => {
+                format!("forward to {number} (then voicemail after {})", format_duration(*timeout))
+            }
+            NoAnswer::Transfer(t) => format!("transfer to {}", self.target(t)),
+        }
+    }
+
+    fn file(&self, p: &Path) -> String {
+        relative(p, self.side.base)
+    }
+}
+
+fn relative(p: &Path, base: &Path) -> String {
+    p.strip_prefix(base).unwrap_or(p).display().to_string()
+}
+
+fn secret(s: &SecretRef) -> String {
+    match s {
+        SecretRef::Literal(_) => "(written in the config)".into(),
+        SecretRef::Env(n) => format!("from environment variable {n}"),
+        SecretRef::File(p) => format!("from file {}", p.display()),
+    }
+}
+
+fn server_view(s: &Server, base: &Path) -> View {
+    let mut v = View::new();
+    let listen: Vec<String> =
+        s.sip_listen.iter().map(|l| format!("{}/{}", l.address, format!("{:?}", l.transport).to_lowercase())).collect();
+    put(&mut v, "sip.listen", listen.join(", "));
+    put_opt(&mut v, "sip.public_address", s.sip_public_address.clone());
+    put(&mut v, "rtp.ports", format!("{}-{}", s.rtp_port_min, s.rtp_port_max));
+    put_opt(&mut v, "rtp.public_address", s.rtp_public_address.clone());
+    put(&mut v, "http.listen", s.http_listen.to_string());
+    put(&mut v, "data_dir", relative(&s.data_dir, base));
+    put_opt(&mut v, "admin_token", s.admin_token.as_ref().map(secret));
+    if let Some(m) = &s.smtp {
+        put(&mut v, "smtp.server", format!("{}:{} ({:?})", m.host, m.port, m.security).to_lowercase());
+        put(&mut v, "smtp.from", m.from.clone());
+        put_opt(&mut v, "smtp.username", m.username.clone());
+        put_opt(&mut v, "smtp.password", m.password.as_ref().map(secret));
+    }
+    v
+}
+
+fn trunk_view(t: &Trunk) -> View {
+    let mut v = View::new();
+    put(&mut v, "gateway", format!("{}:{} ({:?})", t.host, t.port, t.transport).to_lowercase());
+    if let Some(a) = &t.auth {
+        put(&mut v, "auth.username", a.username.clone());
+        put(&mut v, "auth.password", secret(&a.password));
+        put_opt(&mut v, "auth.realm", a.realm.clone());
+    }
+    put(&mut v, "register", t.register.to_string());
+    let from: Vec<String> = t.inbound_from.iter().map(ToString::to_string).collect();
+    put(&mut v, "inbound_from", from.join(", "));
+    let rewrites = |rs: &[super::model::Rewrite]| -> String {
+        rs.iter()
+            .map(|r| match r.length {
+                Some(n) => format!("{}->{} (length {n})", r.prefix, r.replace),
+                None => format!("{}->{}", r.prefix, r.replace),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    put(&mut v, "outbound_rewrite", rewrites(&t.outbound_rewrite));
+    put(&mut v, "inbound_rewrite", rewrites(&t.inbound_rewrite));
+    v
+}
+
+fn tenant_view(n: &Names) -> View {
+    let t = n.tenant;
+    let mut v = View::new();
+    put(&mut v, "name", t.name.clone());
+    put(&mut v, "domain", t.domain.clone());
+    put(&mut v, "max_users", t.max_users.to_string());
+    put(&mut v, "timezone", t.timezone.name());
+    let trunks: Vec<String> = t
+        .outbound_trunks
+        .iter()
+        .map(|r| match r {
+            TrunkRef::Own(i) => t.trunks[*i].id.clone(),
+            TrunkRef::Shared(i) => n.side.config.trunks[*i].id.clone(),
+        })
+        .collect();
+    put(&mut v, "outbound_trunks", trunks.join(", "));
+    let p = &t.prompts;
+    for (name, file) in [
+        ("prompts.voicemail_greeting", &p.voicemail_greeting),
+        ("prompts.impatient_offer", &p.impatient_offer),
+        ("prompts.after_hours", &p.after_hours),
+        ("prompts.invalid_choice", &p.invalid_choice),
+        ("prompts.callback_confirmed", &p.callback_confirmed),
+    ] {
+        put_opt(&mut v, name, file.as_deref().map(|f| n.file(f)));
+    }
+    v
+}
+
+fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
+    let mut v = View::new();
+    let e = n.effective(i);
+    put(&mut v, "name", s.name.clone());
+    put_opt(&mut v, "position", s.position.clone());
+    put(&mut v, "role", format!("{:?}", s.role).to_lowercase());
+    let login_generated = e.map_or(s.login_generated, |e| e.login_generated);
+    v.insert("login".into(), Field { value: n.login(i), generated: login_generated, sensitive: false });
+    match (e, &s.extension) {
+        (Some(e), _) => {
+            if let Some(x) = &e.extension {
+                v.insert("extension".into(), Field { value: x.clone(), generated: e.extension_generated, sensitive: false });
+            }
+        }
+        (None, Some(x)) => put(&mut v, "extension", x.to_string()),
+        (None, None) => {
+            v.insert("extension".into(), Field { value: "(allocated on apply)".into(), generated: true, sensitive: false });
+        }
+    }
+    let password = match (&s.password, e.map(|e| e.password)) {
+        (Some(PasswordSource::Secret(sr)), _) => plain(secret(sr)),
+        (Some(PasswordSource::Hash { .. }), _) => plain("digest hashes in the config"),
+        (None, Some(PasswordState::Kept)) => Field { value: "(generated earlier)".into(), generated: true, sensitive: false },
+        (None, _) => Field { value: "(generated on apply, shown once)".into(), generated: true, sensitive: false },
+    };
+    v.insert("password".into(), password);
+    if let Some(email) = &s.email {
+        v.insert("email".into(), Field { value: email.to_string(), generated: false, sensitive: true });
+    }
+    if let Some(m) = &s.mobile {
+        v.insert("mobile".into(), Field { value: m.number.to_string(), generated: false, sensitive: true });
+        let mode = match m.forwarding {
+            Forwarding::Off => "off".to_string(),
+            Forwarding::Instant => "instant".to_string(),
+            Forwarding::Delayed => format!("after {}", format_duration(m.delay)),
+        };
+        put(&mut v, "mobile.forwarding", mode);
+    }
+    put(&mut v, "ring_time", format_duration(s.ring_time));
+    put(&mut v, "no_answer", n.no_answer(&s.no_answer));
+    put_opt(&mut v, "voicemail_greeting", s.voicemail_greeting.as_deref().map(|f| n.file(f)));
+    v
+}
+
+fn department_view(n: &Names, d: &Department) -> View {
+    let mut v = View::new();
+    put(&mut v, "name", d.name.clone());
+    put_opt(&mut v, "extension", d.extension.as_ref().map(ToString::to_string));
+    put(&mut v, "strategy", format!("{:?}", d.strategy));
+    put(&mut v, "step", format_duration(d.step));
+    put(&mut v, "ring_time", format_duration(d.ring_time));
+    let members: Vec<String> = d.members.iter().map(|m| n.login(m.0)).collect();
+    put(&mut v, "members", members.join(", "));
+    put(&mut v, "no_answer", n.no_answer(&d.no_answer));
+    if let Some(ic) = &d.impatient_callers {
+        put(
+            &mut v,
+            "impatient_callers",
+            format!(
+                "after {}: {} callback, {} wait, {} voicemail",
+                format_duration(ic.after),
+                ic.callback_digit,
+                ic.wait_digit,
+                ic.voicemail_digit
+            ),
+        );
+        put_opt(&mut v, "impatient_callers.prompt", ic.prompt.as_deref().map(|f| n.file(f)));
+    }
+    put_opt(&mut v, "voicemail_greeting", d.voicemail_greeting.as_deref().map(|f| n.file(f)));
+    v
+}
+
+fn number_view(n: &Names, num: &Number) -> View {
+    let mut v = View::new();
+    put_opt(&mut v, "name", num.name.clone());
+    put(
+        &mut v,
+        "schedule",
+        num.schedule.map_or_else(|| "24/7".to_string(), |s| n.tenant.schedules[s.0].id.clone()),
+    );
+    put(&mut v, "destination", n.destination(&num.destination));
+    put_opt(&mut v, "after_hours", num.after_hours.as_ref().map(|d| n.destination(d)));
+    put_opt(&mut v, "greeting", num.greeting.as_deref().map(|f| n.file(f)));
+    v
+}
+
+fn schedule_view(s: &Schedule) -> View {
+    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let mut v = View::new();
+    put(&mut v, "timezone", s.timezone.name());
+    for (day, ranges) in DAYS.iter().zip(&s.week) {
+        let text: Vec<String> = ranges.iter().map(ToString::to_string).collect();
+        put(&mut v, &format!("hours.{day}"), if text.is_empty() { "closed".into() } else { text.join(", ") });
+    }
+    let holidays: Vec<String> = s
+        .holidays
+        .iter()
+        .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") })
+        .collect();
+    put(&mut v, "holidays", holidays.join(", "));
+    v
+}
+
+fn menu_view(n: &Names, m: &Menu) -> View {
+    let mut v = View::new();
+    put(&mut v, "prompt", n.file(&m.prompt));
+    for (digit, d) in &m.options {
+        put(&mut v, &format!("options.{digit}"), n.destination(d));
+    }
+    put(&mut v, "timeout", format_duration(m.timeout));
+    put(&mut v, "repeat", m.repeat.to_string());
+    put_opt(&mut v, "on_timeout", m.on_timeout.as_ref().map(|d| n.destination(d)));
+    put_opt(&mut v, "on_invalid", m.on_invalid.as_ref().map(|d| n.destination(d)));
+    put(&mut v, "dial_extensions", m.dial_extensions.to_string());
+    v
+}

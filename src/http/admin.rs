@@ -1,0 +1,187 @@
+//! The admin API that `pbx plan --server` and `pbx apply` talk to.
+//!
+//! Every route but `/healthz` needs `Authorization: Bearer <token>`, compared in constant
+//! time; a missing or wrong token gets 401 and changes nothing. Bodies are size-limited (413).
+//! A body that is not JSON gets 400; a config that is not valid gets 422 with every
+//! diagnostic; refusals get 409. Applies go through the one `Applier`.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /healthz` | `ok` |
+//! | `GET /api/v1/state` | `RunningState`: revision, files, generated values |
+//! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
+//! | `GET /api/v1/history` | the apply history, newest first |
+//! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | a new password, shown once |
+
+use crate::config::bundle::Bundle;
+use crate::credentials::constant_time_eq;
+use crate::serve::applier::{Applier, ApplyOptions, Outcome, Refusal, RotateError, Source};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Largest request body accepted (a 10,000-staff config is about 2 MB).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// What the routes share.
+pub struct Admin {
+    pub applier: Arc<Applier>,
+    /// The token clients must present; `None` disables the API (every request gets 401).
+    pub token: Option<String>,
+}
+
+/// The admin routes.
+pub fn router(admin: Arc<Admin>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/state", get(state))
+        .route("/api/v1/apply", post(apply))
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/tenants/{tenant}/staff/{login}/password", post(rotate))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(admin)
+}
+
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": kind, "message": message.into() }))).into_response()
+}
+
+/// Checks the bearer token; the error response is the same whatever is wrong with it.
+fn authorize(admin: &Admin, headers: &HeaderMap) -> Result<(), Response> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (&admin.token, presented) {
+        (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => Ok(()),
+        _ => Err(error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin token is required")),
+    }
+}
+
+async fn state(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&admin, &headers) {
+        return r;
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.state()).await {
+        Ok(Ok(s)) => Json(s).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// The body of `POST /api/v1/apply`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    pub bundle: Bundle,
+    #[serde(default)]
+    pub force: bool,
+    pub expected_revision: Option<u64>,
+    /// Overrides the 30% mass-removal threshold.
+    pub max_removal_percent: Option<f64>,
+}
+
+async fn apply(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    body: Result<Json<ApplyRequest>, JsonRejection>,
+) -> Response {
+    if let Err(r) = authorize(&admin, &headers) {
+        return r;
+    }
+    let request = match body {
+        Ok(Json(r)) => r,
+        Err(e) => return error(e.status(), "bad-request", e.body_text()),
+    };
+    let mut options = ApplyOptions { force: request.force, expected_revision: request.expected_revision, ..Default::default() };
+    if let Some(p) = request.max_removal_percent {
+        if !(0.0..=100.0).contains(&p) {
+            return error(StatusCode::BAD_REQUEST, "bad-request", "max_removal_percent must be between 0 and 100");
+        }
+        options.max_removal_share = p / 100.0;
+    }
+    let applier = admin.applier.clone();
+    let outcome = tokio::task::spawn_blocking(move || applier.apply(request.bundle, Source::Api("admin token".into()), options)).await;
+    match outcome {
+        Ok(Outcome::Applied { revision, plan, credentials, warnings }) => {
+            eprintln!("pbx serve: revision {revision} applied through the admin API: {}", crate::config::plan_report::summary_line(&plan));
+            Json(json!({
+                "revision": revision,
+                "unchanged": false,
+                "plan": plan,
+                "credentials": credentials,
+                "warnings": warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>(),
+            }))
+            .into_response()
+        }
+        Ok(Outcome::Unchanged { revision }) => {
+            Json(json!({ "revision": revision, "unchanged": true, "credentials": [] })).into_response()
+        }
+        Ok(Outcome::Rejected(refusal)) => refusal_response(refusal),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+fn refusal_response(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Invalid { diagnostics, rendered } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "invalid-config", "message": "the config is invalid", "diagnostics": diagnostics, "rendered": rendered })),
+        )
+            .into_response(),
+        Refusal::Bundle(m) => error(StatusCode::UNPROCESSABLE_ENTITY, "invalid-bundle", m),
+        Refusal::RestartRequired(fields) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "restart-required", "message": format!("these settings change only with a restart: {}", fields.join(", ")), "fields": fields })),
+        )
+            .into_response(),
+        Refusal::Unsafe(reasons) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "unsafe", "message": reasons.join("; "), "reasons": reasons })),
+        )
+            .into_response(),
+        Refusal::Conflict { expected, actual } => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "conflict", "message": format!("the server runs revision {actual}, not {expected}: plan again"), "expected": expected, "actual": actual })),
+        )
+            .into_response(),
+        Refusal::Store(m) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", m),
+    }
+}
+
+async fn history(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&admin, &headers) {
+        return r;
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.history(100)).await {
+        Ok(Ok(h)) => Json(h).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn rotate(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path((tenant, login)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = authorize(&admin, &headers) {
+        return r;
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login)).await {
+        Ok(Ok(c)) => Json(c).into_response(),
+        Ok(Err(RotateError::NotFound)) => error(StatusCode::NOT_FOUND, "not-found", "no such staff member"),
+        Ok(Err(e @ RotateError::Configured)) => error(StatusCode::CONFLICT, "configured", e.to_string()),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}

@@ -1,0 +1,197 @@
+//! `pbx serve`: the running server — the embedded store, the admin API, the config watcher
+//! and SIGHUP, with every reason to reload or stop arriving as one `Control` on one channel.
+//! (The SIP/RTP engine joins here as it lands.)
+//!
+//! Startup needs a valid config file. After that, an invalid edit is logged with its
+//! diagnostics and the last good config keeps running; a change to settings that need a
+//! restart is refused with a message saying so.
+
+pub mod applier;
+mod watch;
+
+use crate::config::model::SecretRef;
+use crate::config::report::{render, Format};
+use crate::config::validate::{check_file, Options};
+use crate::http::admin::{router, Admin};
+use crate::store::Store;
+use applier::{Applier, ApplyOptions, Outcome, Refusal, Source};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Every reason to reload or stop.
+#[derive(Debug)]
+pub enum Control {
+    /// Re-read the config files and apply them if they changed.
+    Reload(Source),
+    /// Stop serving.
+    Shutdown,
+}
+
+/// Why the server could not start (or stopped with an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the config: {0}")]
+    Load(#[from] crate::config::load::LoadError),
+    #[error("the config is invalid:\n{0}")]
+    Invalid(String),
+    #[error("the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Startup(String),
+    #[error("the runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(config_path: &Path) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(serve(config_path.to_path_buf()))
+}
+
+async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
+    let (outcome, sources) = check_file(&config_path, Options::default())?;
+    let Some(config) = outcome.config else {
+        return Err(ServeError::Invalid(render(Format::Human, &outcome.diagnostics, &sources)));
+    };
+    let store = Store::open(&config.server.data_dir)?;
+    let applier = Arc::new(Applier::new(store, &config_path));
+    match applier.restore() {
+        Ok(Some(rev)) => log(&format!("restored revision {rev} from {}", config.server.data_dir.display())),
+        Ok(None) => {}
+        Err(e) => log(&format!("the stored config cannot be restored ({e}); starting from the file")),
+    }
+    let bundle = crate::config::bundle::Bundle::from_sources(&sources);
+    report(&applier.apply(bundle, Source::Startup, ApplyOptions::default()), &Source::Startup);
+    let Some(running) = applier.running() else {
+        return Err(ServeError::Startup("no config could be applied".into()));
+    };
+
+    let token = admin_token(config.server.admin_token.as_ref());
+    if token.is_none() {
+        log("no admin token configured (server.admin_token or PBX_ADMIN_TOKEN): the admin API answers 401");
+    }
+    let addr = config.server.http_listen;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let cancel = CancellationToken::new();
+    let app = router(Arc::new(Admin { applier: applier.clone(), token }));
+    let http = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            let shutdown = async move { cancel.cancelled().await };
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        }
+    });
+    log(&format!("admin API on http://{bound}, revision {}", running.revision));
+
+    let (tx, mut rx) = mpsc::channel::<Control>(8);
+    let config_dir = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let watch_dir = if config_dir.as_os_str().is_empty() { PathBuf::from(".") } else { config_dir };
+    let _watch = match watch::watch(&watch_dir, &config.server.data_dir, tx.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log(&format!("{e}; reload with SIGHUP instead"));
+            None
+        }
+    };
+    spawn_signals(tx.clone());
+
+    while let Some(control) = rx.recv().await {
+        match control {
+            Control::Reload(source) => {
+                let applier = applier.clone();
+                let src = source.clone();
+                let outcome = tokio::task::spawn_blocking(move || match applier.read_files() {
+                    Ok(bundle) => applier.apply(bundle, src, ApplyOptions::default()),
+                    Err(e) => Outcome::Rejected(Refusal::Bundle(e.to_string())),
+                })
+                .await;
+                match outcome {
+                    Ok(o) => report(&o, &source),
+                    Err(e) => log(&format!("reload failed: {e}")),
+                }
+            }
+            Control::Shutdown => break,
+        }
+    }
+    log("shutting down");
+    cancel.cancel();
+    let _ = http.await;
+    applier.store().flush()?;
+    Ok(())
+}
+
+/// SIGHUP reloads; SIGINT and SIGTERM stop.
+fn spawn_signals(tx: mpsc::Sender<Control>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) =
+            (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+        else {
+            log("cannot install signal handlers");
+            return;
+        };
+        loop {
+            let control = tokio::select! {
+                _ = hup.recv() => Control::Reload(Source::Signal),
+                _ = term.recv() => Control::Shutdown,
+                _ = int.recv() => Control::Shutdown,
+            };
+            let stop = matches!(control, Control::Shutdown);
+            if tx.send(control).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+}
+
+/// The admin token: the config's `server.admin_token`, else `PBX_ADMIN_TOKEN`.
+fn admin_token(configured: Option<&SecretRef>) -> Option<String> {
+    let token = match configured {
+        Some(SecretRef::Literal(s)) => Some(s.clone()),
+        Some(SecretRef::Env(name)) => std::env::var(name).ok(),
+        Some(SecretRef::File(path)) => std::fs::read_to_string(path).ok().and_then(|t| t.lines().next().map(str::to_string)),
+        None => std::env::var("PBX_ADMIN_TOKEN").ok(),
+    };
+    token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+fn report(outcome: &Outcome, source: &Source) {
+    match outcome {
+        Outcome::Applied { revision, plan, credentials, .. } => {
+            log(&format!(
+                "revision {revision} applied by {}: {}",
+                source.actor(),
+                crate::config::plan_report::summary_line(plan)
+            ));
+            // Nobody else sees credentials generated by a file change: the operator gets them
+            // here, once (until the welcome letters mail them).
+            for c in credentials {
+                log(&format!(
+                    "new credentials: {}/{} extension {} password {}",
+                    c.tenant,
+                    c.login,
+                    c.extension.as_deref().unwrap_or("-"),
+                    c.password
+                ));
+            }
+        }
+        Outcome::Unchanged { .. } => {}
+        Outcome::Rejected(Refusal::Invalid { rendered, .. }) => {
+            log(&format!("the edited config is invalid; the running config stays:\n{rendered}"))
+        }
+        Outcome::Rejected(Refusal::RestartRequired(fields)) => log(&format!(
+            "refused: {} change only with a restart; the running config stays (restart pbx serve to apply)",
+            fields.join(", ")
+        )),
+        Outcome::Rejected(r) => log(&format!("reload refused: {r:?}; the running config stays")),
+    }
+}
+
+fn log(message: &str) {
+    eprintln!("pbx serve: {message}");
+}

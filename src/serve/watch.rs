@@ -1,0 +1,44 @@
+//! Watching the config directory: editors save by writing a new file and renaming it over the
+//! old one, so the directory is watched (recursively, for tenant files), events are debounced,
+//! and only changes to config and audio files — outside the data directory — ask for a reload.
+
+use super::Control;
+use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long the directory must be quiet before a change is reported.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Keeps the watch alive while held.
+pub struct Watch {
+    _debouncer: Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
+}
+
+/// Starts watching `dir`, ignoring everything under `data_dir`; each relevant change sends
+/// `Control::Reload` from the watcher.
+pub fn watch(dir: &Path, data_dir: &Path, tx: mpsc::Sender<Control>) -> Result<Watch, String> {
+    let data_dir = data_dir.canonicalize().unwrap_or_else(|_| data_dir.to_path_buf());
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+        let Ok(events) = result else { return };
+        let relevant = events.iter().flat_map(|e| e.paths.iter()).any(|p| relevant(p, &data_dir));
+        if relevant {
+            // A reload already queued covers this change too.
+            let _ = tx.try_send(Control::Reload(super::applier::Source::Watcher));
+        }
+    })
+    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    debouncer
+        .watch(dir, RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    Ok(Watch { _debouncer: debouncer })
+}
+
+fn relevant(path: &Path, data_dir: &PathBuf) -> bool {
+    if path.starts_with(data_dir) {
+        return false;
+    }
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "wav"))
+}
