@@ -5,7 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod http;
 pub mod serve;
-pub mod credentials;
 pub mod store;

@@ -38,7 +38,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let against = Against { server: Some(args.server.clone()), state: None, against: None };
+    let against = Against {
+        server: Some(args.server.clone()),
+        state: None,
+        against: None,
+    };
     let prepared = match prepare(&args.config, &against, &args.token_env) {
         Ok(p) => p,
         Err(code) => return code,
@@ -81,11 +85,20 @@ pub fn run(args: Args) -> u8 {
             print_applied(&answer);
             exit::OK
         }
-        Err(ClientError::Status { status, message, body }) => {
+        Err(ClientError::Status {
+            status,
+            message,
+            body,
+        }) => {
             let kind = body.get("error").and_then(Value::as_str).unwrap_or("");
             match kind {
                 "invalid-config" => {
-                    eprint!("{}", body.get("rendered").and_then(Value::as_str).unwrap_or(&message));
+                    eprint!(
+                        "{}",
+                        body.get("rendered")
+                            .and_then(Value::as_str)
+                            .unwrap_or(&message)
+                    );
                     exit::INVALID
                 }
                 "unsafe" | "restart-required" => {
@@ -122,19 +135,34 @@ fn print_applied(answer: &Value) {
         println!("\nNo changes: the server already runs this config (revision {revision}).");
         return;
     }
-    let count = |k: &str| answer.pointer(&format!("/plan/summary/{k}")).and_then(Value::as_u64).unwrap_or(0);
+    let count = |k: &str| {
+        answer
+            .pointer(&format!("/plan/summary/{k}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
     println!(
         "\nApplied revision {revision}: {} added, {} changed, {} removed.",
         count("add"),
         count("change"),
         count("remove")
     );
-    let creds = answer.get("credentials").and_then(Value::as_array).cloned().unwrap_or_default();
+    let creds = answer
+        .get("credentials")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if !creds.is_empty() {
         println!("\nNew credentials (shown once; give each person theirs):");
         for c in creds {
             let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-            println!("  {}/{}  extension {}  password {}", s("tenant"), s("login"), s("extension"), s("password"));
+            println!(
+                "  {}/{}  extension {}  password {}",
+                s("tenant"),
+                s("login"),
+                s("extension"),
+                s("password")
+            );
         }
     }
 }

@@ -15,7 +15,11 @@ pub enum ClientError {
     #[error("the server refused the admin token (set it in ${env})")]
     Unauthorized { env: String },
     #[error("the server answered {status}: {message}")]
-    Status { status: u16, message: String, body: Value },
+    Status {
+        status: u16,
+        message: String,
+        body: Value,
+    },
 }
 
 impl ClientError {
@@ -73,24 +77,44 @@ impl Client {
         let auth = format!("Bearer {}", self.token.as_deref().unwrap_or(""));
         let result = match (method, body) {
             ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
-            (_, Some(b)) => self.agent.post(&url).header("Authorization", &auth).send_json(b),
-            (_, None) => self.agent.post(&url).header("Authorization", &auth).send_empty(),
+            (_, Some(b)) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            (_, None) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_empty(),
         };
-        let mut response = result.map_err(|e| ClientError::Unreachable { url: url.clone(), detail: e.to_string() })?;
+        let mut response = result.map_err(|e| ClientError::Unreachable {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_to_string()
-            .map_err(|e| ClientError::Unreachable { url: url.clone(), detail: e.to_string() })?;
+            .map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                detail: e.to_string(),
+            })?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         match status {
             200..=299 => Ok(json),
-            401 => Err(ClientError::Unauthorized { env: self.token_env.clone() }),
+            401 => Err(ClientError::Unauthorized {
+                env: self.token_env.clone(),
+            }),
             _ => Err(ClientError::Status {
                 status,
-                message: json.get("message").and_then(Value::as_str).unwrap_or("error").to_string(),
+                message: json
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error")
+                    .to_string(),
                 body: json,
             }),
         }

@@ -36,11 +36,17 @@ pub struct ResetArgs {
 pub fn run(command: Command) -> u8 {
     let Command::Reset(args) = command;
     if let Some(url) = &args.server {
-        let path = format!("/api/v1/tenants/{}/staff/{}/password", args.tenant, args.login);
+        let path = format!(
+            "/api/v1/tenants/{}/staff/{}/password",
+            args.tenant, args.login
+        );
         return match Client::new(url, &args.token_env).post(&path, &json!({})) {
             Ok(answer) => {
                 let password = answer.get("password").and_then(Value::as_str).unwrap_or("");
-                println!("New password for {}/{}: {password}", args.tenant, args.login);
+                println!(
+                    "New password for {}/{}: {password}",
+                    args.tenant, args.login
+                );
                 exit::OK
             }
             Err(e) => {
@@ -64,14 +70,30 @@ pub fn run(command: Command) -> u8 {
             return exit::IO;
         }
     };
-    let Some((identity, state)) = states.into_iter().find(|(_, s)| s.login == args.login && s.password.is_some()) else {
-        eprintln!("pbx password reset: {}/{} has no generated password in {}", args.tenant, args.login, dir.display());
+    let Some((identity, state)) = states
+        .into_iter()
+        .find(|(_, s)| s.login == args.login && s.password.is_some())
+    else {
+        eprintln!(
+            "pbx password reset: {}/{} has no generated password in {}",
+            args.tenant,
+            args.login,
+            dir.display()
+        );
         return exit::INVALID;
     };
     let password = generate_password();
-    match store.set_password(&args.tenant, &identity, ha1(&state.login, &state.realm, &password), now_ms()) {
+    match store.set_password(
+        &args.tenant,
+        &identity,
+        ha1(&state.login, &state.realm, &password),
+        now_ms(),
+    ) {
         Ok(_) => {
-            println!("New password for {}/{}: {password}", args.tenant, args.login);
+            println!(
+                "New password for {}/{}: {password}",
+                args.tenant, args.login
+            );
             exit::OK
         }
         Err(e) => {

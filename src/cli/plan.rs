@@ -66,13 +66,27 @@ pub fn prepare(config: &Path, against: &Against, token_env: &str) -> Result<Prep
     let bundle = Bundle::from_sources(&loaded.sources);
     let (outcome, sources) = validate(loaded, Options::default());
     let Some(desired) = outcome.config else {
-        eprint!("{}", render_diagnostics(Format::Human, &outcome.diagnostics, &sources));
+        eprint!(
+            "{}",
+            render_diagnostics(Format::Human, &outcome.diagnostics, &sources)
+        );
         return Err(exit::INVALID);
     };
     let state = fetch_state(config, against, token_env)?;
     let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    let proposal = plan_against(desired, outcome.diagnostics, &base, &state, None, &mut String::new);
-    Ok(Prepared { bundle, state, proposal })
+    let proposal = plan_against(
+        desired,
+        outcome.diagnostics,
+        &base,
+        &state,
+        None,
+        &mut String::new,
+    );
+    Ok(Prepared {
+        bundle,
+        state,
+        proposal,
+    })
 }
 
 fn fetch_state(config: &Path, against: &Against, token_env: &str) -> Result<RunningState, u8> {
@@ -101,7 +115,11 @@ fn fetch_state(config: &Path, against: &Against, token_env: &str) -> Result<Runn
             eprintln!("pbx: {e}");
             exit::IO
         })?;
-        return Ok(RunningState { revision: 0, bundle: Some(Bundle::from_sources(&loaded.sources)), known: Vec::new() });
+        return Ok(RunningState {
+            revision: 0,
+            bundle: Some(Bundle::from_sources(&loaded.sources)),
+            known: Vec::new(),
+        });
     }
     let _ = config;
     Ok(RunningState::default())

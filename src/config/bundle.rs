@@ -36,8 +36,16 @@ pub enum BundleError {
 impl Bundle {
     /// The bundle of a loaded config: every file that was read.
     pub fn from_sources(sources: &Sources) -> Bundle {
-        let files = sources.files.iter().map(|f| (f.rel.clone(), f.text.clone())).collect();
-        let main = sources.files.first().map(|f| f.rel.clone()).unwrap_or_default();
+        let files = sources
+            .files
+            .iter()
+            .map(|f| (f.rel.clone(), f.text.clone()))
+            .collect();
+        let main = sources
+            .files
+            .first()
+            .map(|f| f.rel.clone())
+            .unwrap_or_default();
         Bundle { main, files }
     }
 
@@ -88,7 +96,9 @@ fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('/')
         && !name.contains(['\\', '\0'])
-        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 #[cfg(test)]
@@ -98,15 +108,29 @@ mod tests {
     fn bundle(names: &[&str]) -> Bundle {
         Bundle {
             main: names[0].to_string(),
-            files: names.iter().map(|n| (n.to_string(), format!("# {n}\n"))).collect(),
+            files: names
+                .iter()
+                .map(|n| (n.to_string(), format!("# {n}\n")))
+                .collect(),
         }
     }
 
     #[test]
     fn names_must_be_safe() {
         assert_eq!(bundle(&["pbx.yaml", "tenants/a.yaml"]).check(), Ok(()));
-        for bad in ["../x.yaml", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b"] {
-            assert_eq!(bundle(&["pbx.yaml", bad]).check(), Err(BundleError::UnsafeName(bad.into())), "{bad}");
+        for bad in [
+            "../x.yaml",
+            "/etc/passwd",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a\\b",
+        ] {
+            assert_eq!(
+                bundle(&["pbx.yaml", bad]).check(),
+                Err(BundleError::UnsafeName(bad.into())),
+                "{bad}"
+            );
         }
         let mut b = bundle(&["pbx.yaml"]);
         b.main = "other.yaml".into();

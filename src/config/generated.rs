@@ -110,18 +110,28 @@ pub fn resolve(
             if identity.starts_with("login:") {
                 return known
                     .iter()
-                    .find(|((tid, id), k)| tid == &t.id && id.starts_with("name:") && k.login == login)
+                    .find(|((tid, id), k)| {
+                        tid == &t.id && id.starts_with("name:") && k.login == login
+                    })
                     .map(|(_, k)| k.clone());
             }
             None
         };
-        let before: Vec<Option<Known>> =
-            t.staff.iter().zip(&ids).map(|(s, id)| lookup(id, s.login.as_str())).collect();
+        let before: Vec<Option<Known>> = t
+            .staff
+            .iter()
+            .zip(&ids)
+            .map(|(s, id)| lookup(id, s.login.as_str()))
+            .collect();
 
         // Logins: written ones, then stored generated ones, then the validator's suggestion,
         // made unique against everything taken.
-        let mut taken: HashSet<String> =
-            t.staff.iter().filter(|s| !s.login_generated).map(|s| s.login.to_string()).collect();
+        let mut taken: HashSet<String> = t
+            .staff
+            .iter()
+            .filter(|s| !s.login_generated)
+            .map(|s| s.login.to_string())
+            .collect();
         let mut logins = Vec::with_capacity(t.staff.len());
         for (s, k) in t.staff.iter().zip(&before) {
             let login = if !s.login_generated {
@@ -143,13 +153,21 @@ pub fn resolve(
             .staff
             .iter()
             .filter_map(|s| s.extension.as_ref().map(|e| e.to_string()))
-            .chain(t.departments.iter().filter_map(|d| d.extension.as_ref().map(|e| e.to_string())))
+            .chain(
+                t.departments
+                    .iter()
+                    .filter_map(|d| d.extension.as_ref().map(|e| e.to_string())),
+            )
             .collect();
         let mut extensions: Vec<(Option<String>, bool)> = Vec::with_capacity(t.staff.len());
         for (s, k) in t.staff.iter().zip(&before) {
             if let Some(e) = &s.extension {
                 extensions.push((Some(e.to_string()), false));
-            } else if let Some(e) = k.as_ref().and_then(|k| k.extension.clone()).filter(|e| !used.contains(e)) {
+            } else if let Some(e) = k
+                .as_ref()
+                .and_then(|k| k.extension.clone())
+                .filter(|e| !used.contains(e))
+            {
                 used.insert(e.clone());
                 extensions.push((Some(e), true));
             } else {
@@ -161,7 +179,10 @@ pub fn resolve(
             let e = loop {
                 let candidate = next.to_string();
                 next += 1;
-                if !used.contains(&candidate) && Extension::parse(&candidate).is_ok() && !RESERVED_EXTENSIONS.contains(&candidate.as_str()) {
+                if !used.contains(&candidate)
+                    && Extension::parse(&candidate).is_ok()
+                    && !RESERVED_EXTENSIONS.contains(&candidate.as_str())
+                {
                     break candidate;
                 }
             };
@@ -176,14 +197,18 @@ pub fn resolve(
             let k = &before[i];
             let password = if s.password.is_some() {
                 PasswordState::Configured
-            } else if k.as_ref().and_then(|k| k.password_for.as_ref()) == Some(&(login.clone(), t.domain.clone())) {
+            } else if k.as_ref().and_then(|k| k.password_for.as_ref())
+                == Some(&(login.clone(), t.domain.clone()))
+            {
                 PasswordState::Kept
             } else {
                 PasswordState::New
             };
             let changed = match k {
                 None => true,
-                Some(k) => k.login != login || k.extension != extension || password == PasswordState::New,
+                Some(k) => {
+                    k.login != login || k.extension != extension || password == PasswordState::New
+                }
             };
             let adopted = k.is_some() && !known.contains_key(&(t.id.clone(), ids[i].clone()));
             if changed || adopted {
@@ -215,33 +240,50 @@ fn unique(base: &str, taken: &HashSet<String>) -> String {
     if !taken.contains(base) {
         return base.to_string();
     }
-    (2..).map(|n| format!("{base}{n}")).find(|c| !taken.contains(c)).expect("an unbounded range finds a free name")
+    (2..)
+        .map(|n| format!("{base}{n}"))
+        .find(|c| !taken.contains(c))
+        .expect("an unbounded range finds a free name")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::load::load_bundle;
     use crate::config::bundle::Bundle;
+    use crate::config::load::load_bundle;
     use crate::config::validate::{validate, Options};
 
     fn config(staff: &str) -> Config {
         let yaml = format!("version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 50\n    staff:\n{staff}");
-        let bundle = Bundle { main: "pbx.yaml".into(), files: [("pbx.yaml".to_string(), yaml)].into() };
-        let (outcome, _) = validate(load_bundle(&bundle, std::path::Path::new(".")), Options { check_audio: false });
-        outcome.config.unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
+        let bundle = Bundle {
+            main: "pbx.yaml".into(),
+            files: [("pbx.yaml".to_string(), yaml)].into(),
+        };
+        let (outcome, _) = validate(
+            load_bundle(&bundle, std::path::Path::new(".")),
+            Options { check_audio: false },
+        );
+        outcome
+            .config
+            .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
     }
 
     fn store(r: &Resolution, known: &mut BTreeMap<(String, String), Known>) {
         for rec in &r.records {
-            let prev = known.get(&(rec.tenant.clone(), rec.identity.clone())).cloned();
+            let prev = known
+                .get(&(rec.tenant.clone(), rec.identity.clone()))
+                .cloned();
             let password_for = match &rec.new_password {
                 Some(_) => Some((rec.login.clone(), rec.realm.clone())),
                 None => prev.and_then(|p| p.password_for),
             };
             known.insert(
                 (rec.tenant.clone(), rec.identity.clone()),
-                Known { login: rec.login.clone(), extension: rec.extension.clone(), password_for },
+                Known {
+                    login: rec.login.clone(),
+                    extension: rec.extension.clone(),
+                    password_for,
+                },
             );
         }
     }
@@ -258,10 +300,15 @@ mod tests {
     fn values_are_generated_once_and_kept() {
         let mut known = BTreeMap::new();
         let mut pw = passwords();
-        let c1 = config("      - name: Иван Петров\n      - name: Мария\n        extension: \"200\"\n");
+        let c1 =
+            config("      - name: Иван Петров\n      - name: Мария\n        extension: \"200\"\n");
         let r1 = resolve(&c1, &known, &mut pw);
         assert_eq!(r1.staff[0][0].login, "ivan.petrov");
-        assert_eq!(r1.staff[0][0].extension.as_deref(), Some("201"), "200 is taken by Мария");
+        assert_eq!(
+            r1.staff[0][0].extension.as_deref(),
+            Some("201"),
+            "200 is taken by Мария"
+        );
         assert_eq!(r1.records.len(), 2);
         assert!(r1.records.iter().all(|r| r.new_password.is_some()));
         store(&r1, &mut known);
@@ -270,9 +317,16 @@ mod tests {
         let c2 = config("      - name: Иван Петров Младший\n        login: ivan.petrov.jr\n      - name: Олег\n      - name: Иван Петров\n      - name: Мария\n        extension: \"200\"\n");
         let r2 = resolve(&c2, &known, &mut pw);
         let ivan = &r2.staff[0][2];
-        assert_eq!((ivan.login.as_str(), ivan.extension.as_deref()), ("ivan.petrov", Some("201")));
+        assert_eq!(
+            (ivan.login.as_str(), ivan.extension.as_deref()),
+            ("ivan.petrov", Some("201"))
+        );
         assert_eq!(ivan.password, PasswordState::Kept);
-        assert_eq!(r2.staff[0][0].extension.as_deref(), Some("202"), "new people get the next free ones");
+        assert_eq!(
+            r2.staff[0][0].extension.as_deref(),
+            Some("202"),
+            "new people get the next free ones"
+        );
         assert_eq!(r2.staff[0][1].extension.as_deref(), Some("203"));
         assert_eq!(r2.staff[0][3].password, PasswordState::Kept);
         let new: Vec<&str> = r2.records.iter().map(|r| r.identity.as_str()).collect();
@@ -289,7 +343,11 @@ mod tests {
         let mut pw = passwords();
         let r1 = resolve(&config("      - name: Иван Петров\n"), &known, &mut pw);
         store(&r1, &mut known);
-        let r2 = resolve(&config("      - name: Иван Петров\n        login: ivan.petrov\n"), &known, &mut pw);
+        let r2 = resolve(
+            &config("      - name: Иван Петров\n        login: ivan.petrov\n"),
+            &known,
+            &mut pw,
+        );
         let ivan = &r2.staff[0][0];
         assert_eq!(ivan.extension.as_deref(), Some("200"));
         assert_eq!(ivan.password, PasswordState::Kept);
@@ -299,9 +357,14 @@ mod tests {
 
     #[test]
     fn reserved_numbers_are_never_allocated() {
-        let staff: String = (0..20).map(|i| format!("      - name: Person {i}\n")).collect();
+        let staff: String = (0..20)
+            .map(|i| format!("      - name: Person {i}\n"))
+            .collect();
         let r = resolve(&config(&staff), &BTreeMap::new(), &mut passwords());
-        let exts: Vec<&str> = r.staff[0].iter().filter_map(|e| e.extension.as_deref()).collect();
+        let exts: Vec<&str> = r.staff[0]
+            .iter()
+            .filter_map(|e| e.extension.as_deref())
+            .collect();
         assert_eq!(exts.len(), 20);
         assert!(exts.iter().all(|e| !RESERVED_EXTENSIONS.contains(e)));
     }

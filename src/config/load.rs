@@ -6,6 +6,7 @@
 //! others be checked. What could not be read ends up as diagnostics; only an unreadable main
 //! file is an I/O error.
 
+use super::bundle::Bundle;
 use super::diagnostic::{Code, Diagnostic, Location};
 use super::path::{ConfigPath, Seg};
 use super::raw;
@@ -13,7 +14,6 @@ use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
 use super::typed;
-use super::bundle::Bundle;
 use std::path::{Path, PathBuf};
 
 /// The main config file could not be read at all.
@@ -67,9 +67,18 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
         source,
     })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let main = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let main = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let read = |rel: &str| std::fs::read_to_string(base_dir.join(rel));
-    Ok(load_with(&path.display().to_string(), &main, text, &base_dir, &read))
+    Ok(load_with(
+        &path.display().to_string(),
+        &main,
+        text,
+        &base_dir,
+        &read,
+    ))
 }
 
 /// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
@@ -77,7 +86,10 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
     let read = |rel: &str| {
         bundle.files.get(rel).cloned().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, "the file is not part of the config sent")
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the file is not part of the config sent",
+            )
         })
     };
     let text = bundle.files.get(&bundle.main).cloned().unwrap_or_default();

@@ -9,8 +9,8 @@
 
 use super::generated::{Effective, PasswordState, Resolution};
 use super::model::{
-    Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule, SecretRef, Server,
-    Staff, Target, Tenant, Trunk, TrunkRef,
+    Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule,
+    SecretRef, Server, Staff, Target, Tenant, Trunk, TrunkRef,
 };
 use super::values::format_duration;
 use serde::Serialize;
@@ -111,7 +111,9 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
             changes.push(change(Action::Add, key, &BTreeMap::new(), new_fields));
         }
     }
-    changes.sort_by(|a, b| (a.action, &a.tenant, a.kind, &a.id).cmp(&(b.action, &b.tenant, b.kind, &b.id)));
+    changes.sort_by(|a, b| {
+        (a.action, &a.tenant, a.kind, &a.id).cmp(&(b.action, &b.tenant, b.kind, &b.id))
+    });
     let restart_required = match before {
         None => Vec::new(),
         Some(_) => changes
@@ -130,20 +132,34 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
             Action::Remove => summary.remove += 1,
         }
     }
-    Plan { version: 1, summary, restart_required, changes }
+    Plan {
+        version: 1,
+        summary,
+        restart_required,
+        changes,
+    }
 }
 
 /// The mass-removal safety rule: for each tenant that had at least `min_size` staff (or
 /// numbers), removing more than `max_share` of them is refused. Returns one sentence per
 /// violation.
-pub fn removal_violations(before: &Config, plan: &Plan, max_share: f64, min_size: usize) -> Vec<String> {
+pub fn removal_violations(
+    before: &Config,
+    plan: &Plan,
+    max_share: f64,
+    min_size: usize,
+) -> Vec<String> {
     let mut out = Vec::new();
     for t in &before.tenants {
         for (kind, total) in [("staff", t.staff.len()), ("number", t.numbers.len())] {
             let removed = plan
                 .changes
                 .iter()
-                .filter(|c| c.action == Action::Remove && c.kind == kind && c.tenant.as_deref() == Some(t.id.as_str()))
+                .filter(|c| {
+                    c.action == Action::Remove
+                        && c.kind == kind
+                        && c.tenant.as_deref() == Some(t.id.as_str())
+                })
                 .count();
             if total >= min_size && removed as f64 > max_share * total as f64 {
                 out.push(format!(
@@ -163,16 +179,30 @@ fn change(action: Action, key: &Key, old: &View, new: &View) -> Change {
     for (name, before) in old {
         let after = new.get(name);
         if after != Some(before) {
-            fields.push(FieldChange { field: name.clone(), before: Some(before.clone()), after: after.cloned() });
+            fields.push(FieldChange {
+                field: name.clone(),
+                before: Some(before.clone()),
+                after: after.cloned(),
+            });
         }
     }
     for (name, after) in new {
         if !old.contains_key(name) {
-            fields.push(FieldChange { field: name.clone(), before: None, after: Some(after.clone()) });
+            fields.push(FieldChange {
+                field: name.clone(),
+                before: None,
+                after: Some(after.clone()),
+            });
         }
     }
     fields.sort_by(|a, b| a.field.cmp(&b.field));
-    Change { action, kind: key.kind, tenant: key.tenant.clone(), id: key.id.clone(), fields }
+    Change {
+        action,
+        kind: key.kind,
+        tenant: key.tenant.clone(),
+        id: key.id.clone(),
+        fields,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,7 +215,11 @@ struct Key {
 type View = BTreeMap<String, Field>;
 
 fn plain(v: impl Into<String>) -> Field {
-    Field { value: v.into(), generated: false, sensitive: false }
+    Field {
+        value: v.into(),
+        generated: false,
+        sensitive: false,
+    }
 }
 
 fn put(view: &mut View, name: &str, value: impl Into<String>) {
@@ -200,32 +234,99 @@ fn put_opt(view: &mut View, name: &str, value: Option<impl Into<String>>) {
 
 fn views(side: &Side) -> BTreeMap<Key, View> {
     let mut out = BTreeMap::new();
-    out.insert(Key { kind: "server", tenant: None, id: "server".into() }, server_view(&side.config.server, side.base));
+    out.insert(
+        Key {
+            kind: "server",
+            tenant: None,
+            id: "server".into(),
+        },
+        server_view(&side.config.server, side.base),
+    );
     for t in &side.config.trunks {
-        out.insert(Key { kind: "trunk", tenant: None, id: t.id.clone() }, trunk_view(t));
+        out.insert(
+            Key {
+                kind: "trunk",
+                tenant: None,
+                id: t.id.clone(),
+            },
+            trunk_view(t),
+        );
     }
     for (ti, t) in side.config.tenants.iter().enumerate() {
         let tenant = Some(t.id.clone());
-        let names = Names { side, tenant: t, index: ti };
-        out.insert(Key { kind: "tenant", tenant: tenant.clone(), id: t.id.clone() }, tenant_view(&names));
+        let names = Names {
+            side,
+            tenant: t,
+            index: ti,
+        };
+        out.insert(
+            Key {
+                kind: "tenant",
+                tenant: tenant.clone(),
+                id: t.id.clone(),
+            },
+            tenant_view(&names),
+        );
         for tr in &t.trunks {
-            out.insert(Key { kind: "trunk", tenant: tenant.clone(), id: tr.id.clone() }, trunk_view(tr));
+            out.insert(
+                Key {
+                    kind: "trunk",
+                    tenant: tenant.clone(),
+                    id: tr.id.clone(),
+                },
+                trunk_view(tr),
+            );
         }
         for (i, s) in t.staff.iter().enumerate() {
             let id = names.login(i);
-            out.insert(Key { kind: "staff", tenant: tenant.clone(), id }, staff_view(&names, i, s));
+            out.insert(
+                Key {
+                    kind: "staff",
+                    tenant: tenant.clone(),
+                    id,
+                },
+                staff_view(&names, i, s),
+            );
         }
         for d in &t.departments {
-            out.insert(Key { kind: "department", tenant: tenant.clone(), id: d.id.clone() }, department_view(&names, d));
+            out.insert(
+                Key {
+                    kind: "department",
+                    tenant: tenant.clone(),
+                    id: d.id.clone(),
+                },
+                department_view(&names, d),
+            );
         }
         for n in &t.numbers {
-            out.insert(Key { kind: "number", tenant: tenant.clone(), id: n.number.to_string() }, number_view(&names, n));
+            out.insert(
+                Key {
+                    kind: "number",
+                    tenant: tenant.clone(),
+                    id: n.number.to_string(),
+                },
+                number_view(&names, n),
+            );
         }
         for s in &t.schedules {
-            out.insert(Key { kind: "schedule", tenant: tenant.clone(), id: s.id.clone() }, schedule_view(s));
+            out.insert(
+                Key {
+                    kind: "schedule",
+                    tenant: tenant.clone(),
+                    id: s.id.clone(),
+                },
+                schedule_view(s),
+            );
         }
         for m in &t.menus {
-            out.insert(Key { kind: "menu", tenant: tenant.clone(), id: m.id.clone() }, menu_view(&names, m));
+            out.insert(
+                Key {
+                    kind: "menu",
+                    tenant: tenant.clone(),
+                    id: m.id.clone(),
+                },
+                menu_view(&names, m),
+            );
         }
     }
     out
@@ -240,7 +341,10 @@ struct Names<'a> {
 
 impl Names<'_> {
     fn effective(&self, staff: usize) -> Option<&Effective> {
-        self.side.generated.and_then(|g| g.staff.get(self.index)).and_then(|t| t.get(staff))
+        self.side
+            .generated
+            .and_then(|g| g.staff.get(self.index))
+            .and_then(|t| t.get(staff))
     }
 
     fn login(&self, staff: usize) -> String {
@@ -271,7 +375,10 @@ impl Names<'_> {
         match n {
             NoAnswer::Voicemail => "voicemail".into(),
             NoAnswer::Forward { number, timeout } => {
-                format!("forward to {number} (then voicemail after {})", format_duration(*timeout))
+                format!(
+                    "forward to {number} (then voicemail after {})",
+                    format_duration(*timeout)
+                )
             }
             NoAnswer::Transfer(t) => format!("transfer to {}", self.target(t)),
         }
@@ -296,17 +403,34 @@ fn secret(s: &SecretRef) -> String {
 
 fn server_view(s: &Server, base: &Path) -> View {
     let mut v = View::new();
-    let listen: Vec<String> =
-        s.sip_listen.iter().map(|l| format!("{}/{}", l.address, format!("{:?}", l.transport).to_lowercase())).collect();
+    let listen: Vec<String> = s
+        .sip_listen
+        .iter()
+        .map(|l| {
+            format!(
+                "{}/{}",
+                l.address,
+                format!("{:?}", l.transport).to_lowercase()
+            )
+        })
+        .collect();
     put(&mut v, "sip.listen", listen.join(", "));
     put_opt(&mut v, "sip.public_address", s.sip_public_address.clone());
-    put(&mut v, "rtp.ports", format!("{}-{}", s.rtp_port_min, s.rtp_port_max));
+    put(
+        &mut v,
+        "rtp.ports",
+        format!("{}-{}", s.rtp_port_min, s.rtp_port_max),
+    );
     put_opt(&mut v, "rtp.public_address", s.rtp_public_address.clone());
     put(&mut v, "http.listen", s.http_listen.to_string());
     put(&mut v, "data_dir", relative(&s.data_dir, base));
     put_opt(&mut v, "admin_token", s.admin_token.as_ref().map(secret));
     if let Some(m) = &s.smtp {
-        put(&mut v, "smtp.server", format!("{}:{} ({:?})", m.host, m.port, m.security).to_lowercase());
+        put(
+            &mut v,
+            "smtp.server",
+            format!("{}:{} ({:?})", m.host, m.port, m.security).to_lowercase(),
+        );
         put(&mut v, "smtp.from", m.from.clone());
         put_opt(&mut v, "smtp.username", m.username.clone());
         put_opt(&mut v, "smtp.password", m.password.as_ref().map(secret));
@@ -316,7 +440,11 @@ fn server_view(s: &Server, base: &Path) -> View {
 
 fn trunk_view(t: &Trunk) -> View {
     let mut v = View::new();
-    put(&mut v, "gateway", format!("{}:{} ({:?})", t.host, t.port, t.transport).to_lowercase());
+    put(
+        &mut v,
+        "gateway",
+        format!("{}:{} ({:?})", t.host, t.port, t.transport).to_lowercase(),
+    );
     if let Some(a) = &t.auth {
         put(&mut v, "auth.username", a.username.clone());
         put(&mut v, "auth.password", secret(&a.password));
@@ -375,30 +503,73 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
     put_opt(&mut v, "position", s.position.clone());
     put(&mut v, "role", format!("{:?}", s.role).to_lowercase());
     let login_generated = e.map_or(s.login_generated, |e| e.login_generated);
-    v.insert("login".into(), Field { value: n.login(i), generated: login_generated, sensitive: false });
+    v.insert(
+        "login".into(),
+        Field {
+            value: n.login(i),
+            generated: login_generated,
+            sensitive: false,
+        },
+    );
     match (e, &s.extension) {
         (Some(e), _) => {
             if let Some(x) = &e.extension {
-                v.insert("extension".into(), Field { value: x.clone(), generated: e.extension_generated, sensitive: false });
+                v.insert(
+                    "extension".into(),
+                    Field {
+                        value: x.clone(),
+                        generated: e.extension_generated,
+                        sensitive: false,
+                    },
+                );
             }
         }
         (None, Some(x)) => put(&mut v, "extension", x.to_string()),
         (None, None) => {
-            v.insert("extension".into(), Field { value: "(allocated on apply)".into(), generated: true, sensitive: false });
+            v.insert(
+                "extension".into(),
+                Field {
+                    value: "(allocated on apply)".into(),
+                    generated: true,
+                    sensitive: false,
+                },
+            );
         }
     }
     let password = match (&s.password, e.map(|e| e.password)) {
         (Some(PasswordSource::Secret(sr)), _) => plain(secret(sr)),
         (Some(PasswordSource::Hash { .. }), _) => plain("digest hashes in the config"),
-        (None, Some(PasswordState::Kept)) => Field { value: "(generated earlier)".into(), generated: true, sensitive: false },
-        (None, _) => Field { value: "(generated on apply, shown once)".into(), generated: true, sensitive: false },
+        (None, Some(PasswordState::Kept)) => Field {
+            value: "(generated earlier)".into(),
+            generated: true,
+            sensitive: false,
+        },
+        (None, _) => Field {
+            value: "(generated on apply, shown once)".into(),
+            generated: true,
+            sensitive: false,
+        },
     };
     v.insert("password".into(), password);
     if let Some(email) = &s.email {
-        v.insert("email".into(), Field { value: email.to_string(), generated: false, sensitive: true });
+        v.insert(
+            "email".into(),
+            Field {
+                value: email.to_string(),
+                generated: false,
+                sensitive: true,
+            },
+        );
     }
     if let Some(m) = &s.mobile {
-        v.insert("mobile".into(), Field { value: m.number.to_string(), generated: false, sensitive: true });
+        v.insert(
+            "mobile".into(),
+            Field {
+                value: m.number.to_string(),
+                generated: false,
+                sensitive: true,
+            },
+        );
         let mode = match m.forwarding {
             Forwarding::Off => "off".to_string(),
             Forwarding::Instant => "instant".to_string(),
@@ -408,14 +579,22 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
     }
     put(&mut v, "ring_time", format_duration(s.ring_time));
     put(&mut v, "no_answer", n.no_answer(&s.no_answer));
-    put_opt(&mut v, "voicemail_greeting", s.voicemail_greeting.as_deref().map(|f| n.file(f)));
+    put_opt(
+        &mut v,
+        "voicemail_greeting",
+        s.voicemail_greeting.as_deref().map(|f| n.file(f)),
+    );
     v
 }
 
 fn department_view(n: &Names, d: &Department) -> View {
     let mut v = View::new();
     put(&mut v, "name", d.name.clone());
-    put_opt(&mut v, "extension", d.extension.as_ref().map(ToString::to_string));
+    put_opt(
+        &mut v,
+        "extension",
+        d.extension.as_ref().map(ToString::to_string),
+    );
     put(&mut v, "strategy", format!("{:?}", d.strategy));
     put(&mut v, "step", format_duration(d.step));
     put(&mut v, "ring_time", format_duration(d.ring_time));
@@ -434,9 +613,17 @@ fn department_view(n: &Names, d: &Department) -> View {
                 ic.voicemail_digit
             ),
         );
-        put_opt(&mut v, "impatient_callers.prompt", ic.prompt.as_deref().map(|f| n.file(f)));
+        put_opt(
+            &mut v,
+            "impatient_callers.prompt",
+            ic.prompt.as_deref().map(|f| n.file(f)),
+        );
     }
-    put_opt(&mut v, "voicemail_greeting", d.voicemail_greeting.as_deref().map(|f| n.file(f)));
+    put_opt(
+        &mut v,
+        "voicemail_greeting",
+        d.voicemail_greeting.as_deref().map(|f| n.file(f)),
+    );
     v
 }
 
@@ -446,26 +633,59 @@ fn number_view(n: &Names, num: &Number) -> View {
     put(
         &mut v,
         "schedule",
-        num.schedule.map_or_else(|| "24/7".to_string(), |s| n.tenant.schedules[s.0].id.clone()),
+        num.schedule.map_or_else(
+            || "24/7".to_string(),
+            |s| n.tenant.schedules[s.0].id.clone(),
+        ),
     );
     put(&mut v, "destination", n.destination(&num.destination));
-    put_opt(&mut v, "after_hours", num.after_hours.as_ref().map(|d| n.destination(d)));
-    put_opt(&mut v, "greeting", num.greeting.as_deref().map(|f| n.file(f)));
+    put_opt(
+        &mut v,
+        "after_hours",
+        num.after_hours.as_ref().map(|d| n.destination(d)),
+    );
+    put_opt(
+        &mut v,
+        "greeting",
+        num.greeting.as_deref().map(|f| n.file(f)),
+    );
     v
 }
 
 fn schedule_view(s: &Schedule) -> View {
-    const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
     let mut v = View::new();
     put(&mut v, "timezone", s.timezone.name());
     for (day, ranges) in DAYS.iter().zip(&s.week) {
         let text: Vec<String> = ranges.iter().map(ToString::to_string).collect();
-        put(&mut v, &format!("hours.{day}"), if text.is_empty() { "closed".into() } else { text.join(", ") });
+        put(
+            &mut v,
+            &format!("hours.{day}"),
+            if text.is_empty() {
+                "closed".into()
+            } else {
+                text.join(", ")
+            },
+        );
     }
     let holidays: Vec<String> = s
         .holidays
         .iter()
-        .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}..{b}") })
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..{b}")
+            }
+        })
         .collect();
     put(&mut v, "holidays", holidays.join(", "));
     v
@@ -479,8 +699,16 @@ fn menu_view(n: &Names, m: &Menu) -> View {
     }
     put(&mut v, "timeout", format_duration(m.timeout));
     put(&mut v, "repeat", m.repeat.to_string());
-    put_opt(&mut v, "on_timeout", m.on_timeout.as_ref().map(|d| n.destination(d)));
-    put_opt(&mut v, "on_invalid", m.on_invalid.as_ref().map(|d| n.destination(d)));
+    put_opt(
+        &mut v,
+        "on_timeout",
+        m.on_timeout.as_ref().map(|d| n.destination(d)),
+    );
+    put_opt(
+        &mut v,
+        "on_invalid",
+        m.on_invalid.as_ref().map(|d| n.destination(d)),
+    );
     put(&mut v, "dial_extensions", m.dial_extensions.to_string());
     v
 }

@@ -14,7 +14,11 @@ pub enum PlanFormat {
 
 /// Renders `plan`; `show_sensitive` prints mobile numbers and e-mails unmasked.
 pub fn render(plan: &Plan, format: PlanFormat, show_sensitive: bool) -> String {
-    let plan = if show_sensitive { plan.clone() } else { masked(plan) };
+    let plan = if show_sensitive {
+        plan.clone()
+    } else {
+        masked(plan)
+    };
     match format {
         PlanFormat::Human => human(&plan),
         PlanFormat::Json => {
@@ -32,7 +36,10 @@ pub fn summary_line(plan: &Plan) -> String {
     if plan.is_empty() {
         "No changes: the config matches what is applied.".to_string()
     } else {
-        format!("Plan: {} to add, {} to change, {} to remove.", s.add, s.change, s.remove)
+        format!(
+            "Plan: {} to add, {} to change, {} to remove.",
+            s.add, s.change, s.remove
+        )
     }
 }
 
@@ -111,7 +118,10 @@ fn human(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", summary_line(plan));
     for r in &plan.restart_required {
-        let _ = writeln!(out, "Restart required: `{r}` changes only when the server restarts.");
+        let _ = writeln!(
+            out,
+            "Restart required: `{r}` changes only when the server restarts."
+        );
     }
     for c in &plan.changes {
         out.push('\n');
@@ -125,7 +135,10 @@ fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### pbx plan\n\n**{}**\n", summary_line(plan));
     for r in &plan.restart_required {
-        let _ = writeln!(out, "> Restart required: `{r}` changes only when the server restarts.\n");
+        let _ = writeln!(
+            out,
+            "> Restart required: `{r}` changes only when the server restarts.\n"
+        );
     }
     if !plan.is_empty() {
         out.push_str("```diff\n");

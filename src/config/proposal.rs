@@ -45,7 +45,11 @@ impl RunningState {
             .map(|k| {
                 (
                     (k.tenant.clone(), k.identity.clone()),
-                    Known { login: k.login.clone(), extension: k.extension.clone(), password_for: k.password_for.clone() },
+                    Known {
+                        login: k.login.clone(),
+                        extension: k.extension.clone(),
+                        password_for: k.password_for.clone(),
+                    },
                 )
             })
             .collect()
@@ -66,7 +70,10 @@ pub struct Proposal {
 /// Why a proposal could not be made.
 pub enum Rejection {
     /// The desired config is invalid: every diagnostic, and the sources to render them.
-    Invalid { diagnostics: Vec<Diagnostic>, sources: Sources },
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        sources: Sources,
+    },
     /// The bundle's file names are unsafe or its main file is missing.
     Bundle(super::bundle::BundleError),
 }
@@ -85,9 +92,19 @@ pub fn propose(
     desired.check().map_err(Rejection::Bundle)?;
     let (outcome, sources) = validate(load_bundle(desired, base), Options { check_audio });
     let Some(config) = outcome.config else {
-        return Err(Rejection::Invalid { diagnostics: outcome.diagnostics, sources });
+        return Err(Rejection::Invalid {
+            diagnostics: outcome.diagnostics,
+            sources,
+        });
     };
-    Ok(plan_against(config, outcome.diagnostics, base, state, current, new_password))
+    Ok(plan_against(
+        config,
+        outcome.diagnostics,
+        base,
+        state,
+        current,
+        new_password,
+    ))
 }
 
 /// Plans an already validated `config` against `state` (see `propose`).
@@ -99,20 +116,52 @@ pub fn plan_against(
     current: Option<Config>,
     new_password: &mut dyn FnMut() -> String,
 ) -> Proposal {
-    let known = state.known_map();
+    let mut known = state.known_map();
     let current = current.or_else(|| {
         let bundle = state.bundle.as_ref()?;
-        validate(load_bundle(bundle, base), Options { check_audio: false }).0.config
+        validate(load_bundle(bundle, base), Options { check_audio: false })
+            .0
+            .config
     });
-    // The running config's generated values are what is known now.
-    let current_resolution = current.as_ref().map(|c| resolve(c, &known, &mut String::new));
+    // The running config's generated values are what is known now. Against a plain file
+    // (nothing stored), what that file would get generated counts as known, so the plan
+    // shows only what the edit itself changes.
+    let current_resolution = current
+        .as_ref()
+        .map(|c| resolve(c, &known, &mut String::new));
+    for r in current_resolution.iter().flat_map(|r| &r.records) {
+        known
+            .entry((r.tenant.clone(), r.identity.clone()))
+            .or_insert_with(|| Known {
+                login: r.login.clone(),
+                extension: r.extension.clone(),
+                password_for: Some((r.login.clone(), r.realm.clone())),
+            });
+    }
+    let current_resolution = current
+        .as_ref()
+        .map(|c| resolve(c, &known, &mut String::new));
     let resolution = resolve(&config, &known, new_password);
     let plan = {
-        let before = current
-            .as_ref()
-            .map(|c| Side { config: c, generated: current_resolution.as_ref(), base });
-        diff(before.as_ref(), &Side { config: &config, generated: Some(&resolution), base })
+        let before = current.as_ref().map(|c| Side {
+            config: c,
+            generated: current_resolution.as_ref(),
+            base,
+        });
+        diff(
+            before.as_ref(),
+            &Side {
+                config: &config,
+                generated: Some(&resolution),
+                base,
+            },
+        )
     };
-    Proposal { config, resolution, plan, warnings, current }
+    Proposal {
+        config,
+        resolution,
+        plan,
+        warnings,
+        current,
+    }
 }
-

@@ -43,13 +43,20 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/state", get(state))
         .route("/api/v1/apply", post(apply))
         .route("/api/v1/history", get(history))
-        .route("/api/v1/tenants/{tenant}/staff/{login}/password", post(rotate))
+        .route(
+            "/api/v1/tenants/{tenant}/staff/{login}/password",
+            post(rotate),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(admin)
 }
 
 fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": kind, "message": message.into() }))).into_response()
+    (
+        status,
+        Json(json!({ "error": kind, "message": message.into() })),
+    )
+        .into_response()
 }
 
 /// Checks the bearer token; the error response is the same whatever is wrong with it.
@@ -59,14 +66,22 @@ fn authorize(admin: &Admin, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match (&admin.token, presented) {
-        (Some(expected), Some(given)) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => Ok(()),
-        _ => Err(error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin token is required")),
+        (Some(expected), Some(given))
+            if constant_time_eq(expected.as_bytes(), given.as_bytes()) =>
+        {
+            Ok(())
+        }
+        _ => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid admin token is required",
+        )),
     }
 }
 
 async fn state(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&admin, &headers) {
-        return r;
+    if !authorized(&admin, &headers) {
+        return unauthorized();
     }
     let applier = admin.applier.clone();
     match tokio::task::spawn_blocking(move || applier.state()).await {
@@ -93,25 +108,44 @@ async fn apply(
     headers: HeaderMap,
     body: Result<Json<ApplyRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorize(&admin, &headers) {
-        return r;
+    if !authorized(&admin, &headers) {
+        return unauthorized();
     }
     let request = match body {
         Ok(Json(r)) => r,
         Err(e) => return error(e.status(), "bad-request", e.body_text()),
     };
-    let mut options = ApplyOptions { force: request.force, expected_revision: request.expected_revision, ..Default::default() };
+    let mut options = ApplyOptions {
+        force: request.force,
+        expected_revision: request.expected_revision,
+        ..Default::default()
+    };
     if let Some(p) = request.max_removal_percent {
         if !(0.0..=100.0).contains(&p) {
-            return error(StatusCode::BAD_REQUEST, "bad-request", "max_removal_percent must be between 0 and 100");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "max_removal_percent must be between 0 and 100",
+            );
         }
         options.max_removal_share = p / 100.0;
     }
     let applier = admin.applier.clone();
-    let outcome = tokio::task::spawn_blocking(move || applier.apply(request.bundle, Source::Api("admin token".into()), options)).await;
+    let outcome = tokio::task::spawn_blocking(move || {
+        applier.apply(request.bundle, Source::Api("admin token".into()), options)
+    })
+    .await;
     match outcome {
-        Ok(Outcome::Applied { revision, plan, credentials, warnings }) => {
-            eprintln!("pbx serve: revision {revision} applied through the admin API: {}", crate::config::plan_report::summary_line(&plan));
+        Ok(Outcome::Applied {
+            revision,
+            plan,
+            credentials,
+            warnings,
+        }) => {
+            eprintln!(
+                "pbx serve: revision {revision} applied through the admin API: {}",
+                crate::config::plan_report::summary_line(&plan)
+            );
             Json(json!({
                 "revision": revision,
                 "unchanged": false,
@@ -122,7 +156,8 @@ async fn apply(
             .into_response()
         }
         Ok(Outcome::Unchanged { revision }) => {
-            Json(json!({ "revision": revision, "unchanged": true, "credentials": [] })).into_response()
+            Json(json!({ "revision": revision, "unchanged": true, "credentials": [] }))
+                .into_response()
         }
         Ok(Outcome::Rejected(refusal)) => refusal_response(refusal),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
@@ -157,8 +192,8 @@ fn refusal_response(refusal: Refusal) -> Response {
 }
 
 async fn history(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&admin, &headers) {
-        return r;
+    if !authorized(&admin, &headers) {
+        return unauthorized();
     }
     let applier = admin.applier.clone();
     match tokio::task::spawn_blocking(move || applier.history(100)).await {
@@ -173,14 +208,18 @@ async fn rotate(
     headers: HeaderMap,
     Path((tenant, login)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = authorize(&admin, &headers) {
-        return r;
+    if !authorized(&admin, &headers) {
+        return unauthorized();
     }
     let applier = admin.applier.clone();
     match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login)).await {
         Ok(Ok(c)) => Json(c).into_response(),
-        Ok(Err(RotateError::NotFound)) => error(StatusCode::NOT_FOUND, "not-found", "no such staff member"),
-        Ok(Err(e @ RotateError::Configured)) => error(StatusCode::CONFLICT, "configured", e.to_string()),
+        Ok(Err(RotateError::NotFound)) => {
+            error(StatusCode::NOT_FOUND, "not-found", "no such staff member")
+        }
+        Ok(Err(e @ RotateError::Configured)) => {
+            error(StatusCode::CONFLICT, "configured", e.to_string())
+        }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }

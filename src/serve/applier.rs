@@ -65,7 +65,12 @@ pub struct Credential {
 #[derive(Debug)]
 pub enum Outcome {
     /// A new revision runs.
-    Applied { revision: u64, plan: Plan, credentials: Vec<Credential>, warnings: Vec<Diagnostic> },
+    Applied {
+        revision: u64,
+        plan: Plan,
+        credentials: Vec<Credential>,
+        warnings: Vec<Diagnostic>,
+    },
     /// The config equals the running one; nothing was recorded.
     Unchanged { revision: u64 },
     /// Nothing changed, for this reason.
@@ -76,7 +81,10 @@ pub enum Outcome {
 #[derive(Debug)]
 pub enum Refusal {
     /// The config is invalid: the diagnostics as JSON values and rendered for people.
-    Invalid { diagnostics: serde_json::Value, rendered: String },
+    Invalid {
+        diagnostics: serde_json::Value,
+        rendered: String,
+    },
     /// The bundle itself is unacceptable (unsafe file names, no main file).
     Bundle(String),
     /// Settings that need a restart changed.
@@ -100,7 +108,11 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { force: false, expected_revision: None, max_removal_share: 0.3 }
+        ApplyOptions {
+            force: false,
+            expected_revision: None,
+            max_removal_share: 0.3,
+        }
     }
 }
 
@@ -121,14 +133,28 @@ pub struct Applier {
 
 impl Applier {
     pub fn new(store: Store, config_path: &Path) -> Applier {
-        let config_dir = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let main_name = config_path.file_name().map_or_else(|| "pbx.yaml".into(), |n| n.to_string_lossy().into_owned());
-        Applier { store, config_dir, main_name, running: RwLock::new(None), lock: std::sync::Mutex::new(()) }
+        let config_dir = config_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let main_name = config_path
+            .file_name()
+            .map_or_else(|| "pbx.yaml".into(), |n| n.to_string_lossy().into_owned());
+        Applier {
+            store,
+            config_dir,
+            main_name,
+            running: RwLock::new(None),
+            lock: std::sync::Mutex::new(()),
+        }
     }
 
     /// The running snapshot.
     pub fn running(&self) -> Option<Arc<Running>> {
-        self.running.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.running
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -148,15 +174,24 @@ impl Applier {
     /// Makes the revision recorded in the store the running one (at startup, before the files
     /// are read). Returns its revision, or `None` when nothing was applied before.
     pub fn restore(&self) -> Result<Option<u64>, String> {
-        let Some(applied) = self.store.current().map_err(|e| e.to_string())? else { return Ok(None) };
+        let Some(applied) = self.store.current().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
         let bundle = Bundle::from_store_files(applied.files).map_err(|e| e.to_string())?;
         let state = self.state().map_err(|e| e.to_string())?;
         let loaded = crate::config::load::load_bundle(&bundle, &self.config_dir);
-        let (outcome, _) = crate::config::validate::validate(loaded, crate::config::validate::Options { check_audio: false });
+        let (outcome, _) = crate::config::validate::validate(
+            loaded,
+            crate::config::validate::Options { check_audio: false },
+        );
         let Some(config) = outcome.config else {
-            return Err(format!("the stored revision {} no longer validates", applied.revision));
+            return Err(format!(
+                "the stored revision {} no longer validates",
+                applied.revision
+            ));
         };
-        let resolution = crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
+        let resolution =
+            crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
             revision: applied.revision,
             bundle,
@@ -181,7 +216,10 @@ impl Applier {
         let revision = current.as_ref().map_or(0, |r| r.revision);
         if let Some(expected) = options.expected_revision {
             if expected != revision {
-                return Outcome::Rejected(Refusal::Conflict { expected, actual: revision });
+                return Outcome::Rejected(Refusal::Conflict {
+                    expected,
+                    actual: revision,
+                });
             }
         }
         // The server's own main file name is the one that is watched and read at restart.
@@ -210,21 +248,34 @@ impl Applier {
         ) {
             Ok(p) => p,
             Err(Rejection::Bundle(e)) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
-            Err(Rejection::Invalid { diagnostics, sources }) => {
+            Err(Rejection::Invalid {
+                diagnostics,
+                sources,
+            }) => {
                 let json: serde_json::Value =
-                    serde_json::from_str(&render(Format::Json, &diagnostics, &sources)).unwrap_or_default();
+                    serde_json::from_str(&render(Format::Json, &diagnostics, &sources))
+                        .unwrap_or_default();
                 return Outcome::Rejected(Refusal::Invalid {
                     diagnostics: json["diagnostics"].clone(),
                     rendered: render(Format::Human, &diagnostics, &sources),
                 });
             }
         };
-        if current.is_some() && source != Source::Startup && !proposal.plan.restart_required.is_empty() {
-            return Outcome::Rejected(Refusal::RestartRequired(proposal.plan.restart_required.clone()));
+        if current.is_some()
+            && source != Source::Startup
+            && !proposal.plan.restart_required.is_empty()
+        {
+            return Outcome::Rejected(Refusal::RestartRequired(
+                proposal.plan.restart_required.clone(),
+            ));
         }
         if let (Some(before), false) = (&proposal.current, options.force) {
-            let violations =
-                removal_violations(before, &proposal.plan, options.max_removal_share, SAFETY_MIN_SIZE);
+            let violations = removal_violations(
+                before,
+                &proposal.plan,
+                options.max_removal_share,
+                SAFETY_MIN_SIZE,
+            );
             if !violations.is_empty() && matches!(source, Source::Api(_)) {
                 return Outcome::Rejected(Refusal::Unsafe(violations));
             }
@@ -232,7 +283,13 @@ impl Applier {
         self.commit(bundle, source, proposal, options.expected_revision)
     }
 
-    fn commit(&self, bundle: Bundle, source: Source, p: Proposal, expected: Option<u64>) -> Outcome {
+    fn commit(
+        &self,
+        bundle: Bundle,
+        source: Source,
+        p: Proposal,
+        expected: Option<u64>,
+    ) -> Outcome {
         let existing = match self.store.all_staff_states() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
@@ -254,7 +311,12 @@ impl Applier {
                 // Kept: carry the hashes over (from this identity, or the one it adopted).
                 None => existing
                     .get(&(r.tenant.clone(), r.identity.clone()))
-                    .or_else(|| existing.iter().find(|((t, _), s)| t == &r.tenant && s.login == r.login).map(|(_, s)| s))
+                    .or_else(|| {
+                        existing
+                            .iter()
+                            .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
+                            .map(|(_, s)| s)
+                    })
                     .and_then(|s| s.password.clone()),
             };
             let set_at = if r.new_password.is_some() { now } else { 0 };
@@ -271,7 +333,12 @@ impl Applier {
             ));
         }
         let summary = summary_line(&p.plan);
-        let apply = NewApply { files: bundle.to_store_files(), actor: source.actor(), summary, staff };
+        let apply = NewApply {
+            files: bundle.to_store_files(),
+            actor: source.actor(),
+            summary,
+            staff,
+        };
         let applied = match self.store.record_apply(apply, expected) {
             Ok(a) => a,
             Err(StoreError::Conflict { expected, actual }) => {
@@ -281,7 +348,10 @@ impl Applier {
         };
         if matches!(source, Source::Api(_)) {
             if let Err(e) = self.write_files(&bundle) {
-                eprintln!("pbx serve: revision {} applied, but writing its files failed: {e}", applied.revision);
+                eprintln!(
+                    "pbx serve: revision {} applied, but writing its files failed: {e}",
+                    applied.revision
+                );
             }
         }
         let running = Running {
@@ -291,7 +361,12 @@ impl Applier {
             resolution: Arc::new(p.resolution),
         };
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(running));
-        Outcome::Applied { revision: applied.revision, plan: p.plan, credentials, warnings: p.warnings }
+        Outcome::Applied {
+            revision: applied.revision,
+            plan: p.plan,
+            credentials,
+            warnings: p.warnings,
+        }
     }
 
     /// Writes every file of `bundle` under the config directory, each atomically (a temporary
@@ -314,7 +389,12 @@ impl Applier {
     pub fn rotate_password(&self, tenant: &str, login: &str) -> Result<Credential, RotateError> {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(RotateError::NotFound)?;
-        let ti = running.config.tenants.iter().position(|t| t.id == tenant).ok_or(RotateError::NotFound)?;
+        let ti = running
+            .config
+            .tenants
+            .iter()
+            .position(|t| t.id == tenant)
+            .ok_or(RotateError::NotFound)?;
         let t = &running.config.tenants[ti];
         let (si, eff) = running.resolution.staff[ti]
             .iter()
@@ -326,9 +406,19 @@ impl Applier {
         }
         let password = generate_password();
         self.store
-            .set_password(tenant, &eff.identity, ha1(login, &t.domain, &password), now_ms())
+            .set_password(
+                tenant,
+                &eff.identity,
+                ha1(login, &t.domain, &password),
+                now_ms(),
+            )
             .map_err(|e| RotateError::Store(e.to_string()))?;
-        Ok(Credential { tenant: tenant.into(), login: login.into(), extension: eff.extension.clone(), password })
+        Ok(Credential {
+            tenant: tenant.into(),
+            login: login.into(),
+            extension: eff.extension.clone(),
+            password,
+        })
     }
 
     /// Applied revisions, newest first.
@@ -350,7 +440,10 @@ fn known_staff(store: &Store) -> Result<Vec<KnownStaff>, StoreError> {
         .map(|((tenant, identity), s)| KnownStaff {
             tenant,
             identity,
-            password_for: s.password.as_ref().map(|_| (s.login.clone(), s.realm.clone())),
+            password_for: s
+                .password
+                .as_ref()
+                .map(|_| (s.login.clone(), s.realm.clone())),
             login: s.login,
             extension: s.extension,
         })
@@ -362,7 +455,11 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
     let current = store.current()?;
     let revision = current.as_ref().map_or(0, |a| a.revision);
     let bundle = current.and_then(|a| Bundle::from_store_files(a.files).ok());
-    Ok(RunningState { revision, bundle, known: known_staff(store)? })
+    Ok(RunningState {
+        revision,
+        bundle,
+        known: known_staff(store)?,
+    })
 }
 
 /// Why a password could not be rotated.

@@ -39,7 +39,10 @@ pub enum ServeError {
     #[error("the store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Startup(String),
     #[error("the runtime: {0}")]
@@ -48,24 +51,39 @@ pub enum ServeError {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config_path: &Path) -> Result<(), ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(config_path.to_path_buf()))
 }
 
 async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     let (outcome, sources) = check_file(&config_path, Options::default())?;
     let Some(config) = outcome.config else {
-        return Err(ServeError::Invalid(render(Format::Human, &outcome.diagnostics, &sources)));
+        return Err(ServeError::Invalid(render(
+            Format::Human,
+            &outcome.diagnostics,
+            &sources,
+        )));
     };
     let store = Store::open(&config.server.data_dir)?;
     let applier = Arc::new(Applier::new(store, &config_path));
     match applier.restore() {
-        Ok(Some(rev)) => log(&format!("restored revision {rev} from {}", config.server.data_dir.display())),
+        Ok(Some(rev)) => log(&format!(
+            "restored revision {rev} from {}",
+            config.server.data_dir.display()
+        )),
         Ok(None) => {}
-        Err(e) => log(&format!("the stored config cannot be restored ({e}); starting from the file")),
+        Err(e) => log(&format!(
+            "the stored config cannot be restored ({e}); starting from the file"
+        )),
     }
     let bundle = crate::config::bundle::Bundle::from_sources(&sources);
-    report(&applier.apply(bundle, Source::Startup, ApplyOptions::default()), &Source::Startup);
+    report(
+        &applier.apply(bundle, Source::Startup, ApplyOptions::default()),
+        &Source::Startup,
+    );
     let Some(running) = applier.running() else {
         return Err(ServeError::Startup("no config could be applied".into()));
     };
@@ -75,22 +93,34 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         log("no admin token configured (server.admin_token or PBX_ADMIN_TOKEN): the admin API answers 401");
     }
     let addr = config.server.http_listen;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
     let cancel = CancellationToken::new();
-    let app = router(Arc::new(Admin { applier: applier.clone(), token }));
+    let app = router(Arc::new(Admin {
+        applier: applier.clone(),
+        token,
+    }));
     let http = tokio::spawn({
         let cancel = cancel.clone();
         async move {
             let shutdown = async move { cancel.cancelled().await };
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
         }
     });
-    log(&format!("admin API on http://{bound}, revision {}", running.revision));
-
     let (tx, mut rx) = mpsc::channel::<Control>(8);
-    let config_dir = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let watch_dir = if config_dir.as_os_str().is_empty() { PathBuf::from(".") } else { config_dir };
+    let config_dir = config_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let watch_dir = if config_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        config_dir
+    };
     let _watch = match watch::watch(&watch_dir, &config.server.data_dir, tx.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -99,6 +129,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         }
     };
     spawn_signals(tx.clone());
+    // Announced last: once this line is out, edits and signals are noticed.
+    log(&format!(
+        "admin API on http://{bound}, revision {}",
+        running.revision
+    ));
 
     while let Some(control) = rx.recv().await {
         match control {
@@ -129,9 +164,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
 fn spawn_signals(tx: mpsc::Sender<Control>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) =
-            (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-        else {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             log("cannot install signal handlers");
             return;
         };
@@ -154,10 +191,14 @@ fn admin_token(configured: Option<&SecretRef>) -> Option<String> {
     let token = match configured {
         Some(SecretRef::Literal(s)) => Some(s.clone()),
         Some(SecretRef::Env(name)) => std::env::var(name).ok(),
-        Some(SecretRef::File(path)) => std::fs::read_to_string(path).ok().and_then(|t| t.lines().next().map(str::to_string)),
+        Some(SecretRef::File(path)) => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string)),
         None => std::env::var("PBX_ADMIN_TOKEN").ok(),
     };
-    token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+    token
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 fn report(outcome: &Outcome, source: &Source) {

@@ -20,10 +20,15 @@ pub struct Watch {
 /// Starts watching `dir`, ignoring everything under `data_dir`; each relevant change sends
 /// `Control::Reload` from the watcher.
 pub fn watch(dir: &Path, data_dir: &Path, tx: mpsc::Sender<Control>) -> Result<Watch, String> {
-    let data_dir = data_dir.canonicalize().unwrap_or_else(|_| data_dir.to_path_buf());
+    let data_dir = data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| data_dir.to_path_buf());
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         let Ok(events) = result else { return };
-        let relevant = events.iter().flat_map(|e| e.paths.iter()).any(|p| relevant(p, &data_dir));
+        let relevant = events
+            .iter()
+            .flat_map(|e| e.paths.iter())
+            .any(|p| relevant(p, &data_dir));
         if relevant {
             // A reload already queued covers this change too.
             let _ = tx.try_send(Control::Reload(super::applier::Source::Watcher));
@@ -33,12 +38,17 @@ pub fn watch(dir: &Path, data_dir: &Path, tx: mpsc::Sender<Control>) -> Result<W
     debouncer
         .watch(dir, RecursiveMode::Recursive)
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    Ok(Watch { _debouncer: debouncer })
+    Ok(Watch {
+        _debouncer: debouncer,
+    })
 }
 
 fn relevant(path: &Path, data_dir: &PathBuf) -> bool {
     if path.starts_with(data_dir) {
         return false;
     }
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "wav"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "wav")
+    )
 }

@@ -79,8 +79,16 @@ fn readme_snippets_are_valid() {
         }
         let file = dir.path().join(format!("snippet{checked}.yaml"));
         std::fs::write(&file, yaml).unwrap();
-        let out = pbx(dir.path(), &["validate", file.file_name().unwrap().to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "README snippet:\n{yaml}\n{}", stdout(&out));
+        let out = pbx(
+            dir.path(),
+            &["validate", file.file_name().unwrap().to_str().unwrap()],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "README snippet:\n{yaml}\n{}",
+            stdout(&out)
+        );
         checked += 1;
     }
     assert!(checked >= 1, "README has no config snippet");

@@ -4,5 +4,7 @@ mod cli;
 mod examples;
 mod fixtures;
 mod layering;
+mod plan;
 mod schema;
+mod server;
 mod support;

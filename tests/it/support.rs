@@ -48,3 +48,179 @@ pub fn diff(expected: &str, actual: &str) -> String {
     }
     out
 }
+
+/// A `pbx serve` running on loopback in its own directory; killed when dropped.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// The admin token the test servers use.
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+impl Server {
+    /// Writes `yaml` as pbx.yaml in a fresh directory (its `server.http.listen` should be
+    /// `127.0.0.1:0`) and starts the server.
+    pub fn start(yaml: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pbx.yaml"), yaml).unwrap();
+        Server::start_in(dir)
+    }
+
+    /// Starts a server on the pbx.yaml already in `dir`.
+    pub fn start_in(dir: tempfile::TempDir) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pbx"))
+            .args(["serve", "--config", "pbx.yaml"])
+            .current_dir(dir.path())
+            .env("PBX_ADMIN_TOKEN", TOKEN)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("pbx serve starts");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("admin API on ").nth(1) {
+                    let _ = tx.send(rest.split(',').next().unwrap_or("").to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let url = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "pbx serve did not start:\n{}",
+                    log.lock().unwrap().join("\n")
+                )
+            });
+        Server {
+            dir,
+            url,
+            child,
+            log,
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until the log contains `needle` (or fails after 15 s).
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the server never logged {needle:?}:\n{}", self.log());
+    }
+
+    /// Kills the server with SIGKILL and returns its directory (data included).
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Sends SIGHUP.
+    pub fn hangup(&self) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// An HTTP call to the admin API: (status, JSON body).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let response = match (method, body) {
+            ("GET", _) => {
+                let mut r = agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (_, body) => {
+                let mut r = agent.post(&url).header("Content-Type", "application/json");
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send(body.unwrap_or("").as_bytes())
+            }
+        };
+        let mut response = response.expect("the admin API answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// The running revision.
+    pub fn revision(&self) -> u64 {
+        self.call("GET", "/api/v1/state", Some(TOKEN), None).1["revision"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// Waits until the revision is at least `rev`.
+    pub fn wait_for_revision(&self, rev: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if self.revision() >= rev {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("revision {rev} never came:\n{}", self.log());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small config for server tests: `staff` is YAML list items for tenant `acme`.
+pub fn server_config(staff: &str) -> String {
+    format!(
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    staff:\n{staff}"
+    )
+}

@@ -1,0 +1,156 @@
+//! `pbx plan` output in each format, against another file; exit codes; masking.
+
+use crate::support::{pbx, root, stdout};
+
+/// A copy of the small-office example with a few edits, beside the original.
+fn edited() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(root().join("examples/small-office.yaml")).unwrap();
+    let fix = |t: &str| t.replace("../assets/", &format!("{}/assets/", root().display()));
+    std::fs::write(dir.path().join("before.yaml"), fix(&original)).unwrap();
+    let after = original
+        .replace("        extension: \"202\"\n", "        extension: \"210\"\n")
+        .replace(
+            "      - name: Дарья Волкова\n        login: darya\n        position: Секретарь\n        extension: \"200\"\n",
+            "",
+        )
+        .replace("members: [boris, vera, darya]", "members: [boris, vera]")
+        .replace(
+            "        email: vera@romashka.example\n",
+            "        email: vera@romashka.example\n      - name: Евгений Новиков\n        mobile: { number: \"+79163334455\" }\n",
+        );
+    std::fs::write(dir.path().join("pbx.yaml"), fix(&after)).unwrap();
+    dir
+}
+
+#[test]
+fn human_plan_lists_removals_first() {
+    let dir = edited();
+    let out = pbx(dir.path(), &["plan", "--against", "before.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let expected_start =
+        "Plan: 1 to add, 2 to change, 1 to remove.\n\n- remove staff romashka/darya\n";
+    assert!(text.starts_with(expected_start), "{text}");
+    assert!(text.contains("~ change department romashka/sales\n      members: \"boris, vera, darya\" -> \"boris, vera\"\n"), "{text}");
+    assert!(
+        text.contains("~ change staff romashka/boris\n      extension: \"202\" -> \"210\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ add staff romashka/evgeniy.novikov\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("login: \"evgeniy.novikov\" (generated)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mobile: \"+7916*****55\""),
+        "personal data is masked:\n{text}"
+    );
+    let pos = |s: &str| text.find(s).unwrap();
+    assert!(pos("- remove") < pos("~ change") && pos("~ change") < pos("+ add"));
+}
+
+#[test]
+fn sensitive_values_on_request() {
+    let dir = edited();
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--show-sensitive"],
+    );
+    assert!(stdout(&out).contains("mobile: \"+79163334455\""));
+}
+
+#[test]
+fn json_plan_has_a_versioned_shape() {
+    let dir = edited();
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["version"], 1);
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"add": 1, "change": 2, "remove": 1})
+    );
+    let first = &plan["changes"][0];
+    assert_eq!(first["action"], "remove");
+    assert_eq!(first["kind"], "staff");
+    assert_eq!(first["tenant"], "romashka");
+    assert_eq!(first["id"], "darya");
+    let ext = first["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "extension")
+        .unwrap();
+    assert_eq!(ext["before"]["value"], "200");
+    assert_eq!(ext["after"], serde_json::Value::Null);
+}
+
+#[test]
+fn markdown_plan_is_a_pr_comment() {
+    let dir = edited();
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "markdown"],
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("### pbx plan\n\n**Plan: 1 to add, 2 to change, 1 to remove.**\n\n```diff\n- remove staff romashka/darya\n"), "{text}");
+    assert!(text.ends_with("```\n"));
+}
+
+#[test]
+fn detailed_exit_codes() {
+    let dir = edited();
+    let changes = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(changes.status.code(), Some(2));
+    let none = pbx(
+        dir.path(),
+        &[
+            "plan",
+            "--config",
+            "before.yaml",
+            "--against",
+            "before.yaml",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(none.status.code(), Some(0));
+    assert!(stdout(&none).starts_with("No changes"));
+    std::fs::write(dir.path().join("bad.yaml"), "version: 1\ntenants: 5\n").unwrap();
+    let bad = pbx(
+        dir.path(),
+        &[
+            "plan",
+            "--config",
+            "bad.yaml",
+            "--against",
+            "before.yaml",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let missing = pbx(dir.path(), &["plan", "--state", "no-such-dir"]);
+    assert_eq!(missing.status.code(), Some(3));
+}
+
+#[test]
+fn restart_only_settings_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:8080\" }\n";
+    std::fs::write(dir.path().join("a.yaml"), a).unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), a.replace("8080", "8081")).unwrap();
+    let out = pbx(dir.path(), &["plan", "--against", "a.yaml"]);
+    assert!(
+        stdout(&out).contains("Restart required: `server.http.listen`"),
+        "{}",
+        stdout(&out)
+    );
+}

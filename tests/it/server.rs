@@ -1,0 +1,457 @@
+//! `pbx serve`, `pbx apply` and the admin API against a real server on loopback: the apply
+//! round trip, generated values that never change, hot reload (valid, invalid, restart-only,
+//! SIGHUP), every admin API error, and kill -9 in the middle of applies.
+
+use crate::support::{pbx, server_config, stdout, Server, TOKEN};
+use serde_json::{json, Value};
+use std::process::Command;
+
+fn staff(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("      - name: {n}\n"))
+        .collect()
+}
+
+/// Runs `pbx` with the admin token in the environment.
+fn pbx_with_token(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args(args)
+        .current_dir(dir)
+        .env("PBX_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap()
+}
+
+fn known(server: &Server) -> Vec<(String, String, Option<String>)> {
+    let (_, state) = server.call("GET", "/api/v1/state", Some(TOKEN), None);
+    let mut out: Vec<(String, String, Option<String>)> = state["known"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["identity"].as_str().unwrap().to_string(),
+                k["login"].as_str().unwrap().to_string(),
+                k["extension"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn apply_body(yaml: &str) -> String {
+    json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } } }).to_string()
+}
+
+/// Replaces a file the way editors do: write a temporary file, rename it over the old one.
+fn save(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("swp-tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn apply_round_trip_keeps_generated_values() {
+    let server = Server::start(&server_config(&staff(&["Иван Петров", "Мария Иванова"])));
+    assert_eq!(server.revision(), 1);
+    let before = known(&server);
+    assert_eq!(
+        before,
+        vec![
+            (
+                "name:Иван Петров#0".into(),
+                "ivan.petrov".into(),
+                Some("200".into())
+            ),
+            (
+                "name:Мария Иванова#0".into(),
+                "mariya.ivanova".into(),
+                Some("201".into())
+            ),
+        ]
+    );
+    assert!(
+        server
+            .log()
+            .contains("new credentials: acme/ivan.petrov extension 200 password "),
+        "{}",
+        server.log()
+    );
+
+    // Someone is added first: nobody else changes.
+    let client = tempfile::tempdir().unwrap();
+    let desired = server_config(&staff(&["Олег Смирнов", "Иван Петров", "Мария Иванова"]));
+    std::fs::write(client.path().join("pbx.yaml"), &desired).unwrap();
+    let plan = pbx_with_token(
+        client.path(),
+        &["plan", "--server", &server.url, "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", stdout(&plan));
+    assert!(
+        stdout(&plan).starts_with("Plan: 1 to add, 0 to change, 0 to remove.\n"),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(stdout(&plan).contains("+ add staff acme/oleg.smirnov"));
+    assert!(
+        stdout(&plan).contains("extension: \"202\" (generated)"),
+        "{}",
+        stdout(&plan)
+    );
+
+    let out = pbx_with_token(
+        client.path(),
+        &["apply", "--server", &server.url, "--auto-approve"],
+    );
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        crate::support::stderr(&out)
+    );
+    assert!(
+        text.contains("Applied revision 2: 1 added, 0 changed, 0 removed."),
+        "{text}"
+    );
+    assert!(
+        text.contains("acme/oleg.smirnov  extension 202  password "),
+        "{text}"
+    );
+    let after = known(&server);
+    for entry in &before {
+        assert!(after.contains(entry), "{entry:?} changed: {after:?}");
+    }
+    // The server wrote the applied file where it watches, so a restart runs the same config.
+    assert_eq!(
+        std::fs::read_to_string(server.dir.path().join("pbx.yaml")).unwrap(),
+        desired
+    );
+
+    let again = pbx_with_token(
+        client.path(),
+        &["apply", "--server", &server.url, "--auto-approve"],
+    );
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stdout(&again).contains("No changes"), "{}", stdout(&again));
+
+    let dir = server.stop();
+    let server = Server::start_in(dir);
+    assert_eq!(
+        server.revision(),
+        2,
+        "a restart on the same files records nothing new"
+    );
+    assert_eq!(known(&server), after);
+    let plan = pbx_with_token(
+        client.path(),
+        &["plan", "--server", &server.url, "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}
+
+#[test]
+fn hot_reload_applies_valid_edits_only() {
+    let server = Server::start(&server_config(&staff(&["Анна"])));
+    let file = server.dir.path().join("pbx.yaml");
+
+    save(&file, &server_config(&staff(&["Анна", "Борис"])));
+    server.wait_for_revision(2);
+    server.wait_for_log("revision 2 applied by file watcher: Plan: 1 to add");
+
+    // An invalid edit: the diagnostics are logged and revision 2 keeps running.
+    save(
+        &file,
+        &server_config("      - name: Анна\n        extention: \"201\"\n"),
+    );
+    server.wait_for_log("the edited config is invalid; the running config stays");
+    server.wait_for_log("pbx.yaml:13:9");
+    assert_eq!(server.revision(), 2);
+
+    // A restart-only change is refused with a message saying so.
+    let moved = server_config(&staff(&["Анна", "Борис"]))
+        .replace("127.0.0.1:0\" }\n  sip", "127.0.0.1:1\" }\n  sip");
+    save(&file, &moved);
+    server.wait_for_log("server.http.listen change only with a restart");
+    assert_eq!(server.revision(), 2);
+
+    // SIGHUP reloads too.
+    let (status, _) = server.call("GET", "/healthz", None, None);
+    assert_eq!(status, 200);
+    std::fs::write(&file, server_config(&staff(&["Анна", "Борис", "Вера"]))).unwrap();
+    server.hangup();
+    server.wait_for_revision(3);
+    assert_eq!(known(&server).len(), 3);
+}
+
+#[test]
+fn admin_api_errors_change_nothing() {
+    let ten: Vec<String> = (0..10).map(|i| format!("Person {i}")).collect();
+    let ten_refs: Vec<&str> = ten.iter().map(String::as_str).collect();
+    let yaml = server_config(&staff(&ten_refs));
+    let server = Server::start(&yaml);
+    let rev = server.revision();
+
+    // Authentication: missing and wrong tokens get the same 401.
+    let (s1, b1) = server.call("GET", "/api/v1/state", None, None);
+    let (s2, b2) = server.call("GET", "/api/v1/state", Some("wrong"), None);
+    let (s3, _) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some("wrong"),
+        Some(&apply_body(&yaml)),
+    );
+    assert_eq!((s1, s2, s3), (401, 401, 401));
+    assert_eq!(b1, b2);
+
+    // Bodies that are not a request.
+    let (s, _) = server.call("POST", "/api/v1/apply", Some(TOKEN), Some("{not json"));
+    assert_eq!(s, 400);
+    let (s, _) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some("{\"bundle\": 5}"),
+    );
+    assert_eq!(s, 422);
+    let huge = "x".repeat(17 * 1024 * 1024);
+    let (s, _) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&apply_body(&huge)),
+    );
+    assert_eq!(s, 413);
+
+    // A config that is invalid: 422 with every diagnostic.
+    let bad = yaml.replace(
+        "      - name: Person 0\n",
+        "      - name: Person 0\n        extension: \"112\"\n        rol: admin\n",
+    );
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&apply_body(&bad)),
+    );
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["error"], "invalid-config");
+    let codes: Vec<&str> = b["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["E0103", "E0002"], "{b}");
+    assert!(
+        b["rendered"].as_str().unwrap().contains("pbx.yaml:13:20"),
+        "{b}"
+    );
+
+    // File names that would escape the config directory.
+    let escape = json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml, "../evil.yaml": "x" } } });
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&escape.to_string()),
+    );
+    assert_eq!((s, b["error"].as_str()), (422, Some("invalid-bundle")));
+    assert!(!server
+        .dir
+        .path()
+        .parent()
+        .unwrap()
+        .join("evil.yaml")
+        .exists());
+
+    // Refusals: a restart-only change, a stale revision, a mass removal.
+    let moved = yaml.replace("127.0.0.1:0\" }\n  sip", "127.0.0.1:1\" }\n  sip");
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&apply_body(&moved)),
+    );
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (409, Some("restart-required")),
+        "{b}"
+    );
+    let grown = server_config(&staff(&[ten_refs.as_slice(), &["New"]].concat()));
+    let stale = json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": grown } }, "expected_revision": 99 });
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&stale.to_string()),
+    );
+    assert_eq!((s, b["error"].as_str()), (409, Some("conflict")), "{b}");
+    let shrunk = server_config(&staff(&ten_refs[..6]));
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&apply_body(&shrunk)),
+    );
+    assert_eq!((s, b["error"].as_str()), (409, Some("unsafe")), "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("4 of 10 staff would be removed"),
+        "{b}"
+    );
+
+    assert_eq!(server.revision(), rev, "no refusal changed anything");
+    assert_eq!(known(&server).len(), 10);
+
+    // With force it goes through; 3 of 10 is within the rule anyway.
+    let forced =
+        json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": shrunk } }, "force": true });
+    let (s, b) = server.call(
+        "POST",
+        "/api/v1/apply",
+        Some(TOKEN),
+        Some(&forced.to_string()),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["revision"], rev + 1);
+
+    // Password rotation: a new one each time, only for someone who exists.
+    let path = "/api/v1/tenants/acme/staff/person.1/password";
+    let (s, first) = server.call("POST", path, Some(TOKEN), Some("{}"));
+    assert_eq!(s, 200, "{first}");
+    let (_, second) = server.call("POST", path, Some(TOKEN), Some("{}"));
+    assert_eq!(first["password"].as_str().unwrap().len(), 20);
+    assert_ne!(first["password"], second["password"]);
+    let (s, _) = server.call(
+        "POST",
+        "/api/v1/tenants/acme/staff/nobody/password",
+        Some(TOKEN),
+        Some("{}"),
+    );
+    assert_eq!(s, 404);
+    let (s, _) = server.call("POST", path, None, Some("{}"));
+    assert_eq!(s, 401);
+}
+
+#[test]
+fn apply_exit_codes() {
+    let server = Server::start(&server_config(&staff(&["Анна"])));
+    let client = tempfile::tempdir().unwrap();
+    std::fs::write(
+        client.path().join("pbx.yaml"),
+        server_config(&staff(&["Анна", "Борис"])),
+    )
+    .unwrap();
+    // Unauthorised.
+    let out = Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args(["apply", "--server", &server.url, "--auto-approve"])
+        .current_dir(client.path())
+        .env("PBX_ADMIN_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    // Unreachable.
+    let out = pbx_with_token(
+        client.path(),
+        &["apply", "--server", "http://127.0.0.1:9", "--auto-approve"],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    // Not confirmed (stdin is empty).
+    let out = pbx_with_token(client.path(), &["apply", "--server", &server.url]);
+    assert_eq!(out.status.code(), Some(7));
+    // Invalid config.
+    std::fs::write(
+        client.path().join("pbx.yaml"),
+        server_config("      - name: Анна\n        extension: \"04\"\n"),
+    )
+    .unwrap();
+    let out = pbx_with_token(
+        client.path(),
+        &["apply", "--server", &server.url, "--auto-approve"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(server.revision(), 1);
+}
+
+#[test]
+fn kill_during_applies_loses_no_acknowledged_apply() {
+    let mut dir = {
+        let server = Server::start(&server_config(&staff(&["Анна"])));
+        server.stop()
+    };
+    for round in 0..4u64 {
+        let server = Server::start_in(dir);
+        let url = server.url.clone();
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let worker = {
+            let acked = acked.clone();
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                for i in 0..1000 {
+                    let names: Vec<String> = (0..=(i % 7))
+                        .map(|k| format!("R{round} P{k} N{i}"))
+                        .collect();
+                    let yaml = server_config(
+                        &names
+                            .iter()
+                            .map(|n| format!("      - name: {n}\n"))
+                            .collect::<String>(),
+                    );
+                    let body: Value = serde_json::from_str(&apply_body(&yaml)).unwrap();
+                    let Ok(mut r) = agent
+                        .post(format!("{url}/api/v1/apply"))
+                        .header("Authorization", &format!("Bearer {TOKEN}"))
+                        .send_json(&body)
+                    else {
+                        return;
+                    };
+                    let Ok(answer) = r.body_mut().read_json::<Value>() else {
+                        return;
+                    };
+                    if let Some(rev) = answer["revision"].as_u64() {
+                        acked.store(rev, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300 + 137 * round));
+        dir = server.kill();
+        let _ = worker.join();
+        let last = acked.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            last > 0,
+            "round {round}: no apply was acknowledged before the kill"
+        );
+        let restarted = Server::start_in(dir);
+        let rev = restarted.revision();
+        assert!(
+            rev >= last,
+            "round {round}: acknowledged revision {last}, but the store has {rev}"
+        );
+        dir = restarted.stop();
+    }
+    // A stopped server's state can be planned against and its passwords rotated offline.
+    let data = dir.path().join("data");
+    let out = pbx(
+        dir.path(),
+        &[
+            "plan",
+            "--state",
+            data.to_str().unwrap(),
+            "--detailed-exitcode",
+        ],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "{}",
+        stdout(&out)
+    );
+}
