@@ -59,24 +59,25 @@ fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response
         .into_response()
 }
 
-/// Checks the bearer token; the error response is the same whatever is wrong with it.
-fn authorize(admin: &Admin, headers: &HeaderMap) -> Result<(), Response> {
+/// Whether the request carries the admin token.
+fn authorized(admin: &Admin, headers: &HeaderMap) -> bool {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match (&admin.token, presented) {
-        (Some(expected), Some(given))
-            if constant_time_eq(expected.as_bytes(), given.as_bytes()) =>
-        {
-            Ok(())
-        }
-        _ => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid admin token is required",
-        )),
+        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        _ => false,
     }
+}
+
+/// The answer to a missing or wrong token: the same whatever is wrong with it.
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid admin token is required",
+    )
 }
 
 async fn state(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
