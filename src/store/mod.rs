@@ -257,10 +257,22 @@ impl Store {
             }
             Err(TryLockError::Error(e)) => return Err(open_err(e)),
         }
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(|e| open_err(e.into()))?;
+        // Holding `store.lock`, the only other holder of sled's own file lock can be a `Store`
+        // of this process that was just dropped and whose background flusher is still
+        // finishing; give it a moment rather than failing.
+        let mut attempt = 0;
+        let db = loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && attempt < 100 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(open_err(e.into())),
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_err(e.into()));
         Ok(Store {
             dir: dir.to_owned(),
