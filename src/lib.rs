@@ -8,4 +8,5 @@ pub mod config;
 pub mod credentials;
 pub mod http;
 pub mod serve;
+pub mod sip;
 pub mod store;

@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /healthz` | `ok` |
+//! | `GET /healthz` | `{status: ok, revision}` (no token needed) |
 //! | `GET /api/v1/state` | `RunningState`: revision, files, generated values |
 //! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
 //! | `GET /api/v1/history` | the apply history, newest first |
@@ -39,7 +39,7 @@ pub struct Admin {
 /// The admin routes.
 pub fn router(admin: Arc<Admin>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
         .route("/api/v1/state", get(state))
         .route("/api/v1/apply", post(apply))
         .route("/api/v1/history", get(history))
@@ -78,6 +78,12 @@ fn unauthorized() -> Response {
         "unauthorized",
         "a valid admin token is required",
     )
+}
+
+/// Unauthenticated liveness, with the running revision (nothing else).
+async fn health(State(admin): State<Arc<Admin>>) -> Response {
+    let revision = admin.applier.running().map_or(0, |r| r.revision);
+    Json(json!({ "status": "ok", "revision": revision })).into_response()
 }
 
 async fn state(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {

@@ -9,11 +9,13 @@
 use crate::config::bundle::Bundle;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::generated::Resolution;
+use crate::config::load::load_bundle;
 use crate::config::model::Config;
 use crate::config::plan::{removal_violations, Plan};
 use crate::config::plan_report::summary_line;
-use crate::config::proposal::{propose, KnownStaff, Proposal, Rejection, RunningState};
+use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
+use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1};
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
@@ -201,14 +203,30 @@ impl Applier {
         Ok(Some(applied.revision))
     }
 
-    /// Reads the config files from disk as a bundle (the main file and what it includes).
-    pub fn read_files(&self) -> Result<Bundle, crate::config::load::LoadError> {
-        let loaded = crate::config::load::load(&self.config_dir.join(&self.main_name))?;
-        Ok(Bundle::from_sources(&loaded.sources))
+    /// Reads the config files from disk (the main file and what it includes) and applies them
+    /// if they changed: the file watcher's, SIGHUP's and startup's way in. The files are
+    /// parsed once, for both the bundle and the validation.
+    pub fn reload_files(&self, source: Source) -> Outcome {
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let loaded = match crate::config::load::load(&self.config_dir.join(&self.main_name)) {
+            Ok(l) => l,
+            Err(e) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
+        };
+        let bundle = Bundle::from_sources(&loaded.sources);
+        let current = self.running();
+        if let Some(c) = &current {
+            if c.bundle.digest() == bundle.digest() {
+                return Outcome::Unchanged {
+                    revision: c.revision,
+                };
+            }
+        }
+        let validated = validate(loaded, Options { check_audio: true });
+        self.decide(bundle, validated, source, ApplyOptions::default(), current)
     }
 
-    /// Makes `bundle` the running config if it is acceptable. Applies from the admin API also
-    /// write the files into the config directory, so the file watcher and a restart see the
+    /// Makes `bundle` the running config if it is acceptable: the admin API's way in. It also
+    /// writes the files into the config directory, so the file watcher and a restart see the
     /// same config.
     pub fn apply(&self, mut bundle: Bundle, source: Source, options: ApplyOptions) -> Outcome {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,6 +240,9 @@ impl Applier {
                 });
             }
         }
+        if let Err(e) = bundle.check() {
+            return Outcome::Rejected(Refusal::Bundle(e.to_string()));
+        }
         // The server's own main file name is the one that is watched and read at restart.
         if bundle.main != self.main_name {
             if let Some(text) = bundle.files.remove(&bundle.main) {
@@ -234,33 +255,47 @@ impl Applier {
                 return Outcome::Unchanged { revision };
             }
         }
+        let validated = validate(
+            load_bundle(&bundle, &self.config_dir),
+            Options { check_audio: true },
+        );
+        self.decide(bundle, validated, source, options, current)
+    }
+
+    /// The checks after validation, then the commit.
+    fn decide(
+        &self,
+        bundle: Bundle,
+        (outcome, sources): (
+            crate::config::validate::Outcome,
+            crate::config::load::Sources,
+        ),
+        source: Source,
+        options: ApplyOptions,
+        current: Option<Arc<Running>>,
+    ) -> Outcome {
+        let Some(config) = outcome.config else {
+            let diagnostics = &outcome.diagnostics;
+            let json: serde_json::Value =
+                serde_json::from_str(&render(Format::Json, diagnostics, &sources))
+                    .unwrap_or_default();
+            return Outcome::Rejected(Refusal::Invalid {
+                diagnostics: json["diagnostics"].clone(),
+                rendered: render(Format::Human, diagnostics, &sources),
+            });
+        };
         let state = match self.state() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
-        let proposal = match propose(
-            &bundle,
+        let proposal = plan_against(
+            config,
+            outcome.diagnostics,
             &self.config_dir,
-            true,
             &state,
-            current.as_ref().map(|c| (*c.config).clone()),
+            current.as_ref().map(|c| c.config.clone()),
             &mut generate_password,
-        ) {
-            Ok(p) => p,
-            Err(Rejection::Bundle(e)) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
-            Err(Rejection::Invalid {
-                diagnostics,
-                sources,
-            }) => {
-                let json: serde_json::Value =
-                    serde_json::from_str(&render(Format::Json, &diagnostics, &sources))
-                        .unwrap_or_default();
-                return Outcome::Rejected(Refusal::Invalid {
-                    diagnostics: json["diagnostics"].clone(),
-                    rendered: render(Format::Human, &diagnostics, &sources),
-                });
-            }
-        };
+        );
         if current.is_some()
             && source != Source::Startup
             && !proposal.plan.restart_required.is_empty()
@@ -269,14 +304,14 @@ impl Applier {
                 proposal.plan.restart_required.clone(),
             ));
         }
-        if let (Some(before), false) = (&proposal.current, options.force) {
+        if let (Some(before), false, Source::Api(_)) = (&proposal.current, options.force, &source) {
             let violations = removal_violations(
                 before,
                 &proposal.plan,
                 options.max_removal_share,
                 SAFETY_MIN_SIZE,
             );
-            if !violations.is_empty() && matches!(source, Source::Api(_)) {
+            if !violations.is_empty() {
                 return Outcome::Rejected(Refusal::Unsafe(violations));
             }
         }

@@ -1,0 +1,1 @@
+//! SIP messages: parse and print, sans-io (being written).

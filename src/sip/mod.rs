@@ -1,0 +1,5 @@
+//! SIP (RFC 3261): the message codec, the transaction state machines, and (as they land) the
+//! transports, registrar, digest authentication and B2BUA.
+
+pub mod message;
+pub mod transaction;

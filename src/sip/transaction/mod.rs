@@ -1,0 +1,1 @@
+//! The RFC 3261 transaction state machines, sans-io (being written).
