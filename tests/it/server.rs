@@ -460,3 +460,47 @@ fn kill_during_applies_loses_no_acknowledged_apply() {
         stdout(&out)
     );
 }
+
+#[test]
+fn offline_plan_and_password_reset_on_a_state_directory() {
+    let server = Server::start(&server_config(&staff(&["Анна", "Борис"])));
+    let dir = server.stop();
+    let plan = pbx(
+        dir.path(),
+        &["plan", "--state", "data", "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+    assert!(stdout(&plan).starts_with("No changes"), "{}", stdout(&plan));
+
+    let first = pbx(
+        dir.path(),
+        &["password", "reset", "acme", "anna", "--state", "data"],
+    );
+    let second = pbx(
+        dir.path(),
+        &["password", "reset", "acme", "anna", "--state", "data"],
+    );
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&first)
+    );
+    assert!(stdout(&first).starts_with("New password for acme/anna: "));
+    assert_ne!(stdout(&first), stdout(&second));
+    let unknown = pbx(
+        dir.path(),
+        &["password", "reset", "acme", "nobody", "--state", "data"],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+
+    // While a server holds the state directory, offline tools are turned away.
+    let server = Server::start_in(dir);
+    let busy = pbx(server.dir.path(), &["plan", "--state", "data"]);
+    assert_eq!(busy.status.code(), Some(3));
+    assert!(
+        crate::support::stderr(&busy).contains("data"),
+        "{}",
+        crate::support::stderr(&busy)
+    );
+}
