@@ -6,7 +6,9 @@
 //! then what spans tenants (ids, SIP domains, numbers) and routing loops (see `loops`).
 
 mod loops;
+mod routing;
 mod schedule;
+mod staff;
 mod tenant;
 
 use super::audio::{self, AudioError};

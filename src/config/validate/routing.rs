@@ -1,0 +1,330 @@
+//! Checks of call routing inside a tenant: destinations, no-answer actions and transfer
+//! targets resolved into typed ids, departments (members, timings, the impatient-caller
+//! offer), voice menus and numbers.
+
+use super::{opt, Ctx};
+use crate::config::diagnostic::{Code, Diagnostic};
+use crate::config::model::{self, DepartmentId, StaffId, Target};
+use crate::config::path::ConfigPath;
+use crate::config::raw;
+use crate::config::values::{Extension, MenuDigit, E164};
+use std::collections::{BTreeMap, HashMap};
+
+use super::tenant::Names;
+
+pub(super) fn no_trunk(ctx: &mut Ctx, path: &ConfigPath, what: &str) {
+    ctx.error(
+        Code::UnknownReference,
+        path,
+        format!("{what} needs an outbound trunk, and this tenant has none"),
+    )
+    .help = Some("list one in the tenant's `outbound_trunks`".into());
+}
+
+pub(super) fn check_no_answer(
+    ctx: &mut Ctx,
+    names: &Names,
+    na: Option<&raw::NoAnswer>,
+    path: &ConfigPath,
+) -> Option<model::NoAnswer> {
+    match na {
+        None | Some(raw::NoAnswer::Voicemail) => Some(model::NoAnswer::Voicemail),
+        Some(raw::NoAnswer::Forward(f)) => {
+            let p = path.key("forward");
+            let number = ctx.value(E164::parse(&f.number), &p.key("number"));
+            let timeout = ctx.duration(f.timeout.as_ref(), 30, &p.key("timeout"));
+            if !names.has_outbound {
+                no_trunk(ctx, &p, "forwarding to an external number");
+            }
+            Some(model::NoAnswer::Forward {
+                number: number?,
+                timeout: timeout?,
+            })
+        }
+        Some(raw::NoAnswer::Transfer(t)) => {
+            resolve_target(ctx, names, t, &path.key("transfer")).map(model::NoAnswer::Transfer)
+        }
+    }
+}
+
+fn resolve_target(
+    ctx: &mut Ctx,
+    names: &Names,
+    t: &raw::Target,
+    path: &ConfigPath,
+) -> Option<Target> {
+    match t {
+        raw::Target::Staff(login) => {
+            staff_ref(ctx, names, login, &path.key("staff")).map(Target::Staff)
+        }
+        raw::Target::Department(id) => {
+            dept_ref(ctx, names, id, &path.key("department")).map(Target::Department)
+        }
+    }
+}
+
+fn staff_ref(ctx: &mut Ctx, names: &Names, login: &str, path: &ConfigPath) -> Option<StaffId> {
+    let found = names.staff.get(login).copied();
+    if found.is_none() {
+        ctx.unknown(
+            "staff member",
+            login,
+            names.staff.keys().map(String::as_str),
+            path,
+        );
+    }
+    found
+}
+
+fn dept_ref(ctx: &mut Ctx, names: &Names, id: &str, path: &ConfigPath) -> Option<DepartmentId> {
+    let found = names.departments.get(id).copied();
+    if found.is_none() {
+        ctx.unknown("department", id, names.departments.keys().copied(), path);
+    }
+    found
+}
+
+fn check_destination(
+    ctx: &mut Ctx,
+    names: &Names,
+    d: &raw::Destination,
+    path: &ConfigPath,
+) -> Option<model::Destination> {
+    use model::Destination as D;
+    match d {
+        raw::Destination::Staff(l) => staff_ref(ctx, names, l, &path.key("staff")).map(D::Staff),
+        raw::Destination::Department(id) => {
+            dept_ref(ctx, names, id, &path.key("department")).map(D::Department)
+        }
+        raw::Destination::Menu(id) => {
+            let found = names.menus.get(id.as_str()).copied();
+            if found.is_none() {
+                ctx.unknown("menu", id, names.menus.keys().copied(), &path.key("menu"));
+            }
+            found.map(D::Menu)
+        }
+        raw::Destination::Voicemail(name) => {
+            // A department's box first, then a person's.
+            if let Some(&d) = names.departments.get(name.as_str()) {
+                Some(D::Voicemail(Target::Department(d)))
+            } else if let Some(&s) = names.staff.get(name.as_str()) {
+                Some(D::Voicemail(Target::Staff(s)))
+            } else {
+                let known = names
+                    .departments
+                    .keys()
+                    .copied()
+                    .chain(names.staff.keys().map(String::as_str));
+                ctx.unknown(
+                    "voicemail box (department or staff login)",
+                    name,
+                    known,
+                    &path.key("voicemail"),
+                );
+                None
+            }
+        }
+        raw::Destination::External(n) => {
+            let number = ctx.value(E164::parse(n), &path.key("external"));
+            if !names.has_outbound {
+                no_trunk(ctx, &path.key("external"), "an external destination");
+            }
+            number.map(D::External)
+        }
+        raw::Destination::Hangup => Some(D::Hangup),
+    }
+}
+
+pub(super) fn check_department(
+    ctx: &mut Ctx,
+    names: &Names,
+    d: &raw::Department,
+    path: &ConfigPath,
+) -> Option<model::Department> {
+    let mut members = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut members_ok = true;
+    for (i, m) in d.members.iter().enumerate() {
+        let p = path.key("members").index(i);
+        if let Some(&first) = seen.get(m.as_str()) {
+            let mut diag = Diagnostic::error(
+                Code::DuplicateMember,
+                p.clone(),
+                format!("`{m}` is listed twice"),
+            );
+            diag.location = ctx.sources.locate(&p);
+            ctx.related(
+                &mut diag,
+                &path.key("members").index(first),
+                "first listed here",
+            );
+            ctx.out.push(diag);
+            members_ok = false;
+            continue;
+        }
+        seen.insert(m, i);
+        match staff_ref(ctx, names, m, &p) {
+            Some(id) => members.push(id),
+            None => members_ok = false,
+        }
+    }
+    if d.members.is_empty() {
+        ctx.warn(
+            Code::EmptyDepartment,
+            &path.key("members"),
+            format!("department `{}` has no members", d.id),
+        )
+        .help = Some("its calls go straight to the no-answer action".into());
+    }
+    let step = ctx.duration(d.step.as_ref(), 15, &path.key("step"));
+    let ring_time = ctx.duration(d.ring_time.as_ref(), 60, &path.key("ring_time"));
+    let no_answer = check_no_answer(ctx, names, d.no_answer.as_ref(), &path.key("no_answer"));
+    let impatient = d
+        .impatient_callers
+        .as_ref()
+        .map(|ic| check_impatient(ctx, ic, &path.key("impatient_callers")));
+    let greeting = d
+        .voicemail_greeting
+        .as_deref()
+        .map(|g| ctx.audio(g, &path.key("voicemail_greeting")));
+    members_ok.then_some(())?;
+    Some(model::Department {
+        id: d.id.clone(),
+        name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+        extension: d
+            .extension
+            .as_deref()
+            .and_then(|e| Extension::parse(e).ok()),
+        strategy: d.strategy,
+        step: step?,
+        ring_time: ring_time?,
+        members,
+        no_answer: no_answer?,
+        impatient_callers: opt(impatient)?,
+        voicemail_greeting: opt(greeting)?,
+    })
+}
+
+fn check_impatient(
+    ctx: &mut Ctx,
+    ic: &raw::ImpatientCallers,
+    path: &ConfigPath,
+) -> Option<model::ImpatientCallers> {
+    let after = ctx.duration(ic.after.as_ref(), 20, &path.key("after"));
+    let prompt = ic
+        .prompt
+        .as_deref()
+        .map(|p| ctx.audio(p, &path.key("prompt")));
+    let digit = |ctx: &mut Ctx, v: &Option<String>, default: &str, key: &'static str| {
+        ctx.value(
+            MenuDigit::parse(v.as_deref().unwrap_or(default)),
+            &path.key(key),
+        )
+        .map(|d| (d, key))
+    };
+    let callback = digit(ctx, &ic.callback_digit, "1", "callback_digit");
+    let wait = digit(ctx, &ic.wait_digit, "2", "wait_digit");
+    let voicemail = digit(ctx, &ic.voicemail_digit, "3", "voicemail_digit");
+    let (callback, wait, voicemail) = (callback?, wait?, voicemail?);
+    for (a, b) in [
+        (&callback, &wait),
+        (&callback, &voicemail),
+        (&wait, &voicemail),
+    ] {
+        if a.0 == b.0 {
+            ctx.error(
+                Code::MenuDigit,
+                &path.key(b.1),
+                format!("`{}` and `{}` are the same digit", a.1, b.1),
+            );
+            return None;
+        }
+    }
+    Some(model::ImpatientCallers {
+        after: after?,
+        prompt: opt(prompt)?,
+        callback_digit: callback.0,
+        wait_digit: wait.0,
+        voicemail_digit: voicemail.0,
+    })
+}
+
+pub(super) fn check_menu(
+    ctx: &mut Ctx,
+    names: &Names,
+    m: &raw::Menu,
+    path: &ConfigPath,
+) -> Option<model::Menu> {
+    let prompt = ctx.audio(&m.prompt, &path.key("prompt"));
+    let mut options = BTreeMap::new();
+    let mut ok = true;
+    for (digit, dest) in &m.options {
+        let p = path.key("options").key(digit.clone());
+        let d = ctx.value(MenuDigit::parse(digit), &p);
+        let dest = check_destination(ctx, names, dest, &p);
+        match (d, dest) {
+            (Some(d), Some(dest)) => {
+                options.insert(d, dest);
+            }
+            _ => ok = false,
+        }
+    }
+    let timeout = ctx.duration(m.timeout.as_ref(), 5, &path.key("timeout"));
+    let on_timeout = m
+        .on_timeout
+        .as_ref()
+        .map(|d| check_destination(ctx, names, d, &path.key("on_timeout")));
+    let on_invalid = m
+        .on_invalid
+        .as_ref()
+        .map(|d| check_destination(ctx, names, d, &path.key("on_invalid")));
+    ok.then_some(())?;
+    Some(model::Menu {
+        id: m.id.clone(),
+        prompt: prompt?,
+        options,
+        timeout: timeout?,
+        repeat: m.repeat.unwrap_or(2),
+        on_timeout: opt(on_timeout)?,
+        on_invalid: opt(on_invalid)?,
+        dial_extensions: m.dial_extensions,
+    })
+}
+
+pub(super) fn check_number(
+    ctx: &mut Ctx,
+    names: &Names,
+    n: &raw::Number,
+    path: &ConfigPath,
+) -> Option<model::Number> {
+    let number = ctx.value(E164::parse(&n.number), &path.key("number"));
+    let schedule = n.schedule.as_deref().map(|s| {
+        let found = names.schedules.get(s).copied();
+        if found.is_none() {
+            ctx.unknown(
+                "schedule",
+                s,
+                names.schedules.keys().copied(),
+                &path.key("schedule"),
+            );
+        }
+        found
+    });
+    let destination = check_destination(ctx, names, &n.destination, &path.key("destination"));
+    let after_hours = n
+        .after_hours
+        .as_ref()
+        .map(|d| check_destination(ctx, names, d, &path.key("after_hours")));
+    let greeting = n
+        .greeting
+        .as_deref()
+        .map(|g| ctx.audio(g, &path.key("greeting")));
+    Some(model::Number {
+        number: number?,
+        name: n.name.clone(),
+        schedule: opt(schedule)?,
+        destination: destination?,
+        after_hours: opt(after_hours)?,
+        greeting: opt(greeting)?,
+    })
+}
