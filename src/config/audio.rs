@@ -5,7 +5,7 @@
 //! Errors describe the file, not where it is: the caller prints the path and the config location
 //! in front of the message ("`prompts/welcome.wav` is 44100 Hz, stereo, ...").
 
-use super::values::format_duration;
+use super::clock::format_duration;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};

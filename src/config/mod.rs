@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod bundle;
+pub mod clock;
 pub mod diagnostic;
 pub mod generated;
 pub mod load;

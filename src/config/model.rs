@@ -5,7 +5,8 @@
 //! into its tenant's lists, so a dangling name cannot exist at run time. Only `validate` builds
 //! these types.
 
-use super::values::{Date, Email, Extension, Login, MenuDigit, TimeRange, E164};
+use super::clock::{Date, TimeRange};
+use super::values::{Email, Extension, Login, MenuDigit, E164};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;

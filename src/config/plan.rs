@@ -7,12 +7,12 @@
 //! references printed by name and file paths relative to the config — and views are compared.
 //! Views make the diff structural without a hand-written comparison per type.
 
+use super::clock::format_duration;
 use super::generated::{Effective, PasswordState, Resolution};
 use super::model::{
     Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule,
     SecretRef, Server, Staff, Target, Tenant, Trunk, TrunkRef,
 };
-use super::values::format_duration;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;

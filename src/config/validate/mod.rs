@@ -12,13 +12,14 @@ mod staff;
 mod tenant;
 
 use super::audio::{self, AudioError};
+use super::clock;
 use super::diagnostic::{did_you_mean, Code, Diagnostic};
 use super::load::{Loaded, Sources};
 use super::model::{self, SecretRef};
 use super::path::ConfigPath;
 use super::raw;
 use super::report;
-use super::values::{self, ValueError};
+use super::values::ValueError;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -140,7 +141,7 @@ impl Ctx<'_> {
     ) -> Option<std::time::Duration> {
         match raw {
             None => Some(std::time::Duration::from_secs(default_secs)),
-            Some(t) => self.value(values::parse_duration(&t.0), path),
+            Some(t) => self.value(clock::parse_duration(&t.0), path),
         }
     }
 
@@ -309,7 +310,7 @@ fn value_code(e: &ValueError) -> Code {
 fn value_help(e: &ValueError) -> Option<String> {
     match e {
         ValueError::TimezoneUnknown { value } => {
-            let names = values::timezone_names();
+            let names = clock::timezone_names();
             did_you_mean(value, names.iter().map(String::as_str))
         }
         _ => None,

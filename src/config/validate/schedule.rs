@@ -2,11 +2,12 @@
 //! day not overlapping (the `weekdays` shorthand included), and holiday dates and spans.
 
 use super::Ctx;
+use crate::config::clock::{self, Date, TimeRange};
 use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::model::{self, Timezone};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
-use crate::config::values::{self, Date, TimeRange, ValueError};
+use crate::config::values::ValueError;
 
 /// The days of `WeeklyHours`, Monday first, with the ranges written for each.
 fn days(h: &raw::WeeklyHours) -> [(&'static str, &Vec<String>); 7] {
@@ -30,7 +31,7 @@ pub(super) fn check_schedule(
     let timezone = match &s.timezone {
         None => tenant_tz.cloned(),
         Some(tz) => ctx
-            .value(values::validate_timezone(tz), &path.key("timezone"))
+            .value(clock::validate_timezone(tz), &path.key("timezone"))
             .map(|_| Timezone(tz.clone())),
     };
     let hours = path.key("hours");

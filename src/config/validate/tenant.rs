@@ -5,11 +5,11 @@
 use super::routing::{check_department, check_menu, check_number};
 use super::staff::{check_extensions, check_logins, check_max_users, check_staff};
 use super::{check_trunks, opt, schedule, Ctx};
+use crate::config::clock;
 use crate::config::diagnostic::Code;
 use crate::config::model::{self, DepartmentId, MenuId, ScheduleId, StaffId, TrunkRef};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
-use crate::config::values;
 use std::collections::{HashMap, HashSet};
 
 /// The names a tenant's references resolve against.
@@ -34,7 +34,7 @@ pub(super) fn check_tenant(
     let timezone = match &t.timezone {
         None => Some(model::Timezone("UTC".into())),
         Some(tz) => ctx
-            .value(values::validate_timezone(tz), &path.key("timezone"))
+            .value(clock::validate_timezone(tz), &path.key("timezone"))
             .map(|_| model::Timezone(tz.clone())),
     };
 
