@@ -17,6 +17,7 @@ use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1};
+use crate::sip::directory::Directory;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ pub struct Running {
     pub bundle: Bundle,
     pub config: Arc<Config>,
     pub resolution: Arc<Resolution>,
+    /// Who may register, with which hashes (rebuilt on every apply and password rotation).
+    pub directory: Arc<Directory>,
 }
 
 /// Who asked for a reload.
@@ -194,11 +197,14 @@ impl Applier {
         };
         let resolution =
             crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
+        let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
+        let directory = Directory::build(&config, &resolution, &stored);
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
             revision: applied.revision,
             bundle,
             config: Arc::new(config),
             resolution: Arc::new(resolution),
+            directory: Arc::new(directory),
         }));
         Ok(Some(applied.revision))
     }
@@ -389,9 +395,14 @@ impl Applier {
                 );
             }
         }
+        let stored = match self.store.all_staff_states() {
+            Ok(s) => s,
+            Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
+        };
         let running = Running {
             revision: applied.revision,
             bundle,
+            directory: Arc::new(Directory::build(&p.config, &p.resolution, &stored)),
             config: Arc::new(p.config),
             resolution: Arc::new(p.resolution),
         };
@@ -448,6 +459,19 @@ impl Applier {
                 now_ms(),
             )
             .map_err(|e| RotateError::Store(e.to_string()))?;
+        // Phones must log in with the new password from now on.
+        let stored = self
+            .store
+            .all_staff_states()
+            .map_err(|e| RotateError::Store(e.to_string()))?;
+        let directory = Directory::build(&running.config, &running.resolution, &stored);
+        *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
+            revision: running.revision,
+            bundle: running.bundle.clone(),
+            config: running.config.clone(),
+            resolution: running.resolution.clone(),
+            directory: Arc::new(directory),
+        }));
         Ok(Credential {
             tenant: tenant.into(),
             login: login.into(),

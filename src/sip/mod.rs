@@ -1,5 +1,8 @@
 //! SIP (RFC 3261): the message codec, the transaction state machines, and (as they land) the
 //! transports, registrar, digest authentication and B2BUA.
 
+pub mod auth;
+pub mod directory;
 pub mod message;
+pub mod registrar;
 pub mod transaction;

@@ -1,0 +1,109 @@
+//! `Directory`: who may register, in which tenant, with which digest hashes — the SIP layer's
+//! view of the running config, rebuilt whenever a config is applied or a password rotated.
+//!
+//! Tenants are found by SIP domain (case-insensitive); staff by login, with their digest HA1s
+//! from the store (generated passwords) or from the config (`{env}`, `{file}`, a literal, or
+//! `{ha1: ...}`), and by extension.
+
+use crate::config::generated::Resolution;
+use crate::config::model::{Config, PasswordSource, SecretRef};
+use crate::credentials::{ha1, DigestHashes};
+use crate::store::StaffState;
+use std::collections::{BTreeMap, HashMap};
+
+/// One staff member as SIP sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub login: String,
+    pub extension: Option<String>,
+    /// `None` when no password is known (a `{env}` that is not set): nobody can log in as them.
+    pub hashes: Option<DigestHashes>,
+}
+
+/// One tenant as SIP sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub domain: String,
+    pub users: HashMap<String, User>,
+    /// Extension -> login.
+    pub extensions: HashMap<String, String>,
+}
+
+/// Every tenant, by SIP domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Directory {
+    by_domain: HashMap<String, Tenant>,
+}
+
+impl Directory {
+    /// Builds the directory of `config` with its generated values and the stored states
+    /// (keyed by tenant id and identity).
+    pub fn build(
+        config: &Config,
+        resolution: &Resolution,
+        stored: &BTreeMap<(String, String), StaffState>,
+    ) -> Directory {
+        let mut by_domain = HashMap::new();
+        for (ti, t) in config.tenants.iter().enumerate() {
+            let mut tenant = Tenant {
+                id: t.id.clone(),
+                domain: t.domain.clone(),
+                ..Tenant::default()
+            };
+            for (si, s) in t.staff.iter().enumerate() {
+                let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                    continue;
+                };
+                let hashes = match &s.password {
+                    Some(PasswordSource::Hash { md5, sha256 }) => Some(DigestHashes {
+                        md5: md5.clone().unwrap_or_default(),
+                        sha256: sha256.clone().unwrap_or_default(),
+                    }),
+                    Some(PasswordSource::Secret(secret)) => {
+                        reveal(secret).map(|password| ha1(&e.login, &t.domain, &password))
+                    }
+                    None => stored
+                        .get(&(t.id.clone(), e.identity.clone()))
+                        .filter(|st| st.login == e.login && st.realm == t.domain)
+                        .and_then(|st| st.password.clone()),
+                };
+                if let Some(x) = &e.extension {
+                    tenant.extensions.insert(x.clone(), e.login.clone());
+                }
+                tenant.users.insert(
+                    e.login.clone(),
+                    User {
+                        login: e.login.clone(),
+                        extension: e.extension.clone(),
+                        hashes,
+                    },
+                );
+            }
+            by_domain.insert(t.domain.to_ascii_lowercase(), tenant);
+        }
+        Directory { by_domain }
+    }
+
+    /// The tenant whose SIP domain is `domain`.
+    pub fn tenant(&self, domain: &str) -> Option<&Tenant> {
+        self.by_domain.get(&domain.to_ascii_lowercase())
+    }
+
+    /// Registered users in all.
+    pub fn users(&self) -> usize {
+        self.by_domain.values().map(|t| t.users.len()).sum()
+    }
+}
+
+/// The secret's value, read now (environment or file), if available.
+fn reveal(secret: &SecretRef) -> Option<String> {
+    match secret {
+        SecretRef::Literal(s) => Some(s.clone()),
+        SecretRef::Env(name) => std::env::var(name).ok(),
+        SecretRef::File(path) => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.lines().next().map(|l| l.trim().to_string())),
+    }
+    .filter(|s| !s.is_empty())
+}

@@ -1,0 +1,352 @@
+//! The registrar (RFC 3261 §10): which devices each staff member has registered, until when.
+//!
+//! Pure: the SIP layer authenticates the REGISTER, turns it into a `Register`, and sends back
+//! what `register` answers; time is passed in. Several contacts per person are kept (a desk
+//! phone and a softphone ring together), each with its own expiry; `Expires: 0` removes one,
+//! `Contact: *` with `Expires: 0` removes all; requests asking for less than `min_expires` get
+//! 423 with `Min-Expires`. A binding remembers the address the REGISTER came from, so a phone
+//! behind NAT is reached where it really is.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// Transport a binding was registered over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// One registered device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The Contact URI as registered.
+    pub contact: String,
+    pub expires_at_ms: u64,
+    pub call_id: String,
+    pub cseq: u32,
+    /// Where the REGISTER came from (the device's public address behind NAT).
+    pub source: SocketAddr,
+    pub transport: Transport,
+}
+
+/// A contact of a REGISTER, with its own `expires` parameter if it had one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactParam {
+    pub uri: String,
+    pub expires: Option<u32>,
+}
+
+/// What a REGISTER asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contacts {
+    /// No Contact header: a query of the current bindings.
+    Query,
+    /// `Contact: *` (only valid with `Expires: 0`).
+    All,
+    List(Vec<ContactParam>),
+}
+
+/// An authenticated REGISTER.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Register {
+    pub tenant: String,
+    pub login: String,
+    pub contacts: Contacts,
+    /// The Expires header.
+    pub expires: Option<u32>,
+    pub call_id: String,
+    pub cseq: u32,
+    pub source: SocketAddr,
+    pub transport: Transport,
+}
+
+/// The answer to a REGISTER.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// 200: the current bindings with their remaining seconds.
+    Ok(Vec<(String, u32)>),
+    /// 423 Interval Too Brief.
+    IntervalTooBrief { min_expires: u32 },
+    /// 400 with a reason.
+    BadRequest(&'static str),
+    /// 500: an older or repeated CSeq for the same Call-ID (RFC 3261 §10.3 step 7).
+    OutOfOrder,
+}
+
+/// Registration limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub default_expires: u32,
+    /// Most devices one person may have registered.
+    pub max_contacts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            max_contacts: 10,
+        }
+    }
+}
+
+/// All bindings.
+#[derive(Debug, Default)]
+pub struct Registrar {
+    limits: Limits,
+    bindings: HashMap<(String, String), Vec<Binding>>,
+}
+
+impl Registrar {
+    pub fn new(limits: Limits) -> Registrar {
+        Registrar {
+            limits,
+            bindings: HashMap::new(),
+        }
+    }
+
+    /// Applies a REGISTER.
+    pub fn register(&mut self, r: Register, now_ms: u64) -> Outcome {
+        let key = (r.tenant.clone(), r.login.clone());
+        let limits = self.limits;
+        let list = match r.contacts {
+            Contacts::Query => return Outcome::Ok(self.current(&key, now_ms)),
+            Contacts::All => {
+                if r.expires != Some(0) {
+                    return Outcome::BadRequest("Contact: * needs Expires: 0");
+                }
+                self.bindings.remove(&key);
+                return Outcome::Ok(Vec::new());
+            }
+            Contacts::List(list) => list,
+        };
+        // Check every contact before changing anything.
+        for c in &list {
+            let expires = c.expires.or(r.expires).unwrap_or(limits.default_expires);
+            if expires != 0 && expires < limits.min_expires {
+                return Outcome::IntervalTooBrief {
+                    min_expires: limits.min_expires,
+                };
+            }
+        }
+        let existing = self.bindings.entry(key.clone()).or_default();
+        existing.retain(|b| b.expires_at_ms > now_ms);
+        for c in &list {
+            if let Some(b) = existing.iter().find(|b| b.contact == c.uri) {
+                if b.call_id == r.call_id && r.cseq <= b.cseq {
+                    return Outcome::OutOfOrder;
+                }
+            }
+        }
+        for c in list {
+            let expires = c
+                .expires
+                .or(r.expires)
+                .unwrap_or(limits.default_expires)
+                .min(limits.max_expires);
+            existing.retain(|b| b.contact != c.uri);
+            if expires == 0 {
+                continue;
+            }
+            if existing.len() >= limits.max_contacts {
+                // The oldest-expiring device makes room.
+                if let Some(i) = (0..existing.len()).min_by_key(|&i| existing[i].expires_at_ms) {
+                    existing.remove(i);
+                }
+            }
+            existing.push(Binding {
+                contact: c.uri,
+                expires_at_ms: now_ms + u64::from(expires) * 1000,
+                call_id: r.call_id.clone(),
+                cseq: r.cseq,
+                source: r.source,
+                transport: r.transport,
+            });
+        }
+        if existing.is_empty() {
+            self.bindings.remove(&key);
+        }
+        Outcome::Ok(self.current(&key, now_ms))
+    }
+
+    fn current(&self, key: &(String, String), now_ms: u64) -> Vec<(String, u32)> {
+        self.bindings
+            .get(key)
+            .map(|list| {
+                list.iter()
+                    .filter(|b| b.expires_at_ms > now_ms)
+                    .map(|b| {
+                        (
+                            b.contact.clone(),
+                            ((b.expires_at_ms - now_ms) / 1000) as u32,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The live bindings of a staff member.
+    pub fn lookup(&self, tenant: &str, login: &str, now_ms: u64) -> Vec<&Binding> {
+        self.bindings
+            .get(&(tenant.to_string(), login.to_string()))
+            .map(|list| list.iter().filter(|b| b.expires_at_ms > now_ms).collect())
+            .unwrap_or_default()
+    }
+
+    /// Drops expired bindings; returns how many.
+    pub fn expire(&mut self, now_ms: u64) -> usize {
+        let mut removed = 0;
+        self.bindings.retain(|_, list| {
+            let before = list.len();
+            list.retain(|b| b.expires_at_ms > now_ms);
+            removed += before - list.len();
+            !list.is_empty()
+        });
+        removed
+    }
+
+    /// Live bindings in all.
+    pub fn len(&self) -> usize {
+        self.bindings.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_000_000;
+
+    fn reg(contacts: Contacts, expires: Option<u32>, call_id: &str, cseq: u32) -> Register {
+        Register {
+            tenant: "acme".into(),
+            login: "ivan".into(),
+            contacts,
+            expires,
+            call_id: call_id.into(),
+            cseq,
+            source: "127.0.0.1:5062".parse().unwrap(),
+            transport: Transport::Udp,
+        }
+    }
+
+    fn one(uri: &str, expires: Option<u32>) -> Contacts {
+        Contacts::List(vec![ContactParam {
+            uri: uri.into(),
+            expires,
+        }])
+    }
+
+    #[test]
+    fn several_devices_expire_on_time() {
+        let mut r = Registrar::new(Limits::default());
+        assert_eq!(
+            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0),
+            Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 120)])
+        );
+        let out = r.register(
+            reg(one("sip:ivan@10.0.0.2", Some(600)), Some(120), "b", 1),
+            T0 + 1000,
+        );
+        assert_eq!(
+            out,
+            Outcome::Ok(vec![
+                ("sip:ivan@10.0.0.1".into(), 119),
+                ("sip:ivan@10.0.0.2".into(), 600)
+            ])
+        );
+        assert_eq!(r.lookup("acme", "ivan", T0 + 119_999).len(), 2);
+        assert_eq!(
+            r.lookup("acme", "ivan", T0 + 120_000).len(),
+            1,
+            "the first expires at 120 s exactly"
+        );
+        assert_eq!(r.expire(T0 + 120_000), 1);
+        assert_eq!(r.len(), 1);
+        assert!(r.lookup("acme", "maria", T0).is_empty());
+    }
+
+    #[test]
+    fn refresh_unregister_and_star() {
+        let mut r = Registrar::new(Limits::default());
+        r.register(reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0);
+        r.register(
+            reg(one("sip:ivan@10.0.0.1", None), Some(300), "a", 2),
+            T0 + 10_000,
+        );
+        assert_eq!(
+            r.lookup("acme", "ivan", T0 + 200_000).len(),
+            1,
+            "refreshed to 300 s"
+        );
+        assert_eq!(
+            r.register(
+                reg(one("sip:ivan@10.0.0.1", None), Some(0), "a", 3),
+                T0 + 20_000
+            ),
+            Outcome::Ok(vec![])
+        );
+        r.register(reg(one("sip:ivan@10.0.0.1", None), None, "a", 4), T0);
+        r.register(reg(one("sip:ivan@10.0.0.2", None), None, "a", 5), T0);
+        assert_eq!(
+            r.register(reg(Contacts::All, Some(60), "a", 6), T0),
+            Outcome::BadRequest("Contact: * needs Expires: 0")
+        );
+        assert_eq!(
+            r.register(reg(Contacts::All, Some(0), "a", 7), T0),
+            Outcome::Ok(vec![])
+        );
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn limits_and_ordering() {
+        let mut r = Registrar::new(Limits::default());
+        assert_eq!(
+            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(30), "a", 1), T0),
+            Outcome::IntervalTooBrief { min_expires: 60 }
+        );
+        assert!(r.is_empty(), "a refused REGISTER changes nothing");
+        assert_eq!(
+            r.register(
+                reg(one("sip:ivan@10.0.0.1", None), Some(99_999), "a", 5),
+                T0
+            ),
+            Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
+        );
+        assert_eq!(
+            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(60), "a", 5), T0),
+            Outcome::OutOfOrder
+        );
+        assert_eq!(
+            r.register(reg(Contacts::Query, None, "a", 6), T0).clone(),
+            Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
+        );
+        for i in 0..15 {
+            r.register(
+                reg(
+                    one(&format!("sip:ivan@10.0.1.{i}"), None),
+                    Some(60 + i),
+                    &format!("c{i}"),
+                    1,
+                ),
+                T0,
+            );
+        }
+        assert_eq!(
+            r.lookup("acme", "ivan", T0).len(),
+            10,
+            "at most 10 devices a person"
+        );
+    }
+}
