@@ -316,14 +316,7 @@ pub fn timezone_names() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code<T: fmt::Debug>(r: Result<T, ValueError>) -> &'static str {
-        r.expect_err("should be rejected").code()
-    }
-
-    fn message<T: fmt::Debug>(r: Result<T, ValueError>) -> String {
-        r.expect_err("should be rejected").to_string()
-    }
+    use crate::config::values::tests::{code, message};
 
     #[test]
     fn durations() {

@@ -601,15 +601,17 @@ string_value!(MenuDigit, {
 });
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::clock::{parse_duration, Date, TimeRange};
 
-    fn code<T: fmt::Debug>(r: Result<T, ValueError>) -> &'static str {
+    /// The code of the error `r` must be.
+    pub(crate) fn code<T: fmt::Debug>(r: Result<T, ValueError>) -> &'static str {
         r.expect_err("should be rejected").code()
     }
 
-    fn message<T: fmt::Debug>(r: Result<T, ValueError>) -> String {
+    /// The message of the error `r` must be.
+    pub(crate) fn message<T: fmt::Debug>(r: Result<T, ValueError>) -> String {
         r.expect_err("should be rejected").to_string()
     }
 
