@@ -109,6 +109,41 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
+    let mut sip_tasks = Vec::new();
+    for listen in &config.server.sip_listen {
+        match listen.transport {
+            crate::config::model::Transport::Udp => {
+                let socket = crate::sip::transport::bind_udp(listen.address)
+                    .await
+                    .map_err(|source| ServeError::Listen {
+                        addr: listen.address,
+                        source,
+                    })?;
+                let bound = socket.local_addr().unwrap_or(listen.address);
+                let source_applier = applier.clone();
+                let directory: crate::sip::endpoint::DirectorySource =
+                    Box::new(move || source_applier.running().map(|r| r.directory.clone()));
+                let endpoint =
+                    Arc::new(std::sync::Mutex::new(crate::sip::endpoint::Endpoint::new(
+                        directory,
+                        crate::sip::registrar::Transport::Udp,
+                    )));
+                sip_tasks.push(tokio::spawn(crate::sip::transport::run_udp(
+                    socket,
+                    endpoint,
+                    cancel.clone(),
+                )));
+                log(&format!("SIP on udp {bound}"));
+            }
+            crate::config::model::Transport::Tcp => {
+                log(&format!(
+                    "SIP over TCP ({}) is not served yet",
+                    listen.address
+                ));
+            }
+        }
+    }
+
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     let config_dir = config_path
         .parent()
@@ -151,6 +186,9 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
+    for task in sip_tasks {
+        let _ = task.await;
+    }
     applier.store().flush()?;
     Ok(())
 }

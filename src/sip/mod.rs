@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod directory;
+pub mod endpoint;
 pub mod message;
 pub mod registrar;
 pub mod transaction;
+pub mod transport;

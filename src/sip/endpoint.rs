@@ -1,0 +1,630 @@
+//! `Endpoint`: the sans-io SIP server — bytes and timer expiries in, datagrams to send out.
+//!
+//! It parses (malformed requests get 400/505 when they can be answered, and are dropped
+//! otherwise; malformed responses are dropped), keeps the RFC 3261 server transactions that
+//! absorb retransmissions, applies the checks every request gets (mandatory headers, URI
+//! scheme, `Require`, content type), and dispatches: REGISTER to digest authentication and the
+//! registrar, OPTIONS answered, INVITE challenged (calls land with the B2BUA), the rest
+//! answered as not allowed or not implemented. Responses go where RFC 3261 §18.2.2 and
+//! RFC 3581 (`rport`) say, with `received=` filled in for phones behind NAT. The transport
+//! task owns the sockets and the clock.
+
+use super::auth::{Credentials, DigestAuth, Verdict};
+use super::directory::Directory;
+use super::message::{
+    reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
+    Via,
+};
+use super::registrar::{
+    ContactParam, Contacts, Limits, Outcome as RegOutcome, Register, Registrar, Transport,
+};
+use super::transaction::{
+    Action, Reliability, ServerInvite, ServerNonInvite, Timer, TimerConfig, TransactionKey,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A datagram to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+/// Where the endpoint reads the running directory from (a new one after every apply).
+pub type DirectorySource = Box<dyn Fn() -> Option<Arc<Directory>> + Send>;
+
+/// What the SIP layer has done, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub received: u64,
+    pub malformed: u64,
+    pub responses_ignored: u64,
+    pub registrations: u64,
+    pub auth_failures: u64,
+}
+
+/// Methods this server answers; listed in `Allow`.
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+
+enum ServerTx {
+    NonInvite(ServerNonInvite<Vec<u8>>),
+    Invite(ServerInvite<Vec<u8>>),
+}
+
+struct Transaction {
+    machine: ServerTx,
+    /// Where responses go.
+    peer: SocketAddr,
+}
+
+/// The SIP server core.
+pub struct Endpoint {
+    directory: DirectorySource,
+    auth: DigestAuth,
+    registrar: Registrar,
+    transactions: HashMap<TransactionKey, Transaction>,
+    timers: BTreeMap<(Instant, u64), (TransactionKey, Timer)>,
+    timer_seq: u64,
+    timer_config: TimerConfig,
+    next_sweep: Option<Instant>,
+    transport: Transport,
+    pub stats: Stats,
+}
+
+impl Endpoint {
+    pub fn new(directory: DirectorySource, transport: Transport) -> Endpoint {
+        Endpoint {
+            directory,
+            auth: DigestAuth::new(),
+            registrar: Registrar::new(Limits::default()),
+            transactions: HashMap::new(),
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            timer_config: TimerConfig::default(),
+            next_sweep: None,
+            transport,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The registrar (for lookups by the call layer and tests).
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    /// The earliest time `on_timers` has work.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let timer = self.timers.keys().next().map(|(at, _)| *at);
+        match (timer, self.next_sweep) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires every timer due at `now`, and expires registrations.
+    pub fn on_timers(&mut self, now: Instant) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (key, timer) = entry.remove();
+            let Some(tx) = self.transactions.get_mut(&key) else {
+                continue;
+            };
+            let actions = match &mut tx.machine {
+                ServerTx::NonInvite(m) => m.on_timer(timer, now),
+                ServerTx::Invite(m) => m.on_timer(timer, now),
+            };
+            self.carry_out(&key, actions, &mut out);
+        }
+        if self.next_sweep.is_some_and(|at| at <= now) {
+            self.registrar.expire(unix_ms());
+            self.next_sweep = (!self.registrar.is_empty()).then(|| now + Duration::from_secs(1));
+        }
+        out
+    }
+
+    /// Handles one datagram from `from`.
+    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> Vec<Outgoing> {
+        self.stats.received += 1;
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Vec::new(); // keep-alive
+        }
+        let message = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return self.reject_malformed(bytes, &e, from);
+            }
+        };
+        let Message::Request(mut request) = message else {
+            // No client transactions yet: a response is not ours.
+            self.stats.responses_ignored += 1;
+            return Vec::new();
+        };
+        let Ok(via) = request.headers().top_via() else {
+            self.stats.malformed += 1;
+            return Vec::new();
+        };
+        let peer = stamp_received(&mut request, &via, from);
+        if *request.method() == Method::Ack {
+            // An ACK for a non-2xx final response belongs to its INVITE transaction.
+            if let Some(key) = via
+                .branch()
+                .and_then(|b| TransactionKey::server(b, &via.sent_by(), "ACK"))
+            {
+                if let Some(Transaction {
+                    machine: ServerTx::Invite(m),
+                    ..
+                }) = self.transactions.get_mut(&key)
+                {
+                    let actions = m.on_ack(now);
+                    let mut out = Vec::new();
+                    self.carry_out(&key, actions, &mut out);
+                    return out;
+                }
+            }
+            return Vec::new();
+        }
+        let key = via
+            .branch()
+            .and_then(|b| TransactionKey::server(b, &via.sent_by(), &request.method().to_string()));
+        let mut out = Vec::new();
+        if let Some(key) = &key {
+            if let Some(tx) = self.transactions.get_mut(key) {
+                let actions = match &mut tx.machine {
+                    ServerTx::NonInvite(m) => m.on_request_retransmission(now),
+                    ServerTx::Invite(m) => m.on_request_retransmission(now),
+                };
+                self.carry_out(key, actions, &mut out);
+                return out;
+            }
+        }
+        let response = self.answer(&request, from, now);
+        let code = response.code().as_u16();
+        let bytes = response.to_bytes();
+        match key {
+            // An RFC 2543 client (no magic cookie): answered, no transaction to match it.
+            None => out.push(Outgoing { to: peer, bytes }),
+            Some(key) => {
+                let reliability = Reliability::Unreliable;
+                let invite = *request.method() == Method::Invite;
+                let raw = request.to_bytes();
+                let (machine, first) = if invite {
+                    let (m, a) = ServerInvite::new(raw, reliability, self.timer_config, now);
+                    (ServerTx::Invite(m), a)
+                } else {
+                    let (m, a) = ServerNonInvite::new(raw, reliability, self.timer_config, now);
+                    (ServerTx::NonInvite(m), a)
+                };
+                self.transactions
+                    .insert(key.clone(), Transaction { machine, peer });
+                self.carry_out(&key, first, &mut out);
+                let actions = match self.transactions.get_mut(&key).map(|t| &mut t.machine) {
+                    Some(ServerTx::NonInvite(m)) => m.on_tu_response(code, bytes, now),
+                    Some(ServerTx::Invite(m)) => m.on_tu_response(code, bytes, now),
+                    None => Vec::new(),
+                };
+                self.carry_out(&key, actions, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Carries out a transaction's actions (the request it passes up was already handled).
+    fn carry_out(
+        &mut self,
+        key: &TransactionKey,
+        actions: Vec<Action<Vec<u8>>>,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some(peer) = self.transactions.get(key).map(|t| t.peer) else {
+            return;
+        };
+        for action in actions {
+            match action {
+                Action::Send(bytes) | Action::SendAck(bytes) => {
+                    out.push(Outgoing { to: peer, bytes })
+                }
+                Action::SetTimer(timer, at) => {
+                    self.timer_seq += 1;
+                    self.timers
+                        .insert((at, self.timer_seq), (key.clone(), timer));
+                }
+                Action::Terminated => {
+                    self.transactions.remove(key);
+                }
+                Action::PassUp(_) | Action::CancelTimer(_) | Action::TimedOut => {}
+            }
+        }
+    }
+
+    fn reject_malformed(&self, bytes: &[u8], e: &ParseError, from: SocketAddr) -> Vec<Outgoing> {
+        match reject(bytes, e) {
+            Some(response) => {
+                let to = response
+                    .headers()
+                    .top_via()
+                    .ok()
+                    .map_or(from, |via| response_address(&via, from));
+                vec![Outgoing {
+                    to,
+                    bytes: response.to_bytes(),
+                }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The response the server gives to a new request.
+    fn answer(&mut self, request: &Request, from: SocketAddr, now: Instant) -> Response {
+        if let Some(r) = check_request(request) {
+            return r;
+        }
+        match request.method() {
+            Method::Register => self.register(request, from, now),
+            Method::Options => {
+                let mut r = respond(request, StatusCode::OK, "OK");
+                r.headers_mut().push("Allow", ALLOW);
+                r.headers_mut().push("Accept", "application/sdp");
+                r
+            }
+            Method::Invite => self.invite(request),
+            Method::Cancel | Method::Bye => respond(
+                request,
+                StatusCode::CALL_DOES_NOT_EXIST,
+                "Call/Transaction Does Not Exist",
+            ),
+            Method::Extension(_) => {
+                let mut r = respond(request, StatusCode::NOT_IMPLEMENTED, "Not Implemented");
+                r.headers_mut().push("Allow", ALLOW);
+                r
+            }
+            _ => {
+                let mut r = respond(
+                    request,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method Not Allowed",
+                );
+                r.headers_mut().push("Allow", ALLOW);
+                r
+            }
+        }
+    }
+
+    fn register(&mut self, request: &Request, from: SocketAddr, _now: Instant) -> Response {
+        let now_ms = unix_ms();
+        let domain = match request.uri() {
+            Uri::Sip(u) => host_text(&u.host),
+            Uri::Other(_) => {
+                return respond(
+                    request,
+                    StatusCode::UNSUPPORTED_URI_SCHEME,
+                    "Unsupported URI Scheme",
+                )
+            }
+        };
+        let Ok(to) = request.headers().to() else {
+            return respond(request, StatusCode::BAD_REQUEST, "Bad To");
+        };
+        let login = match &to.uri {
+            Uri::Sip(u) => u.user.clone().unwrap_or_default(),
+            Uri::Other(_) => String::new(),
+        };
+        let credentials = request
+            .headers()
+            .get_all("Authorization")
+            .filter_map(Credentials::parse)
+            .find(|c| c.realm.eq_ignore_ascii_case(&domain));
+        let Some(credentials) = credentials else {
+            return self.challenge(request, &domain, false, StatusCode::UNAUTHORIZED);
+        };
+        let directory = (self.directory)();
+        let tenant = directory.as_deref().and_then(|d| d.tenant(&domain));
+        let user = tenant.and_then(|t| t.users.get(&credentials.username));
+        let hashes = user.and_then(|u| u.hashes.as_ref());
+        // The login authenticated must be the one registered (To).
+        let hashes = hashes.filter(|_| credentials.username == login);
+        match self
+            .auth
+            .verify(&credentials, "REGISTER", &domain, hashes, now_ms)
+        {
+            Verdict::Ok => {}
+            Verdict::Stale => {
+                return self.challenge(request, &domain, true, StatusCode::UNAUTHORIZED)
+            }
+            Verdict::Fail => {
+                self.stats.auth_failures += 1;
+                return self.challenge(request, &domain, false, StatusCode::UNAUTHORIZED);
+            }
+        }
+        let Some(tenant) = tenant else {
+            return self.challenge(request, &domain, false, StatusCode::UNAUTHORIZED);
+        };
+        let headers = request.headers();
+        let contacts = if headers.contact_is_wildcard() {
+            Contacts::All
+        } else {
+            match headers.contacts() {
+                Ok(list) if list.is_empty() => Contacts::Query,
+                Ok(list) => Contacts::List(
+                    list.iter()
+                        .map(|c| ContactParam {
+                            uri: c.uri.to_string(),
+                            expires: c.expires(),
+                        })
+                        .collect(),
+                ),
+                Err(_) => return respond(request, StatusCode::BAD_REQUEST, "Bad Contact"),
+            }
+        };
+        let (Ok(call_id), Ok(cseq)) = (headers.call_id(), headers.cseq()) else {
+            return respond(request, StatusCode::BAD_REQUEST, "Bad Request");
+        };
+        let register = Register {
+            tenant: tenant.id.clone(),
+            login: credentials.username.clone(),
+            contacts,
+            expires: headers.expires().ok().flatten(),
+            call_id: call_id.to_string(),
+            cseq: cseq.seq,
+            source: from,
+            transport: self.transport,
+        };
+        match self.registrar.register(register, now_ms) {
+            RegOutcome::Ok(bindings) => {
+                self.stats.registrations += 1;
+                if !bindings.is_empty() && self.next_sweep.is_none() {
+                    self.next_sweep = Some(Instant::now() + Duration::from_secs(1));
+                }
+                let mut r = respond(request, StatusCode::OK, "OK");
+                for (uri, expires) in bindings {
+                    r.headers_mut()
+                        .push("Contact", format!("<{uri}>;expires={expires}"));
+                }
+                r
+            }
+            RegOutcome::IntervalTooBrief { min_expires } => {
+                let mut r = respond(
+                    request,
+                    StatusCode::INTERVAL_TOO_BRIEF,
+                    "Interval Too Brief",
+                );
+                r.headers_mut().push("Min-Expires", min_expires.to_string());
+                r
+            }
+            RegOutcome::BadRequest(reason) => respond(request, StatusCode::BAD_REQUEST, reason),
+            RegOutcome::OutOfOrder => {
+                respond(request, StatusCode::SERVER_INTERNAL_ERROR, "Out Of Order")
+            }
+        }
+    }
+
+    /// INVITEs are authenticated; calls themselves arrive with the B2BUA.
+    fn invite(&mut self, request: &Request) -> Response {
+        let domain = match request.headers().from().map(|f| f.uri) {
+            Ok(Uri::Sip(u)) => host_text(&u.host),
+            _ => String::new(),
+        };
+        let credentials = request
+            .headers()
+            .get_all("Proxy-Authorization")
+            .filter_map(Credentials::parse)
+            .next();
+        let Some(credentials) = credentials else {
+            return self.challenge(
+                request,
+                &domain,
+                false,
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            );
+        };
+        let directory = (self.directory)();
+        let hashes = directory
+            .as_deref()
+            .and_then(|d| d.tenant(&domain))
+            .and_then(|t| t.users.get(&credentials.username))
+            .and_then(|u| u.hashes.as_ref());
+        match self
+            .auth
+            .verify(&credentials, "INVITE", &domain, hashes, unix_ms())
+        {
+            Verdict::Ok => respond(
+                request,
+                StatusCode::TEMPORARILY_UNAVAILABLE,
+                "Calls Not Available Yet",
+            ),
+            Verdict::Stale => self.challenge(
+                request,
+                &domain,
+                true,
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            ),
+            Verdict::Fail => {
+                self.stats.auth_failures += 1;
+                self.challenge(
+                    request,
+                    &domain,
+                    false,
+                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                )
+            }
+        }
+    }
+
+    fn challenge(&self, request: &Request, realm: &str, stale: bool, code: StatusCode) -> Response {
+        let (reason, header) = if code == StatusCode::UNAUTHORIZED {
+            ("Unauthorized", "WWW-Authenticate")
+        } else {
+            ("Proxy Authentication Required", "Proxy-Authenticate")
+        };
+        let mut r = respond(request, code, reason);
+        for c in self.auth.challenges(realm, stale, unix_ms()) {
+            r.headers_mut().push(header, c);
+        }
+        r
+    }
+}
+
+/// Checks every request gets before its method is looked at; `Some` is the answer.
+fn check_request(request: &Request) -> Option<Response> {
+    let h = request.headers();
+    for defect in [
+        h.from().err(),
+        h.to().err(),
+        h.call_id().err(),
+        h.cseq().err(),
+        h.max_forwards().err(),
+        h.content_length().err(),
+        h.expires().err(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        return Some(respond(
+            request,
+            StatusCode::BAD_REQUEST,
+            &format!("Bad Request ({defect})"),
+        ));
+    }
+    if let Uri::Other(_) = request.uri() {
+        return Some(respond(
+            request,
+            StatusCode::UNSUPPORTED_URI_SCHEME,
+            "Unsupported URI Scheme",
+        ));
+    }
+    let unsupported: Vec<String> = h
+        .get_all("Require")
+        .chain(h.get_all("Proxy-Require"))
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !unsupported.is_empty() {
+        let mut r = respond(request, StatusCode::BAD_EXTENSION, "Bad Extension");
+        r.headers_mut().push("Unsupported", unsupported.join(", "));
+        return Some(r);
+    }
+    if *request.method() == Method::Invite {
+        if !request.body().is_empty() {
+            let sdp = h
+                .content_type()
+                .ok()
+                .flatten()
+                .is_some_and(|t| t.is("application", "sdp"));
+            if !sdp {
+                let mut r = respond(
+                    request,
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported Media Type",
+                );
+                r.headers_mut().push("Accept", "application/sdp");
+                return Some(r);
+            }
+        }
+        if let Ok(accept) = h.accept() {
+            if !accept.is_empty()
+                && !accept.iter().any(|t| {
+                    t.is("application", "sdp") || t.is("application", "*") || t.is("*", "*")
+                })
+            {
+                let mut r = respond(request, StatusCode::NOT_ACCEPTABLE, "Not Acceptable");
+                r.headers_mut().push("Accept", "application/sdp");
+                return Some(r);
+            }
+        }
+    }
+    None
+}
+
+/// A response with a To tag of our own (RFC 3261 §8.2.6.2).
+fn respond(request: &Request, code: StatusCode, reason: &str) -> Response {
+    let mut r = Message::response_to(request, code, reason);
+    if code != StatusCode::TRYING {
+        add_to_tag(r.headers_mut());
+    }
+    r.headers_mut()
+        .push("Server", concat!("pbx/", env!("CARGO_PKG_VERSION")));
+    r
+}
+
+fn add_to_tag(headers: &mut Headers) {
+    if let Ok(mut to) = headers.to() {
+        if to.tag().is_none() {
+            let mut random = [0u8; 6];
+            let _ = getrandom::fill(&mut random);
+            let tag: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            to.set_tag(&tag);
+            headers.set("To", to.to_string());
+        }
+    }
+}
+
+/// Adds `received=` (and fills in `rport`) on the top Via when the request came from another
+/// address than it says (RFC 3261 §18.2.1, RFC 3581); returns where responses go.
+fn stamp_received(request: &mut Request, via: &Via, from: SocketAddr) -> SocketAddr {
+    let mut stamped = via.clone();
+    let sent_by_ip: Option<IpAddr> = match &via.host {
+        Host::V4(a) => Some(IpAddr::V4(*a)),
+        Host::V6(a) => Some(IpAddr::V6(*a)),
+        Host::Name(_) => None,
+    };
+    let rport = via.rport();
+    if sent_by_ip != Some(from.ip()) || rport.is_some() {
+        stamped.params.set("received", Some(&from.ip().to_string()));
+    }
+    if rport.is_some() {
+        stamped.params.set("rport", Some(&from.port().to_string()));
+    }
+    if stamped != *via {
+        let headers = request.headers_mut();
+        let first = headers.remove_first("Via");
+        let rest = first.as_deref().and_then(|v| split_first_value(v).1);
+        if let Some(rest) = rest {
+            headers.push_front("Via", rest);
+        }
+        headers.push_front("Via", stamped.to_string());
+    }
+    response_address(&stamped, from)
+}
+
+/// The first comma-separated Via value and the rest, if the header line held several.
+fn split_first_value(value: &str) -> (&str, Option<&str>) {
+    let mut in_quotes = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' => in_quotes = !in_quotes,
+            ',' if !in_quotes => return (&value[..i], Some(value[i + 1..].trim())),
+            _ => {}
+        }
+    }
+    (value, None)
+}
+
+/// Where responses to a request with this (stamped) top Via go: the source with `rport`,
+/// otherwise the source address with the Via's port (RFC 3261 §18.2.2).
+fn response_address(via: &Via, from: SocketAddr) -> SocketAddr {
+    match via.rport() {
+        Some(Rport::Port(p)) => SocketAddr::new(from.ip(), p),
+        Some(Rport::Requested) => from,
+        None => SocketAddr::new(from.ip(), via.port.unwrap_or(5060)),
+    }
+}
+
+fn host_text(host: &Host) -> String {
+    match host {
+        Host::Name(n) => n.to_ascii_lowercase(),
+        other => other.to_string(),
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
