@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use. Nothing today beyond the Rust toolchain; the SIP work adds
-# sip-tester and baresip here.
+# System packages the tests use: SIPp (Debian's sip-tester) drives the SIP tests.
 need=()
+command -v sipp >/dev/null || need+=(sip-tester)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

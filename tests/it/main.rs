@@ -7,4 +7,5 @@ mod layering;
 mod plan;
 mod schema;
 mod server;
+mod sip;
 mod support;

@@ -53,6 +53,8 @@ pub fn diff(expected: &str, actual: &str) -> String {
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The UDP address SIP is served on, when the config has one.
+    pub sip: Option<std::net::SocketAddr>,
     child: std::process::Child,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -104,9 +106,15 @@ impl Server {
                     log.lock().unwrap().join("\n")
                 )
             });
+        let sip = log.lock().unwrap().iter().find_map(|l| {
+            l.split("SIP on udp ")
+                .nth(1)
+                .and_then(|a| a.trim().parse().ok())
+        });
         Server {
             dir,
             url,
+            sip,
             child,
             log,
         }
