@@ -473,7 +473,7 @@ impl Endpoint {
 /// Checks every request gets before its method is looked at; `Some` is the answer.
 fn check_request(request: &Request) -> Option<Response> {
     let h = request.headers();
-    for defect in [
+    let first_defect = [
         h.from().err(),
         h.to().err(),
         h.call_id().err(),
@@ -484,7 +484,8 @@ fn check_request(request: &Request) -> Option<Response> {
     ]
     .into_iter()
     .flatten()
-    {
+    .next();
+    if let Some(defect) = first_defect {
         return Some(respond(
             request,
             StatusCode::BAD_REQUEST,
