@@ -193,7 +193,9 @@ impl Endpoint {
             Some(key) => {
                 let reliability = Reliability::Unreliable;
                 let invite = *request.method() == Method::Invite;
-                let raw = request.to_bytes();
+                // The machine hands the request back only to pass it up, which already happened:
+                // it keeps nothing of it.
+                let raw = Vec::new();
                 let (machine, first) = if invite {
                     let (m, a) = ServerInvite::new(raw, reliability, self.timer_config, now);
                     (ServerTx::Invite(m), a)
