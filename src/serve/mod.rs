@@ -109,40 +109,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
-    let mut sip_tasks = Vec::new();
-    for listen in &config.server.sip_listen {
-        match listen.transport {
-            crate::config::model::Transport::Udp => {
-                let socket = crate::sip::transport::bind_udp(listen.address)
-                    .await
-                    .map_err(|source| ServeError::Listen {
-                        addr: listen.address,
-                        source,
-                    })?;
-                let bound = socket.local_addr().unwrap_or(listen.address);
-                let source_applier = applier.clone();
-                let directory: crate::sip::endpoint::DirectorySource =
-                    Box::new(move || source_applier.running().map(|r| r.directory.clone()));
-                let endpoint =
-                    Arc::new(std::sync::Mutex::new(crate::sip::endpoint::Endpoint::new(
-                        directory,
-                        crate::sip::registrar::Transport::Udp,
-                    )));
-                sip_tasks.push(tokio::spawn(crate::sip::transport::run_udp(
-                    socket,
-                    endpoint,
-                    cancel.clone(),
-                )));
-                log(&format!("SIP on udp {bound}"));
-            }
-            crate::config::model::Transport::Tcp => {
-                log(&format!(
-                    "SIP over TCP ({}) is not served yet",
-                    listen.address
-                ));
-            }
-        }
-    }
+    let sip_tasks = start_sip(&config.server.sip_listen, &applier, &cancel).await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     let config_dir = config_path
@@ -191,6 +158,78 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     }
     applier.store().flush()?;
     Ok(())
+}
+
+/// Binds every SIP listen address and starts the transports and the timer task over one
+/// shared endpoint.
+async fn start_sip(
+    listen: &[crate::config::model::Listen],
+    applier: &Arc<Applier>,
+    cancel: &CancellationToken,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
+    use crate::config::model::Transport;
+    use crate::sip::transport::{run_tcp, run_timers, run_udp, Router};
+    let source = applier.clone();
+    let directory: crate::sip::endpoint::DirectorySource =
+        Box::new(move || source.running().map(|r| r.directory.clone()));
+    let endpoint = Arc::new(std::sync::Mutex::new(crate::sip::endpoint::Endpoint::new(
+        directory,
+    )));
+    let mut udp = Vec::new();
+    let mut tcp = Vec::new();
+    for l in listen {
+        let bind_error = |source| ServeError::Listen {
+            addr: l.address,
+            source,
+        };
+        match l.transport {
+            Transport::Udp => udp.push(Arc::new(
+                tokio::net::UdpSocket::bind(l.address)
+                    .await
+                    .map_err(bind_error)?,
+            )),
+            Transport::Tcp => tcp.push(
+                tokio::net::TcpListener::bind(l.address)
+                    .await
+                    .map_err(bind_error)?,
+            ),
+        }
+    }
+    let router = Router::new(udp.clone());
+    let mut tasks = vec![tokio::spawn(run_timers(
+        router.clone(),
+        endpoint.clone(),
+        cancel.clone(),
+    ))];
+    for (i, socket) in udp.iter().enumerate() {
+        log(&format!(
+            "SIP on udp {}",
+            socket
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string())
+        ));
+        tasks.push(tokio::spawn(run_udp(
+            i,
+            router.clone(),
+            endpoint.clone(),
+            cancel.clone(),
+        )));
+    }
+    for listener in tcp {
+        log(&format!(
+            "SIP on tcp {}",
+            listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string())
+        ));
+        tasks.push(tokio::spawn(run_tcp(
+            listener,
+            router.clone(),
+            endpoint.clone(),
+            cancel.clone(),
+        )));
+    }
+    Ok(tasks)
 }
 
 /// SIGHUP reloads; SIGINT and SIGTERM stop.

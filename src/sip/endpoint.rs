@@ -26,10 +26,26 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A datagram to send.
+/// How a message reached us, and so how answers go back: a UDP socket (by index) or the TCP
+/// connection of a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Link {
+    Udp(usize),
+    Tcp,
+}
+
+/// Where a message came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub link: Link,
+}
+
+/// A message to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     pub to: SocketAddr,
+    pub link: Link,
     pub bytes: Vec<u8>,
 }
 
@@ -58,6 +74,7 @@ struct Transaction {
     machine: ServerTx,
     /// Where responses go.
     peer: SocketAddr,
+    link: Link,
 }
 
 /// The SIP server core.
@@ -70,12 +87,11 @@ pub struct Endpoint {
     timer_seq: u64,
     timer_config: TimerConfig,
     next_sweep: Option<Instant>,
-    transport: Transport,
     pub stats: Stats,
 }
 
 impl Endpoint {
-    pub fn new(directory: DirectorySource, transport: Transport) -> Endpoint {
+    pub fn new(directory: DirectorySource) -> Endpoint {
         Endpoint {
             directory,
             auth: DigestAuth::new(),
@@ -85,7 +101,6 @@ impl Endpoint {
             timer_seq: 0,
             timer_config: TimerConfig::default(),
             next_sweep: None,
-            transport,
             stats: Stats::default(),
         }
     }
@@ -128,8 +143,10 @@ impl Endpoint {
         out
     }
 
-    /// Handles one datagram from `from`.
-    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> Vec<Outgoing> {
+    /// Handles one message (a datagram, or a frame of a TCP stream) from `peer`.
+    pub fn on_message(&mut self, bytes: &[u8], peer: Peer, now: Instant) -> Vec<Outgoing> {
+        let from = peer.addr;
+        let link = peer.link;
         self.stats.received += 1;
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Vec::new(); // keep-alive
@@ -138,7 +155,7 @@ impl Endpoint {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;
-                return self.reject_malformed(bytes, &e, from);
+                return self.reject_malformed(bytes, &e, peer);
             }
         };
         let Message::Request(mut request) = message else {
@@ -150,7 +167,14 @@ impl Endpoint {
             self.stats.malformed += 1;
             return Vec::new();
         };
-        let peer = stamp_received(&mut request, &via, from);
+        let reply_to = match link {
+            Link::Udp(_) => stamp_received(&mut request, &via, from),
+            // Over TCP answers go back on the connection the request came on.
+            Link::Tcp => {
+                stamp_received(&mut request, &via, from);
+                from
+            }
+        };
         if *request.method() == Method::Ack {
             // An ACK for a non-2xx final response belongs to its INVITE transaction.
             if let Some(key) = via
@@ -184,14 +208,21 @@ impl Endpoint {
                 return out;
             }
         }
-        let response = self.answer(&request, from, now);
+        let response = self.answer(&request, peer, now);
         let code = response.code().as_u16();
         let bytes = response.to_bytes();
         match key {
             // An RFC 2543 client (no magic cookie): answered, no transaction to match it.
-            None => out.push(Outgoing { to: peer, bytes }),
+            None => out.push(Outgoing {
+                to: reply_to,
+                link,
+                bytes,
+            }),
             Some(key) => {
-                let reliability = Reliability::Unreliable;
+                let reliability = match link {
+                    Link::Udp(_) => Reliability::Unreliable,
+                    Link::Tcp => Reliability::Reliable,
+                };
                 let invite = *request.method() == Method::Invite;
                 // The machine hands the request back only to pass it up, which already happened:
                 // it keeps nothing of it.
@@ -203,8 +234,14 @@ impl Endpoint {
                     let (m, a) = ServerNonInvite::new(raw, reliability, self.timer_config, now);
                     (ServerTx::NonInvite(m), a)
                 };
-                self.transactions
-                    .insert(key.clone(), Transaction { machine, peer });
+                self.transactions.insert(
+                    key.clone(),
+                    Transaction {
+                        machine,
+                        peer: reply_to,
+                        link,
+                    },
+                );
                 self.carry_out(&key, first, &mut out);
                 let actions = match self.transactions.get_mut(&key).map(|t| &mut t.machine) {
                     Some(ServerTx::NonInvite(m)) => m.on_tu_response(code, bytes, now),
@@ -224,14 +261,16 @@ impl Endpoint {
         actions: Vec<Action<Vec<u8>>>,
         out: &mut Vec<Outgoing>,
     ) {
-        let Some(peer) = self.transactions.get(key).map(|t| t.peer) else {
+        let Some((peer, link)) = self.transactions.get(key).map(|t| (t.peer, t.link)) else {
             return;
         };
         for action in actions {
             match action {
-                Action::Send(bytes) | Action::SendAck(bytes) => {
-                    out.push(Outgoing { to: peer, bytes })
-                }
+                Action::Send(bytes) | Action::SendAck(bytes) => out.push(Outgoing {
+                    to: peer,
+                    link,
+                    bytes,
+                }),
                 Action::SetTimer(timer, at) => {
                     self.timer_seq += 1;
                     self.timers
@@ -245,30 +284,28 @@ impl Endpoint {
         }
     }
 
-    fn reject_malformed(&self, bytes: &[u8], e: &ParseError, from: SocketAddr) -> Vec<Outgoing> {
-        match reject(bytes, e) {
-            Some(response) => {
-                let to = response
-                    .headers()
-                    .top_via()
-                    .ok()
-                    .map_or(from, |via| response_address(&via, from));
-                vec![Outgoing {
-                    to,
-                    bytes: response.to_bytes(),
-                }]
-            }
-            None => Vec::new(),
-        }
+    fn reject_malformed(&self, bytes: &[u8], e: &ParseError, peer: Peer) -> Vec<Outgoing> {
+        let Some(response) = reject(bytes, e) else {
+            return Vec::new();
+        };
+        let to = match (peer.link, response.headers().top_via()) {
+            (Link::Udp(_), Ok(via)) => response_address(&via, peer.addr),
+            _ => peer.addr,
+        };
+        vec![Outgoing {
+            to,
+            link: peer.link,
+            bytes: response.to_bytes(),
+        }]
     }
 
     /// The response the server gives to a new request.
-    fn answer(&mut self, request: &Request, from: SocketAddr, now: Instant) -> Response {
+    fn answer(&mut self, request: &Request, peer: Peer, now: Instant) -> Response {
         if let Some(r) = check_request(request) {
             return r;
         }
         match request.method() {
-            Method::Register => self.register(request, from, now),
+            Method::Register => self.register(request, peer, now),
             Method::Options => {
                 let mut r = respond(request, StatusCode::OK, "OK");
                 r.headers_mut().push("Allow", ALLOW);
@@ -298,7 +335,7 @@ impl Endpoint {
         }
     }
 
-    fn register(&mut self, request: &Request, from: SocketAddr, _now: Instant) -> Response {
+    fn register(&mut self, request: &Request, peer: Peer, _now: Instant) -> Response {
         let now_ms = unix_ms();
         let domain = match request.uri() {
             Uri::Sip(u) => host_text(&u.host),
@@ -374,8 +411,11 @@ impl Endpoint {
             expires: headers.expires().ok().flatten(),
             call_id: call_id.to_string(),
             cseq: cseq.seq,
-            source: from,
-            transport: self.transport,
+            source: peer.addr,
+            transport: match peer.link {
+                Link::Udp(_) => Transport::Udp,
+                Link::Tcp => Transport::Tcp,
+            },
         };
         match self.registrar.register(register, now_ms) {
             RegOutcome::Ok(bindings) => {

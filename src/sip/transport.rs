@@ -1,56 +1,205 @@
-//! The only socket code of SIP: UDP (and later TCP) sockets that feed datagrams and timer
-//! expiries into the sans-io `Endpoint` and send what it returns.
+//! The only socket code of SIP: UDP sockets and TCP connections that feed messages into the
+//! shared sans-io `Endpoint`, a timer task that fires its deadlines, and the `Router` that
+//! sends what it returns back over the right socket or connection.
 //!
-//! One task per socket; the endpoint is shared behind a mutex (held only while it computes, never
-//! across an await). Timers are the endpoint's deadlines: the task sleeps until the earliest one
-//! or the next datagram, whichever comes first.
+//! The endpoint sits behind a mutex held only while it computes, never across an await. TCP
+//! streams are framed by Content-Length (`StreamFramer`); a framing error answers 400 when it
+//! can and closes the connection; a CRLF keep-alive is answered with CRLF (RFC 5626).
 
-use super::endpoint::{Endpoint, Outgoing};
+use super::endpoint::{Endpoint, Link, Outgoing, Peer};
+use super::message::{reject, Frame, StreamFramer};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::net::UdpSocket;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Largest datagram read (larger ones are truncated by the kernel and rejected by the parser).
 const MAX_DATAGRAM: usize = 65_535;
+/// How often the timer task looks at the endpoint's next deadline.
+const TIMER_TICK: Duration = Duration::from_millis(20);
 
-/// Binds a UDP socket on `addr`.
-pub async fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    UdpSocket::bind(addr).await
+/// The shared endpoint.
+pub type Shared = Arc<Mutex<Endpoint>>;
+
+/// Sends outgoing messages over the socket or connection they belong to.
+#[derive(Clone, Default)]
+pub struct Router {
+    udp: Vec<Arc<UdpSocket>>,
+    tcp: Arc<Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>>,
 }
 
-/// Serves SIP on `socket` until `cancel` fires.
-pub async fn run_udp(socket: UdpSocket, endpoint: Arc<Mutex<Endpoint>>, cancel: CancellationToken) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let deadline = lock(&endpoint).next_deadline();
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let out = tokio::select! {
-            _ = cancel.cancelled() => return,
-            received = socket.recv_from(&mut buf) => match received {
-                Ok((n, from)) => lock(&endpoint).on_datagram(&buf[..n], from, Instant::now()),
-                // ICMP port unreachable from an earlier send shows up here on Linux: ignore.
-                Err(_) => Vec::new(),
-            },
-            _ = sleep => lock(&endpoint).on_timers(Instant::now()),
-        };
-        send_all(&socket, out).await;
+impl Router {
+    /// A router over these UDP sockets (their index is `Link::Udp(i)`).
+    pub fn new(udp: Vec<Arc<UdpSocket>>) -> Router {
+        Router {
+            udp,
+            tcp: Arc::default(),
+        }
     }
-}
 
-async fn send_all(socket: &UdpSocket, out: Vec<Outgoing>) {
-    for o in out {
-        // A failed send (unreachable peer) is the transaction's business: its timers fire.
-        let _ = socket.send_to(&o.bytes, o.to).await;
+    async fn send(&self, out: Vec<Outgoing>) {
+        for o in out {
+            match o.link {
+                // A failed send (unreachable peer) is the transaction's business: its timers fire.
+                Link::Udp(i) => {
+                    if let Some(socket) = self.udp.get(i) {
+                        let _ = socket.send_to(&o.bytes, o.to).await;
+                    }
+                }
+                Link::Tcp => {
+                    let sender = self
+                        .tcp
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&o.to)
+                        .cloned();
+                    if let Some(sender) = sender {
+                        let _ = sender.send(o.bytes);
+                    }
+                }
+            }
+        }
     }
 }
 
 fn lock(endpoint: &Mutex<Endpoint>) -> std::sync::MutexGuard<'_, Endpoint> {
     endpoint.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves SIP on UDP socket `index` of the router until `cancel` fires.
+pub async fn run_udp(index: usize, router: Router, endpoint: Shared, cancel: CancellationToken) {
+    let Some(socket) = router.udp.get(index).cloned() else {
+        return;
+    };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let out = tokio::select! {
+            _ = cancel.cancelled() => return,
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((n, addr)) => lock(&endpoint).on_message(&buf[..n], Peer { addr, link: Link::Udp(index) }, Instant::now()),
+                // ICMP port unreachable from an earlier send shows up here on Linux: ignore.
+                Err(_) => Vec::new(),
+            },
+        };
+        router.send(out).await;
+    }
+}
+
+/// Fires the endpoint's timers until `cancel` fires.
+pub async fn run_timers(router: Router, endpoint: Shared, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(TIMER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        let out = {
+            let mut e = lock(&endpoint);
+            if e.next_deadline().is_some_and(|at| at <= now) {
+                e.on_timers(now)
+            } else {
+                Vec::new()
+            }
+        };
+        router.send(out).await;
+    }
+}
+
+/// Accepts SIP over TCP on `listener` until `cancel` fires.
+pub async fn run_tcp(
+    listener: TcpListener,
+    router: Router,
+    endpoint: Shared,
+    cancel: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, addr)) = accepted else {
+            continue;
+        };
+        tokio::spawn(connection(
+            stream,
+            addr,
+            router.clone(),
+            endpoint.clone(),
+            cancel.clone(),
+        ));
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    router: Router,
+    endpoint: Shared,
+    cancel: CancellationToken,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    router
+        .tcp
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(addr, tx.clone());
+    let write = tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut framer = StreamFramer::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    'read: loop {
+        let n = tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = reader.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+        };
+        framer.push(&buf[..n]);
+        loop {
+            match framer.next_frame() {
+                Ok(None) => break,
+                Ok(Some(Frame::KeepAlive)) => {
+                    let _ = tx.send(b"\r\n".to_vec());
+                }
+                Ok(Some(Frame::Message(bytes))) => {
+                    let out = lock(&endpoint).on_message(
+                        &bytes,
+                        Peer {
+                            addr,
+                            link: Link::Tcp,
+                        },
+                        Instant::now(),
+                    );
+                    router.send(out).await;
+                }
+                Err(e) => {
+                    // The stream cannot be resynchronised: answer if we can, then close.
+                    if let Some(response) = reject(framer.buffered(), &e) {
+                        let _ = tx.send(response.to_bytes());
+                    }
+                    break 'read;
+                }
+            }
+        }
+    }
+    router
+        .tcp
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&addr);
+    drop(tx);
+    let _ = write.await;
 }

@@ -342,3 +342,127 @@ fn point_via_at(raw: &[u8], port: u16) -> Option<Vec<u8>> {
     let end = sent_by + text[sent_by..].find([';', ',', '\r'])?;
     Some(format!("{}127.0.0.1:{port}{}", &text[..sent_by], &text[end..]).into_bytes())
 }
+
+/// Reads one SIP message (headers, then Content-Length bytes of body) from a TCP stream.
+fn read_message(stream: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    let mut byte = [0u8; 1];
+    while !data.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        data.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&data).into_owned();
+    let length: usize = header(&head, "Content-Length")
+        .first()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    Some(head + &String::from_utf8_lossy(&body))
+}
+
+#[test]
+fn register_over_tcp() {
+    use std::io::{Read, Write};
+    let server = server();
+    let mut stream = std::net::TcpStream::connect(server.sip_tcp.expect("SIP on TCP")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let port = stream.local_addr().unwrap().port();
+    let request = |auth: &str, cseq: u32| {
+        format!(
+            "REGISTER sip:acme.example SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:{port};branch=z9hG4bKtcp{cseq}\r\nMax-Forwards: 70\r\nFrom: <sip:ivan@acme.example>;tag=t\r\nTo: <sip:ivan@acme.example>\r\nCall-ID: tcp-{port}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:ivan@127.0.0.1:{port};transport=tcp>\r\n{auth}Content-Length: 0\r\n\r\n"
+        )
+    };
+    stream.write_all(request("", 1).as_bytes()).unwrap();
+    let challenge = read_message(&mut stream).expect("a 401 on the same connection");
+    assert_eq!(status(&challenge), 401, "{challenge}");
+    let auth = authorization(
+        header(&challenge, "WWW-Authenticate")[0],
+        "ivan",
+        PASSWORD,
+        1,
+    );
+    stream.write_all(request(&auth, 2).as_bytes()).unwrap();
+    let ok = read_message(&mut stream).unwrap();
+    assert_eq!(status(&ok), 200, "{ok}");
+    // A keep-alive ping is answered with a pong.
+    stream.write_all(b"\r\n\r\n").unwrap();
+    let mut pong = [0u8; 2];
+    stream.read_exact(&mut pong).unwrap();
+    assert_eq!(&pong, b"\r\n");
+    // A stream that cannot be framed is answered 400 and closed.
+    stream
+        .write_all(
+            request("", 3)
+                .replace("Content-Length: 0", "Content-Length: -5")
+                .as_bytes(),
+        )
+        .unwrap();
+    let bad = read_message(&mut stream).unwrap();
+    assert_eq!(status(&bad), 400, "{bad}");
+    assert!(
+        read_message(&mut stream).is_none(),
+        "the connection is closed"
+    );
+}
+
+#[test]
+fn sipp_registers_over_tcp() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "SEQUENTIAL\nivan;[authentication username=ivan password={PASSWORD}];{PASSWORD};\n"
+        ),
+    )
+    .unwrap();
+    let scenario = root().join("bench/sip/sipp/register_auth.xml");
+    let out = std::process::Command::new("sipp")
+        .arg(server.sip_tcp.unwrap().to_string())
+        .args([
+            "-t",
+            "t1",
+            "-sf",
+            scenario.to_str().unwrap(),
+            "-inf",
+            csv.to_str().unwrap(),
+        ])
+        .args([
+            "-key",
+            "domain",
+            "acme.example",
+            "-key",
+            "expires",
+            "300",
+            "-m",
+            "3",
+            "-r",
+            "3",
+        ])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-nostdin",
+            "-timeout",
+            "20s",
+            "-timeout_error",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("sipp is installed (Debian package sip-tester; ci/test.sh installs it)");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "sipp over TCP failed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

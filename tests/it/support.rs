@@ -55,6 +55,8 @@ pub struct Server {
     pub url: String,
     /// The UDP address SIP is served on, when the config has one.
     pub sip: Option<std::net::SocketAddr>,
+    /// The TCP address SIP is served on, when the config has one.
+    pub sip_tcp: Option<std::net::SocketAddr>,
     child: std::process::Child,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -111,10 +113,16 @@ impl Server {
                 .nth(1)
                 .and_then(|a| a.trim().parse().ok())
         });
+        let sip_tcp = log.lock().unwrap().iter().find_map(|l| {
+            l.split("SIP on tcp ")
+                .nth(1)
+                .and_then(|a| a.trim().parse().ok())
+        });
         Server {
             dir,
             url,
             sip,
+            sip_tcp,
             child,
             log,
         }
@@ -229,6 +237,6 @@ impl Drop for Server {
 /// A small config for server tests: `staff` is YAML list items for tenant `acme`.
 pub fn server_config(staff: &str) -> String {
     format!(
-        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    staff:\n{staff}"
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}, {{ transport: tcp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    staff:\n{staff}"
     )
 }
