@@ -1,6 +1,6 @@
-//! `pbx serve`: the running server — the embedded store, the admin API, the config watcher
-//! and SIGHUP, with every reason to reload or stop arriving as one `Control` on one channel.
-//! (The SIP/RTP engine joins here as it lands.)
+//! `pbx serve`: the running server — the embedded store, the admin API, the SIP transports
+//! (UDP and TCP over one shared endpoint), the config watcher and SIGHUP, with every reason to
+//! reload or stop arriving as one `Control` on one channel.
 //!
 //! Startup needs a valid config file. After that, an invalid edit is logged with its
 //! diagnostics and the last good config keeps running; a change to settings that need a
@@ -184,9 +184,7 @@ async fn start_sip(
         };
         match l.transport {
             Transport::Udp => udp.push(Arc::new(
-                tokio::net::UdpSocket::bind(l.address)
-                    .await
-                    .map_err(bind_error)?,
+                crate::sip::transport::bind_udp(l.address).map_err(bind_error)?,
             )),
             Transport::Tcp => tcp.push(
                 tokio::net::TcpListener::bind(l.address)
@@ -208,12 +206,14 @@ async fn start_sip(
                 .local_addr()
                 .map_or_else(|_| "?".into(), |a| a.to_string())
         ));
-        tasks.push(tokio::spawn(run_udp(
-            i,
-            router.clone(),
-            endpoint.clone(),
-            cancel.clone(),
-        )));
+        for _ in 0..crate::sip::transport::UDP_READERS {
+            tasks.push(tokio::spawn(run_udp(
+                i,
+                router.clone(),
+                endpoint.clone(),
+                cancel.clone(),
+            )));
+        }
     }
     for listener in tcp {
         log(&format!(

@@ -25,6 +25,23 @@ const TIMER_TICK: Duration = Duration::from_millis(20);
 /// The shared endpoint.
 pub type Shared = Arc<Mutex<Endpoint>>;
 
+/// Socket buffer asked for (the kernel caps it at `net.core.rmem_max`): bursts of REGISTERs
+/// must wait in the buffer, not be dropped and retransmitted.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+/// Tasks reading each UDP socket: one can parse while another waits for the next datagram.
+pub const UDP_READERS: usize = 2;
+
+/// Binds a UDP socket for SIP with large buffers.
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
 /// Sends outgoing messages over the socket or connection they belong to.
 #[derive(Clone, Default)]
 pub struct Router {
