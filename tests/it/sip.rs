@@ -212,9 +212,8 @@ fn retransmissions_get_the_same_response() {
     assert!(header(&answer, "Allow").contains(&"REGISTER"), "{answer}");
 }
 
-#[test]
-fn sipp_registers_with_digest_auth() {
-    let server = server();
+/// Runs SIPp's digest REGISTER scenario `count` times against `target` (`t1`: TCP, `u1`: UDP).
+fn sipp_register(target: SocketAddr, transport: &str, count: u32) {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("users.csv");
     std::fs::write(
@@ -225,9 +224,12 @@ fn sipp_registers_with_digest_auth() {
     )
     .unwrap();
     let scenario = root().join("bench/sip/sipp/register_auth.xml");
+    let count = count.to_string();
     let out = std::process::Command::new("sipp")
-        .arg(server.sip.unwrap().to_string())
+        .arg(target.to_string())
         .args([
+            "-t",
+            transport,
             "-sf",
             scenario.to_str().unwrap(),
             "-inf",
@@ -241,9 +243,9 @@ fn sipp_registers_with_digest_auth() {
             "expires",
             "300",
             "-m",
-            "5",
+            &count,
             "-r",
-            "5",
+            &count,
         ])
         .args([
             "-i",
@@ -261,9 +263,15 @@ fn sipp_registers_with_digest_auth() {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "sipp failed:\n{}",
+        "sipp ({transport}) failed:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+#[test]
+fn sipp_registers_with_digest_auth() {
+    let server = server();
+    sipp_register(server.sip.unwrap(), "u1", 5);
 }
 
 /// The RFC 4475 messages, sent to the running server as they are, except that the top Via's
@@ -414,55 +422,5 @@ fn register_over_tcp() {
 #[test]
 fn sipp_registers_over_tcp() {
     let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("users.csv");
-    std::fs::write(
-        &csv,
-        format!(
-            "SEQUENTIAL\nivan;[authentication username=ivan password={PASSWORD}];{PASSWORD};\n"
-        ),
-    )
-    .unwrap();
-    let scenario = root().join("bench/sip/sipp/register_auth.xml");
-    let out = std::process::Command::new("sipp")
-        .arg(server.sip_tcp.unwrap().to_string())
-        .args([
-            "-t",
-            "t1",
-            "-sf",
-            scenario.to_str().unwrap(),
-            "-inf",
-            csv.to_str().unwrap(),
-        ])
-        .args([
-            "-key",
-            "domain",
-            "acme.example",
-            "-key",
-            "expires",
-            "300",
-            "-m",
-            "3",
-            "-r",
-            "3",
-        ])
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "-nostdin",
-            "-timeout",
-            "20s",
-            "-timeout_error",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .expect("sipp is installed (Debian package sip-tester; ci/test.sh installs it)");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "sipp over TCP failed:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    sipp_register(server.sip_tcp.unwrap(), "t1", 3);
 }
