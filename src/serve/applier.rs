@@ -20,7 +20,6 @@ use crate::credentials::{generate_password, ha1};
 use crate::sip::directory::Directory;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -483,11 +482,6 @@ impl Applier {
     /// Applied revisions, newest first.
     pub fn history(&self, limit: usize) -> Result<Vec<crate::store::ApplyRecord>, StoreError> {
         self.store.history(limit)
-    }
-
-    /// The generated values known for a tenant, by identity (for tests and the cabinet).
-    pub fn staff_states(&self, tenant: &str) -> Result<BTreeMap<String, StaffState>, StoreError> {
-        self.store.staff_states(tenant)
     }
 }
 

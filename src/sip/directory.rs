@@ -89,11 +89,6 @@ impl Directory {
     pub fn tenant(&self, domain: &str) -> Option<&Tenant> {
         self.by_domain.get(&domain.to_ascii_lowercase())
     }
-
-    /// Registered users in all.
-    pub fn users(&self) -> usize {
-        self.by_domain.values().map(|t| t.users.len()).sum()
-    }
 }
 
 /// The secret's value, read now (environment or file), if available.

@@ -105,11 +105,6 @@ impl Endpoint {
         }
     }
 
-    /// The registrar (for lookups by the call layer and tests).
-    pub fn registrar(&self) -> &Registrar {
-        &self.registrar
-    }
-
     /// The earliest time `on_timers` has work.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.keys().next().map(|(at, _)| *at);
