@@ -87,6 +87,21 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The value of a secret read now: the literal, the environment variable, or the first line of
+/// the file (trimmed); `None` when it is unset or empty.
+pub fn reveal(secret: &crate::config::model::SecretRef) -> Option<String> {
+    use crate::config::model::SecretRef;
+    match secret {
+        SecretRef::Literal(s) => Some(s.clone()),
+        SecretRef::Env(name) => std::env::var(name).ok(),
+        SecretRef::File(path) => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string)),
+    }
+    .map(|s| s.trim().to_string())
+    .filter(|s| !s.is_empty())
+}
+
 /// Compares two byte strings in time that depends only on their lengths, not on where they
 /// differ. Lengths are not secret (a hex digest's length is public), so differing lengths
 /// return `false` at once.

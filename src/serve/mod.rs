@@ -260,17 +260,13 @@ fn spawn_signals(tx: mpsc::Sender<Control>) {
 
 /// The admin token: the config's `server.admin_token`, else `PBX_ADMIN_TOKEN`.
 fn admin_token(configured: Option<&SecretRef>) -> Option<String> {
-    let token = match configured {
-        Some(SecretRef::Literal(s)) => Some(s.clone()),
-        Some(SecretRef::Env(name)) => std::env::var(name).ok(),
-        Some(SecretRef::File(path)) => std::fs::read_to_string(path)
+    match configured {
+        Some(secret) => crate::credentials::reveal(secret),
+        None => std::env::var("PBX_ADMIN_TOKEN")
             .ok()
-            .and_then(|t| t.lines().next().map(str::to_string)),
-        None => std::env::var("PBX_ADMIN_TOKEN").ok(),
-    };
-    token
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+    }
 }
 
 fn report(outcome: &Outcome, source: &Source, took: std::time::Duration) {

@@ -6,7 +6,7 @@
 //! `{ha1: ...}`), and by extension.
 
 use crate::config::generated::Resolution;
-use crate::config::model::{Config, PasswordSource, SecretRef};
+use crate::config::model::{Config, PasswordSource};
 use crate::credentials::{ha1, DigestHashes};
 use crate::store::StaffState;
 use std::collections::{BTreeMap, HashMap};
@@ -60,9 +60,8 @@ impl Directory {
                         md5: md5.clone().unwrap_or_default(),
                         sha256: sha256.clone().unwrap_or_default(),
                     }),
-                    Some(PasswordSource::Secret(secret)) => {
-                        reveal(secret).map(|password| ha1(&e.login, &t.domain, &password))
-                    }
+                    Some(PasswordSource::Secret(secret)) => crate::credentials::reveal(secret)
+                        .map(|password| ha1(&e.login, &t.domain, &password)),
                     None => stored
                         .get(&(t.id.clone(), e.identity.clone()))
                         .filter(|st| st.login == e.login && st.realm == t.domain)
@@ -89,16 +88,4 @@ impl Directory {
     pub fn tenant(&self, domain: &str) -> Option<&Tenant> {
         self.by_domain.get(&domain.to_ascii_lowercase())
     }
-}
-
-/// The secret's value, read now (environment or file), if available.
-fn reveal(secret: &SecretRef) -> Option<String> {
-    match secret {
-        SecretRef::Literal(s) => Some(s.clone()),
-        SecretRef::Env(name) => std::env::var(name).ok(),
-        SecretRef::File(path) => std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| t.lines().next().map(|l| l.trim().to_string())),
-    }
-    .filter(|s| !s.is_empty())
 }
