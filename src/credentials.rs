@@ -1,5 +1,5 @@
-//! Credentials: generated SIP passwords, the digest hashes (HA1) stored instead of them, and
-//! constant-time comparison. Pure: the only outside resource is the OS random number generator.
+//! Credentials: generated SIP passwords, the digest hashes (HA1) stored instead of them,
+//! reading a configured secret (environment variable or file), and constant-time comparison.
 //!
 //! A password is never stored: the store keeps `H(login:realm:password)` for MD5 (RFC 2617) and
 //! SHA-256 (RFC 8760), which is all a digest-authenticating registrar needs.
