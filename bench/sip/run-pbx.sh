@@ -17,20 +17,7 @@ TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3
 PBX="$TARGET_DIR/release/pbx"
 
 # The same users as staff of one tenant, passwords given as digest hashes.
-python3 - "$WORK" "$DOMAIN" "$PBX_PORT" <<'PY'
-import hashlib, sys
-work, domain, port = sys.argv[1], sys.argv[2], sys.argv[3]
-users = [l.split(";")[0] for l in open(f"{work}/data/users.csv") if l.strip() and l[0].isdigit()]
-users.append("2000")
-def h(alg, u):
-    return hashlib.new(alg, f"{u}:{domain}:pw{u}".encode()).hexdigest()
-with open(f"{work}/pbx.yaml", "w") as f:
-    f.write(f'version: 1\nserver:\n  sip:\n    listen: [{{ transport: udp, address: "127.0.0.1:{port}" }}]\n'
-            f'  http: {{ listen: "127.0.0.1:0" }}\n  data_dir: pbxdata\n'
-            f'tenants:\n  - id: bench\n    name: Bench\n    domain: {domain}\n    max_users: {len(users)}\n    staff:\n')
-    for u in users:
-        f.write(f'      - {{ name: "User {u}", login: "{u}", password: {{ ha1: {{ md5: "{h("md5", u)}", sha256: "{h("sha256", u)}" }} }} }}\n')
-PY
+python3 "$BENCH/lib/pbx-config.py" "$WORK" "$DOMAIN" "$PBX_PORT"
 (cd "$WORK" && exec "$PBX" serve --config pbx.yaml) > "$WORK/pbx.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT

@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Largest datagram read (larger ones are truncated by the kernel and rejected by the parser).
 const MAX_DATAGRAM: usize = 65_535;
+/// A TCP connection silent this long is closed (phones send keep-alives or re-register well
+/// within it).
+const TCP_IDLE: Duration = Duration::from_secs(15 * 60);
 /// How often the timer task looks at the endpoint's next deadline.
 const TIMER_TICK: Duration = Duration::from_millis(20);
 
@@ -179,9 +182,9 @@ async fn connection(
     'read: loop {
         let n = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = reader.read(&mut buf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
+            r = tokio::time::timeout(TCP_IDLE, reader.read(&mut buf)) => match r {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => n,
             },
         };
         framer.push(&buf[..n]);
