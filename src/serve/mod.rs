@@ -112,16 +112,25 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     let sip_tasks = start_sip(&config.server.sip_listen, &applier, &cancel).await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
+    // The directories of every file of the running config (tenant files may live elsewhere).
     let config_dir = config_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let watch_dir = if config_dir.as_os_str().is_empty() {
+    let config_dir = if config_dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
         config_dir
     };
-    let _watch = match watch::watch(&watch_dir, &config.server.data_dir, tx.clone()) {
+    let mut watch_dirs: Vec<PathBuf> = running
+        .bundle
+        .files
+        .keys()
+        .filter_map(|name| config_dir.join(name).parent().map(Path::to_path_buf))
+        .collect();
+    watch_dirs.sort();
+    watch_dirs.dedup();
+    let _watch = match watch::watch(&watch_dirs, &config.server.data_dir, tx.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
             log(&format!("{e}; reload with SIGHUP instead"));

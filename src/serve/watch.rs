@@ -1,6 +1,8 @@
-//! Watching the config directory: editors save by writing a new file and renaming it over the
-//! old one, so the directory is watched (recursively, for tenant files), events are debounced,
-//! and only changes to config and audio files — outside the data directory — ask for a reload.
+//! Watching the config: editors save by writing a new file and renaming it over the old one, so
+//! the directories holding the config files (the main file's and those of included tenant
+//! files) are watched, not the files; events are debounced, and only changes to config and
+//! audio files — outside the data directory — ask for a reload. The directories are not watched
+//! recursively, so a build tree or the data directory beside the config costs nothing.
 
 use super::Control;
 use notify_debouncer_full::notify::RecursiveMode;
@@ -17,9 +19,13 @@ pub struct Watch {
     _debouncer: Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
 }
 
-/// Starts watching `dir`, ignoring everything under `data_dir`; each relevant change sends
+/// Starts watching `dirs`, ignoring everything under `data_dir`; each relevant change sends
 /// `Control::Reload` from the watcher.
-pub fn watch(dir: &Path, data_dir: &Path, tx: mpsc::Sender<Control>) -> Result<Watch, String> {
+pub fn watch(
+    dirs: &[PathBuf],
+    data_dir: &Path,
+    tx: mpsc::Sender<Control>,
+) -> Result<Watch, String> {
     let data_dir = data_dir
         .canonicalize()
         .unwrap_or_else(|_| data_dir.to_path_buf());
@@ -34,10 +40,12 @@ pub fn watch(dir: &Path, data_dir: &Path, tx: mpsc::Sender<Control>) -> Result<W
             let _ = tx.try_send(Control::Reload(super::applier::Source::Watcher));
         }
     })
-    .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    debouncer
-        .watch(dir, RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    .map_err(|e| format!("cannot watch the config: {e}"))?;
+    for dir in dirs {
+        debouncer
+            .watch(dir, RecursiveMode::NonRecursive)
+            .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    }
     Ok(Watch {
         _debouncer: debouncer,
     })

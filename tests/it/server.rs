@@ -504,3 +504,23 @@ fn offline_plan_and_password_reset_on_a_state_directory() {
         crate::support::stderr(&busy)
     );
 }
+
+#[test]
+fn editing_an_included_tenant_file_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = server_config("      - name: Анна\n")
+        .replace("tenants:\n", "include: [tenants/beta.yaml]\ntenants:\n");
+    std::fs::write(dir.path().join("pbx.yaml"), main).unwrap();
+    std::fs::create_dir(dir.path().join("tenants")).unwrap();
+    let tenant =
+        "id: beta\nname: Beta\ndomain: beta.example\nmax_users: 5\nstaff:\n  - name: Борис\n";
+    std::fs::write(dir.path().join("tenants/beta.yaml"), tenant).unwrap();
+    let server = Server::start_in(dir);
+    assert_eq!(server.revision(), 1);
+    save(
+        &server.dir.path().join("tenants/beta.yaml"),
+        &format!("{tenant}  - name: Вера\n"),
+    );
+    server.wait_for_revision(2);
+    assert_eq!(known(&server).len(), 3);
+}
