@@ -109,7 +109,13 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
-    let sip_tasks = start_sip(&config.server.sip_listen, &applier, &cancel).await?;
+    let sip_tasks = start_sip(
+        &config.server.sip_listen,
+        config.server.sip_public_address.as_deref(),
+        &applier,
+        &cancel,
+    )
+    .await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -173,6 +179,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
 /// shared endpoint.
 async fn start_sip(
     listen: &[crate::config::model::Listen],
+    public_address: Option<&str>,
     applier: &Arc<Applier>,
     cancel: &CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
@@ -200,6 +207,29 @@ async fn start_sip(
                     .await
                     .map_err(bind_error)?,
             ),
+        }
+    }
+    // Our address in the requests we send: the bound one, or the public one for a wildcard.
+    let public: Option<std::net::IpAddr> = public_address.and_then(|a| a.parse().ok());
+    let advertised = |bound: std::net::SocketAddr| -> std::net::SocketAddr {
+        if bound.ip().is_unspecified() {
+            std::net::SocketAddr::new(
+                public.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+                bound.port(),
+            )
+        } else {
+            bound
+        }
+    };
+    {
+        let mut e = endpoint.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, socket) in udp.iter().enumerate() {
+            if let Ok(a) = socket.local_addr() {
+                e.set_local(crate::sip::endpoint::Link::Udp(i), advertised(a));
+            }
+        }
+        if let Some(a) = tcp.first().and_then(|l| l.local_addr().ok()) {
+            e.set_local(crate::sip::endpoint::Link::Tcp, advertised(a));
         }
     }
     let router = Router::new(udp.clone());

@@ -10,6 +10,7 @@
 //! task owns the sockets and the clock.
 
 use super::auth::{Credentials, DigestAuth, Verdict};
+use super::b2bua::{Calls, Client, ClientTx};
 use super::directory::Directory;
 use super::message::{
     reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
@@ -81,13 +82,26 @@ struct Transaction {
 pub struct Endpoint {
     directory: DirectorySource,
     auth: DigestAuth,
-    registrar: Registrar,
+    pub(super) registrar: Registrar,
     transactions: HashMap<TransactionKey, Transaction>,
-    timers: BTreeMap<(Instant, u64), (TransactionKey, Timer)>,
+    timers: BTreeMap<(Instant, u64), TimerOwner>,
     timer_seq: u64,
-    timer_config: TimerConfig,
+    pub(super) timer_config: TimerConfig,
     next_sweep: Option<Instant>,
+    /// Our own address on each link (for Via and Contact of requests we send).
+    pub(super) locals: HashMap<Link, SocketAddr>,
+    /// Client transactions of the B2BUA, by branch and method.
+    pub(super) clients: HashMap<String, Client>,
+    pub(super) calls: Calls,
     pub stats: Stats,
+}
+
+/// What a timer belongs to.
+pub(super) enum TimerOwner {
+    Server(TransactionKey, Timer),
+    Client(String, Timer),
+    /// A call's 200 retransmission to the caller.
+    Call(u64),
 }
 
 impl Endpoint {
@@ -101,8 +115,44 @@ impl Endpoint {
             timer_seq: 0,
             timer_config: TimerConfig::default(),
             next_sweep: None,
+            locals: HashMap::new(),
+            clients: HashMap::new(),
+            calls: Calls::default(),
             stats: Stats::default(),
         }
+    }
+
+    /// Tells the endpoint its own address on `link`, written into the requests it sends.
+    pub fn set_local(&mut self, link: Link, addr: SocketAddr) {
+        self.locals.insert(link, addr);
+    }
+
+    /// Calls in progress.
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub(super) fn set_timer(&mut self, at: Instant, owner: TimerOwner) {
+        self.timer_seq += 1;
+        self.timers.insert((at, self.timer_seq), owner);
+    }
+
+    /// Sends `response` on the server transaction `key`.
+    pub(super) fn server_respond(
+        &mut self,
+        key: &TransactionKey,
+        response: Response,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let code = response.code().as_u16();
+        let bytes = response.to_bytes();
+        let actions = match self.transactions.get_mut(key).map(|t| &mut t.machine) {
+            Some(ServerTx::NonInvite(m)) => m.on_tu_response(code, bytes, now),
+            Some(ServerTx::Invite(m)) => m.on_tu_response(code, bytes, now),
+            None => return,
+        };
+        self.carry_out(key, actions, out);
     }
 
     /// The earliest time `on_timers` has work.
@@ -121,15 +171,29 @@ impl Endpoint {
             if entry.key().0 > now {
                 break;
             }
-            let (key, timer) = entry.remove();
-            let Some(tx) = self.transactions.get_mut(&key) else {
-                continue;
-            };
-            let actions = match &mut tx.machine {
-                ServerTx::NonInvite(m) => m.on_timer(timer, now),
-                ServerTx::Invite(m) => m.on_timer(timer, now),
-            };
-            self.carry_out(&key, actions, &mut out);
+            match entry.remove() {
+                TimerOwner::Server(key, timer) => {
+                    let Some(tx) = self.transactions.get_mut(&key) else {
+                        continue;
+                    };
+                    let actions = match &mut tx.machine {
+                        ServerTx::NonInvite(m) => m.on_timer(timer, now),
+                        ServerTx::Invite(m) => m.on_timer(timer, now),
+                    };
+                    self.carry_out(&key, actions, &mut out);
+                }
+                TimerOwner::Client(key, timer) => {
+                    let Some(client) = self.clients.get_mut(&key) else {
+                        continue;
+                    };
+                    let actions = match &mut client.machine {
+                        ClientTx::Invite(m) => m.on_timer(timer, now),
+                        ClientTx::NonInvite(m) => m.on_timer(timer, now),
+                    };
+                    self.client_actions(&key, actions, now, &mut out);
+                }
+                TimerOwner::Call(id) => self.call_timer(id, now, &mut out),
+            }
         }
         if self.next_sweep.is_some_and(|at| at <= now) {
             self.registrar.expire(unix_ms());
@@ -153,10 +217,13 @@ impl Endpoint {
                 return self.reject_malformed(bytes, &e, peer);
             }
         };
-        let Message::Request(mut request) = message else {
-            // No client transactions yet: a response is not ours.
-            self.stats.responses_ignored += 1;
-            return Vec::new();
+        let mut request = match message {
+            Message::Request(r) => r,
+            Message::Response(r) => {
+                let mut out = Vec::new();
+                self.on_client_response(r, bytes, now, &mut out);
+                return out;
+            }
         };
         let Ok(via) = request.headers().top_via() else {
             self.stats.malformed += 1;
@@ -187,6 +254,8 @@ impl Endpoint {
                     return out;
                 }
             }
+            // The ACK for a 2xx belongs to the dialog.
+            self.ack_call(&request);
             return Vec::new();
         }
         let key = via
@@ -203,7 +272,7 @@ impl Endpoint {
                 return out;
             }
         }
-        let response = self.answer(&request, peer, now);
+        let response = self.answer(&request, peer, key.as_ref(), now, &mut out);
         let code = response.code().as_u16();
         let bytes = response.to_bytes();
         match key {
@@ -267,9 +336,7 @@ impl Endpoint {
                     bytes,
                 }),
                 Action::SetTimer(timer, at) => {
-                    self.timer_seq += 1;
-                    self.timers
-                        .insert((at, self.timer_seq), (key.clone(), timer));
+                    self.set_timer(at, TimerOwner::Server(key.clone(), timer))
                 }
                 Action::Terminated => {
                     self.transactions.remove(key);
@@ -295,7 +362,14 @@ impl Endpoint {
     }
 
     /// The response the server gives to a new request.
-    fn answer(&mut self, request: &Request, peer: Peer, now: Instant) -> Response {
+    fn answer(
+        &mut self,
+        request: &Request,
+        peer: Peer,
+        key: Option<&TransactionKey>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> Response {
         if let Some(r) = check_request(request) {
             return r;
         }
@@ -307,12 +381,34 @@ impl Endpoint {
                 r.headers_mut().push("Accept", "application/sdp");
                 r
             }
-            Method::Invite => self.invite(request),
-            Method::Cancel | Method::Bye => respond(
-                request,
-                StatusCode::CALL_DOES_NOT_EXIST,
-                "Call/Transaction Does Not Exist",
-            ),
+            Method::Invite => self.invite(request, peer, key, now, out),
+            Method::Cancel => {
+                let invite = request.headers().top_via().ok().and_then(|v| {
+                    v.branch()
+                        .and_then(|b| TransactionKey::server(b, &v.sent_by(), "INVITE"))
+                });
+                match invite {
+                    Some(k) if self.cancel_call(&k, now, out) => {
+                        respond(request, StatusCode::OK, "OK")
+                    }
+                    _ => respond(
+                        request,
+                        StatusCode::CALL_DOES_NOT_EXIST,
+                        "Call/Transaction Does Not Exist",
+                    ),
+                }
+            }
+            Method::Bye => {
+                if self.bye_call(request, now, out) {
+                    respond(request, StatusCode::OK, "OK")
+                } else {
+                    respond(
+                        request,
+                        StatusCode::CALL_DOES_NOT_EXIST,
+                        "Call/Transaction Does Not Exist",
+                    )
+                }
+            }
             Method::Extension(_) => {
                 let mut r = respond(request, StatusCode::NOT_IMPLEMENTED, "Not Implemented");
                 r.headers_mut().push("Allow", ALLOW);
@@ -442,7 +538,14 @@ impl Endpoint {
     }
 
     /// INVITEs are authenticated; calls themselves arrive with the B2BUA.
-    fn invite(&mut self, request: &Request) -> Response {
+    fn invite(
+        &mut self,
+        request: &Request,
+        peer: Peer,
+        key: Option<&TransactionKey>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> Response {
         let domain = match request.headers().from().map(|f| f.uri) {
             Ok(Uri::Sip(u)) => host_text(&u.host),
             _ => String::new(),
@@ -470,11 +573,21 @@ impl Endpoint {
             .auth
             .verify(&credentials, "INVITE", &domain, hashes, unix_ms())
         {
-            Verdict::Ok => respond(
-                request,
-                StatusCode::TEMPORARILY_UNAVAILABLE,
-                "Calls Not Available Yet",
-            ),
+            Verdict::Ok => {
+                // Calls stay inside the caller's tenant: the Request-URI names a colleague by
+                // extension or login.
+                let target = match request.uri() {
+                    Uri::Sip(u) => u.user.clone().unwrap_or_default(),
+                    Uri::Other(_) => String::new(),
+                };
+                match directory.as_deref().and_then(|d| d.tenant(&domain)) {
+                    Some(tenant) => {
+                        let tenant = tenant.clone();
+                        self.start_call(request, peer, key, &tenant, &target, now, out)
+                    }
+                    None => respond(request, StatusCode::NOT_FOUND, "Not Found"),
+                }
+            }
             Verdict::Stale => self.challenge(
                 request,
                 &domain,
@@ -582,9 +695,27 @@ fn check_request(request: &Request) -> Option<Response> {
 
 /// A response with a To tag of our own (RFC 3261 §8.2.6.2).
 fn respond(request: &Request, code: StatusCode, reason: &str) -> Response {
+    respond_with_tag(request, code, reason, None)
+}
+
+/// A response with our To tag `tag` (a random one when `None`; none on a 100).
+pub(super) fn respond_with_tag(
+    request: &Request,
+    code: StatusCode,
+    reason: &str,
+    tag: Option<&str>,
+) -> Response {
     let mut r = Message::response_to(request, code, reason);
     if code != StatusCode::TRYING {
-        add_to_tag(r.headers_mut());
+        match tag {
+            Some(tag) => {
+                if let Ok(mut to) = r.headers().to() {
+                    to.set_tag(tag);
+                    r.headers_mut().set("To", to.to_string());
+                }
+            }
+            None => add_to_tag(r.headers_mut()),
+        }
     }
     r.headers_mut()
         .push("Server", concat!("pbx/", env!("CARGO_PKG_VERSION")));
@@ -661,7 +792,7 @@ fn host_text(host: &Host) -> String {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(super) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -2,6 +2,7 @@
 //! transports, registrar, digest authentication and B2BUA.
 
 pub mod auth;
+mod b2bua;
 pub mod directory;
 pub mod endpoint;
 pub mod message;

@@ -1,0 +1,887 @@
+//! The B2BUA: a call between two staff members is two dialogs the PBX owns — the caller's leg
+//! (A), answered by the PBX, and one leg (B) per registered device of the callee, started by
+//! the PBX. Nothing of one leg's Call-ID or tags appears in the other.
+//!
+//! All devices of the callee ring in parallel; provisional answers (180/183, with early SDP) go
+//! back to the caller; the first 2xx wins, is ACKed at once, and the other devices get CANCEL;
+//! when every device has refused, the caller gets the most telling refusal (486 busy, 603
+//! decline, otherwise 480). CANCEL from the caller cancels every device; BYE from either side
+//! ends the other. The caller's 200 is retransmitted until its ACK (RFC 3261 §13.3.1.4).
+//! SDP is passed through unchanged (media flows between the phones until the RTP relay lands).
+
+use super::endpoint::{respond_with_tag, Endpoint, Link, Outgoing, Peer, TimerOwner};
+use super::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
+use super::registrar::Transport;
+use super::transaction::{Action, ClientInvite, ClientNonInvite, Reliability, TransactionKey};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// A client transaction the B2BUA started.
+pub(super) enum ClientTx {
+    Invite(ClientInvite<Vec<u8>>),
+    NonInvite(ClientNonInvite<Vec<u8>>),
+}
+
+/// A client transaction and where it goes.
+pub(super) struct Client {
+    pub(super) machine: ClientTx,
+    pub(super) to: SocketAddr,
+    pub(super) link: Link,
+    /// The call and leg it belongs to (`None` for BYE/CANCEL whose answers do not matter).
+    pub(super) leg: Option<(u64, usize)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LegState {
+    Calling,
+    Ringing,
+    Answered,
+    Done,
+}
+
+/// One device of the callee.
+struct Leg {
+    request: Request,
+    branch: String,
+    to: SocketAddr,
+    link: Link,
+    state: LegState,
+    /// The device's To tag and Contact, once it answered.
+    remote_tag: Option<String>,
+    remote_target: Option<Uri>,
+    final_code: Option<u16>,
+}
+
+/// The caller's side.
+struct ALeg {
+    invite: Request,
+    key: TransactionKey,
+    peer: SocketAddr,
+    link: Link,
+    /// Our tag in the caller's dialog.
+    tag: String,
+    call_id: String,
+    remote_target: Option<Uri>,
+    /// Our CSeq for requests we send in the caller's dialog.
+    cseq: u32,
+    /// The 200 sent, retransmitted until ACKed.
+    ok: Option<Vec<u8>>,
+    retransmit: Duration,
+    ok_deadline: Option<Instant>,
+}
+
+/// One call.
+pub(super) struct Call {
+    a: ALeg,
+    legs: Vec<Leg>,
+    answered: Option<usize>,
+}
+
+/// Every call, and how requests find theirs.
+#[derive(Default)]
+pub(super) struct Calls {
+    calls: HashMap<u64, Call>,
+    next: u64,
+    /// (Call-ID, our tag) -> call and side (`None`: the caller, `Some(leg)`: a device).
+    dialogs: HashMap<(String, String), (u64, Option<usize>)>,
+    /// The caller's INVITE transaction -> call (for CANCEL).
+    by_invite: HashMap<TransactionKey, u64>,
+}
+
+impl Calls {
+    pub(super) fn len(&self) -> usize {
+        self.calls.len()
+    }
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    let _ = getrandom::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Endpoint {
+    /// An authenticated INVITE from a member of `tenant` to `target` (an extension or a
+    /// login). Returns the answer for the caller's transaction: 100 when devices ring, or a
+    /// final refusal.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_call(
+        &mut self,
+        request: &Request,
+        peer: Peer,
+        key: Option<&TransactionKey>,
+        tenant: &super::directory::Tenant,
+        target: &str,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> Response {
+        let login = tenant.extensions.get(target).cloned().or_else(|| {
+            tenant
+                .users
+                .contains_key(target)
+                .then(|| target.to_string())
+        });
+        let Some(login) = login else {
+            return respond_with_tag(request, StatusCode::NOT_FOUND, "Not Found", None);
+        };
+        let Some(key) = key else {
+            return respond_with_tag(request, StatusCode::BAD_REQUEST, "Branch Required", None);
+        };
+        let bindings: Vec<(String, SocketAddr, Transport)> = self
+            .registrar
+            .lookup(&tenant.id, &login, super::endpoint::unix_ms())
+            .into_iter()
+            .map(|b| (b.contact.clone(), b.source, b.transport))
+            .collect();
+        if bindings.is_empty() {
+            return respond_with_tag(
+                request,
+                StatusCode::TEMPORARILY_UNAVAILABLE,
+                "Temporarily Unavailable",
+                None,
+            );
+        }
+        let headers = request.headers();
+        let (Ok(from), Ok(call_id)) = (headers.from(), headers.call_id()) else {
+            return respond_with_tag(request, StatusCode::BAD_REQUEST, "Bad Request", None);
+        };
+        let id = self.calls.next;
+        self.calls.next += 1;
+        let a_tag = random_token(6);
+        let max_forwards = headers
+            .max_forwards()
+            .ok()
+            .flatten()
+            .unwrap_or(70)
+            .saturating_sub(1)
+            .max(1);
+        let remote_target = headers
+            .contacts()
+            .ok()
+            .and_then(|c| c.first().map(|c| c.uri.clone()));
+        let mut legs = Vec::new();
+        for (i, (contact, source, transport)) in bindings.into_iter().enumerate() {
+            let Ok(uri) = contact.parse::<Uri>() else {
+                continue;
+            };
+            let link = match transport {
+                Transport::Udp => Link::Udp(0),
+                Transport::Tcp => Link::Tcp,
+            };
+            let branch = format!("z9hG4bK{}", random_token(8));
+            let mut leg_req = Request::new(Method::Invite, uri);
+            let h = leg_req.headers_mut();
+            h.push("Via", self.via(link, &branch));
+            h.push("Max-Forwards", max_forwards.to_string());
+            let mut leg_from = NameAddr::new(from.uri.clone());
+            leg_from.display_name = from.display_name.clone();
+            leg_from.set_tag(&random_token(6));
+            h.push("From", leg_from.to_string());
+            h.push("To", format!("<sip:{login}@{}>", tenant.domain));
+            h.push("Call-ID", format!("{}@pbx", random_token(12)));
+            h.push("CSeq", "1 INVITE");
+            h.push("Contact", self.contact(link));
+            if let Some(ct) = request.headers().get("Content-Type") {
+                h.push("Content-Type", ct);
+            }
+            leg_req.set_body(request.body().to_vec());
+            let leg_call_id = leg_req
+                .headers()
+                .call_id()
+                .map(str::to_string)
+                .unwrap_or_default();
+            let leg_tag = leg_req
+                .headers()
+                .from()
+                .ok()
+                .and_then(|f| f.tag().map(str::to_string))
+                .unwrap_or_default();
+            self.calls
+                .dialogs
+                .insert((leg_call_id, leg_tag), (id, Some(i)));
+            self.send_client(
+                ClientKind::Invite,
+                &leg_req,
+                &branch,
+                source,
+                link,
+                Some((id, i)),
+                now,
+                out,
+            );
+            legs.push(Leg {
+                request: leg_req,
+                branch,
+                to: source,
+                link,
+                state: LegState::Calling,
+                remote_tag: None,
+                remote_target: None,
+                final_code: None,
+            });
+        }
+        if legs.is_empty() {
+            return respond_with_tag(
+                request,
+                StatusCode::TEMPORARILY_UNAVAILABLE,
+                "Temporarily Unavailable",
+                None,
+            );
+        }
+        let a = ALeg {
+            invite: request.clone(),
+            key: key.clone(),
+            peer: peer.addr,
+            link: peer.link,
+            tag: a_tag.clone(),
+            call_id: call_id.to_string(),
+            remote_target,
+            cseq: 0,
+            ok: None,
+            retransmit: self.timer_config.t1,
+            ok_deadline: None,
+        };
+        self.calls
+            .dialogs
+            .insert((a.call_id.clone(), a_tag), (id, None));
+        self.calls.by_invite.insert(key.clone(), id);
+        self.calls.calls.insert(
+            id,
+            Call {
+                a,
+                legs,
+                answered: None,
+            },
+        );
+        respond_with_tag(request, StatusCode::TRYING, "Trying", None)
+    }
+
+    /// Our Via for a request sent over `link`.
+    fn via(&self, link: Link, branch: &str) -> String {
+        let (proto, addr) = self.local(link);
+        format!("SIP/2.0/{proto} {addr};branch={branch};rport")
+    }
+
+    /// Our Contact over `link`.
+    fn contact(&self, link: Link) -> String {
+        let (proto, addr) = self.local(link);
+        format!("<sip:pbx@{addr};transport={}>", proto.to_ascii_lowercase())
+    }
+
+    fn local(&self, link: Link) -> (&'static str, SocketAddr) {
+        let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
+        let addr = self
+            .locals
+            .get(&link)
+            .or_else(|| self.locals.values().next())
+            .copied();
+        (
+            proto,
+            addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060))),
+        )
+    }
+
+    /// Starts a client transaction for `request`.
+    #[allow(clippy::too_many_arguments)]
+    fn send_client(
+        &mut self,
+        kind: ClientKind,
+        request: &Request,
+        branch: &str,
+        to: SocketAddr,
+        link: Link,
+        leg: Option<(u64, usize)>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let reliability = if link == Link::Tcp {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let bytes = request.to_bytes();
+        let (machine, actions) = match kind {
+            ClientKind::Invite => {
+                let (m, a) = ClientInvite::new(bytes, reliability, self.timer_config, now);
+                (ClientTx::Invite(m), a)
+            }
+            ClientKind::NonInvite => {
+                let (m, a) = ClientNonInvite::new(bytes, reliability, self.timer_config, now);
+                (ClientTx::NonInvite(m), a)
+            }
+        };
+        let key = client_key(branch, request.method());
+        self.clients.insert(
+            key.clone(),
+            Client {
+                machine,
+                to,
+                link,
+                leg,
+            },
+        );
+        self.client_actions(&key, actions, now, out);
+    }
+
+    /// Carries out a client transaction's actions.
+    pub(super) fn client_actions(
+        &mut self,
+        key: &str,
+        actions: Vec<Action<Vec<u8>>>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some((to, link, leg)) = self.clients.get(key).map(|c| (c.to, c.link, c.leg)) else {
+            return;
+        };
+        let mut passed = Vec::new();
+        for action in actions {
+            match action {
+                Action::Send(bytes) => out.push(Outgoing { to, link, bytes }),
+                Action::SendAck(response) => {
+                    if let Some(ack) = leg.and_then(|(id, i)| self.non_2xx_ack(id, i, &response)) {
+                        out.push(Outgoing {
+                            to,
+                            link,
+                            bytes: ack,
+                        });
+                    }
+                }
+                Action::PassUp(response) => passed.push(response),
+                Action::SetTimer(timer, at) => {
+                    self.set_timer(at, TimerOwner::Client(key.to_string(), timer))
+                }
+                Action::TimedOut => {
+                    if let Some((id, i)) = leg {
+                        self.leg_final(id, i, 408, None, now, out);
+                    }
+                }
+                Action::Terminated => {
+                    self.clients.remove(key);
+                }
+                Action::CancelTimer(_) => {}
+            }
+        }
+        if let Some((id, i)) = leg {
+            for bytes in passed {
+                if let Ok(super::message::Message::Response(r)) =
+                    super::message::Message::parse(&bytes)
+                {
+                    self.leg_response(id, i, r, now, out);
+                }
+            }
+        }
+    }
+
+    /// A response arrived for one of our client transactions.
+    pub(super) fn on_client_response(
+        &mut self,
+        response: Response,
+        bytes: &[u8],
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Ok(via) = response.headers().top_via() else {
+            return;
+        };
+        let Ok(cseq) = response.headers().cseq() else {
+            return;
+        };
+        let key = client_key(via.branch().unwrap_or(""), &cseq.method);
+        let code = response.code().as_u16();
+        let Some(client) = self.clients.get_mut(&key) else {
+            // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
+            if code / 100 == 2 && cseq.method == Method::Invite {
+                self.reack(&response, out);
+            }
+            return;
+        };
+        let actions = match &mut client.machine {
+            ClientTx::Invite(m) => m.on_response(code, bytes.to_vec(), now),
+            ClientTx::NonInvite(m) => m.on_response(code, bytes.to_vec(), now),
+        };
+        self.client_actions(&key, actions, now, out);
+    }
+
+    fn leg_response(
+        &mut self,
+        id: u64,
+        i: usize,
+        response: Response,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let code = response.code().as_u16();
+        match code {
+            100 => {}
+            101..=199 => {
+                let Some(link) = self.calls.calls.get(&id).map(|c| c.a.link) else {
+                    return;
+                };
+                let contact = self.contact(link);
+                let Some(call) = self.calls.calls.get_mut(&id) else {
+                    return;
+                };
+                if call.answered.is_some() {
+                    return;
+                }
+                call.legs[i].state = LegState::Ringing;
+                let relay = relay_response(&call.a, &response, contact);
+                let key = call.a.key.clone();
+                self.server_respond(&key, relay, now, out);
+            }
+            200..=299 => self.leg_answered(id, i, response, now, out),
+            _ => self.leg_final(id, i, code, Some(&response), now, out),
+        }
+    }
+
+    fn leg_answered(
+        &mut self,
+        id: u64,
+        i: usize,
+        response: Response,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let ack_bytes;
+        let (to, link);
+        {
+            let Some(call) = self.calls.calls.get_mut(&id) else {
+                return;
+            };
+            let leg = &mut call.legs[i];
+            leg.remote_tag = response
+                .headers()
+                .to()
+                .ok()
+                .and_then(|t| t.tag().map(str::to_string));
+            leg.remote_target = response
+                .headers()
+                .contacts()
+                .ok()
+                .and_then(|c| c.first().map(|c| c.uri.clone()));
+            leg.state = LegState::Answered;
+            to = leg.to;
+            link = leg.link;
+            ack_bytes =
+                dialog_request(Method::Ack, leg, 1, &self_via(&self.locals, link)).to_bytes();
+        }
+        out.push(Outgoing {
+            to,
+            link,
+            bytes: ack_bytes,
+        });
+        let already = self.calls.calls.get(&id).and_then(|c| c.answered);
+        if already.is_some() {
+            // Another device answered first: this one is hung up at once.
+            self.bye_leg(id, i, now, out);
+            return;
+        }
+        let contact = self.contact(self.calls.calls[&id].a.link);
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        call.answered = Some(i);
+        let mut ok = relay_response(&call.a, &response, contact);
+        if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
+            ok.headers_mut().push("Content-Type", "application/sdp");
+        }
+        let bytes = ok.to_bytes();
+        call.a.ok = Some(bytes.clone());
+        let reliable = call.a.link == Link::Tcp;
+        let key = call.a.key.clone();
+        let others: Vec<usize> = (0..call.legs.len())
+            .filter(|&j| {
+                j != i && matches!(call.legs[j].state, LegState::Calling | LegState::Ringing)
+            })
+            .collect();
+        self.server_respond(&key, ok, now, out);
+        if !reliable {
+            let at = now + self.timer_config.t1;
+            if let Some(call) = self.calls.calls.get_mut(&id) {
+                call.a.ok_deadline = Some(now + self.timer_config.t1 * 64);
+            }
+            self.set_timer(at, TimerOwner::Call(id));
+        }
+        for j in others {
+            self.cancel_leg(id, j, now, out);
+        }
+    }
+
+    fn leg_final(
+        &mut self,
+        id: u64,
+        i: usize,
+        code: u16,
+        _response: Option<&Response>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        if call.legs[i].state == LegState::Done || call.legs[i].state == LegState::Answered {
+            return;
+        }
+        call.legs[i].state = LegState::Done;
+        call.legs[i].final_code = Some(code);
+        if call.answered.is_some()
+            || call
+                .legs
+                .iter()
+                .any(|l| matches!(l.state, LegState::Calling | LegState::Ringing))
+        {
+            return;
+        }
+        let codes: Vec<u16> = call.legs.iter().filter_map(|l| l.final_code).collect();
+        let (status, reason) = if codes.iter().any(|c| *c == 486 || *c == 600) {
+            (StatusCode::BUSY_HERE, "Busy Here")
+        } else if codes.contains(&603) {
+            (StatusCode::DECLINE, "Decline")
+        } else if codes.contains(&487) {
+            (StatusCode::REQUEST_TERMINATED, "Request Terminated")
+        } else {
+            (
+                StatusCode::TEMPORARILY_UNAVAILABLE,
+                "Temporarily Unavailable",
+            )
+        };
+        let response = respond_with_tag(&call.a.invite, status, reason, Some(&call.a.tag));
+        let key = call.a.key.clone();
+        self.server_respond(&key, response, now, out);
+        self.end_call(id);
+    }
+
+    /// CANCEL from the caller: every device still ringing is cancelled; the INVITE gets 487.
+    pub(super) fn cancel_call(
+        &mut self,
+        invite_key: &TransactionKey,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> bool {
+        let Some(&id) = self.calls.by_invite.get(invite_key) else {
+            return false;
+        };
+        let Some(call) = self.calls.calls.get(&id) else {
+            return false;
+        };
+        if call.answered.is_some() {
+            return true;
+        }
+        let pending: Vec<usize> = (0..call.legs.len())
+            .filter(|&j| matches!(call.legs[j].state, LegState::Calling | LegState::Ringing))
+            .collect();
+        for j in pending {
+            self.cancel_leg(id, j, now, out);
+        }
+        if let Some(call) = self.calls.calls.get(&id) {
+            let response = respond_with_tag(
+                &call.a.invite,
+                StatusCode::REQUEST_TERMINATED,
+                "Request Terminated",
+                Some(&call.a.tag),
+            );
+            let key = call.a.key.clone();
+            self.server_respond(&key, response, now, out);
+        }
+        self.end_call(id);
+        true
+    }
+
+    fn cancel_leg(&mut self, id: u64, j: usize, now: Instant, out: &mut Vec<Outgoing>) {
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        let leg = &mut call.legs[j];
+        leg.state = LegState::Done;
+        leg.final_code = Some(487);
+        let mut cancel = Request::new(Method::Cancel, leg.request.uri().clone());
+        let src = leg.request.headers();
+        for name in ["Via", "From", "To", "Call-ID"] {
+            if let Some(v) = src.get(name) {
+                cancel.headers_mut().push(name, v);
+            }
+        }
+        cancel.headers_mut().push("CSeq", "1 CANCEL");
+        cancel.headers_mut().push("Max-Forwards", "70");
+        let (branch, to, link) = (leg.branch.clone(), leg.to, leg.link);
+        self.send_client(
+            ClientKind::NonInvite,
+            &cancel,
+            &branch,
+            to,
+            link,
+            None,
+            now,
+            out,
+        );
+    }
+
+    fn bye_leg(&mut self, id: u64, i: usize, now: Instant, out: &mut Vec<Outgoing>) {
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        let leg = &mut call.legs[i];
+        leg.state = LegState::Done;
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
+        let bye = dialog_request(Method::Bye, leg, 2, &via);
+        let (to, link) = (leg.to, leg.link);
+        self.send_client(
+            ClientKind::NonInvite,
+            &bye,
+            &branch,
+            to,
+            link,
+            None,
+            now,
+            out,
+        );
+    }
+
+    /// A BYE in one of our dialogs: the other side is hung up too. `false` if no dialog matches.
+    pub(super) fn bye_call(
+        &mut self,
+        request: &Request,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> bool {
+        let h = request.headers();
+        let (Ok(call_id), Ok(to)) = (h.call_id(), h.to()) else {
+            return false;
+        };
+        let Some(tag) = to.tag() else { return false };
+        let Some(&(id, side)) = self
+            .calls
+            .dialogs
+            .get(&(call_id.to_string(), tag.to_string()))
+        else {
+            return false;
+        };
+        match side {
+            None => {
+                if let Some(i) = self.calls.calls.get(&id).and_then(|c| c.answered) {
+                    self.bye_leg(id, i, now, out);
+                }
+            }
+            Some(_) => self.bye_caller(id, now, out),
+        }
+        self.end_call(id);
+        true
+    }
+
+    fn bye_caller(&mut self, id: u64, now: Instant, out: &mut Vec<Outgoing>) {
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        let a = &mut call.a;
+        a.cseq += 1;
+        let target = a
+            .remote_target
+            .clone()
+            .unwrap_or_else(|| a.invite.uri().clone());
+        let mut bye = Request::new(Method::Bye, target);
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
+        let from = a.invite.headers().from().ok();
+        let to = a.invite.headers().to().ok();
+        let h = bye.headers_mut();
+        h.push("Via", via);
+        h.push("Max-Forwards", "70");
+        if let Some(mut to) = to {
+            to.set_tag(&a.tag);
+            h.push("From", to.to_string());
+        }
+        if let Some(from) = from {
+            h.push("To", from.to_string());
+        }
+        h.push("Call-ID", &a.call_id);
+        h.push("CSeq", format!("{} BYE", a.cseq));
+        let (peer, link) = (a.peer, a.link);
+        self.send_client(
+            ClientKind::NonInvite,
+            &bye,
+            &branch,
+            peer,
+            link,
+            None,
+            now,
+            out,
+        );
+    }
+
+    /// An ACK in the caller's dialog (for our 200): stop retransmitting the 200.
+    pub(super) fn ack_call(&mut self, request: &Request) {
+        let h = request.headers();
+        let (Ok(call_id), Ok(to)) = (h.call_id(), h.to()) else {
+            return;
+        };
+        let Some(tag) = to.tag() else { return };
+        if let Some(&(id, None)) = self
+            .calls
+            .dialogs
+            .get(&(call_id.to_string(), tag.to_string()))
+        {
+            if let Some(call) = self.calls.calls.get_mut(&id) {
+                call.a.ok = None;
+            }
+        }
+    }
+
+    /// The caller's 200 retransmission timer.
+    pub(super) fn call_timer(&mut self, id: u64, now: Instant, out: &mut Vec<Outgoing>) {
+        let t2 = self.timer_config.t2;
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(bytes) = call.a.ok.clone() else {
+            return;
+        };
+        if call.a.ok_deadline.is_some_and(|d| now >= d) {
+            call.a.ok = None;
+            return;
+        }
+        out.push(Outgoing {
+            to: call.a.peer,
+            link: call.a.link,
+            bytes,
+        });
+        call.a.retransmit = (call.a.retransmit * 2).min(t2);
+        let at = now + call.a.retransmit;
+        self.set_timer(at, TimerOwner::Call(id));
+    }
+
+    /// The ACK for a non-2xx answer of device `i` (RFC 3261 §17.1.1.3).
+    fn non_2xx_ack(&self, id: u64, i: usize, response: &[u8]) -> Option<Vec<u8>> {
+        let leg = self.calls.calls.get(&id)?.legs.get(i)?;
+        let Ok(super::message::Message::Response(r)) = super::message::Message::parse(response)
+        else {
+            return None;
+        };
+        let mut ack = Request::new(Method::Ack, leg.request.uri().clone());
+        let src = leg.request.headers();
+        let h = ack.headers_mut();
+        for name in ["Via", "From", "Call-ID"] {
+            if let Some(v) = src.get(name) {
+                h.push(name, v);
+            }
+        }
+        if let Some(to) = r.headers().get("To") {
+            h.push("To", to);
+        }
+        h.push("CSeq", "1 ACK");
+        h.push("Max-Forwards", "70");
+        Some(ack.to_bytes())
+    }
+
+    /// A 2xx retransmitted by a device after its transaction ended: ACK it again.
+    fn reack(&self, response: &Response, out: &mut Vec<Outgoing>) {
+        let h = response.headers();
+        let (Ok(call_id), Ok(from)) = (h.call_id(), h.from()) else {
+            return;
+        };
+        let Some(tag) = from.tag() else { return };
+        let Some(&(id, Some(i))) = self
+            .calls
+            .dialogs
+            .get(&(call_id.to_string(), tag.to_string()))
+        else {
+            return;
+        };
+        let Some(leg) = self.calls.calls.get(&id).and_then(|c| c.legs.get(i)) else {
+            return;
+        };
+        let ack = dialog_request(Method::Ack, leg, 1, &self_via(&self.locals, leg.link));
+        out.push(Outgoing {
+            to: leg.to,
+            link: leg.link,
+            bytes: ack.to_bytes(),
+        });
+    }
+
+    fn end_call(&mut self, id: u64) {
+        let calls = &mut self.calls;
+        calls.dialogs.retain(|_, (c, _)| *c != id);
+        calls.by_invite.retain(|_, c| *c != id);
+        // An answered call stays until its BYE; one that ended before answering goes now, but
+        // a caller's 200 still being retransmitted keeps the call until the ACK or timeout.
+        if calls.calls.get(&id).is_some_and(|c| c.a.ok.is_none()) {
+            calls.calls.remove(&id);
+        }
+    }
+}
+
+/// What kind of client transaction to start.
+#[derive(Clone, Copy)]
+enum ClientKind {
+    Invite,
+    NonInvite,
+}
+
+/// Client transactions are keyed by branch and method (a CANCEL shares its INVITE's branch).
+fn client_key(branch: &str, method: &Method) -> String {
+    let method = if *method == Method::Ack {
+        "INVITE".to_string()
+    } else {
+        method.to_string()
+    };
+    format!("{branch}|{method}")
+}
+
+/// `SIP/2.0/UDP addr` (no branch) for a link.
+fn self_via(locals: &HashMap<Link, SocketAddr>, link: Link) -> String {
+    let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
+    let addr = locals
+        .get(&link)
+        .or_else(|| locals.values().next())
+        .copied()
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+    format!("SIP/2.0/{proto} {addr}")
+}
+
+/// An in-dialog request to a device (ACK for its 2xx, BYE).
+fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) -> Request {
+    let target = leg
+        .remote_target
+        .clone()
+        .unwrap_or_else(|| leg.request.uri().clone());
+    let mut r = Request::new(method.clone(), target);
+    let src = leg.request.headers();
+    let via = if via.contains("branch=") {
+        via.to_string()
+    } else {
+        format!("{via};branch=z9hG4bK{}", random_token(8))
+    };
+    let h = r.headers_mut();
+    h.push("Via", via);
+    h.push("Max-Forwards", "70");
+    if let Some(v) = src.get("From") {
+        h.push("From", v);
+    }
+    if let Ok(mut to) = src.to() {
+        if let Some(tag) = &leg.remote_tag {
+            to.set_tag(tag);
+        }
+        h.push("To", to.to_string());
+    }
+    if let Some(v) = src.get("Call-ID") {
+        h.push("Call-ID", v);
+    }
+    h.push("CSeq", format!("{cseq} {method}"));
+    r
+}
+
+/// A device's answer as the caller's: the caller's dialog identifiers, our tag and Contact, the
+/// device's body.
+fn relay_response(a: &ALeg, response: &Response, contact: String) -> Response {
+    let mut r = respond_with_tag(&a.invite, response.code(), response.reason(), Some(&a.tag));
+    r.headers_mut().push("Contact", contact);
+    if !response.body().is_empty() {
+        if let Some(ct) = response.headers().get("Content-Type") {
+            r.headers_mut().push("Content-Type", ct);
+        }
+        r.set_body(response.body().to_vec());
+    }
+    r
+}
