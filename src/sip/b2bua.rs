@@ -340,7 +340,11 @@ impl Endpoint {
             match action {
                 Action::Send(bytes) => out.push(Outgoing { to, link, bytes }),
                 Action::SendAck(response) => {
-                    if let Some(ack) = leg.and_then(|(id, i)| self.non_2xx_ack(id, i, &response)) {
+                    let invite = match self.clients.get(key).map(|c| &c.machine) {
+                        Some(ClientTx::Invite(m)) => Some(m.request().clone()),
+                        _ => None,
+                    };
+                    if let Some(ack) = invite.and_then(|invite| non_2xx_ack(&invite, &response)) {
                         out.push(Outgoing {
                             to,
                             link,
@@ -752,29 +756,6 @@ impl Endpoint {
         self.set_timer(at, TimerOwner::Call(id));
     }
 
-    /// The ACK for a non-2xx answer of device `i` (RFC 3261 §17.1.1.3).
-    fn non_2xx_ack(&self, id: u64, i: usize, response: &[u8]) -> Option<Vec<u8>> {
-        let leg = self.calls.calls.get(&id)?.legs.get(i)?;
-        let Ok(super::message::Message::Response(r)) = super::message::Message::parse(response)
-        else {
-            return None;
-        };
-        let mut ack = Request::new(Method::Ack, leg.request.uri().clone());
-        let src = leg.request.headers();
-        let h = ack.headers_mut();
-        for name in ["Via", "From", "Call-ID"] {
-            if let Some(v) = src.get(name) {
-                h.push(name, v);
-            }
-        }
-        if let Some(to) = r.headers().get("To") {
-            h.push("To", to);
-        }
-        h.push("CSeq", "1 ACK");
-        h.push("Max-Forwards", "70");
-        Some(ack.to_bytes())
-    }
-
     /// A 2xx retransmitted by a device after its transaction ended: ACK it again.
     fn reack(&self, response: &Response, out: &mut Vec<Outgoing>) {
         let h = response.headers();
@@ -838,6 +819,27 @@ fn self_via(locals: &HashMap<Link, SocketAddr>, link: Link) -> String {
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
     format!("SIP/2.0/{proto} {addr}")
+}
+
+/// The ACK for a non-2xx final answer to our INVITE (RFC 3261 §17.1.1.3): the INVITE's
+/// Request-URI, top Via, From, Call-ID and CSeq number, the answer's To.
+fn non_2xx_ack(invite: &[u8], response: &[u8]) -> Option<Vec<u8>> {
+    use super::message::Message;
+    let (Ok(Message::Request(invite)), Ok(Message::Response(r))) =
+        (Message::parse(invite), Message::parse(response))
+    else {
+        return None;
+    };
+    let mut ack = Request::new(Method::Ack, invite.uri().clone());
+    let src = invite.headers();
+    let h = ack.headers_mut();
+    h.push("Via", src.get("Via")?);
+    h.push("Max-Forwards", "70");
+    h.push("From", src.get("From")?);
+    h.push("To", r.headers().get("To")?);
+    h.push("Call-ID", src.get("Call-ID")?);
+    h.push("CSeq", format!("{} ACK", src.cseq().ok()?.seq));
+    Some(ack.to_bytes())
 }
 
 /// An in-dialog request to a device (ACK for its 2xx, BYE).

@@ -93,6 +93,8 @@ pub struct Endpoint {
     /// Client transactions of the B2BUA, by branch and method.
     pub(super) clients: HashMap<String, Client>,
     pub(super) calls: Calls,
+    /// Messages that must follow the response being built (the 487 after a CANCEL's 200).
+    deferred: Vec<Outgoing>,
     pub stats: Stats,
 }
 
@@ -118,6 +120,7 @@ impl Endpoint {
             locals: HashMap::new(),
             clients: HashMap::new(),
             calls: Calls::default(),
+            deferred: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -315,6 +318,7 @@ impl Endpoint {
                 self.carry_out(&key, actions, &mut out);
             }
         }
+        out.append(&mut self.deferred);
         out
     }
 
@@ -387,15 +391,18 @@ impl Endpoint {
                     v.branch()
                         .and_then(|b| TransactionKey::server(b, &v.sent_by(), "INVITE"))
                 });
-                match invite {
-                    Some(k) if self.cancel_call(&k, now, out) => {
-                        respond(request, StatusCode::OK, "OK")
-                    }
-                    _ => respond(
+                // The 200 for the CANCEL goes out before the INVITE's 487 (RFC 3261 §9.2).
+                let mut later = Vec::new();
+                let cancelled = invite.is_some_and(|k| self.cancel_call(&k, now, &mut later));
+                self.deferred.append(&mut later);
+                if cancelled {
+                    respond(request, StatusCode::OK, "OK")
+                } else {
+                    respond(
                         request,
                         StatusCode::CALL_DOES_NOT_EXIST,
                         "Call/Transaction Does Not Exist",
-                    ),
+                    )
                 }
             }
             Method::Bye => {

@@ -1,0 +1,192 @@
+//! Calls through the B2BUA between two staff members, with SIPp as both phones: answered and
+//! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
+//! must authenticate.
+
+use crate::support::{root, server_config, Server};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Output, Stdio};
+
+const CALLER: (&str, &str) = ("ivan", "ivan-secret-2024");
+const CALLEE: (&str, &str) = ("maria", "maria-secret-2024");
+const CALLEE_EXTENSION: &str = "202";
+
+fn server() -> Server {
+    Server::start(&server_config(&format!(
+        "      - {{ name: Ivan, login: {}, extension: \"201\", password: \"{}\" }}\n      - {{ name: Maria, login: {}, extension: \"{CALLEE_EXTENSION}\", password: \"{}\" }}\n",
+        CALLER.0, CALLER.1, CALLEE.0, CALLEE.1
+    )))
+}
+
+/// A free UDP port on loopback for a SIPp instance.
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn credentials(dir: &std::path::Path, (user, password): (&str, &str)) -> String {
+    let csv = dir.join(format!("{user}.csv"));
+    std::fs::write(
+        &csv,
+        format!(
+            "SEQUENTIAL\n{user};[authentication username={user} password={password}];{password};\n"
+        ),
+    )
+    .unwrap();
+    csv.to_string_lossy().into_owned()
+}
+
+fn sipp(
+    target: SocketAddr,
+    dir: &std::path::Path,
+    scenario: &str,
+    port: u16,
+    extra: &[&str],
+) -> Command {
+    let mut c = Command::new("sipp");
+    c.arg(target.to_string())
+        .args([
+            "-sf",
+            scenario,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-nostdin",
+        ])
+        .args([
+            "-key",
+            "domain",
+            "acme.example",
+            "-key",
+            "expires",
+            "300",
+            "-timeout",
+            "20s",
+            "-timeout_error",
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn ok(out: &Output, who: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{who} failed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Registers the callee from `port`, then starts `scenario` there to answer.
+fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> Child {
+    let csv = credentials(dir, CALLEE);
+    let register = root().join("bench/sip/sipp/register_auth.xml");
+    let out = sipp(
+        server.sip.unwrap(),
+        dir,
+        register.to_str().unwrap(),
+        port,
+        &["-inf", &csv],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "registering the callee");
+    let scenario = root().join("tests/sipp").join(scenario);
+    let scenario = if scenario.exists() {
+        scenario
+    } else {
+        root()
+            .join("bench/sip/sipp")
+            .join(scenario.file_name().unwrap())
+    };
+    sipp(
+        server.sip.unwrap(),
+        dir,
+        scenario.to_str().unwrap(),
+        port,
+        &[],
+    )
+    .spawn()
+    .expect("sipp runs")
+}
+
+fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
+    let csv = credentials(dir, CALLER);
+    let scenario = root().join("tests/sipp").join(scenario);
+    let scenario = if scenario.exists() {
+        scenario
+    } else {
+        root()
+            .join("bench/sip/sipp")
+            .join(scenario.file_name().unwrap())
+    };
+    sipp(
+        server.sip.unwrap(),
+        dir,
+        scenario.to_str().unwrap(),
+        free_port(),
+        &["-inf", &csv, "-s", CALLEE_EXTENSION, "-d", "200"],
+    )
+    .output()
+    .unwrap()
+}
+
+/// Runs one call: the callee's scenario answering, the caller's calling.
+fn call(uas: &str, uac: &str) {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let uas = callee(&server, dir.path(), uas, free_port());
+    ok(&caller(&server, dir.path(), uac), "the caller");
+    ok(&uas.wait_with_output().unwrap(), "the callee");
+}
+
+#[test]
+fn answered_call_hung_up_by_the_caller() {
+    call("uas_answer.xml", "uac_call.xml");
+}
+
+#[test]
+fn busy_callee() {
+    call("uas_busy.xml", "uac_expect_busy.xml");
+}
+
+#[test]
+fn caller_cancels_while_ringing() {
+    call("uas_ring.xml", "uac_cancel.xml");
+}
+
+#[test]
+fn callee_hangs_up() {
+    call("uas_hangup.xml", "uac_called_hangs_up.xml");
+}
+
+#[test]
+fn unregistered_callee_is_unavailable_and_unknown_numbers_are_not_found() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    // Nobody is registered as maria.
+    ok(
+        &caller(&server, dir.path(), "uac_expect_480.xml"),
+        "calling an unregistered colleague",
+    );
+    let csv = credentials(dir.path(), CALLER);
+    let scenario = root().join("tests/sipp/uac_expect_404.xml");
+    let out = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        scenario.to_str().unwrap(),
+        free_port(),
+        &["-inf", &csv, "-s", "999"],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "calling an extension nobody has");
+}
