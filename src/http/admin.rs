@@ -11,6 +11,7 @@
 //! | `GET /api/v1/state` | `RunningState`: revision, files, generated values |
 //! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
 //! | `GET /api/v1/history` | the apply history, newest first |
+//! | `GET /api/v1/calls?tenant=&limit=` | call history records, newest first |
 //! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | a new password, shown once |
 
 use crate::config::bundle::Bundle;
@@ -43,6 +44,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/state", get(state))
         .route("/api/v1/apply", post(apply))
         .route("/api/v1/history", get(history))
+        .route("/api/v1/calls", get(calls))
         .route(
             "/api/v1/tenants/{tenant}/staff/{login}/password",
             post(rotate),
@@ -205,6 +207,32 @@ async fn history(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respons
     let applier = admin.applier.clone();
     match tokio::task::spawn_blocking(move || applier.history(100)).await {
         Ok(Ok(h)) => Json(h).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// Query of `GET /api/v1/calls`.
+#[derive(Debug, Deserialize)]
+pub struct CallsQuery {
+    tenant: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn calls(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CallsQuery>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let applier = admin.applier.clone();
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    match tokio::task::spawn_blocking(move || applier.store().calls(q.tenant.as_deref(), limit))
+        .await
+    {
+        Ok(Ok(c)) => Json(c).into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }

@@ -232,12 +232,30 @@ async fn start_sip(
             e.set_local(crate::sip::endpoint::Link::Tcp, advertised(a));
         }
     }
-    let router = Router::new(udp.clone());
-    let mut tasks = vec![tokio::spawn(run_timers(
-        router.clone(),
-        endpoint.clone(),
-        cancel.clone(),
-    ))];
+    let (records, mut incoming) =
+        tokio::sync::mpsc::unbounded_channel::<crate::store::CallRecord>();
+    let router = Router::new(udp.clone(), records);
+    // Call history: records of finished calls are written in batches, each flushed before the
+    // next is taken, so a crash loses no completed call.
+    let writer = applier.clone();
+    let history = tokio::spawn(async move {
+        while let Some(first) = incoming.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = incoming.try_recv() {
+                batch.push(more);
+            }
+            let applier = writer.clone();
+            match tokio::task::spawn_blocking(move || applier.store().append_calls(&batch)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log(&format!("cannot write call history: {e}")),
+                Err(e) => log(&format!("call history writer failed: {e}")),
+            }
+        }
+    });
+    let mut tasks = vec![
+        history,
+        tokio::spawn(run_timers(router.clone(), endpoint.clone(), cancel.clone())),
+    ];
     for (i, socket) in udp.iter().enumerate() {
         log(&format!(
             "SIP on udp {}",

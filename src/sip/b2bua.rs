@@ -9,10 +9,11 @@
 //! ends the other. The caller's 200 is retransmitted until its ACK (RFC 3261 §13.3.1.4).
 //! SDP is passed through unchanged (media flows between the phones until the RTP relay lands).
 
-use super::endpoint::{respond_with_tag, Endpoint, Link, Outgoing, Peer, TimerOwner};
+use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
 use super::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
 use super::registrar::Transport;
 use super::transaction::{Action, ClientInvite, ClientNonInvite, Reliability, TransactionKey};
+use crate::store::{CallOutcome, CallRecord};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -76,6 +77,8 @@ pub(super) struct Call {
     a: ALeg,
     legs: Vec<Leg>,
     answered: Option<usize>,
+    /// The history record, completed when the call ends.
+    record: CallRecord,
 }
 
 /// Every call, and how requests find theirs.
@@ -112,6 +115,7 @@ impl Endpoint {
         peer: Peer,
         key: Option<&TransactionKey>,
         tenant: &super::directory::Tenant,
+        caller: &str,
         target: &str,
         now: Instant,
         out: &mut Vec<Outgoing>,
@@ -122,7 +126,21 @@ impl Endpoint {
                 .contains_key(target)
                 .then(|| target.to_string())
         });
+        let refused = |this: &mut Endpoint, callee: &str, outcome: CallOutcome, code: u16| {
+            let now_ms = unix_ms();
+            this.records.push(CallRecord {
+                tenant: tenant.id.clone(),
+                caller: caller.to_string(),
+                callee: callee.to_string(),
+                started_ms: now_ms,
+                answered_ms: None,
+                ended_ms: now_ms,
+                outcome,
+                status: Some(code),
+            });
+        };
         let Some(login) = login else {
+            refused(self, target, CallOutcome::NotFound, 404);
             return respond_with_tag(request, StatusCode::NOT_FOUND, "Not Found", None);
         };
         let Some(key) = key else {
@@ -130,11 +148,12 @@ impl Endpoint {
         };
         let bindings: Vec<(String, SocketAddr, Transport)> = self
             .registrar
-            .lookup(&tenant.id, &login, super::endpoint::unix_ms())
+            .lookup(&tenant.id, &login, unix_ms())
             .into_iter()
             .map(|b| (b.contact.clone(), b.source, b.transport))
             .collect();
         if bindings.is_empty() {
+            refused(self, &login, CallOutcome::Unavailable, 480);
             return respond_with_tag(
                 request,
                 StatusCode::TEMPORARILY_UNAVAILABLE,
@@ -252,6 +271,16 @@ impl Endpoint {
                 a,
                 legs,
                 answered: None,
+                record: CallRecord {
+                    tenant: tenant.id.clone(),
+                    caller: caller.to_string(),
+                    callee: login.clone(),
+                    started_ms: unix_ms(),
+                    answered_ms: None,
+                    ended_ms: 0,
+                    outcome: CallOutcome::Unavailable,
+                    status: None,
+                },
             },
         );
         respond_with_tag(request, StatusCode::TRYING, "Trying", None)
@@ -487,6 +516,7 @@ impl Endpoint {
             return;
         };
         call.answered = Some(i);
+        call.record.answered_ms = Some(unix_ms());
         let mut ok = relay_response(&call.a, &response, contact);
         if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
             ok.headers_mut().push("Content-Type", "application/sdp");
@@ -553,8 +583,14 @@ impl Endpoint {
         };
         let response = respond_with_tag(&call.a.invite, status, reason, Some(&call.a.tag));
         let key = call.a.key.clone();
+        let outcome = match status.as_u16() {
+            486 => CallOutcome::Busy,
+            603 => CallOutcome::Declined,
+            487 => CallOutcome::Cancelled,
+            _ => CallOutcome::Unavailable,
+        };
         self.server_respond(&key, response, now, out);
-        self.end_call(id);
+        self.finish(id, outcome, Some(status.as_u16()));
     }
 
     /// CANCEL from the caller: every device still ringing is cancelled; the INVITE gets 487.
@@ -589,7 +625,7 @@ impl Endpoint {
             let key = call.a.key.clone();
             self.server_respond(&key, response, now, out);
         }
-        self.end_call(id);
+        self.finish(id, CallOutcome::Cancelled, Some(487));
         true
     }
 
@@ -671,7 +707,7 @@ impl Endpoint {
             }
             Some(_) => self.bye_caller(id, now, out),
         }
-        self.end_call(id);
+        self.finish(id, CallOutcome::Answered, None);
         true
     }
 
@@ -779,6 +815,18 @@ impl Endpoint {
             link: leg.link,
             bytes: ack.to_bytes(),
         });
+    }
+
+    /// Writes the call's history record and forgets the call.
+    fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
+        if let Some(call) = self.calls.calls.get(&id) {
+            let mut record = call.record.clone();
+            record.ended_ms = unix_ms();
+            record.outcome = outcome;
+            record.status = status;
+            self.records.push(record);
+        }
+        self.end_call(id);
     }
 
     fn end_call(&mut self, id: u64) {

@@ -95,6 +95,8 @@ pub struct Endpoint {
     pub(super) calls: Calls,
     /// Messages that must follow the response being built (the 487 after a CANCEL's 200).
     deferred: Vec<Outgoing>,
+    /// History records of calls that ended, for the transport to hand to the store.
+    pub(super) records: Vec<crate::store::CallRecord>,
     pub stats: Stats,
 }
 
@@ -121,6 +123,7 @@ impl Endpoint {
             clients: HashMap::new(),
             calls: Calls::default(),
             deferred: Vec::new(),
+            records: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -128,6 +131,11 @@ impl Endpoint {
     /// Tells the endpoint its own address on `link`, written into the requests it sends.
     pub fn set_local(&mut self, link: Link, addr: SocketAddr) {
         self.locals.insert(link, addr);
+    }
+
+    /// The history records of calls that ended since the last call.
+    pub fn take_records(&mut self) -> Vec<crate::store::CallRecord> {
+        std::mem::take(&mut self.records)
     }
 
     /// Calls in progress.
@@ -590,7 +598,16 @@ impl Endpoint {
                 match directory.as_deref().and_then(|d| d.tenant(&domain)) {
                     Some(tenant) => {
                         let tenant = tenant.clone();
-                        self.start_call(request, peer, key, &tenant, &target, now, out)
+                        self.start_call(
+                            request,
+                            peer,
+                            key,
+                            &tenant,
+                            &credentials.username,
+                            &target,
+                            now,
+                            out,
+                        )
                     }
                     None => respond(request, StatusCode::NOT_FOUND, "Not Found"),
                 }

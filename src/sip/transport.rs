@@ -8,6 +8,7 @@
 
 use super::endpoint::{Endpoint, Link, Outgoing, Peer};
 use super::message::{reject, Frame, StreamFramer};
+use crate::store::CallRecord;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,19 +47,36 @@ pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 }
 
 /// Sends outgoing messages over the socket or connection they belong to.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Router {
     udp: Vec<Arc<UdpSocket>>,
     tcp: Arc<Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>>,
+    /// Where finished calls' history records go (the store writer).
+    records: mpsc::UnboundedSender<CallRecord>,
 }
 
 impl Router {
-    /// A router over these UDP sockets (their index is `Link::Udp(i)`).
-    pub fn new(udp: Vec<Arc<UdpSocket>>) -> Router {
+    /// A router over these UDP sockets (their index is `Link::Udp(i)`), handing history
+    /// records to `records`.
+    pub fn new(udp: Vec<Arc<UdpSocket>>, records: mpsc::UnboundedSender<CallRecord>) -> Router {
         Router {
             udp,
             tcp: Arc::default(),
+            records,
         }
+    }
+
+    /// Runs `f` on the endpoint, then sends what it produced and hands over any history records.
+    async fn drive(&self, endpoint: &Shared, f: impl FnOnce(&mut Endpoint) -> Vec<Outgoing>) {
+        let (out, records) = {
+            let mut e = lock(endpoint);
+            let out = f(&mut e);
+            (out, e.take_records())
+        };
+        for r in records {
+            let _ = self.records.send(r);
+        }
+        self.send(out).await;
     }
 
     async fn send(&self, out: Vec<Outgoing>) {
@@ -97,15 +115,20 @@ pub async fn run_udp(index: usize, router: Router, endpoint: Shared, cancel: Can
     };
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let out = tokio::select! {
+        let received = tokio::select! {
             _ = cancel.cancelled() => return,
-            received = socket.recv_from(&mut buf) => match received {
-                Ok((n, addr)) => lock(&endpoint).on_message(&buf[..n], Peer { addr, link: Link::Udp(index) }, Instant::now()),
-                // ICMP port unreachable from an earlier send shows up here on Linux: ignore.
-                Err(_) => Vec::new(),
-            },
+            received = socket.recv_from(&mut buf) => received,
         };
-        router.send(out).await;
+        // ICMP port unreachable from an earlier send shows up as an error on Linux: ignore.
+        if let Ok((n, addr)) = received {
+            let peer = Peer {
+                addr,
+                link: Link::Udp(index),
+            };
+            router
+                .drive(&endpoint, |e| e.on_message(&buf[..n], peer, Instant::now()))
+                .await;
+        }
     }
 }
 
@@ -119,15 +142,15 @@ pub async fn run_timers(router: Router, endpoint: Shared, cancel: CancellationTo
             _ = tick.tick() => {}
         }
         let now = Instant::now();
-        let out = {
-            let mut e = lock(&endpoint);
-            if e.next_deadline().is_some_and(|at| at <= now) {
-                e.on_timers(now)
-            } else {
-                Vec::new()
-            }
-        };
-        router.send(out).await;
+        router
+            .drive(&endpoint, |e| {
+                if e.next_deadline().is_some_and(|at| at <= now) {
+                    e.on_timers(now)
+                } else {
+                    Vec::new()
+                }
+            })
+            .await;
     }
 }
 

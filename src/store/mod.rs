@@ -25,6 +25,7 @@
 //! [`Store::counter_add`] does not flush; sled flushes in the background (every 500 ms) and on
 //! drop, and [`Store::flush`] forces it.
 
+mod calls;
 mod codec;
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::credentials::DigestHashes;
+pub use calls::{CallOutcome, CallRecord};
 use codec::{decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
 
 /// What one tenant's staff member got generated; never changes once written (only rotation

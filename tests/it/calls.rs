@@ -139,33 +139,75 @@ fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
     .unwrap()
 }
 
-/// Runs one call: the callee's scenario answering, the caller's calling.
-fn call(uas: &str, uac: &str) {
+/// Runs one call: the callee's scenario answering, the caller's calling. Returns the server.
+fn call(uas: &str, uac: &str) -> Server {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
     let uas = callee(&server, dir.path(), uas, free_port());
     ok(&caller(&server, dir.path(), uac), "the caller");
     ok(&uas.wait_with_output().unwrap(), "the callee");
+    server
+}
+
+/// The call history records of tenant acme, once `n` are there (written asynchronously).
+fn history(server: &Server, n: usize) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = server.call(
+            "GET",
+            "/api/v1/calls?tenant=acme",
+            Some(crate::support::TOKEN),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        let records = body.as_array().cloned().unwrap_or_default();
+        if records.len() >= n || std::time::Instant::now() > deadline {
+            return records;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 #[test]
 fn answered_call_hung_up_by_the_caller() {
-    call("uas_answer.xml", "uac_call.xml");
+    let server = call("uas_answer.xml", "uac_call.xml");
+    let records = history(&server, 1);
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(
+        (
+            r["caller"].as_str(),
+            r["callee"].as_str(),
+            r["outcome"].as_str()
+        ),
+        (Some("ivan"), Some("maria"), Some("answered"))
+    );
+    let (started, answered, ended) = (
+        r["started_ms"].as_u64().unwrap(),
+        r["answered_ms"].as_u64().unwrap(),
+        r["ended_ms"].as_u64().unwrap(),
+    );
+    assert!(started <= answered && answered <= ended, "{r}");
 }
 
 #[test]
 fn busy_callee() {
-    call("uas_busy.xml", "uac_expect_busy.xml");
+    let server = call("uas_busy.xml", "uac_expect_busy.xml");
+    let records = history(&server, 1);
+    assert_eq!(records[0]["outcome"], "busy");
+    assert_eq!(records[0]["status"], 486);
 }
 
 #[test]
 fn caller_cancels_while_ringing() {
-    call("uas_ring.xml", "uac_cancel.xml");
+    let server = call("uas_ring.xml", "uac_cancel.xml");
+    assert_eq!(history(&server, 1)[0]["outcome"], "cancelled");
 }
 
 #[test]
 fn callee_hangs_up() {
-    call("uas_hangup.xml", "uac_called_hangs_up.xml");
+    let server = call("uas_hangup.xml", "uac_called_hangs_up.xml");
+    assert_eq!(history(&server, 1)[0]["outcome"], "answered");
 }
 
 #[test]
