@@ -234,7 +234,7 @@ async fn start_sip(
     }
     let (records, mut incoming) =
         tokio::sync::mpsc::unbounded_channel::<crate::store::CallRecord>();
-    let router = Router::new(udp.clone(), records);
+    let (router, queue) = Router::new(udp.clone(), records);
     // Call history: records of finished calls are written in batches, each flushed before the
     // next is taken, so a crash loses no completed call.
     let writer = applier.clone();
@@ -252,8 +252,14 @@ async fn start_sip(
             }
         }
     });
+    let sender = tokio::spawn(crate::sip::transport::run_sender(
+        router.clone(),
+        queue,
+        cancel.clone(),
+    ));
     let mut tasks = vec![
         history,
+        sender,
         tokio::spawn(run_timers(router.clone(), endpoint.clone(), cancel.clone())),
     ];
     for (i, socket) in udp.iter().enumerate() {

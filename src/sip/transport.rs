@@ -53,30 +53,42 @@ pub struct Router {
     tcp: Arc<Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>>,
     /// Where finished calls' history records go (the store writer).
     records: mpsc::UnboundedSender<CallRecord>,
+    /// The sender task's queue: what the endpoint produced, in the order it produced it.
+    outbound: mpsc::UnboundedSender<Vec<Outgoing>>,
 }
 
 impl Router {
     /// A router over these UDP sockets (their index is `Link::Udp(i)`), handing history
-    /// records to `records`.
-    pub fn new(udp: Vec<Arc<UdpSocket>>, records: mpsc::UnboundedSender<CallRecord>) -> Router {
-        Router {
-            udp,
-            tcp: Arc::default(),
-            records,
-        }
+    /// records to `records`; `run_sender` must run with the returned queue.
+    pub fn new(
+        udp: Vec<Arc<UdpSocket>>,
+        records: mpsc::UnboundedSender<CallRecord>,
+    ) -> (Router, mpsc::UnboundedReceiver<Vec<Outgoing>>) {
+        let (outbound, queue) = mpsc::unbounded_channel();
+        (
+            Router {
+                udp,
+                tcp: Arc::default(),
+                records,
+                outbound,
+            },
+            queue,
+        )
     }
 
-    /// Runs `f` on the endpoint, then sends what it produced and hands over any history records.
-    async fn drive(&self, endpoint: &Shared, f: impl FnOnce(&mut Endpoint) -> Vec<Outgoing>) {
-        let (out, records) = {
-            let mut e = lock(endpoint);
-            let out = f(&mut e);
-            (out, e.take_records())
-        };
-        for r in records {
+    /// Runs `f` on the endpoint and queues what it produced for the sender task — while still
+    /// holding the endpoint, so messages leave in the order the endpoint made them (a 180 never
+    /// overtakes the 200 that followed it, whichever reader task handled which) — and hands over
+    /// any history records.
+    fn drive(&self, endpoint: &Shared, f: impl FnOnce(&mut Endpoint) -> Vec<Outgoing>) {
+        let mut e = lock(endpoint);
+        let out = f(&mut e);
+        if !out.is_empty() {
+            let _ = self.outbound.send(out);
+        }
+        for r in e.take_records() {
             let _ = self.records.send(r);
         }
-        self.send(out).await;
     }
 
     async fn send(&self, out: Vec<Outgoing>) {
@@ -104,6 +116,24 @@ impl Router {
     }
 }
 
+/// Sends everything queued by `drive`, in order, until `cancel` fires.
+pub async fn run_sender(
+    router: Router,
+    mut queue: mpsc::UnboundedReceiver<Vec<Outgoing>>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let out = tokio::select! {
+            _ = cancel.cancelled() => return,
+            out = queue.recv() => match out {
+                Some(out) => out,
+                None => return,
+            },
+        };
+        router.send(out).await;
+    }
+}
+
 fn lock(endpoint: &Mutex<Endpoint>) -> std::sync::MutexGuard<'_, Endpoint> {
     endpoint.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -125,9 +155,7 @@ pub async fn run_udp(index: usize, router: Router, endpoint: Shared, cancel: Can
                 addr,
                 link: Link::Udp(index),
             };
-            router
-                .drive(&endpoint, |e| e.on_message(&buf[..n], peer, Instant::now()))
-                .await;
+            router.drive(&endpoint, |e| e.on_message(&buf[..n], peer, Instant::now()));
         }
     }
 }
@@ -142,15 +170,13 @@ pub async fn run_timers(router: Router, endpoint: Shared, cancel: CancellationTo
             _ = tick.tick() => {}
         }
         let now = Instant::now();
-        router
-            .drive(&endpoint, |e| {
-                if e.next_deadline().is_some_and(|at| at <= now) {
-                    e.on_timers(now)
-                } else {
-                    Vec::new()
-                }
-            })
-            .await;
+        router.drive(&endpoint, |e| {
+            if e.next_deadline().is_some_and(|at| at <= now) {
+                e.on_timers(now)
+            } else {
+                Vec::new()
+            }
+        });
     }
 }
 
