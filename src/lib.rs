@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod http;
+pub mod media;
 pub mod serve;
 pub mod sip;
 pub mod store;

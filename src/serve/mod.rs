@@ -109,13 +109,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
-    let sip_tasks = start_sip(
-        &config.server.sip_listen,
-        config.server.sip_public_address.as_deref(),
-        &applier,
-        &cancel,
-    )
-    .await?;
+    let sip_tasks = start_sip(&config.server, &applier, &cancel).await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -178,12 +172,13 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
 /// Binds every SIP listen address and starts the transports and the timer task over one
 /// shared endpoint.
 async fn start_sip(
-    listen: &[crate::config::model::Listen],
-    public_address: Option<&str>,
+    server: &crate::config::model::Server,
     applier: &Arc<Applier>,
     cancel: &CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
     use crate::config::model::Transport;
+    let listen = &server.sip_listen;
+    let public_address = server.sip_public_address.as_deref();
     use crate::sip::transport::{run_tcp, run_timers, run_udp, Router};
     let source = applier.clone();
     let directory: crate::sip::endpoint::DirectorySource =
@@ -234,6 +229,27 @@ async fn start_sip(
     }
     let (records, mut incoming) =
         tokio::sync::mpsc::unbounded_channel::<crate::store::CallRecord>();
+    // Calls' audio is anchored at a relay on the first SIP address, announced as the RTP public
+    // address (or the SIP one, or the bound address).
+    let bind_ip = listen
+        .first()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |l| l.address.ip());
+    let rtp_public: Option<std::net::IpAddr> = server
+        .rtp_public_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .or(public);
+    let rtp_advertised =
+        rtp_public.unwrap_or(advertised(std::net::SocketAddr::new(bind_ip, 0)).ip());
+    endpoint
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set_media(Box::new(crate::media::relay::Relays::new(
+            bind_ip,
+            rtp_advertised,
+            server.rtp_port_min,
+            server.rtp_port_max,
+        )));
     let (router, queue) = Router::new(udp.clone(), records);
     // Call history: records of finished calls are written in batches, each flushed before the
     // next is taken, so a crash loses no completed call.

@@ -77,6 +77,8 @@ pub(super) struct Call {
     a: ALeg,
     legs: Vec<Leg>,
     answered: Option<usize>,
+    /// The media relay: its id and the address the caller sends to.
+    relay: Option<(u64, SocketAddr)>,
     /// The history record, completed when the call ends.
     record: CallRecord,
 }
@@ -137,6 +139,8 @@ impl Endpoint {
                 ended_ms: now_ms,
                 outcome,
                 status: Some(code),
+                rtp_caller_to_callee: 0,
+                rtp_callee_to_caller: 0,
             });
         };
         let Some(login) = login else {
@@ -167,6 +171,19 @@ impl Endpoint {
         };
         let id = self.calls.next;
         self.calls.next += 1;
+        // Anchor the audio: the devices are offered the relay's callee side.
+        let offer = std::str::from_utf8(request.body())
+            .ok()
+            .and_then(crate::media::sdp::audio_endpoint);
+        let opened = match (&mut self.media, offer) {
+            (Some(media), Some(caller_audio)) => media.open().map(|(relay_id, a_side, b_side)| {
+                media.expect(relay_id, crate::media::relay::Side::Caller, caller_audio);
+                (relay_id, a_side, b_side)
+            }),
+            _ => None,
+        };
+        let relay = opened.map(|(relay_id, a_side, _)| (relay_id, a_side));
+        let leg_body = relayed_body(request.body(), opened.map(|(_, _, b_side)| b_side));
         let a_tag = random_token(6);
         let max_forwards = headers
             .max_forwards()
@@ -204,7 +221,7 @@ impl Endpoint {
             if let Some(ct) = request.headers().get("Content-Type") {
                 h.push("Content-Type", ct);
             }
-            leg_req.set_body(request.body().to_vec());
+            leg_req.set_body(leg_body.clone());
             let leg_call_id = leg_req
                 .headers()
                 .call_id()
@@ -271,6 +288,7 @@ impl Endpoint {
                 a,
                 legs,
                 answered: None,
+                relay,
                 record: CallRecord {
                     tenant: tenant.id.clone(),
                     caller: caller.to_string(),
@@ -280,6 +298,8 @@ impl Endpoint {
                     ended_ms: 0,
                     outcome: CallOutcome::Unavailable,
                     status: None,
+                    rtp_caller_to_callee: 0,
+                    rtp_callee_to_caller: 0,
                 },
             },
         );
@@ -460,7 +480,11 @@ impl Endpoint {
                     return;
                 }
                 call.legs[i].state = LegState::Ringing;
-                let relay = relay_response(&call.a, &response, contact);
+                let relay_to = self.note_callee_audio(id, &response);
+                let Some(call) = self.calls.calls.get(&id) else {
+                    return;
+                };
+                let relay = relay_response(&call.a, &response, contact, relay_to);
                 let key = call.a.key.clone();
                 self.server_respond(&key, relay, now, out);
             }
@@ -512,12 +536,13 @@ impl Endpoint {
             return;
         }
         let contact = self.contact(self.calls.calls[&id].a.link);
+        let relay_to = self.note_callee_audio(id, &response);
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
         call.answered = Some(i);
         call.record.answered_ms = Some(unix_ms());
-        let mut ok = relay_response(&call.a, &response, contact);
+        let mut ok = relay_response(&call.a, &response, contact, relay_to);
         if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
             ok.headers_mut().push("Content-Type", "application/sdp");
         }
@@ -817,10 +842,30 @@ impl Endpoint {
         });
     }
 
+    /// A device's SDP (in a 18x or 2xx) tells where it wants audio: the relay sends there until
+    /// the device's own packets arrive. Returns the relay's caller side, to point the caller at.
+    fn note_callee_audio(&mut self, id: u64, response: &Response) -> Option<SocketAddr> {
+        let (relay_id, a_side) = self.calls.calls.get(&id)?.relay?;
+        let audio = std::str::from_utf8(response.body())
+            .ok()
+            .and_then(crate::media::sdp::audio_endpoint);
+        if let (Some(audio), Some(media)) = (audio, &mut self.media) {
+            media.expect(relay_id, crate::media::relay::Side::Callee, audio);
+        }
+        Some(a_side)
+    }
+
     /// Writes the call's history record and forgets the call.
     fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
+        let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
+        let (to_callee, to_caller) = match (relay, &mut self.media) {
+            (Some((relay_id, _)), Some(media)) => media.close(relay_id),
+            _ => (0, 0),
+        };
         if let Some(call) = self.calls.calls.get(&id) {
             let mut record = call.record.clone();
+            record.rtp_caller_to_callee = to_callee;
+            record.rtp_callee_to_caller = to_caller;
             record.ended_ms = unix_ms();
             record.outcome = outcome;
             record.status = status;
@@ -924,14 +969,32 @@ fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) -> Request {
 
 /// A device's answer as the caller's: the caller's dialog identifiers, our tag and Contact, the
 /// device's body.
-fn relay_response(a: &ALeg, response: &Response, contact: String) -> Response {
+/// A device's answer as the caller's: the caller's dialog identifiers, our tag and Contact, the
+/// device's body — its audio pointed at the relay's caller side when the call is relayed.
+fn relay_response(
+    a: &ALeg,
+    response: &Response,
+    contact: String,
+    relay_to: Option<SocketAddr>,
+) -> Response {
     let mut r = respond_with_tag(&a.invite, response.code(), response.reason(), Some(&a.tag));
     r.headers_mut().push("Contact", contact);
     if !response.body().is_empty() {
         if let Some(ct) = response.headers().get("Content-Type") {
             r.headers_mut().push("Content-Type", ct);
         }
-        r.set_body(response.body().to_vec());
+        r.set_body(relayed_body(response.body(), relay_to));
     }
     r
+}
+
+/// `body` with its audio pointed at `relay_to`, when there is a relay and the body is SDP
+/// with audio; otherwise as it is.
+fn relayed_body(body: &[u8], relay_to: Option<SocketAddr>) -> Vec<u8> {
+    match (relay_to, std::str::from_utf8(body)) {
+        (Some(to), Ok(sdp)) if crate::media::sdp::audio_endpoint(sdp).is_some() => {
+            crate::media::sdp::point_at(sdp, to).into_bytes()
+        }
+        _ => body.to_vec(),
+    }
 }

@@ -95,6 +95,8 @@ pub struct Endpoint {
     pub(super) calls: Calls,
     /// Messages that must follow the response being built (the 487 after a CANCEL's 200).
     deferred: Vec<Outgoing>,
+    /// The media relay calls are anchored at (`None`: SDP passes through unchanged).
+    pub(super) media: Option<Box<dyn crate::media::relay::MediaAnchor>>,
     /// History records of calls that ended, for the transport to hand to the store.
     pub(super) records: Vec<crate::store::CallRecord>,
     pub stats: Stats,
@@ -124,6 +126,7 @@ impl Endpoint {
             calls: Calls::default(),
             deferred: Vec::new(),
             records: Vec::new(),
+            media: None,
             stats: Stats::default(),
         }
     }
@@ -131,6 +134,11 @@ impl Endpoint {
     /// Tells the endpoint its own address on `link`, written into the requests it sends.
     pub fn set_local(&mut self, link: Link, addr: SocketAddr) {
         self.locals.insert(link, addr);
+    }
+
+    /// Anchors the audio of calls at `media`.
+    pub fn set_media(&mut self, media: Box<dyn crate::media::relay::MediaAnchor>) {
+        self.media = Some(media);
     }
 
     /// The history records of calls that ended since the last call.

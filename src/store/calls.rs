@@ -38,6 +38,11 @@ pub struct CallRecord {
     pub outcome: CallOutcome,
     /// The SIP status the caller got when the call was not answered.
     pub status: Option<u16>,
+    /// RTP packets the PBX relayed from the caller to the callee, and back.
+    #[serde(default)]
+    pub rtp_caller_to_callee: u64,
+    #[serde(default)]
+    pub rtp_callee_to_caller: u64,
 }
 
 impl Store {
@@ -121,6 +126,8 @@ mod tests {
             ended_ms: ended,
             outcome: CallOutcome::Answered,
             status: None,
+            rtp_caller_to_callee: 0,
+            rtp_callee_to_caller: 0,
         }
     }
 

@@ -232,3 +232,69 @@ fn unregistered_callee_is_unavailable_and_unknown_numbers_are_not_found() {
     .unwrap();
     ok(&out, "calling an extension nobody has");
 }
+
+#[test]
+fn audio_is_relayed_both_ways() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    // One second of PCMU silence for the caller to stream; the callee echoes what it receives.
+    std::fs::write(dir.path().join("audio.ulaw"), vec![0xffu8; 8000]).unwrap();
+    let csv = credentials(dir.path(), CALLEE);
+    let port = free_port();
+    let register = root().join("bench/sip/sipp/register_auth.xml");
+    ok(
+        &sipp(
+            server.sip.unwrap(),
+            dir.path(),
+            register.to_str().unwrap(),
+            port,
+            &["-inf", &csv],
+        )
+        .output()
+        .unwrap(),
+        "registering",
+    );
+    let uas = root().join("bench/sip/sipp/uas_answer.xml");
+    let echo_port = free_port().to_string();
+    let callee = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        uas.to_str().unwrap(),
+        port,
+        &["-rtp_echo", "-mp", &echo_port],
+    )
+    .spawn()
+    .unwrap();
+    let csv = credentials(dir.path(), CALLER);
+    let uac = root().join("tests/sipp/uac_call_rtp.xml");
+    let media_port = free_port().to_string();
+    let out = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        uac.to_str().unwrap(),
+        free_port(),
+        &[
+            "-inf",
+            &csv,
+            "-s",
+            CALLEE_EXTENSION,
+            "-d",
+            "200",
+            "-mp",
+            &media_port,
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "the caller");
+    ok(&callee.wait_with_output().unwrap(), "the callee");
+    let r = &history(&server, 1)[0];
+    let (there, back) = (
+        r["rtp_caller_to_callee"].as_u64().unwrap(),
+        r["rtp_callee_to_caller"].as_u64().unwrap(),
+    );
+    assert!(
+        there >= 40 && back >= 40,
+        "1 s of 20 ms packets each way through the relay: {r}"
+    );
+}
