@@ -31,6 +31,9 @@ pub(super) struct Client {
     pub(super) link: Link,
     /// The call and leg it belongs to (`None` for BYE/CANCEL whose answers do not matter).
     pub(super) leg: Option<(u64, usize)>,
+    /// For a re-INVITE passed through: the originating side's transaction to answer and its
+    /// request, the call, and whether the re-INVITE went to the callee (else to the caller).
+    pub(super) reinvite: Option<(TransactionKey, Request, u64, bool)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +55,8 @@ struct Leg {
     remote_tag: Option<String>,
     remote_target: Option<Uri>,
     final_code: Option<u16>,
+    /// Our last CSeq in the device's dialog.
+    cseq: u32,
 }
 
 /// The caller's side.
@@ -77,8 +82,8 @@ pub(super) struct Call {
     a: ALeg,
     legs: Vec<Leg>,
     answered: Option<usize>,
-    /// The media relay: its id and the address the caller sends to.
-    relay: Option<(u64, SocketAddr)>,
+    /// The media relay: its id and the addresses the caller and the callee send to.
+    relay: Option<(u64, SocketAddr, SocketAddr)>,
     /// The history record, completed when the call ends.
     record: CallRecord,
 }
@@ -182,7 +187,7 @@ impl Endpoint {
             }),
             _ => None,
         };
-        let relay = opened.map(|(relay_id, a_side, _)| (relay_id, a_side));
+        let relay = opened;
         let leg_body = relayed_body(request.body(), opened.map(|(_, _, b_side)| b_side));
         let a_tag = random_token(6);
         let max_forwards = headers
@@ -255,6 +260,7 @@ impl Endpoint {
                 remote_tag: None,
                 remote_target: None,
                 final_code: None,
+                cseq: 1,
             });
         }
         if legs.is_empty() {
@@ -368,6 +374,7 @@ impl Endpoint {
                 to,
                 link,
                 leg,
+                reinvite: None,
             },
         );
         self.client_actions(&key, actions, now, out);
@@ -384,6 +391,8 @@ impl Endpoint {
         let Some((to, link, leg)) = self.clients.get(key).map(|c| (c.to, c.link, c.leg)) else {
             return;
         };
+        // Read before the actions: `Terminated` removes the transaction.
+        let reinvite = self.clients.get(key).and_then(|c| c.reinvite.clone());
         let mut passed = Vec::new();
         for action in actions {
             match action {
@@ -415,6 +424,24 @@ impl Endpoint {
                 }
                 Action::CancelTimer(_) => {}
             }
+        }
+        if let Some((origin, origin_request, id, toward_callee)) = reinvite {
+            for bytes in passed {
+                if let Ok(super::message::Message::Response(r)) =
+                    super::message::Message::parse(&bytes)
+                {
+                    self.reinvite_answered(
+                        &origin,
+                        &origin_request,
+                        id,
+                        toward_callee,
+                        r,
+                        now,
+                        out,
+                    );
+                }
+            }
+            return;
         }
         if let Some((id, i)) = leg {
             for bytes in passed {
@@ -691,7 +718,8 @@ impl Endpoint {
         leg.state = LegState::Done;
         let branch = format!("z9hG4bK{}", random_token(8));
         let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
-        let bye = dialog_request(Method::Bye, leg, 2, &via);
+        leg.cseq += 1;
+        let bye = dialog_request(Method::Bye, leg, leg.cseq, &via);
         let (to, link) = (leg.to, leg.link);
         self.send_client(
             ClientKind::NonInvite,
@@ -703,6 +731,169 @@ impl Endpoint {
             now,
             out,
         );
+    }
+
+    /// An INVITE inside one of our dialogs (hold, resume, a codec change): passed to the other
+    /// side with its audio still pointed at the relay; the answer comes back the same way.
+    /// `None` if no dialog matches (the caller answers 481).
+    pub(super) fn reinvite(
+        &mut self,
+        request: &Request,
+        key: Option<&TransactionKey>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> Option<Response> {
+        let h = request.headers();
+        let (call_id, to) = (h.call_id().ok()?, h.to().ok()?);
+        let &(id, side) = self
+            .calls
+            .dialogs
+            .get(&(call_id.to_string(), to.tag()?.to_string()))?;
+        let key = key?.clone();
+        let relay = self.calls.calls.get(&id)?.relay;
+        let sdp = std::str::from_utf8(request.body())
+            .ok()
+            .and_then(crate::media::sdp::audio_endpoint);
+        let (relay_side, toward_callee) = match side {
+            None => (crate::media::relay::Side::Caller, true),
+            Some(_) => (crate::media::relay::Side::Callee, false),
+        };
+        if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, sdp, &mut self.media) {
+            media.expect(relay_id, relay_side, addr);
+        }
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let content_type = h.get("Content-Type").map(str::to_string);
+        let call = self.calls.calls.get_mut(&id)?;
+        let (mut forward, to, link) = if toward_callee {
+            let leg = &mut call.legs[call.answered?];
+            leg.cseq += 1;
+            let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
+            (
+                dialog_request(Method::Invite, leg, leg.cseq, &via),
+                leg.to,
+                leg.link,
+            )
+        } else {
+            let a = &mut call.a;
+            a.cseq += 1;
+            let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
+            (
+                caller_request(Method::Invite, a, a.cseq, &via),
+                a.peer,
+                a.link,
+            )
+        };
+        forward.headers_mut().push("Contact", self.contact(link));
+        if let Some(ct) = content_type {
+            forward.headers_mut().push("Content-Type", ct);
+        }
+        let toward = relay.map(|(_, a_side, b_side)| if toward_callee { b_side } else { a_side });
+        forward.set_body(relayed_body(request.body(), toward));
+        self.send_client(
+            ClientKind::Invite,
+            &forward,
+            &branch,
+            to,
+            link,
+            None,
+            now,
+            out,
+        );
+        if let Some(client) = self.clients.get_mut(&client_key(&branch, &Method::Invite)) {
+            client.reinvite = Some((key, request.clone(), id, toward_callee));
+        }
+        Some(respond_with_tag(
+            request,
+            StatusCode::TRYING,
+            "Trying",
+            None,
+        ))
+    }
+
+    /// The other side answered a passed-through re-INVITE: ACK a 2xx there, and answer the
+    /// originating side the same way (its audio pointed at the relay).
+    #[allow(clippy::too_many_arguments)]
+    fn reinvite_answered(
+        &mut self,
+        origin: &TransactionKey,
+        origin_request: &Request,
+        id: u64,
+        toward_callee: bool,
+        r: Response,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let code = r.code().as_u16();
+        if code < 200 {
+            return;
+        }
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
+        if code < 300 {
+            // The ACK for a 2xx is the TU's, in the dialog, with the re-INVITE's CSeq.
+            let ack = if toward_callee {
+                call.answered.map(|i| {
+                    let leg = &call.legs[i];
+                    let via = format!(
+                        "{};branch=z9hG4bK{};rport",
+                        self_via(&self.locals, leg.link),
+                        random_token(8)
+                    );
+                    (
+                        dialog_request(Method::Ack, leg, leg.cseq, &via),
+                        leg.to,
+                        leg.link,
+                    )
+                })
+            } else {
+                let a = &call.a;
+                let via = format!(
+                    "{};branch=z9hG4bK{};rport",
+                    self_via(&self.locals, a.link),
+                    random_token(8)
+                );
+                Some((caller_request(Method::Ack, a, a.cseq, &via), a.peer, a.link))
+            };
+            if let Some((ack, to, link)) = ack {
+                out.push(Outgoing {
+                    to,
+                    link,
+                    bytes: ack.to_bytes(),
+                });
+            }
+        }
+        let audio = std::str::from_utf8(r.body())
+            .ok()
+            .and_then(crate::media::sdp::audio_endpoint);
+        let relay = call.relay;
+        if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, audio, &mut self.media) {
+            let side = if toward_callee {
+                crate::media::relay::Side::Callee
+            } else {
+                crate::media::relay::Side::Caller
+            };
+            media.expect(relay_id, side, addr);
+        }
+        let back_to = relay.map(|(_, a_side, b_side)| if toward_callee { a_side } else { b_side });
+        let mut answer = respond_with_tag(origin_request, r.code(), r.reason(), None);
+        // The originating side's dialog keeps our tag.
+        if let Ok(to) = origin_request.headers().to() {
+            answer.headers_mut().set("To", to.to_string());
+        }
+        let link = if toward_callee {
+            call_link_a(self, id)
+        } else {
+            call_link_b(self, id)
+        };
+        answer.headers_mut().push("Contact", self.contact(link));
+        if !r.body().is_empty() {
+            if let Some(ct) = r.headers().get("Content-Type") {
+                answer.headers_mut().push("Content-Type", ct);
+            }
+            answer.set_body(relayed_body(r.body(), back_to));
+        }
+        self.server_respond(origin, answer, now, out);
     }
 
     /// A BYE in one of our dialogs: the other side is hung up too. `false` if no dialog matches.
@@ -742,27 +933,9 @@ impl Endpoint {
         };
         let a = &mut call.a;
         a.cseq += 1;
-        let target = a
-            .remote_target
-            .clone()
-            .unwrap_or_else(|| a.invite.uri().clone());
-        let mut bye = Request::new(Method::Bye, target);
         let branch = format!("z9hG4bK{}", random_token(8));
         let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
-        let from = a.invite.headers().from().ok();
-        let to = a.invite.headers().to().ok();
-        let h = bye.headers_mut();
-        h.push("Via", via);
-        h.push("Max-Forwards", "70");
-        if let Some(mut to) = to {
-            to.set_tag(&a.tag);
-            h.push("From", to.to_string());
-        }
-        if let Some(from) = from {
-            h.push("To", from.to_string());
-        }
-        h.push("Call-ID", &a.call_id);
-        h.push("CSeq", format!("{} BYE", a.cseq));
+        let bye = caller_request(Method::Bye, a, a.cseq, &via);
         let (peer, link) = (a.peer, a.link);
         self.send_client(
             ClientKind::NonInvite,
@@ -845,7 +1018,7 @@ impl Endpoint {
     /// A device's SDP (in a 18x or 2xx) tells where it wants audio: the relay sends there until
     /// the device's own packets arrive. Returns the relay's caller side, to point the caller at.
     fn note_callee_audio(&mut self, id: u64, response: &Response) -> Option<SocketAddr> {
-        let (relay_id, a_side) = self.calls.calls.get(&id)?.relay?;
+        let (relay_id, a_side, _) = self.calls.calls.get(&id)?.relay?;
         let audio = std::str::from_utf8(response.body())
             .ok()
             .and_then(crate::media::sdp::audio_endpoint);
@@ -859,7 +1032,7 @@ impl Endpoint {
     fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
         let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
         let (to_callee, to_caller) = match (relay, &mut self.media) {
-            (Some((relay_id, _)), Some(media)) => media.close(relay_id),
+            (Some((relay_id, _, _)), Some(media)) => media.close(relay_id),
             _ => (0, 0),
         };
         if let Some(call) = self.calls.calls.get(&id) {
@@ -933,6 +1106,43 @@ fn non_2xx_ack(invite: &[u8], response: &[u8]) -> Option<Vec<u8>> {
     h.push("Call-ID", src.get("Call-ID")?);
     h.push("CSeq", format!("{} ACK", src.cseq().ok()?.seq));
     Some(ack.to_bytes())
+}
+
+/// An in-dialog request to the caller (BYE, re-INVITE, the ACK for a re-INVITE's 2xx): our tag
+/// as From, the caller's as To, sent to the caller's Contact.
+fn caller_request(method: Method, a: &ALeg, cseq: u32, via: &str) -> Request {
+    let target = a
+        .remote_target
+        .clone()
+        .unwrap_or_else(|| a.invite.uri().clone());
+    let mut r = Request::new(method.clone(), target);
+    let from = a.invite.headers().from().ok();
+    let to = a.invite.headers().to().ok();
+    let h = r.headers_mut();
+    h.push("Via", via);
+    h.push("Max-Forwards", "70");
+    if let Some(mut to) = to {
+        to.set_tag(&a.tag);
+        h.push("From", to.to_string());
+    }
+    if let Some(from) = from {
+        h.push("To", from.to_string());
+    }
+    h.push("Call-ID", &a.call_id);
+    h.push("CSeq", format!("{cseq} {method}"));
+    r
+}
+
+fn call_link_a(e: &Endpoint, id: u64) -> Link {
+    e.calls.calls.get(&id).map_or(Link::Udp(0), |c| c.a.link)
+}
+
+fn call_link_b(e: &Endpoint, id: u64) -> Link {
+    e.calls
+        .calls
+        .get(&id)
+        .and_then(|c| c.answered.map(|i| c.legs[i].link))
+        .unwrap_or(Link::Udp(0))
 }
 
 /// An in-dialog request to a device (ACK for its 2xx, BYE).

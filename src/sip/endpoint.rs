@@ -401,6 +401,23 @@ impl Endpoint {
                 r.headers_mut().push("Accept", "application/sdp");
                 r
             }
+            // An INVITE with a To tag belongs to a dialog: a re-INVITE passed to the other side.
+            Method::Invite
+                if request
+                    .headers()
+                    .to()
+                    .ok()
+                    .is_some_and(|t| t.tag().is_some()) =>
+            {
+                match self.reinvite(request, key, now, out) {
+                    Some(r) => r,
+                    None => respond(
+                        request,
+                        StatusCode::CALL_DOES_NOT_EXIST,
+                        "Call/Transaction Does Not Exist",
+                    ),
+                }
+            }
             Method::Invite => self.invite(request, peer, key, now, out),
             Method::Cancel => {
                 let invite = request.headers().top_via().ok().and_then(|v| {

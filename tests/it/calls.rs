@@ -298,3 +298,9 @@ fn audio_is_relayed_both_ways() {
         "1 s of 20 ms packets each way through the relay: {r}"
     );
 }
+
+#[test]
+fn hold_re_invite_is_passed_through() {
+    let server = call("uas_hold.xml", "uac_hold.xml");
+    assert_eq!(history(&server, 1)[0]["outcome"], "answered");
+}
