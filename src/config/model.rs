@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use super::raw::{Forwarding, Role, SmtpSecurity, Strategy, Transport};
+pub use super::raw::{DigestAlgorithm, Forwarding, Role, SmtpSecurity, Strategy, Transport};
 
 /// A whole validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +28,8 @@ pub struct Config {
 pub struct Server {
     pub sip_listen: Vec<Listen>,
     pub sip_public_address: Option<String>,
+    /// Digest algorithms challenged with, in order (never empty).
+    pub digest_algorithms: Vec<DigestAlgorithm>,
     pub rtp_port_min: u16,
     pub rtp_port_max: u16,
     pub rtp_public_address: Option<String>,

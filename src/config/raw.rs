@@ -68,6 +68,21 @@ pub struct SipSettings {
     /// Address written into Via/Contact headers when the listen address is a wildcard.
     /// Default: the listen address, or `127.0.0.1` for a wildcard.
     pub public_address: Option<String>,
+    /// Digest algorithms offered in challenges, in order of preference. Default: `[md5]`, which
+    /// every phone understands; add `sha-256` (RFC 8760) for phones that support it — some older
+    /// clients (baresip 1.0) reject a challenge list that contains an algorithm they lack.
+    pub digest_algorithms: Option<Vec<DigestAlgorithm>>,
+}
+
+/// A SIP digest algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum DigestAlgorithm {
+    /// MD5 (RFC 2617).
+    #[serde(rename = "md5")]
+    Md5,
+    /// SHA-256 (RFC 8760).
+    #[serde(rename = "sha-256")]
+    Sha256,
 }
 
 /// One SIP listening socket.

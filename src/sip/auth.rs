@@ -187,12 +187,24 @@ impl DigestAuth {
         hmac_sha256(&self.secret, data)
     }
 
-    /// The values of the `WWW-Authenticate` (or `Proxy-Authenticate`) headers to send:
-    /// one per algorithm, MD5 first.
-    pub fn challenges(&self, realm: &str, stale: bool, now_ms: u64) -> Vec<String> {
+    /// The values of the `WWW-Authenticate` (or `Proxy-Authenticate`) headers to send: one
+    /// per algorithm of `offered`, in that order (MD5 alone when `offered` is empty).
+    pub fn challenges(
+        &self,
+        realm: &str,
+        stale: bool,
+        offered: &[Algorithm],
+        now_ms: u64,
+    ) -> Vec<String> {
         let nonce = self.nonce(now_ms);
-        [Algorithm::Md5, Algorithm::Sha256]
-            .into_iter()
+        let offered = if offered.is_empty() {
+            &[Algorithm::Md5][..]
+        } else {
+            offered
+        };
+        offered
+            .iter()
+            .copied()
             .map(|a| {
                 let mut h = format!(
                     "Digest realm=\"{}\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\"",
@@ -460,7 +472,12 @@ mod tests {
     #[test]
     fn challenges_offer_both_algorithms() {
         let auth = DigestAuth::new();
-        let c = auth.challenges("acme.example", true, NOW);
+        let c = auth.challenges(
+            "acme.example",
+            true,
+            &[Algorithm::Md5, Algorithm::Sha256],
+            NOW,
+        );
         assert_eq!(c.len(), 2);
         assert!(
             c[0].contains("algorithm=MD5")

@@ -30,10 +30,11 @@ pub struct Tenant {
     pub extensions: HashMap<String, String>,
 }
 
-/// Every tenant, by SIP domain.
+/// Every tenant, by SIP domain, and the digest algorithms to challenge with.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Directory {
     by_domain: HashMap<String, Tenant>,
+    pub digest: Vec<crate::sip::auth::Algorithm>,
 }
 
 impl Directory {
@@ -81,7 +82,18 @@ impl Directory {
             }
             by_domain.insert(t.domain.to_ascii_lowercase(), tenant);
         }
-        Directory { by_domain }
+        let digest = config
+            .server
+            .digest_algorithms
+            .iter()
+            .map(|a| match a {
+                crate::config::model::DigestAlgorithm::Md5 => crate::sip::auth::Algorithm::Md5,
+                crate::config::model::DigestAlgorithm::Sha256 => {
+                    crate::sip::auth::Algorithm::Sha256
+                }
+            })
+            .collect();
+        Directory { by_domain, digest }
     }
 
     /// The tenant whose SIP domain is `domain`.

@@ -662,7 +662,10 @@ impl Endpoint {
             ("Proxy Authentication Required", "Proxy-Authenticate")
         };
         let mut r = respond(request, code, reason);
-        for c in self.auth.challenges(realm, stale, unix_ms()) {
+        let offered = (self.directory)()
+            .map(|d| d.digest.clone())
+            .unwrap_or_default();
+        for c in self.auth.challenges(realm, stale, &offered, unix_ms()) {
             r.headers_mut().push(header, c);
         }
         r

@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module tests one user-facing surface.
 
+mod baresip;
 mod calls;
 mod cli;
 mod examples;

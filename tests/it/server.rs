@@ -168,7 +168,7 @@ fn hot_reload_applies_valid_edits_only() {
         &server_config("      - name: Анна\n        extention: \"201\"\n"),
     );
     server.wait_for_log("the edited config is invalid; the running config stays");
-    server.wait_for_log("pbx.yaml:13:9");
+    server.wait_for_log("pbx.yaml:14:9");
     assert_eq!(server.revision(), 2);
 
     // A restart-only change is refused with a message saying so.
@@ -251,7 +251,7 @@ fn admin_api_errors_change_nothing() {
         .collect();
     assert_eq!(codes, ["E0103", "E0002"], "{b}");
     assert!(
-        b["rendered"].as_str().unwrap().contains("pbx.yaml:13:20"),
+        b["rendered"].as_str().unwrap().contains("pbx.yaml:14:20"),
         "{b}"
     );
 

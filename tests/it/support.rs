@@ -237,6 +237,6 @@ impl Drop for Server {
 /// A small config for server tests: `staff` is YAML list items for tenant `acme`.
 pub fn server_config(staff: &str) -> String {
     format!(
-        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}, {{ transport: tcp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    staff:\n{staff}"
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}, {{ transport: tcp, address: \"127.0.0.1:0\" }}]\n    digest_algorithms: [md5, sha-256]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    staff:\n{staff}"
     )
 }

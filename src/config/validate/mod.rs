@@ -477,6 +477,18 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
     Some(model::Server {
         sip_listen,
         sip_public_address: sip_public_address.map(|a| a.to_string()),
+        digest_algorithms: match &s.sip.digest_algorithms {
+            Some(list) if !list.is_empty() => {
+                let mut unique = Vec::new();
+                for a in list {
+                    if !unique.contains(a) {
+                        unique.push(*a);
+                    }
+                }
+                unique
+            }
+            _ => vec![model::DigestAlgorithm::Md5],
+        },
         rtp_port_min,
         rtp_port_max,
         rtp_public_address: rtp_public_address.map(|a| a.to_string()),

@@ -1,0 +1,106 @@
+//! Two real softphones (baresip) register with the PBX and talk: the caller dials the callee's
+//! extension, the callee answers automatically, the caller streams a WAV prompt, and the call
+//! record shows the audio went through the PBX's relay both ways.
+
+use crate::support::{root, Server, TOKEN};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A baresip configuration directory for `login` (auto-answering when `answer`).
+fn phone(
+    dir: &Path,
+    login: &str,
+    password: &str,
+    pbx: std::net::SocketAddr,
+    answer: bool,
+) -> std::path::PathBuf {
+    let home = dir.join(login);
+    std::fs::create_dir_all(&home).unwrap();
+    let wav = root().join("assets/prompts/welcome.wav");
+    std::fs::write(
+        home.join("config"),
+        format!(
+            "sip_listen 127.0.0.1:{}\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
+            free_port(),
+            wav.display(),
+            home.join("heard.wav").display(),
+            home.join("alert.wav").display()
+        ),
+    )
+    .unwrap();
+    let mode = if answer { ";answermode=auto" } else { "" };
+    std::fs::write(
+        home.join("accounts"),
+        format!("<sip:{login}@acme.example>;auth_pass={password};outbound=\"sip:{pbx};transport=udp\";regint=300{mode}\n"),
+    )
+    .unwrap();
+    home
+}
+
+#[test]
+fn two_softphones_talk_through_the_relay() {
+    let config = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }]\n    digest_algorithms: [md5]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
+    let server = Server::start(config);
+    let pbx = server.sip.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let maria = phone(dir.path(), "maria", "maria-secret-2024", pbx, true);
+    let ivan = phone(dir.path(), "ivan", "ivan-secret-2024", pbx, false);
+    let callee_log = dir.path().join("maria.log");
+    let mut callee = Command::new("baresip")
+        .args(["-f", maria.to_str().unwrap(), "-t", "12"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&callee_log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("baresip is installed (ci/test.sh installs it)");
+    // Wait for the callee's registration before calling.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while !std::fs::read_to_string(&callee_log)
+        .unwrap_or_default()
+        .contains("200 OK")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let caller = Command::new("baresip")
+        .args(["-f", ivan.to_str().unwrap(), "-e", "/dial 202", "-t", "5"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("baresip runs");
+    let _ = callee.kill();
+    let _ = callee.wait();
+    let caller_out = String::from_utf8_lossy(&caller.stdout);
+    assert!(
+        caller_out.contains("Call established"),
+        "the call did not connect:\n{caller_out}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let record = loop {
+        let (_, body) = server.call("GET", "/api/v1/calls?tenant=acme", Some(TOKEN), None);
+        if let Some(r) = body.as_array().and_then(|a| a.first()).cloned() {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no call record");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(record["outcome"], "answered", "{record}");
+    let (there, back) = (
+        record["rtp_caller_to_callee"].as_u64().unwrap(),
+        record["rtp_callee_to_caller"].as_u64().unwrap(),
+    );
+    // About 4 s of 20 ms packets each way once the call is up.
+    assert!(
+        there >= 100 && back >= 100,
+        "audio through the relay: {record}"
+    );
+}
