@@ -30,7 +30,7 @@ fn phone(
     std::fs::write(
         home.join("config"),
         format!(
-            "sip_listen 127.0.0.1:{}\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
+            "sip_listen 127.0.0.1:{}\nrtp_ports 21000-21999\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
             free_port(),
             wav.display(),
             home.join("heard.wav").display(),
@@ -49,7 +49,7 @@ fn phone(
 
 #[test]
 fn two_softphones_talk_through_the_relay() {
-    let config = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }]\n    digest_algorithms: [md5]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
+    let config = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }]\n    digest_algorithms: [md5]\n  rtp: { port_min: 23000, port_max: 23999 }\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
     let server = Server::start(config);
     let pbx = server.sip.unwrap();
     let dir = tempfile::tempdir().unwrap();
