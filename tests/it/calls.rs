@@ -304,3 +304,48 @@ fn hold_re_invite_is_passed_through() {
     let server = call("uas_hold.xml", "uac_hold.xml");
     assert_eq!(history(&server, 1)[0]["outcome"], "answered");
 }
+
+/// The callee's device sees a dialog of the PBX's own: no Call-ID or tag of the caller's.
+#[test]
+fn each_leg_is_its_own_dialog() {
+    use crate::sip::{header, register, status, Phone};
+    let server = server();
+    let mut device = Phone::new(server.sip.unwrap());
+    let (_, ok) = register(&mut device, CALLEE.0, CALLEE.1, "");
+    assert_eq!(status(&ok), 200, "{ok}");
+    let dir = tempfile::tempdir().unwrap();
+    // The caller (SIPp) gives up after a moment; what matters is the INVITE the device gets.
+    let call = {
+        let dir = dir.path().to_path_buf();
+        let target = server.sip.unwrap();
+        std::thread::spawn(move || {
+            let csv = credentials(&dir, CALLER);
+            let scenario = root().join("bench/sip/sipp/uac_call.xml");
+            sipp(
+                target,
+                &dir,
+                scenario.to_str().unwrap(),
+                free_port(),
+                &["-inf", &csv, "-s", CALLEE_EXTENSION, "-timeout", "3s"],
+            )
+            .output()
+            .unwrap()
+        })
+    };
+    let invite = device.receive().expect("the device is called");
+    let _ = call.join();
+    assert!(
+        invite.starts_with("INVITE sip:maria@127.0.0.1:"),
+        "{invite}"
+    );
+    let caller_call_id = "@127.0.0.1"; // SIPp's Call-IDs are "<n>-<pid>@127.0.0.1"
+    let call_id = header(&invite, "Call-ID")[0];
+    assert!(
+        !call_id.ends_with(caller_call_id),
+        "the caller's Call-ID leaked: {call_id}"
+    );
+    let from = header(&invite, "From")[0];
+    assert!(!from.contains("SIPpTag"), "the caller's tag leaked: {from}");
+    let via = header(&invite, "Via");
+    assert_eq!(via.len(), 1, "only the PBX's Via: {invite}");
+}

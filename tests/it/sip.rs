@@ -16,14 +16,14 @@ fn server() -> Server {
 }
 
 /// A SIP phone on a UDP socket of its own.
-struct Phone {
+pub(crate) struct Phone {
     socket: UdpSocket,
     server: SocketAddr,
     cseq: u32,
 }
 
 impl Phone {
-    fn new(server: SocketAddr) -> Phone {
+    pub(crate) fn new(server: SocketAddr) -> Phone {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
             .set_read_timeout(Some(Duration::from_secs(3)))
@@ -35,17 +35,17 @@ impl Phone {
         }
     }
 
-    fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.socket.local_addr().unwrap().port()
     }
 
     /// Sends `text` and returns the response (or `None` after 3 s).
-    fn exchange(&self, text: &str) -> Option<String> {
+    pub(crate) fn exchange(&self, text: &str) -> Option<String> {
         self.socket.send_to(text.as_bytes(), self.server).unwrap();
         self.receive()
     }
 
-    fn receive(&self) -> Option<String> {
+    pub(crate) fn receive(&self) -> Option<String> {
         let mut buf = [0u8; 65535];
         let (n, _) = self.socket.recv_from(&mut buf).ok()?;
         Some(String::from_utf8_lossy(&buf[..n]).into_owned())
@@ -62,7 +62,7 @@ impl Phone {
     }
 }
 
-fn status(response: &str) -> u16 {
+pub(crate) fn status(response: &str) -> u16 {
     response
         .split(' ')
         .nth(1)
@@ -70,7 +70,7 @@ fn status(response: &str) -> u16 {
         .unwrap_or(0)
 }
 
-fn header<'a>(response: &'a str, name: &str) -> Vec<&'a str> {
+pub(crate) fn header<'a>(response: &'a str, name: &str) -> Vec<&'a str> {
     response
         .lines()
         .filter_map(|l| l.split_once(':'))
@@ -106,7 +106,12 @@ fn authorization(challenge: &str, user: &str, password: &str, nc: u32) -> String
 }
 
 /// Registers `user` with `password` in two steps; returns (challenge, final response).
-fn register(phone: &mut Phone, user: &str, password: &str, extra: &str) -> (String, String) {
+pub(crate) fn register(
+    phone: &mut Phone,
+    user: &str,
+    password: &str,
+    extra: &str,
+) -> (String, String) {
     let request = phone.register(user, extra, "a1");
     let first = phone.exchange(&request).expect("an answer");
     assert_eq!(status(&first), 401, "{first}");
