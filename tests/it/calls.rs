@@ -85,6 +85,16 @@ fn ok(out: &Output, who: &str) {
     );
 }
 
+/// A scenario of tests/sipp, or else of the bench kit.
+fn scenario_path(name: &str) -> std::path::PathBuf {
+    let own = root().join("tests/sipp").join(name);
+    if own.exists() {
+        own
+    } else {
+        root().join("bench/sip/sipp").join(name)
+    }
+}
+
 /// Registers the callee from `port`, then starts `scenario` there to answer.
 fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> Child {
     let csv = credentials(dir, CALLEE);
@@ -99,14 +109,7 @@ fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> 
     .output()
     .unwrap();
     ok(&out, "registering the callee");
-    let scenario = root().join("tests/sipp").join(scenario);
-    let scenario = if scenario.exists() {
-        scenario
-    } else {
-        root()
-            .join("bench/sip/sipp")
-            .join(scenario.file_name().unwrap())
-    };
+    let scenario = scenario_path(scenario);
     sipp(
         server.sip.unwrap(),
         dir,
@@ -120,14 +123,7 @@ fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> 
 
 fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
     let csv = credentials(dir, CALLER);
-    let scenario = root().join("tests/sipp").join(scenario);
-    let scenario = if scenario.exists() {
-        scenario
-    } else {
-        root()
-            .join("bench/sip/sipp")
-            .join(scenario.file_name().unwrap())
-    };
+    let scenario = scenario_path(scenario);
     sipp(
         server.sip.unwrap(),
         dir,
