@@ -223,13 +223,33 @@ impl Endpoint {
 
     /// Handles one message (a datagram, or a frame of a TCP stream) from `peer`.
     pub fn on_message(&mut self, bytes: &[u8], peer: Peer, now: Instant) -> Vec<Outgoing> {
+        self.on_parsed(bytes, Endpoint::parse(bytes), peer, now)
+    }
+
+    /// Parses a message without touching the endpoint's state, so a transport can do it
+    /// before taking the endpoint's lock. `None` for a keep-alive.
+    pub fn parse(bytes: &[u8]) -> Option<Result<Message, ParseError>> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return None; // keep-alive
+        }
+        Some(Message::parse(bytes))
+    }
+
+    /// Handles a message `parse` already read from `bytes`.
+    pub fn on_parsed(
+        &mut self,
+        bytes: &[u8],
+        parsed: Option<Result<Message, ParseError>>,
+        peer: Peer,
+        now: Instant,
+    ) -> Vec<Outgoing> {
         let from = peer.addr;
         let link = peer.link;
         self.stats.received += 1;
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            return Vec::new(); // keep-alive
-        }
-        let message = match Message::parse(bytes) {
+        let Some(parsed) = parsed else {
+            return Vec::new();
+        };
+        let message = match parsed {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;

@@ -155,7 +155,11 @@ pub async fn run_udp(index: usize, router: Router, endpoint: Shared, cancel: Can
                 addr,
                 link: Link::Udp(index),
             };
-            router.drive(&endpoint, |e| e.on_message(&buf[..n], peer, Instant::now()));
+            // Parsed before the endpoint is locked: the other reader can work meanwhile.
+            let parsed = Endpoint::parse(&buf[..n]);
+            router.drive(&endpoint, |e| {
+                e.on_parsed(&buf[..n], parsed, peer, Instant::now())
+            });
         }
     }
 }
@@ -244,15 +248,14 @@ async fn connection(
                     let _ = tx.send(b"\r\n".to_vec());
                 }
                 Ok(Some(Frame::Message(bytes))) => {
-                    let out = lock(&endpoint).on_message(
-                        &bytes,
-                        Peer {
-                            addr,
-                            link: Link::Tcp,
-                        },
-                        Instant::now(),
-                    );
-                    router.send(out).await;
+                    let peer = Peer {
+                        addr,
+                        link: Link::Tcp,
+                    };
+                    let parsed = Endpoint::parse(&bytes);
+                    router.drive(&endpoint, |e| {
+                        e.on_parsed(&bytes, parsed, peer, Instant::now())
+                    });
                 }
                 Err(e) => {
                     // The stream cannot be resynchronised: answer if we can, then close.
