@@ -12,7 +12,9 @@
 use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
 use super::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
 use super::registrar::Transport;
-use super::transaction::{Action, ClientInvite, ClientNonInvite, Reliability, TransactionKey};
+use super::transaction::{
+    Action, ClientInvite, ClientNonInvite, Reliability, Timer, TransactionKey,
+};
 use crate::store::{CallOutcome, CallRecord};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +24,22 @@ use std::time::{Duration, Instant};
 pub(super) enum ClientTx {
     Invite(ClientInvite<Vec<u8>>),
     NonInvite(ClientNonInvite<Vec<u8>>),
+}
+
+impl ClientTx {
+    pub(super) fn on_timer(&mut self, timer: Timer, now: Instant) -> Vec<Action<Vec<u8>>> {
+        match self {
+            ClientTx::Invite(m) => m.on_timer(timer, now),
+            ClientTx::NonInvite(m) => m.on_timer(timer, now),
+        }
+    }
+
+    fn on_response(&mut self, code: u16, bytes: Vec<u8>, now: Instant) -> Vec<Action<Vec<u8>>> {
+        match self {
+            ClientTx::Invite(m) => m.on_response(code, bytes, now),
+            ClientTx::NonInvite(m) => m.on_response(code, bytes, now),
+        }
+    }
 }
 
 /// A client transaction and where it goes.
@@ -477,10 +495,7 @@ impl Endpoint {
             }
             return;
         };
-        let actions = match &mut client.machine {
-            ClientTx::Invite(m) => m.on_response(code, bytes.to_vec(), now),
-            ClientTx::NonInvite(m) => m.on_response(code, bytes.to_vec(), now),
-        };
+        let actions = client.machine.on_response(code, bytes.to_vec(), now);
         self.client_actions(&key, actions, now, out);
     }
 

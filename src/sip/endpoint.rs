@@ -10,7 +10,7 @@
 //! task owns the sockets and the clock.
 
 use super::auth::{Credentials, DigestAuth, Verdict};
-use super::b2bua::{Calls, Client, ClientTx};
+use super::b2bua::{Calls, Client};
 use super::directory::Directory;
 use super::message::{
     reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
@@ -69,6 +69,29 @@ const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
 enum ServerTx {
     NonInvite(ServerNonInvite<Vec<u8>>),
     Invite(ServerInvite<Vec<u8>>),
+}
+
+impl ServerTx {
+    fn on_timer(&mut self, timer: Timer, now: Instant) -> Vec<Action<Vec<u8>>> {
+        match self {
+            ServerTx::NonInvite(m) => m.on_timer(timer, now),
+            ServerTx::Invite(m) => m.on_timer(timer, now),
+        }
+    }
+
+    fn on_request_retransmission(&mut self, now: Instant) -> Vec<Action<Vec<u8>>> {
+        match self {
+            ServerTx::NonInvite(m) => m.on_request_retransmission(now),
+            ServerTx::Invite(m) => m.on_request_retransmission(now),
+        }
+    }
+
+    fn on_tu_response(&mut self, code: u16, bytes: Vec<u8>, now: Instant) -> Vec<Action<Vec<u8>>> {
+        match self {
+            ServerTx::NonInvite(m) => m.on_tu_response(code, bytes, now),
+            ServerTx::Invite(m) => m.on_tu_response(code, bytes, now),
+        }
+    }
 }
 
 struct Transaction {
@@ -164,13 +187,12 @@ impl Endpoint {
         now: Instant,
         out: &mut Vec<Outgoing>,
     ) {
-        let code = response.code().as_u16();
-        let bytes = response.to_bytes();
-        let actions = match self.transactions.get_mut(key).map(|t| &mut t.machine) {
-            Some(ServerTx::NonInvite(m)) => m.on_tu_response(code, bytes, now),
-            Some(ServerTx::Invite(m)) => m.on_tu_response(code, bytes, now),
-            None => return,
+        let Some(tx) = self.transactions.get_mut(key) else {
+            return;
         };
+        let actions = tx
+            .machine
+            .on_tu_response(response.code().as_u16(), response.to_bytes(), now);
         self.carry_out(key, actions, out);
     }
 
@@ -195,20 +217,14 @@ impl Endpoint {
                     let Some(tx) = self.transactions.get_mut(&key) else {
                         continue;
                     };
-                    let actions = match &mut tx.machine {
-                        ServerTx::NonInvite(m) => m.on_timer(timer, now),
-                        ServerTx::Invite(m) => m.on_timer(timer, now),
-                    };
+                    let actions = tx.machine.on_timer(timer, now);
                     self.carry_out(&key, actions, &mut out);
                 }
                 TimerOwner::Client(key, timer) => {
                     let Some(client) = self.clients.get_mut(&key) else {
                         continue;
                     };
-                    let actions = match &mut client.machine {
-                        ClientTx::Invite(m) => m.on_timer(timer, now),
-                        ClientTx::NonInvite(m) => m.on_timer(timer, now),
-                    };
+                    let actions = client.machine.on_timer(timer, now);
                     self.client_actions(&key, actions, now, &mut out);
                 }
                 TimerOwner::Call(id) => self.call_timer(id, now, &mut out),
@@ -303,23 +319,18 @@ impl Endpoint {
         let mut out = Vec::new();
         if let Some(key) = &key {
             if let Some(tx) = self.transactions.get_mut(key) {
-                let actions = match &mut tx.machine {
-                    ServerTx::NonInvite(m) => m.on_request_retransmission(now),
-                    ServerTx::Invite(m) => m.on_request_retransmission(now),
-                };
+                let actions = tx.machine.on_request_retransmission(now);
                 self.carry_out(key, actions, &mut out);
                 return out;
             }
         }
         let response = self.answer(&request, peer, key.as_ref(), now, &mut out);
-        let code = response.code().as_u16();
-        let bytes = response.to_bytes();
         match key {
             // An RFC 2543 client (no magic cookie): answered, no transaction to match it.
             None => out.push(Outgoing {
                 to: reply_to,
                 link,
-                bytes,
+                bytes: response.to_bytes(),
             }),
             Some(key) => {
                 let reliability = match link {
@@ -346,12 +357,7 @@ impl Endpoint {
                     },
                 );
                 self.carry_out(&key, first, &mut out);
-                let actions = match self.transactions.get_mut(&key).map(|t| &mut t.machine) {
-                    Some(ServerTx::NonInvite(m)) => m.on_tu_response(code, bytes, now),
-                    Some(ServerTx::Invite(m)) => m.on_tu_response(code, bytes, now),
-                    None => Vec::new(),
-                };
-                self.carry_out(&key, actions, &mut out);
+                self.server_respond(&key, response, now, &mut out);
             }
         }
         out.append(&mut self.deferred);
