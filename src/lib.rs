@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod http;
 pub mod media;
+pub mod routing;
 pub mod serve;
 pub mod sip;
 pub mod store;

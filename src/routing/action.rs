@@ -1,0 +1,83 @@
+//! The vocabulary between routing and the SIP engine: the events a call's flow is fed
+//! (`Event`), what it asks the engine to do (`Action`), and what it asks about the staff
+//! (`Presence`). A flow never sees a SIP message; the engine never decides who rings.
+
+use crate::config::model::StaffId;
+use crate::config::values::E164;
+
+/// One thing the flow rang: a person's phones, or a number through the trunk. The engine may
+/// carry a leg as several SIP dialogs (one per registered phone); to the flow it is one leg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LegId(pub u32);
+
+/// Who a leg rings.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Callee {
+    /// Every registered phone of a staff member.
+    Devices(StaffId),
+    /// A person's mobile (their forwarding), through the tenant's trunk.
+    Mobile(StaffId, E164),
+    /// An external number (a no-answer forward, or a number dialled out), through the trunk.
+    External(E164),
+}
+
+/// Why a leg ended without answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 486/600: the person is on another call.
+    Busy,
+    /// 603: the person declined.
+    Declined,
+    /// Anything else: not registered, no route, an error, a timeout.
+    Unavailable,
+}
+
+/// What happened to the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A leg answered. The engine has connected the caller to it.
+    Answered(LegId),
+    /// A leg ended without answering (never for legs the flow cancelled).
+    Failed(LegId, Refusal),
+    /// Time passed: the engine calls this at (or after) `next_deadline`.
+    Tick,
+}
+
+/// Why a call ends unanswered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    /// The next step is voicemail, which needs the media engine (not built yet).
+    VoicemailUnavailable,
+    /// The next step is a voice menu, which needs the media engine (not built yet).
+    MenuUnavailable,
+    /// Outside working hours with no after-hours destination: the after-hours prompt would
+    /// play, which needs the media engine; the call is refused.
+    Closed,
+    /// The config says hang up.
+    Hangup,
+    /// An external number could not be reached (no trunk, or the trunk refused).
+    ExternalFailed,
+    /// Transfers went round more than the limit (validation forbids loops; a guard anyway).
+    TooManySteps,
+}
+
+/// What the engine must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start ringing `callee` on a new leg.
+    Ring { leg: LegId, callee: Callee },
+    /// Stop ringing a leg (CANCEL).
+    Cancel(LegId),
+    /// End the call unanswered: answer the caller `code`.
+    Reject { code: u16, why: GiveUp },
+}
+
+/// What the flow asks about staff when it decides who rings.
+pub trait Presence {
+    /// Whether the person has at least one registered phone.
+    fn registered(&self, staff: StaffId) -> bool;
+    /// Whether the person is on a call now.
+    fn busy(&self, staff: StaffId) -> bool;
+    /// When the person last received (answered) a call, in ms since the epoch; `None` if never.
+    fn last_call(&self, staff: StaffId) -> Option<u64>;
+}

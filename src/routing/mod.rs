@@ -1,0 +1,16 @@
+//! Routing: who rings, when, and in what order — the company's call flow as pure state
+//! machines. A call to a number goes through its schedule (`schedule`), to a person or a
+//! department (`hunt` rings them by the department's strategy), and on to the no-answer action
+//! (`flow` chains the steps). Nothing here sends a packet, reads a clock or touches the store:
+//! the SIP engine feeds events and the time in, and carries out the `Action`s that come back.
+
+pub mod action;
+pub mod flow;
+pub mod hunt;
+pub mod schedule;
+
+pub use action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
+pub use flow::{Entry, Flow, Route, Via};
+
+#[cfg(test)]
+mod tests;
