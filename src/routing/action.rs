@@ -2,6 +2,7 @@
 //! (`Event`), what it asks the engine to do (`Action`), and what it asks about the staff
 //! (`Presence`). A flow never sees a SIP message; the engine never decides who rings.
 
+use super::number::Dialled;
 use crate::config::model::StaffId;
 use crate::config::values::E164;
 
@@ -18,7 +19,7 @@ pub enum Callee {
     /// A person's mobile (their forwarding), through the tenant's trunk.
     Mobile(StaffId, E164),
     /// An external number (a no-answer forward, or a number dialled out), through the trunk.
-    External(E164),
+    External(Dialled),
 }
 
 /// Why a leg ended without answering.

@@ -11,6 +11,7 @@
 
 use super::action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
 use super::hunt::{Ctx, Hunt, HuntEnd, HuntPlan, Legs};
+use super::number::Dialled;
 use super::schedule;
 use crate::config::model::{
     Config, DepartmentId, Destination, NoAnswer, StaffId, Strategy, Target, Tenant,
@@ -32,7 +33,7 @@ pub enum Entry {
     /// An internal call to a department's extension.
     Department(DepartmentId),
     /// A staff member dialled an external number.
-    External(E164),
+    External(Dialled),
 }
 
 /// How the call reached whoever answered it.
@@ -127,7 +128,10 @@ impl Flow {
             }
             Entry::Staff(s) => Some(Destination::Staff(s)),
             Entry::Department(d) => Some(Destination::Department(d)),
-            Entry::External(e) => Some(Destination::External(e)),
+            Entry::External(e) => {
+                flow.go_external(e, &mut out);
+                return (flow, out);
+            }
         };
         match destination {
             Some(d) => flow.go(d, now, presence, &mut out),
@@ -293,11 +297,7 @@ impl Flow {
                 };
                 (plan, dept.no_answer.clone())
             }
-            Destination::External(number) => {
-                let leg = self.legs.ring(Callee::External(number), out);
-                self.phase = Phase::External { leg };
-                return;
-            }
+            Destination::External(number) => return self.go_external(number.into(), out),
             Destination::Menu(_) => return self.give_up(480, GiveUp::MenuUnavailable, out),
             Destination::Voicemail(_) => {
                 return self.give_up(480, GiveUp::VoicemailUnavailable, out)
@@ -322,6 +322,12 @@ impl Flow {
         }
     }
 
+    /// Rings an external number for as long as the caller waits.
+    fn go_external(&mut self, number: Dialled, out: &mut Vec<Action>) {
+        let leg = self.legs.ring(Callee::External(number), out);
+        self.phase = Phase::External { leg };
+    }
+
     /// Nobody answered: the no-answer action.
     fn no_answer(
         &mut self,
@@ -337,7 +343,7 @@ impl Flow {
             }
             NoAnswer::Forward { number, timeout } => {
                 self.route.via = Via::Forwarded;
-                let leg = self.legs.ring(Callee::External(number), out);
+                let leg = self.legs.ring(Callee::External(number.into()), out);
                 self.phase = Phase::Forward {
                     leg,
                     until: now + timeout,

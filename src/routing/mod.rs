@@ -7,10 +7,12 @@
 pub mod action;
 pub mod flow;
 pub mod hunt;
+pub mod number;
 pub mod schedule;
 
 pub use action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
 pub use flow::{Entry, Flow, Route, Via};
+pub use number::{rewrite, Dialled};
 
 #[cfg(test)]
 mod tests;

@@ -158,7 +158,7 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                     "department" => Entry::Department(crate::config::model::DepartmentId(
                         t.departments.iter().position(|d| d.id == *what).unwrap(),
                     )),
-                    "external" => Entry::External(E164::parse(what).unwrap()),
+                    "external" => Entry::External(Dialled::parse(what).unwrap()),
                     other => return Err(format!("{}: unknown entry {other}", at(n))),
                 };
                 let (f, actions) = Flow::start(Arc::clone(&config), 0, entry, t0, wall, &presence);

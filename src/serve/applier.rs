@@ -197,11 +197,12 @@ impl Applier {
         let resolution =
             crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
         let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
-        let directory = Directory::build(&config, &resolution, &stored);
+        let config = Arc::new(config);
+        let directory = Directory::build(config.clone(), &resolution, &stored);
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
             revision: applied.revision,
             bundle,
-            config: Arc::new(config),
+            config,
             resolution: Arc::new(resolution),
             directory: Arc::new(directory),
         }));
@@ -398,11 +399,12 @@ impl Applier {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
+        let config = Arc::new(p.config);
         let running = Running {
             revision: applied.revision,
             bundle,
-            directory: Arc::new(Directory::build(&p.config, &p.resolution, &stored)),
-            config: Arc::new(p.config),
+            directory: Arc::new(Directory::build(config.clone(), &p.resolution, &stored)),
+            config,
             resolution: Arc::new(p.resolution),
         };
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(running));
@@ -463,7 +465,7 @@ impl Applier {
             .store
             .all_staff_states()
             .map_err(|e| RotateError::Store(e.to_string()))?;
-        let directory = Directory::build(&running.config, &running.resolution, &stored);
+        let directory = Directory::build(running.config.clone(), &running.resolution, &stored);
         *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
             revision: running.revision,
             bundle: running.bundle.clone(),

@@ -241,6 +241,14 @@ async fn start_sip(
         .or(public);
     let rtp_advertised =
         rtp_public.unwrap_or(advertised(std::net::SocketAddr::new(bind_ip, 0)).ip());
+    // Evenly's order continues where it was: who last received a call, from the store.
+    match applier.store().last_calls() {
+        Ok(last) => endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_last_calls(last),
+        Err(e) => log(&format!("cannot read who last received calls: {e}")),
+    }
     endpoint
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -259,6 +267,17 @@ async fn start_sip(
             let mut batch = vec![first];
             while let Ok(more) = incoming.try_recv() {
                 batch.push(more);
+            }
+            // A call routing gave up on says why, in the log as in its record.
+            for r in batch.iter().filter(|r| r.note.is_some()) {
+                log(&format!(
+                    "call {} -> {} ({}): {} — answered {}",
+                    r.caller,
+                    r.callee,
+                    r.tenant,
+                    r.note.as_deref().unwrap_or(""),
+                    r.status.unwrap_or(0)
+                ));
             }
             let applier = writer.clone();
             match tokio::task::spawn_blocking(move || applier.store().append_calls(&batch)).await {

@@ -98,6 +98,59 @@ impl Credentials {
     }
 }
 
+/// The client side: the `Authorization` value answering `challenge` (a `WWW-Authenticate` or
+/// `Proxy-Authenticate` value) for `method` on `uri`. `None` when the challenge is not a digest
+/// challenge with an algorithm we know, or offers a qop other than `auth`.
+pub fn authorization(
+    challenge: &str,
+    method: &str,
+    uri: &str,
+    username: &str,
+    password: &str,
+) -> Option<String> {
+    let (scheme, rest) = challenge.trim().split_once(char::is_whitespace)?;
+    if !scheme.eq_ignore_ascii_case("digest") {
+        return None;
+    }
+    let p: HashMap<String, String> = params(rest)
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let realm = p.get("realm")?;
+    let nonce = p.get("nonce")?;
+    let algorithm = match p.get("algorithm").map(|a| a.to_ascii_uppercase()) {
+        None => Algorithm::Md5,
+        Some(a) if a == "MD5" => Algorithm::Md5,
+        Some(a) if a == "SHA-256" => Algorithm::Sha256,
+        Some(_) => return None,
+    };
+    let qop_auth = match p.get("qop") {
+        None => false,
+        Some(q) if q.split(',').any(|x| x.trim().eq_ignore_ascii_case("auth")) => true,
+        Some(_) => return None,
+    };
+    let ha1 = algorithm.hash(&format!("{username}:{realm}:{password}"));
+    let ha2 = algorithm.hash(&format!("{method}:{uri}"));
+    let mut value = format!(
+        "Digest username=\"{username}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm={}",
+        algorithm.name()
+    );
+    let response = if qop_auth {
+        let mut c = [0u8; 8];
+        let _ = getrandom::fill(&mut c);
+        let cnonce = hex(&c);
+        value.push_str(&format!(", qop=auth, nc=00000001, cnonce=\"{cnonce}\""));
+        algorithm.hash(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"))
+    } else {
+        algorithm.hash(&format!("{ha1}:{nonce}:{ha2}"))
+    };
+    value.push_str(&format!(", response=\"{response}\""));
+    if let Some(opaque) = p.get("opaque") {
+        value.push_str(&format!(", opaque=\"{opaque}\""));
+    }
+    Some(value)
+}
+
 /// `k=v, k="v, with comma"` pairs; quoted values unescaped.
 fn params(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -397,6 +450,51 @@ mod tests {
                 Verdict::Ok
             );
         }
+    }
+
+    #[test]
+    fn the_client_side_answers_our_own_challenges() {
+        let mut auth = DigestAuth::new();
+        let hashes = ha1("trunk", "gw.example", "pw");
+        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+            for challenge in auth.challenges("gw.example", false, &[algorithm], NOW) {
+                let value = authorization(&challenge, "INVITE", "sip:+7495@gw", "trunk", "pw")
+                    .expect("a digest challenge");
+                let c = Credentials::parse(&value).unwrap();
+                assert_eq!(
+                    auth.verify(&c, "INVITE", "gw.example", Some(&hashes), NOW + 1),
+                    Verdict::Ok,
+                    "{value}"
+                );
+                let wrong = authorization(&challenge, "INVITE", "sip:+7495@gw", "trunk", "no");
+                let c = Credentials::parse(&wrong.unwrap()).unwrap();
+                assert_eq!(
+                    auth.verify(&c, "INVITE", "gw.example", Some(&hashes), NOW + 2),
+                    Verdict::Fail
+                );
+            }
+        }
+        // Without qop (RFC 2069 style) and with an unknown algorithm or scheme.
+        let plain = authorization(
+            r#"Digest realm="r", nonce="n""#,
+            "INVITE",
+            "sip:x@y",
+            "u",
+            "p",
+        )
+        .unwrap();
+        let ha1 = Algorithm::Md5.hash("u:r:p");
+        let ha2 = Algorithm::Md5.hash("INVITE:sip:x@y");
+        assert!(plain.contains(&Algorithm::Md5.hash(&format!("{ha1}:n:{ha2}"))));
+        assert!(authorization(
+            r#"Digest realm="r", nonce="n", algorithm=SHA-512"#,
+            "A",
+            "u",
+            "u",
+            "p"
+        )
+        .is_none());
+        assert!(authorization(r#"Basic realm="r""#, "A", "u", "u", "p").is_none());
     }
 
     #[test]

@@ -1,24 +1,23 @@
-//! The B2BUA: a call between two staff members is two dialogs the PBX owns — the caller's leg
-//! (A), answered by the PBX, and one leg (B) per registered device of the callee, started by
-//! the PBX. Nothing of one leg's Call-ID or tags appears in the other.
+//! The B2BUA: the SIP side of a call's legs. A call is dialogs the PBX owns — the caller's
+//! (A), answered by the PBX, and one per phone or trunk it rings (`call.rs` decides which,
+//! as routing says). Nothing of one dialog's Call-ID or tags appears in another.
 //!
-//! All devices of the callee ring in parallel; provisional answers (180/183, with early SDP) go
-//! back to the caller; the first 2xx wins, is ACKed at once, and the other devices get CANCEL;
-//! when every device has refused, the caller gets the most telling refusal (486 busy, 603
-//! decline, otherwise 480). CANCEL from the caller cancels every device; BYE from either side
-//! ends the other. The caller's 200 is retransmitted until its ACK (RFC 3261 §13.3.1.4).
-//! SDP is passed through unchanged (media flows between the phones until the RTP relay lands).
+//! Provisional answers (180/183, with early SDP) go back to the caller; the first 2xx wins, is
+//! ACKed at once, and every other leg gets CANCEL; a leg's refusal goes to routing, which
+//! decides what rings next. A trunk's digest challenge is answered once with its credentials.
+//! CANCEL from the caller cancels every leg; BYE from either side ends the other. The caller's
+//! 200 is retransmitted until its ACK (RFC 3261 §13.3.1.4). Audio is pointed at the relay.
 
-use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
-use super::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
-use super::registrar::Transport;
+use super::call::{ALeg, Leg, LegState};
+use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, TimerOwner};
+use super::message::{Method, Request, Response, StatusCode};
 use super::transaction::{
     Action, ClientInvite, ClientNonInvite, Reliability, Timer, TransactionKey,
 };
-use crate::store::{CallOutcome, CallRecord};
+use crate::store::CallOutcome;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A client transaction the B2BUA started.
 pub(super) enum ClientTx {
@@ -54,295 +53,26 @@ pub(super) struct Client {
     pub(super) reinvite: Option<(TransactionKey, Request, u64, bool)>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LegState {
-    Calling,
-    Ringing,
-    Answered,
-    Done,
-}
-
-/// One device of the callee.
-struct Leg {
-    request: Request,
-    branch: String,
-    to: SocketAddr,
-    link: Link,
-    state: LegState,
-    /// The device's To tag and Contact, once it answered.
-    remote_tag: Option<String>,
-    remote_target: Option<Uri>,
-    final_code: Option<u16>,
-    /// Our last CSeq in the device's dialog.
-    cseq: u32,
-}
-
-/// The caller's side.
-struct ALeg {
-    invite: Request,
-    key: TransactionKey,
-    peer: SocketAddr,
-    link: Link,
-    /// Our tag in the caller's dialog.
-    tag: String,
-    call_id: String,
-    remote_target: Option<Uri>,
-    /// Our CSeq for requests we send in the caller's dialog.
-    cseq: u32,
-    /// The 200 sent, retransmitted until ACKed.
-    ok: Option<Vec<u8>>,
-    retransmit: Duration,
-    ok_deadline: Option<Instant>,
-}
-
-/// One call.
-pub(super) struct Call {
-    a: ALeg,
-    legs: Vec<Leg>,
-    answered: Option<usize>,
-    /// The media relay: its id and the addresses the caller and the callee send to.
-    relay: Option<(u64, SocketAddr, SocketAddr)>,
-    /// The history record, completed when the call ends.
-    record: CallRecord,
-}
-
-/// Every call, and how requests find theirs.
-#[derive(Default)]
-pub(super) struct Calls {
-    calls: HashMap<u64, Call>,
-    next: u64,
-    /// (Call-ID, our tag) -> call and side (`None`: the caller, `Some(leg)`: a device).
-    dialogs: HashMap<(String, String), (u64, Option<usize>)>,
-    /// The caller's INVITE transaction -> call (for CANCEL).
-    by_invite: HashMap<TransactionKey, u64>,
-}
-
-impl Calls {
-    pub(super) fn len(&self) -> usize {
-        self.calls.len()
-    }
-}
-
-fn random_token(bytes: usize) -> String {
+pub(super) fn random_token(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     let _ = getrandom::fill(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl Endpoint {
-    /// An authenticated INVITE from a member of `tenant` to `target` (an extension or a
-    /// login). Returns the answer for the caller's transaction: 100 when devices ring, or a
-    /// final refusal.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn start_call(
-        &mut self,
-        request: &Request,
-        peer: Peer,
-        key: Option<&TransactionKey>,
-        tenant: &super::directory::Tenant,
-        caller: &str,
-        target: &str,
-        now: Instant,
-        out: &mut Vec<Outgoing>,
-    ) -> Response {
-        let login = tenant.extensions.get(target).cloned().or_else(|| {
-            tenant
-                .users
-                .contains_key(target)
-                .then(|| target.to_string())
-        });
-        let refused = |this: &mut Endpoint, callee: &str, outcome: CallOutcome, code: u16| {
-            let now_ms = unix_ms();
-            this.records.push(CallRecord {
-                tenant: tenant.id.clone(),
-                caller: caller.to_string(),
-                callee: callee.to_string(),
-                started_ms: now_ms,
-                answered_ms: None,
-                ended_ms: now_ms,
-                outcome,
-                status: Some(code),
-                rtp_caller_to_callee: 0,
-                rtp_callee_to_caller: 0,
-            });
-        };
-        let Some(login) = login else {
-            refused(self, target, CallOutcome::NotFound, 404);
-            return respond_with_tag(request, StatusCode::NOT_FOUND, "Not Found", None);
-        };
-        let Some(key) = key else {
-            return respond_with_tag(request, StatusCode::BAD_REQUEST, "Branch Required", None);
-        };
-        let bindings: Vec<(String, SocketAddr, Transport)> = self
-            .registrar
-            .lookup(&tenant.id, &login, unix_ms())
-            .into_iter()
-            .map(|b| (b.contact.clone(), b.source, b.transport))
-            .collect();
-        if bindings.is_empty() {
-            refused(self, &login, CallOutcome::Unavailable, 480);
-            return respond_with_tag(
-                request,
-                StatusCode::TEMPORARILY_UNAVAILABLE,
-                "Temporarily Unavailable",
-                None,
-            );
-        }
-        let headers = request.headers();
-        let (Ok(from), Ok(call_id)) = (headers.from(), headers.call_id()) else {
-            return respond_with_tag(request, StatusCode::BAD_REQUEST, "Bad Request", None);
-        };
-        let id = self.calls.next;
-        self.calls.next += 1;
-        // Anchor the audio: the devices are offered the relay's callee side.
-        let offer = std::str::from_utf8(request.body())
-            .ok()
-            .and_then(crate::media::sdp::audio_endpoint);
-        let opened = match (&mut self.media, offer) {
-            (Some(media), Some(caller_audio)) => media.open().map(|(relay_id, a_side, b_side)| {
-                media.expect(relay_id, crate::media::relay::Side::Caller, caller_audio);
-                (relay_id, a_side, b_side)
-            }),
-            _ => None,
-        };
-        let relay = opened;
-        let leg_body = relayed_body(request.body(), opened.map(|(_, _, b_side)| b_side));
-        let a_tag = random_token(6);
-        let max_forwards = headers
-            .max_forwards()
-            .ok()
-            .flatten()
-            .unwrap_or(70)
-            .saturating_sub(1)
-            .max(1);
-        let remote_target = headers
-            .contacts()
-            .ok()
-            .and_then(|c| c.first().map(|c| c.uri.clone()));
-        let mut legs = Vec::new();
-        for (i, (contact, source, transport)) in bindings.into_iter().enumerate() {
-            let Ok(uri) = contact.parse::<Uri>() else {
-                continue;
-            };
-            let link = match transport {
-                Transport::Udp => Link::Udp(0),
-                Transport::Tcp => Link::Tcp,
-            };
-            let branch = format!("z9hG4bK{}", random_token(8));
-            let mut leg_req = Request::new(Method::Invite, uri);
-            let h = leg_req.headers_mut();
-            h.push("Via", self.via(link, &branch));
-            h.push("Max-Forwards", max_forwards.to_string());
-            let mut leg_from = NameAddr::new(from.uri.clone());
-            leg_from.display_name = from.display_name.clone();
-            leg_from.set_tag(&random_token(6));
-            h.push("From", leg_from.to_string());
-            h.push("To", format!("<sip:{login}@{}>", tenant.domain));
-            h.push("Call-ID", format!("{}@pbx", random_token(12)));
-            h.push("CSeq", "1 INVITE");
-            h.push("Contact", self.contact(link));
-            if let Some(ct) = request.headers().get("Content-Type") {
-                h.push("Content-Type", ct);
-            }
-            leg_req.set_body(leg_body.clone());
-            let leg_call_id = leg_req
-                .headers()
-                .call_id()
-                .map(str::to_string)
-                .unwrap_or_default();
-            let leg_tag = leg_req
-                .headers()
-                .from()
-                .ok()
-                .and_then(|f| f.tag().map(str::to_string))
-                .unwrap_or_default();
-            self.calls
-                .dialogs
-                .insert((leg_call_id, leg_tag), (id, Some(i)));
-            self.send_client(
-                ClientKind::Invite,
-                &leg_req,
-                &branch,
-                source,
-                link,
-                Some((id, i)),
-                now,
-                out,
-            );
-            legs.push(Leg {
-                request: leg_req,
-                branch,
-                to: source,
-                link,
-                state: LegState::Calling,
-                remote_tag: None,
-                remote_target: None,
-                final_code: None,
-                cseq: 1,
-            });
-        }
-        if legs.is_empty() {
-            return respond_with_tag(
-                request,
-                StatusCode::TEMPORARILY_UNAVAILABLE,
-                "Temporarily Unavailable",
-                None,
-            );
-        }
-        let a = ALeg {
-            invite: request.clone(),
-            key: key.clone(),
-            peer: peer.addr,
-            link: peer.link,
-            tag: a_tag.clone(),
-            call_id: call_id.to_string(),
-            remote_target,
-            cseq: 0,
-            ok: None,
-            retransmit: self.timer_config.t1,
-            ok_deadline: None,
-        };
-        self.calls
-            .dialogs
-            .insert((a.call_id.clone(), a_tag), (id, None));
-        self.calls.by_invite.insert(key.clone(), id);
-        self.calls.calls.insert(
-            id,
-            Call {
-                a,
-                legs,
-                answered: None,
-                relay,
-                record: CallRecord {
-                    tenant: tenant.id.clone(),
-                    caller: caller.to_string(),
-                    callee: login.clone(),
-                    started_ms: unix_ms(),
-                    answered_ms: None,
-                    ended_ms: 0,
-                    outcome: CallOutcome::Unavailable,
-                    status: None,
-                    rtp_caller_to_callee: 0,
-                    rtp_callee_to_caller: 0,
-                },
-            },
-        );
-        respond_with_tag(request, StatusCode::TRYING, "Trying", None)
-    }
-
     /// Our Via for a request sent over `link`.
-    fn via(&self, link: Link, branch: &str) -> String {
+    pub(super) fn via(&self, link: Link, branch: &str) -> String {
         let (proto, addr) = self.local(link);
         format!("SIP/2.0/{proto} {addr};branch={branch};rport")
     }
 
     /// Our Contact over `link`.
-    fn contact(&self, link: Link) -> String {
+    pub(super) fn contact(&self, link: Link) -> String {
         let (proto, addr) = self.local(link);
         format!("<sip:pbx@{addr};transport={}>", proto.to_ascii_lowercase())
     }
 
-    fn local(&self, link: Link) -> (&'static str, SocketAddr) {
+    pub(super) fn local(&self, link: Link) -> (&'static str, SocketAddr) {
         let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
         let addr = self
             .locals
@@ -357,7 +87,7 @@ impl Endpoint {
 
     /// Starts a client transaction for `request`.
     #[allow(clippy::too_many_arguments)]
-    fn send_client(
+    pub(super) fn send_client(
         &mut self,
         kind: ClientKind,
         request: &Request,
@@ -434,7 +164,7 @@ impl Endpoint {
                 }
                 Action::TimedOut => {
                     if let Some((id, i)) = leg {
-                        self.leg_final(id, i, 408, None, now, out);
+                        self.leg_failed(id, i, 408, now, out);
                     }
                 }
                 Action::Terminated => {
@@ -531,7 +261,8 @@ impl Endpoint {
                 self.server_respond(&key, relay, now, out);
             }
             200..=299 => self.leg_answered(id, i, response, now, out),
-            _ => self.leg_final(id, i, code, Some(&response), now, out),
+            401 | 407 if self.answer_challenge(id, i, &response, now, out) => {}
+            _ => self.leg_failed(id, i, code, now, out),
         }
     }
 
@@ -608,56 +339,69 @@ impl Endpoint {
         for j in others {
             self.cancel_leg(id, j, now, out);
         }
+        self.leg_connected(id, i, now, out);
     }
 
-    fn leg_final(
+    /// A trunk challenged one of our INVITEs: send it again with credentials, once. `false`
+    /// when the leg is not to a trunk with credentials, or they were already refused.
+    fn answer_challenge(
         &mut self,
         id: u64,
         i: usize,
-        code: u16,
-        _response: Option<&Response>,
+        response: &Response,
         now: Instant,
         out: &mut Vec<Outgoing>,
-    ) {
-        let Some(call) = self.calls.calls.get_mut(&id) else {
-            return;
+    ) -> bool {
+        let Some(call) = self.calls.calls.get(&id) else {
+            return false;
         };
-        if call.legs[i].state == LegState::Done || call.legs[i].state == LegState::Answered {
-            return;
+        let leg = &call.legs[i];
+        if leg.authenticated || leg.state == LegState::Done {
+            return false;
         }
-        call.legs[i].state = LegState::Done;
-        call.legs[i].final_code = Some(code);
-        if call.answered.is_some()
-            || call
-                .legs
-                .iter()
-                .any(|l| matches!(l.state, LegState::Calling | LegState::Ringing))
-        {
-            return;
-        }
-        let codes: Vec<u16> = call.legs.iter().filter_map(|l| l.final_code).collect();
-        let (status, reason) = if codes.iter().any(|c| *c == 486 || *c == 600) {
-            (StatusCode::BUSY_HERE, "Busy Here")
-        } else if codes.contains(&603) {
-            (StatusCode::DECLINE, "Decline")
-        } else if codes.contains(&487) {
-            (StatusCode::REQUEST_TERMINATED, "Request Terminated")
+        let Some((user, Some(password))) = leg.trunk.and_then(|t| call.directory_trunk_auth(t))
+        else {
+            return false;
+        };
+        let (challenge_header, answer_header) = if response.code().as_u16() == 401 {
+            ("WWW-Authenticate", "Authorization")
         } else {
-            (
-                StatusCode::TEMPORARILY_UNAVAILABLE,
-                "Temporarily Unavailable",
-            )
+            ("Proxy-Authenticate", "Proxy-Authorization")
         };
-        let response = respond_with_tag(&call.a.invite, status, reason, Some(&call.a.tag));
-        let key = call.a.key.clone();
-        let outcome = match status.as_u16() {
-            486 => CallOutcome::Busy,
-            603 => CallOutcome::Declined,
-            487 => CallOutcome::Cancelled,
-            _ => CallOutcome::Unavailable,
+        let uri = leg.request.uri().to_string();
+        let Some(authorization) = response
+            .headers()
+            .get_all(challenge_header)
+            .find_map(|c| super::auth::authorization(c, "INVITE", &uri, &user, &password))
+        else {
+            return false;
         };
-        self.server_respond(&key, response, now, out);
-        self.finish(id, outcome, Some(status.as_u16()));
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let mut request = leg.request.clone();
+        let h = request.headers_mut();
+        h.set("Via", self.via(leg.link, &branch));
+        h.set("CSeq", "2 INVITE");
+        h.push(answer_header, authorization);
+        let (to, link) = (leg.to, leg.link);
+        let Some(call) = self.calls.calls.get_mut(&id) else {
+            return false;
+        };
+        let leg = &mut call.legs[i];
+        leg.request = request.clone();
+        leg.branch = branch.clone();
+        leg.cseq = 2;
+        leg.authenticated = true;
+        self.send_client(
+            ClientKind::Invite,
+            &request,
+            &branch,
+            to,
+            link,
+            Some((id, i)),
+            now,
+            out,
+        );
+        true
     }
 
     /// CANCEL from the caller: every device still ringing is cancelled; the INVITE gets 487.
@@ -696,7 +440,7 @@ impl Endpoint {
         true
     }
 
-    fn cancel_leg(&mut self, id: u64, j: usize, now: Instant, out: &mut Vec<Outgoing>) {
+    pub(super) fn cancel_leg(&mut self, id: u64, j: usize, now: Instant, out: &mut Vec<Outgoing>) {
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
@@ -1042,41 +786,11 @@ impl Endpoint {
         }
         Some(a_side)
     }
-
-    /// Writes the call's history record and forgets the call.
-    fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
-        let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
-        let (to_callee, to_caller) = match (relay, &mut self.media) {
-            (Some((relay_id, _, _)), Some(media)) => media.close(relay_id),
-            _ => (0, 0),
-        };
-        if let Some(call) = self.calls.calls.get(&id) {
-            let mut record = call.record.clone();
-            record.rtp_caller_to_callee = to_callee;
-            record.rtp_callee_to_caller = to_caller;
-            record.ended_ms = unix_ms();
-            record.outcome = outcome;
-            record.status = status;
-            self.records.push(record);
-        }
-        self.end_call(id);
-    }
-
-    fn end_call(&mut self, id: u64) {
-        let calls = &mut self.calls;
-        calls.dialogs.retain(|_, (c, _)| *c != id);
-        calls.by_invite.retain(|_, c| *c != id);
-        // An answered call stays until its BYE; one that ended before answering goes now, but
-        // a caller's 200 still being retransmitted keeps the call until the ACK or timeout.
-        if calls.calls.get(&id).is_some_and(|c| c.a.ok.is_none()) {
-            calls.calls.remove(&id);
-        }
-    }
 }
 
 /// What kind of client transaction to start.
 #[derive(Clone, Copy)]
-enum ClientKind {
+pub(super) enum ClientKind {
     Invite,
     NonInvite,
 }
@@ -1215,7 +929,7 @@ fn relay_response(
 
 /// `body` with its audio pointed at `relay_to`, when there is a relay and the body is SDP
 /// with audio; otherwise as it is.
-fn relayed_body(body: &[u8], relay_to: Option<SocketAddr>) -> Vec<u8> {
+pub(super) fn relayed_body(body: &[u8], relay_to: Option<SocketAddr>) -> Vec<u8> {
     match (relay_to, std::str::from_utf8(body)) {
         (Some(to), Ok(sdp)) if crate::media::sdp::audio_endpoint(sdp).is_some() => {
             crate::media::sdp::point_at(sdp, to).into_bytes()

@@ -6,10 +6,12 @@
 //! `{ha1: ...}`), and by extension.
 
 use crate::config::generated::Resolution;
-use crate::config::model::{Config, PasswordSource};
+use crate::config::model::{Config, DepartmentId, PasswordSource, Rewrite, StaffId, TrunkRef};
 use crate::credentials::{ha1, DigestHashes};
 use crate::store::StaffState;
 use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
 /// One staff member as SIP sees them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,34 +30,99 @@ pub struct Tenant {
     pub users: HashMap<String, User>,
     /// Extension -> login.
     pub extensions: HashMap<String, String>,
+    /// The tenant's index in the config.
+    pub index: usize,
+    /// Each staff member's login, by `StaffId`.
+    pub logins: Vec<String>,
+    /// Department extension -> department.
+    pub departments: HashMap<String, DepartmentId>,
+    /// The trunks calls out go through, in order (indexes into `Directory::trunks`).
+    pub outbound: Vec<usize>,
+    /// The caller ID of calls out: the tenant's first number.
+    pub caller_id: Option<String>,
 }
 
-/// Every tenant, by SIP domain, and the digest algorithms to challenge with.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+impl Tenant {
+    /// The staff member with `login`.
+    pub fn staff(&self, login: &str) -> Option<StaffId> {
+        self.logins.iter().position(|l| l == login).map(StaffId)
+    }
+}
+
+/// A trunk as SIP uses it: where it is, who may call in through it, how numbers are rewritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trunk {
+    pub id: String,
+    /// The gateway's address (`None` when its host did not resolve).
+    pub addr: Option<SocketAddr>,
+    /// Source addresses inbound calls are accepted from.
+    pub sources: Vec<IpAddr>,
+    /// The tenant owning it (index in the config); `None` for a shared trunk.
+    pub tenant: Option<usize>,
+    pub outbound_rewrite: Vec<Rewrite>,
+    pub inbound_rewrite: Vec<Rewrite>,
+    /// User name and password towards the gateway (`None` password: its secret is not set).
+    pub auth: Option<(String, Option<String>)>,
+    pub register: bool,
+}
+
+/// Every tenant, by SIP domain, the trunks, and the digest algorithms to challenge with.
+#[derive(Clone, Debug)]
 pub struct Directory {
     by_domain: HashMap<String, Tenant>,
     pub digest: Vec<crate::sip::auth::Algorithm>,
+    /// The config the directory was built from; calls hold it for their whole life.
+    pub config: Arc<Config>,
+    /// Shared trunks first, then each tenant's own.
+    pub trunks: Vec<Trunk>,
+    /// Company number -> (tenant domain, index in its `numbers`).
+    numbers: HashMap<String, (String, usize)>,
 }
 
 impl Directory {
     /// Builds the directory of `config` with its generated values and the stored states
     /// (keyed by tenant id and identity).
     pub fn build(
-        config: &Config,
+        config: Arc<Config>,
         resolution: &Resolution,
         stored: &BTreeMap<(String, String), StaffState>,
     ) -> Directory {
         let mut by_domain = HashMap::new();
+        let mut trunks: Vec<Trunk> = config.trunks.iter().map(|t| trunk(t, None)).collect();
+        let mut numbers = HashMap::new();
         for (ti, t) in config.tenants.iter().enumerate() {
+            let own = trunks.len();
+            trunks.extend(t.trunks.iter().map(|tr| trunk(tr, Some(ti))));
             let mut tenant = Tenant {
                 id: t.id.clone(),
                 domain: t.domain.clone(),
+                index: ti,
+                departments: t
+                    .departments
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| Some((d.extension.as_ref()?.to_string(), DepartmentId(i))))
+                    .collect(),
+                outbound: t
+                    .outbound_trunks
+                    .iter()
+                    .map(|r| match r {
+                        TrunkRef::Shared(i) => *i,
+                        TrunkRef::Own(i) => own + i,
+                    })
+                    .collect(),
+                caller_id: t.numbers.first().map(|n| n.number.to_string()),
                 ..Tenant::default()
             };
+            for (i, n) in t.numbers.iter().enumerate() {
+                numbers.insert(n.number.to_string(), (t.domain.to_ascii_lowercase(), i));
+            }
             for (si, s) in t.staff.iter().enumerate() {
                 let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                    tenant.logins.push(String::new());
                     continue;
                 };
+                tenant.logins.push(e.login.clone());
                 let hashes = match &s.password {
                     Some(PasswordSource::Hash { md5, sha256 }) => Some(DigestHashes {
                         md5: md5.clone().unwrap_or_default(),
@@ -93,11 +160,57 @@ impl Directory {
                 }
             })
             .collect();
-        Directory { by_domain, digest }
+        Directory {
+            by_domain,
+            digest,
+            config,
+            trunks,
+            numbers,
+        }
     }
 
     /// The tenant whose SIP domain is `domain`.
     pub fn tenant(&self, domain: &str) -> Option<&Tenant> {
         self.by_domain.get(&domain.to_ascii_lowercase())
+    }
+
+    /// The trunks whose gateway sends from `ip`.
+    pub fn trunks_from(&self, ip: IpAddr) -> Vec<usize> {
+        (0..self.trunks.len())
+            .filter(|&i| self.trunks[i].sources.contains(&ip))
+            .collect()
+    }
+
+    /// The tenant owning company number `number`, and the number's index in its list.
+    pub fn number(&self, number: &str) -> Option<(&Tenant, usize)> {
+        let (domain, i) = self.numbers.get(number)?;
+        Some((self.by_domain.get(domain)?, *i))
+    }
+}
+
+/// A trunk of the config as SIP uses it; its host is resolved now (a config apply), never
+/// while a call is being set up.
+fn trunk(t: &crate::config::model::Trunk, tenant: Option<usize>) -> Trunk {
+    let addr = (t.host.as_str(), t.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.find(SocketAddr::is_ipv4));
+    let sources = if t.inbound_from.is_empty() {
+        addr.map(|a| a.ip()).into_iter().collect()
+    } else {
+        t.inbound_from.clone()
+    };
+    Trunk {
+        id: t.id.clone(),
+        addr,
+        sources,
+        tenant,
+        outbound_rewrite: t.outbound_rewrite.clone(),
+        inbound_rewrite: t.inbound_rewrite.clone(),
+        auth: t
+            .auth
+            .as_ref()
+            .map(|a| (a.username.clone(), crate::credentials::reveal(&a.password))),
+        register: t.register,
     }
 }

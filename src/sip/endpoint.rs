@@ -10,7 +10,8 @@
 //! task owns the sockets and the clock.
 
 use super::auth::{Credentials, DigestAuth, Verdict};
-use super::b2bua::{Calls, Client};
+use super::b2bua::Client;
+use super::call::{Caller, Calls};
 use super::directory::Directory;
 use super::message::{
     reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
@@ -22,6 +23,8 @@ use super::registrar::{
 use super::transaction::{
     Action, Reliability, ServerInvite, ServerNonInvite, Timer, TimerConfig, TransactionKey,
 };
+use crate::routing::{Dialled, Entry};
+use crate::store::{CallOutcome, CallRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -131,6 +134,8 @@ pub(super) enum TimerOwner {
     Client(String, Timer),
     /// A call's 200 retransmission to the caller.
     Call(u64),
+    /// A call's routing deadline (the next step, a ring time running out).
+    Flow(u64),
 }
 
 impl Endpoint {
@@ -228,6 +233,7 @@ impl Endpoint {
                     self.client_actions(&key, actions, now, &mut out);
                 }
                 TimerOwner::Call(id) => self.call_timer(id, now, &mut out),
+                TimerOwner::Flow(id) => self.flow_timer(id, now, &mut out),
             }
         }
         if self.next_sweep.is_some_and(|at| at <= now) {
@@ -324,14 +330,19 @@ impl Endpoint {
                 return out;
             }
         }
-        let response = self.answer(&request, peer, key.as_ref(), now, &mut out);
         match key {
             // An RFC 2543 client (no magic cookie): answered, no transaction to match it.
-            None => out.push(Outgoing {
-                to: reply_to,
-                link,
-                bytes: response.to_bytes(),
-            }),
+            None => {
+                if let Some(response) = self.answer(&request, peer, None, now, &mut out) {
+                    out.push(Outgoing {
+                        to: reply_to,
+                        link,
+                        bytes: response.to_bytes(),
+                    });
+                }
+            }
+            // The transaction exists before the request is handled, so whatever handles it
+            // (a call's routing) can answer through it at any time.
             Some(key) => {
                 let reliability = match link {
                     Link::Udp(_) => Reliability::Unreliable,
@@ -357,7 +368,9 @@ impl Endpoint {
                     },
                 );
                 self.carry_out(&key, first, &mut out);
-                self.server_respond(&key, response, now, &mut out);
+                if let Some(response) = self.answer(&request, peer, Some(&key), now, &mut out) {
+                    self.server_respond(&key, response, now, &mut out);
+                }
             }
         }
         out.append(&mut self.deferred);
@@ -407,7 +420,8 @@ impl Endpoint {
         }]
     }
 
-    /// The response the server gives to a new request.
+    /// The response the server gives to a new request; `None` when it was already given
+    /// through the transaction (a call that started).
     fn answer(
         &mut self,
         request: &Request,
@@ -415,11 +429,20 @@ impl Endpoint {
         key: Option<&TransactionKey>,
         now: Instant,
         out: &mut Vec<Outgoing>,
-    ) -> Response {
+    ) -> Option<Response> {
         if let Some(r) = check_request(request) {
-            return r;
+            return Some(r);
         }
-        match request.method() {
+        if *request.method() == Method::Invite
+            && request
+                .headers()
+                .to()
+                .ok()
+                .is_none_or(|t| t.tag().is_none())
+        {
+            return self.invite(request, peer, key, now, out);
+        }
+        Some(match request.method() {
             Method::Register => self.register(request, peer, now),
             Method::Options => {
                 let mut r = respond(request, StatusCode::OK, "OK");
@@ -444,7 +467,6 @@ impl Endpoint {
                     ),
                 }
             }
-            Method::Invite => self.invite(request, peer, key, now, out),
             Method::Cancel => {
                 let invite = request.headers().top_via().ok().and_then(|v| {
                     v.branch()
@@ -489,7 +511,7 @@ impl Endpoint {
                 r.headers_mut().push("Allow", ALLOW);
                 r
             }
-        }
+        })
     }
 
     fn register(&mut self, request: &Request, peer: Peer, _now: Instant) -> Response {
@@ -603,7 +625,10 @@ impl Endpoint {
         }
     }
 
-    /// INVITEs are authenticated; calls themselves arrive with the B2BUA.
+    /// A new INVITE. From a trunk's address it is a call to one of the company numbers the
+    /// trunk serves, taken without a challenge; from anywhere else it must be a staff member
+    /// authenticated by digest, calling a colleague, a department or (through the tenant's
+    /// trunk) an outside number. `None` once the call started (it answers for itself).
     fn invite(
         &mut self,
         request: &Request,
@@ -611,7 +636,14 @@ impl Endpoint {
         key: Option<&TransactionKey>,
         now: Instant,
         out: &mut Vec<Outgoing>,
-    ) -> Response {
+    ) -> Option<Response> {
+        let directory = (self.directory)();
+        if let Some(dir) = &directory {
+            let trunks = dir.trunks_from(peer.addr.ip());
+            if !trunks.is_empty() {
+                return self.inbound(request, peer, key, dir, &trunks, now, out);
+            }
+        }
         let domain = match request.headers().from().map(|f| f.uri) {
             Ok(Uri::Sip(u)) => host_text(&u.host),
             _ => String::new(),
@@ -622,14 +654,13 @@ impl Endpoint {
             .filter_map(Credentials::parse)
             .next();
         let Some(credentials) = credentials else {
-            return self.challenge(
+            return Some(self.challenge(
                 request,
                 &domain,
                 false,
                 StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            );
+            ));
         };
-        let directory = (self.directory)();
         let hashes = directory
             .as_deref()
             .and_then(|d| d.tenant(&domain))
@@ -639,46 +670,128 @@ impl Endpoint {
             .auth
             .verify(&credentials, "INVITE", &domain, hashes, unix_ms())
         {
-            Verdict::Ok => {
-                // Calls stay inside the caller's tenant: the Request-URI names a colleague by
-                // extension or login.
-                let target = match request.uri() {
-                    Uri::Sip(u) => u.user.clone().unwrap_or_default(),
-                    Uri::Other(_) => String::new(),
-                };
-                match directory.as_deref().and_then(|d| d.tenant(&domain)) {
-                    Some(tenant) => {
-                        let tenant = tenant.clone();
-                        self.start_call(
-                            request,
-                            peer,
-                            key,
-                            &tenant,
-                            &credentials.username,
-                            &target,
-                            now,
-                            out,
-                        )
-                    }
-                    None => respond(request, StatusCode::NOT_FOUND, "Not Found"),
-                }
+            Verdict::Ok => {}
+            Verdict::Stale => {
+                return Some(self.challenge(
+                    request,
+                    &domain,
+                    true,
+                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                ))
             }
-            Verdict::Stale => self.challenge(
-                request,
-                &domain,
-                true,
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            ),
             Verdict::Fail => {
                 self.stats.auth_failures += 1;
-                self.challenge(
+                return Some(self.challenge(
                     request,
                     &domain,
                     false,
                     StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                )
+                ));
             }
         }
+        let (Some(directory), Some(key)) = (directory, key) else {
+            return Some(respond(request, StatusCode::BAD_REQUEST, "Branch Required"));
+        };
+        let Some(tenant) = directory.tenant(&domain) else {
+            return Some(respond(request, StatusCode::NOT_FOUND, "Not Found"));
+        };
+        // The Request-URI names a colleague (extension or login), a department's extension,
+        // or a number outside.
+        let target = match request.uri() {
+            Uri::Sip(u) => u.user.clone().unwrap_or_default(),
+            Uri::Other(_) => String::new(),
+        };
+        let login = tenant
+            .extensions
+            .get(&target)
+            .cloned()
+            .or_else(|| tenant.users.contains_key(&target).then(|| target.clone()));
+        let (entry, callee) = if let Some(s) = login.as_deref().and_then(|l| tenant.staff(l)) {
+            (Entry::Staff(s), login.unwrap_or_default())
+        } else if let Some(d) = tenant.departments.get(&target) {
+            (Entry::Department(*d), target)
+        } else if let Some(n) = Dialled::parse(&target).filter(|_| !tenant.outbound.is_empty()) {
+            (Entry::External(n), target)
+        } else {
+            let now_ms = unix_ms();
+            self.records.push(CallRecord {
+                tenant: tenant.id.clone(),
+                caller: credentials.username.clone(),
+                callee: target,
+                started_ms: now_ms,
+                ended_ms: now_ms,
+                outcome: CallOutcome::NotFound,
+                status: Some(404),
+                ..CallRecord::default()
+            });
+            return Some(respond_with_tag(
+                request,
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                None,
+            ));
+        };
+        let domain = tenant.domain.clone();
+        let caller = Caller::Staff(credentials.username.clone());
+        self.start_call(
+            request, peer, key, directory, &domain, caller, callee, entry, now, out,
+        );
+        None
+    }
+
+    /// An INVITE from a trunk: the number called (after the trunk's inbound rewrites) must be
+    /// a company number of a tenant the trunk serves; anything else is 404.
+    #[allow(clippy::too_many_arguments)]
+    fn inbound(
+        &mut self,
+        request: &Request,
+        peer: Peer,
+        key: Option<&TransactionKey>,
+        directory: &Arc<Directory>,
+        trunks: &[usize],
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) -> Option<Response> {
+        let Some(key) = key else {
+            return Some(respond(request, StatusCode::BAD_REQUEST, "Branch Required"));
+        };
+        let user = |uri: &Uri| match uri {
+            Uri::Sip(u) => u.user.clone().unwrap_or_default(),
+            Uri::Other(_) => String::new(),
+        };
+        let called = user(request.uri());
+        let calling = request
+            .headers()
+            .from()
+            .map(|f| user(&f.uri))
+            .unwrap_or_default();
+        for &t in trunks {
+            let trunk = &directory.trunks[t];
+            let number = crate::routing::rewrite(&trunk.inbound_rewrite, &called);
+            let Some((tenant, i)) = directory.number(&number) else {
+                continue;
+            };
+            if trunk.tenant.is_some_and(|owner| owner != tenant.index) {
+                continue;
+            }
+            let caller =
+                Caller::External(crate::routing::rewrite(&trunk.inbound_rewrite, &calling));
+            let domain = tenant.domain.clone();
+            self.start_call(
+                request,
+                peer,
+                key,
+                Arc::clone(directory),
+                &domain,
+                caller,
+                number,
+                Entry::Number(i),
+                now,
+                out,
+            );
+            return None;
+        }
+        Some(respond(request, StatusCode::NOT_FOUND, "Not Found"))
     }
 
     fn challenge(&self, request: &Request, realm: &str, stale: bool, code: StatusCode) -> Response {

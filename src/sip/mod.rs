@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod b2bua;
+mod call;
 pub mod directory;
 pub mod endpoint;
 pub mod message;
