@@ -625,9 +625,9 @@ impl Endpoint {
         }
     }
 
-    /// A new INVITE. From a trunk's address it is a call to one of the company numbers the
-    /// trunk serves, taken without a challenge; from anywhere else it must be a staff member
-    /// authenticated by digest, calling a colleague, a department or (through the tenant's
+    /// A new INVITE. From a trunk's address to one of the company numbers the trunk serves it
+    /// is a call from outside, taken without a challenge; anything else must be a staff member
+    /// authenticated by digest (so a phone sharing the trunk's address still works), calling a colleague, a department or (through the tenant's
     /// trunk) an outside number. `None` once the call started (it answers for itself).
     fn invite(
         &mut self,
@@ -638,10 +638,10 @@ impl Endpoint {
         out: &mut Vec<Outgoing>,
     ) -> Option<Response> {
         let directory = (self.directory)();
-        if let Some(dir) = &directory {
+        if let (Some(dir), Some(key)) = (&directory, key) {
             let trunks = dir.trunks_from(peer.addr.ip());
-            if !trunks.is_empty() {
-                return self.inbound(request, peer, key, dir, &trunks, now, out);
+            if self.inbound(request, peer, key, dir, &trunks, now, out) {
+                return None;
             }
         }
         let domain = match request.headers().from().map(|f| f.uri) {
@@ -739,22 +739,20 @@ impl Endpoint {
         None
     }
 
-    /// An INVITE from a trunk: the number called (after the trunk's inbound rewrites) must be
-    /// a company number of a tenant the trunk serves; anything else is 404.
+    /// An INVITE from one of `trunks` (the trunks sending from the request's address) to a
+    /// company number they serve (after the trunk's inbound rewrites): the call starts, and
+    /// `true`. Anything else is for the staff path, which challenges it.
     #[allow(clippy::too_many_arguments)]
     fn inbound(
         &mut self,
         request: &Request,
         peer: Peer,
-        key: Option<&TransactionKey>,
+        key: &TransactionKey,
         directory: &Arc<Directory>,
         trunks: &[usize],
         now: Instant,
         out: &mut Vec<Outgoing>,
-    ) -> Option<Response> {
-        let Some(key) = key else {
-            return Some(respond(request, StatusCode::BAD_REQUEST, "Branch Required"));
-        };
+    ) -> bool {
         let user = |uri: &Uri| match uri {
             Uri::Sip(u) => u.user.clone().unwrap_or_default(),
             Uri::Other(_) => String::new(),
@@ -789,9 +787,9 @@ impl Endpoint {
                 now,
                 out,
             );
-            return None;
+            return true;
         }
-        Some(respond(request, StatusCode::NOT_FOUND, "Not Found"))
+        false
     }
 
     fn challenge(&self, request: &Request, realm: &str, stale: bool, code: StatusCode) -> Response {

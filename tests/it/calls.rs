@@ -2,9 +2,9 @@
 //! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
 //! must authenticate.
 
+use crate::peers::{credentials, free_port, ok, scenario_path, sipp};
 use crate::support::{root, server_config, Server};
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output};
 
 const CALLER: (&str, &str) = ("ivan", "ivan-secret-2024");
 const CALLEE: (&str, &str) = ("maria", "maria-secret-2024");
@@ -15,84 +15,6 @@ fn server() -> Server {
         "      - {{ name: Ivan, login: {}, extension: \"201\", password: \"{}\" }}\n      - {{ name: Maria, login: {}, extension: \"{CALLEE_EXTENSION}\", password: \"{}\" }}\n",
         CALLER.0, CALLER.1, CALLEE.0, CALLEE.1
     )))
-}
-
-/// A free UDP port on loopback for a SIPp instance.
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn credentials(dir: &std::path::Path, (user, password): (&str, &str)) -> String {
-    let csv = dir.join(format!("{user}.csv"));
-    std::fs::write(
-        &csv,
-        format!(
-            "SEQUENTIAL\n{user};[authentication username={user} password={password}];{password};\n"
-        ),
-    )
-    .unwrap();
-    csv.to_string_lossy().into_owned()
-}
-
-fn sipp(
-    target: SocketAddr,
-    dir: &std::path::Path,
-    scenario: &str,
-    port: u16,
-    extra: &[&str],
-) -> Command {
-    let mut c = Command::new("sipp");
-    c.arg(target.to_string())
-        .args([
-            "-sf",
-            scenario,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-m",
-            "1",
-            "-nostdin",
-        ])
-        .args([
-            "-key",
-            "domain",
-            "acme.example",
-            "-key",
-            "expires",
-            "300",
-            "-timeout",
-            "20s",
-            "-timeout_error",
-        ])
-        .args(extra)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
-fn ok(out: &Output, who: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{who} failed:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
-/// A scenario of tests/sipp, or else of the bench kit.
-fn scenario_path(name: &str) -> std::path::PathBuf {
-    let own = root().join("tests/sipp").join(name);
-    if own.exists() {
-        own
-    } else {
-        root().join("bench/sip/sipp").join(name)
-    }
 }
 
 /// Registers the callee from `port`, then starts `scenario` there to answer.
@@ -145,29 +67,10 @@ fn call(uas: &str, uac: &str) -> Server {
     server
 }
 
-/// The call history records of tenant acme, once `n` are there (written asynchronously).
-fn history(server: &Server, n: usize) -> Vec<serde_json::Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (status, body) = server.call(
-            "GET",
-            "/api/v1/calls?tenant=acme",
-            Some(crate::support::TOKEN),
-            None,
-        );
-        assert_eq!(status, 200, "{body}");
-        let records = body.as_array().cloned().unwrap_or_default();
-        if records.len() >= n || std::time::Instant::now() > deadline {
-            return records;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn answered_call_hung_up_by_the_caller() {
     let server = call("uas_answer.xml", "uac_call.xml");
-    let records = history(&server, 1);
+    let records = server.history("acme", 1);
     assert_eq!(records.len(), 1, "{records:?}");
     let r = &records[0];
     assert_eq!(
@@ -189,7 +92,7 @@ fn answered_call_hung_up_by_the_caller() {
 #[test]
 fn busy_callee() {
     let server = call("uas_busy.xml", "uac_expect_busy.xml");
-    let records = history(&server, 1);
+    let records = server.history("acme", 1);
     assert_eq!(records[0]["outcome"], "busy");
     assert_eq!(records[0]["status"], 486);
 }
@@ -197,13 +100,13 @@ fn busy_callee() {
 #[test]
 fn caller_cancels_while_ringing() {
     let server = call("uas_ring.xml", "uac_cancel.xml");
-    assert_eq!(history(&server, 1)[0]["outcome"], "cancelled");
+    assert_eq!(server.history("acme", 1)[0]["outcome"], "cancelled");
 }
 
 #[test]
 fn callee_hangs_up() {
     let server = call("uas_hangup.xml", "uac_called_hangs_up.xml");
-    assert_eq!(history(&server, 1)[0]["outcome"], "answered");
+    assert_eq!(server.history("acme", 1)[0]["outcome"], "answered");
 }
 
 #[test]
@@ -284,7 +187,7 @@ fn audio_is_relayed_both_ways() {
     .unwrap();
     ok(&out, "the caller");
     ok(&callee.wait_with_output().unwrap(), "the callee");
-    let r = &history(&server, 1)[0];
+    let r = &server.history("acme", 1)[0];
     let (there, back) = (
         r["rtp_caller_to_callee"].as_u64().unwrap(),
         r["rtp_callee_to_caller"].as_u64().unwrap(),
@@ -298,7 +201,7 @@ fn audio_is_relayed_both_ways() {
 #[test]
 fn hold_re_invite_is_passed_through() {
     let server = call("uas_hold.xml", "uac_hold.xml");
-    assert_eq!(history(&server, 1)[0]["outcome"], "answered");
+    assert_eq!(server.history("acme", 1)[0]["outcome"], "answered");
 }
 
 /// The callee's device sees a dialog of the PBX's own: no Call-ID or tag of the caller's.

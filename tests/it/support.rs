@@ -128,6 +128,22 @@ impl Server {
         }
     }
 
+    /// The newest call records of `tenant`, once at least `n` are there (they are written
+    /// asynchronously; after 10 s whatever is there).
+    pub fn history(&self, tenant: &str, n: usize) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let path = format!("/api/v1/calls?tenant={tenant}");
+            let (status, body) = self.call("GET", &path, Some(TOKEN), None);
+            assert_eq!(status, 200, "{body}");
+            let records = body.as_array().cloned().unwrap_or_default();
+            if records.len() >= n || std::time::Instant::now() > deadline {
+                return records;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")

@@ -1,0 +1,441 @@
+//! Call routing end to end: SIPp as the trunk (calling company numbers from 127.0.0.2, and
+//! taking calls out there with digest authentication) and as the members' phones (registered
+//! SIPp instances that ring, answer or refuse). Each test checks, from the phones' own message
+//! traces, who got an INVITE and a CANCEL at which second — within a tolerance — and what the
+//! history record says.
+
+use crate::peers::{
+    credentials, free_port, free_port_on, ok, phone, received, scenario_path, sipp, sipp_on,
+};
+use crate::support::Server;
+use std::path::Path;
+use std::process::{Child, Output};
+
+const ANNA: (&str, &str) = ("anna", "anna-secret-2024");
+const BORIS: (&str, &str) = ("boris", "boris-secret-2024");
+const VERA: (&str, &str) = ("vera", "vera-secret-2024");
+const DID: &str = "+74950000001";
+const CALLER_NUMBER: &str = "+79161112233";
+/// How far from the planned second an INVITE or CANCEL may land (the machine is shared).
+const TOLERANCE: f64 = 0.6;
+
+/// Tenant acme with anna, boris and vera, trunk `gw` on 127.0.0.2:`trunk_port` (with
+/// credentials, `+7` dialled as `8`), and `extra` (departments, numbers, ...).
+fn config(trunk_port: u16, staff_extra: &str, extra: &str) -> String {
+    let staff: String = [ANNA, BORIS, VERA]
+        .iter()
+        .enumerate()
+        .map(|(i, (login, password))| {
+            format!("      - {{ name: {login}, login: {login}, extension: \"21{i}\", password: \"{password}\" }}\n")
+        })
+        .collect();
+    format!(
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 100\n    timezone: Asia/Vladivostok\n    trunks:\n      - id: gw\n        host: 127.0.0.2\n        port: {trunk_port}\n        outbound_rewrite: [{{ prefix: \"+7\", replace: \"8\" }}]\n        auth: {{ username: trunkuser, password: trunk-secret }}\n    outbound_trunks: [gw]\n    staff:\n{staff}{staff_extra}{extra}"
+    )
+}
+
+/// The gateway's side of calls out: challenges, checks the credentials, answers.
+fn gateway(server: &Server, dir: &Path, port: u16, calls: u32) -> Child {
+    let trace = dir.join("gateway.log");
+    sipp_on(
+        "127.0.0.2",
+        server.sip.unwrap(),
+        dir,
+        scenario_path("uas_trunk_challenge.xml").to_str().unwrap(),
+        port,
+        &["-trace_msg", "-message_file", trace.to_str().unwrap()],
+    )
+    .args(["-m", &calls.to_string()])
+    .spawn()
+    .expect("sipp runs")
+}
+
+/// A call from the telephone network to `number` through the trunk, held `hold_ms` once
+/// answered.
+fn call_in(server: &Server, dir: &Path, number: &str, hold_ms: u32) -> Output {
+    let trace = dir.join("caller.log");
+    sipp_on(
+        "127.0.0.2",
+        server.sip.unwrap(),
+        dir,
+        scenario_path("trunk_call.xml").to_str().unwrap(),
+        free_port_on("127.0.0.2"),
+        &[
+            "-s",
+            number,
+            "-key",
+            "from_number",
+            CALLER_NUMBER,
+            "-d",
+            &hold_ms.to_string(),
+            "-trace_msg",
+            "-message_file",
+            trace.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap()
+}
+
+/// A call without credentials from `ip` to `number` that must end with `code`.
+fn call_refused(server: &Server, dir: &Path, ip: &str, number: &str, code: u16) -> Output {
+    let text = std::fs::read_to_string(scenario_path("trunk_call_refused.xml")).unwrap();
+    let scenario = dir.join(format!("refused_{code}.xml"));
+    std::fs::write(&scenario, text.replace("[final]", &code.to_string())).unwrap();
+    sipp_on(
+        ip,
+        server.sip.unwrap(),
+        dir,
+        scenario.to_str().unwrap(),
+        free_port_on(ip),
+        &["-s", number, "-key", "from_number", CALLER_NUMBER],
+    )
+    .output()
+    .unwrap()
+}
+
+fn finished(child: Child, who: &str) {
+    ok(&child.wait_with_output().unwrap(), who);
+}
+
+/// Asserts `at - t0` is `want` seconds, within the tolerance.
+fn at_second(what: &str, at: Option<&f64>, t0: f64, want: f64) {
+    let at = at.unwrap_or_else(|| panic!("{what}: never happened"));
+    let got = at - t0;
+    assert!(
+        (got - want).abs() <= TOLERANCE,
+        "{what}: at {got:.2}s, expected {want}s ± {TOLERANCE}s"
+    );
+}
+
+fn log(dir: &Path, who: &str) -> std::path::PathBuf {
+    dir.join(format!("{who}.log"))
+}
+
+#[test]
+fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - id: support\n        strategy: in_order\n        step: 2s\n        ring_time: 6s\n        members: [anna, boris, vera]\n        no_answer: { forward: { number: \"+79990001122\", timeout: 10s } }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let phones: Vec<Child> = [ANNA, BORIS, VERA]
+        .into_iter()
+        .map(|who| phone(&server, d, who, "uas_ring.xml", 1))
+        .collect();
+    let gw = gateway(&server, d, trunk_port, 1);
+    ok(&call_in(&server, d, DID, 500), "the caller");
+    for (p, who) in phones.into_iter().zip(["anna", "boris", "vera"]) {
+        finished(p, who);
+    }
+    finished(gw, "the gateway");
+
+    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    for (i, who) in ["anna", "boris", "vera"].into_iter().enumerate() {
+        let step = 2.0 * i as f64;
+        at_second(
+            &format!("{who}'s INVITE"),
+            received(&log(d, who), "INVITE").first(),
+            t0,
+            step,
+        );
+        at_second(
+            &format!("{who}'s CANCEL"),
+            received(&log(d, who), "CANCEL").first(),
+            t0,
+            step + 2.0,
+        );
+    }
+    let gw_invites = crate::peers::trace(&log(d, "gateway"));
+    let first = gw_invites
+        .iter()
+        .find(|t| t.received && t.line.starts_with("INVITE"))
+        .unwrap();
+    at_second(
+        "the forward's INVITE at the trunk",
+        Some(&first.at),
+        t0,
+        6.0,
+    );
+    assert!(
+        first.line.starts_with("INVITE sip:89990001122@127.0.0.2"),
+        "the number is rewritten for the trunk: {}",
+        first.line
+    );
+
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "forwarded", "{record}");
+    assert_eq!(record["caller"], CALLER_NUMBER);
+    assert_eq!(record["number"], DID);
+    assert_eq!(record["departments"], serde_json::json!(["support"]));
+    assert_eq!(
+        record["offered"],
+        serde_json::json!(["anna", "boris", "vera", "+79990001122"])
+    );
+    assert_eq!(record["answered_on"], "+79990001122");
+    assert!(record["ring_ms"].as_u64().unwrap() >= 5_500, "{record}");
+    assert!(record["talk_ms"].as_u64().unwrap() >= 400, "{record}");
+}
+
+#[test]
+fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - { id: sales, strategy: all_at_once, ring_time: 20s, members: [anna, boris, vera] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let anna = phone(&server, d, ANNA, "uas_ring.xml", 1);
+    let boris = phone(&server, d, BORIS, "uas_answer.xml", 1);
+    let vera = phone(&server, d, VERA, "uas_busy.xml", 1);
+    ok(&call_in(&server, d, DID, 300), "the caller");
+    finished(anna, "anna");
+    finished(boris, "boris");
+    finished(vera, "vera");
+    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    for who in ["boris", "vera"] {
+        at_second(
+            &format!("{who}'s INVITE"),
+            received(&log(d, who), "INVITE").first(),
+            t0,
+            0.0,
+        );
+    }
+    // boris answers at once; anna is cancelled then, not at the end of the ring time.
+    at_second(
+        "anna's CANCEL",
+        received(&log(d, "anna"), "CANCEL").first(),
+        t0,
+        0.0,
+    );
+
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "answered", "{record}");
+    assert_eq!(record["answered_by"], "boris");
+    assert_eq!(
+        record["offered"],
+        serde_json::json!(["anna", "boris", "vera"])
+    );
+}
+
+#[test]
+fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - { id: sales, strategy: increasing, step: 1500ms, ring_time: 20s, members: [anna, boris, vera] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let anna = phone(&server, d, ANNA, "uas_ring.xml", 1);
+    let boris = phone(&server, d, BORIS, "uas_ring.xml", 1);
+    let vera = phone(&server, d, VERA, "uas_answer.xml", 1);
+    ok(&call_in(&server, d, DID, 300), "the caller");
+    finished(anna, "anna");
+    finished(boris, "boris");
+    finished(vera, "vera");
+    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    at_second(
+        "boris's INVITE",
+        received(&log(d, "boris"), "INVITE").first(),
+        t0,
+        1.5,
+    );
+    at_second(
+        "vera's INVITE",
+        received(&log(d, "vera"), "INVITE").first(),
+        t0,
+        3.0,
+    );
+    at_second(
+        "anna's CANCEL",
+        received(&log(d, "anna"), "CANCEL").first(),
+        t0,
+        3.0,
+    );
+    at_second(
+        "boris's CANCEL",
+        received(&log(d, "boris"), "CANCEL").first(),
+        t0,
+        3.0,
+    );
+    assert_eq!(server.history("acme", 1)[0]["answered_by"], "vera");
+}
+
+#[test]
+fn evenly_order_survives_a_restart() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - { id: sales, strategy: evenly, step: 5s, ring_time: 20s, members: [anna, boris] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n",
+    ));
+    let first_call = |server: &Server, tag: &str| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let anna = phone(server, d, ANNA, "uas_answer.xml", 1);
+        let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
+        ok(
+            &call_in(server, d, DID, 200),
+            &format!("the caller ({tag})"),
+        );
+        // Whoever was not rung still waits: stop them.
+        let mut answered = String::new();
+        for (mut p, who) in [(anna, "anna"), (boris, "boris")] {
+            if received(&log(d, who), "INVITE").is_empty() {
+                let _ = p.kill();
+                let _ = p.wait();
+            } else {
+                finished(p, who);
+                answered = who.to_string();
+            }
+        }
+        answered
+    };
+    // Neither has received a call: the listed order.
+    assert_eq!(first_call(&server, "first"), "anna");
+    assert_eq!(server.history("acme", 1)[0]["answered_by"], "anna");
+    // After a restart boris, who has waited longer, rings first.
+    let dir = server.stop();
+    let server = Server::start_in(dir);
+    assert_eq!(first_call(&server, "after the restart"), "boris");
+    assert_eq!(first_call(&server, "third"), "anna");
+}
+
+#[test]
+fn outside_working_hours_the_after_hours_destination_takes_the_call() {
+    let trunk_port = free_port_on("127.0.0.2");
+    // Today, in the tenant's zone (Vladivostok, UTC+10, not the server's), is a holiday.
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Vladivostok").unwrap())
+        .date();
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        &format!("    schedules:\n      - {{ id: office, hours: {{ weekdays: [\"00:00-24:00\"], saturday: [\"00:00-24:00\"], sunday: [\"00:00-24:00\"] }}, holidays: [\"{today}\"] }}\n    numbers:\n      - {{ number: \"+74950000001\", schedule: office, destination: {{ staff: anna }}, after_hours: {{ staff: boris }} }}\n      - {{ number: \"+74950000002\", schedule: office, destination: {{ staff: anna }} }}\n      - {{ number: \"+74950000003\", destination: {{ staff: anna }} }}\n"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let boris = phone(&server, d, BORIS, "uas_answer.xml", 1);
+    ok(&call_in(&server, d, DID, 200), "the caller");
+    finished(boris, "boris");
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["answered_by"], "boris");
+    assert_eq!(record["after_hours"], true);
+
+    // No after-hours destination: the prompt needs media; refused, and the log says why.
+    ok(
+        &call_refused(&server, d, "127.0.0.2", "+74950000002", 480),
+        "the caller after hours",
+    );
+    server.wait_for_log("outside working hours");
+    // No schedule: 24/7.
+    let anna = phone(&server, d, ANNA, "uas_answer.xml", 1);
+    ok(
+        &call_in(&server, d, "+74950000003", 200),
+        "the caller, any time",
+    );
+    finished(anna, "anna");
+}
+
+#[test]
+fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    numbers:\n      - { number: \"+74950000001\", destination: { staff: anna } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Not from the trunk's address: challenged like any unknown caller, never put through.
+    ok(
+        &call_refused(&server, d, "127.0.0.1", DID, 407),
+        "a stranger",
+    );
+    ok(
+        &call_refused(&server, d, "127.0.0.1", "+79990001122", 407),
+        "a stranger calling out",
+    );
+    // From the trunk, a number that is not the company's is not taken either.
+    ok(
+        &call_refused(&server, d, "127.0.0.2", "+74959999999", 407),
+        "the trunk, wrong number",
+    );
+
+    // A staff member calls out: through the trunk, which challenges; the PBX answers with the
+    // trunk's credentials, dials the number rewritten, and presents the company's number.
+    let gw = gateway(&server, d, trunk_port, 1);
+    let csv = credentials(d, ANNA);
+    let out = sipp(
+        server.sip.unwrap(),
+        d,
+        scenario_path("uac_call.xml").to_str().unwrap(),
+        free_port(),
+        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "anna calling out");
+    finished(gw, "the gateway");
+    let invites: Vec<String> = crate::peers::trace(&log(d, "gateway"))
+        .into_iter()
+        .filter(|t| t.received && t.line.starts_with("INVITE"))
+        .map(|t| t.line)
+        .collect();
+    assert_eq!(
+        invites.len(),
+        2,
+        "challenged once, then with credentials: {invites:?}"
+    );
+    assert!(
+        invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"),
+        "{invites:?}"
+    );
+    let text = std::fs::read_to_string(log(d, "gateway")).unwrap();
+    assert!(
+        text.contains("From: <sip:+74950000001@127.0.0.1"),
+        "caller ID is the company number:\n{text}"
+    );
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["caller"], "anna");
+    assert_eq!(record["answered_on"], "+79990001122");
+    assert_eq!(record["outcome"], "answered");
+}
+
+#[test]
+fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "      - { name: gleb, login: gleb, ring_time: 20s, mobile: { number: \"+79160000001\", forwarding: delayed, delay: 2s }, password: \"gleb-secret-2024\" }\n",
+        "    numbers:\n      - { number: \"+74950000001\", destination: { staff: gleb } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gleb = phone(&server, d, ("gleb", "gleb-secret-2024"), "uas_ring.xml", 1);
+    let gw = gateway(&server, d, trunk_port, 1);
+    ok(&call_in(&server, d, DID, 300), "the caller");
+    finished(gleb, "gleb's phone");
+    finished(gw, "the gateway");
+    let t0 = received(&log(d, "gleb"), "INVITE")[0];
+    let at_gw = received(&log(d, "gateway"), "INVITE");
+    at_second("the mobile's INVITE at the trunk", at_gw.first(), t0, 2.0);
+    // The mobile answers (after the trunk's challenge): the phone stops ringing.
+    at_second(
+        "the phone's CANCEL",
+        received(&log(d, "gleb"), "CANCEL").first(),
+        t0,
+        2.0,
+    );
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["answered_by"], "gleb", "{record}");
+    assert_eq!(record["answered_on"], "gleb (mobile +79160000001)");
+    assert_eq!(record["outcome"], "answered");
+}
