@@ -412,8 +412,12 @@ impl Endpoint {
                     })
                     .collect()
             }
-            Callee::Mobile(_, number) => self.trunk_target(&directory, tenant, number.as_str()),
-            Callee::External(number) => self.trunk_target(&directory, tenant, number.as_str()),
+            Callee::Mobile(_, number) => {
+                self.trunk_target(&directory, tenant, number.as_str(), None)
+            }
+            Callee::External(number) => {
+                self.trunk_target(&directory, tenant, number.as_str(), None)
+            }
         };
         let mut rang = false;
         for (uri, to_header, to, link, trunk) in targets {
@@ -424,16 +428,19 @@ impl Endpoint {
         rang
     }
 
-    /// Where a call to `number` goes: the tenant's first outbound trunk that resolved, with
-    /// the number rewritten for it.
+    /// Where a call to `number` goes: the tenant's first outbound trunk that resolved (after
+    /// `after`, when that one failed), with the number rewritten for it.
     fn trunk_target(
         &self,
         directory: &Directory,
         tenant: &Tenant,
         number: &str,
+        after: Option<usize>,
     ) -> Vec<(Uri, String, SocketAddr, Link, Option<usize>)> {
-        let Some((i, addr)) = tenant
-            .outbound
+        let skip = after
+            .and_then(|t| tenant.outbound.iter().position(|&i| i == t))
+            .map_or(0, |p| p + 1);
+        let Some((i, addr)) = tenant.outbound[skip.min(tenant.outbound.len())..]
             .iter()
             .find_map(|&i| Some((i, directory.trunks.get(i)?.addr?)))
         else {
@@ -581,6 +588,16 @@ impl Endpoint {
         call.legs[i].state = LegState::Done;
         call.legs[i].final_code = Some(code);
         let group = call.legs[i].group;
+        // A gateway that failed (not the number: it timed out or answered 5xx) hands the call
+        // to the tenant's next trunk.
+        if let Some(t) = call.legs[i].trunk {
+            if (code == 408 || (500..600).contains(&code)) && call.answered.is_none() {
+                self.fail_over(id, group, t, now, out);
+            }
+        }
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
         let siblings: Vec<&Leg> = call.legs.iter().filter(|l| l.group == group).collect();
         if call.answered.is_some()
             || siblings
@@ -598,6 +615,36 @@ impl Endpoint {
             Refusal::Unavailable
         };
         self.route_event(id, Event::Failed(group, refusal), now, out);
+    }
+
+    /// Rings routing leg `group`'s number again through the trunk after `failed`, if the
+    /// tenant has one.
+    fn fail_over(
+        &mut self,
+        id: u64,
+        group: LegId,
+        failed: usize,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let Some(call) = self.calls.calls.get(&id) else {
+            return;
+        };
+        let number = match call.flow.as_ref().and_then(|f| f.callee(group)) {
+            Some(Callee::External(n)) => n.to_string(),
+            Some(Callee::Mobile(_, n)) => n.to_string(),
+            _ => return,
+        };
+        let directory = Arc::clone(&call.directory);
+        let Some(tenant) = directory.tenant(&call.domain) else {
+            return;
+        };
+        for (uri, to_header, to, link, trunk) in
+            self.trunk_target(&directory, tenant, &number, Some(failed))
+        {
+            let from = self.leg_from(id, tenant, true);
+            self.start_leg(id, group, uri, &to_header, from, to, link, trunk, now, out);
+        }
     }
 
     /// Leg `i` answered and the caller is connected to it: routing hears of it, and the person

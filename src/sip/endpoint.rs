@@ -757,7 +757,12 @@ impl Endpoint {
             Uri::Sip(u) => u.user.clone().unwrap_or_default(),
             Uri::Other(_) => String::new(),
         };
-        let called = user(request.uri());
+        // The number called is the Request-URI's user — or, from a provider that sends calls
+        // to the registered contact (`sip:<trunk user>@pbx`), the To's.
+        let called = [
+            Some(user(request.uri())),
+            request.headers().to().ok().map(|t| user(&t.uri)),
+        ];
         let calling = request
             .headers()
             .from()
@@ -765,8 +770,13 @@ impl Endpoint {
             .unwrap_or_default();
         for &t in trunks {
             let trunk = &directory.trunks[t];
-            let number = crate::routing::rewrite(&trunk.inbound_rewrite, &called);
-            let Some((tenant, i)) = directory.number(&number) else {
+            let found = called.iter().flatten().find_map(|c| {
+                let number = crate::routing::rewrite(&trunk.inbound_rewrite, c);
+                directory
+                    .number(&number)
+                    .map(|(tenant, i)| (tenant, i, number))
+            });
+            let Some((tenant, i, number)) = found else {
                 continue;
             };
             if trunk.tenant.is_some_and(|owner| owner != tenant.index) {

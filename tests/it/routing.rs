@@ -410,6 +410,46 @@ fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
 }
 
 #[test]
+fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let down_port = free_port_on("127.0.0.2");
+    let yaml = config(trunk_port, "", "").replace(
+        "    outbound_trunks: [gw]\n",
+        &format!("      - {{ id: down, host: 127.0.0.2, port: {down_port} }}\n    outbound_trunks: [down, gw]\n"),
+    );
+    let server = Server::start(&yaml);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let down = sipp_on(
+        "127.0.0.2",
+        server.sip.unwrap(),
+        d,
+        scenario_path("uas_unavailable.xml").to_str().unwrap(),
+        down_port,
+        &[],
+    )
+    .spawn()
+    .unwrap();
+    let gw = gateway(&server, d, trunk_port, 1);
+    let csv = credentials(d, ANNA);
+    let out = sipp(
+        server.sip.unwrap(),
+        d,
+        scenario_path("uac_call.xml").to_str().unwrap(),
+        free_port(),
+        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "anna calling out");
+    finished(down, "the gateway out of service");
+    finished(gw, "the next gateway");
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["answered_on"], "+79990001122", "{record}");
+    assert_eq!(record["offered"], serde_json::json!(["+79990001122"]));
+}
+
+#[test]
 fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
     let trunk_port = free_port_on("127.0.0.2");
     let server = Server::start(&config(
