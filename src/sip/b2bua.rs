@@ -51,6 +51,8 @@ pub(super) struct Client {
     /// For a re-INVITE passed through: the originating side's transaction to answer and its
     /// request, the call, and whether the re-INVITE went to the callee (else to the caller).
     pub(super) reinvite: Option<(TransactionKey, Request, u64, bool)>,
+    /// For a trunk's REGISTER: the trunk.
+    pub(super) registration: Option<String>,
 }
 
 pub(super) fn random_token(bytes: usize) -> String {
@@ -123,6 +125,7 @@ impl Endpoint {
                 link,
                 leg,
                 reinvite: None,
+                registration: None,
             },
         );
         self.client_actions(&key, actions, now, out);
@@ -141,6 +144,7 @@ impl Endpoint {
         };
         // Read before the actions: `Terminated` removes the transaction.
         let reinvite = self.clients.get(key).and_then(|c| c.reinvite.clone());
+        let registration = self.clients.get(key).and_then(|c| c.registration.clone());
         let mut passed = Vec::new();
         for action in actions {
             match action {
@@ -163,6 +167,9 @@ impl Endpoint {
                     self.set_timer(at, TimerOwner::Client(key.to_string(), timer))
                 }
                 Action::TimedOut => {
+                    if let Some(trunk) = &registration {
+                        self.register_answered(trunk, None, now, out);
+                    }
                     if let Some((id, i)) = leg {
                         self.leg_failed(id, i, 408, now, out);
                     }
@@ -172,6 +179,16 @@ impl Endpoint {
                 }
                 Action::CancelTimer(_) => {}
             }
+        }
+        if let Some(trunk) = registration {
+            for bytes in passed {
+                if let Ok(super::message::Message::Response(r)) =
+                    super::message::Message::parse(&bytes)
+                {
+                    self.register_answered(&trunk, Some(&r), now, out);
+                }
+            }
+            return;
         }
         if let Some((origin, origin_request, id, toward_callee)) = reinvite {
             for bytes in passed {
@@ -796,7 +813,7 @@ pub(super) enum ClientKind {
 }
 
 /// Client transactions are keyed by branch and method (a CANCEL shares its INVITE's branch).
-fn client_key(branch: &str, method: &Method) -> String {
+pub(super) fn client_key(branch: &str, method: &Method) -> String {
     let method = if *method == Method::Ack {
         "INVITE".to_string()
     } else {

@@ -53,6 +53,8 @@ impl Tenant {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trunk {
     pub id: String,
+    /// The gateway's host as configured (the domain of registrations).
+    pub host: String,
     /// The gateway's address (`None` when its host did not resolve).
     pub addr: Option<SocketAddr>,
     /// Source addresses inbound calls are accepted from.
@@ -202,6 +204,7 @@ fn trunk(t: &crate::config::model::Trunk, tenant: Option<usize>) -> Trunk {
     };
     Trunk {
         id: t.id.clone(),
+        host: t.host.clone(),
         addr,
         sources,
         tenant,

@@ -106,7 +106,7 @@ struct Transaction {
 
 /// The SIP server core.
 pub struct Endpoint {
-    directory: DirectorySource,
+    pub(super) directory: DirectorySource,
     auth: DigestAuth,
     pub(super) registrar: Registrar,
     transactions: HashMap<TransactionKey, Transaction>,
@@ -125,6 +125,11 @@ pub struct Endpoint {
     pub(super) media: Option<Box<dyn crate::media::relay::MediaAnchor>>,
     /// History records of calls that ended, for the transport to hand to the store.
     pub(super) records: Vec<crate::store::CallRecord>,
+    /// Registrations with trunks' gateways, by trunk id.
+    pub(super) trunk_regs: HashMap<String, super::trunk_registration::TrunkRegistration>,
+    /// The config the trunk registrations were last matched with.
+    pub(super) seen_directory: Option<Arc<Directory>>,
+    next_trunk_check: Instant,
     pub stats: Stats,
 }
 
@@ -155,6 +160,9 @@ impl Endpoint {
             deferred: Vec::new(),
             records: Vec::new(),
             media: None,
+            trunk_regs: HashMap::new(),
+            seen_directory: None,
+            next_trunk_check: Instant::now(),
             stats: Stats::default(),
         }
     }
@@ -204,10 +212,10 @@ impl Endpoint {
     /// The earliest time `on_timers` has work.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timer = self.timers.keys().next().map(|(at, _)| *at);
-        match (timer, self.next_sweep) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [timer, self.next_sweep, Some(self.next_trunk_check)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fires every timer due at `now`, and expires registrations.
@@ -235,6 +243,10 @@ impl Endpoint {
                 TimerOwner::Call(id) => self.call_timer(id, now, &mut out),
                 TimerOwner::Flow(id) => self.flow_timer(id, now, &mut out),
             }
+        }
+        if self.next_trunk_check <= now {
+            self.next_trunk_check = now + super::trunk_registration::CHECK;
+            self.check_trunks(now, &mut out);
         }
         if self.next_sweep.is_some_and(|at| at <= now) {
             self.registrar.expire(unix_ms());

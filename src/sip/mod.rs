@@ -10,3 +10,4 @@ pub mod message;
 pub mod registrar;
 pub mod transaction;
 pub mod transport;
+pub mod trunk_registration;

@@ -479,3 +479,39 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
     assert_eq!(record["answered_on"], "gleb (mobile +79160000001)");
     assert_eq!(record["outcome"], "answered");
 }
+
+#[test]
+fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
+    let registrar_port = free_port_on("127.0.0.2");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let trace = log(d, "registrar");
+    // The registrar listens before the server starts; it needs no target of its own.
+    let registrar = sipp_on(
+        "127.0.0.2",
+        "127.0.0.1:9".parse().unwrap(),
+        d,
+        scenario_path("uas_trunk_registrar.xml").to_str().unwrap(),
+        registrar_port,
+        &["-trace_msg", "-message_file", trace.to_str().unwrap()],
+    )
+    .spawn()
+    .unwrap();
+    let yaml = config(registrar_port, "", "").replace(
+        "        auth: { username: trunkuser, password: trunk-secret }\n",
+        "        auth: { username: trunkuser, password: trunk-secret }\n        register: true\n",
+    );
+    assert!(yaml.contains("register: true"));
+    let _server = Server::start(&yaml);
+    finished(registrar, "the registrar (two challenged rounds)");
+    let registers: Vec<f64> = received(&trace, "REGISTER");
+    assert_eq!(registers.len(), 4, "two rounds of challenge and answer");
+    // Refreshed at 80 % of the 2 s granted.
+    at_second("the refresh", registers.get(2), registers[1], 1.6);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(text.contains("To: <sip:trunkuser@127.0.0.2>"), "{text}");
+    assert!(
+        text.contains("Contact: <sip:trunkuser@127.0.0.1:"),
+        "{text}"
+    );
+}

@@ -1,0 +1,236 @@
+//! `TrunkRegistration`: the PBX registering with a provider's gateway (`register: true` on a
+//! trunk), so that the provider delivers the company's inbound calls to it. One per trunk, kept
+//! in step with the running config: a REGISTER with the trunk's user as address-of-record and
+//! the PBX as Contact; a digest challenge answered once per attempt with the trunk's
+//! credentials; the binding refreshed at 80 % of what the gateway granted; a failure (refused,
+//! no answer) retried after `RETRY`.
+
+use super::b2bua::{random_token, ClientKind};
+use super::directory::Directory;
+use super::endpoint::{unix_ms, Endpoint, Link, Outgoing};
+use super::message::{Method, Request, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The registration lifetime asked for.
+const EXPIRES: u32 = 600;
+/// How long after a failure the next attempt starts.
+const RETRY: Duration = Duration::from_secs(30);
+/// How often the endpoint looks for a new config's trunks.
+pub(super) const CHECK: Duration = Duration::from_secs(1);
+
+/// Where a registration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationState {
+    /// A REGISTER is on its way.
+    Trying,
+    /// Registered until the given time (ms since the epoch).
+    Registered { until_ms: u64 },
+    /// The gateway refused or did not answer; retried later.
+    Failed { code: u16 },
+}
+
+/// One trunk's registration.
+pub(super) struct TrunkRegistration {
+    target: SocketAddr,
+    host: String,
+    user: String,
+    password: String,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    /// The current attempt already answered a challenge.
+    challenged: bool,
+    next_at: Option<Instant>,
+    pub(super) state: RegistrationState,
+}
+
+impl TrunkRegistration {
+    fn new(target: SocketAddr, host: &str, user: &str, password: &str, now: Instant) -> Self {
+        TrunkRegistration {
+            target,
+            host: host.to_string(),
+            user: user.to_string(),
+            password: password.to_string(),
+            call_id: format!("{}@pbx", random_token(12)),
+            from_tag: random_token(6),
+            cseq: 0,
+            challenged: false,
+            next_at: Some(now),
+            state: RegistrationState::Trying,
+        }
+    }
+
+    fn same_as(&self, target: SocketAddr, host: &str, user: &str, password: &str) -> bool {
+        self.target == target && self.host == host && self.user == user && self.password == password
+    }
+}
+
+impl Endpoint {
+    /// Where each trunk registration stands, by trunk id.
+    pub fn trunk_registrations(&self) -> Vec<(String, RegistrationState)> {
+        let mut out: Vec<_> = self
+            .trunk_regs
+            .iter()
+            .map(|(id, r)| (id.clone(), r.state))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Keeps one registration per trunk of the running config that asks for it, and sends
+    /// the REGISTERs that are due.
+    pub(super) fn check_trunks(&mut self, now: Instant, out: &mut Vec<Outgoing>) {
+        if let Some(directory) = (self.directory)() {
+            let changed = self
+                .seen_directory
+                .as_ref()
+                .is_none_or(|seen| !Arc::ptr_eq(seen, &directory));
+            if changed {
+                self.reconcile_trunks(&directory, now);
+                self.seen_directory = Some(directory);
+            }
+        }
+        let due: Vec<String> = self
+            .trunk_regs
+            .iter()
+            .filter(|(_, r)| r.next_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.send_register(&id, None, now, out);
+        }
+    }
+
+    fn reconcile_trunks(&mut self, directory: &Directory, now: Instant) {
+        let mut wanted = std::collections::HashSet::new();
+        for t in directory.trunks.iter().filter(|t| t.register) {
+            let (Some(addr), Some((user, Some(password)))) = (t.addr, &t.auth) else {
+                continue;
+            };
+            wanted.insert(t.id.clone());
+            let keep = self
+                .trunk_regs
+                .get(&t.id)
+                .is_some_and(|r| r.same_as(addr, &t.host, user, password));
+            if !keep {
+                let r = TrunkRegistration::new(addr, &t.host, user, password, now);
+                self.trunk_regs.insert(t.id.clone(), r);
+            }
+        }
+        self.trunk_regs.retain(|id, _| wanted.contains(id));
+    }
+
+    /// Sends trunk `id`'s REGISTER, with `authorization` (header name and value) when it
+    /// answers a challenge.
+    fn send_register(
+        &mut self,
+        id: &str,
+        authorization: Option<(&str, String)>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let link = Link::Udp(0);
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let via = self.via(link, &branch);
+        let (_, local) = self.local(link);
+        let Some(r) = self.trunk_regs.get_mut(id) else {
+            return;
+        };
+        r.cseq += 1;
+        r.next_at = None;
+        r.state = RegistrationState::Trying;
+        let Ok(uri) = format!("sip:{}:{}", r.host, r.target.port()).parse() else {
+            return;
+        };
+        let mut request = Request::new(Method::Register, uri);
+        let h = request.headers_mut();
+        h.push("Via", via);
+        h.push("Max-Forwards", "70");
+        h.push(
+            "From",
+            format!("<sip:{}@{}>;tag={}", r.user, r.host, r.from_tag),
+        );
+        h.push("To", format!("<sip:{}@{}>", r.user, r.host));
+        h.push("Call-ID", &r.call_id);
+        h.push("CSeq", format!("{} REGISTER", r.cseq));
+        h.push("Contact", format!("<sip:{}@{local};transport=udp>", r.user));
+        h.push("Expires", EXPIRES.to_string());
+        if let Some((name, value)) = authorization {
+            h.push(name, value);
+        }
+        let target = r.target;
+        self.send_client(
+            ClientKind::NonInvite,
+            &request,
+            &branch,
+            target,
+            link,
+            None,
+            now,
+            out,
+        );
+        if let Some(client) = self
+            .clients
+            .get_mut(&super::b2bua::client_key(&branch, &Method::Register))
+        {
+            client.registration = Some(id.to_string());
+        }
+    }
+
+    /// The gateway answered trunk `id`'s REGISTER (`None`: it never did).
+    pub(super) fn register_answered(
+        &mut self,
+        id: &str,
+        response: Option<&Response>,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let code = response.map_or(408, |r| r.code().as_u16());
+        if code < 200 {
+            return;
+        }
+        let Some(r) = self.trunk_regs.get_mut(id) else {
+            return;
+        };
+        if (code == 401 || code == 407) && !r.challenged {
+            let (challenge, answer) = if code == 401 {
+                ("WWW-Authenticate", "Authorization")
+            } else {
+                ("Proxy-Authenticate", "Proxy-Authorization")
+            };
+            let uri = format!("sip:{}:{}", r.host, r.target.port());
+            let value = response.and_then(|resp| {
+                resp.headers().get_all(challenge).find_map(|c| {
+                    super::auth::authorization(c, "REGISTER", &uri, &r.user, &r.password)
+                })
+            });
+            if let Some(value) = value {
+                r.challenged = true;
+                return self.send_register(id, Some((answer, value)), now, out);
+            }
+        }
+        r.challenged = false;
+        if (200..300).contains(&code) {
+            let granted = response.and_then(granted_expires).unwrap_or(EXPIRES).max(1);
+            r.state = RegistrationState::Registered {
+                until_ms: unix_ms() + u64::from(granted) * 1000,
+            };
+            r.next_at = Some(now + Duration::from_millis(u64::from(granted) * 800));
+        } else {
+            r.state = RegistrationState::Failed { code };
+            r.next_at = Some(now + RETRY);
+        }
+    }
+}
+
+/// The lifetime the gateway granted: the Contact's `expires`, else the Expires header.
+fn granted_expires(response: &Response) -> Option<u32> {
+    let h = response.headers();
+    let from_contact = h
+        .contacts()
+        .ok()
+        .and_then(|c| c.iter().find_map(|c| c.expires()));
+    from_contact.or_else(|| h.expires().ok().flatten())
+}
