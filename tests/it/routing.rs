@@ -53,7 +53,7 @@ fn gateway(server: &Server, dir: &Path, port: u16, calls: u32) -> Child {
 /// A call from the telephone network to `number` through the trunk, held `hold_ms` once
 /// answered.
 fn call_in(server: &Server, dir: &Path, number: &str, hold_ms: u32) -> Output {
-    let trace = dir.join("caller.log");
+    let trace = dir.join(format!("caller{number}.log"));
     sipp_on(
         "127.0.0.2",
         server.sip.unwrap(),
@@ -221,6 +221,47 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
         record["offered"],
         serde_json::json!(["anna", "boris", "vera"])
     );
+}
+
+#[test]
+fn a_member_on_a_call_is_skipped() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - { id: sales, strategy: all_at_once, ring_time: 10s, members: [anna, boris] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n      - { number: \"+74950000002\", destination: { staff: anna } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let anna = phone(&server, &d, ANNA, "uas_answer.xml", 1);
+    let boris = phone(&server, &d, BORIS, "uas_answer.xml", 1);
+    // anna takes a direct call and stays on it for 3 s ...
+    let first = std::thread::scope(|scope| {
+        let first = scope.spawn(|| call_in(&server, &d, "+74950000002", 3000));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while received(&log(&d, "anna"), "ACK").is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // ... meanwhile the department is called: only boris rings.
+        ok(&call_in(&server, &d, DID, 200), "the second caller");
+        first.join().unwrap()
+    });
+    ok(&first, "the first caller");
+    finished(anna, "anna");
+    finished(boris, "boris");
+    assert_eq!(
+        received(&log(&d, "anna"), "INVITE").len(),
+        1,
+        "anna was on a call"
+    );
+    let records = server.history("acme", 2);
+    let department_call = records.iter().find(|r| r["number"] == DID).unwrap();
+    assert_eq!(
+        department_call["offered"],
+        serde_json::json!(["boris"]),
+        "{department_call}"
+    );
+    assert_eq!(department_call["answered_by"], "boris");
 }
 
 #[test]
