@@ -188,7 +188,7 @@ impl Endpoint {
             let r = respond_with_tag(request, StatusCode::BAD_REQUEST, "Bad Request", None);
             return self.server_respond(key, r, now, out);
         };
-        let Some(tenant) = directory.tenant(domain).cloned() else {
+        let Some(tenant) = directory.tenant(domain) else {
             let r = respond_with_tag(request, StatusCode::NOT_FOUND, "Not Found", None);
             return self.server_respond(key, r, now, out);
         };
@@ -227,13 +227,14 @@ impl Endpoint {
             .dialogs
             .insert((a.call_id.clone(), a.tag.clone()), (id, None));
         self.calls.by_invite.insert(key.clone(), id);
+        let tenant_id = tenant.id.clone();
         let caller_name = match &caller {
             Caller::Staff(l) | Caller::External(l) => l.clone(),
         };
         let (flow, actions) = {
             let live = Live {
                 endpoint: self,
-                tenant: &tenant,
+                tenant,
                 now_ms: unix_ms(),
             };
             Flow::start(
@@ -253,7 +254,7 @@ impl Endpoint {
                 answered: None,
                 relay,
                 record: CallRecord {
-                    tenant: tenant.id.clone(),
+                    tenant: tenant_id,
                     caller: caller_name,
                     callee,
                     started_ms: unix_ms(),
@@ -749,8 +750,20 @@ impl Endpoint {
 
     pub(super) fn end_call(&mut self, id: u64) {
         let calls = &mut self.calls;
-        calls.dialogs.retain(|_, (c, _)| *c != id);
-        calls.by_invite.retain(|_, c| *c != id);
+        // Forget the call's own dialogs and transaction (not a scan of every call's).
+        if let Some(call) = calls.calls.get(&id) {
+            calls
+                .dialogs
+                .remove(&(call.a.call_id.clone(), call.a.tag.clone()));
+            for leg in &call.legs {
+                let h = leg.request.headers();
+                if let (Ok(call_id), Ok(from)) = (h.call_id(), h.from()) {
+                    let tag = from.tag().unwrap_or_default().to_string();
+                    calls.dialogs.remove(&(call_id.to_string(), tag));
+                }
+            }
+            calls.by_invite.remove(&call.a.key);
+        }
         // An answered call stays until its BYE; one that ended before answering goes now, but
         // a caller's 200 still being retransmitted keeps the call until the ACK or timeout.
         if calls.calls.get(&id).is_some_and(|c| c.a.ok.is_none()) {
