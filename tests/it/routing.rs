@@ -181,6 +181,52 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
 }
 
 #[test]
+fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let server = Server::start(&config(
+        trunk_port,
+        "",
+        "    departments:\n      - id: support\n        strategy: in_order\n        step: 2s\n        ring_time: 2s\n        members: [anna, boris]\n        no_answer: { transfer: { staff: vera } }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let anna = phone(&server, d, ANNA, "uas_busy.xml", 1);
+    let boris = phone(&server, d, BORIS, "uas_ring.xml", 1);
+    let vera = phone(&server, d, VERA, "uas_answer.xml", 1);
+    ok(&call_in(&server, d, DID, 300), "the caller");
+    finished(anna, "anna");
+    finished(boris, "boris");
+    finished(vera, "vera");
+    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    // anna is busy: boris rings at once, not after the step.
+    at_second(
+        "boris's INVITE",
+        received(&log(d, "boris"), "INVITE").first(),
+        t0,
+        0.0,
+    );
+    at_second(
+        "boris's CANCEL",
+        received(&log(d, "boris"), "CANCEL").first(),
+        t0,
+        2.0,
+    );
+    at_second(
+        "vera's INVITE",
+        received(&log(d, "vera"), "INVITE").first(),
+        t0,
+        2.0,
+    );
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "transferred", "{record}");
+    assert_eq!(record["answered_by"], "vera");
+    assert_eq!(
+        record["offered"],
+        serde_json::json!(["anna", "boris", "vera"])
+    );
+}
+
+#[test]
 fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
     let trunk_port = free_port_on("127.0.0.2");
     let server = Server::start(&config(
