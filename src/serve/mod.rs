@@ -290,6 +290,7 @@ async fn start_sip(
     let sender = tokio::spawn(crate::sip::transport::run_sender(
         router.clone(),
         queue,
+        endpoint.clone(),
         cancel.clone(),
     ));
     let mut tasks = vec![

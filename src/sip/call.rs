@@ -447,17 +447,17 @@ impl Endpoint {
         else {
             return Vec::new();
         };
-        let dialled = routing::rewrite(&directory.trunks[i].outbound_rewrite, number);
-        let Ok(uri) = format!("sip:{dialled}@{addr}").parse::<Uri>() else {
+        let trunk = &directory.trunks[i];
+        let dialled = routing::rewrite(&trunk.outbound_rewrite, number);
+        let (link, param) = if trunk.tcp {
+            (Link::Tcp, ";transport=tcp")
+        } else {
+            (Link::Udp(0), "")
+        };
+        let Ok(uri) = format!("sip:{dialled}@{addr}{param}").parse::<Uri>() else {
             return Vec::new();
         };
-        vec![(
-            uri,
-            format!("<sip:{dialled}@{addr}>"),
-            addr,
-            Link::Udp(0),
-            Some(i),
-        )]
+        vec![(uri, format!("<sip:{dialled}@{addr}>"), addr, link, Some(i))]
     }
 
     /// The From of a new leg: the caller as they called in, except towards a trunk, where a

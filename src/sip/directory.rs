@@ -53,10 +53,14 @@ impl Tenant {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trunk {
     pub id: String,
+    /// Unique among all trunks: `id` for a shared trunk, `tenant/id` for a tenant's own.
+    pub label: String,
     /// The gateway's host as configured (the domain of registrations).
     pub host: String,
     /// The gateway's address (`None` when its host did not resolve).
     pub addr: Option<SocketAddr>,
+    /// UDP, or TCP (a connection the PBX opens).
+    pub tcp: bool,
     /// Source addresses inbound calls are accepted from.
     pub sources: Vec<IpAddr>,
     /// The tenant owning it (index in the config); `None` for a shared trunk.
@@ -90,11 +94,19 @@ impl Directory {
         stored: &BTreeMap<(String, String), StaffState>,
     ) -> Directory {
         let mut by_domain = HashMap::new();
-        let mut trunks: Vec<Trunk> = config.trunks.iter().map(|t| trunk(t, None)).collect();
+        let mut trunks: Vec<Trunk> = config
+            .trunks
+            .iter()
+            .map(|t| trunk(t, None, t.id.clone()))
+            .collect();
         let mut numbers = HashMap::new();
         for (ti, t) in config.tenants.iter().enumerate() {
             let own = trunks.len();
-            trunks.extend(t.trunks.iter().map(|tr| trunk(tr, Some(ti))));
+            trunks.extend(
+                t.trunks
+                    .iter()
+                    .map(|tr| trunk(tr, Some(ti), format!("{}/{}", t.id, tr.id))),
+            );
             let mut tenant = Tenant {
                 id: t.id.clone(),
                 domain: t.domain.clone(),
@@ -192,7 +204,7 @@ impl Directory {
 
 /// A trunk of the config as SIP uses it; its host is resolved now (a config apply), never
 /// while a call is being set up.
-fn trunk(t: &crate::config::model::Trunk, tenant: Option<usize>) -> Trunk {
+fn trunk(t: &crate::config::model::Trunk, tenant: Option<usize>, label: String) -> Trunk {
     let addr = (t.host.as_str(), t.port)
         .to_socket_addrs()
         .ok()
@@ -204,8 +216,10 @@ fn trunk(t: &crate::config::model::Trunk, tenant: Option<usize>) -> Trunk {
     };
     Trunk {
         id: t.id.clone(),
+        label,
         host: t.host.clone(),
         addr,
+        tcp: t.transport == crate::config::model::Transport::Tcp,
         sources,
         tenant,
         outbound_rewrite: t.outbound_rewrite.clone(),

@@ -125,10 +125,12 @@ pub struct Endpoint {
     pub(super) media: Option<Box<dyn crate::media::relay::MediaAnchor>>,
     /// History records of calls that ended, for the transport to hand to the store.
     pub(super) records: Vec<crate::store::CallRecord>,
-    /// Registrations with trunks' gateways, by trunk id.
+    /// Registrations with trunks' gateways, by trunk label (`Directory`'s `Trunk::label`).
     pub(super) trunk_regs: HashMap<String, super::trunk_registration::TrunkRegistration>,
     /// The config the trunk registrations were last matched with.
     pub(super) seen_directory: Option<Arc<Directory>>,
+    /// Lines for the server log (`take_notices`).
+    pub(super) notices: Vec<String>,
     next_trunk_check: Instant,
     pub stats: Stats,
 }
@@ -162,6 +164,7 @@ impl Endpoint {
             media: None,
             trunk_regs: HashMap::new(),
             seen_directory: None,
+            notices: Vec::new(),
             next_trunk_check: Instant::now(),
             stats: Stats::default(),
         }
@@ -180,6 +183,11 @@ impl Endpoint {
     /// The history records of calls that ended since the last call.
     pub fn take_records(&mut self) -> Vec<crate::store::CallRecord> {
         std::mem::take(&mut self.records)
+    }
+
+    /// What operators should hear of (a trunk registered or failed), since the last call.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
     }
 
     /// Calls in progress.

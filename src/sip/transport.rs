@@ -1,6 +1,7 @@
-//! The only socket code of SIP: UDP sockets and TCP connections that feed messages into the
-//! shared sans-io `Endpoint`, a timer task that fires its deadlines, and the `Router` that
-//! sends what it returns back over the right socket or connection.
+//! The only socket code of SIP: UDP sockets and TCP connections (accepted, or opened by the
+//! `Router` to a trunk's gateway) that feed messages into the shared sans-io `Endpoint`, a
+//! timer task that fires its deadlines, and the `Router` that sends what it returns back over
+//! the right socket or connection.
 //!
 //! The endpoint sits behind a mutex held only while it computes, never across an await. TCP
 //! streams are framed by Content-Length (`StreamFramer`); a framing error answers 400 when it
@@ -28,6 +29,9 @@ const TIMER_TICK: Duration = Duration::from_millis(20);
 
 /// The shared endpoint.
 pub type Shared = Arc<Mutex<Endpoint>>;
+
+/// The sending half of a connection's queue.
+type StreamQueue = mpsc::UnboundedSender<Vec<u8>>;
 
 /// Socket buffer asked for (the kernel caps it at `net.core.rmem_max`): bursts of REGISTERs
 /// must wait in the buffer, not be dropped and retransmitted.
@@ -89,9 +93,14 @@ impl Router {
         for r in e.take_records() {
             let _ = self.records.send(r);
         }
+        for notice in e.take_notices() {
+            eprintln!("pbx serve: {notice}");
+        }
     }
 
-    async fn send(&self, out: Vec<Outgoing>) {
+    /// Sends `out`. A message for a TCP peer without a connection (a trunk's gateway) opens
+    /// one, whose answers feed `endpoint` like an accepted connection's.
+    async fn send(&self, out: Vec<Outgoing>, endpoint: &Shared, cancel: &CancellationToken) {
         for o in out {
             match o.link {
                 // A failed send (unreachable peer) is the transaction's business: its timers fire.
@@ -101,15 +110,26 @@ impl Router {
                     }
                 }
                 Link::Tcp => {
-                    let sender = self
-                        .tcp
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get(&o.to)
-                        .cloned();
-                    if let Some(sender) = sender {
-                        let _ = sender.send(o.bytes);
-                    }
+                    let sender = {
+                        let mut map = self.tcp.lock().unwrap_or_else(|e| e.into_inner());
+                        match map.get(&o.to) {
+                            Some(sender) => sender.clone(),
+                            None => {
+                                // Queued until the connection is up; later messages join it.
+                                let (tx, rx) = mpsc::unbounded_channel();
+                                map.insert(o.to, tx.clone());
+                                tokio::spawn(connect(
+                                    o.to,
+                                    (tx.clone(), rx),
+                                    self.clone(),
+                                    endpoint.clone(),
+                                    cancel.clone(),
+                                ));
+                                tx
+                            }
+                        }
+                    };
+                    let _ = sender.send(o.bytes);
                 }
             }
         }
@@ -120,6 +140,7 @@ impl Router {
 pub async fn run_sender(
     router: Router,
     mut queue: mpsc::UnboundedReceiver<Vec<Outgoing>>,
+    endpoint: Shared,
     cancel: CancellationToken,
 ) {
     loop {
@@ -130,7 +151,7 @@ pub async fn run_sender(
                 None => return,
             },
         };
-        router.send(out).await;
+        router.send(out, &endpoint, &cancel).await;
     }
 }
 
@@ -202,6 +223,7 @@ pub async fn run_tcp(
         tokio::spawn(connection(
             stream,
             addr,
+            mpsc::unbounded_channel(),
             router.clone(),
             endpoint.clone(),
             cancel.clone(),
@@ -209,15 +231,39 @@ pub async fn run_tcp(
     }
 }
 
+/// How long opening a connection to a gateway may take; its queued messages are dropped
+/// after that (their transactions time out as for a silent peer).
+const TCP_CONNECT: Duration = Duration::from_secs(5);
+
+/// Opens a connection to `addr` and serves it; `channel` holds what waits to be sent.
+async fn connect(
+    addr: SocketAddr,
+    channel: (StreamQueue, mpsc::UnboundedReceiver<Vec<u8>>),
+    router: Router,
+    endpoint: Shared,
+    cancel: CancellationToken,
+) {
+    match tokio::time::timeout(TCP_CONNECT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => connection(stream, addr, channel, router, endpoint, cancel).await,
+        _ => {
+            router
+                .tcp
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&addr);
+        }
+    }
+}
+
 async fn connection(
     stream: TcpStream,
     addr: SocketAddr,
+    (tx, mut rx): (StreamQueue, mpsc::UnboundedReceiver<Vec<u8>>),
     router: Router,
     endpoint: Shared,
     cancel: CancellationToken,
 ) {
     let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     router
         .tcp
         .lock()

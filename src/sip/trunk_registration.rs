@@ -3,11 +3,11 @@
 //! in step with the running config: a REGISTER with the trunk's user as address-of-record and
 //! the PBX as Contact; a digest challenge answered once per attempt with the trunk's
 //! credentials; the binding refreshed at 80 % of what the gateway granted; a failure (refused,
-//! no answer) retried after `RETRY`.
+//! no answer) retried after `RETRY`. Registering and failing are logged.
 
 use super::b2bua::{random_token, ClientKind};
 use super::directory::Directory;
-use super::endpoint::{unix_ms, Endpoint, Link, Outgoing};
+use super::endpoint::{Endpoint, Link, Outgoing};
 use super::message::{Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,20 +20,10 @@ const RETRY: Duration = Duration::from_secs(30);
 /// How often the endpoint looks for a new config's trunks.
 pub(super) const CHECK: Duration = Duration::from_secs(1);
 
-/// Where a registration stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegistrationState {
-    /// A REGISTER is on its way.
-    Trying,
-    /// Registered until the given time (ms since the epoch).
-    Registered { until_ms: u64 },
-    /// The gateway refused or did not answer; retried later.
-    Failed { code: u16 },
-}
-
 /// One trunk's registration.
 pub(super) struct TrunkRegistration {
     target: SocketAddr,
+    link: Link,
     host: String,
     user: String,
     password: String,
@@ -43,13 +33,22 @@ pub(super) struct TrunkRegistration {
     /// The current attempt already answered a challenge.
     challenged: bool,
     next_at: Option<Instant>,
-    pub(super) state: RegistrationState,
+    /// The last attempt succeeded.
+    registered: bool,
 }
 
 impl TrunkRegistration {
-    fn new(target: SocketAddr, host: &str, user: &str, password: &str, now: Instant) -> Self {
+    fn new(
+        target: SocketAddr,
+        link: Link,
+        host: &str,
+        user: &str,
+        password: &str,
+        now: Instant,
+    ) -> Self {
         TrunkRegistration {
             target,
+            link,
             host: host.to_string(),
             user: user.to_string(),
             password: password.to_string(),
@@ -58,27 +57,28 @@ impl TrunkRegistration {
             cseq: 0,
             challenged: false,
             next_at: Some(now),
-            state: RegistrationState::Trying,
+            registered: false,
         }
     }
 
-    fn same_as(&self, target: SocketAddr, host: &str, user: &str, password: &str) -> bool {
-        self.target == target && self.host == host && self.user == user && self.password == password
+    fn same_as(&self, other: &TrunkRegistration) -> bool {
+        (
+            self.target,
+            self.link,
+            &self.host,
+            &self.user,
+            &self.password,
+        ) == (
+            other.target,
+            other.link,
+            &other.host,
+            &other.user,
+            &other.password,
+        )
     }
 }
 
 impl Endpoint {
-    /// Where each trunk registration stands, by trunk id.
-    pub fn trunk_registrations(&self) -> Vec<(String, RegistrationState)> {
-        let mut out: Vec<_> = self
-            .trunk_regs
-            .iter()
-            .map(|(id, r)| (id.clone(), r.state))
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
     /// Keeps one registration per trunk of the running config that asks for it, and sends
     /// the REGISTERs that are due.
     pub(super) fn check_trunks(&mut self, now: Instant, out: &mut Vec<Outgoing>) {
@@ -109,14 +109,15 @@ impl Endpoint {
             let (Some(addr), Some((user, Some(password)))) = (t.addr, &t.auth) else {
                 continue;
             };
-            wanted.insert(t.id.clone());
-            let keep = self
+            wanted.insert(t.label.clone());
+            let link = if t.tcp { Link::Tcp } else { Link::Udp(0) };
+            let r = TrunkRegistration::new(addr, link, &t.host, user, password, now);
+            if !self
                 .trunk_regs
-                .get(&t.id)
-                .is_some_and(|r| r.same_as(addr, &t.host, user, password));
-            if !keep {
-                let r = TrunkRegistration::new(addr, &t.host, user, password, now);
-                self.trunk_regs.insert(t.id.clone(), r);
+                .get(&t.label)
+                .is_some_and(|old| old.same_as(&r))
+            {
+                self.trunk_regs.insert(t.label.clone(), r);
             }
         }
         self.trunk_regs.retain(|id, _| wanted.contains(id));
@@ -131,16 +132,17 @@ impl Endpoint {
         now: Instant,
         out: &mut Vec<Outgoing>,
     ) {
-        let link = Link::Udp(0);
+        let Some(link) = self.trunk_regs.get(id).map(|r| r.link) else {
+            return;
+        };
         let branch = format!("z9hG4bK{}", random_token(8));
         let via = self.via(link, &branch);
-        let (_, local) = self.local(link);
+        let (proto, local) = self.local(link);
         let Some(r) = self.trunk_regs.get_mut(id) else {
             return;
         };
         r.cseq += 1;
         r.next_at = None;
-        r.state = RegistrationState::Trying;
         let Ok(uri) = format!("sip:{}:{}", r.host, r.target.port()).parse() else {
             return;
         };
@@ -155,7 +157,11 @@ impl Endpoint {
         h.push("To", format!("<sip:{}@{}>", r.user, r.host));
         h.push("Call-ID", &r.call_id);
         h.push("CSeq", format!("{} REGISTER", r.cseq));
-        h.push("Contact", format!("<sip:{}@{local};transport=udp>", r.user));
+        let transport = proto.to_ascii_lowercase();
+        h.push(
+            "Contact",
+            format!("<sip:{}@{local};transport={transport}>", r.user),
+        );
         h.push("Expires", EXPIRES.to_string());
         if let Some((name, value)) = authorization {
             h.push(name, value);
@@ -212,15 +218,24 @@ impl Endpoint {
             }
         }
         r.challenged = false;
+        let was_registered = r.registered;
         if (200..300).contains(&code) {
             let granted = response.and_then(granted_expires).unwrap_or(EXPIRES).max(1);
-            r.state = RegistrationState::Registered {
-                until_ms: unix_ms() + u64::from(granted) * 1000,
-            };
+            r.registered = true;
             r.next_at = Some(now + Duration::from_millis(u64::from(granted) * 800));
+            if !was_registered {
+                let notice = format!("trunk {id} registered with {} for {granted} s", r.target);
+                self.notices.push(notice);
+            }
         } else {
-            r.state = RegistrationState::Failed { code };
+            r.registered = false;
             r.next_at = Some(now + RETRY);
+            let notice = format!(
+                "trunk {id}: registration with {} failed ({code}), retrying in {} s",
+                r.target,
+                RETRY.as_secs()
+            );
+            self.notices.push(notice);
         }
     }
 }

@@ -36,6 +36,11 @@ fn config(trunk_port: u16, staff_extra: &str, extra: &str) -> String {
 
 /// The gateway's side of calls out: challenges, checks the credentials, answers.
 fn gateway(server: &Server, dir: &Path, port: u16, calls: u32) -> Child {
+    gateway_over(server, dir, port, calls, "u1")
+}
+
+/// The gateway over SIPp transport `transport` (`u1` UDP, `t1` TCP).
+fn gateway_over(server: &Server, dir: &Path, port: u16, calls: u32, transport: &str) -> Child {
     let trace = dir.join("gateway.log");
     sipp_on(
         "127.0.0.2",
@@ -43,7 +48,13 @@ fn gateway(server: &Server, dir: &Path, port: u16, calls: u32) -> Child {
         dir,
         scenario_path("uas_trunk_challenge.xml").to_str().unwrap(),
         port,
-        &["-trace_msg", "-message_file", trace.to_str().unwrap()],
+        &[
+            "-t",
+            transport,
+            "-trace_msg",
+            "-message_file",
+            trace.to_str().unwrap(),
+        ],
     )
     .args(["-m", &calls.to_string()])
     .spawn()
@@ -589,8 +600,9 @@ fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
         "        auth: { username: trunkuser, password: trunk-secret }\n        register: true\n",
     );
     assert!(yaml.contains("register: true"));
-    let _server = Server::start(&yaml);
+    let server = Server::start(&yaml);
     finished(registrar, "the registrar (two challenged rounds)");
+    server.wait_for_log("trunk acme/gw registered with 127.0.0.2");
     let registers: Vec<f64> = received(&trace, "REGISTER");
     assert_eq!(registers.len(), 4, "two rounds of challenge and answer");
     // Refreshed at 80 % of the 2 s granted.
@@ -601,4 +613,40 @@ fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
         text.contains("Contact: <sip:trunkuser@127.0.0.1:"),
         "{text}"
     );
+}
+
+#[test]
+fn a_trunk_over_tcp_gets_a_connection_from_the_pbx() {
+    let trunk_port = free_port_on("127.0.0.2");
+    let yaml = config(trunk_port, "", "")
+        .replace(
+            "        port: ",
+            "        transport: tcp\n        port: ",
+        )
+        .replace(
+            "listen: [{ transport: udp, address: \"127.0.0.1:0\" }]",
+            "listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }]",
+        );
+    assert!(yaml.contains("transport: tcp\n") && yaml.contains("{ transport: tcp, address"));
+    let server = Server::start(&yaml);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gw = gateway_over(&server, d, trunk_port, 1, "t1");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let csv = credentials(d, ANNA);
+    let out = sipp(
+        server.sip.unwrap(),
+        d,
+        scenario_path("uac_call.xml").to_str().unwrap(),
+        free_port(),
+        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "anna calling out");
+    finished(gw, "the gateway over TCP");
+    let text = std::fs::read_to_string(log(d, "gateway")).unwrap();
+    assert!(text.contains("TCP message received"), "{text}");
+    assert!(text.contains("Via: SIP/2.0/TCP 127.0.0.1:"), "{text}");
+    assert_eq!(server.history("acme", 1)[0]["answered_on"], "+79990001122");
 }
