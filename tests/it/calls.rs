@@ -2,7 +2,7 @@
 //! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
 //! must authenticate.
 
-use crate::peers::{credentials, free_port, ok, scenario_path, sipp};
+use crate::peers::{credentials, free_port, ok, register, scenario_path, sipp};
 use crate::support::{root, server_config, Server};
 use std::process::{Child, Output};
 
@@ -19,18 +19,7 @@ fn server() -> Server {
 
 /// Registers the callee from `port`, then starts `scenario` there to answer.
 fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> Child {
-    let csv = credentials(dir, CALLEE);
-    let register = root().join("bench/sip/sipp/register_auth.xml");
-    let out = sipp(
-        server.sip.unwrap(),
-        dir,
-        register.to_str().unwrap(),
-        port,
-        &["-inf", &csv],
-    )
-    .output()
-    .unwrap();
-    ok(&out, "registering the callee");
+    register(server, dir, CALLEE, port);
     let scenario = scenario_path(scenario);
     sipp(
         server.sip.unwrap(),
@@ -138,21 +127,8 @@ fn audio_is_relayed_both_ways() {
     let dir = tempfile::tempdir().unwrap();
     // One second of PCMU silence for the caller to stream; the callee echoes what it receives.
     std::fs::write(dir.path().join("audio.ulaw"), vec![0xffu8; 8000]).unwrap();
-    let csv = credentials(dir.path(), CALLEE);
     let port = free_port();
-    let register = root().join("bench/sip/sipp/register_auth.xml");
-    ok(
-        &sipp(
-            server.sip.unwrap(),
-            dir.path(),
-            register.to_str().unwrap(),
-            port,
-            &["-inf", &csv],
-        )
-        .output()
-        .unwrap(),
-        "registering",
-    );
+    register(&server, dir.path(), CALLEE, port);
     let uas = root().join("bench/sip/sipp/uas_answer.xml");
     let echo_port = free_port().to_string();
     let callee = sipp(

@@ -123,61 +123,98 @@ fn log(dir: &Path, who: &str) -> std::path::PathBuf {
     dir.join(format!("{who}.log"))
 }
 
+/// Asserts the first `method` request reached `who` (by their trace in `dir`) `want` seconds
+/// after `t0`, within the tolerance.
+fn arrives(dir: &Path, who: &str, method: &str, t0: f64, want: f64) {
+    let what = format!("{who}'s {method}");
+    at_second(&what, received(&log(dir, who), method).first(), t0, want);
+}
+
+/// A server for tenant acme with the trunk on a free port and `extra` config.
+struct Scene {
+    server: Server,
+    dir: tempfile::TempDir,
+    trunk_port: u16,
+}
+
+impl Scene {
+    fn new(staff_extra: &str, extra: &str) -> Scene {
+        let trunk_port = free_port_on("127.0.0.2");
+        Scene {
+            server: Server::start(&config(trunk_port, staff_extra, extra)),
+            dir: tempfile::tempdir().unwrap(),
+            trunk_port,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// One call from outside to the company number, held `hold_ms` once answered: `phones`
+    /// (person, scenario) ring as their scenarios say, the gateway takes `gateway_calls`
+    /// calls out. Returns when the first phone got its INVITE.
+    fn call_the_number(
+        &self,
+        phones: &[((&str, &str), &str)],
+        gateway_calls: u32,
+        hold_ms: u32,
+    ) -> f64 {
+        let d = self.dir();
+        let running: Vec<(Child, &str)> = phones
+            .iter()
+            .map(|(who, scenario)| (phone(&self.server, d, *who, scenario, 1), who.0))
+            .collect();
+        let gw =
+            (gateway_calls > 0).then(|| gateway(&self.server, d, self.trunk_port, gateway_calls));
+        ok(&call_in(&self.server, d, DID, hold_ms), "the caller");
+        for (p, who) in running {
+            finished(p, who);
+        }
+        if let Some(gw) = gw {
+            finished(gw, "the gateway");
+        }
+        let first = phones[0].0 .0;
+        received(&log(d, first), "INVITE")[0]
+    }
+
+    /// The newest call record.
+    fn record(&self) -> serde_json::Value {
+        self.server.history("acme", 1)[0].clone()
+    }
+}
+
 #[test]
 fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    departments:\n      - id: support\n        strategy: in_order\n        step: 2s\n        ring_time: 6s\n        members: [anna, boris, vera]\n        no_answer: { forward: { number: \"+79990001122\", timeout: 10s } }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let phones: Vec<Child> = [ANNA, BORIS, VERA]
-        .into_iter()
-        .map(|who| phone(&server, d, who, "uas_ring.xml", 1))
-        .collect();
-    let gw = gateway(&server, d, trunk_port, 1);
-    ok(&call_in(&server, d, DID, 500), "the caller");
-    for (p, who) in phones.into_iter().zip(["anna", "boris", "vera"]) {
-        finished(p, who);
-    }
-    finished(gw, "the gateway");
-
-    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    );
+    let ringing = "uas_ring.xml";
+    let t0 = scene.call_the_number(
+        &[(ANNA, ringing), (BORIS, ringing), (VERA, ringing)],
+        1,
+        500,
+    );
+    let d = scene.dir();
     for (i, who) in ["anna", "boris", "vera"].into_iter().enumerate() {
         let step = 2.0 * i as f64;
-        at_second(
-            &format!("{who}'s INVITE"),
-            received(&log(d, who), "INVITE").first(),
-            t0,
-            step,
-        );
-        at_second(
-            &format!("{who}'s CANCEL"),
-            received(&log(d, who), "CANCEL").first(),
-            t0,
-            step + 2.0,
-        );
+        arrives(d, who, "INVITE", t0, step);
+        arrives(d, who, "CANCEL", t0, step + 2.0);
     }
-    let gw_invites = crate::peers::trace(&log(d, "gateway"));
-    let first = gw_invites
-        .iter()
+    // At the ring time, the forward: through the trunk, the number rewritten for it.
+    arrives(d, "gateway", "INVITE", t0, 6.0);
+    let first = crate::peers::trace(&log(d, "gateway"))
+        .into_iter()
         .find(|t| t.received && t.line.starts_with("INVITE"))
         .unwrap();
-    at_second(
-        "the forward's INVITE at the trunk",
-        Some(&first.at),
-        t0,
-        6.0,
-    );
     assert!(
         first.line.starts_with("INVITE sip:89990001122@127.0.0.2"),
-        "the number is rewritten for the trunk: {}",
+        "{}",
         first.line
     );
 
-    let record = &server.history("acme", 1)[0];
+    let record = scene.record();
     assert_eq!(record["outcome"], "forwarded", "{record}");
     assert_eq!(record["caller"], CALLER_NUMBER);
     assert_eq!(record["number"], DID);
@@ -193,42 +230,25 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
 
 #[test]
 fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    departments:\n      - id: support\n        strategy: in_order\n        step: 2s\n        ring_time: 2s\n        members: [anna, boris]\n        no_answer: { transfer: { staff: vera } }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let anna = phone(&server, d, ANNA, "uas_busy.xml", 1);
-    let boris = phone(&server, d, BORIS, "uas_ring.xml", 1);
-    let vera = phone(&server, d, VERA, "uas_answer.xml", 1);
-    ok(&call_in(&server, d, DID, 300), "the caller");
-    finished(anna, "anna");
-    finished(boris, "boris");
-    finished(vera, "vera");
-    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    );
+    let t0 = scene.call_the_number(
+        &[
+            (ANNA, "uas_busy.xml"),
+            (BORIS, "uas_ring.xml"),
+            (VERA, "uas_answer.xml"),
+        ],
+        0,
+        300,
+    );
+    let d = scene.dir();
     // anna is busy: boris rings at once, not after the step.
-    at_second(
-        "boris's INVITE",
-        received(&log(d, "boris"), "INVITE").first(),
-        t0,
-        0.0,
-    );
-    at_second(
-        "boris's CANCEL",
-        received(&log(d, "boris"), "CANCEL").first(),
-        t0,
-        2.0,
-    );
-    at_second(
-        "vera's INVITE",
-        received(&log(d, "vera"), "INVITE").first(),
-        t0,
-        2.0,
-    );
-    let record = &server.history("acme", 1)[0];
+    arrives(d, "boris", "INVITE", t0, 0.0);
+    arrives(d, "boris", "CANCEL", t0, 2.0);
+    arrives(d, "vera", "INVITE", t0, 2.0);
+    let record = scene.record();
     assert_eq!(record["outcome"], "transferred", "{record}");
     assert_eq!(record["answered_by"], "vera");
     assert_eq!(
@@ -239,39 +259,25 @@ fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
 
 #[test]
 fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    departments:\n      - { id: sales, strategy: all_at_once, ring_time: 20s, members: [anna, boris, vera] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let anna = phone(&server, d, ANNA, "uas_ring.xml", 1);
-    let boris = phone(&server, d, BORIS, "uas_answer.xml", 1);
-    let vera = phone(&server, d, VERA, "uas_busy.xml", 1);
-    ok(&call_in(&server, d, DID, 300), "the caller");
-    finished(anna, "anna");
-    finished(boris, "boris");
-    finished(vera, "vera");
-    let t0 = received(&log(d, "anna"), "INVITE")[0];
-    for who in ["boris", "vera"] {
-        at_second(
-            &format!("{who}'s INVITE"),
-            received(&log(d, who), "INVITE").first(),
-            t0,
-            0.0,
-        );
-    }
-    // boris answers at once; anna is cancelled then, not at the end of the ring time.
-    at_second(
-        "anna's CANCEL",
-        received(&log(d, "anna"), "CANCEL").first(),
-        t0,
-        0.0,
     );
-
-    let record = &server.history("acme", 1)[0];
+    let t0 = scene.call_the_number(
+        &[
+            (ANNA, "uas_ring.xml"),
+            (BORIS, "uas_answer.xml"),
+            (VERA, "uas_busy.xml"),
+        ],
+        0,
+        300,
+    );
+    let d = scene.dir();
+    arrives(d, "boris", "INVITE", t0, 0.0);
+    arrives(d, "vera", "INVITE", t0, 0.0);
+    // boris answers at once; anna is cancelled then, not at the end of the ring time.
+    arrives(d, "anna", "CANCEL", t0, 0.0);
+    let record = scene.record();
     assert_eq!(record["outcome"], "answered", "{record}");
     assert_eq!(record["answered_by"], "boris");
     assert_eq!(
@@ -282,25 +288,22 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
 
 #[test]
 fn a_member_on_a_call_is_skipped() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    departments:\n      - { id: sales, strategy: all_at_once, ring_time: 10s, members: [anna, boris] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n      - { number: \"+74950000002\", destination: { staff: anna } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_path_buf();
-    let anna = phone(&server, &d, ANNA, "uas_answer.xml", 1);
-    let boris = phone(&server, &d, BORIS, "uas_answer.xml", 1);
+    );
+    let (server, d) = (&scene.server, scene.dir().to_path_buf());
+    let anna = phone(server, &d, ANNA, "uas_answer.xml", 1);
+    let boris = phone(server, &d, BORIS, "uas_answer.xml", 1);
     // anna takes a direct call and stays on it for 3 s ...
     let first = std::thread::scope(|scope| {
-        let first = scope.spawn(|| call_in(&server, &d, "+74950000002", 3000));
+        let first = scope.spawn(|| call_in(server, &d, "+74950000002", 3000));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while received(&log(&d, "anna"), "ACK").is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         // ... meanwhile the department is called: only boris rings.
-        ok(&call_in(&server, &d, DID, 200), "the second caller");
+        ok(&call_in(server, &d, DID, 200), "the second caller");
         first.join().unwrap()
     });
     ok(&first, "the first caller");
@@ -323,47 +326,25 @@ fn a_member_on_a_call_is_skipped() {
 
 #[test]
 fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    departments:\n      - { id: sales, strategy: increasing, step: 1500ms, ring_time: 20s, members: [anna, boris, vera] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: sales } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let anna = phone(&server, d, ANNA, "uas_ring.xml", 1);
-    let boris = phone(&server, d, BORIS, "uas_ring.xml", 1);
-    let vera = phone(&server, d, VERA, "uas_answer.xml", 1);
-    ok(&call_in(&server, d, DID, 300), "the caller");
-    finished(anna, "anna");
-    finished(boris, "boris");
-    finished(vera, "vera");
-    let t0 = received(&log(d, "anna"), "INVITE")[0];
-    at_second(
-        "boris's INVITE",
-        received(&log(d, "boris"), "INVITE").first(),
-        t0,
-        1.5,
     );
-    at_second(
-        "vera's INVITE",
-        received(&log(d, "vera"), "INVITE").first(),
-        t0,
-        3.0,
+    let t0 = scene.call_the_number(
+        &[
+            (ANNA, "uas_ring.xml"),
+            (BORIS, "uas_ring.xml"),
+            (VERA, "uas_answer.xml"),
+        ],
+        0,
+        300,
     );
-    at_second(
-        "anna's CANCEL",
-        received(&log(d, "anna"), "CANCEL").first(),
-        t0,
-        3.0,
-    );
-    at_second(
-        "boris's CANCEL",
-        received(&log(d, "boris"), "CANCEL").first(),
-        t0,
-        3.0,
-    );
-    assert_eq!(server.history("acme", 1)[0]["answered_by"], "vera");
+    let d = scene.dir();
+    arrives(d, "boris", "INVITE", t0, 1.5);
+    arrives(d, "vera", "INVITE", t0, 3.0);
+    arrives(d, "anna", "CANCEL", t0, 3.0);
+    arrives(d, "boris", "CANCEL", t0, 3.0);
+    assert_eq!(scene.record()["answered_by"], "vera");
 }
 
 #[test]
@@ -408,35 +389,30 @@ fn evenly_order_survives_a_restart() {
 
 #[test]
 fn outside_working_hours_the_after_hours_destination_takes_the_call() {
-    let trunk_port = free_port_on("127.0.0.2");
     // Today, in the tenant's zone (Vladivostok, UTC+10, not the server's), is a holiday.
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Asia/Vladivostok").unwrap())
         .date();
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         &format!("    schedules:\n      - {{ id: office, hours: {{ weekdays: [\"00:00-24:00\"], saturday: [\"00:00-24:00\"], sunday: [\"00:00-24:00\"] }}, holidays: [\"{today}\"] }}\n    numbers:\n      - {{ number: \"+74950000001\", schedule: office, destination: {{ staff: anna }}, after_hours: {{ staff: boris }} }}\n      - {{ number: \"+74950000002\", schedule: office, destination: {{ staff: anna }} }}\n      - {{ number: \"+74950000003\", destination: {{ staff: anna }} }}\n"),
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let boris = phone(&server, d, BORIS, "uas_answer.xml", 1);
-    ok(&call_in(&server, d, DID, 200), "the caller");
-    finished(boris, "boris");
-    let record = &server.history("acme", 1)[0];
+    );
+    scene.call_the_number(&[(BORIS, "uas_answer.xml")], 0, 200);
+    let record = scene.record();
     assert_eq!(record["answered_by"], "boris");
     assert_eq!(record["after_hours"], true);
+    let (server, d) = (&scene.server, scene.dir());
 
     // No after-hours destination: the prompt needs media; refused, and the log says why.
     ok(
-        &call_refused(&server, d, "127.0.0.2", "+74950000002", 480),
+        &call_refused(server, d, "127.0.0.2", "+74950000002", 480),
         "the caller after hours",
     );
     server.wait_for_log("outside working hours");
     // No schedule: 24/7.
-    let anna = phone(&server, d, ANNA, "uas_answer.xml", 1);
+    let anna = phone(server, d, ANNA, "uas_answer.xml", 1);
     ok(
-        &call_in(&server, d, "+74950000003", 200),
+        &call_in(server, d, "+74950000003", 200),
         "the caller, any time",
     );
     finished(anna, "anna");
@@ -549,30 +525,16 @@ fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
 
 #[test]
 fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "      - { name: gleb, login: gleb, ring_time: 20s, mobile: { number: \"+79160000001\", forwarding: delayed, delay: 2s }, password: \"gleb-secret-2024\" }\n",
         "    numbers:\n      - { number: \"+74950000001\", destination: { staff: gleb } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let gleb = phone(&server, d, ("gleb", "gleb-secret-2024"), "uas_ring.xml", 1);
-    let gw = gateway(&server, d, trunk_port, 1);
-    ok(&call_in(&server, d, DID, 300), "the caller");
-    finished(gleb, "gleb's phone");
-    finished(gw, "the gateway");
-    let t0 = received(&log(d, "gleb"), "INVITE")[0];
-    let at_gw = received(&log(d, "gateway"), "INVITE");
-    at_second("the mobile's INVITE at the trunk", at_gw.first(), t0, 2.0);
-    // The mobile answers (after the trunk's challenge): the phone stops ringing.
-    at_second(
-        "the phone's CANCEL",
-        received(&log(d, "gleb"), "CANCEL").first(),
-        t0,
-        2.0,
     );
-    let record = &server.history("acme", 1)[0];
+    let t0 = scene.call_the_number(&[(("gleb", "gleb-secret-2024"), "uas_ring.xml")], 1, 300);
+    let d = scene.dir();
+    arrives(d, "gateway", "INVITE", t0, 2.0);
+    // The mobile answers (after the trunk's challenge): the phone stops ringing.
+    arrives(d, "gleb", "CANCEL", t0, 2.0);
+    let record = scene.record();
     assert_eq!(record["answered_by"], "gleb", "{record}");
     assert_eq!(record["answered_on"], "gleb (mobile +79160000001)");
     assert_eq!(record["outcome"], "answered");
