@@ -249,23 +249,11 @@ fn unique(base: &str, taken: &HashSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::bundle::Bundle;
-    use crate::config::load::load_bundle;
-    use crate::config::validate::{validate, Options};
+    use crate::config::validate::validate_text;
 
     fn config(staff: &str) -> Config {
         let yaml = format!("version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 50\n    staff:\n{staff}");
-        let bundle = Bundle {
-            main: "pbx.yaml".into(),
-            files: [("pbx.yaml".to_string(), yaml)].into(),
-        };
-        let (outcome, _) = validate(
-            load_bundle(&bundle, std::path::Path::new(".")),
-            Options { check_audio: false },
-        );
-        outcome
-            .config
-            .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
+        validate_text(&yaml).unwrap_or_else(|d| panic!("{d:?}"))
     }
 
     fn store(r: &Resolution, known: &mut BTreeMap<(String, String), Known>) {

@@ -117,15 +117,13 @@ fn push_day(schedule: &Schedule, tz: &TimeZone, day: Date, out: &mut Vec<Timesta
 #[cfg(test)]
 mod tests {
     //! `Timezone`'s field is private to `config`, so the zone is obtained the public way: a small
-    //! YAML config validated through `load::load_bundle` + `validate::validate` (as the tests in
-    //! `config::generated` do). Everything else of a `Schedule` is built directly.
+    //! YAML config validated by `validate::validate_text`. Everything else of a `Schedule` is
+    //! built directly.
 
     use super::*;
-    use crate::config::bundle::Bundle;
     use crate::config::clock::{Date as ConfigDate, TimeRange};
-    use crate::config::load::load_bundle;
     use crate::config::model::Timezone;
-    use crate::config::validate::{validate, Options};
+    use crate::config::validate::validate_text;
 
     /// The validated `Timezone` for an IANA name.
     fn zone(name: &str) -> Timezone {
@@ -144,17 +142,7 @@ tenants:
       - {{ number: \"+74950000001\", schedule: office, destination: hangup }}
 "
         );
-        let bundle = Bundle {
-            main: "pbx.yaml".into(),
-            files: [("pbx.yaml".to_string(), yaml)].into(),
-        };
-        let (outcome, _) = validate(
-            load_bundle(&bundle, std::path::Path::new(".")),
-            Options { check_audio: false },
-        );
-        let config = outcome
-            .config
-            .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics));
+        let config = validate_text(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let tz = config.tenants[0].schedules[0].timezone.clone();
         assert_eq!(tz.name(), name);
         tz

@@ -3,10 +3,8 @@
 //! is cancelled when, where the call ends. The format is described in `tests/routing/README.md`.
 
 use super::*;
-use crate::config::bundle::Bundle;
-use crate::config::load::load_bundle;
 use crate::config::model::{Config, StaffId, Tenant};
-use crate::config::validate::{validate, Options};
+use crate::config::validate::validate_text;
 use crate::config::values::E164;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,18 +30,9 @@ impl Presence for FakePresence {
 }
 
 fn config(yaml: &str, file: &str) -> Result<Arc<Config>, String> {
-    let bundle = Bundle {
-        main: "pbx.yaml".into(),
-        files: [("pbx.yaml".to_string(), yaml.to_string())].into(),
-    };
-    let (outcome, _) = validate(
-        load_bundle(&bundle, std::path::Path::new(".")),
-        Options { check_audio: false },
-    );
-    match outcome.config {
-        Some(c) => Ok(Arc::new(c)),
-        None => Err(format!("{file}: config invalid: {:?}", outcome.diagnostics)),
-    }
+    validate_text(yaml)
+        .map(Arc::new)
+        .map_err(|d| format!("{file}: config invalid: {d:?}"))
 }
 
 fn staff(t: &Tenant, login: &str) -> StaffId {

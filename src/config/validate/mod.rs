@@ -51,6 +51,18 @@ impl Default for Options {
     }
 }
 
+/// The validated config of one YAML text (no includes, audio files not checked), or every
+/// diagnostic — for tests that need a `Config` built the way users build one.
+pub fn validate_text(yaml: &str) -> Result<super::model::Config, Vec<Diagnostic>> {
+    let bundle = crate::config::bundle::Bundle {
+        main: "pbx.yaml".into(),
+        files: [("pbx.yaml".to_string(), yaml.to_string())].into(),
+    };
+    let loaded = crate::config::load::load_bundle(&bundle, std::path::Path::new("."));
+    let (outcome, _) = validate(loaded, Options { check_audio: false });
+    outcome.config.ok_or(outcome.diagnostics)
+}
+
 /// Validates a loaded config. The loader's own diagnostics come first in the outcome.
 pub fn validate(loaded: Loaded, options: Options) -> (Outcome, Sources) {
     let Loaded {
