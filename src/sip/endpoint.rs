@@ -730,6 +730,13 @@ impl Endpoint {
             (Entry::Staff(s), login.unwrap_or_default())
         } else if let Some(d) = tenant.departments.get(&target) {
             (Entry::Department(*d), target)
+        } else if let Some(i) = directory
+            .number(&target)
+            .filter(|(owner, _)| owner.index == tenant.index)
+            .map(|(_, i)| i)
+        {
+            // The company's own number, dialled from inside: its flow, without the trunk.
+            (Entry::Number(i), target)
         } else if let Some(n) = Dialled::parse(&target).filter(|_| !tenant.outbound.is_empty()) {
             (Entry::External(n), target)
         } else {

@@ -139,9 +139,14 @@ struct Scene {
 
 impl Scene {
     fn new(staff_extra: &str, extra: &str) -> Scene {
+        Scene::edited(staff_extra, extra, |yaml| yaml)
+    }
+
+    /// A scene whose config is `config(...)` changed by `edit` (it gets the trunk's port).
+    fn edited(staff_extra: &str, extra: &str, edit: impl FnOnce(String) -> String) -> Scene {
         let trunk_port = free_port_on("127.0.0.2");
         Scene {
-            server: Server::start(&config(trunk_port, staff_extra, extra)),
+            server: Server::start(&edit(config(trunk_port, staff_extra, extra))),
             dir: tempfile::tempdir().unwrap(),
             trunk_port,
         }
@@ -176,6 +181,20 @@ impl Scene {
         }
         let first = phones[0].0 .0;
         received(&log(d, first), "INVITE")[0]
+    }
+
+    /// `who` (a staff member) dials `number` from a SIPp phone; answered, held 200 ms.
+    fn staff_calls(&self, who: (&str, &str), number: &str) -> Output {
+        let csv = credentials(self.dir(), who);
+        sipp(
+            self.server.sip.unwrap(),
+            self.dir(),
+            scenario_path("uac_call.xml").to_str().unwrap(),
+            free_port(),
+            &["-inf", &csv, "-s", number, "-d", "200"],
+        )
+        .output()
+        .unwrap()
     }
 
     /// The newest call record.
@@ -420,42 +439,30 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
 
 #[test]
 fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let server = Server::start(&config(
-        trunk_port,
+    let scene = Scene::new(
         "",
         "    numbers:\n      - { number: \"+74950000001\", destination: { staff: anna } }\n",
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    );
+    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
     // Not from the trunk's address: challenged like any unknown caller, never put through.
     ok(
-        &call_refused(&server, d, "127.0.0.1", DID, 407),
+        &call_refused(server, d, "127.0.0.1", DID, 407),
         "a stranger",
     );
     ok(
-        &call_refused(&server, d, "127.0.0.1", "+79990001122", 407),
+        &call_refused(server, d, "127.0.0.1", "+79990001122", 407),
         "a stranger calling out",
     );
     // From the trunk, a number that is not the company's is not taken either.
     ok(
-        &call_refused(&server, d, "127.0.0.2", "+74959999999", 407),
+        &call_refused(server, d, "127.0.0.2", "+74959999999", 407),
         "the trunk, wrong number",
     );
 
     // A staff member calls out: through the trunk, which challenges; the PBX answers with the
     // trunk's credentials, dials the number rewritten, and presents the company's number.
-    let gw = gateway(&server, d, trunk_port, 1);
-    let csv = credentials(d, ANNA);
-    let out = sipp(
-        server.sip.unwrap(),
-        d,
-        scenario_path("uac_call.xml").to_str().unwrap(),
-        free_port(),
-        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
-    )
-    .output()
-    .unwrap();
+    let gw = gateway(server, d, trunk_port, 1);
+    let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
     finished(gw, "the gateway");
     let invites: Vec<String> = crate::peers::trace(&log(d, "gateway"))
@@ -485,15 +492,14 @@ fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
 
 #[test]
 fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
-    let trunk_port = free_port_on("127.0.0.2");
     let down_port = free_port_on("127.0.0.2");
-    let yaml = config(trunk_port, "", "").replace(
-        "    outbound_trunks: [gw]\n",
-        &format!("      - {{ id: down, host: 127.0.0.2, port: {down_port} }}\n    outbound_trunks: [down, gw]\n"),
-    );
-    let server = Server::start(&yaml);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let scene = Scene::edited("", "", |yaml| {
+        yaml.replace(
+            "    outbound_trunks: [gw]\n",
+            &format!("      - {{ id: down, host: 127.0.0.2, port: {down_port} }}\n    outbound_trunks: [down, gw]\n"),
+        )
+    });
+    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
     let down = sipp_on(
         "127.0.0.2",
         server.sip.unwrap(),
@@ -504,17 +510,8 @@ fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
     )
     .spawn()
     .unwrap();
-    let gw = gateway(&server, d, trunk_port, 1);
-    let csv = credentials(d, ANNA);
-    let out = sipp(
-        server.sip.unwrap(),
-        d,
-        scenario_path("uac_call.xml").to_str().unwrap(),
-        free_port(),
-        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
-    )
-    .output()
-    .unwrap();
+    let gw = gateway(server, d, trunk_port, 1);
+    let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
     finished(down, "the gateway out of service");
     finished(gw, "the next gateway");
@@ -579,36 +576,38 @@ fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
 
 #[test]
 fn a_trunk_over_tcp_gets_a_connection_from_the_pbx() {
-    let trunk_port = free_port_on("127.0.0.2");
-    let yaml = config(trunk_port, "", "")
-        .replace(
-            "        port: ",
-            "        transport: tcp\n        port: ",
-        )
-        .replace(
-            "listen: [{ transport: udp, address: \"127.0.0.1:0\" }]",
-            "listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }]",
-        );
-    assert!(yaml.contains("transport: tcp\n") && yaml.contains("{ transport: tcp, address"));
-    let server = Server::start(&yaml);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let gw = gateway_over(&server, d, trunk_port, 1, "t1");
+    let scene = Scene::edited("", "", |yaml| {
+        yaml.replace("        port: ", "        transport: tcp\n        port: ")
+            .replace(
+                "listen: [{ transport: udp, address: \"127.0.0.1:0\" }]",
+                "listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }]",
+            )
+    });
+    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
+    let gw = gateway_over(server, d, trunk_port, 1, "t1");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let csv = credentials(d, ANNA);
-    let out = sipp(
-        server.sip.unwrap(),
-        d,
-        scenario_path("uac_call.xml").to_str().unwrap(),
-        free_port(),
-        &["-inf", &csv, "-s", "+79990001122", "-d", "200"],
-    )
-    .output()
-    .unwrap();
+    let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
     finished(gw, "the gateway over TCP");
     let text = std::fs::read_to_string(log(d, "gateway")).unwrap();
     assert!(text.contains("TCP message received"), "{text}");
     assert!(text.contains("Via: SIP/2.0/TCP 127.0.0.1:"), "{text}");
     assert_eq!(server.history("acme", 1)[0]["answered_on"], "+79990001122");
+}
+
+#[test]
+fn staff_dialling_a_company_number_reach_its_flow_without_the_trunk() {
+    let scene = Scene::new(
+        "",
+        "    numbers:\n      - { number: \"+74950000001\", destination: { staff: boris } }\n",
+    );
+    let (server, d) = (&scene.server, scene.dir());
+    let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
+    let out = scene.staff_calls(ANNA, DID);
+    ok(&out, "anna calling the company's number");
+    finished(boris, "boris");
+    let record = scene.record();
+    assert_eq!(record["number"], DID, "{record}");
+    assert_eq!(record["caller"], "anna");
+    assert_eq!(record["answered_by"], "boris");
 }
