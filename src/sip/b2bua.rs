@@ -265,6 +265,13 @@ impl Endpoint {
                 let Some(call) = self.calls.calls.get_mut(&id) else {
                     return;
                 };
+                if call.legs[i].state == LegState::Done {
+                    // Given up on before it rang: now it can be cancelled.
+                    if std::mem::take(&mut call.legs[i].cancel_pending) {
+                        self.send_cancel(id, i, now, out);
+                    }
+                    return;
+                }
                 if call.answered.is_some() {
                     return;
                 }
@@ -293,11 +300,15 @@ impl Endpoint {
     ) {
         let ack_bytes;
         let (to, link);
+        // Answered after routing gave up on it (its CANCEL crossed the 200).
+        let dropped;
         {
             let Some(call) = self.calls.calls.get_mut(&id) else {
                 return;
             };
             let leg = &mut call.legs[i];
+            dropped = leg.state == LegState::Done;
+            leg.cancel_pending = false;
             leg.remote_tag = response
                 .headers()
                 .to()
@@ -320,8 +331,8 @@ impl Endpoint {
             bytes: ack_bytes,
         });
         let already = self.calls.calls.get(&id).and_then(|c| c.answered);
-        if already.is_some() {
-            // Another device answered first: this one is hung up at once.
+        if already.is_some() || dropped {
+            // Another device answered first, or routing moved on: hung up at once.
             self.bye_leg(id, i, now, out);
             return;
         }
@@ -457,13 +468,26 @@ impl Endpoint {
         true
     }
 
+    /// Stops ringing leg `j`. A leg that has not answered provisionally yet gets its CANCEL
+    /// when it does (RFC 3261 §9.1: no CANCEL before a provisional response).
     pub(super) fn cancel_leg(&mut self, id: u64, j: usize, now: Instant, out: &mut Vec<Outgoing>) {
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
         let leg = &mut call.legs[j];
+        let ringing = leg.state == LegState::Ringing;
         leg.state = LegState::Done;
         leg.final_code = Some(487);
+        leg.cancel_pending = !ringing;
+        if ringing {
+            self.send_cancel(id, j, now, out);
+        }
+    }
+
+    fn send_cancel(&mut self, id: u64, j: usize, now: Instant, out: &mut Vec<Outgoing>) {
+        let Some(leg) = self.calls.calls.get(&id).map(|c| &c.legs[j]) else {
+            return;
+        };
         let mut cancel = Request::new(Method::Cancel, leg.request.uri().clone());
         let src = leg.request.headers();
         for name in ["Via", "From", "To", "Call-ID"] {
@@ -471,7 +495,9 @@ impl Endpoint {
                 cancel.headers_mut().push(name, v);
             }
         }
-        cancel.headers_mut().push("CSeq", "1 CANCEL");
+        cancel
+            .headers_mut()
+            .push("CSeq", format!("{} CANCEL", leg.cseq));
         cancel.headers_mut().push("Max-Forwards", "70");
         let (branch, to, link) = (leg.branch.clone(), leg.to, leg.link);
         self.send_client(

@@ -46,6 +46,8 @@ pub(super) struct Leg {
     /// answered the trunk's digest challenge.
     pub(super) trunk: Option<usize>,
     pub(super) authenticated: bool,
+    /// Cancelled before any provisional answer: the CANCEL goes when one arrives.
+    pub(super) cancel_pending: bool,
 }
 
 /// The caller's side.
@@ -556,6 +558,7 @@ impl Endpoint {
             cseq: 1,
             trunk,
             authenticated: false,
+            cancel_pending: false,
         });
         self.calls.dialogs.insert((call_id, tag), (id, Some(i)));
         self.send_client(

@@ -611,3 +611,111 @@ fn staff_dialling_a_company_number_reach_its_flow_without_the_trunk() {
     assert_eq!(record["caller"], "anna");
     assert_eq!(record["answered_by"], "boris");
 }
+
+/// A phone on a raw socket, for what SIPp cannot be made to do: answer late on purpose.
+struct RawPhone {
+    socket: std::net::UdpSocket,
+}
+
+impl RawPhone {
+    /// Registers `who` from a free port, then takes that port over.
+    fn register(server: &Server, dir: &Path, who: (&str, &str)) -> RawPhone {
+        let port = free_port();
+        crate::peers::register(server, dir, who, port);
+        let socket = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        RawPhone { socket }
+    }
+
+    /// Every request received within `wait`, with its sender.
+    fn receive(&self, wait: std::time::Duration) -> Vec<(String, std::net::SocketAddr)> {
+        let end = std::time::Instant::now() + wait;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 65535];
+        while std::time::Instant::now() < end {
+            if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
+                got.push((String::from_utf8_lossy(&buf[..n]).into_owned(), from));
+            }
+        }
+        got
+    }
+
+    /// A response `status` to `request`, with our To tag.
+    fn answer(&self, request: &str, to: std::net::SocketAddr, status: &str, sdp: bool) {
+        let mut text = format!("SIP/2.0 {status}\r\n");
+        for line in request.lines() {
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            match name.as_str() {
+                "via" | "from" | "call-id" | "cseq" => text.push_str(&format!("{line}\r\n")),
+                "to" if line.contains("tag=") => text.push_str(&format!("{line}\r\n")),
+                "to" => text.push_str(&format!("{line};tag=rawphone\r\n")),
+                _ => {}
+            }
+        }
+        let local = self.socket.local_addr().unwrap();
+        text.push_str(&format!("Contact: <sip:anna@{local}>\r\n"));
+        let body = if sdp {
+            format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n", free_port())
+        } else {
+            String::new()
+        };
+        if sdp {
+            text.push_str("Content-Type: application/sdp\r\n");
+        }
+        text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        self.socket.send_to(text.as_bytes(), to).unwrap();
+    }
+}
+
+fn method(message: &str) -> &str {
+    message.split(' ').next().unwrap_or("")
+}
+
+#[test]
+fn a_leg_is_cancelled_only_once_it_rang_and_a_late_answer_is_hung_up() {
+    let scene = Scene::new(
+        "",
+        "    departments:\n      - { id: support, strategy: in_order, step: 1s, ring_time: 20s, members: [anna, boris] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
+    );
+    let (server, d) = (&scene.server, scene.dir());
+    let anna = RawPhone::register(server, d, ANNA);
+    let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
+    std::thread::scope(|scope| {
+        let caller = scope.spawn(|| call_in(server, d, DID, 3000));
+        // anna's phone gets the INVITE and says nothing; at the step (1 s) boris rings and
+        // answers, but anna gets no CANCEL: she has not answered provisionally.
+        let first = anna.receive(std::time::Duration::from_millis(1800));
+        let (invite, pbx) = first
+            .iter()
+            .find(|(m, _)| method(m) == "INVITE")
+            .cloned()
+            .expect("anna's phone got the INVITE");
+        assert!(
+            first.iter().all(|(m, _)| method(m) == "INVITE"),
+            "nothing but the INVITE (and its retransmissions) before anna rang: {first:?}"
+        );
+        // Now anna's phone rings: the CANCEL follows at once.
+        anna.answer(&invite, pbx, "180 Ringing", false);
+        let after_ringing = anna.receive(std::time::Duration::from_millis(500));
+        let cancel = after_ringing
+            .iter()
+            .find(|(m, _)| method(m) == "CANCEL")
+            .expect("the CANCEL once anna rang");
+        anna.answer(&cancel.0, pbx, "200 OK", false);
+        // She picks up anyway (her 200 crossed the CANCEL): the PBX takes it and hangs up.
+        anna.answer(&invite, pbx, "200 OK", true);
+        let after_answer = anna.receive(std::time::Duration::from_millis(500));
+        let methods: Vec<&str> = after_answer.iter().map(|(m, _)| method(m)).collect();
+        assert!(methods.contains(&"ACK"), "{methods:?}");
+        let bye = after_answer
+            .iter()
+            .find(|(m, _)| method(m) == "BYE")
+            .expect("a BYE for the late answer");
+        anna.answer(&bye.0, pbx, "200 OK", false);
+        ok(&caller.join().unwrap(), "the caller");
+    });
+    finished(boris, "boris");
+    assert_eq!(scene.record()["answered_by"], "boris");
+}
