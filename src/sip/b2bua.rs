@@ -145,6 +145,13 @@ impl Endpoint {
         // Read before the actions: `Terminated` removes the transaction.
         let reinvite = self.clients.get(key).and_then(|c| c.reinvite.clone());
         let registration = self.clients.get(key).and_then(|c| c.registration.clone());
+        // A leg whose call has ended: its INVITE, to hang up an answer that comes anyway.
+        let orphan = match (leg, self.clients.get(key).map(|c| &c.machine)) {
+            (Some((id, _)), Some(ClientTx::Invite(m))) if !self.calls.calls.contains_key(&id) => {
+                Some(m.request().clone())
+            }
+            _ => None,
+        };
         let mut passed = Vec::new();
         for action in actions {
             match action {
@@ -213,10 +220,74 @@ impl Endpoint {
                 if let Ok(super::message::Message::Response(r)) =
                     super::message::Message::parse(&bytes)
                 {
-                    self.leg_response(id, i, r, now, out);
+                    match &orphan {
+                        Some(invite) if r.code().is_success() => {
+                            self.hang_up_orphan(invite, &r, to, link, now, out)
+                        }
+                        Some(_) => {}
+                        None => self.leg_response(id, i, r, now, out),
+                    }
                 }
             }
         }
+    }
+
+    /// A device answered after its call ended (its CANCEL crossed the 200, the caller hung up
+    /// meanwhile): ACK the 200 and hang up at once, from what our INVITE and its answer say.
+    fn hang_up_orphan(
+        &mut self,
+        invite: &[u8],
+        response: &Response,
+        to: SocketAddr,
+        link: Link,
+        now: Instant,
+        out: &mut Vec<Outgoing>,
+    ) {
+        use super::message::Message;
+        let Ok(Message::Request(invite)) = Message::parse(invite) else {
+            return;
+        };
+        let target = response
+            .headers()
+            .contacts()
+            .ok()
+            .and_then(|c| c.first().map(|c| c.uri.clone()))
+            .unwrap_or_else(|| invite.uri().clone());
+        let seq = invite.headers().cseq().map_or(1, |c| c.seq);
+        let in_dialog = |method: Method, seq: u32, branch: &str| {
+            let mut r = Request::new(method.clone(), target.clone());
+            let h = r.headers_mut();
+            h.push("Via", self.via(link, branch));
+            h.push("Max-Forwards", "70");
+            for name in ["From", "Call-ID"] {
+                if let Some(v) = invite.headers().get(name) {
+                    h.push(name, v);
+                }
+            }
+            if let Some(v) = response.headers().get("To") {
+                h.push("To", v);
+            }
+            h.push("CSeq", format!("{seq} {method}"));
+            r
+        };
+        let ack = in_dialog(Method::Ack, seq, &format!("z9hG4bK{}", random_token(8)));
+        out.push(Outgoing {
+            to,
+            link,
+            bytes: ack.to_bytes(),
+        });
+        let branch = format!("z9hG4bK{}", random_token(8));
+        let bye = in_dialog(Method::Bye, seq + 1, &branch);
+        self.send_client(
+            ClientKind::NonInvite,
+            &bye,
+            &branch,
+            to,
+            link,
+            None,
+            now,
+            out,
+        );
     }
 
     /// A response arrived for one of our client transactions.

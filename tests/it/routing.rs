@@ -719,3 +719,48 @@ fn a_leg_is_cancelled_only_once_it_rang_and_a_late_answer_is_hung_up() {
     finished(boris, "boris");
     assert_eq!(scene.record()["answered_by"], "boris");
 }
+
+#[test]
+fn an_answer_after_the_caller_hung_up_is_acked_and_hung_up() {
+    let scene = Scene::new("", "");
+    let (server, d) = (&scene.server, scene.dir());
+    let anna = RawPhone::register(server, d, ANNA);
+    std::thread::scope(|scope| {
+        // boris calls anna (extension 210) and hangs up while it rings.
+        let caller = scope.spawn(|| {
+            let csv = credentials(d, BORIS);
+            sipp(
+                server.sip.unwrap(),
+                d,
+                scenario_path("uac_cancel.xml").to_str().unwrap(),
+                free_port(),
+                &["-inf", &csv, "-s", "210"],
+            )
+            .output()
+            .unwrap()
+        });
+        let got = anna.receive(std::time::Duration::from_millis(1000));
+        let (invite, pbx) = got
+            .iter()
+            .find(|(m, _)| method(m) == "INVITE")
+            .cloned()
+            .expect("anna's phone got the INVITE");
+        anna.answer(&invite, pbx, "180 Ringing", false);
+        let got = anna.receive(std::time::Duration::from_millis(1500));
+        let cancel = got
+            .iter()
+            .find(|(m, _)| method(m) == "CANCEL")
+            .expect("the CANCEL when boris hung up");
+        anna.answer(&cancel.0, pbx, "200 OK", false);
+        ok(&caller.join().unwrap(), "boris, hanging up");
+        // anna picks up all the same: her 200 is ACKed and the call she got is hung up.
+        anna.answer(&invite, pbx, "200 OK", true);
+        let got = anna.receive(std::time::Duration::from_millis(500));
+        let methods: Vec<&str> = got.iter().map(|(m, _)| method(m)).collect();
+        assert!(
+            methods.contains(&"ACK") && methods.contains(&"BYE"),
+            "{methods:?}"
+        );
+    });
+    assert_eq!(scene.record()["outcome"], "cancelled");
+}
