@@ -5,8 +5,10 @@
 //! Provisional answers (180/183, with early SDP) go back to the caller; the first 2xx wins, is
 //! ACKed at once, and every other leg gets CANCEL; a leg's refusal goes to routing, which
 //! decides what rings next. A trunk's digest challenge is answered once with its credentials.
-//! CANCEL from the caller cancels every leg; BYE from either side ends the other. The caller's
-//! 200 is retransmitted until its ACK (RFC 3261 §13.3.1.4). Audio is pointed at the relay.
+//! CANCEL from the caller cancels every leg (a leg gets its CANCEL once it has answered
+//! provisionally, RFC 3261 §9.1); a leg answering after routing gave up on it, or after its call
+//! ended, is ACKed and hung up. BYE from either side ends the other. The caller's 200 is
+//! retransmitted until its ACK (RFC 3261 §13.3.1.4). Audio is pointed at the relay.
 
 use super::call::{ALeg, Leg, LegState};
 use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, TimerOwner};
@@ -606,169 +608,6 @@ impl Endpoint {
         );
     }
 
-    /// An INVITE inside one of our dialogs (hold, resume, a codec change): passed to the other
-    /// side with its audio still pointed at the relay; the answer comes back the same way.
-    /// `None` if no dialog matches (the caller answers 481).
-    pub(super) fn reinvite(
-        &mut self,
-        request: &Request,
-        key: Option<&TransactionKey>,
-        now: Instant,
-        out: &mut Vec<Outgoing>,
-    ) -> Option<Response> {
-        let h = request.headers();
-        let (call_id, to) = (h.call_id().ok()?, h.to().ok()?);
-        let &(id, side) = self
-            .calls
-            .dialogs
-            .get(&(call_id.to_string(), to.tag()?.to_string()))?;
-        let key = key?.clone();
-        let relay = self.calls.calls.get(&id)?.relay;
-        let sdp = std::str::from_utf8(request.body())
-            .ok()
-            .and_then(crate::media::sdp::audio_endpoint);
-        let (relay_side, toward_callee) = match side {
-            None => (crate::media::relay::Side::Caller, true),
-            Some(_) => (crate::media::relay::Side::Callee, false),
-        };
-        if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, sdp, &mut self.media) {
-            media.expect(relay_id, relay_side, addr);
-        }
-        let branch = format!("z9hG4bK{}", random_token(8));
-        let content_type = h.get("Content-Type").map(str::to_string);
-        let call = self.calls.calls.get_mut(&id)?;
-        let (mut forward, to, link) = if toward_callee {
-            let leg = &mut call.legs[call.answered?];
-            leg.cseq += 1;
-            let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
-            (
-                dialog_request(Method::Invite, leg, leg.cseq, &via),
-                leg.to,
-                leg.link,
-            )
-        } else {
-            let a = &mut call.a;
-            a.cseq += 1;
-            let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
-            (
-                caller_request(Method::Invite, a, a.cseq, &via),
-                a.peer,
-                a.link,
-            )
-        };
-        forward.headers_mut().push("Contact", self.contact(link));
-        if let Some(ct) = content_type {
-            forward.headers_mut().push("Content-Type", ct);
-        }
-        let toward = relay.map(|(_, a_side, b_side)| if toward_callee { b_side } else { a_side });
-        forward.set_body(relayed_body(request.body(), toward));
-        self.send_client(
-            ClientKind::Invite,
-            &forward,
-            &branch,
-            to,
-            link,
-            None,
-            now,
-            out,
-        );
-        if let Some(client) = self.clients.get_mut(&client_key(&branch, &Method::Invite)) {
-            client.reinvite = Some((key, request.clone(), id, toward_callee));
-        }
-        Some(respond_with_tag(
-            request,
-            StatusCode::TRYING,
-            "Trying",
-            None,
-        ))
-    }
-
-    /// The other side answered a passed-through re-INVITE: ACK a 2xx there, and answer the
-    /// originating side the same way (its audio pointed at the relay).
-    #[allow(clippy::too_many_arguments)]
-    fn reinvite_answered(
-        &mut self,
-        origin: &TransactionKey,
-        origin_request: &Request,
-        id: u64,
-        toward_callee: bool,
-        r: Response,
-        now: Instant,
-        out: &mut Vec<Outgoing>,
-    ) {
-        let code = r.code().as_u16();
-        if code < 200 {
-            return;
-        }
-        let Some(call) = self.calls.calls.get(&id) else {
-            return;
-        };
-        if code < 300 {
-            // The ACK for a 2xx is the TU's, in the dialog, with the re-INVITE's CSeq.
-            let ack = if toward_callee {
-                call.answered.map(|i| {
-                    let leg = &call.legs[i];
-                    let via = format!(
-                        "{};branch=z9hG4bK{};rport",
-                        self_via(&self.locals, leg.link),
-                        random_token(8)
-                    );
-                    (
-                        dialog_request(Method::Ack, leg, leg.cseq, &via),
-                        leg.to,
-                        leg.link,
-                    )
-                })
-            } else {
-                let a = &call.a;
-                let via = format!(
-                    "{};branch=z9hG4bK{};rport",
-                    self_via(&self.locals, a.link),
-                    random_token(8)
-                );
-                Some((caller_request(Method::Ack, a, a.cseq, &via), a.peer, a.link))
-            };
-            if let Some((ack, to, link)) = ack {
-                out.push(Outgoing {
-                    to,
-                    link,
-                    bytes: ack.to_bytes(),
-                });
-            }
-        }
-        let audio = std::str::from_utf8(r.body())
-            .ok()
-            .and_then(crate::media::sdp::audio_endpoint);
-        let relay = call.relay;
-        if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, audio, &mut self.media) {
-            let side = if toward_callee {
-                crate::media::relay::Side::Callee
-            } else {
-                crate::media::relay::Side::Caller
-            };
-            media.expect(relay_id, side, addr);
-        }
-        let back_to = relay.map(|(_, a_side, b_side)| if toward_callee { a_side } else { b_side });
-        let mut answer = respond_with_tag(origin_request, r.code(), r.reason(), None);
-        // The originating side's dialog keeps our tag.
-        if let Ok(to) = origin_request.headers().to() {
-            answer.headers_mut().set("To", to.to_string());
-        }
-        let link = if toward_callee {
-            call_link_a(self, id)
-        } else {
-            call_link_b(self, id)
-        };
-        answer.headers_mut().push("Contact", self.contact(link));
-        if !r.body().is_empty() {
-            if let Some(ct) = r.headers().get("Content-Type") {
-                answer.headers_mut().push("Content-Type", ct);
-            }
-            answer.set_body(relayed_body(r.body(), back_to));
-        }
-        self.server_respond(origin, answer, now, out);
-    }
-
     /// A BYE in one of our dialogs: the other side is hung up too. `false` if no dialog matches.
     pub(super) fn bye_call(
         &mut self,
@@ -920,7 +759,7 @@ pub(super) fn client_key(branch: &str, method: &Method) -> String {
 }
 
 /// `SIP/2.0/UDP addr` (no branch) for a link.
-fn self_via(locals: &HashMap<Link, SocketAddr>, link: Link) -> String {
+pub(super) fn self_via(locals: &HashMap<Link, SocketAddr>, link: Link) -> String {
     let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
     let addr = locals
         .get(&link)
@@ -953,7 +792,7 @@ fn non_2xx_ack(invite: &[u8], response: &[u8]) -> Option<Vec<u8>> {
 
 /// An in-dialog request to the caller (BYE, re-INVITE, the ACK for a re-INVITE's 2xx): our tag
 /// as From, the caller's as To, sent to the caller's Contact.
-fn caller_request(method: Method, a: &ALeg, cseq: u32, via: &str) -> Request {
+pub(super) fn caller_request(method: Method, a: &ALeg, cseq: u32, via: &str) -> Request {
     let target = a
         .remote_target
         .clone()
@@ -976,20 +815,8 @@ fn caller_request(method: Method, a: &ALeg, cseq: u32, via: &str) -> Request {
     r
 }
 
-fn call_link_a(e: &Endpoint, id: u64) -> Link {
-    e.calls.calls.get(&id).map_or(Link::Udp(0), |c| c.a.link)
-}
-
-fn call_link_b(e: &Endpoint, id: u64) -> Link {
-    e.calls
-        .calls
-        .get(&id)
-        .and_then(|c| c.answered.map(|i| c.legs[i].link))
-        .unwrap_or(Link::Udp(0))
-}
-
 /// An in-dialog request to a device (ACK for its 2xx, BYE).
-fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) -> Request {
+pub(super) fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) -> Request {
     let target = leg
         .remote_target
         .clone()
@@ -1024,7 +851,7 @@ fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) -> Request {
 /// device's body.
 /// A device's answer as the caller's: the caller's dialog identifiers, our tag and Contact, the
 /// device's body — its audio pointed at the relay's caller side when the call is relayed.
-fn relay_response(
+pub(super) fn relay_response(
     a: &ALeg,
     response: &Response,
     contact: String,

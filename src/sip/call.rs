@@ -2,17 +2,18 @@
 //! routing `Flow` that decides who rings. This file is where the engine meets routing: it
 //! starts the flow, carries out its actions (ringing a person's phones, a mobile or an external
 //! number through a trunk; cancelling; refusing the caller), feeds it the legs' outcomes and
-//! its timer, and writes the history record when the call ends. The SIP mechanics of the legs
-//! (responses, CANCEL, BYE, re-INVITE) are the B2BUA's (`b2bua.rs`).
+//! its timer, and ends the call (its history record is `history.rs`'s). The SIP mechanics of
+//! the legs (responses, CANCEL, BYE) are the B2BUA's (`b2bua.rs`), re-INVITEs `reinvite.rs`'s.
 
 use super::b2bua::{random_token, relayed_body, ClientKind};
 use super::directory::{Directory, Tenant};
 use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
+use super::history::explain;
 use super::message::{Method, NameAddr, Request, StatusCode, Uri};
 use super::registrar::Transport;
 use super::transaction::TransactionKey;
 use crate::config::model::StaffId;
-use crate::routing::{self, Action, Callee, Entry, Event, Flow, GiveUp, LegId, Refusal, Via};
+use crate::routing::{self, Action, Callee, Entry, Event, Flow, GiveUp, LegId, Refusal};
 use crate::store::{CallOutcome, CallRecord};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -87,13 +88,13 @@ pub(super) struct Call {
     /// The history record, completed when the call ends.
     pub(super) record: CallRecord,
     /// The routing (taken out while it is being fed an event).
-    flow: Option<Flow>,
+    pub(super) flow: Option<Flow>,
     /// The config snapshot the call started with.
-    directory: Arc<Directory>,
-    domain: String,
+    pub(super) directory: Arc<Directory>,
+    pub(super) domain: String,
     caller: Caller,
     /// The staff member who answered (on their phones or mobile).
-    answered_by: Option<String>,
+    pub(super) answered_by: Option<String>,
     /// When the flow's timer is set for.
     flow_timer: Option<Instant>,
 }
@@ -715,42 +716,6 @@ impl Endpoint {
         self.finish(id, outcome, Some(code));
     }
 
-    /// Writes the call's history record and forgets the call. An answered call's outcome says
-    /// how it was reached (directly, after a transfer, or forwarded outside).
-    pub(super) fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
-        let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
-        let (to_callee, to_caller) = match (relay, &mut self.media) {
-            (Some((relay_id, _, _)), Some(media)) => media.close(relay_id),
-            _ => (0, 0),
-        };
-        if let Some(call) = self.calls.calls.get(&id) {
-            let mut record = call.record.clone();
-            record.rtp_caller_to_callee = to_callee;
-            record.rtp_callee_to_caller = to_caller;
-            record.ended_ms = unix_ms();
-            record.status = status;
-            record.outcome = outcome;
-            if let (Some(flow), Some(tenant)) = (&call.flow, call.directory.tenant(&call.domain)) {
-                describe(&mut record, flow, tenant, &call.directory);
-                if outcome == CallOutcome::Answered {
-                    record.outcome = match flow.route().via {
-                        Via::Direct => CallOutcome::Answered,
-                        Via::Transferred => CallOutcome::Transferred,
-                        Via::Forwarded => CallOutcome::Forwarded,
-                    };
-                }
-            }
-            record.answered_by = call.answered_by.clone();
-            let end = record.answered_ms.unwrap_or(record.ended_ms);
-            record.ring_ms = end.saturating_sub(record.started_ms);
-            record.talk_ms = record
-                .answered_ms
-                .map_or(0, |a| record.ended_ms.saturating_sub(a));
-            self.records.push(record);
-        }
-        self.end_call(id);
-    }
-
     pub(super) fn end_call(&mut self, id: u64) {
         let calls = &mut self.calls;
         // Forget the call's own dialogs and transaction (not a scan of every call's).
@@ -772,45 +737,5 @@ impl Endpoint {
         if calls.calls.get(&id).is_some_and(|c| c.a.ok.is_none()) {
             calls.calls.remove(&id);
         }
-    }
-}
-
-/// Fills the routing part of a history record: the number and department the call came
-/// through, who was offered it, who answered.
-fn describe(record: &mut CallRecord, flow: &Flow, tenant: &Tenant, directory: &Directory) {
-    let name = |c: &Callee| match c {
-        Callee::Devices(s) => tenant.logins.get(s.0).cloned().unwrap_or_default(),
-        Callee::Mobile(s, n) => format!(
-            "{} (mobile {n})",
-            tenant.logins.get(s.0).map_or("", String::as_str)
-        ),
-        Callee::External(n) => n.to_string(),
-    };
-    let route = flow.route();
-    record.number = route.number.as_ref().map(ToString::to_string);
-    let departments = &directory.config.tenants[tenant.index].departments;
-    record.departments = route
-        .departments
-        .iter()
-        .map(|d| departments[d.0].id.clone())
-        .collect();
-    record.offered = flow.offered().iter().map(name).collect();
-    record.answered_on = route.answered.as_ref().map(name);
-    record.after_hours = route.after_hours;
-}
-
-/// Why a call ended unanswered, for the record and the log.
-fn explain(why: &GiveUp) -> &'static str {
-    match why {
-        GiveUp::VoicemailUnavailable => {
-            "nobody answered; the next step is voicemail, which is not available yet"
-        }
-        GiveUp::MenuUnavailable => "the number leads to a voice menu, which is not available yet",
-        GiveUp::Closed => {
-            "outside working hours, with no after-hours destination (the after-hours prompt is not available yet)"
-        }
-        GiveUp::Hangup => "the config says to hang up",
-        GiveUp::ExternalFailed => "the external number could not be reached",
-        GiveUp::TooManySteps => "too many transfers",
     }
 }

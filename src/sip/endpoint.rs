@@ -4,14 +4,15 @@
 //! otherwise; malformed responses are dropped), keeps the RFC 3261 server transactions that
 //! absorb retransmissions, applies the checks every request gets (mandatory headers, URI
 //! scheme, `Require`, content type), and dispatches: REGISTER to digest authentication and the
-//! registrar, OPTIONS answered, INVITE challenged (calls land with the B2BUA), the rest
-//! answered as not allowed or not implemented. Responses go where RFC 3261 §18.2.2 and
+//! registrar, OPTIONS answered, a new INVITE to `admission.rs` (who may call what), CANCEL,
+//! BYE and in-dialog INVITEs to their call, the rest answered as not allowed or not
+//! implemented. Responses go where RFC 3261 §18.2.2 and
 //! RFC 3581 (`rport`) say, with `received=` filled in for phones behind NAT. The transport
 //! task owns the sockets and the clock.
 
 use super::auth::{Credentials, DigestAuth, Verdict};
 use super::b2bua::Client;
-use super::call::{Caller, Calls};
+use super::call::Calls;
 use super::directory::Directory;
 use super::message::{
     reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
@@ -23,8 +24,6 @@ use super::registrar::{
 use super::transaction::{
     Action, Reliability, ServerInvite, ServerNonInvite, Timer, TimerConfig, TransactionKey,
 };
-use crate::routing::{Dialled, Entry};
-use crate::store::{CallOutcome, CallRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -107,7 +106,7 @@ struct Transaction {
 /// The SIP server core.
 pub struct Endpoint {
     pub(super) directory: DirectorySource,
-    auth: DigestAuth,
+    pub(super) auth: DigestAuth,
     pub(super) registrar: Registrar,
     transactions: HashMap<TransactionKey, Transaction>,
     timers: BTreeMap<(Instant, u64), TimerOwner>,
@@ -645,191 +644,13 @@ impl Endpoint {
         }
     }
 
-    /// A new INVITE. From a trunk's address to one of the company numbers the trunk serves it
-    /// is a call from outside, taken without a challenge; anything else must be a staff member
-    /// authenticated by digest (so a phone sharing the trunk's address still works), calling a colleague, a department or (through the tenant's
-    /// trunk) an outside number. `None` once the call started (it answers for itself).
-    fn invite(
-        &mut self,
+    pub(super) fn challenge(
+        &self,
         request: &Request,
-        peer: Peer,
-        key: Option<&TransactionKey>,
-        now: Instant,
-        out: &mut Vec<Outgoing>,
-    ) -> Option<Response> {
-        let directory = (self.directory)();
-        if let (Some(dir), Some(key)) = (&directory, key) {
-            let trunks = dir.trunks_from(peer.addr.ip());
-            if self.inbound(request, peer, key, dir, &trunks, now, out) {
-                return None;
-            }
-        }
-        let domain = match request.headers().from().map(|f| f.uri) {
-            Ok(Uri::Sip(u)) => host_text(&u.host),
-            _ => String::new(),
-        };
-        let credentials = request
-            .headers()
-            .get_all("Proxy-Authorization")
-            .filter_map(Credentials::parse)
-            .next();
-        let Some(credentials) = credentials else {
-            return Some(self.challenge(
-                request,
-                &domain,
-                false,
-                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            ));
-        };
-        let hashes = directory
-            .as_deref()
-            .and_then(|d| d.tenant(&domain))
-            .and_then(|t| t.users.get(&credentials.username))
-            .and_then(|u| u.hashes.as_ref());
-        match self
-            .auth
-            .verify(&credentials, "INVITE", &domain, hashes, unix_ms())
-        {
-            Verdict::Ok => {}
-            Verdict::Stale => {
-                return Some(self.challenge(
-                    request,
-                    &domain,
-                    true,
-                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                ))
-            }
-            Verdict::Fail => {
-                self.stats.auth_failures += 1;
-                return Some(self.challenge(
-                    request,
-                    &domain,
-                    false,
-                    StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-                ));
-            }
-        }
-        let (Some(directory), Some(key)) = (directory, key) else {
-            return Some(respond(request, StatusCode::BAD_REQUEST, "Branch Required"));
-        };
-        let Some(tenant) = directory.tenant(&domain) else {
-            return Some(respond(request, StatusCode::NOT_FOUND, "Not Found"));
-        };
-        // The Request-URI names a colleague (extension or login), a department's extension,
-        // or a number outside.
-        let target = match request.uri() {
-            Uri::Sip(u) => u.user.clone().unwrap_or_default(),
-            Uri::Other(_) => String::new(),
-        };
-        let login = tenant
-            .extensions
-            .get(&target)
-            .cloned()
-            .or_else(|| tenant.users.contains_key(&target).then(|| target.clone()));
-        let (entry, callee) = if let Some(s) = login.as_deref().and_then(|l| tenant.staff(l)) {
-            (Entry::Staff(s), login.unwrap_or_default())
-        } else if let Some(d) = tenant.departments.get(&target) {
-            (Entry::Department(*d), target)
-        } else if let Some(i) = directory
-            .number(&target)
-            .filter(|(owner, _)| owner.index == tenant.index)
-            .map(|(_, i)| i)
-        {
-            // The company's own number, dialled from inside: its flow, without the trunk.
-            (Entry::Number(i), target)
-        } else if let Some(n) = Dialled::parse(&target).filter(|_| !tenant.outbound.is_empty()) {
-            (Entry::External(n), target)
-        } else {
-            let now_ms = unix_ms();
-            self.records.push(CallRecord {
-                tenant: tenant.id.clone(),
-                caller: credentials.username.clone(),
-                callee: target,
-                started_ms: now_ms,
-                ended_ms: now_ms,
-                outcome: CallOutcome::NotFound,
-                status: Some(404),
-                ..CallRecord::default()
-            });
-            return Some(respond_with_tag(
-                request,
-                StatusCode::NOT_FOUND,
-                "Not Found",
-                None,
-            ));
-        };
-        let domain = tenant.domain.clone();
-        let caller = Caller::Staff(credentials.username.clone());
-        self.start_call(
-            request, peer, key, directory, &domain, caller, callee, entry, now, out,
-        );
-        None
-    }
-
-    /// An INVITE from one of `trunks` (the trunks sending from the request's address) to a
-    /// company number they serve (after the trunk's inbound rewrites): the call starts, and
-    /// `true`. Anything else is for the staff path, which challenges it.
-    #[allow(clippy::too_many_arguments)]
-    fn inbound(
-        &mut self,
-        request: &Request,
-        peer: Peer,
-        key: &TransactionKey,
-        directory: &Arc<Directory>,
-        trunks: &[usize],
-        now: Instant,
-        out: &mut Vec<Outgoing>,
-    ) -> bool {
-        let user = |uri: &Uri| match uri {
-            Uri::Sip(u) => u.user.clone().unwrap_or_default(),
-            Uri::Other(_) => String::new(),
-        };
-        // The number called is the Request-URI's user — or, from a provider that sends calls
-        // to the registered contact (`sip:<trunk user>@pbx`), the To's.
-        let called = [
-            Some(user(request.uri())),
-            request.headers().to().ok().map(|t| user(&t.uri)),
-        ];
-        let calling = request
-            .headers()
-            .from()
-            .map(|f| user(&f.uri))
-            .unwrap_or_default();
-        for &t in trunks {
-            let trunk = &directory.trunks[t];
-            let found = called.iter().flatten().find_map(|c| {
-                let number = crate::routing::rewrite(&trunk.inbound_rewrite, c);
-                directory
-                    .number(&number)
-                    .map(|(tenant, i)| (tenant, i, number))
-            });
-            let Some((tenant, i, number)) = found else {
-                continue;
-            };
-            if trunk.tenant.is_some_and(|owner| owner != tenant.index) {
-                continue;
-            }
-            let caller =
-                Caller::External(crate::routing::rewrite(&trunk.inbound_rewrite, &calling));
-            let domain = tenant.domain.clone();
-            self.start_call(
-                request,
-                peer,
-                key,
-                Arc::clone(directory),
-                &domain,
-                caller,
-                number,
-                Entry::Number(i),
-                now,
-                out,
-            );
-            return true;
-        }
-        false
-    }
-
-    fn challenge(&self, request: &Request, realm: &str, stale: bool, code: StatusCode) -> Response {
+        realm: &str,
+        stale: bool,
+        code: StatusCode,
+    ) -> Response {
         let (reason, header) = if code == StatusCode::UNAUTHORIZED {
             ("Unauthorized", "WWW-Authenticate")
         } else {
@@ -920,7 +741,7 @@ fn check_request(request: &Request) -> Option<Response> {
 }
 
 /// A response with a To tag of our own (RFC 3261 §8.2.6.2).
-fn respond(request: &Request, code: StatusCode, reason: &str) -> Response {
+pub(super) fn respond(request: &Request, code: StatusCode, reason: &str) -> Response {
     respond_with_tag(request, code, reason, None)
 }
 
@@ -1011,7 +832,7 @@ fn response_address(via: &Via, from: SocketAddr) -> SocketAddr {
     }
 }
 
-fn host_text(host: &Host) -> String {
+pub(super) fn host_text(host: &Host) -> String {
     match host {
         Host::Name(n) => n.to_ascii_lowercase(),
         other => other.to_string(),
