@@ -3,7 +3,9 @@
 //! in step with the running config: a REGISTER with the trunk's user as address-of-record and
 //! the PBX as Contact; a digest challenge answered once per attempt with the trunk's
 //! credentials; the binding refreshed at 80 % of what the gateway granted; a failure (refused,
-//! no answer) retried after `RETRY`. Registering and failing are logged.
+//! no answer) retried after `RETRY`; a trunk that stops registering (removed, or
+//! `register: false`) unregisters (Expires: 0). Registering, failing and unregistering are
+//! logged.
 
 use super::b2bua::{random_token, ClientKind};
 use super::directory::Directory;
@@ -35,6 +37,8 @@ pub(super) struct TrunkRegistration {
     next_at: Option<Instant>,
     /// The last attempt succeeded.
     registered: bool,
+    /// The trunk is gone from the config: unregistering.
+    leaving: bool,
 }
 
 impl TrunkRegistration {
@@ -58,6 +62,7 @@ impl TrunkRegistration {
             challenged: false,
             next_at: Some(now),
             registered: false,
+            leaving: false,
         }
     }
 
@@ -115,12 +120,21 @@ impl Endpoint {
             if !self
                 .trunk_regs
                 .get(&t.label)
-                .is_some_and(|old| old.same_as(&r))
+                .is_some_and(|old| old.same_as(&r) && !old.leaving)
             {
                 self.trunk_regs.insert(t.label.clone(), r);
             }
         }
-        self.trunk_regs.retain(|id, _| wanted.contains(id));
+        // A trunk no longer registering says so to its gateway (Expires: 0), then is dropped.
+        self.trunk_regs.retain(|id, r| {
+            if wanted.contains(id) || r.leaving {
+                return true;
+            }
+            r.leaving = true;
+            r.challenged = false;
+            r.next_at = Some(now);
+            r.registered
+        });
     }
 
     /// Sends trunk `id`'s REGISTER, with `authorization` (header name and value) when it
@@ -162,7 +176,7 @@ impl Endpoint {
             "Contact",
             format!("<sip:{}@{local};transport={transport}>", r.user),
         );
-        h.push("Expires", EXPIRES.to_string());
+        h.push("Expires", if r.leaving { 0 } else { EXPIRES }.to_string());
         if let Some((name, value)) = authorization {
             h.push(name, value);
         }
@@ -218,6 +232,12 @@ impl Endpoint {
             }
         }
         r.challenged = false;
+        if r.leaving {
+            let notice = format!("trunk {id}: unregistered from {} ({code})", r.target);
+            self.trunk_regs.remove(id);
+            self.notices.push(notice);
+            return;
+        }
         let was_registered = r.registered;
         if (200..300).contains(&code) {
             let granted = response.and_then(granted_expires).unwrap_or(EXPIRES).max(1);

@@ -538,7 +538,7 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
 }
 
 #[test]
-fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
+fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
     let registrar_port = free_port_on("127.0.0.2");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -560,10 +560,21 @@ fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
     );
     assert!(yaml.contains("register: true"));
     let server = Server::start(&yaml);
-    finished(registrar, "the registrar (two challenged rounds)");
     server.wait_for_log("trunk acme/gw registered with 127.0.0.2");
+    // The registration and its refresh; then the trunk stops registering.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while received(&trace, "REGISTER").len() < 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(
+        server.dir.path().join("pbx.yaml"),
+        yaml.replace("register: true", "register: false"),
+    )
+    .unwrap();
+    finished(registrar, "the registrar (three challenged rounds)");
+    server.wait_for_log("trunk acme/gw: unregistered from 127.0.0.2");
     let registers: Vec<f64> = received(&trace, "REGISTER");
-    assert_eq!(registers.len(), 4, "two rounds of challenge and answer");
+    assert_eq!(registers.len(), 6, "three rounds of challenge and answer");
     // Refreshed at 80 % of the 2 s granted.
     at_second("the refresh", registers.get(2), registers[1], 1.6);
     let text = std::fs::read_to_string(&trace).unwrap();
@@ -571,6 +582,11 @@ fn a_trunk_that_asks_for_it_is_registered_and_kept_registered() {
     assert!(
         text.contains("Contact: <sip:trunkuser@127.0.0.1:"),
         "{text}"
+    );
+    let last = text.rsplit("REGISTER sip:").next().unwrap();
+    assert!(
+        last.contains("Expires: 0"),
+        "the last REGISTER unregisters: {last}"
     );
 }
 
