@@ -8,6 +8,7 @@ mod password;
 mod plan;
 mod schema;
 mod serve;
+mod simulate;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,9 @@ enum Command {
     Apply(apply::Args),
     /// Run the server: admin API, config watcher, embedded store.
     Serve(serve::Args),
+    /// Who rings, when, if a number is called at a given time: a call played through the
+    /// config's routing on a virtual clock.
+    Simulate(simulate::Args),
     /// Manage staff passwords.
     #[command(subcommand)]
     Password(password::Command),
@@ -82,6 +86,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Password(command) => password::run(command),
     };
     ExitCode::from(code)

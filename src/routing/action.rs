@@ -47,8 +47,11 @@ pub enum Event {
 /// Why a call ends unanswered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GiveUp {
-    /// The next step is voicemail, which needs the media engine (not built yet).
+    /// Nobody answered and the next step is voicemail, which needs the media engine (not
+    /// built yet).
     VoicemailUnavailable,
+    /// The destination itself is a voicemail box (same reason).
+    VoicemailDestination,
     /// The next step is a voice menu, which needs the media engine (not built yet).
     MenuUnavailable,
     /// Outside working hours with no after-hours destination: the after-hours prompt would
@@ -60,6 +63,29 @@ pub enum GiveUp {
     ExternalFailed,
     /// Transfers went round more than the limit (validation forbids loops; a guard anyway).
     TooManySteps,
+}
+
+impl GiveUp {
+    /// Why the call ended unanswered, in words (history records, logs, `pbx simulate`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            GiveUp::VoicemailUnavailable => {
+                "nobody answered; the next step is voicemail, which is not available yet"
+            }
+            GiveUp::VoicemailDestination => {
+                "the call goes to voicemail, which is not available yet"
+            }
+            GiveUp::MenuUnavailable => {
+                "the number leads to a voice menu, which is not available yet"
+            }
+            GiveUp::Closed => {
+                "outside working hours, with no after-hours destination (the after-hours prompt is not available yet)"
+            }
+            GiveUp::Hangup => "the config says to hang up",
+            GiveUp::ExternalFailed => "the external number could not be reached",
+            GiveUp::TooManySteps => "too many transfers",
+        }
+    }
 }
 
 /// What the engine must do.

@@ -55,13 +55,34 @@ pub struct Route {
     pub number: Option<E164>,
     /// Outside the number's working hours.
     pub after_hours: bool,
-    /// Departments the call rang, in order.
-    pub departments: Vec<DepartmentId>,
     /// Who answered.
     pub answered: Option<Callee>,
     pub via: Via,
     /// Why the call ended unanswered, when it did.
     pub gave_up: Option<GiveUp>,
+    /// What it went through, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Route {
+    /// The departments the call rang, in order.
+    pub fn departments(&self) -> impl Iterator<Item = DepartmentId> + '_ {
+        self.steps.iter().filter_map(|s| match s {
+            Step::Department(d) => Some(*d),
+            _ => None,
+        })
+    }
+}
+
+/// A step of a call's way through the config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A department started ringing.
+    Department(DepartmentId),
+    /// Nobody answered: transferred to a person or department.
+    Transferred,
+    /// Nobody answered: forwarded to a number outside.
+    Forwarded,
 }
 
 enum Phase {
@@ -286,7 +307,7 @@ impl Flow {
                 (plan, staff.no_answer.clone())
             }
             Destination::Department(d) => {
-                self.route.departments.push(d);
+                self.route.steps.push(Step::Department(d));
                 let dept = &self.tenant().departments[d.0];
                 let plan = HuntPlan {
                     members: dept.members.clone(),
@@ -300,7 +321,7 @@ impl Flow {
             Destination::External(number) => return self.go_external(number.into(), out),
             Destination::Menu(_) => return self.give_up(480, GiveUp::MenuUnavailable, out),
             Destination::Voicemail(_) => {
-                return self.give_up(480, GiveUp::VoicemailUnavailable, out)
+                return self.give_up(480, GiveUp::VoicemailDestination, out)
             }
             Destination::Hangup => return self.give_up(480, GiveUp::Hangup, out),
         };
@@ -343,6 +364,7 @@ impl Flow {
             }
             NoAnswer::Forward { number, timeout } => {
                 self.route.via = Via::Forwarded;
+                self.route.steps.push(Step::Forwarded);
                 let leg = self.legs.ring(Callee::External(number.into()), out);
                 self.phase = Phase::Forward {
                     leg,
@@ -351,6 +373,7 @@ impl Flow {
             }
             NoAnswer::Transfer(target) => {
                 self.route.via = Via::Transferred;
+                self.route.steps.push(Step::Transferred);
                 let destination = match target {
                     Target::Staff(s) => Destination::Staff(s),
                     Target::Department(d) => Destination::Department(d),

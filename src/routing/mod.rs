@@ -9,9 +9,10 @@ pub mod flow;
 pub mod hunt;
 pub mod number;
 pub mod schedule;
+pub mod simulation;
 
 pub use action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
-pub use flow::{Entry, Flow, Route, Via};
+pub use flow::{Entry, Flow, Route, Step, Via};
 pub use number::{rewrite, Dialled};
 
 #[cfg(test)]

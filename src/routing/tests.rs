@@ -77,8 +77,7 @@ fn render_route(t: &Tenant, flow: &Flow) -> String {
         r.number.as_ref().map_or("-".into(), E164::to_string),
         r.after_hours,
         list(
-            r.departments
-                .iter()
+            r.departments()
                 .map(|d| t.departments[d.0].id.clone())
                 .collect()
         ),

@@ -8,7 +8,6 @@
 use super::b2bua::{random_token, relayed_body, ClientKind};
 use super::directory::{Directory, Tenant};
 use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
-use super::history::explain;
 use super::message::{Method, NameAddr, Request, StatusCode, Uri};
 use super::registrar::Transport;
 use super::transaction::TransactionKey;
@@ -695,7 +694,7 @@ impl Endpoint {
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
-        call.record.note = Some(explain(&why).to_string());
+        call.record.note = Some(why.reason().to_string());
         let status = StatusCode::new(code).unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
         let response = respond_with_tag(
             &call.a.invite,

@@ -1,10 +1,11 @@
 //! A call's history record: completed when the call ends from what routing went through — the
 //! number and departments, who was offered the call and who answered, ring and talk time, the
-//! outcome and, when routing gave up, why — and handed to the store by the transport.
+//! outcome and, when routing gave up, why (`GiveUp::reason`) — and handed to the store by the
+//! transport.
 
 use super::directory::{Directory, Tenant};
 use super::endpoint::{unix_ms, Endpoint};
-use crate::routing::{Callee, Flow, GiveUp, Via};
+use crate::routing::{Callee, Flow, Via};
 use crate::store::{CallOutcome, CallRecord};
 
 impl Endpoint {
@@ -60,27 +61,10 @@ fn describe(record: &mut CallRecord, flow: &Flow, tenant: &Tenant, directory: &D
     record.number = route.number.as_ref().map(ToString::to_string);
     let departments = &directory.config.tenants[tenant.index].departments;
     record.departments = route
-        .departments
-        .iter()
+        .departments()
         .map(|d| departments[d.0].id.clone())
         .collect();
     record.offered = flow.offered().iter().map(name).collect();
     record.answered_on = route.answered.as_ref().map(name);
     record.after_hours = route.after_hours;
-}
-
-/// Why a call ended unanswered, for the record and the log.
-pub(super) fn explain(why: &GiveUp) -> &'static str {
-    match why {
-        GiveUp::VoicemailUnavailable => {
-            "nobody answered; the next step is voicemail, which is not available yet"
-        }
-        GiveUp::MenuUnavailable => "the number leads to a voice menu, which is not available yet",
-        GiveUp::Closed => {
-            "outside working hours, with no after-hours destination (the after-hours prompt is not available yet)"
-        }
-        GiveUp::Hangup => "the config says to hang up",
-        GiveUp::ExternalFailed => "the external number could not be reached",
-        GiveUp::TooManySteps => "too many transfers",
-    }
 }

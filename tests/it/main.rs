@@ -11,5 +11,6 @@ mod plan;
 mod routing;
 mod schema;
 mod server;
+mod simulate;
 mod sip;
 mod support;
