@@ -14,7 +14,7 @@ use super::transaction::TransactionKey;
 use crate::config::model::StaffId;
 use crate::routing::{self, Action, Callee, Entry, Event, Flow, GiveUp, LegId, Refusal};
 use crate::store::{CallOutcome, CallRecord};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -324,12 +324,12 @@ impl Endpoint {
         now: Instant,
         out: &mut Vec<Outgoing>,
     ) {
-        let mut failed = VecDeque::new();
+        let mut failed = Vec::new();
         for action in actions {
             match action {
                 Action::Ring { leg, callee } => {
                     if !self.ring(id, leg, &callee, now, out) {
-                        failed.push_back(leg);
+                        failed.push(leg);
                     }
                 }
                 Action::Cancel(group) => {
@@ -351,16 +351,14 @@ impl Endpoint {
                 Action::Reject { code, why } => self.reject(id, code, why, now, out),
             }
         }
-        // A leg that could not even be started fails at once (one at a time: each may change
-        // what the flow does next).
-        if let Some(leg) = failed.pop_front() {
-            self.route_event(id, Event::Failed(leg, Refusal::Unavailable), now, out);
-            for leg in failed {
-                self.route_event(id, Event::Failed(leg, Refusal::Unavailable), now, out);
-            }
-            return;
+        if failed.is_empty() {
+            return self.schedule_flow(id);
         }
-        self.schedule_flow(id);
+        // A leg that could not even be started fails at once (one at a time: each may change
+        // what the flow does next; each schedules the flow's timer).
+        for leg in failed {
+            self.route_event(id, Event::Failed(leg, Refusal::Unavailable), now, out);
+        }
     }
 
     fn schedule_flow(&mut self, id: u64) {
@@ -462,31 +460,30 @@ impl Endpoint {
         vec![(uri, format!("<sip:{dialled}@{addr}>"), addr, link, Some(i))]
     }
 
-    /// The From of a new leg: the caller as they called in, except towards a trunk, where a
-    /// staff member is presented by the company's number.
+    /// The From of a new leg. Towards a phone: the caller as they called in. Towards a trunk:
+    /// our address, with the caller's number for an outside caller (a forward keeps their
+    /// caller ID) or the company's number for a staff member.
     fn leg_from(&self, id: u64, tenant: &Tenant, to_trunk: bool) -> NameAddr {
         let call = &self.calls.calls[&id];
         let original = call.a.invite.headers().from().ok();
-        let mut from = match (&call.caller, to_trunk) {
-            (Caller::Staff(login), true) => {
-                let user = tenant.caller_id.clone().unwrap_or_else(|| login.clone());
+        let mut from = match (to_trunk, original) {
+            (true, original) => {
+                let user = match &call.caller {
+                    Caller::Staff(login) => tenant.caller_id.as_deref().unwrap_or(login),
+                    Caller::External(number) => number,
+                };
                 let (_, local) = self.local(Link::Udp(0));
-                let mut n = NameAddr::new(
-                    format!("sip:{user}@{local}")
-                        .parse()
-                        .unwrap_or_else(|_| call.a.invite.uri().clone()),
-                );
+                let uri = format!("sip:{user}@{local}").parse();
+                let mut n = NameAddr::new(uri.unwrap_or_else(|_| call.a.invite.uri().clone()));
                 n.display_name = original.and_then(|f| f.display_name);
                 n
             }
-            _ => match original {
-                Some(f) => {
-                    let mut n = NameAddr::new(f.uri.clone());
-                    n.display_name = f.display_name.clone();
-                    n
-                }
-                None => NameAddr::new(call.a.invite.uri().clone()),
-            },
+            (false, Some(f)) => {
+                let mut n = NameAddr::new(f.uri.clone());
+                n.display_name = f.display_name.clone();
+                n
+            }
+            (false, None) => NameAddr::new(call.a.invite.uri().clone()),
         };
         from.set_tag(&random_token(6));
         from

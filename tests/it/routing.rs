@@ -233,6 +233,12 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
         first.line
     );
 
+    // The forward keeps the outside caller's number, from the PBX's address.
+    let text = std::fs::read_to_string(log(d, "gateway")).unwrap();
+    assert!(
+        text.contains("From: <sip:+79161112233@127.0.0.1:"),
+        "{text}"
+    );
     let record = scene.record();
     assert_eq!(record["outcome"], "forwarded", "{record}");
     assert_eq!(record["caller"], CALLER_NUMBER);
