@@ -314,6 +314,52 @@ tenants:
         assert_eq!(got[2], "0s Ring(\"ivan\")");
     }
 
+    /// Every number of every bundled config, at several times, with nobody answering: the
+    /// call ends (refused, or an outside number left ringing) within the limit.
+    #[test]
+    fn every_bundled_number_ends() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut played = 0;
+        for file in [
+            "pbx.yaml",
+            "examples/small-office.yaml",
+            "examples/multi-tenant.yaml",
+            "examples/call-centre.yaml",
+        ] {
+            let loaded = crate::config::load::load(&root.join(file)).unwrap();
+            let (outcome, _) = crate::config::validate::validate(
+                loaded,
+                crate::config::validate::Options { check_audio: false },
+            );
+            let config = Arc::new(outcome.config.unwrap_or_else(|| panic!("{file} is valid")));
+            for (t, tenant) in config.tenants.iter().enumerate() {
+                for (i, _) in tenant.numbers.iter().enumerate() {
+                    for wall in [
+                        "2026-11-25T09:00:00Z",
+                        "2026-11-28T20:00:00Z",
+                        "2027-01-01T10:00:00Z",
+                    ] {
+                        let lines = simulate(
+                            Arc::clone(&config),
+                            t,
+                            Entry::Number(i),
+                            wall.parse().unwrap(),
+                            &Script::default(),
+                        );
+                        let last = lines.last().map(|l| &l.moment);
+                        assert!(
+                            matches!(last, Some(Moment::Refused { .. } | Moment::RingsOn)),
+                            "{file} {} at {wall}: {lines:?}",
+                            tenant.numbers[i].number
+                        );
+                        played += 1;
+                    }
+                }
+            }
+        }
+        assert!(played >= 12, "only {played} calls played");
+    }
+
     #[test]
     fn after_hours_without_a_destination_is_refused() {
         // Saturday 19:00 in Moscow.
