@@ -4,6 +4,7 @@
 
 mod apply;
 mod client;
+mod graph;
 mod password;
 mod plan;
 mod schema;
@@ -62,6 +63,8 @@ enum Command {
     /// Who rings, when, if a number is called at a given time: a call played through the
     /// config's routing on a virtual clock.
     Simulate(simulate::Args),
+    /// The picture of a tenant's call flow: Mermaid, Graphviz DOT or SVG.
+    Graph(graph::Args),
     /// Manage staff passwords.
     #[command(subcommand)]
     Password(password::Command),
@@ -87,6 +90,7 @@ pub fn run() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Password(command) => password::run(command),
     };
     ExitCode::from(code)

@@ -5,7 +5,7 @@
 
 use super::exit;
 use crate::config::load::load;
-use crate::config::model::{Config, DepartmentId, Strategy};
+use crate::config::model::{Config, DepartmentId};
 use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::routing::simulation::{simulate, Line, Moment, Script};
@@ -214,20 +214,11 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-fn strategy(s: Strategy) -> &'static str {
-    match s {
-        Strategy::AllAtOnce => "all at once",
-        Strategy::Evenly => "evenly",
-        Strategy::InOrder => "in order",
-        Strategy::Increasing => "increasing",
-    }
-}
-
 fn describe(m: &Moment) -> String {
     match m {
         Moment::AfterHours => "outside working hours".into(),
         Moment::Department { id, strategy: s } => {
-            format!("department {id} ({})", strategy(*s))
+            format!("department {id} ({})", s.words())
         }
         Moment::Transferred => "nobody answered: transfer".into(),
         Moment::Forwarded => "nobody answered: forward outside".into(),
@@ -245,7 +236,7 @@ fn json(line: &Line) -> serde_json::Value {
         Moment::AfterHours => ("after_hours", serde_json::Value::Null),
         Moment::Department { id, strategy: s } => (
             "department",
-            serde_json::json!({"id": id, "strategy": strategy(*s)}),
+            serde_json::json!({"id": id, "strategy": s.words()}),
         ),
         Moment::Transferred => ("transfer", serde_json::Value::Null),
         Moment::Forwarded => ("forward", serde_json::Value::Null),

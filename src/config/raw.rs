@@ -425,6 +425,18 @@ pub enum Strategy {
     Increasing,
 }
 
+impl Strategy {
+    /// The strategy in words, as the seed names it ("all at once").
+    pub fn words(self) -> &'static str {
+        match self {
+            Strategy::AllAtOnce => "all at once",
+            Strategy::Evenly => "evenly",
+            Strategy::InOrder => "in order",
+            Strategy::Increasing => "increasing",
+        }
+    }
+}
+
 /// What happens to a call nobody answered.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

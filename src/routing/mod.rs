@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod flow;
+pub mod graph;
 pub mod hunt;
 pub mod number;
 pub mod schedule;

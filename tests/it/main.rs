@@ -5,6 +5,7 @@ mod calls;
 mod cli;
 mod examples;
 mod fixtures;
+mod graph;
 mod layering;
 mod peers;
 mod plan;
