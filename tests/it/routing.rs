@@ -786,3 +786,44 @@ fn an_answer_after_the_caller_hung_up_is_acked_and_hung_up() {
     });
     assert_eq!(scene.record()["outcome"], "cancelled");
 }
+
+#[test]
+fn a_call_keeps_the_config_it_started_with_across_a_reload() {
+    let department = |members: &str| {
+        format!("    departments:\n      - {{ id: sales, strategy: in_order, step: 2s, ring_time: 20s, members: [{members}] }}\n    numbers:\n      - {{ number: \"+74950000001\", destination: {{ department: sales }} }}\n")
+    };
+    let scene = Scene::new("", &department("anna, boris"));
+    let (server, d) = (&scene.server, scene.dir());
+    let yaml = std::fs::read_to_string(server.dir.path().join("pbx.yaml")).unwrap();
+    let revision = server.revision();
+    let anna = phone(server, d, ANNA, "uas_ring.xml", 1);
+    let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
+    let vera = phone(server, d, VERA, "uas_answer.xml", 1);
+    std::thread::scope(|scope| {
+        let caller = scope.spawn(|| call_in(server, d, DID, 300));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while received(&log(d, "anna"), "INVITE").is_empty() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // While anna rings, the department is changed to vera alone.
+        let edited = yaml.replace("members: [anna, boris]", "members: [vera]");
+        assert_ne!(edited, yaml);
+        std::fs::write(server.dir.path().join("pbx.yaml"), edited).unwrap();
+        server.wait_for_revision(revision + 1);
+        ok(&caller.join().unwrap(), "the caller");
+    });
+    finished(anna, "anna");
+    finished(boris, "boris");
+    // The call in progress went on with the old members: boris after the step.
+    let t0 = received(&log(d, "anna"), "INVITE")[0];
+    arrives(d, "boris", "INVITE", t0, 2.0);
+    assert!(
+        received(&log(d, "vera"), "INVITE").is_empty(),
+        "vera was not in that call's config"
+    );
+    // The next call sees the new config.
+    ok(&call_in(server, d, DID, 200), "the next caller");
+    finished(vera, "vera");
+    assert_eq!(scene.record()["answered_by"], "vera");
+}
