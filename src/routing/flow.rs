@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Transfers followed before a call gives up (validation already forbids loops).
-const MAX_STEPS: u32 = 16;
+const MAX_DESTINATIONS: u32 = 16;
 
 /// Where a call enters the flow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +109,8 @@ pub struct Flow {
     tenant: usize,
     phase: Phase,
     legs: Legs,
-    steps: u32,
+    /// Destinations gone to (a guard against endless transfers).
+    destinations: u32,
     route: Route,
 }
 
@@ -129,7 +130,7 @@ impl Flow {
             tenant,
             phase: Phase::Done,
             legs: Legs::default(),
-            steps: 0,
+            destinations: 0,
             route: Route::default(),
         };
         let mut out = Vec::new();
@@ -290,8 +291,8 @@ impl Flow {
         presence: &dyn Presence,
         out: &mut Vec<Action>,
     ) {
-        self.steps += 1;
-        if self.steps > MAX_STEPS {
+        self.destinations += 1;
+        if self.destinations > MAX_DESTINATIONS {
             return self.give_up(480, GiveUp::TooManySteps, out);
         }
         let (plan, no_answer) = match destination {
