@@ -1,27 +1,21 @@
 //! Two real softphones (baresip) register with the PBX and talk: the caller dials the callee's
 //! extension, the callee answers automatically, the caller streams a WAV prompt, and the call
-//! record shows the audio went through the PBX's relay both ways.
+//! record shows the audio went through the PBX's relay both ways — with the callee on UDP, and
+//! on TCP (its leg goes over the connection it registered on).
 
-use crate::support::{root, Server, TOKEN};
-use std::net::UdpSocket;
+use crate::peers::free_port;
+use crate::support::{root, Server};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A baresip configuration directory for `login` (auto-answering when `answer`).
+/// A baresip configuration directory for `login` (auto-answering when `answer`), talking to
+/// the PBX at `pbx` over `transport` (`udp` or `tcp`).
 fn phone(
     dir: &Path,
     login: &str,
     password: &str,
-    pbx: std::net::SocketAddr,
+    (pbx, transport): (std::net::SocketAddr, &str),
     answer: bool,
 ) -> std::path::PathBuf {
     let home = dir.join(login);
@@ -41,7 +35,7 @@ fn phone(
     let mode = if answer { ";answermode=auto" } else { "" };
     std::fs::write(
         home.join("accounts"),
-        format!("<sip:{login}@acme.example>;auth_pass={password};outbound=\"sip:{pbx};transport=udp\";regint=300{mode}\n"),
+        format!("<sip:{login}@acme.example;transport={transport}>;auth_pass={password};outbound=\"sip:{pbx};transport={transport}\";regint=300{mode}\n"),
     )
     .unwrap();
     home
@@ -49,12 +43,31 @@ fn phone(
 
 #[test]
 fn two_softphones_talk_through_the_relay() {
-    let config = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }]\n    digest_algorithms: [md5]\n  rtp: { port_min: 23000, port_max: 23999 }\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
+    talk("udp");
+}
+
+#[test]
+fn a_softphone_on_tcp_takes_a_call() {
+    talk("tcp");
+}
+
+/// ivan (UDP) calls maria (on `transport`), who answers; audio must flow both ways.
+fn talk(transport: &str) {
+    let config = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }]\n    digest_algorithms: [md5]\n  rtp: { port_min: 23000, port_max: 23999 }\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
     let server = Server::start(config);
-    let pbx = server.sip.unwrap();
+    let to_callee = match transport {
+        "tcp" => (server.sip_tcp.unwrap(), "tcp"),
+        _ => (server.sip.unwrap(), "udp"),
+    };
     let dir = tempfile::tempdir().unwrap();
-    let maria = phone(dir.path(), "maria", "maria-secret-2024", pbx, true);
-    let ivan = phone(dir.path(), "ivan", "ivan-secret-2024", pbx, false);
+    let maria = phone(dir.path(), "maria", "maria-secret-2024", to_callee, true);
+    let ivan = phone(
+        dir.path(),
+        "ivan",
+        "ivan-secret-2024",
+        (server.sip.unwrap(), "udp"),
+        false,
+    );
     let callee_log = dir.path().join("maria.log");
     let mut callee = Command::new("baresip")
         .args(["-f", maria.to_str().unwrap(), "-t", "12"])
@@ -84,15 +97,11 @@ fn two_softphones_talk_through_the_relay() {
         caller_out.contains("Call established"),
         "the call did not connect:\n{caller_out}"
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let record = loop {
-        let (_, body) = server.call("GET", "/api/v1/calls?tenant=acme", Some(TOKEN), None);
-        if let Some(r) = body.as_array().and_then(|a| a.first()).cloned() {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no call record");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let record = server
+        .history("acme", 1)
+        .first()
+        .cloned()
+        .expect("a call record");
     assert_eq!(record["outcome"], "answered", "{record}");
     let (there, back) = (
         record["rtp_caller_to_callee"].as_u64().unwrap(),
