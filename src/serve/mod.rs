@@ -109,7 +109,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
-    let sip_tasks = start_sip(&config.server, &applier, &cancel).await?;
+    let sip = start_sip(&config.server, &applier, &cancel).await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -159,14 +159,62 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
             Control::Shutdown => break,
         }
     }
+    drain(&sip, &mut rx).await;
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
-    for task in sip_tasks {
+    // The call history writer ends when the last router (a sender of records) is gone.
+    let Sip { tasks, router, .. } = sip;
+    drop(router);
+    for task in tasks {
         let _ = task.await;
     }
     applier.store().flush()?;
     Ok(())
+}
+
+/// The running SIP side: its tasks, and the endpoint and router to drain it.
+struct Sip {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    endpoint: crate::sip::transport::Shared,
+    router: crate::sip::transport::Router,
+}
+
+/// How long a stop waits for calls in progress to end by themselves.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Stops taking new calls (503), waits up to `DRAIN_GRACE` for the calls in progress — a second
+/// SIGINT/SIGTERM cuts the wait short — then ends what is left properly.
+async fn drain(sip: &Sip, rx: &mut mpsc::Receiver<Control>) {
+    let endpoint = || sip.endpoint.lock().unwrap_or_else(|e| e.into_inner());
+    endpoint().drain();
+    let calls = || endpoint().calls();
+    let left = calls();
+    if left > 0 {
+        log(&format!(
+            "stopping: new calls get 503; waiting up to {} s for {left} call(s) in progress (signal again to end them now)",
+            DRAIN_GRACE.as_secs()
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
+    while calls() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            control = rx.recv() => {
+                if matches!(control, Some(Control::Shutdown) | None) {
+                    break;
+                }
+            }
+        }
+    }
+    let left = calls();
+    if left > 0 {
+        sip.router
+            .drive(&sip.endpoint, |e| e.hang_up_all(std::time::Instant::now()));
+        log(&format!("ended {left} call(s) in progress"));
+        // Let the BYEs and CANCELs leave and the records reach the store writer.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }
 
 /// Binds every SIP listen address and starts the transports and the timer task over one
@@ -175,7 +223,7 @@ async fn start_sip(
     server: &crate::config::model::Server,
     applier: &Arc<Applier>,
     cancel: &CancellationToken,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
+) -> Result<Sip, ServeError> {
     use crate::config::model::Transport;
     let listen = &server.sip_listen;
     let public_address = server.sip_public_address.as_deref();
@@ -328,10 +376,14 @@ async fn start_sip(
             cancel.clone(),
         )));
     }
-    Ok(tasks)
+    Ok(Sip {
+        tasks,
+        endpoint,
+        router,
+    })
 }
 
-/// SIGHUP reloads; SIGINT and SIGTERM stop.
+/// SIGHUP reloads; SIGINT and SIGTERM stop (a second one stops without waiting for calls).
 fn spawn_signals(tx: mpsc::Sender<Control>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
@@ -349,8 +401,8 @@ fn spawn_signals(tx: mpsc::Sender<Control>) {
                 _ = term.recv() => Control::Shutdown,
                 _ = int.recv() => Control::Shutdown,
             };
-            let stop = matches!(control, Control::Shutdown);
-            if tx.send(control).await.is_err() || stop {
+            // A second SIGINT/SIGTERM while stopping ends the calls still in progress.
+            if tx.send(control).await.is_err() {
                 return;
             }
         }

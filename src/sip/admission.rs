@@ -28,6 +28,15 @@ impl Endpoint {
         now: Instant,
         out: &mut Vec<Outgoing>,
     ) -> Option<Response> {
+        if self.draining {
+            let mut r = respond(
+                request,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+            );
+            r.headers_mut().push("Retry-After", "60");
+            return Some(r);
+        }
         let directory = (self.directory)();
         if let (Some(dir), Some(key)) = (&directory, key) {
             let trunks = dir.trunks_from(peer.addr.ip());

@@ -585,7 +585,7 @@ impl Endpoint {
         );
     }
 
-    fn bye_leg(&mut self, id: u64, i: usize, now: Instant, out: &mut Vec<Outgoing>) {
+    pub(super) fn bye_leg(&mut self, id: u64, i: usize, now: Instant, out: &mut Vec<Outgoing>) {
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
@@ -639,7 +639,7 @@ impl Endpoint {
         true
     }
 
-    fn bye_caller(&mut self, id: u64, now: Instant, out: &mut Vec<Outgoing>) {
+    pub(super) fn bye_caller(&mut self, id: u64, now: Instant, out: &mut Vec<Outgoing>) {
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
@@ -690,7 +690,16 @@ impl Endpoint {
         };
         if call.a.ok_deadline.is_some_and(|d| now >= d) {
             call.a.ok = None;
-            return;
+            if call.ended {
+                return self.end_call(id);
+            }
+            // No ACK ever came (RFC 3261 §13.3.1.4): the call is ended on both sides.
+            call.record.note = Some("the caller never acknowledged the answer".into());
+            if let Some(i) = call.answered {
+                self.bye_leg(id, i, now, out);
+            }
+            self.bye_caller(id, now, out);
+            return self.finish(id, CallOutcome::Answered, None);
         }
         out.push(Outgoing {
             to: call.a.peer,

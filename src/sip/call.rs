@@ -96,6 +96,8 @@ pub(super) struct Call {
     pub(super) answered_by: Option<String>,
     /// When the flow's timer is set for.
     flow_timer: Option<Instant>,
+    /// The record is written; the call stays only while its 200 awaits the caller's ACK.
+    pub(super) ended: bool,
 }
 
 /// Every call, and how requests find theirs.
@@ -268,6 +270,7 @@ impl Endpoint {
                 caller,
                 answered_by: None,
                 flow_timer: None,
+                ended: false,
             },
         );
         self.carry_out_route(id, actions, now, out);

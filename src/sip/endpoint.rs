@@ -130,6 +130,8 @@ pub struct Endpoint {
     pub(super) seen_directory: Option<Arc<Directory>>,
     /// Lines for the server log (`take_notices`).
     pub(super) notices: Vec<String>,
+    /// The server is stopping: new calls are refused (503).
+    pub(super) draining: bool,
     next_trunk_check: Instant,
     pub stats: Stats,
 }
@@ -164,6 +166,7 @@ impl Endpoint {
             trunk_regs: HashMap::new(),
             seen_directory: None,
             notices: Vec::new(),
+            draining: false,
             next_trunk_check: Instant::now(),
             stats: Stats::default(),
         }

@@ -12,6 +12,15 @@ impl Endpoint {
     /// Writes the call's history record and forgets the call. An answered call's outcome says
     /// how it was reached (directly, after a transfer, or forwarded outside).
     pub(super) fn finish(&mut self, id: u64, outcome: CallOutcome, status: Option<u16>) {
+        // Once per call, whatever ends it.
+        let first = self
+            .calls
+            .calls
+            .get_mut(&id)
+            .is_some_and(|call| !std::mem::replace(&mut call.ended, true));
+        if !first {
+            return self.end_call(id);
+        }
         let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
         let (to_callee, to_caller) = match (relay, &mut self.media) {
             (Some((relay_id, _, _)), Some(media)) => media.close(relay_id),

@@ -6,6 +6,7 @@ pub mod auth;
 mod b2bua;
 mod call;
 pub mod directory;
+mod drain;
 pub mod endpoint;
 mod history;
 pub mod message;

@@ -84,7 +84,7 @@ impl Router {
     /// holding the endpoint, so messages leave in the order the endpoint made them (a 180 never
     /// overtakes the 200 that followed it, whichever reader task handled which) — and hands over
     /// any history records.
-    fn drive(&self, endpoint: &Shared, f: impl FnOnce(&mut Endpoint) -> Vec<Outgoing>) {
+    pub fn drive(&self, endpoint: &Shared, f: impl FnOnce(&mut Endpoint) -> Vec<Outgoing>) {
         let mut e = lock(endpoint);
         let out = f(&mut e);
         if !out.is_empty() {

@@ -3,6 +3,7 @@
 mod baresip;
 mod calls;
 mod cli;
+mod drain;
 mod examples;
 mod fixtures;
 mod graph;

@@ -168,3 +168,20 @@ pub fn received(path: &Path, method: &str) -> Vec<f64> {
         .map(|t| t.at)
         .collect()
 }
+
+/// A call without credentials from `ip` to `number` that must end with `code`.
+pub fn call_refused(server: &Server, dir: &Path, ip: &str, number: &str, code: u16) -> Output {
+    let text = std::fs::read_to_string(scenario_path("trunk_call_refused.xml")).unwrap();
+    let scenario = dir.join(format!("refused_{code}.xml"));
+    std::fs::write(&scenario, text.replace("[final]", &code.to_string())).unwrap();
+    sipp_on(
+        ip,
+        server.sip.unwrap(),
+        dir,
+        scenario.to_str().unwrap(),
+        free_port_on(ip),
+        &["-s", number, "-key", "from_number", "+79161112233"],
+    )
+    .output()
+    .unwrap()
+}

@@ -5,7 +5,8 @@
 //! history record says.
 
 use crate::peers::{
-    credentials, free_port, free_port_on, ok, phone, received, scenario_path, sipp, sipp_on,
+    call_refused, credentials, free_port, free_port_on, ok, phone, received, scenario_path, sipp,
+    sipp_on,
 };
 use crate::support::Server;
 use std::path::Path;
@@ -83,23 +84,6 @@ fn call_in(server: &Server, dir: &Path, number: &str, hold_ms: u32) -> Output {
             "-message_file",
             trace.to_str().unwrap(),
         ],
-    )
-    .output()
-    .unwrap()
-}
-
-/// A call without credentials from `ip` to `number` that must end with `code`.
-fn call_refused(server: &Server, dir: &Path, ip: &str, number: &str, code: u16) -> Output {
-    let text = std::fs::read_to_string(scenario_path("trunk_call_refused.xml")).unwrap();
-    let scenario = dir.join(format!("refused_{code}.xml"));
-    std::fs::write(&scenario, text.replace("[final]", &code.to_string())).unwrap();
-    sipp_on(
-        ip,
-        server.sip.unwrap(),
-        dir,
-        scenario.to_str().unwrap(),
-        free_port_on(ip),
-        &["-s", number, "-key", "from_number", CALLER_NUMBER],
     )
     .output()
     .unwrap()

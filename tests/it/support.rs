@@ -177,6 +177,33 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits (up to `within`) for the server to exit by itself; its exit code and directory.
+    pub fn exited(mut self, within: std::time::Duration) -> (Option<i32>, tempfile::TempDir) {
+        let deadline = std::time::Instant::now() + within;
+        let code = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not stop:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        (
+            code,
+            std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()),
+        )
+    }
+
     /// Sends SIGHUP.
     pub fn hangup(&self) {
         let _ = Command::new("kill")
