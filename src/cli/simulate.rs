@@ -105,7 +105,7 @@ pub fn run(args: Args) -> u8 {
                 when.strftime("%a %Y-%m-%d %H:%M %Z")
             );
             for line in &lines {
-                println!("{:>7}  {}", seconds(line.at), describe(&line.moment));
+                println!("{:>7}  {}", seconds(line.at), describe(&line.moment, &zone));
             }
         }
         SimFormat::Json => {
@@ -214,9 +214,13 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-fn describe(m: &Moment) -> String {
+fn describe(m: &Moment, zone: &jiff::tz::TimeZone) -> String {
     match m {
-        Moment::AfterHours => "outside working hours".into(),
+        Moment::AfterHours { opens: None } => "outside working hours".into(),
+        Moment::AfterHours { opens: Some(t) } => format!(
+            "outside working hours (they start again {})",
+            t.to_zoned(zone.clone()).strftime("%a %Y-%m-%d %H:%M")
+        ),
         Moment::Department { id, strategy: s } => {
             format!("department {id} ({})", s.words())
         }
@@ -233,7 +237,10 @@ fn describe(m: &Moment) -> String {
 
 fn json(line: &Line) -> serde_json::Value {
     let (event, detail) = match &line.moment {
-        Moment::AfterHours => ("after_hours", serde_json::Value::Null),
+        Moment::AfterHours { opens } => (
+            "after_hours",
+            serde_json::json!({"opens": opens.map(|t| t.to_string())}),
+        ),
         Moment::Department { id, strategy: s } => (
             "department",
             serde_json::json!({"id": id, "strategy": s.words()}),

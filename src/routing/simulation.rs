@@ -29,8 +29,10 @@ pub struct Script {
 /// Something that happened, for the timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Moment {
-    /// Outside the number's working hours.
-    AfterHours,
+    /// Outside the number's working hours; when they start again (if within 400 days).
+    AfterHours {
+        opens: Option<jiff::Timestamp>,
+    },
     /// A department starts ringing.
     Department {
         id: String,
@@ -112,13 +114,20 @@ pub fn simulate(
         tenant: &config.tenants[tenant],
         script,
     };
+    let schedule = match entry {
+        Entry::Number(i) => config.tenants[tenant].numbers[i].schedule,
+        _ => None,
+    };
     let (mut flow, first) = Flow::start(Arc::clone(&config), tenant, entry, t0, wall, &people);
     let mut lines = Vec::new();
     let mut seen = 0;
     if flow.route().after_hours {
+        let opens = schedule.and_then(|s| {
+            super::schedule::next_change(&config.tenants[tenant].schedules[s.0], wall)
+        });
         lines.push(Line {
             at: Duration::ZERO,
-            moment: Moment::AfterHours,
+            moment: Moment::AfterHours { opens },
         });
     }
     // Scripted answers and refusals, by when they happen.
@@ -366,7 +375,10 @@ tenants:
         let got = run("2026-11-28T16:00:00Z", Script::default());
         assert_eq!(
             got,
-            ["0s AfterHours", "0s Refused { code: 480, why: Closed }"]
+            [
+                "0s AfterHours { opens: Some(2026-11-30T06:00:00Z) }",
+                "0s Refused { code: 480, why: Closed }"
+            ]
         );
     }
 }
