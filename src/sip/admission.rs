@@ -16,10 +16,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 impl Endpoint {
-    /// A new INVITE. From a trunk's address to one of the company numbers the trunk serves it
-    /// is a call from outside, taken without a challenge; anything else must be a staff member
-    /// authenticated by digest (so a phone sharing the trunk's address still works), calling a colleague, a department or (through the tenant's
-    /// trunk) an outside number. `None` once the call started (it answers for itself).
+    /// A new INVITE (the module's rules; 503 while the server drains). `None` once the call
+    /// started: it answers for itself.
     pub(super) fn invite(
         &mut self,
         request: &Request,
@@ -96,7 +94,7 @@ impl Endpoint {
             return Some(respond(request, StatusCode::NOT_FOUND, "Not Found"));
         };
         // The Request-URI names a colleague (extension or login), a department's extension,
-        // or a number outside.
+        // one of the company's numbers, or a number outside.
         let target = match request.uri() {
             Uri::Sip(u) => u.user.clone().unwrap_or_default(),
             Uri::Other(_) => String::new(),
