@@ -400,10 +400,17 @@ impl Applier {
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
         let config = Arc::new(p.config);
+        let directory = Directory::build(config.clone(), &p.resolution, &stored);
+        for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
+            eprintln!(
+                "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
+                trunk.label, trunk.host
+            );
+        }
         let running = Running {
             revision: applied.revision,
             bundle,
-            directory: Arc::new(Directory::build(config.clone(), &p.resolution, &stored)),
+            directory: Arc::new(directory),
             config,
             resolution: Arc::new(p.resolution),
         };
