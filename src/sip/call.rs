@@ -112,6 +112,8 @@ pub(super) struct Calls {
     /// When each staff member (tenant id, login) last received a call, in ms since the epoch
     /// (evenly's order). Loaded from the store at start, kept current as calls are answered.
     pub(super) last_calls: HashMap<(String, String), u64>,
+    /// How many answered calls each staff member (tenant id, login) is on now.
+    pub(super) talking: HashMap<(String, String), u32>,
 }
 
 impl Call {
@@ -124,6 +126,26 @@ impl Call {
 impl Calls {
     pub(super) fn len(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Call `id`'s staff members (its caller, whoever answered) are on one more call (`+1`)
+    /// or one fewer (`-1`).
+    pub(super) fn count_talking(&mut self, id: u64, delta: i32) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let caller = match &call.caller {
+            Caller::Staff(login) => Some(login.clone()),
+            Caller::External(_) => None,
+        };
+        for login in caller.into_iter().chain(call.answered_by.clone()) {
+            let key = (call.record.tenant.clone(), login);
+            let n = self.talking.entry(key.clone()).or_default();
+            *n = n.saturating_add_signed(delta);
+            if *n == 0 {
+                self.talking.remove(&key);
+            }
+        }
     }
 }
 
@@ -150,13 +172,8 @@ impl routing::Presence for Live<'_> {
     }
 
     fn busy(&self, s: StaffId) -> bool {
-        let login = self.login(s);
-        self.endpoint.calls.calls.values().any(|c| {
-            c.answered.is_some()
-                && c.domain == self.tenant.domain
-                && (c.answered_by.as_deref() == Some(login)
-                    || matches!(&c.caller, Caller::Staff(l) if l == login))
-        })
+        let key = (self.tenant.id.clone(), self.login(s).to_string());
+        self.endpoint.calls.talking.get(&key).is_some_and(|n| *n > 0)
     }
 
     fn last_call(&self, s: StaffId) -> Option<u64> {
@@ -677,6 +694,7 @@ impl Endpoint {
                 .last_calls
                 .insert((tenant.id.clone(), login), unix_ms());
         }
+        self.calls.count_talking(id, 1);
         self.route_event(id, Event::Answered(group), now, out);
     }
 

@@ -21,6 +21,9 @@ impl Endpoint {
         if !first {
             return self.end_call(id);
         }
+        if self.calls.calls.get(&id).is_some_and(|c| c.answered.is_some()) {
+            self.calls.count_talking(id, -1);
+        }
         let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
         let (to_callee, to_caller) = match (relay, &mut self.media) {
             (Some((relay_id, _, _)), Some(media)) => media.close(relay_id),
