@@ -3,9 +3,6 @@
 //! Graphviz's `dot`). Offline: it reads the config, nothing else.
 
 use super::exit;
-use crate::config::load::load;
-use crate::config::report::{render, Format};
-use crate::config::validate::{validate, Options};
 use crate::routing::graph::Graph;
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,17 +32,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let loaded = match load(&args.config) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("pbx: {e}");
-            return exit::IO;
-        }
-    };
-    let (outcome, sources) = validate(loaded, Options { check_audio: false });
-    let Some(config) = outcome.config else {
-        eprint!("{}", render(Format::Human, &outcome.diagnostics, &sources));
-        return exit::INVALID;
+    let config = match super::validate::validated(&args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let usage = |message: String| {
         eprintln!("pbx graph: {message}");

@@ -4,10 +4,7 @@
 //! it reads the config, nothing else.
 
 use super::exit;
-use crate::config::load::load;
 use crate::config::model::{Config, DepartmentId};
-use crate::config::report::{render, Format};
-use crate::config::validate::{validate, Options};
 use crate::routing::simulation::{simulate, Line, Moment, Script};
 use crate::routing::Entry;
 use std::path::PathBuf;
@@ -56,17 +53,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let loaded = match load(&args.config) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("pbx: {e}");
-            return exit::IO;
-        }
-    };
-    let (outcome, sources) = validate(loaded, Options { check_audio: false });
-    let Some(config) = outcome.config else {
-        eprint!("{}", render(Format::Human, &outcome.diagnostics, &sources));
-        return exit::INVALID;
+    let config = match super::validate::validated(&args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let config = Arc::new(config);
     let usage = |message: String| {

@@ -40,3 +40,19 @@ pub fn run(args: Args) -> u8 {
     }
     code
 }
+
+/// The validated config at `path` for the subcommands that only read it (audio files are not
+/// checked); on failure prints why (the diagnostics as `pbx validate` shows them) and returns
+/// the exit code.
+pub fn validated(path: &std::path::Path) -> Result<crate::config::model::Config, u8> {
+    let loaded = crate::config::load::load(path).map_err(|e| {
+        eprintln!("pbx: {e}");
+        exit::IO
+    })?;
+    let (outcome, sources) =
+        crate::config::validate::validate(loaded, Options { check_audio: false });
+    outcome.config.ok_or_else(|| {
+        eprint!("{}", render(Format::Human, &outcome.diagnostics, &sources));
+        exit::INVALID
+    })
+}

@@ -173,7 +173,11 @@ impl routing::Presence for Live<'_> {
 
     fn busy(&self, s: StaffId) -> bool {
         let key = (self.tenant.id.clone(), self.login(s).to_string());
-        self.endpoint.calls.talking.get(&key).is_some_and(|n| *n > 0)
+        self.endpoint
+            .calls
+            .talking
+            .get(&key)
+            .is_some_and(|n| *n > 0)
     }
 
     fn last_call(&self, s: StaffId) -> Option<u64> {

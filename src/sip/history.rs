@@ -21,7 +21,12 @@ impl Endpoint {
         if !first {
             return self.end_call(id);
         }
-        if self.calls.calls.get(&id).is_some_and(|c| c.answered.is_some()) {
+        if self
+            .calls
+            .calls
+            .get(&id)
+            .is_some_and(|c| c.answered.is_some())
+        {
             self.calls.count_talking(id, -1);
         }
         let relay = self.calls.calls.get(&id).and_then(|c| c.relay);
