@@ -230,3 +230,156 @@ fn routing_scripts() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A small deterministic generator (xorshift64*), so a failing run can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Random timelines — random presence, legs refusing or answering at random moments, time
+/// running to each deadline — over every config of `tests/routing/`, for every number,
+/// department and person: the flow only cancels legs it rang and that still ring, rings each
+/// leg once, ends with exactly one answer or refusal, says nothing afterwards, and ends within
+/// a bounded virtual time.
+#[test]
+fn random_timelines_keep_the_invariants() {
+    use std::collections::BTreeSet;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/routing");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "flow"))
+        .collect();
+    files.sort();
+    let mut runs = 0;
+    for (f, path) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(path).unwrap();
+        let yaml = text.split("\n---script---\n").next().unwrap();
+        let config = config(yaml, &path.display().to_string()).unwrap();
+        let t = &config.tenants[0];
+        let mut entries: Vec<Entry> = (0..t.numbers.len()).map(Entry::Number).collect();
+        entries.extend(
+            (0..t.departments.len())
+                .map(|d| Entry::Department(crate::config::model::DepartmentId(d))),
+        );
+        entries.extend((0..t.staff.len()).map(|s| Entry::Staff(StaffId(s))));
+        for (e, entry) in entries.iter().enumerate() {
+            for seed in 1..=40u64 {
+                let mut rng = Rng(seed * 7919 + (f as u64) * 104_729 + e as u64 + 1);
+                let mut presence = FakePresence::default();
+                for s in 0..t.staff.len() {
+                    presence.registered.insert(s, rng.below(4) != 0);
+                    presence.busy.insert(s, rng.below(5) == 0);
+                    if rng.below(2) == 0 {
+                        presence.last.insert(s, rng.next() % 1_000_000);
+                    }
+                }
+                let what = format!("{} {entry:?} seed {seed}", path.display());
+                let t0 = Instant::now();
+                let wall =
+                    jiff::Timestamp::from_second(1_795_000_000 + (rng.next() % 31_536_000) as i64)
+                        .unwrap();
+                let (mut flow, first) =
+                    Flow::start(Arc::clone(&config), 0, entry.clone(), t0, wall, &presence);
+                let mut live: BTreeSet<u32> = BTreeSet::new();
+                let mut rung = 0u32;
+                let mut ended = 0;
+                // Actions must make sense; after the end only the cancels an answer causes.
+                let mut check =
+                    |actions: Vec<Action>, live: &mut BTreeSet<u32>, ended: &mut u32| {
+                        for a in actions {
+                            match a {
+                                Action::Ring { leg, .. } => {
+                                    assert_eq!(*ended, 0, "{what}: ring after the end");
+                                    assert!(leg.0 > rung, "{what}: leg {} rung again", leg.0);
+                                    rung = leg.0;
+                                    live.insert(leg.0);
+                                }
+                                Action::Cancel(leg) => {
+                                    assert!(
+                                        live.remove(&leg.0),
+                                        "{what}: cancel of leg {} that does not ring",
+                                        leg.0
+                                    )
+                                }
+                                Action::Reject { .. } => {
+                                    assert_eq!(*ended, 0, "{what}: refused after the end");
+                                    *ended += 1;
+                                }
+                            }
+                        }
+                    };
+                check(first, &mut live, &mut ended);
+                let mut now = Duration::ZERO;
+                let mut steps = 0;
+                while !flow.is_done() {
+                    steps += 1;
+                    assert!(steps < 10_000, "{what}: no end");
+                    let event = match (
+                        rng.below(10),
+                        live.iter().nth(rng.below(live.len())).copied(),
+                    ) {
+                        (0, Some(leg)) => {
+                            live.remove(&leg);
+                            ended += 1;
+                            Event::Answered(LegId(leg))
+                        }
+                        (1..=3, Some(leg)) => {
+                            live.remove(&leg);
+                            let r = [Refusal::Busy, Refusal::Declined, Refusal::Unavailable]
+                                [rng.below(3)];
+                            Event::Failed(LegId(leg), r)
+                        }
+                        _ => match flow.next_deadline() {
+                            Some(d) => {
+                                assert!(d >= t0 + now, "{what}: a deadline in the past");
+                                now = d - t0;
+                                Event::Tick
+                            }
+                            // Only an outside number left ringing: it answers.
+                            None => match live.iter().next().copied() {
+                                Some(leg) => {
+                                    live.remove(&leg);
+                                    ended += 1;
+                                    Event::Answered(LegId(leg))
+                                }
+                                None => panic!("{what}: nothing rings, no deadline, not done"),
+                            },
+                        },
+                    };
+                    let answered = matches!(event, Event::Answered(_));
+                    let actions = flow.on_event(event, t0 + now, &presence);
+                    check(actions, &mut live, &mut ended);
+                    if answered {
+                        assert!(flow.is_done(), "{what}: an answer ends the flow");
+                        assert!(
+                            live.is_empty(),
+                            "{what}: legs still ring after the answer: {live:?}"
+                        );
+                    }
+                }
+                assert_eq!(ended, 1, "{what}: ended {ended} times");
+                assert!(
+                    live.is_empty(),
+                    "{what}: legs left ringing at the end: {live:?}"
+                );
+                assert!(now <= Duration::from_secs(3600), "{what}: {now:?}");
+                assert!(flow
+                    .on_event(Event::Tick, t0 + now + Duration::from_secs(1), &presence)
+                    .is_empty());
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 1000, "only {runs} timelines");
+}
