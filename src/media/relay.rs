@@ -25,6 +25,9 @@ pub trait MediaAnchor: Send {
     fn open(&mut self) -> Option<(u64, SocketAddr, SocketAddr)>;
     /// Where `side` asked (in its SDP) to receive audio; used until its first packet arrives.
     fn expect(&mut self, id: u64, side: Side, addr: SocketAddr);
+    /// `side` is now the device that answered (another may have sent early media before):
+    /// send to where its SDP asked and learn its address anew from its first packet.
+    fn answered(&mut self, id: u64, side: Side, addr: SocketAddr);
     /// Frees the relay; returns the packets relayed (caller to callee, callee to caller).
     fn close(&mut self, id: u64) -> (u64, u64);
 }
@@ -137,6 +140,16 @@ impl MediaAnchor for Relays {
         }
     }
 
+    fn answered(&mut self, id: u64, side: Side, addr: SocketAddr) {
+        if let Some(active) = self.active.get(&id) {
+            let mut peers = active.peers.lock().unwrap_or_else(|e| e.into_inner());
+            peers[side as usize] = Peer {
+                addr: Some(addr),
+                latched: false,
+            };
+        }
+    }
+
     fn close(&mut self, id: u64) -> (u64, u64) {
         match self.active.remove(&id) {
             Some(active) => {
@@ -239,5 +252,38 @@ mod tests {
             relays.close(id);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn the_device_that_answers_replaces_the_one_that_sent_early_media() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut relays = Relays::new(lo, lo, 41010, 41019);
+        let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let early = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let answering = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (id, to_caller_side, to_callee_side) = relays.open().unwrap();
+        let mut buf = [0u8; 64];
+        // One device plays early media: the callee side latches to it.
+        relays.expect(id, Side::Callee, early.local_addr().unwrap());
+        early.send_to(b"ringback", to_callee_side).await.unwrap();
+        caller.send_to(b"hello", to_caller_side).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
+        assert_eq!(&buf[..got.unwrap().unwrap().0], b"ringback");
+        // Another answers: its audio reaches the caller, the first device's no longer does.
+        relays.answered(id, Side::Callee, answering.local_addr().unwrap());
+        answering.send_to(b"answer", to_callee_side).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
+        assert_eq!(&buf[..got.unwrap().unwrap().0], b"answer");
+        early.send_to(b"late", to_callee_side).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), caller.recv_from(&mut buf))
+                .await
+                .is_err()
+        );
+        // And the caller's audio goes to the answering device.
+        caller.send_to(b"to you", to_caller_side).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), answering.recv_from(&mut buf)).await;
+        assert_eq!(&buf[..got.unwrap().unwrap().0], b"to you");
+        relays.close(id);
     }
 }

@@ -349,7 +349,7 @@ impl Endpoint {
                     return;
                 }
                 call.legs[i].state = LegState::Ringing;
-                let relay_to = self.note_callee_audio(id, &response);
+                let relay_to = self.note_callee_audio(id, &response, false);
                 let Some(call) = self.calls.calls.get(&id) else {
                     return;
                 };
@@ -410,7 +410,7 @@ impl Endpoint {
             return;
         }
         let contact = self.contact(self.calls.calls[&id].a.link);
-        let relay_to = self.note_callee_audio(id, &response);
+        let relay_to = self.note_callee_audio(id, &response, true);
         let Some(call) = self.calls.calls.get_mut(&id) else {
             return;
         };
@@ -738,13 +738,24 @@ impl Endpoint {
 
     /// A device's SDP (in a 18x or 2xx) tells where it wants audio: the relay sends there until
     /// the device's own packets arrive. Returns the relay's caller side, to point the caller at.
-    fn note_callee_audio(&mut self, id: u64, response: &Response) -> Option<SocketAddr> {
+    fn note_callee_audio(
+        &mut self,
+        id: u64,
+        response: &Response,
+        answered: bool,
+    ) -> Option<SocketAddr> {
         let (relay_id, a_side, _) = self.calls.calls.get(&id)?.relay?;
         let audio = std::str::from_utf8(response.body())
             .ok()
             .and_then(crate::media::sdp::audio_endpoint);
         if let (Some(audio), Some(media)) = (audio, &mut self.media) {
-            media.expect(relay_id, crate::media::relay::Side::Callee, audio);
+            let side = crate::media::relay::Side::Callee;
+            if answered {
+                // Whoever played early media before, the answering device is the callee now.
+                media.answered(relay_id, side, audio);
+            } else {
+                media.expect(relay_id, side, audio);
+            }
         }
         Some(a_side)
     }
