@@ -263,10 +263,13 @@ mod tests {
         let answering = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (id, to_caller_side, to_callee_side) = relays.open().unwrap();
         let mut buf = [0u8; 64];
-        // One device plays early media: the callee side latches to it.
+        // The caller is learned first; then one device plays early media: the callee side
+        // latches to it.
         relays.expect(id, Side::Callee, early.local_addr().unwrap());
-        early.send_to(b"ringback", to_callee_side).await.unwrap();
         caller.send_to(b"hello", to_caller_side).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), early.recv_from(&mut buf)).await;
+        assert_eq!(&buf[..got.unwrap().unwrap().0], b"hello");
+        early.send_to(b"ringback", to_callee_side).await.unwrap();
         let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
         assert_eq!(&buf[..got.unwrap().unwrap().0], b"ringback");
         // Another answers: its audio reaches the caller, the first device's no longer does.
