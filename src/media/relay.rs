@@ -25,9 +25,10 @@ pub trait MediaAnchor: Send {
     fn open(&mut self) -> Option<(u64, SocketAddr, SocketAddr)>;
     /// Where `side` asked (in its SDP) to receive audio; used until its first packet arrives.
     fn expect(&mut self, id: u64, side: Side, addr: SocketAddr);
-    /// `side` is now the device that answered (another may have sent early media before):
-    /// send to where its SDP asked and learn its address anew from its first packet.
-    fn answered(&mut self, id: u64, side: Side, addr: SocketAddr);
+    /// `side`'s audio is (now) wanted at `addr` — the device that answered after another
+    /// played early media, or a re-INVITE moving the media: send there and learn the side's
+    /// address anew from its first packet.
+    fn repoint(&mut self, id: u64, side: Side, addr: SocketAddr);
     /// Frees the relay; returns the packets relayed (caller to callee, callee to caller).
     fn close(&mut self, id: u64) -> (u64, u64);
 }
@@ -140,7 +141,7 @@ impl MediaAnchor for Relays {
         }
     }
 
-    fn answered(&mut self, id: u64, side: Side, addr: SocketAddr) {
+    fn repoint(&mut self, id: u64, side: Side, addr: SocketAddr) {
         if let Some(active) = self.active.get(&id) {
             let mut peers = active.peers.lock().unwrap_or_else(|e| e.into_inner());
             peers[side as usize] = Peer {
@@ -273,7 +274,7 @@ mod tests {
         let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
         assert_eq!(&buf[..got.unwrap().unwrap().0], b"ringback");
         // Another answers: its audio reaches the caller, the first device's no longer does.
-        relays.answered(id, Side::Callee, answering.local_addr().unwrap());
+        relays.repoint(id, Side::Callee, answering.local_addr().unwrap());
         answering.send_to(b"answer", to_callee_side).await.unwrap();
         let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
         assert_eq!(&buf[..got.unwrap().unwrap().0], b"answer");

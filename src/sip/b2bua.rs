@@ -752,7 +752,7 @@ impl Endpoint {
             let side = crate::media::relay::Side::Callee;
             if answered {
                 // Whoever played early media before, the answering device is the callee now.
-                media.answered(relay_id, side, audio);
+                media.repoint(relay_id, side, audio);
             } else {
                 media.expect(relay_id, side, audio);
             }

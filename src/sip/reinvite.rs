@@ -36,7 +36,7 @@ impl Endpoint {
             Some(_) => (crate::media::relay::Side::Callee, false),
         };
         if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, sdp, &mut self.media) {
-            media.expect(relay_id, relay_side, addr);
+            media.repoint(relay_id, relay_side, addr);
         }
         let branch = format!("z9hG4bK{}", random_token(8));
         let content_type = h.get("Content-Type").map(str::to_string);
@@ -150,7 +150,7 @@ impl Endpoint {
             } else {
                 crate::media::relay::Side::Caller
             };
-            media.expect(relay_id, side, addr);
+            media.repoint(relay_id, side, addr);
         }
         let back_to = relay.map(|(_, a_side, b_side)| if toward_callee { a_side } else { b_side });
         let mut answer = respond_with_tag(origin_request, r.code(), r.reason(), None);
