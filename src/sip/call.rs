@@ -77,6 +77,16 @@ pub(super) enum Caller {
     External(String),
 }
 
+impl Caller {
+    /// The staff member's login, for a call from inside.
+    pub(super) fn staff(&self) -> Option<&str> {
+        match self {
+            Caller::Staff(login) => Some(login),
+            Caller::External(_) => None,
+        }
+    }
+}
+
 /// One call.
 pub(super) struct Call {
     pub(super) a: ALeg,
@@ -134,10 +144,7 @@ impl Calls {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let caller = match &call.caller {
-            Caller::Staff(login) => Some(login.clone()),
-            Caller::External(_) => None,
-        };
+        let caller = call.caller.staff().map(str::to_string);
         for login in caller.into_iter().chain(call.answered_by.clone()) {
             let key = (call.record.tenant.clone(), login);
             let n = self.talking.entry(key.clone()).or_default();
@@ -149,10 +156,12 @@ impl Calls {
     }
 }
 
-/// What routing sees of the staff: the live registrations, calls and counters.
+/// What routing sees of the staff: the live registrations, calls and counters. The staff
+/// member making the call is never offered it (their department does not ring them back).
 struct Live<'a> {
     endpoint: &'a Endpoint,
     tenant: &'a Tenant,
+    caller: Option<String>,
     now_ms: u64,
 }
 
@@ -164,11 +173,12 @@ impl Live<'_> {
 
 impl routing::Presence for Live<'_> {
     fn registered(&self, s: StaffId) -> bool {
-        !self
-            .endpoint
-            .registrar
-            .lookup(&self.tenant.id, self.login(s), self.now_ms)
-            .is_empty()
+        self.caller.as_deref() != Some(self.login(s))
+            && !self
+                .endpoint
+                .registrar
+                .lookup(&self.tenant.id, self.login(s), self.now_ms)
+                .is_empty()
     }
 
     fn busy(&self, s: StaffId) -> bool {
@@ -260,6 +270,7 @@ impl Endpoint {
             let live = Live {
                 endpoint: self,
                 tenant,
+                caller: caller.staff().map(str::to_string),
                 now_ms: unix_ms(),
             };
             Flow::start(
@@ -312,6 +323,7 @@ impl Endpoint {
             return;
         };
         let directory = Arc::clone(&call.directory);
+        let caller = call.caller.staff().map(str::to_string);
         let Some(tenant) = directory.tenant(&call.domain) else {
             return;
         };
@@ -321,6 +333,7 @@ impl Endpoint {
             &Live {
                 endpoint: self,
                 tenant,
+                caller,
                 now_ms: unix_ms(),
             },
         );

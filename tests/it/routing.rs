@@ -811,3 +811,22 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
     finished(vera, "vera");
     assert_eq!(scene.record()["answered_by"], "vera");
 }
+
+#[test]
+fn calling_your_own_department_does_not_ring_you() {
+    let scene = Scene::new(
+        "",
+        "    departments:\n      - { id: sales, extension: \"300\", strategy: all_at_once, members: [anna, boris] }\n",
+    );
+    let (server, d) = (&scene.server, scene.dir());
+    let annas_desk = RawPhone::register(server, d, ANNA);
+    let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
+    // anna calls her department from another device.
+    ok(&scene.staff_calls(ANNA, "300"), "anna calling sales");
+    finished(boris, "boris");
+    let got = annas_desk.receive(std::time::Duration::from_millis(300));
+    assert!(got.is_empty(), "anna's own phone rang: {got:?}");
+    let record = scene.record();
+    assert_eq!(record["offered"], serde_json::json!(["boris"]), "{record}");
+    assert_eq!(record["answered_by"], "boris");
+}
