@@ -63,11 +63,15 @@ pub(super) fn random_token(bytes: usize) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A fresh branch for a request we send (RFC 3261 magic cookie first).
+pub(super) fn new_branch() -> String {
+    format!("z9hG4bK{}", random_token(8))
+}
+
 impl Endpoint {
     /// Our Via for a request sent over `link`.
     pub(super) fn via(&self, link: Link, branch: &str) -> String {
-        let (proto, addr) = self.local(link);
-        format!("SIP/2.0/{proto} {addr};branch={branch};rport")
+        via(&self.locals, link, branch)
     }
 
     /// Our Contact over `link`.
@@ -77,16 +81,7 @@ impl Endpoint {
     }
 
     pub(super) fn local(&self, link: Link) -> (&'static str, SocketAddr) {
-        let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
-        let addr = self
-            .locals
-            .get(&link)
-            .or_else(|| self.locals.values().next())
-            .copied();
-        (
-            proto,
-            addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060))),
-        )
+        local(&self.locals, link)
     }
 
     /// Starts a client transaction for `request`.
@@ -272,13 +267,13 @@ impl Endpoint {
             h.push("CSeq", format!("{seq} {method}"));
             r
         };
-        let ack = in_dialog(Method::Ack, seq, &format!("z9hG4bK{}", random_token(8)));
+        let ack = in_dialog(Method::Ack, seq, &new_branch());
         out.push(Outgoing {
             to,
             link,
             bytes: ack.to_bytes(),
         });
-        let branch = format!("z9hG4bK{}", random_token(8));
+        let branch = new_branch();
         let bye = in_dialog(Method::Bye, seq + 1, &branch);
         self.send_client(
             ClientKind::NonInvite,
@@ -396,7 +391,8 @@ impl Endpoint {
             to = leg.to;
             link = leg.link;
             ack_bytes =
-                dialog_request(Method::Ack, leg, 1, &self_via(&self.locals, link)).to_bytes();
+                dialog_request(Method::Ack, leg, 1, &via(&self.locals, link, &new_branch()))
+                    .to_bytes();
         }
         out.push(Outgoing {
             to,
@@ -477,7 +473,7 @@ impl Endpoint {
         else {
             return false;
         };
-        let branch = format!("z9hG4bK{}", random_token(8));
+        let branch = new_branch();
         let mut request = leg.request.clone();
         let h = request.headers_mut();
         h.set("Via", self.via(leg.link, &branch));
@@ -591,8 +587,8 @@ impl Endpoint {
         };
         let leg = &mut call.legs[i];
         leg.state = LegState::Done;
-        let branch = format!("z9hG4bK{}", random_token(8));
-        let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
+        let branch = new_branch();
+        let via = via(&self.locals, leg.link, &branch);
         leg.cseq += 1;
         let bye = dialog_request(Method::Bye, leg, leg.cseq, &via);
         let (to, link) = (leg.to, leg.link);
@@ -645,8 +641,8 @@ impl Endpoint {
         };
         let a = &mut call.a;
         a.cseq += 1;
-        let branch = format!("z9hG4bK{}", random_token(8));
-        let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
+        let branch = new_branch();
+        let via = via(&self.locals, a.link, &branch);
         let bye = caller_request(Method::Bye, a, a.cseq, &via);
         let (peer, link) = (a.peer, a.link);
         self.send_client(
@@ -728,7 +724,12 @@ impl Endpoint {
         let Some(leg) = self.calls.calls.get(&id).and_then(|c| c.legs.get(i)) else {
             return;
         };
-        let ack = dialog_request(Method::Ack, leg, 1, &self_via(&self.locals, leg.link));
+        let ack = dialog_request(
+            Method::Ack,
+            leg,
+            1,
+            &via(&self.locals, leg.link, &new_branch()),
+        );
         out.push(Outgoing {
             to: leg.to,
             link: leg.link,
@@ -778,15 +779,21 @@ pub(super) fn client_key(branch: &str, method: &Method) -> String {
     format!("{branch}|{method}")
 }
 
-/// `SIP/2.0/UDP addr` (no branch) for a link.
-pub(super) fn self_via(locals: &HashMap<Link, SocketAddr>, link: Link) -> String {
+/// Our transport name and address on `link` (any of ours when that link has none).
+fn local(locals: &HashMap<Link, SocketAddr>, link: Link) -> (&'static str, SocketAddr) {
     let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
     let addr = locals
         .get(&link)
         .or_else(|| locals.values().next())
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
-    format!("SIP/2.0/{proto} {addr}")
+    (proto, addr)
+}
+
+/// Our Via on `link` with `branch` (usable while a call is borrowed: it takes only `locals`).
+pub(super) fn via(locals: &HashMap<Link, SocketAddr>, link: Link, branch: &str) -> String {
+    let (proto, addr) = local(locals, link);
+    format!("SIP/2.0/{proto} {addr};branch={branch};rport")
 }
 
 /// The ACK for a non-2xx final answer to our INVITE (RFC 3261 §17.1.1.3): the INVITE's
@@ -843,11 +850,6 @@ pub(super) fn dialog_request(method: Method, leg: &Leg, cseq: u32, via: &str) ->
         .unwrap_or_else(|| leg.request.uri().clone());
     let mut r = Request::new(method.clone(), target);
     let src = leg.request.headers();
-    let via = if via.contains("branch=") {
-        via.to_string()
-    } else {
-        format!("{via};branch=z9hG4bK{}", random_token(8))
-    };
     let h = r.headers_mut();
     h.push("Via", via);
     h.push("Max-Forwards", "70");

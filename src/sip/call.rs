@@ -5,7 +5,7 @@
 //! its timer, and ends the call (its history record is `history.rs`'s). The SIP mechanics of
 //! the legs (responses, CANCEL, BYE) are the B2BUA's (`b2bua.rs`), re-INVITEs `reinvite.rs`'s.
 
-use super::b2bua::{random_token, relayed_body, ClientKind};
+use super::b2bua::{new_branch, random_token, relayed_body, ClientKind};
 use super::directory::{Directory, Tenant};
 use super::endpoint::{respond_with_tag, unix_ms, Endpoint, Link, Outgoing, Peer, TimerOwner};
 use super::message::{Method, NameAddr, Request, StatusCode, Uri};
@@ -555,7 +555,7 @@ impl Endpoint {
             .max(1);
         let body = relayed_body(invite.body(), call.relay.map(|(_, _, b_side)| b_side));
         let content_type = invite.headers().get("Content-Type").map(str::to_string);
-        let branch = format!("z9hG4bK{}", random_token(8));
+        let branch = new_branch();
         let mut request = Request::new(Method::Invite, uri);
         let h = request.headers_mut();
         h.push("Via", self.via(link, &branch));

@@ -2,7 +2,7 @@
 //! with the audio still pointed at the relay, and the answer passed back the same way.
 
 use super::b2bua::{
-    caller_request, client_key, dialog_request, random_token, relayed_body, self_via, ClientKind,
+    caller_request, client_key, dialog_request, new_branch, relayed_body, via, ClientKind,
 };
 use super::endpoint::{respond_with_tag, Endpoint, Link, Outgoing};
 use super::message::{Method, Request, Response, StatusCode};
@@ -38,13 +38,13 @@ impl Endpoint {
         if let (Some((relay_id, _, _)), Some(addr), Some(media)) = (relay, sdp, &mut self.media) {
             media.repoint(relay_id, relay_side, addr);
         }
-        let branch = format!("z9hG4bK{}", random_token(8));
+        let branch = new_branch();
         let content_type = h.get("Content-Type").map(str::to_string);
         let call = self.calls.calls.get_mut(&id)?;
         let (mut forward, to, link) = if toward_callee {
             let leg = &mut call.legs[call.answered?];
             leg.cseq += 1;
-            let via = format!("{};branch={branch};rport", self_via(&self.locals, leg.link));
+            let via = via(&self.locals, leg.link, &branch);
             (
                 dialog_request(Method::Invite, leg, leg.cseq, &via),
                 leg.to,
@@ -53,7 +53,7 @@ impl Endpoint {
         } else {
             let a = &mut call.a;
             a.cseq += 1;
-            let via = format!("{};branch={branch};rport", self_via(&self.locals, a.link));
+            let via = via(&self.locals, a.link, &branch);
             (
                 caller_request(Method::Invite, a, a.cseq, &via),
                 a.peer,
@@ -112,11 +112,7 @@ impl Endpoint {
             let ack = if toward_callee {
                 call.answered.map(|i| {
                     let leg = &call.legs[i];
-                    let via = format!(
-                        "{};branch=z9hG4bK{};rport",
-                        self_via(&self.locals, leg.link),
-                        random_token(8)
-                    );
+                    let via = via(&self.locals, leg.link, &new_branch());
                     (
                         dialog_request(Method::Ack, leg, leg.cseq, &via),
                         leg.to,
@@ -125,11 +121,7 @@ impl Endpoint {
                 })
             } else {
                 let a = &call.a;
-                let via = format!(
-                    "{};branch=z9hG4bK{};rport",
-                    self_via(&self.locals, a.link),
-                    random_token(8)
-                );
+                let via = via(&self.locals, a.link, &new_branch());
                 Some((caller_request(Method::Ack, a, a.cseq, &via), a.peer, a.link))
             };
             if let Some((ack, to, link)) = ack {

@@ -7,7 +7,7 @@
 //! `register: false`) unregisters (Expires: 0). Registering, failing and unregistering are
 //! logged.
 
-use super::b2bua::{random_token, ClientKind};
+use super::b2bua::{new_branch, random_token, ClientKind};
 use super::directory::Directory;
 use super::endpoint::{Endpoint, Link, Outgoing};
 use super::message::{Method, Request, Response};
@@ -149,7 +149,7 @@ impl Endpoint {
         let Some(link) = self.trunk_regs.get(id).map(|r| r.link) else {
             return;
         };
-        let branch = format!("z9hG4bK{}", random_token(8));
+        let branch = new_branch();
         let via = self.via(link, &branch);
         let (proto, local) = self.local(link);
         let Some(r) = self.trunk_regs.get_mut(id) else {
