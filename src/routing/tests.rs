@@ -206,8 +206,8 @@ fn run(file: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn routing_scripts() {
+/// The routing scripts of `tests/routing/`, in name order.
+fn scripts() -> Vec<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/routing");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -220,6 +220,12 @@ fn routing_scripts() {
         "routing scripts missing in {}",
         dir.display()
     );
+    files
+}
+
+#[test]
+fn routing_scripts() {
+    let files = scripts();
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -254,13 +260,7 @@ impl Rng {
 #[test]
 fn random_timelines_keep_the_invariants() {
     use std::collections::BTreeSet;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/routing");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "flow"))
-        .collect();
-    files.sort();
+    let files = scripts();
     let mut runs = 0;
     for (f, path) in files.iter().enumerate() {
         let text = std::fs::read_to_string(path).unwrap();
