@@ -2,9 +2,9 @@
 //! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
 //! must authenticate.
 
-use crate::peers::{credentials, free_port, ok, register, scenario_path, sipp};
+use crate::peers::{credentials, free_port, ok, phone, register, scenario_path, sipp};
 use crate::support::{root, server_config, Server};
-use std::process::{Child, Output};
+use std::process::Output;
 
 const CALLER: (&str, &str) = ("ivan", "ivan-secret-2024");
 const CALLEE: (&str, &str) = ("maria", "maria-secret-2024");
@@ -15,21 +15,6 @@ fn server() -> Server {
         "      - {{ name: Ivan, login: {}, extension: \"201\", password: \"{}\" }}\n      - {{ name: Maria, login: {}, extension: \"{CALLEE_EXTENSION}\", password: \"{}\" }}\n",
         CALLER.0, CALLER.1, CALLEE.0, CALLEE.1
     )))
-}
-
-/// Registers the callee from `port`, then starts `scenario` there to answer.
-fn callee(server: &Server, dir: &std::path::Path, scenario: &str, port: u16) -> Child {
-    register(server, dir, CALLEE, port);
-    let scenario = scenario_path(scenario);
-    sipp(
-        server.sip.unwrap(),
-        dir,
-        scenario.to_str().unwrap(),
-        port,
-        &[],
-    )
-    .spawn()
-    .expect("sipp runs")
 }
 
 fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
@@ -50,7 +35,7 @@ fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
 fn call(uas: &str, uac: &str) -> Server {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
-    let uas = callee(&server, dir.path(), uas, free_port());
+    let uas = phone(&server, dir.path(), CALLEE, uas, 1);
     ok(&caller(&server, dir.path(), uac), "the caller");
     ok(&uas.wait_with_output().unwrap(), "the callee");
     server
