@@ -482,11 +482,7 @@ impl Endpoint {
             {
                 match self.reinvite(request, key, now, out) {
                     Some(r) => r,
-                    None => respond(
-                        request,
-                        StatusCode::CALL_DOES_NOT_EXIST,
-                        "Call/Transaction Does Not Exist",
-                    ),
+                    None => in_dialog(request, false),
                 }
             }
             Method::Cancel => {
@@ -498,26 +494,11 @@ impl Endpoint {
                 let mut later = Vec::new();
                 let cancelled = invite.is_some_and(|k| self.cancel_call(&k, now, &mut later));
                 self.deferred.append(&mut later);
-                if cancelled {
-                    respond(request, StatusCode::OK, "OK")
-                } else {
-                    respond(
-                        request,
-                        StatusCode::CALL_DOES_NOT_EXIST,
-                        "Call/Transaction Does Not Exist",
-                    )
-                }
+                in_dialog(request, cancelled)
             }
             Method::Bye => {
-                if self.bye_call(request, now, out) {
-                    respond(request, StatusCode::OK, "OK")
-                } else {
-                    respond(
-                        request,
-                        StatusCode::CALL_DOES_NOT_EXIST,
-                        "Call/Transaction Does Not Exist",
-                    )
-                }
+                let found = self.bye_call(request, now, out);
+                in_dialog(request, found)
             }
             Method::Extension(_) => {
                 let mut r = respond(request, StatusCode::NOT_IMPLEMENTED, "Not Implemented");
@@ -741,6 +722,19 @@ fn check_request(request: &Request) -> Option<Response> {
         }
     }
     None
+}
+
+/// The answer to a request for a call or transaction: 200, or 481 when there is none.
+fn in_dialog(request: &Request, found: bool) -> Response {
+    if found {
+        respond(request, StatusCode::OK, "OK")
+    } else {
+        respond(
+            request,
+            StatusCode::CALL_DOES_NOT_EXIST,
+            "Call/Transaction Does Not Exist",
+        )
+    }
 }
 
 /// A response with a To tag of our own (RFC 3261 §8.2.6.2).
