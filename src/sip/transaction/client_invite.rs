@@ -32,20 +32,14 @@ impl<M: Clone> ClientInvite<M> {
         timers: TimerConfig,
         now: Instant,
     ) -> (Self, Vec<Action<M>>) {
-        let mut actions = vec![Action::Send(request.clone())];
-        let interval = timers.initial(Timer::A, reliability);
-        if let Some(a) = interval {
-            actions.push(Action::SetTimer(Timer::A, now + a));
-        }
-        if let Some(b) = timers.initial(Timer::B, reliability) {
-            actions.push(Action::SetTimer(Timer::B, now + b));
-        }
+        let (actions, interval) =
+            super::start_client(&request, Timer::A, Timer::B, reliability, &timers, now);
         let machine = ClientInvite {
             request,
             reliability,
             timers,
             state: State::Calling,
-            interval: interval.unwrap_or(Duration::ZERO),
+            interval,
         };
         (machine, actions)
     }

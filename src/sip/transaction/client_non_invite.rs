@@ -31,20 +31,14 @@ impl<M: Clone> ClientNonInvite<M> {
         timers: TimerConfig,
         now: Instant,
     ) -> (Self, Vec<Action<M>>) {
-        let mut actions = vec![Action::Send(request.clone())];
-        let interval = timers.initial(Timer::E, reliability);
-        if let Some(e) = interval {
-            actions.push(Action::SetTimer(Timer::E, now + e));
-        }
-        if let Some(f) = timers.initial(Timer::F, reliability) {
-            actions.push(Action::SetTimer(Timer::F, now + f));
-        }
+        let (actions, interval) =
+            super::start_client(&request, Timer::E, Timer::F, reliability, &timers, now);
         let machine = ClientNonInvite {
             request,
             reliability,
             timers,
             state: State::Trying,
-            interval: interval.unwrap_or(Duration::ZERO),
+            interval,
         };
         (machine, actions)
     }

@@ -30,6 +30,28 @@ mod key;
 mod server_invite;
 mod server_non_invite;
 
+/// How a client transaction starts (RFC 3261 §17.1.1.2, §17.1.2.2): the request is sent, the
+/// `retransmit` timer armed (unreliable transports only) and the `timeout` timer armed. Returns
+/// the actions and the retransmit interval armed (zero when none).
+fn start_client<M: Clone>(
+    request: &M,
+    retransmit: Timer,
+    timeout: Timer,
+    reliability: Reliability,
+    timers: &TimerConfig,
+    now: Instant,
+) -> (Vec<Action<M>>, Duration) {
+    let mut actions = vec![Action::Send(request.clone())];
+    let interval = timers.initial(retransmit, reliability);
+    if let Some(r) = interval {
+        actions.push(Action::SetTimer(retransmit, now + r));
+    }
+    if let Some(t) = timers.initial(timeout, reliability) {
+        actions.push(Action::SetTimer(timeout, now + t));
+    }
+    (actions, interval.unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests;
 
