@@ -298,7 +298,7 @@ impl Endpoint {
                 },
                 flow: Some(flow),
                 directory,
-                domain: domain.to_string(),
+                domain: domain.to_ascii_lowercase(),
                 caller,
                 answered_by: None,
                 flow_timer: None,
