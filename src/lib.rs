@@ -6,9 +6,11 @@
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod engine;
 pub mod http;
 pub mod media;
 pub mod routing;
 pub mod serve;
 pub mod sip;
 pub mod store;
+pub mod striped;

@@ -219,7 +219,11 @@ fn describe(m: &Moment, zone: &jiff::tz::TimeZone) -> String {
         Moment::Cancel(who) => format!("stop ringing {who}"),
         Moment::Refuse(who) => format!("{who} refuses"),
         Moment::Answer(who) => format!("{who} answers"),
-        Moment::Refused { code, why } => format!("the caller gets {code}: {}", why.reason()),
+        Moment::Refused { refusal, why } => format!(
+            "the caller gets {}: {}",
+            crate::engine::reason::status(*refusal).as_u16(),
+            why.reason()
+        ),
         Moment::RingsOn => "rings for as long as the caller waits".into(),
     }
 }
@@ -240,9 +244,12 @@ fn json(line: &Line) -> serde_json::Value {
         Moment::Cancel(who) => ("cancel", serde_json::json!(who)),
         Moment::Refuse(who) => ("refuse", serde_json::json!(who)),
         Moment::Answer(who) => ("answer", serde_json::json!(who)),
-        Moment::Refused { code, why } => (
+        Moment::Refused { refusal, why } => (
             "end",
-            serde_json::json!({"status": code, "reason": why.reason()}),
+            serde_json::json!({
+                "status": crate::engine::reason::status(*refusal).as_u16(),
+                "reason": why.reason()
+            }),
         ),
         Moment::RingsOn => ("rings_on", serde_json::Value::Null),
     };

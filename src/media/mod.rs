@@ -1,4 +1,6 @@
-//! Media: the SDP rewriting and the RTP relay that anchors every call's audio at the PBX.
+//! Media: the seam between call control and media (`anchor`), the SDP rewriting (`sdp`), and
+//! the RTP relay driver that anchors every call's audio at the PBX (`relay`).
 
+pub mod anchor;
 pub mod relay;
 pub mod sdp;

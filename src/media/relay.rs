@@ -1,37 +1,27 @@
-//! The RTP relay: every call's audio goes through two UDP ports of the PBX, one facing each
-//! party, so phones behind NAT reach each other and the PBX sees the media.
+//! `Relays`: the media driver that anchors calls' audio at the PBX — UDP port pairs from the
+//! configured range, bound ahead of need by a refill task (so taking one for a call is a
+//! memory operation), and one task per call relaying both ways. It carries out the engine's
+//! `MediaCommand`s and reports `MediaEvent`s.
 //!
 //! Each side is first expected where its SDP said, then latched to the address its first
 //! packet comes from (symmetric RTP, for NAT); after that, packets from anywhere else are
-//! dropped. Ports come in pairs from the configured range and are released when the call ends.
-//! Payloads (any codec, RFC 4733 telephone-events) are relayed untouched.
+//! dropped. Ports are taken in turn through the range, so a port a call just freed is not
+//! handed to the next call at once. Payloads (any codec, RFC 4733 telephone-events) are relayed
+//! untouched.
 
-use std::collections::HashMap;
+use super::anchor::{MediaCommand, MediaEvent, PortPair, Ports, RelayId, Side};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-/// A party of a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Caller,
-    Callee,
-}
-
-/// What the call layer needs from the media layer (a fake can stand in for it in tests).
-pub trait MediaAnchor: Send {
-    /// Reserves a relay: its id and the addresses the caller and the callee should send to.
-    fn open(&mut self) -> Option<(u64, SocketAddr, SocketAddr)>;
-    /// Where `side` asked (in its SDP) to receive audio; used until its first packet arrives.
-    fn expect(&mut self, id: u64, side: Side, addr: SocketAddr);
-    /// `side`'s audio is (now) wanted at `addr` — the device that answered after another
-    /// played early media, or a re-INVITE moving the media: send there and learn the side's
-    /// address anew from its first packet.
-    fn repoint(&mut self, id: u64, side: Side, addr: SocketAddr);
-    /// Frees the relay; returns the packets relayed (caller to callee, callee to caller).
-    fn close(&mut self, id: u64) -> (u64, u64);
-}
+/// Pairs kept bound and ready.
+const READY: usize = 256;
+/// Below this many ready pairs the refill task is woken.
+const LOW: usize = 128;
 
 /// Where one side's packets go, and whether that was learned from a packet.
 #[derive(Default)]
@@ -40,8 +30,18 @@ struct Peer {
     latched: bool,
 }
 
+/// A pair bound and waiting for a call.
+struct Bound {
+    caller: std::net::UdpSocket,
+    callee: std::net::UdpSocket,
+    pair: PortPair,
+}
+
+/// A pair taken by a call.
 struct Active {
-    task: tokio::task::JoinHandle<()>,
+    /// The sockets until `Start`, then the task relaying on them.
+    sockets: Option<(std::net::UdpSocket, std::net::UdpSocket)>,
+    task: Option<tokio::task::JoinHandle<()>>,
     peers: Arc<Mutex<[Peer; 2]>>,
     counts: Arc<[AtomicU64; 2]>,
 }
@@ -52,9 +52,15 @@ pub struct Relays {
     advertised: IpAddr,
     min: u16,
     max: u16,
-    next: u16,
-    next_id: u64,
-    active: HashMap<u64, Active>,
+    next_port: Mutex<u16>,
+    next_id: AtomicU64,
+    ready: Mutex<VecDeque<Bound>>,
+    active: Mutex<HashMap<RelayId, Active>>,
+    low: Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Relays {
@@ -66,30 +72,70 @@ impl Relays {
             advertised,
             min,
             max,
-            next: min,
-            next_id: 1,
-            active: HashMap::new(),
+            next_port: Mutex::new(min),
+            next_id: AtomicU64::new(1),
+            ready: Mutex::default(),
+            active: Mutex::default(),
+            low: Notify::new(),
         }
     }
 
-    /// Relays running now.
-    pub fn len(&self) -> usize {
-        self.active.len()
+    /// Relays running now (taken by calls).
+    pub fn active(&self) -> usize {
+        lock(&self.active).len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.active.is_empty()
+    /// Binds pairs until `READY` are ready; returns how many are.
+    pub fn fill(&self) -> usize {
+        loop {
+            if lock(&self.ready).len() >= READY {
+                return READY;
+            }
+            let (Some(caller), Some(callee)) = (self.bind_next(), self.bind_next()) else {
+                return lock(&self.ready).len();
+            };
+            let (Ok(a), Ok(b)) = (caller.local_addr(), callee.local_addr()) else {
+                continue;
+            };
+            let id = RelayId(self.next_id.fetch_add(1, Ordering::Relaxed));
+            let pair = PortPair {
+                id,
+                caller: SocketAddr::new(self.advertised, a.port()),
+                callee: SocketAddr::new(self.advertised, b.port()),
+            };
+            lock(&self.ready).push_back(Bound {
+                caller,
+                callee,
+                pair,
+            });
+        }
     }
 
-    /// Binds the next free even port of the range.
-    fn bind_next(&mut self) -> Option<std::net::UdpSocket> {
+    /// Keeps the pool full until `cancel` fires.
+    pub async fn run_refill(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let relays = self.clone();
+            let _ = tokio::task::spawn_blocking(move || relays.fill()).await;
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.low.notified() => {}
+            }
+        }
+    }
+
+    /// Binds the next free even port of the range (a port in use elsewhere is skipped).
+    fn bind_next(&self) -> Option<std::net::UdpSocket> {
         let span = u32::from(self.max.saturating_sub(self.min)) / 2 + 1;
         for _ in 0..span {
-            let port = self.next;
-            self.next = if self.next.saturating_add(2) > self.max {
-                self.min
-            } else {
-                self.next + 2
+            let port = {
+                let mut next = lock(&self.next_port);
+                let port = *next;
+                *next = if next.saturating_add(2) > self.max {
+                    self.min
+                } else {
+                    *next + 2
+                };
+                port
             };
             if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(self.bind, port)) {
                 if s.set_nonblocking(true).is_ok() {
@@ -99,74 +145,94 @@ impl Relays {
         }
         None
     }
+
+    /// Carries out `command`; a `Close` answers with what the relay carried. `Start` spawns
+    /// the relay's task on the current tokio runtime.
+    pub fn command(&self, command: MediaCommand) -> Option<MediaEvent> {
+        match command {
+            MediaCommand::Start(id) => {
+                let mut active = lock(&self.active);
+                let relay = active.get_mut(&id)?;
+                let (a, b) = relay.sockets.take()?;
+                let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) else {
+                    return None;
+                };
+                relay.task = Some(tokio::spawn(relay_task(
+                    a,
+                    b,
+                    relay.peers.clone(),
+                    relay.counts.clone(),
+                )));
+                None
+            }
+            MediaCommand::Expect { relay, side, addr } => {
+                if let Some(active) = lock(&self.active).get(&relay) {
+                    let mut peers = lock(&active.peers);
+                    let peer = &mut peers[side as usize];
+                    if !peer.latched {
+                        peer.addr = Some(addr);
+                    }
+                }
+                None
+            }
+            MediaCommand::Repoint { relay, side, addr } => {
+                if let Some(active) = lock(&self.active).get(&relay) {
+                    lock(&active.peers)[side as usize] = Peer {
+                        addr: Some(addr),
+                        latched: false,
+                    };
+                }
+                None
+            }
+            MediaCommand::Close(relay) => {
+                let active = lock(&self.active).remove(&relay);
+                let (caller_to_callee, callee_to_caller) = match active {
+                    Some(active) => {
+                        if let Some(task) = active.task {
+                            task.abort();
+                        }
+                        (
+                            active.counts[0].load(Ordering::Relaxed),
+                            active.counts[1].load(Ordering::Relaxed),
+                        )
+                    }
+                    None => (0, 0),
+                };
+                Some(MediaEvent::Closed {
+                    relay,
+                    caller_to_callee,
+                    callee_to_caller,
+                })
+            }
+        }
+    }
 }
 
-impl MediaAnchor for Relays {
-    fn open(&mut self) -> Option<(u64, SocketAddr, SocketAddr)> {
-        let caller_side = self.bind_next()?;
-        let callee_side = self.bind_next()?;
-        let (a_port, b_port) = (
-            caller_side.local_addr().ok()?.port(),
-            callee_side.local_addr().ok()?.port(),
-        );
-        let a = UdpSocket::from_std(caller_side).ok()?;
-        let b = UdpSocket::from_std(callee_side).ok()?;
-        let peers: Arc<Mutex<[Peer; 2]>> = Arc::default();
-        let counts: Arc<[AtomicU64; 2]> = Arc::default();
-        let task = tokio::spawn(relay(a, b, peers.clone(), counts.clone()));
-        let id = self.next_id;
-        self.next_id += 1;
-        self.active.insert(
-            id,
+impl Ports for Relays {
+    fn take(&self) -> Option<PortPair> {
+        let (bound, left) = {
+            let mut ready = lock(&self.ready);
+            (ready.pop_front(), ready.len())
+        };
+        if left < LOW {
+            self.low.notify_one();
+        }
+        let bound = bound?;
+        lock(&self.active).insert(
+            bound.pair.id,
             Active {
-                task,
-                peers,
-                counts,
+                sockets: Some((bound.caller, bound.callee)),
+                task: None,
+                peers: Arc::default(),
+                counts: Arc::default(),
             },
         );
-        Some((
-            id,
-            SocketAddr::new(self.advertised, a_port),
-            SocketAddr::new(self.advertised, b_port),
-        ))
-    }
-
-    fn expect(&mut self, id: u64, side: Side, addr: SocketAddr) {
-        if let Some(active) = self.active.get(&id) {
-            let mut peers = active.peers.lock().unwrap_or_else(|e| e.into_inner());
-            let peer = &mut peers[side as usize];
-            if !peer.latched {
-                peer.addr = Some(addr);
-            }
-        }
-    }
-
-    fn repoint(&mut self, id: u64, side: Side, addr: SocketAddr) {
-        if let Some(active) = self.active.get(&id) {
-            let mut peers = active.peers.lock().unwrap_or_else(|e| e.into_inner());
-            peers[side as usize] = Peer {
-                addr: Some(addr),
-                latched: false,
-            };
-        }
-    }
-
-    fn close(&mut self, id: u64) -> (u64, u64) {
-        match self.active.remove(&id) {
-            Some(active) => {
-                active.task.abort();
-                (
-                    active.counts[0].load(Ordering::Relaxed),
-                    active.counts[1].load(Ordering::Relaxed),
-                )
-            }
-            None => (0, 0),
-        }
+        Some(bound.pair)
     }
 }
 
 /// Relays between the caller-facing socket `a` and the callee-facing socket `b` until aborted.
-async fn relay(
+async fn relay_task(
     a: UdpSocket,
     b: UdpSocket,
     peers: Arc<Mutex<[Peer; 2]>>,
@@ -181,7 +247,7 @@ async fn relay(
             r = b.recv_from(&mut buf_b) => match r { Ok((n, s)) => (Side::Callee, n, s), Err(_) => continue },
         };
         let to = {
-            let mut peers = peers.lock().unwrap_or_else(|e| e.into_inner());
+            let mut peers = lock(&peers);
             let me = &mut peers[from as usize];
             if !me.latched {
                 me.addr = Some(src);
@@ -207,87 +273,116 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    async fn recv(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+        let mut buf = [0u8; 64];
+        let (n, from) = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+            .await
+            .expect("a packet within 2 s")
+            .unwrap();
+        (buf[..n].to_vec(), from)
+    }
+
+    /// Nothing arrives at `socket` within 200 ms (the point of the check).
+    async fn silent(socket: &UdpSocket) -> bool {
+        let mut buf = [0u8; 64];
+        tokio::time::timeout(Duration::from_millis(200), socket.recv_from(&mut buf))
+            .await
+            .is_err()
+    }
+
+    fn started(relays: &Relays) -> PortPair {
+        let pair = relays.take().expect("a ready pair");
+        assert_eq!(relays.command(MediaCommand::Start(pair.id)), None);
+        pair
+    }
+
     #[tokio::test]
-    async fn relays_both_ways_latches_and_frees_ports() {
+    async fn relays_both_ways_latches_and_reports_what_it_carried() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        let mut relays = Relays::new(lo, lo, 41000, 41009);
+        let relays = Relays::new(lo, lo, 41000, 42999);
+        assert_eq!(relays.fill(), READY);
         let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let (id, to_caller_side, to_callee_side) = relays.open().unwrap();
-        assert_eq!(to_caller_side.port() % 2, 0);
+        let pair = started(&relays);
+        assert_eq!(pair.caller.port() % 2, 0);
         // The callee is expected where its SDP said; the caller is learned from its packets.
-        relays.expect(id, Side::Callee, callee.local_addr().unwrap());
-        let mut buf = [0u8; 64];
+        relays.command(MediaCommand::Expect {
+            relay: pair.id,
+            side: Side::Callee,
+            addr: callee.local_addr().unwrap(),
+        });
         for i in 0..5u8 {
-            caller.send_to(&[i; 20], to_caller_side).await.unwrap();
-            let (n, from) =
-                tokio::time::timeout(Duration::from_secs(2), callee.recv_from(&mut buf))
-                    .await
-                    .unwrap()
-                    .unwrap();
-            assert_eq!((&buf[..n], from), (&[i; 20][..], to_callee_side));
-            callee
-                .send_to(&[i + 100; 20], to_callee_side)
-                .await
-                .unwrap();
-            let (n, from) =
-                tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf))
-                    .await
-                    .unwrap()
-                    .unwrap();
-            assert_eq!((&buf[..n], from), (&[i + 100; 20][..], to_caller_side));
+            caller.send_to(&[i; 20], pair.caller).await.unwrap();
+            assert_eq!(recv(&callee).await, (vec![i; 20], pair.callee));
+            callee.send_to(&[i + 100; 20], pair.callee).await.unwrap();
+            assert_eq!(recv(&caller).await, (vec![i + 100; 20], pair.caller));
         }
         // A stranger on the caller's side is dropped once the caller is latched.
         let stranger = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        stranger.send_to(b"noise", to_caller_side).await.unwrap();
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), callee.recv_from(&mut buf))
-                .await
-                .is_err()
+        stranger.send_to(b"noise", pair.caller).await.unwrap();
+        assert!(silent(&callee).await);
+        assert_eq!(
+            relays.command(MediaCommand::Close(pair.id)),
+            Some(MediaEvent::Closed {
+                relay: pair.id,
+                caller_to_callee: 5,
+                callee_to_caller: 5
+            })
         );
-        assert_eq!(relays.close(id), (5, 5));
-        tokio::task::yield_now().await;
-        // The ports are free again: the range has room for only so many pairs.
-        for _ in 0..3 {
-            let (id, _, _) = relays.open().expect("ports are reused");
-            relays.close(id);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        assert_eq!(relays.active(), 0);
     }
 
     #[tokio::test]
     async fn the_device_that_answers_replaces_the_one_that_sent_early_media() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        let mut relays = Relays::new(lo, lo, 41010, 41019);
+        let relays = Relays::new(lo, lo, 44000, 45999);
+        relays.fill();
         let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let early = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let answering = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let (id, to_caller_side, to_callee_side) = relays.open().unwrap();
-        let mut buf = [0u8; 64];
+        let pair = started(&relays);
         // The caller is learned first; then one device plays early media: the callee side
         // latches to it.
-        relays.expect(id, Side::Callee, early.local_addr().unwrap());
-        caller.send_to(b"hello", to_caller_side).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(2), early.recv_from(&mut buf)).await;
-        assert_eq!(&buf[..got.unwrap().unwrap().0], b"hello");
-        early.send_to(b"ringback", to_callee_side).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
-        assert_eq!(&buf[..got.unwrap().unwrap().0], b"ringback");
+        relays.command(MediaCommand::Expect {
+            relay: pair.id,
+            side: Side::Callee,
+            addr: early.local_addr().unwrap(),
+        });
+        caller.send_to(b"hello", pair.caller).await.unwrap();
+        assert_eq!(recv(&early).await.0, b"hello");
+        early.send_to(b"ringback", pair.callee).await.unwrap();
+        assert_eq!(recv(&caller).await.0, b"ringback");
         // Another answers: its audio reaches the caller, the first device's no longer does.
-        relays.repoint(id, Side::Callee, answering.local_addr().unwrap());
-        answering.send_to(b"answer", to_callee_side).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf)).await;
-        assert_eq!(&buf[..got.unwrap().unwrap().0], b"answer");
-        early.send_to(b"late", to_callee_side).await.unwrap();
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), caller.recv_from(&mut buf))
-                .await
-                .is_err()
-        );
+        relays.command(MediaCommand::Repoint {
+            relay: pair.id,
+            side: Side::Callee,
+            addr: answering.local_addr().unwrap(),
+        });
+        answering.send_to(b"answer", pair.callee).await.unwrap();
+        assert_eq!(recv(&caller).await.0, b"answer");
+        early.send_to(b"late", pair.callee).await.unwrap();
+        assert!(silent(&caller).await);
         // And the caller's audio goes to the answering device.
-        caller.send_to(b"to you", to_caller_side).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(2), answering.recv_from(&mut buf)).await;
-        assert_eq!(&buf[..got.unwrap().unwrap().0], b"to you");
-        relays.close(id);
+        caller.send_to(b"to you", pair.caller).await.unwrap();
+        assert_eq!(recv(&answering).await.0, b"to you");
+        relays.command(MediaCommand::Close(pair.id));
+    }
+
+    #[test]
+    fn ports_are_taken_in_turn_and_a_port_in_use_is_skipped() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        // Someone else holds the range's first port (an even one the system gave us).
+        let squatter = std::iter::repeat_with(|| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+            .find(|s| s.local_addr().unwrap().port() % 2 == 0 && s.local_addr().unwrap().port() < 65000)
+            .unwrap();
+        let first = squatter.local_addr().unwrap().port();
+        let relays = Relays::new(lo, lo, first, first + 7);
+        // Four even ports, one taken: at most one pair.
+        assert!(relays.fill() <= 1);
+        let ports: Vec<u16> = std::iter::from_fn(|| relays.take())
+            .flat_map(|p| [p.caller.port(), p.callee.port()])
+            .collect();
+        assert!(ports.iter().all(|p| p % 2 == 0 && (first + 2..=first + 7).contains(p)), "{ports:?}");
+        assert!(relays.take().is_none(), "none left");
     }
 }

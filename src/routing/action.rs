@@ -22,7 +22,8 @@ pub enum Callee {
     External(Dialled),
 }
 
-/// Why a leg ended without answering.
+/// Why a leg ended without answering — and what the caller is told when the whole call
+/// ends that way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// 486/600: the person is on another call.
@@ -95,8 +96,9 @@ pub enum Action {
     Ring { leg: LegId, callee: Callee },
     /// Stop ringing a leg (CANCEL).
     Cancel(LegId),
-    /// End the call unanswered: answer the caller `code`.
-    Reject { code: u16, why: GiveUp },
+    /// End the call unanswered: the caller is told `refusal` (the engine maps it to a SIP
+    /// status), and `why`.
+    Reject { refusal: Refusal, why: GiveUp },
 }
 
 /// What the flow asks about staff when it decides who rings.

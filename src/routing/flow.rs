@@ -157,7 +157,7 @@ impl Flow {
         };
         match destination {
             Some(d) => flow.go(d, now, presence, &mut out),
-            None => flow.give_up(480, GiveUp::Closed, &mut out),
+            None => flow.give_up(Refusal::Unavailable, GiveUp::Closed, &mut out),
         }
         (flow, out)
     }
@@ -210,12 +210,12 @@ impl Flow {
                     Phase::Done
                 }
                 Event::Failed(l, _) if l == leg => {
-                    self.give_up(480, GiveUp::VoicemailUnavailable, &mut out);
+                    self.give_up(Refusal::Unavailable, GiveUp::VoicemailUnavailable, &mut out);
                     Phase::Done
                 }
                 Event::Tick if now >= until => {
                     out.push(Action::Cancel(leg));
-                    self.give_up(480, GiveUp::VoicemailUnavailable, &mut out);
+                    self.give_up(Refusal::Unavailable, GiveUp::VoicemailUnavailable, &mut out);
                     Phase::Done
                 }
                 _ => Phase::Forward { leg, until },
@@ -226,7 +226,7 @@ impl Flow {
                     Phase::Done
                 }
                 Event::Failed(l, refusal) if l == leg => {
-                    self.give_up(refusal_code(&[refusal]), GiveUp::ExternalFailed, &mut out);
+                    self.give_up(overall(&[refusal]), GiveUp::ExternalFailed, &mut out);
                     Phase::Done
                 }
                 _ => Phase::External { leg },
@@ -277,10 +277,10 @@ impl Flow {
         self.route.answered = self.callee(leg).cloned();
     }
 
-    fn give_up(&mut self, code: u16, why: GiveUp, out: &mut Vec<Action>) {
+    fn give_up(&mut self, refusal: Refusal, why: GiveUp, out: &mut Vec<Action>) {
         self.route.gave_up = Some(why.clone());
         self.phase = Phase::Done;
-        out.push(Action::Reject { code, why });
+        out.push(Action::Reject { refusal, why });
     }
 
     /// Sends the call to `destination`.
@@ -293,7 +293,7 @@ impl Flow {
     ) {
         self.destinations += 1;
         if self.destinations > MAX_DESTINATIONS {
-            return self.give_up(480, GiveUp::TooManySteps, out);
+            return self.give_up(Refusal::Unavailable, GiveUp::TooManySteps, out);
         }
         let (plan, no_answer) = match destination {
             Destination::Staff(s) => {
@@ -320,11 +320,11 @@ impl Flow {
                 (plan, dept.no_answer.clone())
             }
             Destination::External(number) => return self.go_external(number.into(), out),
-            Destination::Menu(_) => return self.give_up(480, GiveUp::MenuUnavailable, out),
+            Destination::Menu(_) => return self.give_up(Refusal::Unavailable, GiveUp::MenuUnavailable, out),
             Destination::Voicemail(_) => {
-                return self.give_up(480, GiveUp::VoicemailDestination, out)
+                return self.give_up(Refusal::Unavailable, GiveUp::VoicemailDestination, out)
             }
-            Destination::Hangup => return self.give_up(480, GiveUp::Hangup, out),
+            Destination::Hangup => return self.give_up(Refusal::Unavailable, GiveUp::Hangup, out),
         };
         let config = Arc::clone(&self.config);
         let (hunt, end) = {
@@ -361,7 +361,7 @@ impl Flow {
     ) {
         match action {
             NoAnswer::Voicemail => {
-                self.give_up(refusal_code(refusals), GiveUp::VoicemailUnavailable, out)
+                self.give_up(overall(refusals), GiveUp::VoicemailUnavailable, out)
             }
             NoAnswer::Forward { number, timeout } => {
                 self.route.via = Via::Forwarded;
@@ -385,14 +385,14 @@ impl Flow {
     }
 }
 
-/// The answer for a call nobody took: 486 when everyone refused busy, 603 when everyone
-/// declined, otherwise 480.
-fn refusal_code(refusals: &[Refusal]) -> u16 {
+/// What the caller of a call nobody took is told: busy when everyone refused busy, declined
+/// when everyone declined, otherwise unavailable.
+fn overall(refusals: &[Refusal]) -> Refusal {
     if !refusals.is_empty() && refusals.iter().all(|r| *r == Refusal::Busy) {
-        486
+        Refusal::Busy
     } else if !refusals.is_empty() && refusals.iter().all(|r| *r == Refusal::Declined) {
-        603
+        Refusal::Declined
     } else {
-        480
+        Refusal::Unavailable
     }
 }

@@ -46,9 +46,9 @@ pub enum Moment {
     Cancel(String),
     Refuse(String),
     Answer(String),
-    /// The call ends unanswered with `code`.
+    /// The call ends unanswered: the caller is told `refusal`.
     Refused {
-        code: u16,
+        refusal: Refusal,
         why: GiveUp,
     },
     /// An outside number rings for as long as the caller waits: the simulation stops here.
@@ -161,11 +161,11 @@ pub fn simulate(
                         moment: Moment::Cancel(name.unwrap_or_default()),
                     });
                 }
-                Action::Reject { code, why } => {
+                Action::Reject { refusal, why } => {
                     note_steps(&flow, &people, &mut seen, now, &mut lines);
                     lines.push(Line {
                         at: now,
-                        moment: Moment::Refused { code, why },
+                        moment: Moment::Refused { refusal, why },
                     });
                 }
             }
@@ -293,7 +293,7 @@ tenants:
             "30s Transferred",
             "30s Ring(\"ivan\")",
             "60s Cancel(\"ivan\")",
-            "60s Refused { code: 480, why: VoicemailUnavailable }",
+            "60s Refused { refusal: Unavailable, why: VoicemailUnavailable }",
         ];
         assert_eq!(got, want);
     }
@@ -377,7 +377,7 @@ tenants:
             got,
             [
                 "0s AfterHours { opens: Some(2026-11-30T06:00:00Z) }",
-                "0s Refused { code: 480, why: Closed }"
+                "0s Refused { refusal: Unavailable, why: Closed }"
             ]
         );
     }

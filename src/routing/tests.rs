@@ -57,7 +57,9 @@ fn render(t: &Tenant, actions: &[Action]) -> String {
         .map(|a| match a {
             Action::Ring { leg, callee } => format!("ring #{} {}", leg.0, render_callee(t, callee)),
             Action::Cancel(leg) => format!("cancel #{}", leg.0),
-            Action::Reject { code, why } => format!("reject {code} {why:?}"),
+            Action::Reject { refusal, why } => {
+                format!("reject {} {why:?}", format!("{refusal:?}").to_lowercase())
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")

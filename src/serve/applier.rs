@@ -17,7 +17,7 @@ use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1};
-use crate::sip::directory::Directory;
+use crate::engine::directory::Directory;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -131,6 +131,8 @@ pub struct Applier {
     /// The main config file's name in that directory.
     main_name: String,
     running: RwLock<Option<Arc<Running>>>,
+    /// Tells the engine's shards of every new running directory.
+    directories: tokio::sync::watch::Sender<Option<Arc<Directory>>>,
     /// Serializes applies.
     lock: std::sync::Mutex<()>,
 }
@@ -149,8 +151,21 @@ impl Applier {
             config_dir,
             main_name,
             running: RwLock::new(None),
+            directories: tokio::sync::watch::Sender::new(None),
             lock: std::sync::Mutex::new(()),
         }
+    }
+
+    /// Every running directory from now on, the current one first.
+    pub fn directories(&self) -> tokio::sync::watch::Receiver<Option<Arc<Directory>>> {
+        self.directories.subscribe()
+    }
+
+    /// Makes `running` the running snapshot and tells the engine.
+    fn swap(&self, running: Running) {
+        let directory = Arc::clone(&running.directory);
+        *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(running));
+        self.directories.send_replace(Some(directory));
     }
 
     /// The running snapshot.
@@ -199,13 +214,13 @@ impl Applier {
         let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
         let config = Arc::new(config);
         let directory = Directory::build(config.clone(), &resolution, &stored);
-        *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
+        self.swap(Running {
             revision: applied.revision,
             bundle,
             config,
             resolution: Arc::new(resolution),
             directory: Arc::new(directory),
-        }));
+        });
         Ok(Some(applied.revision))
     }
 
@@ -414,7 +429,7 @@ impl Applier {
             config,
             resolution: Arc::new(p.resolution),
         };
-        *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(running));
+        self.swap(running);
         Outcome::Applied {
             revision: applied.revision,
             plan: p.plan,
@@ -473,13 +488,13 @@ impl Applier {
             .all_staff_states()
             .map_err(|e| RotateError::Store(e.to_string()))?;
         let directory = Directory::build(running.config.clone(), &running.resolution, &stored);
-        *self.running.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Running {
+        self.swap(Running {
             revision: running.revision,
             bundle: running.bundle.clone(),
             config: running.config.clone(),
             resolution: running.resolution.clone(),
             directory: Arc::new(directory),
-        }));
+        });
         Ok(Credential {
             tenant: tenant.into(),
             login: login.into(),

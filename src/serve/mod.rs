@@ -1,5 +1,5 @@
 //! `pbx serve`: the running server — the embedded store, the admin API, the SIP transports
-//! (UDP and TCP over one shared endpoint), the config watcher and SIGHUP, with every reason to
+//! and the engine's shards (`shards`), the config watcher and SIGHUP, with every reason to
 //! reload or stop arriving as one `Control` on one channel.
 //!
 //! Startup needs a valid config file. After that, an invalid edit is logged with its
@@ -7,6 +7,7 @@
 //! restart is refused with a message saying so.
 
 pub mod applier;
+mod shards;
 mod watch;
 
 use crate::config::model::SecretRef;
@@ -52,7 +53,6 @@ pub enum ServeError {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config_path: &Path) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(serve(config_path.to_path_buf()))
@@ -163,21 +163,27 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
-    // The call history writer ends when the last router (a sender of records) is gone.
-    let Sip { tasks, router, .. } = sip;
-    drop(router);
+    let Sip {
+        shards,
+        tasks,
+        writer,
+    } = sip;
     for task in tasks {
         let _ = task.await;
     }
+    // The store writer ends when the shards (the senders of what it writes) are gone.
+    shards.join().await;
+    let _ = writer.await;
     applier.store().flush()?;
     Ok(())
 }
 
-/// The running SIP side: its tasks, and the endpoint and router to drain it.
+/// The running SIP side: the engine's shards and the tasks around them.
 struct Sip {
+    shards: shards::Shards,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    endpoint: crate::sip::transport::Shared,
-    router: crate::sip::transport::Router,
+    /// The store writer: it ends when the shards (its senders) are gone.
+    writer: tokio::task::JoinHandle<()>,
 }
 
 /// How long a stop waits for calls in progress to end by themselves.
@@ -186,10 +192,8 @@ const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Stops taking new calls (503), waits up to `DRAIN_GRACE` for the calls in progress — a second
 /// SIGINT/SIGTERM cuts the wait short — then ends what is left properly.
 async fn drain(sip: &Sip, rx: &mut mpsc::Receiver<Control>) {
-    let endpoint = || sip.endpoint.lock().unwrap_or_else(|e| e.into_inner());
-    endpoint().drain();
-    let calls = || endpoint().calls();
-    let left = calls();
+    sip.shards.command(shards::Command::Drain);
+    let left = sip.shards.calls();
     if left > 0 {
         log(&format!(
             "stopping: new calls get 503; waiting up to {} s for {left} call(s) in progress (signal again to end them now)",
@@ -197,9 +201,11 @@ async fn drain(sip: &Sip, rx: &mut mpsc::Receiver<Control>) {
         ));
     }
     let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
-    while calls() > 0 && tokio::time::Instant::now() < deadline {
+    // The shards publish their call counts as they go: look again every 100 ms.
+    let mut look = tokio::time::interval(std::time::Duration::from_millis(100));
+    while sip.shards.calls() > 0 && tokio::time::Instant::now() < deadline {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = look.tick() => {}
             control = rx.recv() => {
                 if matches!(control, Some(Control::Shutdown) | None) {
                     break;
@@ -207,36 +213,32 @@ async fn drain(sip: &Sip, rx: &mut mpsc::Receiver<Control>) {
             }
         }
     }
-    let left = calls();
+    let left = sip.shards.calls();
     if left > 0 {
-        sip.router
-            .drive(&sip.endpoint, |e| e.hang_up_all(std::time::Instant::now()));
+        sip.shards.command(shards::Command::EndCalls);
         log(&format!("ended {left} call(s) in progress"));
-        // Let the BYEs and CANCELs leave and the records reach the store writer.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // The BYEs and CANCELs leave and the records reach the store writer before the
+        // shards stop; a shard publishes no calls once it has ended them.
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while sip.shards.calls() > 0 && tokio::time::Instant::now() < until {
+            look.tick().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 
-/// Binds every SIP listen address and starts the transports and the timer task over one
-/// shared endpoint.
+/// Binds every SIP listen address, pre-binds relay ports, and starts the engine's shards,
+/// the socket tasks and the store writer.
 async fn start_sip(
     server: &crate::config::model::Server,
     applier: &Arc<Applier>,
     cancel: &CancellationToken,
 ) -> Result<Sip, ServeError> {
     use crate::config::model::Transport;
-    let listen = &server.sip_listen;
-    let public_address = server.sip_public_address.as_deref();
-    use crate::sip::transport::{run_tcp, run_timers, run_udp, Router};
-    let source = applier.clone();
-    let directory: crate::sip::endpoint::DirectorySource =
-        Box::new(move || source.running().map(|r| r.directory.clone()));
-    let endpoint = Arc::new(std::sync::Mutex::new(crate::sip::endpoint::Endpoint::new(
-        directory,
-    )));
+    use crate::sip::transport::{run_tcp, run_udp, Router};
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
-    for l in listen {
+    for l in &server.sip_listen {
         let bind_error = |source| ServeError::Listen {
             addr: l.address,
             source,
@@ -252,100 +254,66 @@ async fn start_sip(
             ),
         }
     }
-    // Our address in the requests we send: the bound one, or the public one for a wildcard.
-    let public: Option<std::net::IpAddr> = public_address.and_then(|a| a.parse().ok());
-    let advertised = |bound: std::net::SocketAddr| -> std::net::SocketAddr {
-        if bound.ip().is_unspecified() {
-            std::net::SocketAddr::new(
-                public.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
-                bound.port(),
-            )
-        } else {
-            bound
-        }
-    };
-    {
-        let mut e = endpoint.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, socket) in udp.iter().enumerate() {
-            if let Ok(a) = socket.local_addr() {
-                e.set_local(crate::sip::endpoint::Link::Udp(i), advertised(a));
-            }
-        }
-        if let Some(a) = tcp.first().and_then(|l| l.local_addr().ok()) {
-            e.set_local(crate::sip::endpoint::Link::Tcp, advertised(a));
-        }
-    }
-    let (records, mut incoming) =
-        tokio::sync::mpsc::unbounded_channel::<crate::store::CallRecord>();
-    // Calls' audio is anchored at a relay on the first SIP address, announced as the RTP public
+    let public: Option<std::net::IpAddr> = server
+        .sip_public_address
+        .as_deref()
+        .and_then(|a| a.parse().ok());
+    let udp_addrs: Vec<std::net::SocketAddr> =
+        udp.iter().filter_map(|s| s.local_addr().ok()).collect();
+    let tcp_addr = tcp.first().and_then(|l| l.local_addr().ok());
+    let locals = shards::locals(&udp_addrs, tcp_addr, public);
+    // Calls' audio is anchored at relays on the first SIP address, announced as the RTP public
     // address (or the SIP one, or the bound address).
-    let bind_ip = listen
+    let bind_ip = server
+        .sip_listen
         .first()
         .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |l| l.address.ip());
-    let rtp_public: Option<std::net::IpAddr> = server
+    let rtp_advertised = server
         .rtp_public_address
         .as_deref()
         .and_then(|a| a.parse().ok())
-        .or(public);
-    let rtp_advertised =
-        rtp_public.unwrap_or(advertised(std::net::SocketAddr::new(bind_ip, 0)).ip());
-    // Evenly's order continues where it was: who last received a call, from the store.
-    match applier.store().last_calls() {
-        Ok(last) => endpoint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set_last_calls(last),
-        Err(e) => log(&format!("cannot read who last received calls: {e}")),
-    }
-    endpoint
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .set_media(Box::new(crate::media::relay::Relays::new(
-            bind_ip,
-            rtp_advertised,
-            server.rtp_port_min,
-            server.rtp_port_max,
-        )));
-    let (router, queue) = Router::new(udp.clone(), records);
-    // Call history: records of finished calls are written in batches, each flushed before the
-    // next is taken, so a crash loses no completed call.
-    let writer = applier.clone();
-    let history = tokio::spawn(async move {
-        while let Some(first) = incoming.recv().await {
-            let mut batch = vec![first];
-            while let Ok(more) = incoming.try_recv() {
-                batch.push(more);
-            }
-            // A call routing gave up on says why, in the log as in its record.
-            for r in batch.iter().filter(|r| r.note.is_some()) {
-                log(&format!(
-                    "call {} -> {} ({}): {} — answered {}",
-                    r.caller,
-                    r.callee,
-                    r.tenant,
-                    r.note.as_deref().unwrap_or(""),
-                    r.status.unwrap_or(0)
-                ));
-            }
-            let applier = writer.clone();
-            match tokio::task::spawn_blocking(move || applier.store().append_calls(&batch)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => log(&format!("cannot write call history: {e}")),
-                Err(e) => log(&format!("call history writer failed: {e}")),
-            }
-        }
-    });
-    let sender = tokio::spawn(crate::sip::transport::run_sender(
-        router.clone(),
-        queue,
-        endpoint.clone(),
-        cancel.clone(),
+        .or(public)
+        .unwrap_or_else(|| locals.local(crate::sip::link::Link::Udp(0)).1.ip());
+    let relays = Arc::new(crate::media::relay::Relays::new(
+        bind_ip,
+        rtp_advertised,
+        server.rtp_port_min,
+        server.rtp_port_max,
     ));
-    let mut tasks = vec![
-        history,
-        sender,
-        tokio::spawn(run_timers(router.clone(), endpoint.clone(), cancel.clone())),
-    ];
+    relays.fill();
+    // Evenly's order continues where it was; phones registered before a restart stay reachable.
+    let last_calls = applier.store().last_calls().unwrap_or_else(|e| {
+        log(&format!("cannot read who last received calls: {e}"));
+        Default::default()
+    });
+    let bindings = applier.store().bindings().unwrap_or_else(|e| {
+        log(&format!("cannot read the stored registrations: {e}"));
+        Vec::new()
+    });
+    let location = crate::sip::location::MemoryLocation::with(bindings, shards::now().wall_ms);
+    if location.len() > 0 {
+        log(&format!("restored {} registration(s)", location.len()));
+    }
+    let shared = crate::engine::Shared {
+        location: Arc::new(location),
+        presence: Arc::new(crate::engine::presence::Presence::with_last_calls(last_calls)),
+        ports: relays.clone(),
+        auth: crate::sip::auth::DigestAuth::new(shards::os_seed()),
+    };
+    let (persist, incoming) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(shards::write(applier.clone(), incoming));
+    let (sink, inboxes) = shards::sink(shards::count());
+    let router = Router::new(udp.clone(), sink, cancel.clone());
+    let setup = shards::Setup {
+        locals,
+        shared,
+        relays: relays.clone(),
+        directories: applier.directories(),
+        persist,
+        cancel: cancel.clone(),
+    };
+    let shards = shards::Shards::start(setup, inboxes, router.clone());
+    let mut tasks = vec![tokio::spawn(relays.run_refill(cancel.clone()))];
     for (i, socket) in udp.iter().enumerate() {
         log(&format!(
             "SIP on udp {}",
@@ -353,13 +321,8 @@ async fn start_sip(
                 .local_addr()
                 .map_or_else(|_| "?".into(), |a| a.to_string())
         ));
-        for _ in 0..crate::sip::transport::UDP_READERS {
-            tasks.push(tokio::spawn(run_udp(
-                i,
-                router.clone(),
-                endpoint.clone(),
-                cancel.clone(),
-            )));
+        for _ in 0..UDP_READERS {
+            tasks.push(tokio::spawn(run_udp(i, router.clone())));
         }
     }
     for listener in tcp {
@@ -369,19 +332,18 @@ async fn start_sip(
                 .local_addr()
                 .map_or_else(|_| "?".into(), |a| a.to_string())
         ));
-        tasks.push(tokio::spawn(run_tcp(
-            listener,
-            router.clone(),
-            endpoint.clone(),
-            cancel.clone(),
-        )));
+        tasks.push(tokio::spawn(run_tcp(listener, router.clone())));
     }
     Ok(Sip {
+        shards,
         tasks,
-        endpoint,
-        router,
+        writer,
     })
 }
+
+/// Tasks reading each UDP socket: parsing is spread over them, so one reads while another
+/// parses.
+const UDP_READERS: usize = 2;
 
 /// SIGHUP reloads; SIGINT and SIGTERM stop (a second one stops without waiting for calls).
 fn spawn_signals(tx: mpsc::Sender<Control>) {

@@ -10,14 +10,19 @@
 //! An unknown user and a wrong password get exactly the same answer: the verifier computes a
 //! response for unknown users too and reports `Verdict::Fail` either way.
 
+use super::message::{Request, Response, StatusCode};
+use super::uas::respond;
 use crate::credentials::{constant_time_eq, DigestHashes};
+use crate::striped::Striped;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// How long a nonce stays valid.
 pub const NONCE_TTL_MS: u64 = 5 * 60 * 1000;
-/// At most this many nonces are tracked for replay protection (oldest dropped first).
+/// After this many nonces remembered, the expired ones are forgotten.
 const MAX_TRACKED_NONCES: usize = 100_000;
 
 /// A digest algorithm.
@@ -207,28 +212,36 @@ pub enum Verdict {
     Fail,
 }
 
-/// The digest authenticator: issues nonces and checks responses.
+/// Where the digest hashes of users come from (the running config, for the engine).
+pub trait Accounts {
+    /// The stored HA1s of `user` in `realm`; `None` for an unknown user.
+    fn digest_hashes(&self, realm: &str, user: &str) -> Option<&DigestHashes>;
+}
+
+/// The digest authenticator: issues nonces and checks responses. Clones share the secret and
+/// the nonce counts, so every shard of the engine accepts the others' nonces and a replay is
+/// caught whichever shard it reaches.
+#[derive(Clone)]
 pub struct DigestAuth {
     secret: [u8; 32],
     /// Highest nonce count seen per nonce, with the nonce's issue time.
-    seen: HashMap<String, (u32, u64)>,
+    seen: Arc<Striped<String, (u32, u64)>>,
+    /// Nonces remembered since the last pruning.
+    remembered: Arc<AtomicUsize>,
 }
 
 impl DigestAuth {
-    /// A new authenticator with a random secret.
-    pub fn new() -> DigestAuth {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).expect("the OS random source works");
+    /// An authenticator whose nonces are signed with `secret`.
+    pub fn new(secret: [u8; 32]) -> DigestAuth {
         DigestAuth {
             secret,
-            seen: HashMap::new(),
+            seen: Arc::default(),
+            remembered: Arc::default(),
         }
     }
 
-    /// A fresh nonce issued at `now_ms`.
-    pub fn nonce(&self, now_ms: u64) -> String {
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).expect("the OS random source works");
+    /// A fresh nonce issued at `now_ms`, made unique by `random`.
+    pub fn nonce(&self, now_ms: u64, random: [u8; 8]) -> String {
         let mut body = Vec::with_capacity(16);
         body.extend_from_slice(&now_ms.to_be_bytes());
         body.extend_from_slice(&random);
@@ -248,8 +261,9 @@ impl DigestAuth {
         stale: bool,
         offered: &[Algorithm],
         now_ms: u64,
+        random: [u8; 8],
     ) -> Vec<String> {
-        let nonce = self.nonce(now_ms);
+        let nonce = self.nonce(now_ms, random);
         let offered = if offered.is_empty() {
             &[Algorithm::Md5][..]
         } else {
@@ -272,10 +286,54 @@ impl DigestAuth {
             .collect()
     }
 
+    /// The 401 (or, for a proxy-style challenge, 407) answering `request` with our
+    /// challenges for `realm`, with To tag `tag`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn challenge(
+        &self,
+        request: &Request,
+        realm: &str,
+        stale: bool,
+        proxy: bool,
+        offered: &[Algorithm],
+        now_ms: u64,
+        random: [u8; 8],
+        tag: &str,
+    ) -> Response {
+        let (code, reason, header) = if proxy {
+            (
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                "Proxy Authentication Required",
+                "Proxy-Authenticate",
+            )
+        } else {
+            (StatusCode::UNAUTHORIZED, "Unauthorized", "WWW-Authenticate")
+        };
+        let mut r = respond(request, code, reason, tag);
+        for c in self.challenges(realm, stale, offered, now_ms, random) {
+            r.headers_mut().push(header, c);
+        }
+        r
+    }
+
+    /// Checks `c` for a request with `method` in `realm` against the user's hashes in
+    /// `accounts` (an unknown user is answered exactly like a wrong password).
+    pub fn verify_account(
+        &self,
+        c: &Credentials,
+        method: &str,
+        realm: &str,
+        accounts: &dyn Accounts,
+        now_ms: u64,
+    ) -> Verdict {
+        let hashes = accounts.digest_hashes(realm, &c.username);
+        self.verify(c, method, realm, hashes, now_ms)
+    }
+
     /// Checks `c` for a request with `method` in `realm`; `hashes` are the user's stored HA1s,
     /// `None` for an unknown user (answered exactly like a wrong password).
     pub fn verify(
-        &mut self,
+        &self,
         c: &Credentials,
         method: &str,
         realm: &str,
@@ -338,12 +396,13 @@ impl DigestAuth {
     }
 
     /// Accepts `count` for `nonce` only if it is higher than any seen before.
-    fn remember(&mut self, nonce: &str, count: u32, issued: u64, now_ms: u64) -> Verdict {
-        if self.seen.len() >= MAX_TRACKED_NONCES {
+    fn remember(&self, nonce: &str, count: u32, issued: u64, now_ms: u64) -> Verdict {
+        if self.remembered.fetch_add(1, Ordering::Relaxed) >= MAX_TRACKED_NONCES {
+            self.remembered.store(0, Ordering::Relaxed);
             self.seen
                 .retain(|_, (_, t)| now_ms.saturating_sub(*t) <= NONCE_TTL_MS);
         }
-        match self.seen.get_mut(nonce) {
+        self.seen.update(nonce.to_string(), |entry| match entry {
             Some((last, _)) if count <= *last => Verdict::Fail,
             Some((last, _)) => {
                 *last = count;
@@ -351,16 +410,10 @@ impl DigestAuth {
             }
             None if count == 0 => Verdict::Fail,
             None => {
-                self.seen.insert(nonce.to_string(), (count, issued));
+                *entry = Some((count, issued));
                 Verdict::Ok
             }
-        }
-    }
-}
-
-impl Default for DigestAuth {
-    fn default() -> Self {
-        DigestAuth::new()
+        })
     }
 }
 
@@ -430,10 +483,10 @@ mod tests {
 
     #[test]
     fn accepts_md5_and_sha256_and_rejects_replays() {
-        let mut auth = DigestAuth::new();
+        let auth = DigestAuth::new([7; 32]);
         let hashes = ha1("ivan", "acme.example", "s3cret");
-        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
-            let nonce = auth.nonce(NOW);
+        for (salt, algorithm) in [(1, Algorithm::Md5), (2, Algorithm::Sha256)] {
+            let nonce = auth.nonce(NOW, [salt; 8]);
             let c = answer("ivan", "s3cret", "acme.example", 1, algorithm, &nonce);
             assert_eq!(
                 auth.verify(&c, "REGISTER", "acme.example", Some(&hashes), NOW + 10),
@@ -454,10 +507,10 @@ mod tests {
 
     #[test]
     fn the_client_side_answers_our_own_challenges() {
-        let mut auth = DigestAuth::new();
+        let auth = DigestAuth::new([7; 32]);
         let hashes = ha1("trunk", "gw.example", "pw");
-        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
-            for challenge in auth.challenges("gw.example", false, &[algorithm], NOW) {
+        for (salt, algorithm) in [(1, Algorithm::Md5), (2, Algorithm::Sha256)] {
+            for challenge in auth.challenges("gw.example", false, &[algorithm], NOW, [salt; 8]) {
                 let value = authorization(&challenge, "INVITE", "sip:+7495@gw", "trunk", "pw")
                     .expect("a digest challenge");
                 let c = Credentials::parse(&value).unwrap();
@@ -499,9 +552,9 @@ mod tests {
 
     #[test]
     fn unknown_user_and_wrong_password_look_the_same() {
-        let mut auth = DigestAuth::new();
+        let auth = DigestAuth::new([7; 32]);
         let hashes = ha1("ivan", "acme.example", "s3cret");
-        let nonce = auth.nonce(NOW);
+        let nonce = auth.nonce(NOW, [1; 8]);
         let wrong = answer("ivan", "guess", "acme.example", 1, Algorithm::Md5, &nonce);
         let unknown = answer("nobody", "guess", "acme.example", 1, Algorithm::Md5, &nonce);
         assert_eq!(
@@ -516,9 +569,9 @@ mod tests {
 
     #[test]
     fn expired_nonces_are_stale_and_forged_ones_fail() {
-        let mut auth = DigestAuth::new();
+        let auth = DigestAuth::new([7; 32]);
         let hashes = ha1("ivan", "acme.example", "s3cret");
-        let nonce = auth.nonce(NOW);
+        let nonce = auth.nonce(NOW, [1; 8]);
         let c = answer("ivan", "s3cret", "acme.example", 1, Algorithm::Md5, &nonce);
         assert_eq!(
             auth.verify(
@@ -530,8 +583,8 @@ mod tests {
             ),
             Verdict::Stale
         );
-        let other = DigestAuth::new();
-        let forged = other.nonce(NOW);
+        let other = DigestAuth::new([8; 32]);
+        let forged = other.nonce(NOW, [1; 8]);
         let c = answer("ivan", "s3cret", "acme.example", 1, Algorithm::Md5, &forged);
         assert_eq!(
             auth.verify(&c, "REGISTER", "acme.example", Some(&hashes), NOW),
@@ -543,7 +596,7 @@ mod tests {
             "other.example",
             1,
             Algorithm::Md5,
-            &auth.nonce(NOW),
+            &auth.nonce(NOW, [1; 8]),
         );
         assert_eq!(
             auth.verify(&c, "REGISTER", "acme.example", Some(&hashes), NOW),
@@ -569,12 +622,13 @@ mod tests {
 
     #[test]
     fn challenges_offer_both_algorithms() {
-        let auth = DigestAuth::new();
+        let auth = DigestAuth::new([7; 32]);
         let c = auth.challenges(
             "acme.example",
             true,
             &[Algorithm::Md5, Algorithm::Sha256],
             NOW,
+            [3; 8],
         );
         assert_eq!(c.len(), 2);
         assert!(

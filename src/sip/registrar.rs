@@ -1,24 +1,25 @@
 //! The registrar (RFC 3261 §10): which devices each staff member has registered, until when.
 //!
-//! Pure: the SIP layer authenticates the REGISTER, turns it into a `Register`, and sends back
-//! what `register` answers; time is passed in. Several contacts per person are kept (a desk
+//! Pure rules over a [`Location`] (where bindings are kept — in memory, shared by the engine's
+//! shards, and persisted by the server): the SIP layer authenticates the REGISTER, turns it
+//! into a `Register`, and sends back what `register` answers; time is passed in. Several contacts per person are kept (a desk
 //! phone and a softphone ring together), each with its own expiry; `Expires: 0` removes one,
 //! `Contact: *` with `Expires: 0` removes all; requests asking for less than `min_expires` get
 //! 423 with `Min-Expires`. A binding remembers the address the REGISTER came from, so a phone
 //! behind NAT is reached where it really is.
 
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 /// Transport a binding was registered over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Transport {
     Udp,
     Tcp,
 }
 
 /// One registered device.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
     /// The Contact URI as registered.
     pub contact: String,
@@ -95,32 +96,58 @@ impl Default for Limits {
     }
 }
 
-/// All bindings.
-#[derive(Debug, Default)]
+/// A staff member's address of record: whose devices a binding belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Aor {
+    pub tenant: String,
+    pub login: String,
+}
+
+impl Aor {
+    pub fn new(tenant: &str, login: &str) -> Aor {
+        Aor {
+            tenant: tenant.to_string(),
+            login: login.to_string(),
+        }
+    }
+}
+
+/// Where bindings are kept: shared by every shard of the engine, and behind a trait so that
+/// a shared database can keep them for several servers.
+pub trait Location: Send + Sync {
+    /// The live bindings of `aor` at `now_ms`.
+    fn lookup(&self, aor: &Aor, now_ms: u64) -> Vec<Binding>;
+    /// Runs `change` on `aor`'s bindings (empty when it has none) as one step: nothing else
+    /// touches them meanwhile. An empty list left behind forgets the AOR.
+    fn change(&self, aor: &Aor, change: &mut dyn FnMut(&mut Vec<Binding>));
+    /// Drops the bindings expired at `now_ms`; the AORs that lost some.
+    fn expire(&self, now_ms: u64) -> Vec<Aor>;
+    /// Whether no AOR has a binding.
+    fn is_empty(&self) -> bool;
+}
+
+/// The registrar's rules over a [`Location`].
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Registrar {
     limits: Limits,
-    bindings: HashMap<(String, String), Vec<Binding>>,
 }
 
 impl Registrar {
     pub fn new(limits: Limits) -> Registrar {
-        Registrar {
-            limits,
-            bindings: HashMap::new(),
-        }
+        Registrar { limits }
     }
 
-    /// Applies a REGISTER.
-    pub fn register(&mut self, r: Register, now_ms: u64) -> Outcome {
-        let key = (r.tenant.clone(), r.login.clone());
+    /// Applies a REGISTER to `location`.
+    pub fn register(&self, location: &dyn Location, r: Register, now_ms: u64) -> Outcome {
+        let aor = Aor::new(&r.tenant, &r.login);
         let limits = self.limits;
         let list = match r.contacts {
-            Contacts::Query => return Outcome::Ok(self.current(&key, now_ms)),
+            Contacts::Query => return Outcome::Ok(current(&location.lookup(&aor, now_ms), now_ms)),
             Contacts::All => {
                 if r.expires != Some(0) {
                     return Outcome::BadRequest("Contact: * needs Expires: 0");
                 }
-                self.bindings.remove(&key);
+                location.change(&aor, &mut |bindings| bindings.clear());
                 return Outcome::Ok(Vec::new());
             }
             Contacts::List(list) => list,
@@ -134,96 +161,62 @@ impl Registrar {
                 };
             }
         }
-        let existing = self.bindings.entry(key.clone()).or_default();
-        existing.retain(|b| b.expires_at_ms > now_ms);
-        for c in &list {
-            if let Some(b) = existing.iter().find(|b| b.contact == c.uri) {
-                if b.call_id == r.call_id && r.cseq <= b.cseq {
-                    return Outcome::OutOfOrder;
-                }
-            }
-        }
-        for c in list {
-            let expires = c
-                .expires
-                .or(r.expires)
-                .unwrap_or(limits.default_expires)
-                .min(limits.max_expires);
-            existing.retain(|b| b.contact != c.uri);
-            if expires == 0 {
-                continue;
-            }
-            if existing.len() >= limits.max_contacts {
-                // The oldest-expiring device makes room.
-                if let Some(i) = (0..existing.len()).min_by_key(|&i| existing[i].expires_at_ms) {
-                    existing.remove(i);
-                }
-            }
-            existing.push(Binding {
-                contact: c.uri,
-                expires_at_ms: now_ms + u64::from(expires) * 1000,
-                call_id: r.call_id.clone(),
-                cseq: r.cseq,
-                source: r.source,
-                transport: r.transport,
+        let mut outcome = Outcome::Ok(Vec::new());
+        location.change(&aor, &mut |existing| {
+            existing.retain(|b| b.expires_at_ms > now_ms);
+            let out_of_order = list.iter().any(|c| {
+                existing
+                    .iter()
+                    .any(|b| b.contact == c.uri && b.call_id == r.call_id && r.cseq <= b.cseq)
             });
-        }
-        if existing.is_empty() {
-            self.bindings.remove(&key);
-        }
-        Outcome::Ok(self.current(&key, now_ms))
-    }
-
-    fn current(&self, key: &(String, String), now_ms: u64) -> Vec<(String, u32)> {
-        self.bindings
-            .get(key)
-            .map(|list| {
-                list.iter()
-                    .filter(|b| b.expires_at_ms > now_ms)
-                    .map(|b| {
-                        (
-                            b.contact.clone(),
-                            ((b.expires_at_ms - now_ms) / 1000) as u32,
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The live bindings of a staff member.
-    pub fn lookup(&self, tenant: &str, login: &str, now_ms: u64) -> Vec<&Binding> {
-        self.bindings
-            .get(&(tenant.to_string(), login.to_string()))
-            .map(|list| list.iter().filter(|b| b.expires_at_ms > now_ms).collect())
-            .unwrap_or_default()
-    }
-
-    /// Drops expired bindings; returns how many.
-    pub fn expire(&mut self, now_ms: u64) -> usize {
-        let mut removed = 0;
-        self.bindings.retain(|_, list| {
-            let before = list.len();
-            list.retain(|b| b.expires_at_ms > now_ms);
-            removed += before - list.len();
-            !list.is_empty()
+            if out_of_order {
+                outcome = Outcome::OutOfOrder;
+                return;
+            }
+            for c in &list {
+                let expires = c
+                    .expires
+                    .or(r.expires)
+                    .unwrap_or(limits.default_expires)
+                    .min(limits.max_expires);
+                existing.retain(|b| b.contact != c.uri);
+                if expires == 0 {
+                    continue;
+                }
+                if existing.len() >= limits.max_contacts {
+                    // The oldest-expiring device makes room.
+                    if let Some(i) = (0..existing.len()).min_by_key(|&i| existing[i].expires_at_ms)
+                    {
+                        existing.remove(i);
+                    }
+                }
+                existing.push(Binding {
+                    contact: c.uri.clone(),
+                    expires_at_ms: now_ms + u64::from(expires) * 1000,
+                    call_id: r.call_id.clone(),
+                    cseq: r.cseq,
+                    source: r.source,
+                    transport: r.transport,
+                });
+            }
+            outcome = Outcome::Ok(current(existing, now_ms));
         });
-        removed
+        outcome
     }
+}
 
-    /// Live bindings in all.
-    pub fn len(&self) -> usize {
-        self.bindings.values().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bindings.is_empty()
-    }
+/// The live bindings with their remaining whole seconds.
+fn current(list: &[Binding], now_ms: u64) -> Vec<(String, u32)> {
+    list.iter()
+        .filter(|b| b.expires_at_ms > now_ms)
+        .map(|b| (b.contact.clone(), ((b.expires_at_ms - now_ms) / 1000) as u32))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::location::MemoryLocation;
 
     const T0: u64 = 1_000_000;
 
@@ -249,12 +242,12 @@ mod tests {
 
     #[test]
     fn several_devices_expire_on_time() {
-        let mut r = Registrar::new(Limits::default());
+        let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
         assert_eq!(
-            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0),
+            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 120)])
         );
-        let out = r.register(
+        let out = r.register(&loc, 
             reg(one("sip:ivan@10.0.0.2", Some(600)), Some(120), "b", 1),
             T0 + 1000,
         );
@@ -265,75 +258,75 @@ mod tests {
                 ("sip:ivan@10.0.0.2".into(), 600)
             ])
         );
-        assert_eq!(r.lookup("acme", "ivan", T0 + 119_999).len(), 2);
+        assert_eq!(loc.lookup(&Aor::new("acme", "ivan"), T0 + 119_999).len(), 2);
         assert_eq!(
-            r.lookup("acme", "ivan", T0 + 120_000).len(),
+            loc.lookup(&Aor::new("acme", "ivan"), T0 + 120_000).len(),
             1,
             "the first expires at 120 s exactly"
         );
-        assert_eq!(r.expire(T0 + 120_000), 1);
-        assert_eq!(r.len(), 1);
-        assert!(r.lookup("acme", "maria", T0).is_empty());
+        assert_eq!(loc.expire(T0 + 120_000), [Aor::new("acme", "ivan")]);
+        assert_eq!(loc.lookup(&Aor::new("acme", "ivan"), T0).len(), 1);
+        assert!(loc.lookup(&Aor::new("acme", "maria"), T0).is_empty());
     }
 
     #[test]
     fn refresh_unregister_and_star() {
-        let mut r = Registrar::new(Limits::default());
-        r.register(reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0);
-        r.register(
+        let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
+        r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0);
+        r.register(&loc, 
             reg(one("sip:ivan@10.0.0.1", None), Some(300), "a", 2),
             T0 + 10_000,
         );
         assert_eq!(
-            r.lookup("acme", "ivan", T0 + 200_000).len(),
+            loc.lookup(&Aor::new("acme", "ivan"), T0 + 200_000).len(),
             1,
             "refreshed to 300 s"
         );
         assert_eq!(
-            r.register(
+            r.register(&loc, 
                 reg(one("sip:ivan@10.0.0.1", None), Some(0), "a", 3),
                 T0 + 20_000
             ),
             Outcome::Ok(vec![])
         );
-        r.register(reg(one("sip:ivan@10.0.0.1", None), None, "a", 4), T0);
-        r.register(reg(one("sip:ivan@10.0.0.2", None), None, "a", 5), T0);
+        r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), None, "a", 4), T0);
+        r.register(&loc, reg(one("sip:ivan@10.0.0.2", None), None, "a", 5), T0);
         assert_eq!(
-            r.register(reg(Contacts::All, Some(60), "a", 6), T0),
+            r.register(&loc, reg(Contacts::All, Some(60), "a", 6), T0),
             Outcome::BadRequest("Contact: * needs Expires: 0")
         );
         assert_eq!(
-            r.register(reg(Contacts::All, Some(0), "a", 7), T0),
+            r.register(&loc, reg(Contacts::All, Some(0), "a", 7), T0),
             Outcome::Ok(vec![])
         );
-        assert!(r.is_empty());
+        assert!(loc.is_empty());
     }
 
     #[test]
     fn limits_and_ordering() {
-        let mut r = Registrar::new(Limits::default());
+        let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
         assert_eq!(
-            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(30), "a", 1), T0),
+            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(30), "a", 1), T0),
             Outcome::IntervalTooBrief { min_expires: 60 }
         );
-        assert!(r.is_empty(), "a refused REGISTER changes nothing");
+        assert!(loc.is_empty(), "a refused REGISTER changes nothing");
         assert_eq!(
-            r.register(
+            r.register(&loc, 
                 reg(one("sip:ivan@10.0.0.1", None), Some(99_999), "a", 5),
                 T0
             ),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
         );
         assert_eq!(
-            r.register(reg(one("sip:ivan@10.0.0.1", None), Some(60), "a", 5), T0),
+            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(60), "a", 5), T0),
             Outcome::OutOfOrder
         );
         assert_eq!(
-            r.register(reg(Contacts::Query, None, "a", 6), T0).clone(),
+            r.register(&loc, reg(Contacts::Query, None, "a", 6), T0).clone(),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
         );
         for i in 0..15 {
-            r.register(
+            r.register(&loc, 
                 reg(
                     one(&format!("sip:ivan@10.0.1.{i}"), None),
                     Some(60 + i),
@@ -344,7 +337,7 @@ mod tests {
             );
         }
         assert_eq!(
-            r.lookup("acme", "ivan", T0).len(),
+            loc.lookup(&Aor::new("acme", "ivan"), T0).len(),
             10,
             "at most 10 devices a person"
         );

@@ -149,7 +149,7 @@ impl Store {
         Ok(out)
     }
 
-    fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
+    pub(super) fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
         self.db.open_tree(name).map_err(|e| StoreError::Storage {
             op: name,
             source: e.into(),

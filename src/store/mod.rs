@@ -27,6 +27,7 @@
 
 mod calls;
 mod codec;
+mod registrations;
 #[cfg(test)]
 mod tests;
 

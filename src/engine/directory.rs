@@ -1,4 +1,4 @@
-//! `Directory`: who may register, in which tenant, with which digest hashes — the SIP layer's
+//! `Directory`: who may register, in which tenant, with which digest hashes — the engine's
 //! view of the running config, rebuilt whenever a config is applied or a password rotated.
 //!
 //! Tenants are found by SIP domain (case-insensitive); staff by login, with their digest HA1s
@@ -83,6 +83,12 @@ pub struct Directory {
     pub trunks: Vec<Trunk>,
     /// Company number -> (tenant domain, index in its `numbers`).
     numbers: HashMap<String, (String, usize)>,
+}
+
+impl crate::sip::auth::Accounts for Directory {
+    fn digest_hashes(&self, realm: &str, user: &str) -> Option<&DigestHashes> {
+        self.tenant(realm)?.users.get(user)?.hashes.as_ref()
+    }
 }
 
 impl Directory {

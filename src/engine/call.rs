@@ -1,0 +1,1086 @@
+//! `Call`: one call the PBX carries as a B2BUA — the caller's side it answers, the legs it
+//! rings, the relay its audio is anchored at, and the routing `Flow` that decides who rings.
+//! This is where the engine meets routing: the call starts the flow, carries out its actions
+//! (a person's phones — one leg per registered device — a mobile or an external number through
+//! the tenant's trunk, failing over to the next trunk on 408/5xx; cancelling; refusing the
+//! caller with a reason), and feeds it the legs' outcomes and its timer.
+//!
+//! SIP as a B2BUA does it: provisional answers (180/183, with early SDP) go back to the caller;
+//! the first 2xx wins, is ACKed, and every other leg is cancelled (a leg gets its CANCEL only
+//! once it answered provisionally, RFC 3261 §9.1); a leg answering after routing gave up on it,
+//! or after its call ended, is ACKed and hung up; a trunk's digest challenge is answered once;
+//! CANCEL and BYE come from either side; re-INVITEs (hold, resume) pass from one side to the
+//! other; the caller's 200 is retransmitted until the ACK. Each side is its own dialog: no
+//! Call-ID or tag of one appears in the other, and the SDP of both points at the relay.
+//!
+//! A finished call writes its record once and lingers only while a leg may still answer (at
+//! most `LINGER`), so a late 200 is hung up rather than left ringing.
+
+use super::caller::{CallerSide, CallerState};
+use super::context::{CallId, Ctx, End, Owner, Timer, Toward};
+use super::directory::{Directory, Tenant};
+use super::history;
+use super::io::Notice;
+use super::leg::{Leg, LegState};
+use super::presence::Live;
+use super::reason;
+use crate::media::anchor::{MediaCommand, PortPair, Side};
+use crate::media::sdp;
+use crate::routing::{Action, Callee, Entry, Event, Flow, GiveUp, LegId, Refusal};
+use crate::sip::dialog::{echo_record_route, Dialog};
+use crate::sip::link::{Link, Peer};
+use crate::sip::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
+use crate::sip::registrar::{Aor, Transport};
+use crate::sip::transaction::TransactionKey;
+use crate::sip::uas::respond;
+use crate::store::{CallOutcome, CallRecord};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a finished call waits for its legs' last answers before it is forgotten.
+pub const LINGER: Duration = Duration::from_secs(32);
+
+/// Who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// An authenticated staff member (login).
+    Staff(String),
+    /// Someone outside, through a trunk: the number they presented.
+    External(String),
+}
+
+impl Caller {
+    fn staff(&self) -> Option<&str> {
+        match self {
+            Caller::Staff(login) => Some(login),
+            Caller::External(_) => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Caller::Staff(s) | Caller::External(s) => s,
+        }
+    }
+}
+
+/// A call admission decided to start.
+pub struct Start {
+    pub request: Request,
+    pub key: TransactionKey,
+    /// Where the caller's messages come from, and where answers go.
+    pub from: Peer,
+    pub reply_to: Peer,
+    /// The config snapshot the call keeps for its whole life.
+    pub directory: Arc<Directory>,
+    /// The tenant's SIP domain.
+    pub domain: String,
+    pub caller: Caller,
+    /// What was called, for the record.
+    pub callee: String,
+    pub entry: Entry,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Routing decides who rings; nobody answered yet.
+    Routing,
+    /// The caller talks to leg `.0`.
+    Connected(usize),
+    /// The record is written; only late answers are awaited.
+    Finished,
+}
+
+/// Where a new leg goes.
+struct Target {
+    uri: Uri,
+    to_header: String,
+    peer: Peer,
+    trunk: Option<usize>,
+}
+
+/// One call.
+pub struct Call {
+    id: CallId,
+    caller_side: CallerSide,
+    caller: Caller,
+    legs: Vec<Leg>,
+    phase: Phase,
+    relay: Option<PortPair>,
+    flow: Flow,
+    directory: Arc<Directory>,
+    domain: String,
+    record: CallRecord,
+    /// The staff member who answered (on their phones or mobile).
+    answered_by: Option<String>,
+    /// When the flow's timer is set for.
+    flow_timer: Option<std::time::Instant>,
+    /// The finished record, until the engine takes it.
+    finished: Option<CallRecord>,
+}
+
+impl Call {
+    /// Starts a call: the caller gets 100 at once, its audio is anchored at a relay pair, and
+    /// everything else is as the flow decides. `None` when it cannot start (no relay ports,
+    /// an unknown tenant): the caller has its answer.
+    pub fn start(id: CallId, s: Start, ctx: &mut Ctx) -> Option<Call> {
+        let tag = ctx.random.tag();
+        let Some(tenant) = s.directory.tenant(&s.domain) else {
+            let r = respond(&s.request, StatusCode::NOT_FOUND, "Not Found", &tag);
+            ctx.respond(&s.key, &r);
+            return None;
+        };
+        let offer = std::str::from_utf8(s.request.body())
+            .ok()
+            .and_then(sdp::audio_endpoint);
+        let relay = match offer {
+            None => None,
+            Some(addr) => match ctx.ports.take() {
+                Some(pair) => {
+                    ctx.media(MediaCommand::Start(pair.id));
+                    ctx.media(MediaCommand::Expect {
+                        relay: pair.id,
+                        side: Side::Caller,
+                        addr,
+                    });
+                    Some(pair)
+                }
+                None => {
+                    let mut r = respond(
+                        &s.request,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Service Unavailable",
+                        &tag,
+                    );
+                    r.headers_mut()
+                        .push("Retry-After", super::dispatch::RETRY_AFTER.to_string());
+                    ctx.respond(&s.key, &r);
+                    ctx.out.push_back(super::io::Output::Notice(Notice::NoRelayPorts));
+                    return None;
+                }
+            },
+        };
+        let trying = respond(&s.request, StatusCode::TRYING, "Trying", &tag);
+        ctx.respond(&s.key, &trying);
+        let dialog = Dialog::as_uas(&s.request, &tag, s.from)?;
+        ctx.index
+            .dialogs
+            .insert((dialog.call_id.clone(), tag.clone()), (id, End::Caller));
+        ctx.index.invites.insert(s.key.clone(), id);
+        let record = CallRecord {
+            tenant: tenant.id.clone(),
+            caller: s.caller.name().to_string(),
+            callee: s.callee.clone(),
+            started_ms: ctx.now.wall_ms,
+            ..CallRecord::default()
+        };
+        let (flow, actions) = {
+            let live = Live {
+                presence: ctx.presence,
+                location: ctx.location,
+                tenant,
+                caller: s.caller.staff(),
+                now_ms: ctx.now.wall_ms,
+            };
+            let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            Flow::start(
+                Arc::clone(&s.directory.config),
+                tenant.index,
+                s.entry.clone(),
+                ctx.now.mono,
+                wall,
+                &live,
+            )
+        };
+        let mut call = Call {
+            id,
+            caller_side: CallerSide {
+                invite: s.request,
+                key: s.key,
+                reply_to: s.reply_to,
+                dialog,
+                state: CallerState::Waiting,
+            },
+            caller: s.caller,
+            legs: Vec::new(),
+            phase: Phase::Routing,
+            relay,
+            flow,
+            directory: s.directory,
+            domain: s.domain,
+            record,
+            answered_by: None,
+            flow_timer: None,
+            finished: None,
+        };
+        call.carry_out(actions, ctx);
+        Some(call)
+    }
+
+    /// Whether the call's record is written (it may linger for late answers).
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Whether nothing is left to do: finished, and no leg or caller is owed an answer.
+    pub fn is_over(&self) -> bool {
+        self.phase == Phase::Finished
+            && !self.caller_side.is_open()
+            && !self.legs.iter().any(Leg::awaits_answer)
+    }
+
+    /// The finished record and the relay to close, once.
+    pub fn take_record(&mut self) -> Option<(CallRecord, Option<PortPair>)> {
+        self.finished.take().map(|r| (r, self.relay))
+    }
+
+    /// The index keys of this call, to forget it: its dialogs and the caller's INVITE.
+    pub fn keys(&self) -> (Vec<(String, String)>, TransactionKey) {
+        let mut dialogs = vec![(
+            self.caller_side.dialog.call_id.clone(),
+            self.caller_side.tag().to_string(),
+        )];
+        dialogs.extend(
+            self.legs
+                .iter()
+                .map(|l| (l.call_id().to_string(), l.tag())),
+        );
+        (dialogs, self.caller_side.key.clone())
+    }
+
+    // ---- Routing ----------------------------------------------------------------------
+
+    /// Feeds `event` to the flow and carries out what it decides.
+    fn route(&mut self, event: Event, ctx: &mut Ctx) {
+        let directory = Arc::clone(&self.directory);
+        let Some(tenant) = directory.tenant(&self.domain) else {
+            return;
+        };
+        let live = Live {
+            presence: ctx.presence,
+            location: ctx.location,
+            tenant,
+            caller: self.caller.staff(),
+            now_ms: ctx.now.wall_ms,
+        };
+        let actions = self.flow.on_event(event, ctx.now.mono, &live);
+        self.carry_out(actions, ctx);
+    }
+
+    fn carry_out(&mut self, actions: Vec<Action>, ctx: &mut Ctx) {
+        let mut failed = Vec::new();
+        for action in actions {
+            match action {
+                Action::Ring { leg, callee } => {
+                    if !self.ring(leg, &callee, ctx) {
+                        failed.push(leg);
+                    }
+                }
+                Action::Cancel(group) => {
+                    for j in 0..self.legs.len() {
+                        if self.legs[j].group == group {
+                            self.cancel_leg(j, ctx);
+                        }
+                    }
+                }
+                Action::Reject { refusal, why } => self.reject(refusal, &why, ctx),
+            }
+        }
+        // A leg that could not even be started fails at once (one at a time: each may change
+        // what the flow does next).
+        for leg in failed {
+            self.route(Event::Failed(leg, Refusal::Unavailable), ctx);
+        }
+        self.schedule_flow(ctx);
+    }
+
+    fn schedule_flow(&mut self, ctx: &mut Ctx) {
+        if let Some(at) = self.flow.next_deadline() {
+            if self.flow_timer != Some(at) {
+                self.flow_timer = Some(at);
+                ctx.timers.set(at, Timer::Flow(self.id));
+            }
+        }
+    }
+
+    /// The flow's timer fired.
+    pub fn on_flow_timer(&mut self, ctx: &mut Ctx) {
+        if self.phase == Phase::Routing && self.flow_timer.is_some_and(|at| at <= ctx.now.mono) {
+            self.flow_timer = None;
+            self.route(Event::Tick, ctx);
+        }
+    }
+
+    /// Starts the legs of routing leg `group`; `false` when nothing could be rung (no phone
+    /// registered, no trunk).
+    fn ring(&mut self, group: LegId, callee: &Callee, ctx: &mut Ctx) -> bool {
+        let directory = Arc::clone(&self.directory);
+        let Some(tenant) = directory.tenant(&self.domain) else {
+            return false;
+        };
+        let targets = match callee {
+            Callee::Devices(s) => {
+                let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
+                ctx.location
+                    .lookup(&Aor::new(&tenant.id, &login), ctx.now.wall_ms)
+                    .into_iter()
+                    .filter_map(|b| {
+                        Some(Target {
+                            uri: b.contact.parse().ok()?,
+                            to_header: format!("<sip:{login}@{}>", tenant.domain),
+                            peer: Peer {
+                                addr: b.source,
+                                link: match b.transport {
+                                    Transport::Udp => Link::Udp(0),
+                                    Transport::Tcp => Link::Tcp,
+                                },
+                            },
+                            trunk: None,
+                        })
+                    })
+                    .collect()
+            }
+            Callee::Mobile(_, number) => trunk_target(&directory, tenant, number.as_str(), None),
+            Callee::External(number) => trunk_target(&directory, tenant, number.as_str(), None),
+        };
+        let rang = !targets.is_empty();
+        for target in targets {
+            self.start_leg(group, target, tenant, ctx);
+        }
+        rang
+    }
+
+    /// The From of a new leg. Towards a phone: the caller as they called in. Towards a trunk:
+    /// our address, with the caller's number for an outside caller (a forward keeps their
+    /// caller ID) or the company's number for a staff member.
+    fn leg_from(&self, tenant: &Tenant, to_trunk: bool, ctx: &mut Ctx) -> NameAddr {
+        let invite = &self.caller_side.invite;
+        let original = invite.headers().from().ok();
+        let mut from = match (to_trunk, original) {
+            (true, original) => {
+                let user = match &self.caller {
+                    Caller::Staff(login) => tenant.caller_id.as_deref().unwrap_or(login),
+                    Caller::External(number) => number,
+                };
+                let (_, local) = ctx.locals.local(Link::Udp(0));
+                let uri = format!("sip:{user}@{local}").parse();
+                let mut n = NameAddr::new(uri.unwrap_or_else(|_| invite.uri().clone()));
+                n.display_name = original.and_then(|f| f.display_name);
+                n
+            }
+            (false, Some(f)) => {
+                let mut n = NameAddr::new(f.uri.clone());
+                n.display_name = f.display_name.clone();
+                n
+            }
+            (false, None) => NameAddr::new(invite.uri().clone()),
+        };
+        from.set_tag(&ctx.random.tag());
+        from
+    }
+
+    /// Sends the INVITE of a new leg.
+    fn start_leg(&mut self, group: LegId, target: Target, tenant: &Tenant, ctx: &mut Ctx) {
+        let from = self.leg_from(tenant, target.trunk.is_some(), ctx);
+        let invite = &self.caller_side.invite;
+        let max_forwards = invite
+            .headers()
+            .max_forwards()
+            .ok()
+            .flatten()
+            .unwrap_or(70)
+            .saturating_sub(1)
+            .max(1);
+        let body = relayed_body(invite.body(), self.relay.map(|r| r.callee));
+        let content_type = invite.headers().get("Content-Type").map(str::to_string);
+        let link = target.peer.link;
+        let call_id = ctx.shard.call_id(ctx.random);
+        let mut request = Request::new(Method::Invite, target.uri);
+        let h = request.headers_mut();
+        h.push("Via", ctx.via(link));
+        h.push("Max-Forwards", max_forwards.to_string());
+        h.push("From", from.to_string());
+        h.push("To", &target.to_header);
+        h.push("Call-ID", &call_id);
+        h.push("CSeq", "1 INVITE");
+        h.push("Contact", ctx.contact(link));
+        if let Some(ct) = content_type {
+            h.push("Content-Type", ct);
+        }
+        request.set_body(body);
+        let i = self.legs.len();
+        ctx.index.dialogs.insert(
+            (call_id, from.tag().unwrap_or_default().to_string()),
+            (self.id, End::Leg(i)),
+        );
+        self.legs.push(Leg {
+            group,
+            invite: request.clone(),
+            target: target.peer,
+            trunk: target.trunk,
+            authenticated: false,
+            state: LegState::Calling,
+        });
+        ctx.send(
+            request,
+            target.peer,
+            Owner::Leg {
+                call: self.id,
+                leg: i,
+            },
+        );
+    }
+
+    /// Rings routing leg `group`'s number again through the trunk after `failed`, if the
+    /// tenant has one.
+    fn fail_over(&mut self, group: LegId, failed: usize, ctx: &mut Ctx) {
+        let number = match self.flow.callee(group) {
+            Some(Callee::External(n)) => n.to_string(),
+            Some(Callee::Mobile(_, n)) => n.to_string(),
+            _ => return,
+        };
+        let directory = Arc::clone(&self.directory);
+        let Some(tenant) = directory.tenant(&self.domain) else {
+            return;
+        };
+        for target in trunk_target(&directory, tenant, &number, Some(failed)) {
+            self.start_leg(group, target, tenant, ctx);
+        }
+    }
+
+    // ---- Legs -------------------------------------------------------------------------
+
+    /// An answer to leg `i`'s INVITE.
+    pub fn on_leg_answer(&mut self, i: usize, response: Response, ctx: &mut Ctx) {
+        if i >= self.legs.len() {
+            return;
+        }
+        let code = response.code().as_u16();
+        match code {
+            100..=199 => self.leg_provisional(i, &response, ctx),
+            200..=299 => self.leg_answered(i, response, ctx),
+            401 | 407 if self.answer_challenge(i, &response, ctx) => {}
+            _ => self.leg_failed(i, code, ctx),
+        }
+    }
+
+    /// Leg `i`'s INVITE got no answer at all.
+    pub fn on_leg_timeout(&mut self, i: usize, ctx: &mut Ctx) {
+        if i < self.legs.len() {
+            self.leg_failed(i, 408, ctx);
+        }
+    }
+
+    fn leg_provisional(&mut self, i: usize, response: &Response, ctx: &mut Ctx) {
+        match self.legs[i].state {
+            LegState::CancelPending => {
+                // Given up on before it answered provisionally: now it can be cancelled.
+                self.send_cancel(i, ctx);
+            }
+            LegState::Calling | LegState::Proceeding => {
+                self.legs[i].state = LegState::Proceeding;
+                if response.code().as_u16() == 100 || self.phase != Phase::Routing {
+                    return;
+                }
+                self.callee_audio(response, false, ctx);
+                let relayed = self.relay_response(response, ctx);
+                ctx.respond(&self.caller_side.key.clone(), &relayed);
+            }
+            _ => {}
+        }
+    }
+
+    fn leg_answered(&mut self, i: usize, response: Response, ctx: &mut Ctx) {
+        let leg = &mut self.legs[i];
+        let Some(dialog) = Dialog::as_uac(&leg.invite, &response, leg.target) else {
+            return;
+        };
+        let via = ctx.via(leg.target.link);
+        let ack = dialog.ack(leg.seq(), &via);
+        ctx.transmit(dialog.next_hop(), ack.to_bytes());
+        // Answered after routing moved on (its CANCEL crossed the 200), after another device
+        // answered, or after the call ended: hung up at once.
+        let wanted = leg.is_ringing() && self.phase == Phase::Routing;
+        leg.state = LegState::Answered(dialog);
+        if !wanted {
+            self.bye_leg(i, ctx);
+            return;
+        }
+        self.callee_audio(&response, true, ctx);
+        self.phase = Phase::Connected(i);
+        self.record.answered_ms = Some(ctx.now.wall_ms);
+        let mut ok = self.relay_response(&response, ctx);
+        if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
+            ok.headers_mut().push("Content-Type", "application/sdp");
+        }
+        ctx.respond(&self.caller_side.key.clone(), &ok);
+        self.caller_side.state = if self.caller_side.reply_to.link.is_reliable() {
+            CallerState::Confirmed
+        } else {
+            let t1 = ctx.tx.config().t1;
+            let next = ctx.now.mono + t1;
+            ctx.timers.set(next, Timer::Caller(self.id));
+            CallerState::Answered {
+                ok: ok.to_bytes(),
+                interval: t1,
+                next,
+                until: ctx.now.mono + t1 * 64,
+            }
+        };
+        for j in 0..self.legs.len() {
+            if j != i {
+                self.cancel_leg(j, ctx);
+            }
+        }
+        // The person who took it counts as having received a call, and is on one now.
+        let group = self.legs[i].group;
+        let staff = match self.flow.callee(group) {
+            Some(Callee::Devices(s) | Callee::Mobile(s, _)) => Some(*s),
+            _ => None,
+        };
+        let directory = Arc::clone(&self.directory);
+        if let (Some(s), Some(tenant)) = (staff, directory.tenant(&self.domain)) {
+            let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
+            ctx.presence.received(&tenant.id, &login, ctx.now.wall_ms);
+            self.answered_by = Some(login);
+        }
+        self.count_talking(1, ctx);
+        self.route(Event::Answered(group), ctx);
+    }
+
+    /// Leg `i` ended without answering. When it was the last live leg of its routing leg,
+    /// the flow hears of it.
+    fn leg_failed(&mut self, i: usize, code: u16, ctx: &mut Ctx) {
+        let leg = &mut self.legs[i];
+        if !leg.awaits_answer() {
+            return;
+        }
+        let ringing = leg.is_ringing();
+        leg.state = LegState::Ended(code);
+        if !ringing || self.phase != Phase::Routing {
+            return;
+        }
+        let group = leg.group;
+        // A gateway that failed (not the number: it timed out or answered 5xx) hands the call
+        // to the tenant's next trunk.
+        if let Some(t) = leg.trunk {
+            if code == 408 || (500..600).contains(&code) {
+                self.fail_over(group, t, ctx);
+            }
+        }
+        let siblings = || self.legs.iter().filter(|l| l.group == group);
+        if siblings().any(Leg::is_ringing) {
+            return;
+        }
+        let codes: Vec<u16> = siblings()
+            .filter_map(|l| match l.state {
+                LegState::Ended(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let refusal = if codes.iter().any(|c| *c == 486 || *c == 600) {
+            Refusal::Busy
+        } else if codes.contains(&603) {
+            Refusal::Declined
+        } else {
+            Refusal::Unavailable
+        };
+        self.route(Event::Failed(group, refusal), ctx);
+    }
+
+    /// A trunk challenged leg `i`'s INVITE: send it again with credentials, once. `false`
+    /// when the leg is not to a trunk with credentials, or they were already refused.
+    fn answer_challenge(&mut self, i: usize, response: &Response, ctx: &mut Ctx) -> bool {
+        let leg = &self.legs[i];
+        if leg.authenticated || !leg.is_ringing() {
+            return false;
+        }
+        let auth = leg
+            .trunk
+            .and_then(|t| self.directory.trunks.get(t))
+            .and_then(|t| t.auth.clone());
+        let Some((user, Some(password))) = auth else {
+            return false;
+        };
+        let (challenge_header, answer_header) = if response.code().as_u16() == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let uri = leg.invite.uri().to_string();
+        let Some(authorization) = response.headers().get_all(challenge_header).find_map(|c| {
+            crate::sip::auth::authorization(c, "INVITE", &uri, &user, &password)
+        }) else {
+            return false;
+        };
+        let mut request = leg.invite.clone();
+        let h = request.headers_mut();
+        h.set("Via", ctx.via(leg.target.link));
+        h.set("CSeq", format!("{} INVITE", leg.seq() + 1));
+        h.push(answer_header, authorization);
+        let target = leg.target;
+        let leg = &mut self.legs[i];
+        leg.invite = request.clone();
+        leg.authenticated = true;
+        leg.state = LegState::Calling;
+        ctx.send(
+            request,
+            target,
+            Owner::Leg {
+                call: self.id,
+                leg: i,
+            },
+        );
+        true
+    }
+
+    /// Stops ringing leg `j`: a CANCEL now if it answered provisionally, else once it does.
+    fn cancel_leg(&mut self, j: usize, ctx: &mut Ctx) {
+        match self.legs[j].state {
+            LegState::Proceeding => self.send_cancel(j, ctx),
+            LegState::Calling => self.legs[j].state = LegState::CancelPending,
+            _ => {}
+        }
+    }
+
+    fn send_cancel(&mut self, j: usize, ctx: &mut Ctx) {
+        let leg = &mut self.legs[j];
+        leg.state = LegState::Cancelled;
+        ctx.send(leg.cancel(), leg.target, Owner::Fire);
+    }
+
+    /// Hangs up answered leg `i`.
+    fn bye_leg(&mut self, i: usize, ctx: &mut Ctx) {
+        let leg = &mut self.legs[i];
+        if let LegState::Answered(dialog) = &mut leg.state {
+            let via = ctx.via(dialog.peer.link);
+            let bye = dialog.request(Method::Bye, &via);
+            let to = dialog.next_hop();
+            leg.state = LegState::Ended(200);
+            ctx.send(bye, to, Owner::Fire);
+        }
+    }
+
+    /// Hangs up the caller (after their 200).
+    fn bye_caller(&mut self, ctx: &mut Ctx) {
+        let side = &mut self.caller_side;
+        if matches!(
+            side.state,
+            CallerState::Confirmed | CallerState::Answered { .. }
+        ) {
+            let via = ctx.via(side.dialog.peer.link);
+            let bye = side.dialog.request(Method::Bye, &via);
+            let to = side.dialog.next_hop();
+            side.state = CallerState::Done;
+            ctx.send(bye, to, Owner::Fire);
+        }
+    }
+
+    // ---- The caller -------------------------------------------------------------------
+
+    /// Routing gave up: every leg still ringing is cancelled and the caller is refused.
+    fn reject(&mut self, refusal: Refusal, why: &GiveUp, ctx: &mut Ctx) {
+        for j in 0..self.legs.len() {
+            self.cancel_leg(j, ctx);
+        }
+        if self.caller_side.state != CallerState::Waiting {
+            return;
+        }
+        self.record.note = Some(why.reason().to_string());
+        let status = reason::status(refusal);
+        let mut response = respond(
+            &self.caller_side.invite,
+            status,
+            status.canonical_reason(),
+            self.caller_side.tag(),
+        );
+        reason::add_reason(&mut response, why);
+        ctx.respond(&self.caller_side.key.clone(), &response);
+        self.caller_side.state = CallerState::Done;
+        let outcome = match refusal {
+            Refusal::Busy => CallOutcome::Busy,
+            Refusal::Declined => CallOutcome::Declined,
+            Refusal::Unavailable if !self.flow.offered().is_empty() => CallOutcome::Missed,
+            Refusal::Unavailable => CallOutcome::Unavailable,
+        };
+        self.finish(outcome, Some(status.as_u16()), ctx);
+    }
+
+    /// The caller's CANCEL (its 200 is already out): every leg is cancelled, the INVITE gets
+    /// 487.
+    pub fn on_cancel(&mut self, ctx: &mut Ctx) {
+        if self.phase != Phase::Routing {
+            return;
+        }
+        for j in 0..self.legs.len() {
+            self.cancel_leg(j, ctx);
+        }
+        let response = respond(
+            &self.caller_side.invite,
+            StatusCode::REQUEST_TERMINATED,
+            "Request Terminated",
+            self.caller_side.tag(),
+        );
+        ctx.respond(&self.caller_side.key.clone(), &response);
+        self.caller_side.state = CallerState::Done;
+        self.finish(CallOutcome::Cancelled, Some(487), ctx);
+    }
+
+    /// A BYE in the dialog of `end`: the other side is hung up too.
+    pub fn on_bye(&mut self, end: End, ctx: &mut Ctx) {
+        match (end, self.phase) {
+            (End::Caller, Phase::Connected(i)) => {
+                self.caller_side.state = CallerState::Done;
+                self.bye_leg(i, ctx);
+                self.finish(CallOutcome::Answered, None, ctx);
+            }
+            (End::Caller, Phase::Routing) => self.on_cancel(ctx),
+            (End::Leg(i), Phase::Connected(j)) if i == j => {
+                self.legs[i].state = LegState::Ended(200);
+                self.bye_caller(ctx);
+                self.finish(CallOutcome::Answered, None, ctx);
+            }
+            (End::Leg(i), _) => {
+                if let Some(leg) = self.legs.get_mut(i) {
+                    if let LegState::Answered(_) = leg.state {
+                        leg.state = LegState::Ended(200);
+                    }
+                }
+            }
+            (End::Caller, Phase::Finished) => self.caller_side.state = CallerState::Done,
+        }
+    }
+
+    /// The caller's ACK for our 200.
+    pub fn on_ack(&mut self) {
+        if let CallerState::Answered { .. } = self.caller_side.state {
+            self.caller_side.state = CallerState::Confirmed;
+        }
+    }
+
+    /// The caller's 200 retransmission timer.
+    pub fn on_caller_timer(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now.mono;
+        let CallerState::Answered {
+            ok,
+            interval,
+            next,
+            until,
+        } = &mut self.caller_side.state
+        else {
+            return;
+        };
+        if *next > now {
+            return;
+        }
+        if now >= *until {
+            // No ACK ever came (RFC 3261 §13.3.1.4): the call is ended on both sides.
+            self.caller_side.state = CallerState::Done;
+            if let Phase::Connected(i) = self.phase {
+                self.record.note = Some("the caller never acknowledged the answer".into());
+                self.bye_leg(i, ctx);
+                // The dialog was never confirmed, but a BYE ends it on the caller's side too.
+                let via = ctx.via(self.caller_side.dialog.peer.link);
+                let bye = self.caller_side.dialog.request(Method::Bye, &via);
+                ctx.send(bye, self.caller_side.dialog.next_hop(), Owner::Fire);
+                self.finish(CallOutcome::Answered, None, ctx);
+            }
+            return;
+        }
+        let bytes = ok.clone();
+        *interval = (*interval * 2).min(ctx.tx.config().t2);
+        *next = now + *interval;
+        let at = *next;
+        ctx.timers.set(at, Timer::Caller(self.id));
+        ctx.transmit(self.caller_side.reply_to, bytes);
+    }
+
+    /// A 2xx retransmitted by leg `i` after its transaction ended: ACK it again.
+    pub fn on_stray_2xx(&self, end: End, ctx: &mut Ctx) {
+        if let End::Leg(i) = end {
+            if let Some(LegState::Answered(dialog)) = self.legs.get(i).map(|l| &l.state) {
+                let via = ctx.via(dialog.peer.link);
+                let ack = dialog.ack(self.legs[i].seq(), &via);
+                ctx.transmit(dialog.next_hop(), ack.to_bytes());
+            }
+        }
+    }
+
+    // ---- Re-INVITEs -------------------------------------------------------------------
+
+    /// An INVITE in the dialog of `end` (hold, resume, a codec change): passed to the other
+    /// side with its audio still pointed at the relay. `None` when there is no other side (the
+    /// engine answers 481).
+    pub fn on_reinvite(
+        &mut self,
+        end: End,
+        request: &Request,
+        key: TransactionKey,
+        ctx: &mut Ctx,
+    ) -> Option<Response> {
+        let Phase::Connected(i) = self.phase else {
+            return None;
+        };
+        let toward = match end {
+            End::Caller => Toward::Callee,
+            End::Leg(j) if j == i => Toward::Caller,
+            End::Leg(_) => return None,
+        };
+        if let (Some(relay), Some(addr)) = (self.relay, body_audio(request.body())) {
+            let side = match toward {
+                Toward::Callee => Side::Caller,
+                Toward::Caller => Side::Callee,
+            };
+            ctx.media(MediaCommand::Repoint {
+                relay: relay.id,
+                side,
+                addr,
+            });
+        }
+        let (dialog, toward_addr) = match toward {
+            Toward::Callee => match &mut self.legs[i].state {
+                LegState::Answered(d) => (d, self.relay.map(|r| r.callee)),
+                _ => return None,
+            },
+            Toward::Caller => (
+                &mut self.caller_side.dialog,
+                self.relay.map(|r| r.caller),
+            ),
+        };
+        let link = dialog.peer.link;
+        let via = ctx.via(link);
+        let mut forward = dialog.request(Method::Invite, &via);
+        forward.headers_mut().push("Contact", ctx.contact(link));
+        if let Some(ct) = request.headers().get("Content-Type") {
+            forward.headers_mut().push("Content-Type", ct);
+        }
+        forward.set_body(relayed_body(request.body(), toward_addr));
+        let to = dialog.next_hop();
+        ctx.send(
+            forward,
+            to,
+            Owner::ReInvite {
+                call: self.id,
+                toward,
+                origin: key,
+                request: Arc::new(request.clone()),
+            },
+        );
+        Some(respond(request, StatusCode::TRYING, "Trying", ""))
+    }
+
+    /// The other side answered a passed-through re-INVITE: ACK a 2xx there, and answer the
+    /// originating side the same way (its audio pointed at the relay).
+    pub fn on_reinvite_answer(
+        &mut self,
+        toward: Toward,
+        origin: &TransactionKey,
+        origin_request: &Request,
+        response: &Response,
+        ctx: &mut Ctx,
+    ) {
+        let code = response.code().as_u16();
+        if code < 200 {
+            return;
+        }
+        let answered = match self.phase {
+            Phase::Connected(i) => Some(i),
+            _ => None,
+        };
+        let dialog = match (toward, answered) {
+            (Toward::Callee, Some(i)) => match &self.legs[i].state {
+                LegState::Answered(d) => Some(d),
+                _ => None,
+            },
+            (Toward::Caller, _) => Some(&self.caller_side.dialog),
+            (Toward::Callee, None) => None,
+        };
+        let origin_link = match toward {
+            Toward::Callee => self.caller_side.dialog.peer.link,
+            Toward::Caller => answered.map_or(Link::Udp(0), |i| self.legs[i].target.link),
+        };
+        if let (true, Some(dialog)) = (code < 300, dialog) {
+            // The ACK for a 2xx is ours, in the dialog, with the re-INVITE's CSeq.
+            let via = ctx.via(dialog.peer.link);
+            let ack = dialog.ack(dialog.local_seq, &via);
+            ctx.transmit(dialog.next_hop(), ack.to_bytes());
+        }
+        let back_to = match toward {
+            Toward::Callee => self.relay.map(|r| r.caller),
+            Toward::Caller => self.relay.map(|r| r.callee),
+        };
+        if let (Some(relay), Some(addr)) = (self.relay, body_audio(response.body())) {
+            let side = match toward {
+                Toward::Callee => Side::Callee,
+                Toward::Caller => Side::Caller,
+            };
+            ctx.media(MediaCommand::Repoint {
+                relay: relay.id,
+                side,
+                addr,
+            });
+        }
+        // The originating side's dialog keeps our tag (its To has it already).
+        let mut answer = respond(origin_request, response.code(), response.reason(), "");
+        answer.headers_mut().push("Contact", ctx.contact(origin_link));
+        if !response.body().is_empty() {
+            if let Some(ct) = response.headers().get("Content-Type") {
+                answer.headers_mut().push("Content-Type", ct);
+            }
+            answer.set_body(relayed_body(response.body(), back_to));
+        }
+        ctx.respond(origin, &answer);
+    }
+
+    // ---- Ending -----------------------------------------------------------------------
+
+    /// Ends the call now (the server stops): answered calls get a BYE on both sides, ringing
+    /// ones CANCELs and 503 for the caller.
+    pub fn end_now(&mut self, ctx: &mut Ctx) {
+        match self.phase {
+            Phase::Connected(i) => {
+                self.bye_leg(i, ctx);
+                self.bye_caller(ctx);
+                self.finish(CallOutcome::Answered, None, ctx);
+            }
+            Phase::Routing => {
+                for j in 0..self.legs.len() {
+                    self.cancel_leg(j, ctx);
+                }
+                self.record.note = Some("the server stopped".into());
+                let mut response = respond(
+                    &self.caller_side.invite,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    self.caller_side.tag(),
+                );
+                response.headers_mut().push("Retry-After", "60");
+                ctx.respond(&self.caller_side.key.clone(), &response);
+                self.caller_side.state = CallerState::Done;
+                self.finish(CallOutcome::Unavailable, Some(503), ctx);
+            }
+            Phase::Finished => {}
+        }
+    }
+
+    /// Completes the call's record, once; the call lingers until its legs settle.
+    fn finish(&mut self, outcome: CallOutcome, status: Option<u16>, ctx: &mut Ctx) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        if let Phase::Connected(_) = self.phase {
+            self.count_talking(-1, ctx);
+        }
+        self.phase = Phase::Finished;
+        let mut record = std::mem::take(&mut self.record);
+        record.answered_by = self.answered_by.clone();
+        history::complete(
+            &mut record,
+            &self.flow,
+            &self.directory,
+            self.directory.tenant(&self.domain),
+            outcome,
+            status,
+            ctx.now.wall_ms,
+        );
+        self.finished = Some(record);
+        ctx.timers.set(ctx.now.mono + LINGER, Timer::Linger(self.id));
+    }
+
+    /// The call's staff (its caller, whoever answered) are on one more call or one fewer.
+    fn count_talking(&self, delta: i32, ctx: &mut Ctx) {
+        let Some(tenant) = self.directory.tenant(&self.domain) else {
+            return;
+        };
+        for login in self.caller.staff().into_iter().chain(self.answered_by.as_deref()) {
+            ctx.presence.talking(&tenant.id, login, delta);
+        }
+    }
+
+    // ---- Audio ------------------------------------------------------------------------
+
+    /// A device's SDP (in a 18x or 2xx) tells where it wants audio: the relay sends there
+    /// until the device's own packets arrive; the answering device replaces any that played
+    /// early media.
+    fn callee_audio(&self, response: &Response, answered: bool, ctx: &mut Ctx) {
+        let (Some(relay), Some(addr)) = (self.relay, body_audio(response.body())) else {
+            return;
+        };
+        let (relay, side) = (relay.id, Side::Callee);
+        ctx.media(if answered {
+            MediaCommand::Repoint { relay, side, addr }
+        } else {
+            MediaCommand::Expect { relay, side, addr }
+        });
+    }
+
+    /// A device's answer as the caller's: the caller's dialog identifiers, our tag, Contact and
+    /// the Record-Route it came with, the device's body — its audio pointed at the relay.
+    fn relay_response(&self, response: &Response, ctx: &Ctx) -> Response {
+        let side = &self.caller_side;
+        let mut r = respond(&side.invite, response.code(), response.reason(), side.tag());
+        echo_record_route(&side.invite, &mut r);
+        r.headers_mut()
+            .push("Contact", ctx.contact(side.reply_to.link));
+        if !response.body().is_empty() {
+            if let Some(ct) = response.headers().get("Content-Type") {
+                r.headers_mut().push("Content-Type", ct);
+            }
+            r.set_body(relayed_body(response.body(), self.relay.map(|p| p.caller)));
+        }
+        r
+    }
+}
+
+/// Where a call to `number` goes: the tenant's first outbound trunk that resolved (after
+/// `after`, when that one failed), with the number rewritten for it.
+fn trunk_target(
+    directory: &Directory,
+    tenant: &Tenant,
+    number: &str,
+    after: Option<usize>,
+) -> Vec<Target> {
+    let skip = after
+        .and_then(|t| tenant.outbound.iter().position(|&i| i == t))
+        .map_or(0, |p| p + 1);
+    let Some((i, addr)) = tenant.outbound[skip.min(tenant.outbound.len())..]
+        .iter()
+        .find_map(|&i| Some((i, directory.trunks.get(i)?.addr?)))
+    else {
+        return Vec::new();
+    };
+    let trunk = &directory.trunks[i];
+    let dialled = crate::routing::rewrite(&trunk.outbound_rewrite, number);
+    let (link, param) = if trunk.tcp {
+        (Link::Tcp, ";transport=tcp")
+    } else {
+        (Link::Udp(0), "")
+    };
+    let Ok(uri) = format!("sip:{dialled}@{addr}{param}").parse::<Uri>() else {
+        return Vec::new();
+    };
+    vec![Target {
+        uri,
+        to_header: format!("<sip:{dialled}@{addr}>"),
+        peer: Peer { addr, link },
+        trunk: Some(i),
+    }]
+}
+
+/// Where the SDP in `body` wants its audio.
+fn body_audio(body: &[u8]) -> Option<SocketAddr> {
+    std::str::from_utf8(body).ok().and_then(sdp::audio_endpoint)
+}
+
+/// `body` with its audio pointed at `relay_to`, when there is a relay and the body is SDP
+/// with audio; otherwise as it is.
+fn relayed_body(body: &[u8], relay_to: Option<SocketAddr>) -> Vec<u8> {
+    match (relay_to, std::str::from_utf8(body)) {
+        (Some(to), Ok(text)) if sdp::audio_endpoint(text).is_some() => {
+            sdp::point_at(text, to).into_bytes()
+        }
+        _ => body.to_vec(),
+    }
+}

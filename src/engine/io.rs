@@ -1,0 +1,139 @@
+//! The engine's one way in and one way out: every `Input` it takes (a message, the time
+//! passing, a media event, a new config, stopping) and every `Output` it asks of its driver
+//! (bytes to send, a media command, a finished call's record, bindings to persist, a line for
+//! the operator, and last the time to be woken at). Time comes in with the inputs as `Now`;
+//! nothing inside reads a clock.
+
+use super::directory::Directory;
+use crate::media::anchor::{MediaCommand, MediaEvent};
+use crate::sip::link::{Peer, Transmit};
+use crate::sip::message::Message;
+use crate::sip::registrar::{Aor, Binding};
+use crate::store::CallRecord;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The time as the driver read it: monotonic for timers, the wall clock (ms since the Unix
+/// epoch) for records, registrations and schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub mono: Instant,
+    pub wall_ms: u64,
+}
+
+impl Now {
+    /// `ms` milliseconds later on both clocks.
+    pub fn after_ms(self, ms: u64) -> Now {
+        Now {
+            mono: self.mono + std::time::Duration::from_millis(ms),
+            wall_ms: self.wall_ms + ms,
+        }
+    }
+
+    /// The wall clock at monotonic instant `at` (at or after this one).
+    pub fn wall_at(self, at: Instant) -> u64 {
+        self.wall_ms + at.saturating_duration_since(self.mono).as_millis() as u64
+    }
+}
+
+/// Everything the engine is told.
+#[derive(Debug)]
+pub enum Input {
+    /// A message arrived from `from` (parsed by `dispatch`).
+    Message {
+        now: Now,
+        from: Peer,
+        message: Message,
+    },
+    /// Time passed: whatever is due fires.
+    Timeout(Now),
+    /// The media driver reports.
+    Media { now: Now, event: MediaEvent },
+    /// A new running config (an apply, a password rotation): new calls use it, calls in
+    /// progress keep theirs.
+    Config {
+        now: Now,
+        directory: Arc<Directory>,
+    },
+    /// Stop taking new calls: they get 503 with `Retry-After`; calls in progress go on.
+    Drain,
+    /// End every call in progress now: a BYE to both sides of answered calls, CANCEL and 503
+    /// for ringing ones.
+    EndCalls(Now),
+}
+
+/// Everything the engine asks for.
+#[derive(Debug)]
+pub enum Output {
+    /// Send these bytes.
+    Transmit(Transmit),
+    /// Tell the media driver.
+    Media(MediaCommand),
+    /// A call ended: its history record (write it).
+    Record(CallRecord),
+    /// An address of record's bindings changed (persist them; empty: forget it).
+    Bindings { aor: Aor, bindings: Vec<Binding> },
+    /// Something the operator should hear of.
+    Notice(Notice),
+    /// Nothing more for now: call `handle(Input::Timeout)` at this instant (or earlier with
+    /// any other input).
+    Timeout(Instant),
+}
+
+/// Lines for the server log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// A trunk registered with its gateway.
+    TrunkRegistered {
+        trunk: String,
+        gateway: SocketAddr,
+        granted: u32,
+    },
+    /// A trunk's registration failed; it is retried.
+    TrunkFailed {
+        trunk: String,
+        gateway: SocketAddr,
+        code: u16,
+        retry_s: u64,
+    },
+    /// A trunk taken out of the config unregistered.
+    TrunkUnregistered {
+        trunk: String,
+        gateway: SocketAddr,
+        code: u16,
+    },
+    /// A call came when no relay ports were ready; it was refused with 503.
+    NoRelayPorts,
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::TrunkRegistered {
+                trunk,
+                gateway,
+                granted,
+            } => write!(f, "trunk {trunk} registered with {gateway} for {granted} s"),
+            Notice::TrunkFailed {
+                trunk,
+                gateway,
+                code,
+                retry_s,
+            } => write!(
+                f,
+                "trunk {trunk}: registration with {gateway} failed ({code}), retrying in {retry_s} s"
+            ),
+            Notice::TrunkUnregistered {
+                trunk,
+                gateway,
+                code,
+            } => write!(f, "trunk {trunk}: unregistered from {gateway} ({code})"),
+            Notice::NoRelayPorts => write!(
+                f,
+                "no RTP relay ports ready (server.rtp range exhausted?): a call was refused with 503"
+            ),
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! The engine: call control as a sans-io machine — one way in (`handle(Input)`), one way out
+//! (`poll() -> Output`), the time and a seeded random source passed in, nothing read from the
+//! world inside. The driver (`serve`) owns the sockets and the clock; a test harness can drive
+//! phones, trunks and the engine on virtual time instead (`tests/`).
+//!
+//! An `Engine` is one shard: it holds the transactions and calls whose Call-IDs hash to it
+//! (`shard`), so the server runs one per core and no lock covers them all. What the shards
+//! share — registrations (`Location`), who is on a call (`Presence`), the digest nonce counts,
+//! the relay port pool — is behind small striped locks held for a lookup. Which shard takes a
+//! message is `dispatch`'s business.
+//!
+//! The engine itself only dispatches: a REGISTER to `registration`, a new INVITE to
+//! `admission` and then to `Calls`, in-dialog requests and answers to their call, the trunks'
+//! registrations to `Trunks`.
+
+pub mod admission;
+pub mod call;
+pub mod caller;
+pub mod calls;
+pub mod context;
+pub mod directory;
+pub mod dispatch;
+pub mod history;
+pub mod io;
+pub mod leg;
+pub mod presence;
+pub mod random;
+pub mod reason;
+pub mod registration;
+pub mod shard;
+pub mod trunks;
+
+
+use admission::Admission;
+use call::Start;
+use calls::Calls;
+use context::{Ctx, Index, Owner, Timer, Timers};
+use directory::Directory;
+use io::{Input, Now, Output};
+use presence::Presence;
+use random::Random;
+use shard::Shard;
+use trunks::Trunks;
+
+use crate::media::anchor::Ports;
+use crate::sip::auth::DigestAuth;
+use crate::sip::link::{Locals, Peer, Transmit};
+use crate::sip::message::{Message, Method, Request, StatusCode};
+use crate::sip::registrar::{Limits, Location, Registrar};
+use crate::sip::transaction::{TimerConfig, TransactionKey};
+use crate::sip::transactions::{Answer, Incoming, Transactions};
+use crate::sip::uas;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs `$body` with `$ctx`, a `Ctx` lending the engine's parts (everything but `calls` and
+/// `trunks`, which the body uses beside it).
+macro_rules! with_ctx {
+    ($engine:ident, $ctx:ident, $body:expr) => {{
+        #[allow(unused_mut)]
+        let mut $ctx = Ctx {
+            now: $engine.now,
+            shard: $engine.shard,
+            locals: &$engine.locals,
+            tx: &mut $engine.tx,
+            out: &mut $engine.out,
+            random: &mut $engine.random,
+            timers: &mut $engine.timers,
+            index: &mut $engine.index,
+            location: $engine.shared.location.as_ref(),
+            presence: $engine.shared.presence.as_ref(),
+            ports: $engine.shared.ports.as_ref(),
+        };
+        $body
+    }};
+}
+
+/// How often expired registrations are swept.
+const SWEEP: Duration = Duration::from_secs(1);
+
+/// What every shard shares.
+#[derive(Clone)]
+pub struct Shared {
+    /// Registrations.
+    pub location: Arc<dyn Location>,
+    /// Who is on a call, who last received one.
+    pub presence: Arc<Presence>,
+    /// Relay port pairs.
+    pub ports: Arc<dyn Ports>,
+    /// Digest nonces (one secret, one replay record for all shards).
+    pub auth: DigestAuth,
+}
+
+/// How one shard is set up.
+#[derive(Clone)]
+pub struct Settings {
+    pub shard: Shard,
+    /// Our address on each link (Via, Contact).
+    pub locals: Locals,
+    pub timers: TimerConfig,
+    pub registrations: Limits,
+    /// The seed of this shard's randomness.
+    pub seed: [u8; 32],
+}
+
+/// What the SIP layer has done, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub received: u64,
+    pub malformed: u64,
+    pub registrations: u64,
+}
+
+/// One shard of call control.
+pub struct Engine {
+    shard: Shard,
+    locals: Locals,
+    directory: Arc<Directory>,
+    shared: Shared,
+    registrar: Registrar,
+    tx: Transactions<Owner>,
+    calls: Calls,
+    index: Index,
+    trunks: Option<Trunks>,
+    random: Random,
+    timers: Timers,
+    out: VecDeque<Output>,
+    draining: bool,
+    /// The last time an input brought.
+    now: Now,
+    pub stats: Stats,
+}
+
+impl Engine {
+    /// Shard `settings.shard` running `directory` from `now`. The first shard also runs the
+    /// trunks' registrations and sweeps expired registrations for all.
+    pub fn new(settings: Settings, shared: Shared, directory: Arc<Directory>, now: Now) -> Engine {
+        let first = settings.shard.index == 0;
+        let mut engine = Engine {
+            shard: settings.shard,
+            locals: settings.locals,
+            directory,
+            shared,
+            registrar: Registrar::new(settings.registrations),
+            tx: Transactions::new(settings.timers),
+            calls: Calls::default(),
+            index: Index::default(),
+            trunks: first.then(Trunks::default),
+            random: Random::new(settings.seed),
+            timers: Timers::default(),
+            out: VecDeque::new(),
+            draining: false,
+            now,
+            stats: Stats::default(),
+        };
+        if first {
+            engine.timers.set(now.mono, Timer::Trunks);
+            engine.timers.set(now.mono, Timer::Sweep);
+        }
+        engine
+    }
+
+    /// Calls in progress on this shard.
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Calls held, finished ones lingering for late answers included.
+    pub fn calls_held(&self) -> usize {
+        self.calls.held()
+    }
+
+    /// Server and client transactions alive.
+    pub fn transactions(&self) -> (usize, usize) {
+        self.tx.len()
+    }
+
+    /// Takes one input.
+    pub fn handle(&mut self, input: Input) {
+        match input {
+            Input::Message { now, from, message } => {
+                self.now = now;
+                self.stats.received += 1;
+                match message {
+                    Message::Request(r) => self.on_request(r, from),
+                    Message::Response(r) => self.on_response(r),
+                }
+            }
+            Input::Timeout(now) => {
+                self.now = now;
+                self.on_timeout();
+            }
+            Input::Media { now, event } => {
+                self.now = now;
+                with_ctx!(self, ctx, self.calls.on_media(event, &mut ctx));
+            }
+            Input::Config { now, directory } => {
+                self.now = now;
+                self.directory = directory;
+                self.timers.set(now.mono, Timer::Trunks);
+            }
+            Input::Drain => self.draining = true,
+            Input::EndCalls(now) => {
+                self.now = now;
+                with_ctx!(self, ctx, self.calls.end_all(&mut ctx));
+            }
+        }
+    }
+
+    /// The next thing to do; `Output::Timeout` when there is nothing more for now.
+    pub fn poll(&mut self) -> Output {
+        if let Some(out) = self.out.pop_front() {
+            return out;
+        }
+        let next = [
+            self.tx.next_deadline(),
+            self.timers.next(),
+            self.trunks.as_ref().and_then(Trunks::next_deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        Output::Timeout(next.unwrap_or(self.now.mono + Duration::from_secs(3600)))
+    }
+
+    fn on_timeout(&mut self) {
+        let now = self.now;
+        let mut sent = Vec::new();
+        let timed_out = self.tx.on_timeout(now.mono, &mut sent);
+        self.transmit(sent);
+        for (owner, _) in timed_out {
+            match owner {
+                Owner::Trunk(label) => {
+                    with_ctx!(self, ctx, {
+                        if let Some(t) = self.trunks.as_mut() {
+                            t.on_answer(&label, None, &mut ctx);
+                        }
+                    })
+                }
+                owner => with_ctx!(self, ctx, self.calls.on_timeout(owner, &mut ctx)),
+            }
+        }
+        if self
+            .trunks
+            .as_ref()
+            .and_then(Trunks::next_deadline)
+            .is_some_and(|at| at <= now.mono)
+        {
+            self.timers.set(now.mono, Timer::Trunks);
+        }
+        while let Some(timer) = self.timers.pop_due(now.mono) {
+            match timer {
+                Timer::Trunks => {
+                    let directory = Arc::clone(&self.directory);
+                    with_ctx!(self, ctx, {
+                        if let Some(t) = self.trunks.as_mut() {
+                            t.reconcile(&directory, &mut ctx);
+                            t.poll(&mut ctx);
+                        }
+                    })
+                }
+                Timer::Sweep => self.sweep(),
+                other => with_ctx!(self, ctx, self.calls.on_timer(other, &mut ctx)),
+            }
+        }
+    }
+
+    /// Expired registrations are dropped (and forgotten by the store).
+    fn sweep(&mut self) {
+        for aor in self.shared.location.expire(self.now.wall_ms) {
+            let bindings = self.shared.location.lookup(&aor, self.now.wall_ms);
+            self.out.push_back(Output::Bindings { aor, bindings });
+        }
+        self.timers.set(self.now.mono + SWEEP, Timer::Sweep);
+    }
+
+    fn transmit(&mut self, sent: Vec<Transmit>) {
+        self.out.extend(sent.into_iter().map(Output::Transmit));
+    }
+
+    fn on_response(&mut self, response: crate::sip::message::Response) {
+        let mut sent = Vec::new();
+        let answer = self.tx.on_response(response, self.now.mono, &mut sent);
+        self.transmit(sent);
+        match answer {
+            Answer::Owned {
+                owner: Owner::Trunk(label),
+                response,
+                ..
+            } => with_ctx!(self, ctx, {
+                if let Some(t) = self.trunks.as_mut() {
+                    t.on_answer(&label, Some(&response), &mut ctx);
+                }
+            }),
+            Answer::Owned {
+                owner,
+                request,
+                to,
+                response,
+            } => with_ctx!(
+                self,
+                ctx,
+                self.calls.on_answer(owner, &request, response, to, &mut ctx)
+            ),
+            Answer::Stray(response) => {
+                let invite = response
+                    .headers()
+                    .cseq()
+                    .is_ok_and(|c| c.method == Method::Invite);
+                if invite && response.code().is_success() {
+                    with_ctx!(self, ctx, self.calls.on_stray_2xx(&response, &mut ctx));
+                }
+            }
+            Answer::Absorbed => {}
+        }
+    }
+
+    fn on_request(&mut self, mut request: Request, from: Peer) {
+        let Ok(via) = request.headers().top_via() else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let (via, reply_to) = uas::stamp_received(&mut request, &via, from);
+        let mut sent = Vec::new();
+        let incoming = self
+            .tx
+            .on_request(&request, &via, reply_to, self.now.mono, &mut sent);
+        self.transmit(sent);
+        let key = match incoming {
+            Incoming::Absorbed => return,
+            Incoming::New(key) => key,
+        };
+        if *request.method() == Method::Ack {
+            // The ACK for a 2xx belongs to the dialog.
+            return with_ctx!(self, ctx, self.calls.on_ack(&request, &mut ctx));
+        }
+        let tag = self.random.tag();
+        if let Some(r) = uas::check_request(&request, &tag) {
+            return self.reply(key.as_ref(), reply_to, &r);
+        }
+        let has_to_tag = request.headers().to().is_ok_and(|t| t.tag().is_some());
+        match request.method() {
+            Method::Invite if !has_to_tag => self.invite(request, from, reply_to, key),
+            Method::Invite => {
+                let answer = with_ctx!(
+                    self,
+                    ctx,
+                    self.calls.on_reinvite(&request, key.clone(), &mut ctx)
+                );
+                let answer =
+                    answer.unwrap_or_else(|| uas::found_or_481(&request, false, &tag));
+                self.reply(key.as_ref(), reply_to, &answer);
+            }
+            Method::Register => {
+                let (answer, changed) = registration::register(
+                    &request,
+                    from,
+                    &self.directory,
+                    &self.shared.auth,
+                    &self.registrar,
+                    self.shared.location.as_ref(),
+                    &mut self.random,
+                    self.now,
+                );
+                if answer.code() == StatusCode::OK {
+                    self.stats.registrations += 1;
+                }
+                self.reply(key.as_ref(), reply_to, &answer);
+                if let Some(aor) = changed {
+                    let bindings = self.shared.location.lookup(&aor, self.now.wall_ms);
+                    self.out.push_back(Output::Bindings { aor, bindings });
+                }
+            }
+            Method::Options => {
+                let mut r = uas::respond(&request, StatusCode::OK, "OK", &tag);
+                r.headers_mut().push("Allow", uas::ALLOW);
+                r.headers_mut().push("Accept", "application/sdp");
+                self.reply(key.as_ref(), reply_to, &r);
+            }
+            Method::Cancel => {
+                let invite = request.headers().top_via().ok().and_then(|v| {
+                    v.branch()
+                        .and_then(|b| TransactionKey::server(b, &v.sent_by(), "INVITE"))
+                });
+                let found = invite.as_ref().is_some_and(|k| self.index.invites.contains_key(k));
+                // The 200 for the CANCEL goes out before the INVITE's 487 (RFC 3261 §9.2).
+                let answer = uas::found_or_481(&request, found, &tag);
+                self.reply(key.as_ref(), reply_to, &answer);
+                if let (true, Some(invite)) = (found, invite) {
+                    with_ctx!(self, ctx, self.calls.on_cancel(&invite, &mut ctx));
+                }
+            }
+            Method::Bye => {
+                let found = with_ctx!(self, ctx, self.calls.on_bye(&request, &mut ctx));
+                let answer = uas::found_or_481(&request, found, &tag);
+                self.reply(key.as_ref(), reply_to, &answer);
+            }
+            _ => self.reply(key.as_ref(), reply_to, &uas::not_allowed(&request, &tag)),
+        }
+    }
+
+    /// A new INVITE: admission decides; a call starts, or the caller gets its answer.
+    fn invite(
+        &mut self,
+        request: Request,
+        from: Peer,
+        reply_to: Peer,
+        key: Option<TransactionKey>,
+    ) {
+        let directory = Arc::clone(&self.directory);
+        let admission = admission::admit(
+            &request,
+            from,
+            &directory,
+            &self.shared.auth,
+            self.draining,
+            &mut self.random,
+            self.now,
+        );
+        match (admission, key) {
+            (Admission::Answer(r), key) => self.reply(key.as_ref(), reply_to, &r),
+            (Admission::NotFound(r, record), key) => {
+                self.reply(key.as_ref(), reply_to, &r);
+                self.out.push_back(Output::Record(record));
+            }
+            (Admission::Call { .. }, None) => {
+                // An RFC 2543 client: no transaction to answer a call through.
+                let tag = self.random.tag();
+                let r = uas::respond(&request, StatusCode::BAD_REQUEST, "Branch Required", &tag);
+                self.reply(None, reply_to, &r);
+            }
+            (
+                Admission::Call {
+                    domain,
+                    caller,
+                    callee,
+                    entry,
+                },
+                Some(key),
+            ) => {
+                let start = Start {
+                    request,
+                    key,
+                    from,
+                    reply_to,
+                    directory,
+                    domain,
+                    caller,
+                    callee,
+                    entry,
+                };
+                with_ctx!(self, ctx, self.calls.start(start, &mut ctx));
+            }
+        }
+    }
+
+    /// Answers through the server transaction, or statelessly when there is none.
+    fn reply(
+        &mut self,
+        key: Option<&TransactionKey>,
+        reply_to: Peer,
+        response: &crate::sip::message::Response,
+    ) {
+        match key {
+            Some(key) => {
+                let mut sent = Vec::new();
+                self.tx.respond(key, response, self.now.mono, &mut sent);
+                self.transmit(sent);
+            }
+            None => self.out.push_back(Output::Transmit(Transmit {
+                to: reply_to,
+                bytes: response.to_bytes(),
+            })),
+        }
+    }
+}
+

@@ -1,0 +1,129 @@
+//! `Presence`: what routing asks about the staff while it decides who rings — is the person
+//! registered, on a call, when did they last receive one — kept live for every shard of the
+//! engine at once (a call answered on one shard makes the person busy for all). `Live` is
+//! one call's view of it, handed to routing: the staff member making the call is never offered
+//! it (their own department does not ring them back).
+
+use super::directory::Tenant;
+use crate::config::model::StaffId;
+use crate::sip::registrar::{Aor, Location};
+use crate::striped::Striped;
+use std::collections::HashMap;
+
+/// A staff member, as presence keys them: (tenant id, login).
+type Who = (String, String);
+
+/// Who is on a call, and who last received one when.
+#[derive(Default)]
+pub struct Presence {
+    /// Answered calls each staff member is on now.
+    talking: Striped<Who, u32>,
+    /// When each staff member last received (answered) a call, in ms since the epoch —
+    /// evenly's order. Loaded from the store at start.
+    last_calls: Striped<Who, u64>,
+}
+
+impl Presence {
+    /// Presence whose "last received a call" times start as `last_calls` (from the store).
+    pub fn with_last_calls(last_calls: HashMap<Who, u64>) -> Presence {
+        let presence = Presence::default();
+        for (who, at) in last_calls {
+            presence.last_calls.update(who, |v| *v = Some(at));
+        }
+        presence
+    }
+
+    /// `login` of `tenant` is on one more call (`delta` 1) or one fewer (-1).
+    pub fn talking(&self, tenant: &str, login: &str, delta: i32) {
+        self.talking
+            .update((tenant.to_string(), login.to_string()), |n| {
+                let left = n.unwrap_or(0).saturating_add_signed(delta);
+                *n = (left > 0).then_some(left);
+            });
+    }
+
+    /// Whether `login` of `tenant` is on a call.
+    pub fn is_talking(&self, tenant: &str, login: &str) -> bool {
+        self.talking
+            .read(&(tenant.to_string(), login.to_string()), |n| n.is_some())
+    }
+
+    /// `login` of `tenant` received a call at `at_ms`.
+    pub fn received(&self, tenant: &str, login: &str, at_ms: u64) {
+        self.last_calls
+            .update((tenant.to_string(), login.to_string()), |v| {
+                *v = Some(v.unwrap_or(0).max(at_ms))
+            });
+    }
+
+    /// When `login` of `tenant` last received a call.
+    pub fn last_call(&self, tenant: &str, login: &str) -> Option<u64> {
+        self.last_calls
+            .read(&(tenant.to_string(), login.to_string()), |v| v.copied())
+    }
+
+    /// Staff on a call now, in all.
+    pub fn on_calls(&self) -> usize {
+        self.talking.len()
+    }
+}
+
+/// One call's view of presence, for routing.
+pub(super) struct Live<'a> {
+    pub presence: &'a Presence,
+    pub location: &'a dyn Location,
+    pub tenant: &'a Tenant,
+    /// The staff member making the call.
+    pub caller: Option<&'a str>,
+    pub now_ms: u64,
+}
+
+impl Live<'_> {
+    fn login(&self, s: StaffId) -> &str {
+        self.tenant.logins.get(s.0).map_or("", String::as_str)
+    }
+}
+
+impl crate::routing::Presence for Live<'_> {
+    fn registered(&self, s: StaffId) -> bool {
+        let login = self.login(s);
+        self.caller != Some(login)
+            && !self
+                .location
+                .lookup(&Aor::new(&self.tenant.id, login), self.now_ms)
+                .is_empty()
+    }
+
+    fn busy(&self, s: StaffId) -> bool {
+        self.presence.is_talking(&self.tenant.id, self.login(s))
+    }
+
+    fn last_call(&self, s: StaffId) -> Option<u64> {
+        self.presence.last_call(&self.tenant.id, self.login(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn talking_counts_up_and_down_and_last_calls_only_move_forward() {
+        let p = Presence::with_last_calls(HashMap::from([(
+            ("acme".to_string(), "anna".to_string()),
+            100,
+        )]));
+        p.talking("acme", "anna", 1);
+        p.talking("acme", "anna", 1);
+        p.talking("acme", "anna", -1);
+        assert!(p.is_talking("acme", "anna"));
+        p.talking("acme", "anna", -1);
+        assert!(!p.is_talking("acme", "anna"));
+        assert_eq!(p.on_calls(), 0);
+        p.received("acme", "anna", 50);
+        assert_eq!(p.last_call("acme", "anna"), Some(100));
+        p.received("acme", "anna", 150);
+        assert_eq!(p.last_call("acme", "anna"), Some(150));
+        assert_eq!(p.last_call("other", "anna"), None);
+    }
+}

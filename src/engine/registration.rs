@@ -1,0 +1,147 @@
+//! A REGISTER from a phone: the tenant found by the Request-URI's domain, the staff member
+//! authenticated by digest (the login authenticated must be the one registered; an unknown
+//! user gets exactly the answer a wrong password gets), and the bindings changed by the
+//! registrar's rules over the shared location. Pure: the answer comes back, with the address
+//! of record whose bindings changed (to persist).
+
+use super::directory::Directory;
+use super::io::Now;
+use super::random::Random;
+use crate::sip::auth::{Credentials, DigestAuth, Verdict};
+use crate::sip::link::{Link, Peer};
+use crate::sip::message::{Request, Response, StatusCode, Uri};
+use crate::sip::registrar::{
+    Aor, ContactParam, Contacts, Location, Outcome, Register, Registrar, Transport,
+};
+use crate::sip::uas::{host_text, respond, user_of};
+
+/// The answer to `request`, and the AOR whose bindings it changed.
+#[allow(clippy::too_many_arguments)]
+pub fn register(
+    request: &Request,
+    from: Peer,
+    directory: &Directory,
+    auth: &DigestAuth,
+    registrar: &Registrar,
+    location: &dyn Location,
+    random: &mut Random,
+    now: Now,
+) -> (Response, Option<Aor>) {
+    let tag = random.tag();
+    let domain = match request.uri() {
+        Uri::Sip(u) => host_text(&u.host),
+        Uri::Other(_) => {
+            let r = respond(
+                request,
+                StatusCode::UNSUPPORTED_URI_SCHEME,
+                "Unsupported URI Scheme",
+                &tag,
+            );
+            return (r, None);
+        }
+    };
+    let Ok(to) = request.headers().to() else {
+        return (respond(request, StatusCode::BAD_REQUEST, "Bad To", &tag), None);
+    };
+    let login = user_of(&to.uri);
+    let challenge = |stale: bool, random: &mut Random| {
+        let r = auth.challenge(
+            request,
+            &domain,
+            stale,
+            false,
+            &directory.digest,
+            now.wall_ms,
+            random.bytes(),
+            &tag,
+        );
+        (r, None)
+    };
+    let credentials = request
+        .headers()
+        .get_all("Authorization")
+        .filter_map(Credentials::parse)
+        .find(|c| c.realm.eq_ignore_ascii_case(&domain));
+    let Some(credentials) = credentials else {
+        return challenge(false, random);
+    };
+    let tenant = directory.tenant(&domain);
+    // The login authenticated must be the one registered (To).
+    let hashes = tenant
+        .and_then(|t| t.users.get(&credentials.username))
+        .and_then(|u| u.hashes.as_ref())
+        .filter(|_| credentials.username == login);
+    match auth.verify(&credentials, "REGISTER", &domain, hashes, now.wall_ms) {
+        Verdict::Ok => {}
+        Verdict::Stale => return challenge(true, random),
+        Verdict::Fail => return challenge(false, random),
+    }
+    let Some(tenant) = tenant else {
+        return challenge(false, random);
+    };
+    let headers = request.headers();
+    let contacts = if headers.contact_is_wildcard() {
+        Contacts::All
+    } else {
+        match headers.contacts() {
+            Ok(list) if list.is_empty() => Contacts::Query,
+            Ok(list) => Contacts::List(
+                list.iter()
+                    .map(|c| ContactParam {
+                        uri: c.uri.to_string(),
+                        expires: c.expires(),
+                    })
+                    .collect(),
+            ),
+            Err(_) => {
+                let r = respond(request, StatusCode::BAD_REQUEST, "Bad Contact", &tag);
+                return (r, None);
+            }
+        }
+    };
+    let (Ok(call_id), Ok(cseq)) = (headers.call_id(), headers.cseq()) else {
+        return (respond(request, StatusCode::BAD_REQUEST, "Bad Request", &tag), None);
+    };
+    let changes = !matches!(contacts, Contacts::Query);
+    let register = Register {
+        tenant: tenant.id.clone(),
+        login: credentials.username.clone(),
+        contacts,
+        expires: headers.expires().ok().flatten(),
+        call_id: call_id.to_string(),
+        cseq: cseq.seq,
+        source: from.addr,
+        transport: match from.link {
+            Link::Udp(_) => Transport::Udp,
+            Link::Tcp => Transport::Tcp,
+        },
+    };
+    match registrar.register(location, register, now.wall_ms) {
+        Outcome::Ok(bindings) => {
+            let mut r = respond(request, StatusCode::OK, "OK", &tag);
+            for (uri, expires) in bindings {
+                r.headers_mut()
+                    .push("Contact", format!("<{uri}>;expires={expires}"));
+            }
+            let aor = changes.then(|| Aor::new(&tenant.id, &credentials.username));
+            (r, aor)
+        }
+        Outcome::IntervalTooBrief { min_expires } => {
+            let mut r = respond(
+                request,
+                StatusCode::INTERVAL_TOO_BRIEF,
+                "Interval Too Brief",
+                &tag,
+            );
+            r.headers_mut().push("Min-Expires", min_expires.to_string());
+            (r, None)
+        }
+        Outcome::BadRequest(reason) => {
+            (respond(request, StatusCode::BAD_REQUEST, reason, &tag), None)
+        }
+        Outcome::OutOfOrder => (
+            respond(request, StatusCode::SERVER_INTERNAL_ERROR, "Out Of Order", &tag),
+            None,
+        ),
+    }
+}

@@ -1,0 +1,348 @@
+//! The engine's driver: one `Engine` shard per core, each a task that owns its shard outright
+//! (no lock around any of them), fed through a bounded queue and woken exactly at the
+//! deadline the engine names. The socket tasks (`sip::transport`) hand every message to
+//! `dispatch`, which parses it once and queues it for the shard its Call-ID names; a full queue
+//! refuses new calls and registrations at once with 503 + `Retry-After` instead of queueing
+//! them, and a request that waited in a queue longer than `SHED_AFTER` is refused the same way
+//! when its shard gets to it — so the server sheds load instead of answering late.
+//!
+//! What the shards ask for is carried out here: bytes go out through the `Router`, media
+//! commands to the relays (whose reports go straight back to the shard), call records and
+//! changed registrations to the store writer, notices to the log.
+
+use super::applier::Applier;
+use crate::engine::directory::Directory;
+use crate::engine::dispatch::{dispatch, overloaded, Dispatch};
+use crate::engine::io::{Input, Now, Output};
+use crate::engine::shard::Shard;
+use crate::engine::{Engine, Settings, Shared};
+use crate::media::relay::Relays;
+use crate::sip::link::{Link, Locals, Peer};
+use crate::sip::message::Message;
+use crate::sip::registrar::{Aor, Binding};
+use crate::sip::transport::{Router, Sink};
+use crate::store::CallRecord;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Messages one shard's queue holds.
+const QUEUE: usize = 2048;
+/// A request that starts something and waited longer than this is refused (503) instead.
+const SHED_AFTER: Duration = Duration::from_millis(80);
+/// Messages a shard takes in one go before it sends what they produced.
+const BATCH: usize = 64;
+
+/// A message waiting for its shard.
+pub struct Inbound {
+    from: Peer,
+    message: Message,
+    at: Instant,
+}
+
+/// What the server tells a shard besides messages.
+#[derive(Clone, Copy, Debug)]
+pub enum Command {
+    Drain,
+    EndCalls,
+}
+
+/// What the store writer is handed.
+pub enum Persist {
+    Record(CallRecord),
+    Bindings(Aor, Vec<Binding>),
+}
+
+/// The running shards.
+pub struct Shards {
+    commands: Vec<mpsc::UnboundedSender<Command>>,
+    calls: Vec<Arc<AtomicUsize>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The time now, on both clocks.
+pub fn now() -> Now {
+    Now {
+        mono: Instant::now(),
+        wall_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    }
+}
+
+/// How many shards: one per core.
+pub fn count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What the shards run with.
+pub struct Setup {
+    pub locals: Locals,
+    pub shared: Shared,
+    pub relays: Arc<Relays>,
+    pub directories: watch::Receiver<Option<Arc<Directory>>>,
+    pub persist: mpsc::UnboundedSender<Persist>,
+    pub cancel: CancellationToken,
+}
+
+/// The sink the sockets feed and the queues behind it, for `count` shards.
+pub fn sink(count: usize) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| mpsc::channel(QUEUE)).unzip();
+    let sink: Sink = Arc::new(move |from: Peer, bytes: &[u8]| {
+        match dispatch(bytes, from, senders.len()) {
+            Dispatch::KeepAlive => None,
+            Dispatch::Malformed(answer) => answer,
+            Dispatch::Shard { shard, message } => {
+                let inbound = Inbound {
+                    from,
+                    message,
+                    at: Instant::now(),
+                };
+                match senders[shard].try_send(inbound) {
+                    Ok(()) => None,
+                    Err(mpsc::error::TrySendError::Full(m)) => overloaded(&m.message, m.from),
+                    Err(mpsc::error::TrySendError::Closed(_)) => None,
+                }
+            }
+        }
+    });
+    (sink, receivers)
+}
+
+impl Shards {
+    /// Starts one task per queue of `inboxes`.
+    pub fn start(setup: Setup, inboxes: Vec<mpsc::Receiver<Inbound>>, router: Router) -> Shards {
+        let count = inboxes.len();
+        let mut seeds = crate::engine::random::Random::new(os_seed());
+        let mut shards = Shards {
+            commands: Vec::new(),
+            calls: Vec::new(),
+            tasks: Vec::new(),
+        };
+        for (index, inbox) in inboxes.into_iter().enumerate() {
+            let (commands, command_rx) = mpsc::unbounded_channel();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let settings = Settings {
+                shard: Shard { index, count },
+                locals: setup.locals.clone(),
+                timers: Default::default(),
+                registrations: Default::default(),
+                seed: seeds.fork().bytes(),
+            };
+            let task = ShardTask {
+                settings,
+                shared: setup.shared.clone(),
+                relays: setup.relays.clone(),
+                directories: setup.directories.clone(),
+                persist: setup.persist.clone(),
+                router: router.clone(),
+                calls: calls.clone(),
+                cancel: setup.cancel.clone(),
+            };
+            shards.tasks.push(tokio::spawn(task.run(inbox, command_rx)));
+            shards.commands.push(commands);
+            shards.calls.push(calls);
+        }
+        shards
+    }
+
+    /// Tells every shard.
+    pub fn command(&self, command: Command) {
+        for c in &self.commands {
+            let _ = c.send(command);
+        }
+    }
+
+    /// Calls in progress on all shards.
+    pub fn calls(&self) -> usize {
+        self.calls.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Waits for the shard tasks to end (after the cancel token fired).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// A fresh seed from the OS.
+pub fn os_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the OS random source works");
+    seed
+}
+
+struct ShardTask {
+    settings: Settings,
+    shared: Shared,
+    relays: Arc<Relays>,
+    directories: watch::Receiver<Option<Arc<Directory>>>,
+    persist: mpsc::UnboundedSender<Persist>,
+    router: Router,
+    calls: Arc<AtomicUsize>,
+    cancel: CancellationToken,
+}
+
+impl ShardTask {
+    async fn run(
+        mut self,
+        mut inbox: mpsc::Receiver<Inbound>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        let Some(directory) = self.directories.borrow_and_update().clone() else {
+            return;
+        };
+        let mut engine = Engine::new(self.settings.clone(), self.shared.clone(), directory, now());
+        let mut deadline = self.drive(&mut engine).await;
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                changed = self.directories.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let directory = self.directories.borrow_and_update().clone();
+                    if let Some(directory) = directory {
+                        engine.handle(Input::Config { now: now(), directory });
+                    }
+                }
+                Some(command) = commands.recv() => match command {
+                    Command::Drain => engine.handle(Input::Drain),
+                    Command::EndCalls => engine.handle(Input::EndCalls(now())),
+                },
+                first = inbox.recv() => {
+                    let Some(first) = first else { return };
+                    self.take(&mut engine, first).await;
+                    for _ in 1..BATCH {
+                        match inbox.try_recv() {
+                            Ok(more) => self.take(&mut engine, more).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    engine.handle(Input::Timeout(now()));
+                }
+            }
+            deadline = self.drive(&mut engine).await;
+            self.calls.store(engine.calls(), Ordering::Relaxed);
+        }
+    }
+
+    /// One message for the engine — unless it waited too long and starts something new, then
+    /// it is refused.
+    async fn take(&self, engine: &mut Engine, m: Inbound) {
+        if m.at.elapsed() > SHED_AFTER {
+            if let Some(answer) = overloaded(&m.message, m.from) {
+                self.router.send(answer).await;
+                return;
+            }
+        }
+        engine.handle(Input::Message {
+            now: now(),
+            from: m.from,
+            message: m.message,
+        });
+    }
+
+    /// Carries out everything the engine asks for; returns when to wake it.
+    async fn drive(&self, engine: &mut Engine) -> Instant {
+        let mut reports = Vec::new();
+        loop {
+            match engine.poll() {
+                Output::Transmit(t) => self.router.send(t).await,
+                Output::Media(command) => reports.extend(self.relays.command(command)),
+                Output::Record(record) => {
+                    let _ = self.persist.send(Persist::Record(record));
+                }
+                Output::Bindings { aor, bindings } => {
+                    let _ = self.persist.send(Persist::Bindings(aor, bindings));
+                }
+                Output::Notice(notice) => eprintln!("pbx serve: {notice}"),
+                Output::Timeout(at) => {
+                    if reports.is_empty() {
+                        return at;
+                    }
+                    let now = now();
+                    for event in reports.drain(..) {
+                        engine.handle(Input::Media { now, event });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes what the shards hand over until every sender is gone: call records in batches, each
+/// flushed before the next is taken (a crash loses no completed call), registrations coalesced
+/// per AOR. A call routing gave up on says why, in the log as in its record.
+pub async fn write(applier: Arc<Applier>, mut incoming: mpsc::UnboundedReceiver<Persist>) {
+    while let Some(first) = incoming.recv().await {
+        let mut records = Vec::new();
+        let mut bindings: HashMap<Aor, Vec<Binding>> = HashMap::new();
+        let mut take = |p: Persist| match p {
+            Persist::Record(r) => records.push(r),
+            Persist::Bindings(aor, list) => {
+                bindings.insert(aor, list);
+            }
+        };
+        take(first);
+        while let Ok(more) = incoming.try_recv() {
+            take(more);
+        }
+        for r in records.iter().filter(|r| r.note.is_some()) {
+            eprintln!(
+                "pbx serve: call {} -> {} ({}): {} — answered {}",
+                r.caller,
+                r.callee,
+                r.tenant,
+                r.note.as_deref().unwrap_or(""),
+                r.status.unwrap_or(0)
+            );
+        }
+        let applier = applier.clone();
+        let bindings: Vec<(Aor, Vec<Binding>)> = bindings.into_iter().collect();
+        let written = tokio::task::spawn_blocking(move || {
+            if !records.is_empty() {
+                applier.store().append_calls(&records)?;
+            }
+            applier.store().save_bindings(&bindings)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("pbx serve: cannot write call history or registrations: {e}"),
+            Err(e) => eprintln!("pbx serve: the store writer failed: {e}"),
+        }
+    }
+}
+
+/// Our address on each link: the bound one, or the public one for a wildcard.
+pub fn locals(
+    udp: &[std::net::SocketAddr],
+    tcp: Option<std::net::SocketAddr>,
+    public: Option<std::net::IpAddr>,
+) -> Locals {
+    let advertised = |bound: std::net::SocketAddr| {
+        if bound.ip().is_unspecified() {
+            std::net::SocketAddr::new(
+                public.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+                bound.port(),
+            )
+        } else {
+            bound
+        }
+    };
+    let mut locals = Locals::default();
+    for (i, a) in udp.iter().enumerate() {
+        locals.set(Link::Udp(i), advertised(*a));
+    }
+    if let Some(a) = tcp {
+        locals.set(Link::Tcp, advertised(a));
+    }
+    locals
+}
