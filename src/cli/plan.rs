@@ -64,7 +64,7 @@ pub fn prepare(config: &Path, against: &Against, token_env: &str) -> Result<Prep
         eprintln!("pbx: {e}");
         exit::IO
     })?;
-    let bundle = Bundle::from_sources(&loaded.sources);
+    let bundle = loaded.sources.bundle();
     let (outcome, sources) = validate(loaded, Options::default());
     let Some(desired) = outcome.config else {
         eprint!(
@@ -117,7 +117,7 @@ fn fetch_state(against: &Against, token_env: &str) -> Result<(RunningState, Opti
     }
     if let Some(other) = &against.against {
         let loaded = load(other).map_err(|e| fail(&e, exit::IO))?;
-        let bundle = Bundle::from_sources(&loaded.sources);
+        let bundle = loaded.sources.bundle();
         let (outcome, sources) = validate(loaded, Options { check_audio: false });
         let Some(current) = outcome.config else {
             eprint!(

@@ -84,7 +84,14 @@ pub fn run(args: Args) -> u8 {
             Err(message) => return usage(message),
         }
     }
-    let lines = simulate(Arc::clone(&config), tenant, entry, wall, &script);
+    let lines = simulate(
+        Arc::clone(&config),
+        tenant,
+        entry,
+        wall,
+        std::time::Instant::now(),
+        &script,
+    );
     let when = wall.to_zoned(zone.clone());
     match args.format {
         SimFormat::Human => {

@@ -5,7 +5,6 @@
 //! `pbx plan` compares against. Names are checked before a bundle is trusted: relative, no
 //! `..`, no absolute paths, so a bundle can be written into a directory safely.
 
-use super::load::Sources;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -34,21 +33,6 @@ pub enum BundleError {
 }
 
 impl Bundle {
-    /// The bundle of a loaded config: every file that was read.
-    pub fn from_sources(sources: &Sources) -> Bundle {
-        let files = sources
-            .files
-            .iter()
-            .map(|f| (f.rel.clone(), f.text.clone()))
-            .collect();
-        let main = sources
-            .files
-            .first()
-            .map(|f| f.rel.clone())
-            .unwrap_or_default();
-        Bundle { main, files }
-    }
-
     /// Checks the names: the main file is present and every name is a safe relative path.
     pub fn check(&self) -> Result<(), BundleError> {
         if !self.files.contains_key(&self.main) {

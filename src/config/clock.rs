@@ -197,8 +197,8 @@ impl TimeRange {
         } else if end < start {
             Err(ValueError::TimeRangeCrossesMidnight {
                 value: value.to_owned(),
-                start,
-                end,
+                start: start.to_string(),
+                end: end.to_string(),
             })
         } else {
             Ok(TimeRange { start, end })

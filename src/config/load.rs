@@ -260,6 +260,22 @@ fn read_typed<T: serde::de::DeserializeOwned>(
 }
 
 impl Sources {
+    /// The files read, as a bundle: their texts under their names relative to the main file's
+    /// directory, the main file first.
+    pub fn bundle(&self) -> Bundle {
+        let files = self
+            .files
+            .iter()
+            .map(|f| (f.rel.clone(), f.text.clone()))
+            .collect();
+        let main = self
+            .files
+            .first()
+            .map(|f| f.rel.clone())
+            .unwrap_or_default();
+        Bundle { main, files }
+    }
+
     /// Where the value at `path` is written, or failing that its nearest written ancestor.
     /// `None` when not even the tenant is in a file (a config built in memory).
     pub fn locate(&self, path: &ConfigPath) -> Option<Location> {

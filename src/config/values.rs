@@ -6,7 +6,6 @@
 //! is a user-facing sentence fragment naming the bad value and, where one can be guessed, the fix;
 //! the caller adds the file position and config path. No I/O happens here.
 
-use super::clock::ClockTime;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -86,8 +85,9 @@ pub enum ValueError {
     )]
     TimeRangeCrossesMidnight {
         value: String,
-        start: ClockTime,
-        end: ClockTime,
+        /// The start and end as written back (`HH:MM`).
+        start: String,
+        end: String,
     },
     /// A date not written `YYYY-MM-DD` or not in the calendar.
     #[error("date must be written YYYY-MM-DD and exist in the calendar, found {}", found(.value))]
@@ -603,7 +603,7 @@ string_value!(MenuDigit, {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::clock::{parse_duration, Date, TimeRange};
+    use crate::config::clock::{parse_duration, ClockTime, Date, TimeRange};
 
     /// The code of the error `r` must be.
     pub(crate) fn code<T: fmt::Debug>(r: Result<T, ValueError>) -> &'static str {

@@ -791,7 +791,7 @@ impl Call {
         }
         let bytes = ok.clone();
         *interval = (*interval * 2).min(ctx.tx.config().t2);
-        *next = now + *interval;
+        *next = (now + *interval).min(*until);
         let at = *next;
         ctx.timers.set(at, Timer::Caller(self.id));
         ctx.transmit(self.caller_side.reply_to, bytes);

@@ -30,6 +30,9 @@ pub mod registration;
 pub mod shard;
 pub mod trunks;
 
+#[cfg(test)]
+mod tests;
+
 
 use admission::Admission;
 use call::Start;

@@ -101,15 +101,16 @@ pub fn callee_name(tenant: &Tenant, callee: &Callee) -> (String, Vec<String>) {
     }
 }
 
-/// Plays a call entering at `entry` at wall-clock time `wall`.
+/// Plays a call entering at `entry` at wall-clock time `wall`; `t0` is any instant, the origin
+/// of the virtual clock.
 pub fn simulate(
     config: Arc<Config>,
     tenant: usize,
     entry: Entry,
     wall: jiff::Timestamp,
+    t0: Instant,
     script: &Script,
 ) -> Vec<Line> {
-    let t0 = Instant::now();
     let people = Scripted {
         tenant: &config.tenants[tenant],
         script,
@@ -272,7 +273,14 @@ tenants:
 
     fn run(wall: &str, script: Script) -> Vec<String> {
         let config = Arc::new(validate_text(YAML).unwrap());
-        let lines = simulate(config, 0, Entry::Number(0), wall.parse().unwrap(), &script);
+        let lines = simulate(
+            config,
+            0,
+            Entry::Number(0),
+            wall.parse().unwrap(),
+            Instant::now(),
+            &script,
+        );
         lines
             .iter()
             .map(|l| format!("{}s {:?}", l.at.as_secs(), l.moment))
@@ -353,6 +361,7 @@ tenants:
                             t,
                             Entry::Number(i),
                             wall.parse().unwrap(),
+                            Instant::now(),
                             &Script::default(),
                         );
                         let last = lines.last().map(|l| &l.moment);

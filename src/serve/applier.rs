@@ -233,7 +233,7 @@ impl Applier {
             Ok(l) => l,
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
         };
-        let bundle = Bundle::from_sources(&loaded.sources);
+        let bundle = loaded.sources.bundle();
         let current = self.running();
         if let Some(c) = &current {
             if c.bundle.digest() == bundle.digest() {

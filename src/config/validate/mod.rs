@@ -6,6 +6,7 @@
 //! then what spans tenants (ids, SIP domains, numbers) and routing loops (see `loops`).
 
 mod loops;
+mod names;
 mod routing;
 mod schedule;
 mod staff;

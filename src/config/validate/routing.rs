@@ -10,7 +10,7 @@ use crate::config::raw;
 use crate::config::values::{Extension, MenuDigit, E164};
 use std::collections::{BTreeMap, HashMap};
 
-use super::tenant::Names;
+use super::names::Names;
 
 pub(super) fn no_trunk(ctx: &mut Ctx, path: &ConfigPath, what: &str) {
     ctx.error(

@@ -12,7 +12,7 @@ use crate::config::values::{Email, Extension, Login, E164};
 use std::collections::{HashMap, HashSet};
 
 use super::routing::{check_no_answer, no_trunk};
-use super::tenant::Names;
+use super::names::Names;
 
 /// Explicit logins are checked and must be unique; the rest are generated from names,
 /// deduplicated in file order. Returns each staff member's login (and whether it was

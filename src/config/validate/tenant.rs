@@ -4,23 +4,14 @@
 
 use super::routing::{check_department, check_menu, check_number};
 use super::staff::{check_extensions, check_logins, check_max_users, check_staff};
+use super::names::Names;
 use super::{check_trunks, opt, schedule, Ctx};
 use crate::config::clock;
 use crate::config::diagnostic::Code;
 use crate::config::model::{self, DepartmentId, MenuId, ScheduleId, StaffId, TrunkRef};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
-use std::collections::{HashMap, HashSet};
-
-/// The names a tenant's references resolve against.
-pub(super) struct Names<'r> {
-    pub(super) staff: HashMap<String, StaffId>,
-    pub(super) departments: HashMap<&'r str, DepartmentId>,
-    pub(super) menus: HashMap<&'r str, MenuId>,
-    pub(super) schedules: HashMap<&'r str, ScheduleId>,
-    /// Whether staff may reach external numbers (an outbound trunk is configured).
-    pub(super) has_outbound: bool,
-}
+use std::collections::HashSet;
 
 pub(super) fn check_tenant(
     ctx: &mut Ctx,

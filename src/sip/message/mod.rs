@@ -28,7 +28,6 @@ mod parse;
 mod print;
 mod reject;
 mod status;
-mod typed;
 mod uri;
 mod validate;
 mod via;

@@ -16,7 +16,7 @@ use super::lex::{clip, is_wsp_char, parse_decimal};
 use super::media_type::MediaType;
 use super::method::Method;
 use super::name_addr::NameAddr;
-use super::typed::{parse_content_length, parse_delta_seconds};
+use super::headers::{parse_content_length, parse_delta_seconds};
 use super::via::Via;
 
 /// Checks every value of the headers listed above; `method` is the request method (`None`

@@ -1,0 +1,17 @@
+//! `Names`: what a tenant's references resolve against — its staff by login, departments,
+//! menus and schedules by id — built once per tenant (`tenant.rs`) and used by the checks of
+//! staff and routing.
+
+use crate::config::model::{DepartmentId, MenuId, ScheduleId, StaffId};
+use std::collections::HashMap;
+
+/// The names a tenant's references resolve against.
+pub(super) struct Names<'r> {
+    pub(super) staff: HashMap<String, StaffId>,
+    pub(super) departments: HashMap<&'r str, DepartmentId>,
+    pub(super) menus: HashMap<&'r str, MenuId>,
+    pub(super) schedules: HashMap<&'r str, ScheduleId>,
+    /// Whether staff may reach external numbers (an outbound trunk is configured).
+    pub(super) has_outbound: bool,
+}
+
