@@ -6,6 +6,7 @@ use super::client::Client;
 use super::exit;
 use crate::credentials::{generate_password, ha1};
 use crate::serve::applier::now_ms;
+use crate::store::Applies;
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::path::PathBuf;

@@ -156,7 +156,8 @@ impl Call {
                     r.headers_mut()
                         .push("Retry-After", super::dispatch::RETRY_AFTER.to_string());
                     ctx.respond(&s.key, &r);
-                    ctx.out.push_back(super::io::Output::Notice(Notice::NoRelayPorts));
+                    ctx.out
+                        .push_back(super::io::Output::Notice(Notice::NoRelayPorts));
                     return None;
                 }
             },
@@ -242,11 +243,7 @@ impl Call {
             self.caller_side.dialog.call_id.clone(),
             self.caller_side.tag().to_string(),
         )];
-        dialogs.extend(
-            self.legs
-                .iter()
-                .map(|l| (l.call_id().to_string(), l.tag())),
-        );
+        dialogs.extend(self.legs.iter().map(|l| (l.call_id().to_string(), l.tag())));
         (dialogs, self.caller_side.key.clone())
     }
 
@@ -610,9 +607,11 @@ impl Call {
             ("Proxy-Authenticate", "Proxy-Authorization")
         };
         let uri = leg.invite.uri().to_string();
-        let Some(authorization) = response.headers().get_all(challenge_header).find_map(|c| {
-            crate::sip::auth::authorization(c, "INVITE", &uri, &user, &password)
-        }) else {
+        let Some(authorization) = response
+            .headers()
+            .get_all(challenge_header)
+            .find_map(|c| crate::sip::auth::authorization(c, "INVITE", &uri, &user, &password))
+        else {
             return false;
         };
         let mut request = leg.invite.clone();
@@ -844,10 +843,7 @@ impl Call {
                 LegState::Answered(d) => (d, self.relay.map(|r| r.callee)),
                 _ => return None,
             },
-            Toward::Caller => (
-                &mut self.caller_side.dialog,
-                self.relay.map(|r| r.caller),
-            ),
+            Toward::Caller => (&mut self.caller_side.dialog, self.relay.map(|r| r.caller)),
         };
         let link = dialog.peer.link;
         let via = ctx.via(link);
@@ -924,7 +920,9 @@ impl Call {
         }
         // The originating side's dialog keeps our tag (its To has it already).
         let mut answer = respond(origin_request, response.code(), response.reason(), "");
-        answer.headers_mut().push("Contact", ctx.contact(origin_link));
+        answer
+            .headers_mut()
+            .push("Contact", ctx.contact(origin_link));
         if !response.body().is_empty() {
             if let Some(ct) = response.headers().get("Content-Type") {
                 answer.headers_mut().push("Content-Type", ct);
@@ -986,7 +984,8 @@ impl Call {
             ctx.now.wall_ms,
         );
         self.finished = Some(record);
-        ctx.timers.set(ctx.now.mono + LINGER, Timer::Linger(self.id));
+        ctx.timers
+            .set(ctx.now.mono + LINGER, Timer::Linger(self.id));
     }
 
     /// The call's staff (its caller, whoever answered) are on one more call or one fewer.
@@ -994,7 +993,12 @@ impl Call {
         let Some(tenant) = self.directory.tenant(&self.domain) else {
             return;
         };
-        for login in self.caller.staff().into_iter().chain(self.answered_by.as_deref()) {
+        for login in self
+            .caller
+            .staff()
+            .into_iter()
+            .chain(self.answered_by.as_deref())
+        {
             ctx.presence.talking(&tenant.id, login, delta);
         }
     }

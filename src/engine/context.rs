@@ -4,8 +4,8 @@
 //! call holds any of it and no type's methods spread over the engine's files.
 
 use super::io::{Now, Output};
-use super::random::Random;
 use super::presence::Presence;
+use super::random::Random;
 use super::shard::Shard;
 use crate::media::anchor::{MediaCommand, Ports, RelayId};
 use crate::sip::link::{Link, Locals, Peer, Transmit};

@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn messages_go_to_their_call_ids_shard_and_garbage_is_answered() {
-        assert!(matches!(dispatch(b"\r\n\r\n", from(), 2), Dispatch::KeepAlive));
+        assert!(matches!(
+            dispatch(b"\r\n\r\n", from(), 2),
+            Dispatch::KeepAlive
+        ));
         match dispatch(INVITE.as_bytes(), from(), 4) {
             Dispatch::Shard { shard, .. } => assert_eq!(shard, shard::of("x1", 4)),
             other => panic!("{other:?}"),
@@ -118,8 +121,14 @@ mod tests {
         let text = String::from_utf8_lossy(&t.bytes);
         assert!(text.starts_with("SIP/2.0 503"), "{text}");
         assert!(text.contains("Retry-After: 5"), "{text}");
-        assert_eq!(overloaded(&message, from()).unwrap().bytes, t.bytes, "stateless");
-        let bye = INVITE.replace("INVITE sip", "BYE sip").replace("1 INVITE", "2 BYE");
+        assert_eq!(
+            overloaded(&message, from()).unwrap().bytes,
+            t.bytes,
+            "stateless"
+        );
+        let bye = INVITE
+            .replace("INVITE sip", "BYE sip")
+            .replace("1 INVITE", "2 BYE");
         let Dispatch::Shard { message, .. } = dispatch(bye.as_bytes(), from(), 1) else {
             panic!()
         };

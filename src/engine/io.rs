@@ -53,10 +53,7 @@ pub enum Input {
     Media { now: Now, event: MediaEvent },
     /// A new running config (an apply, a password rotation): new calls use it, calls in
     /// progress keep theirs.
-    Config {
-        now: Now,
-        directory: Arc<Directory>,
-    },
+    Config { now: Now, directory: Arc<Directory> },
     /// Stop taking new calls: they get 503 with `Retry-After`; calls in progress go on.
     Drain,
     /// End every call in progress now: a BYE to both sides of answered calls, CANCEL and 503

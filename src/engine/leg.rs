@@ -53,7 +53,10 @@ impl Leg {
     pub fn awaits_answer(&self) -> bool {
         matches!(
             self.state,
-            LegState::Calling | LegState::Proceeding | LegState::CancelPending | LegState::Cancelled
+            LegState::Calling
+                | LegState::Proceeding
+                | LegState::CancelPending
+                | LegState::Cancelled
         )
     }
 

@@ -33,7 +33,6 @@ pub mod trunks;
 #[cfg(test)]
 mod tests;
 
-
 use admission::Admission;
 use call::Start;
 use calls::Calls;
@@ -304,7 +303,8 @@ impl Engine {
             } => with_ctx!(
                 self,
                 ctx,
-                self.calls.on_answer(owner, &request, response, to, &mut ctx)
+                self.calls
+                    .on_answer(owner, &request, response, to, &mut ctx)
             ),
             Answer::Stray(response) => {
                 let invite = response
@@ -351,8 +351,7 @@ impl Engine {
                     ctx,
                     self.calls.on_reinvite(&request, key.clone(), &mut ctx)
                 );
-                let answer =
-                    answer.unwrap_or_else(|| uas::found_or_481(&request, false, &tag));
+                let answer = answer.unwrap_or_else(|| uas::found_or_481(&request, false, &tag));
                 self.reply(key.as_ref(), reply_to, &answer);
             }
             Method::Register => {
@@ -386,7 +385,9 @@ impl Engine {
                     v.branch()
                         .and_then(|b| TransactionKey::server(b, &v.sent_by(), "INVITE"))
                 });
-                let found = invite.as_ref().is_some_and(|k| self.index.invites.contains_key(k));
+                let found = invite
+                    .as_ref()
+                    .is_some_and(|k| self.index.invites.contains_key(k));
                 // The 200 for the CANCEL goes out before the INVITE's 487 (RFC 3261 §9.2).
                 let answer = uas::found_or_481(&request, found, &tag);
                 self.reply(key.as_ref(), reply_to, &answer);
@@ -478,4 +479,3 @@ impl Engine {
         }
     }
 }
-

@@ -33,7 +33,10 @@ mod tests {
         assert_eq!(status(Refusal::Busy).as_u16(), 486);
         assert_eq!(status(Refusal::Declined).as_u16(), 603);
         assert_eq!(status(Refusal::Unavailable).as_u16(), 480);
-        let mut r = Response::new(StatusCode::TEMPORARILY_UNAVAILABLE, "Temporarily Unavailable");
+        let mut r = Response::new(
+            StatusCode::TEMPORARILY_UNAVAILABLE,
+            "Temporarily Unavailable",
+        );
         add_reason(&mut r, &GiveUp::MenuUnavailable);
         let reason = r.headers().get("Reason").unwrap();
         assert!(reason.starts_with("SIP;cause=480;text=\""), "{reason}");

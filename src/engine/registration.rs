@@ -41,7 +41,10 @@ pub fn register(
         }
     };
     let Ok(to) = request.headers().to() else {
-        return (respond(request, StatusCode::BAD_REQUEST, "Bad To", &tag), None);
+        return (
+            respond(request, StatusCode::BAD_REQUEST, "Bad To", &tag),
+            None,
+        );
     };
     let login = user_of(&to.uri);
     let challenge = |stale: bool, random: &mut Random| {
@@ -100,7 +103,10 @@ pub fn register(
         }
     };
     let (Ok(call_id), Ok(cseq)) = (headers.call_id(), headers.cseq()) else {
-        return (respond(request, StatusCode::BAD_REQUEST, "Bad Request", &tag), None);
+        return (
+            respond(request, StatusCode::BAD_REQUEST, "Bad Request", &tag),
+            None,
+        );
     };
     let changes = !matches!(contacts, Contacts::Query);
     let register = Register {
@@ -136,11 +142,17 @@ pub fn register(
             r.headers_mut().push("Min-Expires", min_expires.to_string());
             (r, None)
         }
-        Outcome::BadRequest(reason) => {
-            (respond(request, StatusCode::BAD_REQUEST, reason, &tag), None)
-        }
+        Outcome::BadRequest(reason) => (
+            respond(request, StatusCode::BAD_REQUEST, reason, &tag),
+            None,
+        ),
         Outcome::OutOfOrder => (
-            respond(request, StatusCode::SERVER_INTERNAL_ERROR, "Out Of Order", &tag),
+            respond(
+                request,
+                StatusCode::SERVER_INTERNAL_ERROR,
+                "Out Of Order",
+                &tag,
+            ),
             None,
         ),
     }

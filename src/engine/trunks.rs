@@ -25,7 +25,11 @@ pub struct Trunks {
 impl Trunks {
     /// Matches the registrations with `directory`'s trunks (when it is a new one).
     pub fn reconcile(&mut self, directory: &Arc<Directory>, ctx: &mut Ctx) {
-        if self.seen.as_ref().is_some_and(|s| Arc::ptr_eq(s, directory)) {
+        if self
+            .seen
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, directory))
+        {
             return;
         }
         self.seen = Some(Arc::clone(directory));
@@ -56,14 +60,16 @@ impl Trunks {
         }
         // A trunk no longer registering says so to its gateway (Expires: 0), then is dropped.
         let now = ctx.now.mono;
-        self.clients.retain(|label, c| {
-            wanted.contains(label) || c.is_leaving() || c.leave(now)
-        });
+        self.clients
+            .retain(|label, c| wanted.contains(label) || c.is_leaving() || c.leave(now));
     }
 
     /// When the next REGISTER is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.clients.values().filter_map(RegisterClient::next_deadline).min()
+        self.clients
+            .values()
+            .filter_map(RegisterClient::next_deadline)
+            .min()
     }
 
     /// Sends the REGISTERs due.

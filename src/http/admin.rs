@@ -212,11 +212,15 @@ async fn history(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respons
     }
 }
 
-/// Query of `GET /api/v1/calls`.
+/// Query of `GET /api/v1/calls`: newest first; `since`/`until` bound the end time (ms since
+/// the epoch), `before` is the `cursor` of the last record of the previous page.
 #[derive(Debug, Deserialize)]
 pub struct CallsQuery {
     tenant: Option<String>,
     limit: Option<usize>,
+    since: Option<u64>,
+    until: Option<u64>,
+    before: Option<String>,
 }
 
 async fn calls(
@@ -228,11 +232,22 @@ async fn calls(
         return unauthorized();
     }
     let applier = admin.applier.clone();
-    let limit = q.limit.unwrap_or(100).min(10_000);
-    match tokio::task::spawn_blocking(move || applier.store().calls(q.tenant.as_deref(), limit))
-        .await
+    let query = crate::store::CallQuery {
+        tenant: q.tenant,
+        since_ms: q.since,
+        until_ms: q.until,
+        before: q.before,
+        limit: q.limit.unwrap_or(100).min(10_000),
+    };
+    match tokio::task::spawn_blocking(move || {
+        crate::store::CallHistory::calls(applier.store(), &query)
+    })
+    .await
     {
         Ok(Ok(c)) => Json(c).into_response(),
+        Ok(Err(e @ crate::store::StoreError::InvalidKey { .. })) => {
+            error(StatusCode::BAD_REQUEST, "bad-cursor", e.to_string())
+        }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }

@@ -373,7 +373,9 @@ mod tests {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         // Someone else holds the range's first port (an even one the system gave us).
         let squatter = std::iter::repeat_with(|| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
-            .find(|s| s.local_addr().unwrap().port() % 2 == 0 && s.local_addr().unwrap().port() < 65000)
+            .find(|s| {
+                s.local_addr().unwrap().port() % 2 == 0 && s.local_addr().unwrap().port() < 65000
+            })
             .unwrap();
         let first = squatter.local_addr().unwrap().port();
         let relays = Relays::new(lo, lo, first, first + 7);
@@ -382,7 +384,12 @@ mod tests {
         let ports: Vec<u16> = std::iter::from_fn(|| relays.take())
             .flat_map(|p| [p.caller.port(), p.callee.port()])
             .collect();
-        assert!(ports.iter().all(|p| p % 2 == 0 && (first + 2..=first + 7).contains(p)), "{ports:?}");
+        assert!(
+            ports
+                .iter()
+                .all(|p| p % 2 == 0 && (first + 2..=first + 7).contains(p)),
+            "{ports:?}"
+        );
         assert!(relays.take().is_none(), "none left");
     }
 }

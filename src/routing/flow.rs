@@ -320,7 +320,9 @@ impl Flow {
                 (plan, dept.no_answer.clone())
             }
             Destination::External(number) => return self.go_external(number.into(), out),
-            Destination::Menu(_) => return self.give_up(Refusal::Unavailable, GiveUp::MenuUnavailable, out),
+            Destination::Menu(_) => {
+                return self.give_up(Refusal::Unavailable, GiveUp::MenuUnavailable, out)
+            }
             Destination::Voicemail(_) => {
                 return self.give_up(Refusal::Unavailable, GiveUp::VoicemailDestination, out)
             }

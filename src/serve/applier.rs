@@ -18,6 +18,7 @@ use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1};
 use crate::engine::directory::Directory;
+use crate::store::Applies;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ use crate::config::report::{render, Format};
 use crate::config::validate::{check_file, Options};
 use crate::http::admin::{router, Admin};
 use crate::store::Store;
+use crate::store::{Counters, Registrations};
 use applier::{Applier, Outcome, Refusal, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -296,7 +297,9 @@ async fn start_sip(
     }
     let shared = crate::engine::Shared {
         location: Arc::new(location),
-        presence: Arc::new(crate::engine::presence::Presence::with_last_calls(last_calls)),
+        presence: Arc::new(crate::engine::presence::Presence::with_last_calls(
+            last_calls,
+        )),
         ports: relays.clone(),
         auth: crate::sip::auth::DigestAuth::new(shards::os_seed()),
     };

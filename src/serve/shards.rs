@@ -22,6 +22,7 @@ use crate::sip::message::Message;
 use crate::sip::registrar::{Aor, Binding};
 use crate::sip::transport::{Router, Sink};
 use crate::store::CallRecord;
+use crate::store::{CallHistory, Registrations};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -91,24 +92,25 @@ pub struct Setup {
 /// The sink the sockets feed and the queues behind it, for `count` shards.
 pub fn sink(count: usize) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| mpsc::channel(QUEUE)).unzip();
-    let sink: Sink = Arc::new(move |from: Peer, bytes: &[u8]| {
-        match dispatch(bytes, from, senders.len()) {
-            Dispatch::KeepAlive => None,
-            Dispatch::Malformed(answer) => answer,
-            Dispatch::Shard { shard, message } => {
-                let inbound = Inbound {
-                    from,
-                    message,
-                    at: Instant::now(),
-                };
-                match senders[shard].try_send(inbound) {
-                    Ok(()) => None,
-                    Err(mpsc::error::TrySendError::Full(m)) => overloaded(&m.message, m.from),
-                    Err(mpsc::error::TrySendError::Closed(_)) => None,
+    let sink: Sink =
+        Arc::new(
+            move |from: Peer, bytes: &[u8]| match dispatch(bytes, from, senders.len()) {
+                Dispatch::KeepAlive => None,
+                Dispatch::Malformed(answer) => answer,
+                Dispatch::Shard { shard, message } => {
+                    let inbound = Inbound {
+                        from,
+                        message,
+                        at: Instant::now(),
+                    };
+                    match senders[shard].try_send(inbound) {
+                        Ok(()) => None,
+                        Err(mpsc::error::TrySendError::Full(m)) => overloaded(&m.message, m.from),
+                        Err(mpsc::error::TrySendError::Closed(_)) => None,
+                    }
                 }
-            }
-        }
-    });
+            },
+        );
     (sink, receivers)
 }
 

@@ -141,8 +141,10 @@ impl Dialog {
             if let Uri::Sip(u) = &mut first {
                 u.headers.clear();
             }
-            let mut routes: Vec<String> =
-                self.route_set[1..].iter().map(ToString::to_string).collect();
+            let mut routes: Vec<String> = self.route_set[1..]
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             routes.push(format!("<{}>", self.remote_target));
             (first, routes)
         };
@@ -197,11 +199,20 @@ mod tests {
         assert_eq!((d.local_tag(), d.remote_tag()), ("b1", "a1"));
         let bye = d.request(Method::Bye, "SIP/2.0/UDP 192.0.2.99;branch=z9hG4bKbye");
         let text = bye.to_string();
-        assert!(text.starts_with("BYE sip:alice@10.1.1.1:5070 SIP/2.0"), "{text}");
+        assert!(
+            text.starts_with("BYE sip:alice@10.1.1.1:5070 SIP/2.0"),
+            "{text}"
+        );
         let routes: Vec<&str> = bye.headers().get_all("Route").collect();
         assert_eq!(routes, ["<sip:192.0.2.1;lr>", "<sip:edge.example;lr>"]);
-        assert!(text.contains("From: <sip:bob@pbx.example>;tag=b1"), "{text}");
-        assert!(text.contains("To: \"Alice\" <sip:alice@a.example>;tag=a1"), "{text}");
+        assert!(
+            text.contains("From: <sip:bob@pbx.example>;tag=b1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("To: \"Alice\" <sip:alice@a.example>;tag=a1"),
+            "{text}"
+        );
         assert!(text.contains("CSeq: 1 BYE"));
         // The first route is an address: that is where the BYE goes, not the phone.
         assert_eq!(d.next_hop().addr, "192.0.2.1:5060".parse().unwrap());
@@ -216,7 +227,10 @@ mod tests {
             panic!()
         };
         let mut d = Dialog::as_uac(&invite, &ok, peer()).unwrap();
-        assert_eq!((d.local_tag(), d.remote_tag(), d.local_seq), ("a1", "b9", 7));
+        assert_eq!(
+            (d.local_tag(), d.remote_tag(), d.local_seq),
+            ("a1", "b9", 7)
+        );
         // Reversed: p2 (loose) first.
         let ack = d.ack(7, "SIP/2.0/UDP x;branch=z9hG4bKack");
         assert!(ack.to_string().starts_with("ACK sip:bob@10.2.2.2 SIP/2.0"));

@@ -36,8 +36,13 @@ impl MemoryLocation {
 impl Location for MemoryLocation {
     fn lookup(&self, aor: &Aor, now_ms: u64) -> Vec<Binding> {
         self.bindings.read(aor, |list| {
-            list.map(|l| l.iter().filter(|b| b.expires_at_ms > now_ms).cloned().collect())
-                .unwrap_or_default()
+            list.map(|l| {
+                l.iter()
+                    .filter(|b| b.expires_at_ms > now_ms)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
         })
     }
 
@@ -89,7 +94,10 @@ mod tests {
         let maria = Aor::new("acme", "maria");
         let location = MemoryLocation::with(
             [
-                (ivan.clone(), vec![binding("sip:a", 500), binding("sip:b", 2000)]),
+                (
+                    ivan.clone(),
+                    vec![binding("sip:a", 500), binding("sip:b", 2000)],
+                ),
                 (maria.clone(), vec![binding("sip:c", 500)]),
             ],
             1000,

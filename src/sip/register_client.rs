@@ -182,7 +182,11 @@ impl RegisterClient {
     }
 
     fn uri(&self) -> String {
-        format!("sip:{}:{}", self.account.host, self.account.target.addr.port())
+        format!(
+            "sip:{}:{}",
+            self.account.host,
+            self.account.target.addr.port()
+        )
     }
 
     fn request(&mut self, authorization: Option<(&str, String)>) -> Request {
@@ -204,7 +208,10 @@ impl RegisterClient {
         h.push("Call-ID", &self.call_id);
         h.push("CSeq", format!("{} REGISTER", self.cseq));
         h.push("Contact", &a.contact);
-        h.push("Expires", if self.leaving { 0 } else { EXPIRES }.to_string());
+        h.push(
+            "Expires",
+            if self.leaving { 0 } else { EXPIRES }.to_string(),
+        );
         if let Some((name, value)) = authorization {
             h.push(name, value);
         }
@@ -268,7 +275,11 @@ mod tests {
         let Step::Retry(second) = c.on_answer(Some(&challenge), t0) else {
             panic!("answered with credentials");
         };
-        assert!(second.headers().get("Authorization").unwrap().contains("username=\"trunkuser\""));
+        assert!(second
+            .headers()
+            .get("Authorization")
+            .unwrap()
+            .contains("username=\"trunkuser\""));
         assert_eq!(second.headers().cseq().unwrap().seq, 2);
         // A second challenge in the same attempt is a failure, retried later.
         assert_eq!(
@@ -282,7 +293,10 @@ mod tests {
             c.on_answer(Some(&ok), t0 + RETRY),
             Step::Registered { granted: 100 }
         );
-        assert_eq!(c.next_deadline(), Some(t0 + RETRY + Duration::from_secs(80)));
+        assert_eq!(
+            c.next_deadline(),
+            Some(t0 + RETRY + Duration::from_secs(80))
+        );
         let refresh = c.poll(t0 + RETRY + Duration::from_secs(80)).unwrap();
         assert_eq!(
             c.on_answer(Some(&answer(&refresh, StatusCode::OK, &[])), t0),

@@ -209,7 +209,12 @@ impl Registrar {
 fn current(list: &[Binding], now_ms: u64) -> Vec<(String, u32)> {
     list.iter()
         .filter(|b| b.expires_at_ms > now_ms)
-        .map(|b| (b.contact.clone(), ((b.expires_at_ms - now_ms) / 1000) as u32))
+        .map(|b| {
+            (
+                b.contact.clone(),
+                ((b.expires_at_ms - now_ms) / 1000) as u32,
+            )
+        })
         .collect()
 }
 
@@ -244,10 +249,15 @@ mod tests {
     fn several_devices_expire_on_time() {
         let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
         assert_eq!(
-            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0),
+            r.register(
+                &loc,
+                reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1),
+                T0
+            ),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 120)])
         );
-        let out = r.register(&loc, 
+        let out = r.register(
+            &loc,
             reg(one("sip:ivan@10.0.0.2", Some(600)), Some(120), "b", 1),
             T0 + 1000,
         );
@@ -272,8 +282,13 @@ mod tests {
     #[test]
     fn refresh_unregister_and_star() {
         let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
-        r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1), T0);
-        r.register(&loc, 
+        r.register(
+            &loc,
+            reg(one("sip:ivan@10.0.0.1", None), Some(120), "a", 1),
+            T0,
+        );
+        r.register(
+            &loc,
             reg(one("sip:ivan@10.0.0.1", None), Some(300), "a", 2),
             T0 + 10_000,
         );
@@ -283,7 +298,8 @@ mod tests {
             "refreshed to 300 s"
         );
         assert_eq!(
-            r.register(&loc, 
+            r.register(
+                &loc,
                 reg(one("sip:ivan@10.0.0.1", None), Some(0), "a", 3),
                 T0 + 20_000
             ),
@@ -306,27 +322,38 @@ mod tests {
     fn limits_and_ordering() {
         let (r, loc) = (Registrar::new(Limits::default()), MemoryLocation::default());
         assert_eq!(
-            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(30), "a", 1), T0),
+            r.register(
+                &loc,
+                reg(one("sip:ivan@10.0.0.1", None), Some(30), "a", 1),
+                T0
+            ),
             Outcome::IntervalTooBrief { min_expires: 60 }
         );
         assert!(loc.is_empty(), "a refused REGISTER changes nothing");
         assert_eq!(
-            r.register(&loc, 
+            r.register(
+                &loc,
                 reg(one("sip:ivan@10.0.0.1", None), Some(99_999), "a", 5),
                 T0
             ),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
         );
         assert_eq!(
-            r.register(&loc, reg(one("sip:ivan@10.0.0.1", None), Some(60), "a", 5), T0),
+            r.register(
+                &loc,
+                reg(one("sip:ivan@10.0.0.1", None), Some(60), "a", 5),
+                T0
+            ),
             Outcome::OutOfOrder
         );
         assert_eq!(
-            r.register(&loc, reg(Contacts::Query, None, "a", 6), T0).clone(),
+            r.register(&loc, reg(Contacts::Query, None, "a", 6), T0)
+                .clone(),
             Outcome::Ok(vec![("sip:ivan@10.0.0.1".into(), 3600)])
         );
         for i in 0..15 {
-            r.register(&loc, 
+            r.register(
+                &loc,
                 reg(
                     one(&format!("sip:ivan@10.0.1.{i}"), None),
                     Some(60 + i),

@@ -243,8 +243,7 @@ impl<O: Clone> Transactions<O> {
         now: Instant,
         out: &mut Vec<Transmit>,
     ) -> Answer<O> {
-        let (Ok(via), Ok(cseq)) = (response.headers().top_via(), response.headers().cseq())
-        else {
+        let (Ok(via), Ok(cseq)) = (response.headers().top_via(), response.headers().cseq()) else {
             return Answer::Stray(response);
         };
         let key = via
@@ -322,7 +321,8 @@ impl<O: Clone> Transactions<O> {
 
     fn arm(&mut self, side: Side, key: &TransactionKey, timer: Timer, at: Instant) {
         self.seq += 1;
-        self.timers.insert((at, self.seq), (side, key.clone(), timer));
+        self.timers
+            .insert((at, self.seq), (side, key.clone(), timer));
     }
 
     fn server_actions(
@@ -460,8 +460,7 @@ mod tests {
         let invite = request(INVITE);
         let via = invite.headers().top_via().unwrap();
         let mut out = Vec::new();
-        let Incoming::New(Some(key)) = layer.on_request(&invite, &via, peer(), t0, &mut out)
-        else {
+        let Incoming::New(Some(key)) = layer.on_request(&invite, &via, peer(), t0, &mut out) else {
             panic!("a new transaction");
         };
         let busy = Message::response_to(&invite, StatusCode::BUSY_HERE, "Busy Here");
@@ -476,7 +475,11 @@ mod tests {
         // Timer G retransmits the answer until the ACK.
         layer.on_timeout(t0 + Duration::from_millis(500), &mut out);
         assert_eq!(out.len(), 3);
-        let ack = request(&INVITE.replace("INVITE sip", "ACK sip").replace("1 INVITE", "1 ACK"));
+        let ack = request(
+            &INVITE
+                .replace("INVITE sip", "ACK sip")
+                .replace("1 INVITE", "1 ACK"),
+        );
         assert_eq!(
             layer.on_request(&ack, &via, peer(), t0, &mut out),
             Incoming::Absorbed
@@ -496,7 +499,9 @@ mod tests {
         assert_eq!(out.len(), 1);
         let ringing = response("SIP/2.0 180 Ringing\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKone\nFrom: <sip:a@a.example>;tag=1\nTo: <sip:bob@b.example>;tag=2\nCall-ID: c1\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
         match layer.on_response(ringing.clone(), t0, &mut out) {
-            Answer::Owned { owner, response, .. } => {
+            Answer::Owned {
+                owner, response, ..
+            } => {
                 assert_eq!((owner, response.code().as_u16()), ("leg 1", 180))
             }
             _ => panic!("passed up"),
@@ -508,13 +513,19 @@ mod tests {
             layer.on_response(busy.clone(), t0, &mut out),
             Answer::Owned { .. }
         ));
-        assert_eq!(first_line(out.last().unwrap()), "ACK sip:bob@b.example SIP/2.0");
+        assert_eq!(
+            first_line(out.last().unwrap()),
+            "ACK sip:bob@b.example SIP/2.0"
+        );
         // Its retransmission is acknowledged again, not passed up.
         assert!(matches!(
             layer.on_response(busy, t0, &mut out),
             Answer::Absorbed
         ));
-        assert_eq!(first_line(out.last().unwrap()), "ACK sip:bob@b.example SIP/2.0");
+        assert_eq!(
+            first_line(out.last().unwrap()),
+            "ACK sip:bob@b.example SIP/2.0"
+        );
         assert!(layer.owner_mut(&key).is_some());
         layer.on_timeout(t0 + Duration::from_secs(40), &mut out);
         assert!(layer.owner_mut(&key).is_none(), "timer D ended it");
@@ -529,6 +540,9 @@ mod tests {
         let ok = response(
             &String::from_utf8_lossy(&ringing.to_bytes()).replace("180 Ringing", "200 OK"),
         );
-        assert!(matches!(layer.on_response(ok, t0, &mut out), Answer::Stray(_)));
+        assert!(matches!(
+            layer.on_response(ok, t0, &mut out),
+            Answer::Stray(_)
+        ));
     }
 }

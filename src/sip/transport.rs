@@ -101,7 +101,6 @@ impl Router {
             }
         }
     }
-
 }
 
 /// Serves SIP on UDP socket `index` of the router until it is cancelled.

@@ -6,8 +6,8 @@
 
 use super::link::{Link, Peer, Transmit};
 use super::message::{
-    reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode,
-    Uri, Via,
+    reject, Headers, Host, Message, Method, ParseError, Request, Response, Rport, StatusCode, Uri,
+    Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -90,9 +90,9 @@ pub fn check_request(request: &Request, tag: &str) -> Option<Response> {
             }
         }
         if let Ok(accept) = h.accept() {
-            let takes_sdp = accept.iter().any(|t| {
-                t.is("application", "sdp") || t.is("application", "*") || t.is("*", "*")
-            });
+            let takes_sdp = accept
+                .iter()
+                .any(|t| t.is("application", "sdp") || t.is("application", "*") || t.is("*", "*"));
             if !accept.is_empty() && !takes_sdp {
                 let mut r = respond(request, StatusCode::NOT_ACCEPTABLE, "Not Acceptable", tag);
                 r.headers_mut().push("Accept", "application/sdp");
@@ -161,10 +161,14 @@ pub fn stamp_received(request: &mut Request, via: &Via, from: Peer) -> (Via, Pee
     };
     let rport = via.rport();
     if sent_by_ip != Some(from.addr.ip()) || rport.is_some() {
-        stamped.params.set("received", Some(&from.addr.ip().to_string()));
+        stamped
+            .params
+            .set("received", Some(&from.addr.ip().to_string()));
     }
     if rport.is_some() {
-        stamped.params.set("rport", Some(&from.addr.port().to_string()));
+        stamped
+            .params
+            .set("rport", Some(&from.addr.port().to_string()));
     }
     if stamped != *via {
         let headers = request.headers_mut();
@@ -269,12 +273,16 @@ mod tests {
 
     #[test]
     fn requests_we_cannot_take_are_refused_before_their_method() {
-        let r = request(&OPTIONS.replace("CSeq: 1 OPTIONS\n", "Require: 100rel\nCSeq: 1 OPTIONS\n"));
+        let r =
+            request(&OPTIONS.replace("CSeq: 1 OPTIONS\n", "Require: 100rel\nCSeq: 1 OPTIONS\n"));
         let answer = check_request(&r, "t").unwrap();
         assert_eq!(answer.code(), StatusCode::BAD_EXTENSION);
         assert_eq!(answer.headers().get("Unsupported"), Some("100rel"));
         assert!(check_request(&request(OPTIONS), "t").is_none());
         let info = request(&OPTIONS.replace("OPTIONS", "INFO"));
-        assert_eq!(not_allowed(&info, "t").code(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            not_allowed(&info, "t").code(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 }

@@ -1,14 +1,16 @@
-//! Call history: one record per finished call, written in batches and flushed before the
-//! batch is acknowledged, so a crash loses no completed call. Keyed by end time and id, so the
-//! newest come first when read backwards.
+//! Call history behind the `CallHistory` trait: one record per finished call, written in
+//! batches and flushed before the batch is acknowledged, so a crash loses no completed call.
+//! Read by time and tenant, newest first, a page at a time — from an index per tenant, never
+//! by scanning every record.
+//!
+//! | tree              | key                                  | value                   |
+//! |-------------------|--------------------------------------|-------------------------|
+//! | `calls`           | `ended_ms` (8 bytes BE) `id` (8, BE) | JSON [`CallRecord`]     |
+//! | `calls_by_tenant` | `tenant` NUL `ended_ms` `id`         | empty                   |
+//! | `last_calls`      | `tenant` NUL `login`                 | u64 ms BE (`counters`)  |
 
 use super::{Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-
-fn last_call_key(tenant: &str, login: &str) -> Vec<u8> {
-    format!("{tenant}\0{login}").into_bytes()
-}
 
 /// How a call ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,102 +83,149 @@ pub struct CallRecord {
     pub rtp_caller_to_callee: u64,
     #[serde(default)]
     pub rtp_callee_to_caller: u64,
+    /// Where this record is in the history (read back only): pass it as `before` to read
+    /// the page of older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
-impl Store {
+/// Which records to read: newest first, `limit` at most.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallQuery {
+    /// One tenant's, or every tenant's.
+    pub tenant: Option<String>,
+    /// Calls that ended at or after this time (ms since the epoch).
+    pub since_ms: Option<u64>,
+    /// Calls that ended before this time.
+    pub until_ms: Option<u64>,
+    /// Only records older than the one with this `cursor` (the next page).
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+/// The call history of a server.
+pub trait CallHistory {
     /// Appends `records` and flushes once for the whole batch. The staff member who answered
     /// a call has its time as their last received call (evenly's counter) in the same flush.
-    pub fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+    fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError>;
+
+    /// The records `query` asks for, newest first, each with its `cursor`.
+    fn calls(&self, query: &CallQuery) -> Result<Vec<CallRecord>, StoreError>;
+}
+
+fn storage(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
+    move |e| StoreError::Storage {
+        op,
+        source: e.into(),
+    }
+}
+
+/// `ended_ms` and `id` as a key (and as the cursor's bytes).
+fn time_key(ended_ms: u64, id: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&ended_ms.to_be_bytes());
+    key[8..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn cursor_of(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cursor_key(cursor: &str) -> Result<[u8; 16], StoreError> {
+    let bad = || StoreError::InvalidKey {
+        key: cursor.to_string(),
+        reason: "not a call history cursor",
+    };
+    if cursor.len() != 32 || !cursor.is_ascii() {
+        return Err(bad());
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&cursor[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(key)
+}
+
+impl CallHistory for Store {
+    fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
         let calls = self.tree("calls")?;
+        let by_tenant = self.tree("calls_by_tenant")?;
         let last = self.tree("last_calls")?;
         for r in records {
             if let (Some(login), Some(at)) = (&r.answered_by, r.answered_ms) {
-                let key = last_call_key(&r.tenant, login);
+                let key = super::codec::staff_key(&r.tenant, login)?;
                 let newer = |old: Option<&[u8]>| {
                     let old = old.and_then(|v| v.try_into().ok()).map(u64::from_be_bytes);
                     Some(old.unwrap_or(0).max(at).to_be_bytes().to_vec())
                 };
                 last.fetch_and_update(key, newer)
-                    .map_err(|e| StoreError::Storage {
-                        op: "write last call",
-                        source: e.into(),
-                    })?;
+                    .map_err(storage("write last call"))?;
             }
-            let id = self.db.generate_id().map_err(|e| StoreError::Storage {
-                op: "call id",
-                source: e.into(),
-            })?;
-            let mut key = r.ended_ms.to_be_bytes().to_vec();
-            key.extend_from_slice(&id.to_be_bytes());
-            let value = serde_json::to_vec(r).map_err(|source| StoreError::Encode {
+            let id = self.db.generate_id().map_err(storage("call id"))?;
+            let key = time_key(r.ended_ms, id);
+            let mut record = r.clone();
+            record.cursor = None;
+            let value = serde_json::to_vec(&record).map_err(|source| StoreError::Encode {
                 what: "call record".into(),
                 source,
             })?;
-            calls.insert(key, value).map_err(|e| StoreError::Storage {
-                op: "write call",
-                source: e.into(),
-            })?;
+            calls.insert(key, value).map_err(storage("write call"))?;
+            let mut index = super::codec::staff_prefix(&r.tenant)?;
+            index.extend_from_slice(&key);
+            by_tenant
+                .insert(index, &[][..])
+                .map_err(storage("write call index"))?;
         }
-        calls.flush().map_err(|e| StoreError::Storage {
-            op: "flush calls",
-            source: e.into(),
-        })?;
+        calls.flush().map_err(storage("flush calls"))?;
         Ok(())
     }
 
-    /// When each staff member (tenant id, login) last answered a call, in ms since the epoch.
-    pub fn last_calls(&self) -> Result<HashMap<(String, String), u64>, StoreError> {
-        let mut out = HashMap::new();
-        for item in self.tree("last_calls")?.iter() {
-            let (key, value) = item.map_err(|e| StoreError::Storage {
-                op: "read last calls",
-                source: e.into(),
-            })?;
-            let text = String::from_utf8_lossy(&key);
-            let (Some((tenant, login)), Ok(bytes)) =
-                (text.split_once('\0'), <[u8; 8]>::try_from(&value[..]))
-            else {
-                return Err(StoreError::Corrupt {
-                    what: format!("last call {text:?}"),
-                    detail: "not a tenant, a login and a time".into(),
-                });
-            };
-            out.insert(
-                (tenant.to_string(), login.to_string()),
-                u64::from_be_bytes(bytes),
-            );
-        }
-        Ok(out)
-    }
-
-    pub(super) fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
-        self.db.open_tree(name).map_err(|e| StoreError::Storage {
-            op: name,
-            source: e.into(),
-        })
-    }
-
-    /// The newest `limit` call records of `tenant` (all tenants when `None`), newest first.
-    pub fn calls(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+    fn calls(&self, query: &CallQuery) -> Result<Vec<CallRecord>, StoreError> {
         let calls = self.tree("calls")?;
+        // The window of keys: [since, min(until, before)).
+        let low = time_key(query.since_ms.unwrap_or(0), 0);
+        let mut high = time_key(query.until_ms.unwrap_or(u64::MAX), 0);
+        if let Some(cursor) = &query.before {
+            high = high.min(cursor_key(cursor)?);
+        }
         let mut out = Vec::new();
-        for item in calls.iter().rev() {
-            let (key, value) = item.map_err(|e| StoreError::Storage {
-                op: "read calls",
-                source: e.into(),
-            })?;
-            let r: CallRecord =
-                serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt {
-                    what: format!(
-                        "call {}",
-                        key.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                    ),
+        if query.limit == 0 || low >= high {
+            return Ok(out);
+        }
+        let mut push = |key: &[u8], value: &[u8]| -> Result<bool, StoreError> {
+            let mut r: CallRecord =
+                serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
+                    what: format!("call {}", cursor_of(key)),
                     detail: e.to_string(),
                 })?;
-            if tenant.is_none_or(|t| t == r.tenant) {
-                out.push(r);
-                if out.len() >= limit {
-                    break;
+            r.cursor = Some(cursor_of(key));
+            out.push(r);
+            Ok(out.len() < query.limit)
+        };
+        match &query.tenant {
+            None => {
+                for item in calls.range(low..high).rev() {
+                    let (key, value) = item.map_err(storage("read calls"))?;
+                    if !push(&key, &value)? {
+                        break;
+                    }
+                }
+            }
+            Some(tenant) => {
+                let prefix = super::codec::staff_prefix(tenant)?;
+                let from = [prefix.as_slice(), &low].concat();
+                let to = [prefix.as_slice(), &high].concat();
+                let index = self.tree("calls_by_tenant")?;
+                for item in index.range(from..to).rev() {
+                    let (key, _) = item.map_err(storage("read call index"))?;
+                    let time = &key[prefix.len()..];
+                    let Some(value) = calls.get(time).map_err(storage("read call"))? else {
+                        continue;
+                    };
+                    if !push(time, &value)? {
+                        break;
+                    }
                 }
             }
         }
@@ -221,7 +270,7 @@ mod tests {
             store.append_calls(&[record("a", 500)]).unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let last = store.last_calls().unwrap();
+        let last = crate::store::Counters::last_calls(&store).unwrap();
         let key = |t: &str, l: &str| (t.to_string(), l.to_string());
         assert_eq!(last.len(), 3, "{last:?}");
         assert_eq!(last[&key("a", "maria")], 100);
@@ -239,8 +288,53 @@ mod tests {
                 .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let a = store.calls(Some("a"), 10).unwrap();
+        let query = |tenant: Option<&str>, limit| CallQuery {
+            tenant: tenant.map(str::to_string),
+            limit,
+            ..CallQuery::default()
+        };
+        let a = store.calls(&query(Some("a"), 10)).unwrap();
         assert_eq!(a.iter().map(|r| r.ended_ms).collect::<Vec<_>>(), [300, 100]);
-        assert_eq!(store.calls(None, 2).unwrap().len(), 2);
+        assert_eq!(store.calls(&query(None, 2)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn pages_walk_back_through_a_tenants_calls_within_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let batch: Vec<CallRecord> = (1..=30)
+            .map(|i| record(if i % 3 == 0 { "b" } else { "a" }, i * 100))
+            .collect();
+        store.append_calls(&batch).unwrap();
+        let ends = |records: &[CallRecord]| records.iter().map(|r| r.ended_ms).collect::<Vec<_>>();
+        let mut query = CallQuery {
+            tenant: Some("a".into()),
+            since_ms: Some(500),
+            until_ms: Some(2_000),
+            limit: 4,
+            ..CallQuery::default()
+        };
+        let first = store.calls(&query).unwrap();
+        assert_eq!(ends(&first), [1900, 1700, 1600, 1400]);
+        query.before = first.last().unwrap().cursor.clone();
+        let second = store.calls(&query).unwrap();
+        assert_eq!(ends(&second), [1300, 1100, 1000, 800]);
+        query.before = second.last().unwrap().cursor.clone();
+        assert_eq!(ends(&store.calls(&query).unwrap()), [700, 500]);
+        query.before = Some("not a cursor".into());
+        assert!(matches!(
+            store.calls(&query),
+            Err(StoreError::InvalidKey { .. })
+        ));
+        // Tenant b sees only its own.
+        let b = store
+            .calls(&CallQuery {
+                tenant: Some("b".into()),
+                limit: 100,
+                ..CallQuery::default()
+            })
+            .unwrap();
+        assert_eq!(b.len(), 10);
+        assert!(b.iter().all(|r| r.tenant == "b"));
     }
 }

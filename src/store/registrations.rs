@@ -1,5 +1,5 @@
-//! Registrations in the store: each address of record's bindings, so that phones registered
-//! before a restart are reachable after it without registering again. Written behind the
+//! Registrations behind the `Registrations` trait: each address of record's bindings, so that
+//! phones registered before a restart are reachable after it without registering again. Written behind the
 //! engine (coalesced per AOR, not flushed each time: a crash loses at most the last moments
 //! of refreshes, which phones repeat anyway); read once at start.
 //!
@@ -10,9 +10,17 @@
 use super::{Store, StoreError};
 use crate::sip::registrar::{Aor, Binding};
 
-impl Store {
+/// Where registrations are kept across restarts.
+pub trait Registrations {
     /// Writes each AOR's bindings (an empty list forgets the AOR).
-    pub fn save_bindings(&self, changes: &[(Aor, Vec<Binding>)]) -> Result<(), StoreError> {
+    fn save_bindings(&self, changes: &[(Aor, Vec<Binding>)]) -> Result<(), StoreError>;
+
+    /// Every AOR's stored bindings (expired ones included: the caller drops them).
+    fn bindings(&self) -> Result<Vec<(Aor, Vec<Binding>)>, StoreError>;
+}
+
+impl Registrations for Store {
+    fn save_bindings(&self, changes: &[(Aor, Vec<Binding>)]) -> Result<(), StoreError> {
         let tree = self.tree("registrations")?;
         for (aor, bindings) in changes {
             let key = super::codec::staff_key(&aor.tenant, &aor.login)?;
@@ -30,8 +38,7 @@ impl Store {
         Ok(())
     }
 
-    /// Every AOR's stored bindings (expired ones included: the caller drops them).
-    pub fn bindings(&self) -> Result<Vec<(Aor, Vec<Binding>)>, StoreError> {
+    fn bindings(&self) -> Result<Vec<(Aor, Vec<Binding>)>, StoreError> {
         let mut out = Vec::new();
         for item in self.tree("registrations")?.iter() {
             let (key, value) = item.map_err(|e| StoreError::Storage {
@@ -68,7 +75,10 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store
-                .save_bindings(&[(anna.clone(), vec![b.clone()]), (boris.clone(), vec![b.clone()])])
+                .save_bindings(&[
+                    (anna.clone(), vec![b.clone()]),
+                    (boris.clone(), vec![b.clone()]),
+                ])
                 .unwrap();
             store.save_bindings(&[(boris, vec![])]).unwrap();
         }

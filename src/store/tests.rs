@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use super::codec::{CURRENT_KEY, REVISION_KEY};
 use super::*;
 use crate::credentials::ha1;
 

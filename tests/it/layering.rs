@@ -34,7 +34,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 /// may use what the code may not); nothing of a file of tests (`tests.rs`, `*_tests.rs`).
 fn code(path: &Path) -> Vec<(usize, String)> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    if name == "tests.rs" || name.ends_with("_tests.rs") || path.components().any(|c| c.as_os_str() == "tests") && path.starts_with(root().join("src")) {
+    if name == "tests.rs"
+        || name.ends_with("_tests.rs")
+        || path.components().any(|c| c.as_os_str() == "tests")
+            && path.starts_with(root().join("src"))
+    {
         return Vec::new();
     }
     let text = std::fs::read_to_string(path).unwrap();
@@ -61,7 +65,10 @@ fn module_of(path: &Path) -> String {
         .iter()
         .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    if parts.last().is_some_and(|p| p == "mod" || p == "lib" || p == "main") {
+    if parts
+        .last()
+        .is_some_and(|p| p == "mod" || p == "lib" || p == "main")
+    {
         parts.pop();
     }
     parts.join("::")
@@ -111,7 +118,11 @@ fn pure_modules_use_no_runtime_sockets_store_clock_or_os_randomness() {
             "getrandom",
         ],
     );
-    assert!(offences.is_empty(), "layering broken:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "layering broken:\n{}",
+        offences.join("\n")
+    );
 }
 
 #[test]
@@ -128,7 +139,11 @@ fn sip_is_the_protocol_only() {
             "crate::http",
         ],
     );
-    assert!(offences.is_empty(), "sip/ reaches outside the protocol:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "sip/ reaches outside the protocol:\n{}",
+        offences.join("\n")
+    );
 }
 
 #[test]
@@ -136,7 +151,6 @@ fn every_type_has_its_inherent_impl_in_one_file() {
     // type name -> files with an inherent `impl` of it (trait impls `impl X for T` aside).
     let mut impls: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in files(&root().join("src")) {
-        let module = module_of(&path);
         for (_, line) in code(&path) {
             let t = line.trim_start();
             let Some(rest) = t.strip_prefix("impl") else {
@@ -177,7 +191,13 @@ fn every_type_has_its_inherent_impl_in_one_file() {
             }
             // A type is named by its file's directory too: two `Tenant`s of two modules are
             // two types.
-            let dir = path.parent().unwrap().strip_prefix(root()).unwrap().display().to_string();
+            let dir = path
+                .parent()
+                .unwrap()
+                .strip_prefix(root())
+                .unwrap()
+                .display()
+                .to_string();
             impls
                 .entry(format!("{dir}: {name}"))
                 .or_default()
@@ -189,7 +209,11 @@ fn every_type_has_its_inherent_impl_in_one_file() {
         .filter(|(_, files)| files.len() > 1)
         .map(|(name, files)| format!("{name}: {files:?}"))
         .collect();
-    assert!(spread.is_empty(), "types with impl blocks in several files:\n{}", spread.join("\n"));
+    assert!(
+        spread.is_empty(),
+        "types with impl blocks in several files:\n{}",
+        spread.join("\n")
+    );
 }
 
 #[test]
@@ -209,7 +233,9 @@ fn no_two_files_import_each_other() {
         let module = module_of(path);
         // `super::` is the parent of the file's module (`a::b` -> `a`, for `a/b.rs` and
         // `a/b/mod.rs` alike).
-        let base = module.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_string());
+        let base = module
+            .rsplit_once("::")
+            .map_or(String::new(), |(p, _)| p.to_string());
         for (_, line) in code(path) {
             for (i, _) in line.match_indices("crate::") {
                 let path: String = line[i + 7..]
@@ -228,7 +254,11 @@ fn no_two_files_import_each_other() {
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                     .collect();
-                let full = if base.is_empty() { path } else { format!("{base}::{path}") };
+                let full = if base.is_empty() {
+                    path
+                } else {
+                    format!("{base}::{path}")
+                };
                 if let Some(target) = resolve(full.trim_end_matches(':')) {
                     edges.entry(module.clone()).or_default().insert(target);
                 }
@@ -244,5 +274,9 @@ fn no_two_files_import_each_other() {
             }
         }
     }
-    assert!(cycles.is_empty(), "files importing each other:\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "files importing each other:\n{}",
+        cycles.join("\n")
+    );
 }

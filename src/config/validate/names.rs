@@ -14,4 +14,3 @@ pub(super) struct Names<'r> {
     /// Whether staff may reach external numbers (an outbound trunk is configured).
     pub(super) has_outbound: bool,
 }
-

@@ -11,8 +11,8 @@ use crate::config::translit::{login_from_name, unique_logins};
 use crate::config::values::{Email, Extension, Login, E164};
 use std::collections::{HashMap, HashSet};
 
-use super::routing::{check_no_answer, no_trunk};
 use super::names::Names;
+use super::routing::{check_no_answer, no_trunk};
 
 /// Explicit logins are checked and must be unique; the rest are generated from names,
 /// deduplicated in file order. Returns each staff member's login (and whether it was

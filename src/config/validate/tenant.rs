@@ -2,9 +2,9 @@
 //! against, and the order in which staff (`staff.rs`), routing (`routing.rs`) and schedules
 //! are checked; unused schedules and menus; prompt overrides.
 
+use super::names::Names;
 use super::routing::{check_department, check_menu, check_number};
 use super::staff::{check_extensions, check_logins, check_max_users, check_staff};
-use super::names::Names;
 use super::{check_trunks, opt, schedule, Ctx};
 use crate::config::clock;
 use crate::config::diagnostic::Code;

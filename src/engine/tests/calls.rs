@@ -2,9 +2,9 @@
 //! unavailable, not found, authentication, several devices, re-INVITEs, separate dialogs, and
 //! the media commands each call gives the relay.
 
+use super::phone::Outcome;
 use super::*;
 use crate::media::anchor::MediaCommand;
-use super::phone::Outcome;
 use crate::store::CallOutcome;
 
 fn two() -> (World, PhoneId, PhoneId) {
@@ -32,8 +32,16 @@ fn an_answered_call_hung_up_by_the_caller_leaves_its_record_and_frees_the_relay(
     assert!((2990..=3020).contains(&r.talk_ms), "{r:?}");
     assert_eq!((r.rtp_caller_to_callee, r.rtp_callee_to_caller), (50, 50));
     // The relay: started, both sides expected/pointed, closed once.
-    let starts = w.media.iter().filter(|m| matches!(m, MediaCommand::Start(_))).count();
-    let closes = w.media.iter().filter(|m| matches!(m, MediaCommand::Close(_))).count();
+    let starts = w
+        .media
+        .iter()
+        .filter(|m| matches!(m, MediaCommand::Start(_)))
+        .count();
+    let closes = w
+        .media
+        .iter()
+        .filter(|m| matches!(m, MediaCommand::Close(_)))
+        .count();
     assert_eq!((starts, closes), (1, 1));
     assert_eq!(w.calls(), 0);
     assert_eq!(w.held().0, 0, "nothing lingers");
@@ -99,7 +107,12 @@ fn nobody_registered_is_unavailable_and_an_unknown_extension_is_not_found() {
     assert_eq!(w.record().outcome, CallOutcome::Unavailable);
     w.dial(boris, "nosuchperson", Some(1.0), None);
     w.run(2.0);
-    assert_eq!(w.finals_to(boris).last(), Some(&404), "{:#?}", w.lines_to(boris));
+    assert_eq!(
+        w.finals_to(boris).last(),
+        Some(&404),
+        "{:#?}",
+        w.lines_to(boris)
+    );
     assert_eq!(w.record().outcome, CallOutcome::NotFound);
 }
 
@@ -109,7 +122,10 @@ fn a_caller_must_authenticate() {
     let impostor = w.phone("boris", "wrong-password", "10.0.0.9:5060", Answer::pick());
     w.dial(impostor, "210", Some(1.0), None);
     w.run(3.0);
-    assert!(w.received(anna, "INVITE").is_empty(), "nobody rings for an impostor");
+    assert!(
+        w.received(anna, "INVITE").is_empty(),
+        "nobody rings for an impostor"
+    );
     let finals = w.finals_to(impostor);
     assert_eq!(finals, [407, 407], "challenged, and challenged again");
     assert!(w.records.is_empty());
@@ -124,9 +140,24 @@ fn every_device_of_a_person_rings_and_the_first_answer_wins() {
     let t0 = w.secs();
     w.dial(boris, "210", Some(1.0), None);
     w.run(5.0);
-    at("the desk phone's INVITE", w.received(desk, "INVITE").first(), t0, 0.0);
-    at("the softphone's INVITE", w.received(soft, "INVITE").first(), t0, 0.0);
-    at("the desk phone's CANCEL", w.received(desk, "CANCEL").first(), t0, 1.0);
+    at(
+        "the desk phone's INVITE",
+        w.received(desk, "INVITE").first(),
+        t0,
+        0.0,
+    );
+    at(
+        "the softphone's INVITE",
+        w.received(soft, "INVITE").first(),
+        t0,
+        0.0,
+    );
+    at(
+        "the desk phone's CANCEL",
+        w.received(desk, "CANCEL").first(),
+        t0,
+        1.0,
+    );
     assert!(w.received(soft, "CANCEL").is_empty());
     assert_eq!(w.record().answered_by.as_deref(), Some("anna"));
 }
@@ -146,7 +177,11 @@ fn a_hold_re_invite_passes_through_to_the_other_side() {
         .expect("the re-INVITE reached boris");
     assert!(reinvite.contains("c=IN IP4 127.0.0.1"), "{reinvite}");
     assert!(w.finals_to(anna).contains(&200));
-    let repoints = w.media.iter().filter(|m| matches!(m, MediaCommand::Repoint { .. })).count();
+    let repoints = w
+        .media
+        .iter()
+        .filter(|m| matches!(m, MediaCommand::Repoint { .. }))
+        .count();
     assert!(repoints >= 2, "both sides' new audio: {:?}", w.media);
 }
 
@@ -156,7 +191,10 @@ fn each_side_is_its_own_dialog() {
     let call_id = w.dial(boris, "210", Some(1.0), None);
     w.run(3.0);
     let to_anna = w.texts_to(anna).join("\n");
-    assert!(!to_anna.contains(&call_id), "the caller's Call-ID leaked to the callee");
+    assert!(
+        !to_anna.contains(&call_id),
+        "the caller's Call-ID leaked to the callee"
+    );
     let boris_tag = w
         .texts_to(boris)
         .iter()
@@ -164,5 +202,8 @@ fn each_side_is_its_own_dialog() {
         .and_then(|t| t.lines().find(|l| l.starts_with("To:")).map(str::to_string))
         .unwrap();
     let tag = boris_tag.split("tag=").nth(1).unwrap();
-    assert!(!to_anna.contains(tag), "the PBX's tag towards boris appears towards anna");
+    assert!(
+        !to_anna.contains(tag),
+        "the PBX's tag towards boris appears towards anna"
+    );
 }

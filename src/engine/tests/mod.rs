@@ -59,7 +59,12 @@ pub fn gateway(w: &mut World, answer: Answer) -> PhoneId {
 
 /// Someone in the telephone network, calling through the trunk (from the gateway's host).
 pub fn outside_caller(w: &mut World) -> PhoneId {
-    w.peer("caller", "127.0.0.2:5070", crate::sip::link::Link::Udp(0), Answer::Silent)
+    w.peer(
+        "caller",
+        "127.0.0.2:5070",
+        crate::sip::link::Link::Udp(0),
+        Answer::Silent,
+    )
 }
 
 /// Asserts `at` is `want` seconds after `t0`, within 10 ms (virtual time is exact but for the

@@ -169,10 +169,13 @@ impl Phone {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.tx.next_deadline(), self.later.keys().next().map(|k| k.0)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.tx.next_deadline(),
+            self.later.keys().next().map(|k| k.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn peer(&self) -> Peer {
@@ -211,12 +214,19 @@ impl Phone {
         let h = r.headers_mut();
         h.push("Via", self.via());
         h.push("Max-Forwards", "70");
-        h.push("From", format!("<sip:{login}@{}>;tag={}", self.domain, self.name));
+        h.push(
+            "From",
+            format!("<sip:{login}@{}>;tag={}", self.domain, self.name),
+        );
         h.push("To", format!("<sip:{login}@{}>", self.domain));
         h.push("Call-ID", call_id);
         self.seq += 1;
         h.push("CSeq", format!("{} REGISTER", self.seq));
-        let transport = if self.link == Link::Tcp { ";transport=tcp" } else { "" };
+        let transport = if self.link == Link::Tcp {
+            ";transport=tcp"
+        } else {
+            ""
+        };
         h.push("Contact", format!("<sip:{login}@{}{transport}>", self.addr));
         h.push("Expires", expires.to_string());
         let peer = self.peer();
@@ -276,7 +286,13 @@ impl Phone {
     }
 
     /// A datagram from `from`.
-    pub fn receive(&mut self, bytes: &[u8], from: SocketAddr, now: Instant, out: &mut Vec<Transmit>) {
+    pub fn receive(
+        &mut self,
+        bytes: &[u8],
+        from: SocketAddr,
+        now: Instant,
+        out: &mut Vec<Transmit>,
+    ) {
         let Ok(message) = Message::parse(bytes) else {
             return;
         };
@@ -322,14 +338,14 @@ impl Phone {
         };
         let call_id = r.headers().call_id().unwrap_or_default().to_string();
         let tag = self.random.tag();
-        let reply = |tx: &mut Transactions<Role>, resp: Response, out: &mut Vec<Transmit>| match &key
-        {
-            Some(k) => tx.respond(k, &resp, now, out),
-            None => out.push(Transmit {
-                to: reply_to,
-                bytes: resp.to_bytes(),
-            }),
-        };
+        let reply =
+            |tx: &mut Transactions<Role>, resp: Response, out: &mut Vec<Transmit>| match &key {
+                Some(k) => tx.respond(k, &resp, now, out),
+                None => out.push(Transmit {
+                    to: reply_to,
+                    bytes: resp.to_bytes(),
+                }),
+            };
         match r.method() {
             Method::Invite if r.headers().to().is_ok_and(|t| t.tag().is_some()) => {
                 // A re-INVITE: accepted with our SDP.
@@ -352,7 +368,10 @@ impl Phone {
                         );
                         c.headers_mut().push(
                             "Proxy-Authenticate",
-                            format!(r#"Digest realm="{}", nonce="gw{}", qop="auth""#, self.domain, self.seq),
+                            format!(
+                                r#"Digest realm="{}", nonce="gw{}", qop="auth""#,
+                                self.domain, self.seq
+                            ),
                         );
                         return reply(&mut self.tx, c, out);
                     }
@@ -425,7 +444,9 @@ impl Phone {
                         }
                     }
                 }
-                self.later.retain(|_, l| !matches!(l, Later::Pick(id) | Later::Bye(id) if *id == call_id));
+                self.later.retain(
+                    |_, l| !matches!(l, Later::Pick(id) | Later::Bye(id) if *id == call_id),
+                );
             }
             Method::Bye => {
                 let ok = respond(&r, StatusCode::OK, "OK", &tag);
@@ -434,7 +455,8 @@ impl Phone {
                 if let Some(c) = self.outgoing.get_mut(&call_id) {
                     c.dialog = None;
                 }
-                self.later.retain(|_, l| !matches!(l, Later::Bye(id) if *id == call_id));
+                self.later
+                    .retain(|_, l| !matches!(l, Later::Bye(id) if *id == call_id));
             }
             Method::Register => {
                 let Some(grant) = self.registrar else { return };
@@ -442,13 +464,21 @@ impl Phone {
                     let mut c = respond(&r, StatusCode::UNAUTHORIZED, "Unauthorized", &tag);
                     c.headers_mut().push(
                         "WWW-Authenticate",
-                        format!(r#"Digest realm="{}", nonce="reg{}", qop="auth""#, self.domain, self.seq),
+                        format!(
+                            r#"Digest realm="{}", nonce="reg{}", qop="auth""#,
+                            self.domain, self.seq
+                        ),
                     );
                     c
                 } else {
                     let mut ok = respond(&r, StatusCode::OK, "OK", &tag);
-                    let expires: u32 = r.headers().get("Expires").and_then(|e| e.parse().ok()).unwrap_or(grant);
-                    ok.headers_mut().push("Expires", expires.min(grant).to_string());
+                    let expires: u32 = r
+                        .headers()
+                        .get("Expires")
+                        .and_then(|e| e.parse().ok())
+                        .unwrap_or(grant);
+                    ok.headers_mut()
+                        .push("Expires", expires.min(grant).to_string());
                     ok
                 };
                 reply(&mut self.tx, resp, out);
@@ -471,17 +501,25 @@ impl Phone {
                 ..
             } => {
                 if code == 401 && !request.headers().contains("Authorization") {
-                    let Some((login, password)) = self.login.clone() else { return };
+                    let Some((login, password)) = self.login.clone() else {
+                        return;
+                    };
                     let uri = request.uri().to_string();
-                    let Some(auth) = response.headers().get_all("WWW-Authenticate").find_map(|c| {
-                        crate::sip::auth::authorization(c, "REGISTER", &uri, &login, &password)
-                    }) else {
+                    let Some(auth) = response
+                        .headers()
+                        .get_all("WWW-Authenticate")
+                        .find_map(|c| {
+                            crate::sip::auth::authorization(c, "REGISTER", &uri, &login, &password)
+                        })
+                    else {
                         return;
                     };
                     let mut again = (*request).clone();
                     again.headers_mut().set("Via", self.via());
                     self.seq += 1;
-                    again.headers_mut().set("CSeq", format!("{} REGISTER", self.seq));
+                    again
+                        .headers_mut()
+                        .set("CSeq", format!("{} REGISTER", self.seq));
                     again.headers_mut().push("Authorization", auth);
                     let peer = self.peer();
                     self.tx.send(again, peer, Role::Register, now, out);
@@ -569,8 +607,16 @@ impl Phone {
                     call.outcome = Some(Outcome::Refused(code));
                     return;
                 };
-                let header = if code == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
-                let answer = if code == 401 { "Authorization" } else { "Proxy-Authorization" };
+                let header = if code == 401 {
+                    "WWW-Authenticate"
+                } else {
+                    "Proxy-Authenticate"
+                };
+                let answer = if code == 401 {
+                    "Authorization"
+                } else {
+                    "Proxy-Authorization"
+                };
                 let uri = request.uri().to_string();
                 let Some(auth) = response.headers().get_all(header).find_map(|c| {
                     crate::sip::auth::authorization(c, "INVITE", &uri, &login, &password)
@@ -589,7 +635,8 @@ impl Phone {
                 call.authenticated = true;
                 call.invite = again.clone();
                 let peer = self.pbx;
-                self.tx.send(again, peer, Role::Invite(id.to_string()), now, out);
+                self.tx
+                    .send(again, peer, Role::Invite(id.to_string()), now, out);
             }
             _ => {
                 call.outcome.get_or_insert(Outcome::Refused(code));
@@ -651,7 +698,9 @@ impl Phone {
     }
 
     fn cancel(&mut self, id: &str, now: Instant, out: &mut Vec<Transmit>) {
-        let Some(c) = self.outgoing.get(id) else { return };
+        let Some(c) = self.outgoing.get(id) else {
+            return;
+        };
         if c.outcome.is_some() {
             return;
         }

@@ -11,7 +11,10 @@ fn a_phone_registers_with_digest_and_its_binding_expires_on_time() {
     let anna = w.phone(ANNA.0, ANNA.1, "10.0.0.1:5060", Answer::pick());
     w.register_for(anna, 60);
     assert_eq!(w.phone_ref(anna).register_answers, [200]);
-    assert!(w.lines_to(anna).iter().any(|l| l.starts_with("SIP/2.0 401")));
+    assert!(w
+        .lines_to(anna)
+        .iter()
+        .any(|l| l.starts_with("SIP/2.0 401")));
     // The store is told of the binding.
     let aor = crate::sip::registrar::Aor::new("acme", "anna");
     assert_eq!(w.stored[&aor].len(), 1);
@@ -22,7 +25,10 @@ fn a_phone_registers_with_digest_and_its_binding_expires_on_time() {
     assert_eq!(w.record().outcome, CallOutcome::Answered);
     // ... not once the minute is over, and the store forgets it.
     w.run(60.0);
-    assert!(!w.stored.contains_key(&aor), "the expired binding is forgotten");
+    assert!(
+        !w.stored.contains_key(&aor),
+        "the expired binding is forgotten"
+    );
     w.dial(boris, "210", Some(1.0), None);
     w.run(3.0);
     assert_eq!(w.record().outcome, CallOutcome::Unavailable);

@@ -34,7 +34,11 @@ fn lost_invites_and_answers_are_retransmitted() {
     let oks: Vec<f64> = w
         .trace
         .iter()
-        .filter(|t| t.to == addr("10.0.0.2:5060") && t.line.starts_with("SIP/2.0 200") && t.text.contains("INVITE"))
+        .filter(|t| {
+            t.to == addr("10.0.0.2:5060")
+                && t.line.starts_with("SIP/2.0 200")
+                && t.text.contains("INVITE")
+        })
         .map(|t| t.at)
         .collect();
     assert_eq!(oks.len(), 1, "one 200 got through: {oks:?}");
@@ -71,21 +75,36 @@ fn a_leg_is_cancelled_only_once_it_answered_provisionally() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(3.0), None);
     w.run(6.0);
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 1.0);
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        1.0,
+    );
     // The CANCEL goes once her 180 arrives (answering the INVITE's retransmission at 1.5 s),
     // not before.
     let heard = w
         .trace
         .iter()
-        .find(|t| t.from == addr("10.0.0.1:5060") && t.to == addr(super::world::PBX) && t.line.starts_with("SIP/2.0 180"))
+        .find(|t| {
+            t.from == addr("10.0.0.1:5060")
+                && t.to == addr(super::world::PBX)
+                && t.line.starts_with("SIP/2.0 180")
+        })
         .map(|t| t.at)
         .unwrap();
     at("anna's 180 heard", Some(&heard), t0, 1.502);
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), heard, 0.001);
+    at(
+        "anna's CANCEL",
+        w.received(anna, "CANCEL").first(),
+        heard,
+        0.001,
+    );
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
-    let answered_cancel = w.trace.iter().any(|t| {
-        t.from == addr("10.0.0.1:5060") && t.line.starts_with("SIP/2.0 487")
-    });
+    let answered_cancel = w
+        .trace
+        .iter()
+        .any(|t| t.from == addr("10.0.0.1:5060") && t.line.starts_with("SIP/2.0 487"));
     assert!(answered_cancel, "anna's INVITE ended 487");
 }
 
@@ -102,7 +121,12 @@ fn a_leg_that_only_said_trying_is_cancelled_when_routing_moves_on() {
     w.run(3.0);
     // 100 Trying is a provisional answer (RFC 3261 §9.1): the CANCEL goes at the step.
     at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 1.0);
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 1.0);
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        1.0,
+    );
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
 }
 
@@ -111,7 +135,12 @@ fn an_answer_crossing_the_cancel_is_acked_and_hung_up() {
     let (mut w, anna, boris) = two();
     w.phone_mut(anna).default_answer = Answer::pick_after(2.0);
     // boris hangs up at 2 s, just as anna picks up; the CANCEL reaches her after her 200 left.
-    w.fault(addr("10.0.0.1:5060"), "CANCEL", Fault::Delay(std::time::Duration::from_millis(50)), 1);
+    w.fault(
+        addr("10.0.0.1:5060"),
+        "CANCEL",
+        Fault::Delay(std::time::Duration::from_millis(50)),
+        1,
+    );
     w.dial(boris, "210", Some(1.0), Some(1.999));
     w.run(5.0);
     let lines = w.lines_to(anna);
@@ -128,7 +157,12 @@ fn a_cancel_that_loses_the_race_with_the_answer_leaves_the_call_up() {
     let (mut w, anna, boris) = two();
     w.phone_mut(anna).default_answer = Answer::pick_after(1.0);
     // boris's CANCEL reaches the PBX after anna's answer was passed to him.
-    w.fault(addr(super::world::PBX), "CANCEL", Fault::Delay(std::time::Duration::from_millis(20)), 1);
+    w.fault(
+        addr(super::world::PBX),
+        "CANCEL",
+        Fault::Delay(std::time::Duration::from_millis(20)),
+        1,
+    );
     w.dial(boris, "210", Some(1.0), Some(0.995));
     w.run(4.0);
     // The PBX answers the CANCEL 200 and changes nothing; boris takes the call and hangs up.
@@ -150,7 +184,10 @@ fn an_answer_never_acknowledged_ends_the_call_on_both_sides() {
     at("anna's BYE", w.received(anna, "BYE").first(), t0, 32.002);
     assert_eq!(w.received(boris, "BYE").len(), 1);
     let r = w.record();
-    assert_eq!(r.note.as_deref(), Some("the caller never acknowledged the answer"));
+    assert_eq!(
+        r.note.as_deref(),
+        Some("the caller never acknowledged the answer")
+    );
     assert_eq!(w.calls(), 0);
 }
 
@@ -182,7 +219,10 @@ fn a_stop_refuses_new_calls_and_ends_the_rest_properly() {
     assert_eq!(w.finals_to(anna).last(), Some(&503));
     assert_eq!(w.calls(), 0);
     assert_eq!(w.records.len(), 2);
-    assert!(w.records.iter().any(|r| r.note.as_deref() == Some("the server stopped")));
+    assert!(w
+        .records
+        .iter()
+        .any(|r| r.note.as_deref() == Some("the server stopped")));
 }
 
 #[test]

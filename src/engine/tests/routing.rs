@@ -6,7 +6,13 @@
 use super::*;
 use crate::store::CallOutcome;
 
-fn department(strategy: &str, step: &str, ring_time: &str, members: &str, no_answer: &str) -> String {
+fn department(
+    strategy: &str,
+    step: &str,
+    ring_time: &str,
+    members: &str,
+    no_answer: &str,
+) -> String {
     format!(
         "    departments:\n      - {{ id: support, strategy: {strategy}, step: {step}, ring_time: {ring_time}, members: [{members}]{no_answer} }}\n    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: support }} }}\n"
     )
@@ -40,7 +46,12 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
     for (i, phone) in staff.into_iter().enumerate() {
         let step = 2.0 * i as f64;
         at("INVITE", w.received(phone, "INVITE").first(), t0, step);
-        at("CANCEL", w.received(phone, "CANCEL").first(), t0, step + 2.0);
+        at(
+            "CANCEL",
+            w.received(phone, "CANCEL").first(),
+            t0,
+            step + 2.0,
+        );
     }
     // At the ring time, the forward: through the trunk, the number rewritten for it, challenged
     // once and answered with the trunk's credentials, the outside caller's number kept.
@@ -50,9 +61,22 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
         .filter(|t| t.starts_with("INVITE"))
         .collect();
     assert_eq!(invites.len(), 2, "challenged, then with credentials");
-    at("the gateway's INVITE", w.received(gw, "INVITE").first(), t0, 6.0);
-    assert!(invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"), "{}", invites[1]);
-    assert!(invites[1].contains("From: <sip:+79161112233@127.0.0.1:5060>"), "{}", invites[1]);
+    at(
+        "the gateway's INVITE",
+        w.received(gw, "INVITE").first(),
+        t0,
+        6.0,
+    );
+    assert!(
+        invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"),
+        "{}",
+        invites[1]
+    );
+    assert!(
+        invites[1].contains("From: <sip:+79161112233@127.0.0.1:5060>"),
+        "{}",
+        invites[1]
+    );
     assert!(invites[1].contains("Proxy-Authorization: Digest username=\"trunkuser\""));
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Forwarded);
@@ -80,8 +104,18 @@ fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
     w.dial(caller, DID, Some(0.3), None);
     w.run(5.0);
     // anna is busy: boris rings at once, not after the step.
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 0.0);
-    at("boris's CANCEL", w.received(boris, "CANCEL").first(), t0, 2.0);
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        0.0,
+    );
+    at(
+        "boris's CANCEL",
+        w.received(boris, "CANCEL").first(),
+        t0,
+        2.0,
+    );
     at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 2.0);
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Transferred);
@@ -91,7 +125,13 @@ fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
 
 #[test]
 fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
-    let mut w = World::new(&config(&department("all_at_once", "1s", "20s", "anna, boris, vera", "")));
+    let mut w = World::new(&config(&department(
+        "all_at_once",
+        "1s",
+        "20s",
+        "anna, boris, vera",
+        "",
+    )));
     let [anna, boris, vera] = phones(
         &mut w,
         [Answer::Ring, Answer::pick_after(1.0), Answer::Refuse(486)],
@@ -100,7 +140,12 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(3.0);
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 0.0);
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        0.0,
+    );
     at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 0.0);
     // boris answers at 1 s; anna is cancelled then, not at the end of the ring time.
     at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 1.0);
@@ -112,23 +157,45 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
 
 #[test]
 fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
-    let mut w = World::new(&config(&department("increasing", "1500ms", "20s", "anna, boris, vera", "")));
+    let mut w = World::new(&config(&department(
+        "increasing",
+        "1500ms",
+        "20s",
+        "anna, boris, vera",
+        "",
+    )));
     let [anna, boris, vera] = phones(&mut w, [Answer::Ring, Answer::Ring, Answer::pick()]);
     let caller = outside_caller(&mut w);
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(5.0);
     at("anna's INVITE", w.received(anna, "INVITE").first(), t0, 0.0);
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 1.5);
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        1.5,
+    );
     at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 3.0);
     at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 3.0);
-    at("boris's CANCEL", w.received(boris, "CANCEL").first(), t0, 3.0);
+    at(
+        "boris's CANCEL",
+        w.received(boris, "CANCEL").first(),
+        t0,
+        3.0,
+    );
     assert_eq!(w.record().answered_by.as_deref(), Some("vera"));
 }
 
 #[test]
 fn evenly_starts_with_who_waited_longest_across_a_restart() {
-    let mut w = World::new(&config(&department("evenly", "5s", "20s", "anna, boris", "")));
+    let mut w = World::new(&config(&department(
+        "evenly",
+        "5s",
+        "20s",
+        "anna, boris",
+        "",
+    )));
     let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
     let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
     let caller = outside_caller(&mut w);
@@ -156,7 +223,12 @@ fn a_member_on_a_call_is_skipped() {
     let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
     let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
     let first = outside_caller(&mut w);
-    let second = w.peer("second caller", "127.0.0.2:5071", crate::sip::link::Link::Udp(0), Answer::Silent);
+    let second = w.peer(
+        "second caller",
+        "127.0.0.2:5071",
+        crate::sip::link::Link::Udp(0),
+        Answer::Silent,
+    );
     // anna takes a direct call and stays on it ...
     w.dial(first, "+74950000002", Some(5.0), None);
     w.run(1.0);
@@ -197,8 +269,16 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
         .into_iter()
         .rfind(|t| t.starts_with("SIP/2.0 480"))
         .unwrap();
-    assert!(refusal.contains("Reason: SIP;cause=480;text=\"outside working hours"), "{refusal}");
-    assert!(w.record().note.as_deref().unwrap().contains("outside working hours"));
+    assert!(
+        refusal.contains("Reason: SIP;cause=480;text=\"outside working hours"),
+        "{refusal}"
+    );
+    assert!(w
+        .record()
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("outside working hours"));
     // No schedule: 24/7.
     w.dial(caller, "+74950000003", Some(0.2), None);
     w.run(2.0);
@@ -212,15 +292,30 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
         "      - { name: gleb, login: gleb, ring_time: 20s, mobile: { number: \"+79160000001\", forwarding: delayed, delay: 2s }, password: \"gleb-secret-2024\" }\n",
         &format!("    numbers:\n      - {{ number: \"{DID}\", destination: {{ staff: gleb }} }}\n"),
     ));
-    let gleb = registered(&mut w, ("gleb", "gleb-secret-2024"), "10.0.0.4:5060", Answer::Ring);
+    let gleb = registered(
+        &mut w,
+        ("gleb", "gleb-secret-2024"),
+        "10.0.0.4:5060",
+        Answer::Ring,
+    );
     let gw = gateway(&mut w, Answer::pick());
     let caller = outside_caller(&mut w);
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(4.0);
-    at("the mobile's INVITE", w.received(gw, "INVITE").first(), t0, 2.0);
+    at(
+        "the mobile's INVITE",
+        w.received(gw, "INVITE").first(),
+        t0,
+        2.0,
+    );
     // The mobile answers (after the trunk's challenge): the phone stops ringing.
-    at("the phone's CANCEL", w.received(gleb, "CANCEL").first(), t0, 2.0);
+    at(
+        "the phone's CANCEL",
+        w.received(gleb, "CANCEL").first(),
+        t0,
+        2.0,
+    );
     let r = w.record();
     assert_eq!(r.answered_by.as_deref(), Some("gleb"));
     assert_eq!(r.answered_on.as_deref(), Some("gleb (mobile +79160000001)"));
@@ -243,7 +338,12 @@ fn a_no_answer_forward_that_is_not_answered_ends_with_the_reason() {
     w.dial(caller, DID, Some(0.3), None);
     w.run(12.0);
     at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 3.0);
-    at("the forward's CANCEL", w.received(gw, "CANCEL").first(), t0, 8.0);
+    at(
+        "the forward's CANCEL",
+        w.received(gw, "CANCEL").first(),
+        t0,
+        8.0,
+    );
     assert_eq!(w.finals_to(caller).last(), Some(&480));
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Missed);
@@ -276,7 +376,10 @@ fn calling_your_own_department_does_not_ring_you() {
     let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
     w.dial(annas_mobile_app, "300", Some(0.3), None);
     w.run(2.0);
-    assert!(w.received(annas_desk, "INVITE").is_empty(), "anna's own phone rang");
+    assert!(
+        w.received(annas_desk, "INVITE").is_empty(),
+        "anna's own phone rang"
+    );
     assert_eq!(w.received(boris, "INVITE").len(), 1);
     let r = w.record();
     assert_eq!(r.offered, ["boris"]);
@@ -298,8 +401,16 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
     w.reload(&edited);
     w.run(3.0);
     // The call in progress went on with the old members: boris after the step.
-    at("boris's INVITE", w.received(boris, "INVITE").first(), t0, 2.0);
-    assert!(w.received(vera, "INVITE").is_empty(), "vera was not in that call's config");
+    at(
+        "boris's INVITE",
+        w.received(boris, "INVITE").first(),
+        t0,
+        2.0,
+    );
+    assert!(
+        w.received(vera, "INVITE").is_empty(),
+        "vera was not in that call's config"
+    );
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
     // The next call sees the new config.
     w.dial(caller, DID, Some(0.3), None);

@@ -36,8 +36,16 @@ fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
         .filter(|t| t.starts_with("INVITE"))
         .collect();
     assert_eq!(invites.len(), 2, "challenged once, then with credentials");
-    assert!(invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"), "{}", invites[1]);
-    assert!(invites[1].contains(&format!("From: <sip:{DID}@127.0.0.1")), "{}", invites[1]);
+    assert!(
+        invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"),
+        "{}",
+        invites[1]
+    );
+    assert!(
+        invites[1].contains(&format!("From: <sip:{DID}@127.0.0.1")),
+        "{}",
+        invites[1]
+    );
     let r = w.record();
     assert_eq!(r.caller, "anna");
     assert_eq!(r.answered_on.as_deref(), Some("+79990001122"));
@@ -57,7 +65,11 @@ fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
     w.dial(anna, "+79990001122", Some(0.3), None);
     w.run(3.0);
     assert_eq!(w.received(down, "INVITE").len(), 1);
-    assert_eq!(w.received(gw, "INVITE").len(), 2, "challenged, then answered");
+    assert_eq!(
+        w.received(gw, "INVITE").len(),
+        2,
+        "challenged, then answered"
+    );
     let r = w.record();
     assert_eq!(r.answered_on.as_deref(), Some("+79990001122"));
     assert_eq!(r.offered, ["+79990001122"]);
@@ -94,7 +106,9 @@ fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
     w.phone_mut(registrar).registrar = Some(100);
     w.run(1.0);
     assert!(
-        w.notices.iter().any(|n| matches!(n, Notice::TrunkRegistered { granted: 100, .. })),
+        w.notices
+            .iter()
+            .any(|n| matches!(n, Notice::TrunkRegistered { granted: 100, .. })),
         "{:?}",
         w.notices
     );
@@ -109,7 +123,10 @@ fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
         .find(|t| t.starts_with("REGISTER"))
         .unwrap();
     assert!(first.contains("To: <sip:trunkuser@127.0.0.2>"), "{first}");
-    assert!(first.contains("Contact: <sip:trunkuser@127.0.0.1:5060"), "{first}");
+    assert!(
+        first.contains("Contact: <sip:trunkuser@127.0.0.1:5060"),
+        "{first}"
+    );
     // Taken out of the config: it unregisters.
     w.reload(&yaml.replace("register: true", "register: false"));
     w.run(2.0);
@@ -127,7 +144,10 @@ fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
 
 #[test]
 fn a_trunk_over_tcp_gets_its_calls_over_tcp() {
-    let yaml = config("").replace("        port: 5060\n", "        transport: tcp\n        port: 5060\n");
+    let yaml = config("").replace(
+        "        port: 5060\n",
+        "        transport: tcp\n        port: 5060\n",
+    );
     let mut w = World::new(&yaml);
     let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
     let gw = w.peer("gateway", GATEWAY, Link::Tcp, Answer::pick());
@@ -139,7 +159,13 @@ fn a_trunk_over_tcp_gets_its_calls_over_tcp() {
         .into_iter()
         .find(|t| t.starts_with("INVITE"))
         .unwrap();
-    assert!(invite.contains("Via: SIP/2.0/TCP 127.0.0.1:5060"), "{invite}");
-    assert!(invite.starts_with("INVITE sip:89990001122@127.0.0.2:5060;transport=tcp"), "{invite}");
+    assert!(
+        invite.contains("Via: SIP/2.0/TCP 127.0.0.1:5060"),
+        "{invite}"
+    );
+    assert!(
+        invite.starts_with("INVITE sip:89990001122@127.0.0.2:5060;transport=tcp"),
+        "{invite}"
+    );
     assert_eq!(w.record().answered_on.as_deref(), Some("+79990001122"));
 }

@@ -126,7 +126,9 @@ pub struct World {
 /// The directory of a config (explicit passwords; nothing generated is stored).
 pub fn directory(yaml: &str) -> Arc<Directory> {
     let config = validate_text(yaml).unwrap_or_else(|d| panic!("the config is invalid: {d:#?}"));
-    let resolution = resolve(&config, &BTreeMap::new(), &mut || "generated-password".into());
+    let resolution = resolve(&config, &BTreeMap::new(), &mut || {
+        "generated-password".into()
+    });
     Arc::new(Directory::build(
         Arc::new(config),
         &resolution,
@@ -257,8 +259,14 @@ impl World {
             addr: self.pbx,
             link,
         };
-        let mut phone = Phone::new(login, addr.parse().unwrap(), link, pbx, &self.domain.clone())
-            .with_login(login, password);
+        let mut phone = Phone::new(
+            login,
+            addr.parse().unwrap(),
+            link,
+            pbx,
+            &self.domain.clone(),
+        )
+        .with_login(login, password);
         phone.default_answer = answer;
         self.phones.push(phone);
         PhoneId(self.phones.len() - 1)
@@ -298,7 +306,11 @@ impl World {
         self.send_from(id, out);
         let deadline = self.now + Duration::from_secs(10);
         while self.phones[id.0].register_answers.len() == before {
-            assert!(self.now < deadline, "{} got no answer to REGISTER", self.phones[id.0].name);
+            assert!(
+                self.now < deadline,
+                "{} got no answer to REGISTER",
+                self.phones[id.0].name
+            );
             self.run(0.05);
         }
     }
@@ -426,7 +438,10 @@ impl World {
             }
         }
         for p in 0..self.phones.len() {
-            if self.phones[p].next_deadline().is_some_and(|t| t <= self.now) {
+            if self.phones[p]
+                .next_deadline()
+                .is_some_and(|t| t <= self.now)
+            {
                 let mut out = Vec::new();
                 let now = self.now;
                 self.phones[p].timeout(now, &mut out);

@@ -14,8 +14,8 @@
 
 use super::error::{Defect, ParseError};
 use super::headers::canonical;
-use super::parse::{line_at, scan_head, start_line, StartLine};
 use super::headers::parse_content_length;
+use super::parse::{line_at, scan_head, start_line, StartLine};
 use super::MAX_MESSAGE_SIZE;
 
 /// What [`StreamFramer::next_frame`] found.

@@ -11,11 +11,11 @@
 use std::borrow::Cow;
 
 use super::error::{syntax, Defect, ParseError};
+use super::headers::parse_content_length;
 use super::headers::{canonical, Headers};
 use super::lex::{clip, is_token, is_wsp, is_wsp_char, split_list};
 use super::method::Method;
 use super::status::StatusCode;
-use super::headers::parse_content_length;
 use super::uri::Uri;
 use super::validate;
 use super::{Message, Request, Response, MAX_MESSAGE_SIZE};

@@ -12,11 +12,11 @@
 use super::cseq::CSeq;
 use super::error::{syntax, Defect};
 use super::headers::Headers;
+use super::headers::{parse_content_length, parse_delta_seconds};
 use super::lex::{clip, is_wsp_char, parse_decimal};
 use super::media_type::MediaType;
 use super::method::Method;
 use super::name_addr::NameAddr;
-use super::headers::{parse_content_length, parse_delta_seconds};
 use super::via::Via;
 
 /// Checks every value of the headers listed above; `method` is the request method (`None`

@@ -1,0 +1,282 @@
+//! What was applied: the running config and its revision, the apply history, and each staff
+//! member's generated values (`StaffState`), behind the `Applies` trait.
+//!
+//! `record_apply` and `set_password` commit in one transaction and flush to disk before
+//! returning: once they return `Ok`, a `kill -9` cannot lose the write.
+
+use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
+use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
+use crate::credentials::DigestHashes;
+use serde::{Deserialize, Serialize};
+use sled::transaction::Transactional;
+use std::collections::BTreeMap;
+
+/// What one tenant's staff member got generated; never changes once written (only rotation
+/// changes the password hashes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffState {
+    /// The SIP login the member registers with.
+    pub login: String,
+    /// The extension generated for the member, when one was.
+    pub extension: Option<String>,
+    /// The digest hashes of the member's password, when one was generated.
+    pub password: Option<DigestHashes>,
+    /// The digest realm the hashes were computed for.
+    pub realm: String,
+    /// When the password was set, in milliseconds since the Unix epoch.
+    pub password_set_at_ms: u64,
+}
+
+/// The config that is running, as the files it came from (file name -> YAML text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The revision this apply created; the first apply is 1.
+    pub revision: u64,
+    /// The config files, file name -> YAML text.
+    pub files: BTreeMap<String, String>,
+    /// [`config_digest`] of `files`.
+    pub digest: String,
+    /// When it was applied, in milliseconds since the Unix epoch.
+    pub applied_at_ms: u64,
+    /// Who applied it.
+    pub actor: String,
+    /// A one-line description of the change.
+    pub summary: String,
+}
+
+/// One entry of the apply history (no file contents).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRecord {
+    /// The revision the apply created.
+    pub revision: u64,
+    /// When it was applied, in milliseconds since the Unix epoch.
+    pub applied_at_ms: u64,
+    /// Who applied it.
+    pub actor: String,
+    /// [`config_digest`] of the files applied.
+    pub digest: String,
+    /// A one-line description of the change.
+    pub summary: String,
+}
+
+/// Everything one apply writes, committed atomically.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewApply {
+    /// The config files, file name -> YAML text.
+    pub files: BTreeMap<String, String>,
+    /// Who applies it.
+    pub actor: String,
+    /// A one-line description of the change.
+    pub summary: String,
+    /// Generated values written or updated by this apply: (tenant id, identity, state).
+    pub staff: Vec<(String, String, StaffState)>,
+}
+
+/// The config history of a server.
+pub trait Applies {
+    /// The running config, or `None` when nothing was applied yet.
+    fn current(&self) -> Result<Option<Applied>, StoreError>;
+
+    /// The revision of the running config; 0 when nothing was applied.
+    fn revision(&self) -> Result<u64, StoreError>;
+
+    /// Records an apply atomically (one transaction over the revision counter, the current
+    /// config, the history entry and the staff states) and flushes to disk before returning:
+    /// once this returns `Ok`, a `kill -9` cannot lose it. `expected_revision`: if `Some(r)`
+    /// and the current revision is not `r`, fails with [`StoreError::Conflict`] and changes
+    /// nothing.
+    fn record_apply(
+        &self,
+        apply: NewApply,
+        expected_revision: Option<u64>,
+    ) -> Result<Applied, StoreError>;
+
+    /// The latest `limit` entries of the apply history, newest first.
+    fn history(&self, limit: usize) -> Result<Vec<ApplyRecord>, StoreError>;
+
+    /// The stored staff states of one tenant, by identity.
+    fn staff_states(&self, tenant: &str) -> Result<BTreeMap<String, StaffState>, StoreError>;
+
+    /// Every stored staff state, by (tenant id, identity).
+    fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError>;
+
+    /// Replaces one staff member's password hashes (rotation), flushed before returning.
+    /// [`StoreError::NotFound`] if the identity has no state.
+    fn set_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        password: DigestHashes,
+        at_ms: u64,
+    ) -> Result<StaffState, StoreError>;
+}
+
+impl Applies for Store {
+    /// The running config, or `None` when nothing was applied yet.
+    fn current(&self) -> Result<Option<Applied>, StoreError> {
+        let value = self
+            .meta
+            .get(CURRENT_KEY)
+            .map_err(storage("read current config"))?;
+        value.map(|v| decode("meta current", &v)).transpose()
+    }
+
+    /// The revision of the running config; 0 when nothing was applied.
+    fn revision(&self) -> Result<u64, StoreError> {
+        let value = self
+            .meta
+            .get(REVISION_KEY)
+            .map_err(storage("read revision"))?;
+        value.map_or(Ok(0), |v| decode_u64("meta revision", &v))
+    }
+
+    /// Records an apply atomically (one transaction over the revision counter, the current
+    /// config, the history entry and the staff states) and flushes to disk before returning:
+    /// once this returns `Ok`, a `kill -9` cannot lose it. `expected_revision`: if `Some(r)`
+    /// and the current revision is not `r`, fails with [`StoreError::Conflict`] and changes
+    /// nothing.
+    fn record_apply(
+        &self,
+        apply: NewApply,
+        expected_revision: Option<u64>,
+    ) -> Result<Applied, StoreError> {
+        let mut staff = Vec::with_capacity(apply.staff.len());
+        for (tenant, identity, state) in &apply.staff {
+            let key = codec::staff_key(tenant, identity)?;
+            let value = encode(&codec::staff_what(&key), state)?;
+            staff.push((key, value));
+        }
+        let digest = codec::config_digest(&apply.files);
+        let applied_at_ms = now_ms();
+
+        let applied = (&self.meta, &self.history, &self.staff)
+            .transaction(|(meta, history, staff_tree)| {
+                let actual = match meta.get(REVISION_KEY)? {
+                    Some(v) => match decode_u64("meta revision", &v) {
+                        Ok(r) => r,
+                        Err(e) => return abort(e),
+                    },
+                    None => 0,
+                };
+                if let Some(expected) = expected_revision {
+                    if expected != actual {
+                        return abort(StoreError::Conflict { expected, actual });
+                    }
+                }
+                let Some(revision) = actual.checked_add(1) else {
+                    return abort(StoreError::Corrupt {
+                        what: "meta revision".to_owned(),
+                        detail: "at u64::MAX".to_owned(),
+                    });
+                };
+                let applied = Applied {
+                    revision,
+                    files: apply.files.clone(),
+                    digest: digest.clone(),
+                    applied_at_ms,
+                    actor: apply.actor.clone(),
+                    summary: apply.summary.clone(),
+                };
+                let record = ApplyRecord {
+                    revision,
+                    applied_at_ms,
+                    actor: apply.actor.clone(),
+                    digest: digest.clone(),
+                    summary: apply.summary.clone(),
+                };
+                let (current, record) = match (
+                    encode("meta current", &applied),
+                    encode(&format!("history {revision}"), &record),
+                ) {
+                    (Ok(c), Ok(r)) => (c, r),
+                    (Err(e), _) | (_, Err(e)) => return abort(e),
+                };
+                for (key, value) in &staff {
+                    staff_tree.insert(key.as_slice(), value.as_slice())?;
+                }
+                history.insert(&revision.to_be_bytes()[..], record)?;
+                meta.insert(CURRENT_KEY, current)?;
+                meta.insert(REVISION_KEY, &revision.to_be_bytes()[..])?;
+                Ok(applied)
+            })
+            .map_err(transaction_error("record apply"))?;
+        self.flush()?;
+        Ok(applied)
+    }
+
+    /// The latest `limit` entries of the apply history, newest first.
+    fn history(&self, limit: usize) -> Result<Vec<ApplyRecord>, StoreError> {
+        self.history
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry.map_err(storage("read history"))?;
+                let revision = decode_u64("history key", &key)?;
+                decode(&format!("history {revision}"), &value)
+            })
+            .collect()
+    }
+
+    /// The stored staff states of one tenant, by identity.
+    fn staff_states(&self, tenant: &str) -> Result<BTreeMap<String, StaffState>, StoreError> {
+        let prefix = codec::staff_prefix(tenant)?;
+        self.staff
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(storage("read staff states"))?;
+                let (_, identity) = codec::split_staff_key(&key)?;
+                Ok((identity, decode(&codec::staff_what(&key), &value)?))
+            })
+            .collect()
+    }
+
+    /// Every stored staff state, by (tenant id, identity).
+    fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError> {
+        self.staff
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(storage("read staff states"))?;
+                let ids = codec::split_staff_key(&key)?;
+                Ok((ids, decode(&codec::staff_what(&key), &value)?))
+            })
+            .collect()
+    }
+
+    /// Replaces one staff member's password hashes (rotation), flushed before returning.
+    /// [`StoreError::NotFound`] if the identity has no state.
+    fn set_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        password: DigestHashes,
+        at_ms: u64,
+    ) -> Result<StaffState, StoreError> {
+        let key = codec::staff_key(tenant, identity)?;
+        let what = codec::staff_what(&key);
+        let state = self
+            .staff
+            .transaction(|tx| {
+                let Some(value) = tx.get(&key)? else {
+                    return abort(StoreError::NotFound {
+                        tenant: tenant.to_owned(),
+                        identity: identity.to_owned(),
+                    });
+                };
+                let mut state: StaffState = match decode(&what, &value) {
+                    Ok(s) => s,
+                    Err(e) => return abort(e),
+                };
+                state.password = Some(password.clone());
+                state.password_set_at_ms = at_ms;
+                match encode(&what, &state) {
+                    Ok(v) => tx.insert(key.as_slice(), v)?,
+                    Err(e) => return abort(e),
+                };
+                Ok(state)
+            })
+            .map_err(transaction_error("set password"))?;
+        self.flush()?;
+        Ok(state)
+    }
+}
