@@ -29,9 +29,9 @@ pub enum Admission {
         entry: Entry,
     },
     /// Answer this (a challenge, 503 while draining, 400).
-    Answer(Response),
+    Answer(Box<Response>),
     /// Nothing by that name: 404, and the attempt's record.
-    NotFound(Response, CallRecord),
+    NotFound(Box<Response>, Box<CallRecord>),
 }
 
 /// Decides about INVITE `request` from `from` (a tag for our answer comes from `random`).
@@ -53,7 +53,7 @@ pub fn admit(
             &tag,
         );
         r.headers_mut().push("Retry-After", "60");
-        return Admission::Answer(r);
+        return Admission::Answer(Box::new(r));
     }
     if let Some(call) = inbound(request, from, directory) {
         return call;
@@ -63,7 +63,7 @@ pub fn admit(
         _ => String::new(),
     };
     let challenge = |stale: bool, random: &mut Random| {
-        Admission::Answer(auth.challenge(
+        Admission::Answer(Box::new(auth.challenge(
             request,
             &domain,
             stale,
@@ -72,7 +72,7 @@ pub fn admit(
             now.wall_ms,
             random.bytes(),
             &tag,
-        ))
+        )))
     };
     let credentials = request
         .headers()
@@ -94,7 +94,8 @@ pub fn admit(
         Verdict::Fail => return challenge(false, random),
     }
     let Some(tenant) = directory.tenant(&domain) else {
-        return Admission::Answer(respond(request, StatusCode::NOT_FOUND, "Not Found", &tag));
+        let r = respond(request, StatusCode::NOT_FOUND, "Not Found", &tag);
+        return Admission::Answer(Box::new(r));
     };
     // The Request-URI names a colleague (extension or login), a department's extension, one
     // of the company's numbers, or a number outside.
@@ -129,7 +130,7 @@ pub fn admit(
             ..CallRecord::default()
         };
         let r = respond(request, StatusCode::NOT_FOUND, "Not Found", &tag);
-        return Admission::NotFound(r, record);
+        return Admission::NotFound(Box::new(r), Box::new(record));
     };
     Admission::Call {
         domain: tenant.domain.clone(),

@@ -500,7 +500,7 @@ impl Call {
         // Answered after routing moved on (its CANCEL crossed the 200), after another device
         // answered, or after the call ended: hung up at once.
         let wanted = leg.is_ringing() && self.phase == Phase::Routing;
-        leg.state = LegState::Answered(dialog);
+        leg.state = LegState::Answered(Box::new(dialog));
         if !wanted {
             self.bye_leg(i, ctx);
             return;
@@ -840,7 +840,7 @@ impl Call {
         }
         let (dialog, toward_addr) = match toward {
             Toward::Callee => match &mut self.legs[i].state {
-                LegState::Answered(d) => (d, self.relay.map(|r| r.callee)),
+                LegState::Answered(d) => (&mut **d, self.relay.map(|r| r.callee)),
                 _ => return None,
             },
             Toward::Caller => (&mut self.caller_side.dialog, self.relay.map(|r| r.caller)),
@@ -887,7 +887,7 @@ impl Call {
         };
         let dialog = match (toward, answered) {
             (Toward::Callee, Some(i)) => match &self.legs[i].state {
-                LegState::Answered(d) => Some(d),
+                LegState::Answered(d) => Some(&**d),
                 _ => None,
             },
             (Toward::Caller, _) => Some(&self.caller_side.dialog),

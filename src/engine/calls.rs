@@ -33,6 +33,10 @@ impl Calls {
         self.calls.values().filter(|c| !c.is_finished()).count()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Calls held, lingering ones included.
     pub fn held(&self) -> usize {
         self.calls.len()

@@ -38,8 +38,10 @@ impl Now {
     }
 }
 
-/// Everything the engine is told.
+/// Everything the engine is told. (Inputs are moved once, straight into `handle`: the size of
+/// a parsed message is not worth a box.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Input {
     /// A message arrived from `from` (parsed by `dispatch`).
     Message {
@@ -61,8 +63,9 @@ pub enum Input {
     EndCalls(Now),
 }
 
-/// Everything the engine asks for.
+/// Everything the engine asks for. (Outputs are moved once, out of `poll`.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// Send these bytes.
     Transmit(Transmit),

@@ -22,7 +22,7 @@ pub enum LegState {
     /// The CANCEL is out; the INVITE's final answer (487, or a 200 that crossed it) is due.
     Cancelled,
     /// It answered: its dialog.
-    Answered(Dialog),
+    Answered(Box<Dialog>),
     /// Over, with the final status it got (487 cancelled, 408 no answer).
     Ended(u16),
 }

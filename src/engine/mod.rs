@@ -426,7 +426,7 @@ impl Engine {
             (Admission::Answer(r), key) => self.reply(key.as_ref(), reply_to, &r),
             (Admission::NotFound(r, record), key) => {
                 self.reply(key.as_ref(), reply_to, &r);
-                self.out.push_back(Output::Record(record));
+                self.out.push_back(Output::Record(*record));
             }
             (Admission::Call { .. }, None) => {
                 // An RFC 2543 client: no transaction to answer a call through.

@@ -292,7 +292,7 @@ async fn start_sip(
         Vec::new()
     });
     let location = crate::sip::location::MemoryLocation::with(bindings, shards::now().wall_ms);
-    if location.len() > 0 {
+    if !location.is_empty() {
         log(&format!("restored {} registration(s)", location.len()));
     }
     let shared = crate::engine::Shared {

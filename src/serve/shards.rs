@@ -53,7 +53,7 @@ pub enum Command {
 
 /// What the store writer is handed.
 pub enum Persist {
-    Record(CallRecord),
+    Record(Box<CallRecord>),
     Bindings(Aor, Vec<Binding>),
 }
 
@@ -259,7 +259,7 @@ impl ShardTask {
                 Output::Transmit(t) => self.router.send(t).await,
                 Output::Media(command) => reports.extend(self.relays.command(command)),
                 Output::Record(record) => {
-                    let _ = self.persist.send(Persist::Record(record));
+                    let _ = self.persist.send(Persist::Record(Box::new(record)));
                 }
                 Output::Bindings { aor, bindings } => {
                     let _ = self.persist.send(Persist::Bindings(aor, bindings));
@@ -287,7 +287,7 @@ pub async fn write(applier: Arc<Applier>, mut incoming: mpsc::UnboundedReceiver<
         let mut records = Vec::new();
         let mut bindings: HashMap<Aor, Vec<Binding>> = HashMap::new();
         let mut take = |p: Persist| match p {
-            Persist::Record(r) => records.push(r),
+            Persist::Record(r) => records.push(*r),
             Persist::Bindings(aor, list) => {
                 bindings.insert(aor, list);
             }

@@ -31,6 +31,10 @@ impl MemoryLocation {
         self.bindings.for_each(|_, list| n += list.len());
         n
     }
+
+    pub fn is_empty(&self) -> bool {
+        Location::is_empty(self)
+    }
 }
 
 impl Location for MemoryLocation {
