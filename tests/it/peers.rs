@@ -247,7 +247,8 @@ pub fn listening_peer(
 
 /// A registered SIPp phone (see the module's doc); unregistered again by `finished` or `stop`.
 pub struct Phone {
-    child: Child,
+    /// The SIPp process, until it is waited for (a phone dropped before that is killed).
+    child: Option<Child>,
     server: SocketAddr,
     user: String,
     password: String,
@@ -317,7 +318,7 @@ pub fn phone_with(
         );
     }
     Phone {
-        child,
+        child: Some(child),
         server: server.sip.unwrap(),
         user: login.0.to_string(),
         password: login.1.to_string(),
@@ -357,29 +358,34 @@ fn registered(trace: &Path) -> bool {
 
 impl Phone {
     /// Waits for the phone to have taken its calls (SIPp exits 0), then unregisters it.
-    pub fn finished(self, who: &str) {
-        let Phone {
-            child,
-            server,
-            user,
-            password,
-            ..
-        } = self;
-        finished(child, who);
-        unregister(server, (&user, &password));
+    pub fn finished(mut self, who: &str) {
+        finished(self.child.take().unwrap(), who);
+        unregister(self.server, (&self.user, &self.password));
     }
 
     /// Waits for the phone to have taken its calls (SIPp exits 0) and leaves its registration
     /// alone: for a server that is stopping (it would refuse the REGISTER, or be gone).
-    pub fn ended(self, who: &str) {
-        finished(self.child, who);
+    pub fn ended(mut self, who: &str) {
+        finished(self.child.take().unwrap(), who);
     }
 
     /// Stops a phone still waiting for calls, and unregisters it.
     pub fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         unregister(self.server, (&self.user, &self.password));
+    }
+}
+
+impl Drop for Phone {
+    /// A phone a failed test left behind is not left running.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -203,6 +203,16 @@ impl Scene {
     }
 }
 
+impl Drop for Scene {
+    /// A gateway a failed test left behind is not left running.
+    fn drop(&mut self) {
+        if let Some(mut gw) = self.gateway.borrow_mut().take() {
+            let _ = gw.kill();
+            let _ = gw.wait();
+        }
+    }
+}
+
 #[test]
 fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
     let scene = Scene::with_gateway(
