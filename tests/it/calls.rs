@@ -121,15 +121,27 @@ fn audio_is_relayed_both_ways() {
     );
     let csv = credentials(dir.path(), CALLER);
     let uac = root().join("tests/sipp/uac_call_rtp.xml");
+    let caller_trace = dir.path().join("ivan.log");
     let out = sipp(
         server.sip.unwrap(),
         dir.path(),
         uac.to_str().unwrap(),
-        &["-inf", &csv, "-s", CALLEE_EXTENSION, "-d", "200"],
+        &[
+            "-inf",
+            &csv,
+            "-s",
+            CALLEE_EXTENSION,
+            "-d",
+            "200",
+            "-trace_msg",
+            "-message_file",
+            caller_trace.to_str().unwrap(),
+        ],
     )
     .output()
     .unwrap();
     ok(&out, "the caller");
+    let callee_trace = callee.trace.clone();
     callee.finished("the callee");
     let r = &server.history("acme", 1)[0];
     let (there, back) = (
@@ -138,7 +150,12 @@ fn audio_is_relayed_both_ways() {
     );
     assert!(
         there >= 40 && back >= 40,
-        "1 s of 20 ms packets each way through the relay: {r}"
+        "1 s of 20 ms packets each way through the relay: {r}\nthe caller:\n{}\n{}\n{}\nthe callee:\n{}\nthe server:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&caller_trace).unwrap_or_default(),
+        std::fs::read_to_string(&callee_trace).unwrap_or_default(),
+        server.log()
     );
 }
 
