@@ -3,14 +3,14 @@
 //! record shows the audio went through the PBX's relay both ways — with the callee on UDP, and
 //! on TCP (its leg goes over the connection it registered on).
 
-use crate::peers::free_port;
 use crate::support::{root, Server};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A baresip configuration directory for `login` (auto-answering when `answer`), talking to
-/// the PBX at `pbx` over `transport` (`udp` or `tcp`).
+/// the PBX at `pbx` over `transport` (`udp` or `tcp`). baresip listens on 127.0.0.1 port 0:
+/// the ports are the kernel's choice, and it registers from them.
 fn phone(
     dir: &Path,
     login: &str,
@@ -24,8 +24,7 @@ fn phone(
     std::fs::write(
         home.join("config"),
         format!(
-            "sip_listen 127.0.0.1:{}\nrtp_ports 21000-21999\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
-            free_port(),
+            "sip_listen 127.0.0.1:0\nrtp_ports 21000-21999\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
             wav.display(),
             home.join("heard.wav").display(),
             home.join("alert.wav").display()
@@ -77,14 +76,19 @@ fn talk(transport: &str) {
         .spawn()
         .expect("baresip is installed (ci/test.sh installs it)");
     // Wait for the callee's registration before calling.
-    let deadline = Instant::now() + Duration::from_secs(8);
-    while !std::fs::read_to_string(&callee_log)
-        .unwrap_or_default()
-        .contains("200 OK")
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    crate::support::wait_until_or(
+        "maria's softphone to register",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&callee_log)
+                .unwrap_or_default()
+                .contains("200 OK")
+        },
+        || {
+            let softphone = std::fs::read_to_string(&callee_log).unwrap_or_default();
+            format!("{softphone}\nthe server:\n{}", server.log())
+        },
+    );
     let caller = Command::new("baresip")
         .args(["-f", ivan.to_str().unwrap(), "-e", "/dial 202", "-t", "5"])
         .stdin(Stdio::null())

@@ -2,7 +2,7 @@
 //! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
 //! must authenticate.
 
-use crate::peers::{credentials, free_port, ok, phone, register, scenario_path, sipp};
+use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
 use crate::support::{root, server_config, Server};
 use std::process::Output;
 
@@ -24,7 +24,6 @@ fn caller(server: &Server, dir: &std::path::Path, scenario: &str) -> Output {
         server.sip.unwrap(),
         dir,
         scenario.to_str().unwrap(),
-        free_port(),
         &["-inf", &csv, "-s", CALLEE_EXTENSION, "-d", "200"],
     )
     .output()
@@ -37,7 +36,7 @@ fn call(uas: &str, uac: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let uas = phone(&server, dir.path(), CALLEE, uas, 1);
     ok(&caller(&server, dir.path(), uac), "the caller");
-    ok(&uas.wait_with_output().unwrap(), "the callee");
+    uas.finished("the callee");
     server
 }
 
@@ -98,7 +97,6 @@ fn unregistered_callee_is_unavailable_and_unknown_numbers_are_not_found() {
         server.sip.unwrap(),
         dir.path(),
         scenario.to_str().unwrap(),
-        free_port(),
         &["-inf", &csv, "-s", "999"],
     )
     .output()
@@ -111,28 +109,23 @@ fn audio_is_relayed_both_ways() {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
     // One second of PCMU silence for the caller to stream; the callee echoes what it receives.
+    // Both SIPps bind their own media ports.
     std::fs::write(dir.path().join("audio.ulaw"), vec![0xffu8; 8000]).unwrap();
-    let port = free_port();
-    register(&server, dir.path(), CALLEE, port);
-    let uas = root().join("bench/sip/sipp/uas_answer.xml");
-    let echo_port = free_port().to_string();
-    let callee = sipp(
-        server.sip.unwrap(),
+    let callee = phone_with(
+        &server,
         dir.path(),
-        uas.to_str().unwrap(),
-        port,
-        &["-rtp_echo", "-mp", &echo_port],
-    )
-    .spawn()
-    .unwrap();
+        CALLEE,
+        "uas_answer.xml",
+        1,
+        &["-rtp_echo"],
+    );
     let csv = credentials(dir.path(), CALLER);
     let uac = root().join("tests/sipp/uac_call_rtp.xml");
-    let media_port = free_port().to_string();
+    let caller_trace = dir.path().join("ivan.log");
     let out = sipp(
         server.sip.unwrap(),
         dir.path(),
         uac.to_str().unwrap(),
-        free_port(),
         &[
             "-inf",
             &csv,
@@ -140,14 +133,16 @@ fn audio_is_relayed_both_ways() {
             CALLEE_EXTENSION,
             "-d",
             "200",
-            "-mp",
-            &media_port,
+            "-trace_msg",
+            "-message_file",
+            caller_trace.to_str().unwrap(),
         ],
     )
     .output()
     .unwrap();
     ok(&out, "the caller");
-    ok(&callee.wait_with_output().unwrap(), "the callee");
+    let callee_trace = callee.trace.clone();
+    callee.finished("the callee");
     let r = &server.history("acme", 1)[0];
     let (there, back) = (
         r["rtp_caller_to_callee"].as_u64().unwrap(),
@@ -155,7 +150,12 @@ fn audio_is_relayed_both_ways() {
     );
     assert!(
         there >= 40 && back >= 40,
-        "1 s of 20 ms packets each way through the relay: {r}"
+        "1 s of 20 ms packets each way through the relay: {r}\nthe caller:\n{}\n{}\n{}\nthe callee:\n{}\nthe server:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&caller_trace).unwrap_or_default(),
+        std::fs::read_to_string(&callee_trace).unwrap_or_default(),
+        server.log()
     );
 }
 
@@ -185,7 +185,6 @@ fn each_leg_is_its_own_dialog() {
                 target,
                 &dir,
                 scenario.to_str().unwrap(),
-                free_port(),
                 &["-inf", &csv, "-s", CALLEE_EXTENSION, "-timeout", "3s"],
             )
             .output()

@@ -3,7 +3,7 @@
 //! BYE to both sides). Either way every call leaves its history record.
 
 use crate::peers::{
-    call_refused, credentials, free_port, ok, phone, received, scenario_path, sipp,
+    call_refused, credentials, finished, ok, phone, received, scenario_path, sipp, Phone,
 };
 use crate::support::{server_config, Server};
 use std::path::Path;
@@ -21,7 +21,7 @@ fn server() -> Server {
 }
 
 /// ivan calls maria (who answers) with `scenario`; returns once the call is up.
-fn call_up(server: &Server, dir: &Path, scenario: &str, extra: &[&str]) -> (Child, Child) {
+fn call_up(server: &Server, dir: &Path, scenario: &str, extra: &[&str]) -> (Child, Phone) {
     let maria = phone(server, dir, MARIA, "uas_answer.xml", 1);
     let csv = credentials(dir, IVAN);
     let mut args = vec!["-inf", csv.as_str(), "-s", "202"];
@@ -30,19 +30,13 @@ fn call_up(server: &Server, dir: &Path, scenario: &str, extra: &[&str]) -> (Chil
         server.sip.unwrap(),
         dir,
         scenario_path(scenario).to_str().unwrap(),
-        free_port(),
         &args,
     )
     .spawn()
     .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while received(&dir.join("maria.log"), "ACK").is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the call did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.wait_until("the call to come up", Duration::from_secs(10), || {
+        !received(&maria.trace, "ACK").is_empty()
+    });
     (ivan, maria)
 }
 
@@ -64,11 +58,8 @@ fn a_stop_waits_for_calls_in_progress_and_refuses_new_ones() {
         &call_refused(&server, d, "127.0.0.1", "202", 503),
         "a new call while stopping",
     );
-    ok(
-        &ivan.wait_with_output().unwrap(),
-        "ivan, hanging up after 2.5 s",
-    );
-    ok(&maria.wait_with_output().unwrap(), "maria");
+    finished(ivan, "ivan, hanging up after 2.5 s");
+    maria.ended("maria");
     let (code, data) = server.exited(Duration::from_secs(10));
     assert_eq!(code, Some(0));
     let records = records_after(data);
@@ -89,14 +80,8 @@ fn a_second_signal_ends_the_calls_properly() {
     server.terminate();
     server.wait_for_log("stopping: new calls get 503");
     server.terminate();
-    ok(
-        &ivan.wait_with_output().unwrap(),
-        "ivan, hung up by the PBX",
-    );
-    ok(
-        &maria.wait_with_output().unwrap(),
-        "maria, hung up by the PBX",
-    );
+    finished(ivan, "ivan, hung up by the PBX");
+    maria.ended("maria, hung up by the PBX");
     let (code, data) = server.exited(Duration::from_secs(10));
     assert_eq!(code, Some(0));
     assert_eq!(records_after(data)[0]["outcome"], "answered");

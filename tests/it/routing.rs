@@ -5,12 +5,15 @@
 //! history record says.
 
 use crate::peers::{
-    call_refused, credentials, free_port, free_port_on, ok, phone, received, scenario_path, sipp,
-    sipp_on,
+    call_refused, credentials, finished, listening_peer, ok, phone, received, register_from,
+    scenario_path, sipp, sipp_on,
 };
 use crate::support::Server;
+use std::cell::RefCell;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Output};
+use std::time::Duration;
 
 const ANNA: (&str, &str) = ("anna", "anna-secret-2024");
 const BORIS: (&str, &str) = ("boris", "boris-secret-2024");
@@ -35,31 +38,26 @@ fn config(trunk_port: u16, staff_extra: &str, extra: &str) -> String {
     )
 }
 
-/// The gateway's side of calls out: challenges, checks the credentials, answers.
-fn gateway(server: &Server, dir: &Path, port: u16, calls: u32) -> Child {
-    gateway_over(server, dir, port, calls, "u1")
+/// The gateway's side of calls out, over SIPp transport `transport` (`u1` UDP, `t1` TCP):
+/// challenges, checks the credentials, answers, `calls` times. Started before the server (its
+/// port goes into the config), tracing to gateway.log in `dir`: (SIPp, its port).
+fn gateway(dir: &Path, calls: u32, transport: &str) -> (Child, u16) {
+    listening_peer(
+        "127.0.0.2",
+        dir,
+        "uas_trunk_challenge.xml",
+        transport,
+        &log(dir, "gateway"),
+        &["-m", &calls.to_string()],
+    )
 }
 
-/// The gateway over SIPp transport `transport` (`u1` UDP, `t1` TCP).
-fn gateway_over(server: &Server, dir: &Path, port: u16, calls: u32, transport: &str) -> Child {
-    let trace = dir.join("gateway.log");
-    sipp_on(
-        "127.0.0.2",
-        server.sip.unwrap(),
-        dir,
-        scenario_path("uas_trunk_challenge.xml").to_str().unwrap(),
-        port,
-        &[
-            "-t",
-            transport,
-            "-trace_msg",
-            "-message_file",
-            trace.to_str().unwrap(),
-        ],
-    )
-    .args(["-m", &calls.to_string()])
-    .spawn()
-    .expect("sipp runs")
+/// A trunk address where nothing answers: a socket on 127.0.0.2 that is kept (so the port
+/// stays ours) and never read.
+fn silent_trunk() -> (UdpSocket, u16) {
+    let socket = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
 }
 
 /// A call from the telephone network to `number` through the trunk, held `hold_ms` once
@@ -71,7 +69,6 @@ fn call_in(server: &Server, dir: &Path, number: &str, hold_ms: u32) -> Output {
         server.sip.unwrap(),
         dir,
         scenario_path("trunk_call.xml").to_str().unwrap(),
-        free_port_on("127.0.0.2"),
         &[
             "-s",
             number,
@@ -87,10 +84,6 @@ fn call_in(server: &Server, dir: &Path, number: &str, hold_ms: u32) -> Output {
     )
     .output()
     .unwrap()
-}
-
-fn finished(child: Child, who: &str) {
-    ok(&child.wait_with_output().unwrap(), who);
 }
 
 /// Asserts `at - t0` is `want` seconds, within the tolerance.
@@ -114,26 +107,57 @@ fn arrives(dir: &Path, who: &str, method: &str, t0: f64, want: f64) {
     at_second(&what, received(&log(dir, who), method).first(), t0, want);
 }
 
-/// A server for tenant acme with the trunk on a free port and `extra` config.
+/// A server for tenant acme with `extra` config and its trunk: a SIPp gateway, or a silent one.
 struct Scene {
     server: Server,
     dir: tempfile::TempDir,
-    trunk_port: u16,
+    /// The SIPp gateway behind the trunk, until it is finished.
+    gateway: RefCell<Option<Child>>,
+    /// The silent trunk's socket, kept for the scene's life.
+    _silent: Option<UdpSocket>,
 }
 
 impl Scene {
+    /// A scene whose trunk never answers.
     fn new(staff_extra: &str, extra: &str) -> Scene {
-        Scene::edited(staff_extra, extra, |yaml| yaml)
+        let (silent, port) = silent_trunk();
+        let yaml = config(port, staff_extra, extra);
+        Scene::start(tempfile::tempdir().unwrap(), &yaml, None, Some(silent))
     }
 
-    /// A scene whose config is `config(...)` changed by `edit` (it gets the trunk's port).
-    fn edited(staff_extra: &str, extra: &str, edit: impl FnOnce(String) -> String) -> Scene {
-        let trunk_port = free_port_on("127.0.0.2");
+    /// A scene whose trunk is a SIPp gateway taking `calls` calls out over `transport` (SIPp's
+    /// `u1` or `t1`), started before the server; its config is `config(...)` changed by `edit`.
+    fn with_gateway(
+        staff_extra: &str,
+        extra: &str,
+        calls: u32,
+        transport: &str,
+        edit: impl FnOnce(String) -> String,
+    ) -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        let (gw, port) = gateway(dir.path(), calls, transport);
+        let yaml = edit(config(port, staff_extra, extra));
+        Scene::start(dir, &yaml, Some(gw), None)
+    }
+
+    fn start(
+        dir: tempfile::TempDir,
+        yaml: &str,
+        gateway: Option<Child>,
+        silent: Option<UdpSocket>,
+    ) -> Scene {
         Scene {
-            server: Server::start(&edit(config(trunk_port, staff_extra, extra))),
-            dir: tempfile::tempdir().unwrap(),
-            trunk_port,
+            server: Server::start(yaml),
+            dir,
+            gateway: RefCell::new(gateway),
+            _silent: silent,
         }
+    }
+
+    /// Waits for the gateway to have taken its calls.
+    fn gateway_finished(&self) {
+        let gw = self.gateway.borrow_mut().take().expect("a gateway");
+        finished(gw, "the gateway");
     }
 
     fn dir(&self) -> &Path {
@@ -141,27 +165,20 @@ impl Scene {
     }
 
     /// One call from outside to the company number, held `hold_ms` once answered: `phones`
-    /// (person, scenario) ring as their scenarios say, the gateway takes `gateway_calls`
-    /// calls out. Returns when the first phone got its INVITE.
-    fn call_the_number(
-        &self,
-        phones: &[((&str, &str), &str)],
-        gateway_calls: u32,
-        hold_ms: u32,
-    ) -> f64 {
+    /// (person, scenario) ring as their scenarios say; the scene's gateway, if it has one,
+    /// takes its calls out. Returns when the first phone got its INVITE.
+    fn call_the_number(&self, phones: &[((&str, &str), &str)], hold_ms: u32) -> f64 {
         let d = self.dir();
-        let running: Vec<(Child, &str)> = phones
+        let running: Vec<_> = phones
             .iter()
             .map(|(who, scenario)| (phone(&self.server, d, *who, scenario, 1), who.0))
             .collect();
-        let gw =
-            (gateway_calls > 0).then(|| gateway(&self.server, d, self.trunk_port, gateway_calls));
         ok(&call_in(&self.server, d, DID, hold_ms), "the caller");
         for (p, who) in running {
-            finished(p, who);
+            p.finished(who);
         }
-        if let Some(gw) = gw {
-            finished(gw, "the gateway");
+        if self.gateway.borrow().is_some() {
+            self.gateway_finished();
         }
         let first = phones[0].0 .0;
         received(&log(d, first), "INVITE")[0]
@@ -174,7 +191,6 @@ impl Scene {
             self.server.sip.unwrap(),
             self.dir(),
             scenario_path("uac_call.xml").to_str().unwrap(),
-            free_port(),
             &["-inf", &csv, "-s", number, "-d", "200"],
         )
         .output()
@@ -187,18 +203,27 @@ impl Scene {
     }
 }
 
+impl Drop for Scene {
+    /// A gateway a failed test left behind is not left running.
+    fn drop(&mut self) {
+        if let Some(mut gw) = self.gateway.borrow_mut().take() {
+            let _ = gw.kill();
+            let _ = gw.wait();
+        }
+    }
+}
+
 #[test]
 fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
-    let scene = Scene::new(
+    let scene = Scene::with_gateway(
         "",
         "    departments:\n      - id: support\n        strategy: in_order\n        step: 2s\n        ring_time: 6s\n        members: [anna, boris, vera]\n        no_answer: { forward: { number: \"+79990001122\", timeout: 10s } }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
+        1,
+        "u1",
+        |yaml| yaml,
     );
     let ringing = "uas_ring.xml";
-    let t0 = scene.call_the_number(
-        &[(ANNA, ringing), (BORIS, ringing), (VERA, ringing)],
-        1,
-        500,
-    );
+    let t0 = scene.call_the_number(&[(ANNA, ringing), (BORIS, ringing), (VERA, ringing)], 500);
     let d = scene.dir();
     for (i, who) in ["anna", "boris", "vera"].into_iter().enumerate() {
         let step = 2.0 * i as f64;
@@ -249,7 +274,6 @@ fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
             (BORIS, "uas_ring.xml"),
             (VERA, "uas_answer.xml"),
         ],
-        0,
         300,
     );
     let d = scene.dir();
@@ -278,7 +302,6 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
             (BORIS, "uas_answer.xml"),
             (VERA, "uas_busy.xml"),
         ],
-        0,
         300,
     );
     let d = scene.dir();
@@ -307,17 +330,18 @@ fn a_member_on_a_call_is_skipped() {
     // anna takes a direct call and stays on it for 3 s ...
     let first = std::thread::scope(|scope| {
         let first = scope.spawn(|| call_in(server, &d, "+74950000002", 3000));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while received(&log(&d, "anna"), "ACK").is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        server.wait_until(
+            "anna to be on the direct call",
+            Duration::from_secs(10),
+            || !received(&log(&d, "anna"), "ACK").is_empty(),
+        );
         // ... meanwhile the department is called: only boris rings.
         ok(&call_in(server, &d, DID, 200), "the second caller");
         first.join().unwrap()
     });
     ok(&first, "the first caller");
-    finished(anna, "anna");
-    finished(boris, "boris");
+    anna.finished("anna");
+    boris.finished("boris");
     assert_eq!(
         received(&log(&d, "anna"), "INVITE").len(),
         1,
@@ -345,7 +369,6 @@ fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
             (BORIS, "uas_ring.xml"),
             (VERA, "uas_answer.xml"),
         ],
-        0,
         300,
     );
     let d = scene.dir();
@@ -358,7 +381,7 @@ fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
 
 #[test]
 fn evenly_order_survives_a_restart() {
-    let trunk_port = free_port_on("127.0.0.2");
+    let (_silent, trunk_port) = silent_trunk();
     let server = Server::start(&config(
         trunk_port,
         "",
@@ -375,12 +398,11 @@ fn evenly_order_survives_a_restart() {
         );
         // Whoever was not rung still waits: stop them.
         let mut answered = String::new();
-        for (mut p, who) in [(anna, "anna"), (boris, "boris")] {
+        for (p, who) in [(anna, "anna"), (boris, "boris")] {
             if received(&log(d, who), "INVITE").is_empty() {
-                let _ = p.kill();
-                let _ = p.wait();
+                p.stop();
             } else {
-                finished(p, who);
+                p.finished(who);
                 answered = who.to_string();
             }
         }
@@ -406,7 +428,7 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
         "",
         &format!("    schedules:\n      - {{ id: office, hours: {{ weekdays: [\"00:00-24:00\"], saturday: [\"00:00-24:00\"], sunday: [\"00:00-24:00\"] }}, holidays: [\"{today}\"] }}\n    numbers:\n      - {{ number: \"+74950000001\", schedule: office, destination: {{ staff: anna }}, after_hours: {{ staff: boris }} }}\n      - {{ number: \"+74950000002\", schedule: office, destination: {{ staff: anna }} }}\n      - {{ number: \"+74950000003\", destination: {{ staff: anna }} }}\n"),
     );
-    scene.call_the_number(&[(BORIS, "uas_answer.xml")], 0, 200);
+    scene.call_the_number(&[(BORIS, "uas_answer.xml")], 200);
     let record = scene.record();
     assert_eq!(record["answered_by"], "boris");
     assert_eq!(record["after_hours"], true);
@@ -424,16 +446,19 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
         &call_in(server, d, "+74950000003", 200),
         "the caller, any time",
     );
-    finished(anna, "anna");
+    anna.finished("anna");
 }
 
 #[test]
 fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
-    let scene = Scene::new(
+    let scene = Scene::with_gateway(
         "",
         "    numbers:\n      - { number: \"+74950000001\", destination: { staff: anna } }\n",
+        1,
+        "u1",
+        |yaml| yaml,
     );
-    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
+    let (server, d) = (&scene.server, scene.dir());
     // Not from the trunk's address: challenged like any unknown caller, never put through.
     ok(
         &call_refused(server, d, "127.0.0.1", DID, 407),
@@ -451,10 +476,9 @@ fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
 
     // A staff member calls out: through the trunk, which challenges; the PBX answers with the
     // trunk's credentials, dials the number rewritten, and presents the company's number.
-    let gw = gateway(server, d, trunk_port, 1);
     let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
-    finished(gw, "the gateway");
+    scene.gateway_finished();
     let invites: Vec<String> = crate::peers::trace(&log(d, "gateway"))
         .into_iter()
         .filter(|t| t.received && t.line.starts_with("INVITE"))
@@ -482,29 +506,27 @@ fn only_trunks_and_authenticated_staff_reach_numbers_and_the_trunk() {
 
 #[test]
 fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
-    let down_port = free_port_on("127.0.0.2");
-    let scene = Scene::edited("", "", |yaml| {
-        yaml.replace(
-            "    outbound_trunks: [gw]\n",
-            &format!("      - {{ id: down, host: 127.0.0.2, port: {down_port} }}\n    outbound_trunks: [down, gw]\n"),
-        )
-    });
-    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
-    let down = sipp_on(
+    let dir = tempfile::tempdir().unwrap();
+    let down_trace = log(dir.path(), "down");
+    let (down, down_port) = listening_peer(
         "127.0.0.2",
-        server.sip.unwrap(),
-        d,
-        scenario_path("uas_unavailable.xml").to_str().unwrap(),
-        down_port,
+        dir.path(),
+        "uas_unavailable.xml",
+        "u1",
+        &down_trace,
         &[],
-    )
-    .spawn()
-    .unwrap();
-    let gw = gateway(server, d, trunk_port, 1);
+    );
+    let (gw, trunk_port) = gateway(dir.path(), 1, "u1");
+    let yaml = config(trunk_port, "", "").replace(
+        "    outbound_trunks: [gw]\n",
+        &format!("      - {{ id: down, host: 127.0.0.2, port: {down_port} }}\n    outbound_trunks: [down, gw]\n"),
+    );
+    let scene = Scene::start(dir, &yaml, Some(gw), None);
+    let server = &scene.server;
     let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
     finished(down, "the gateway out of service");
-    finished(gw, "the next gateway");
+    scene.gateway_finished();
     let record = &server.history("acme", 1)[0];
     assert_eq!(record["answered_on"], "+79990001122", "{record}");
     assert_eq!(record["offered"], serde_json::json!(["+79990001122"]));
@@ -512,11 +534,14 @@ fn a_failing_gateway_hands_calls_out_to_the_next_trunk() {
 
 #[test]
 fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
-    let scene = Scene::new(
+    let scene = Scene::with_gateway(
         "      - { name: gleb, login: gleb, ring_time: 20s, mobile: { number: \"+79160000001\", forwarding: delayed, delay: 2s }, password: \"gleb-secret-2024\" }\n",
         "    numbers:\n      - { number: \"+74950000001\", destination: { staff: gleb } }\n",
+        1,
+        "u1",
+        |yaml| yaml,
     );
-    let t0 = scene.call_the_number(&[(("gleb", "gleb-secret-2024"), "uas_ring.xml")], 1, 300);
+    let t0 = scene.call_the_number(&[(("gleb", "gleb-secret-2024"), "uas_ring.xml")], 300);
     let d = scene.dir();
     arrives(d, "gateway", "INVITE", t0, 2.0);
     // The mobile answers (after the trunk's challenge): the phone stops ringing.
@@ -529,21 +554,12 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
 
 #[test]
 fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
-    let registrar_port = free_port_on("127.0.0.2");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let trace = log(d, "registrar");
-    // The registrar listens before the server starts; it needs no target of its own.
-    let registrar = sipp_on(
-        "127.0.0.2",
-        "127.0.0.1:9".parse().unwrap(),
-        d,
-        scenario_path("uas_trunk_registrar.xml").to_str().unwrap(),
-        registrar_port,
-        &["-trace_msg", "-message_file", trace.to_str().unwrap()],
-    )
-    .spawn()
-    .unwrap();
+    // The registrar listens before the server starts (its port goes into the config).
+    let (registrar, registrar_port) =
+        listening_peer("127.0.0.2", d, "uas_trunk_registrar.xml", "u1", &trace, &[]);
     let yaml = config(registrar_port, "", "").replace(
         "        auth: { username: trunkuser, password: trunk-secret }\n",
         "        auth: { username: trunkuser, password: trunk-secret }\n        register: true\n",
@@ -552,10 +568,11 @@ fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
     let server = Server::start(&yaml);
     server.wait_for_log("trunk acme/gw registered with 127.0.0.2");
     // The registration and its refresh; then the trunk stops registering.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while received(&trace, "REGISTER").len() < 4 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    server.wait_until(
+        "the registration and its refresh (4 REGISTERs)",
+        Duration::from_secs(10),
+        || received(&trace, "REGISTER").len() >= 4,
+    );
     std::fs::write(
         server.dir.path().join("pbx.yaml"),
         yaml.replace("register: true", "register: false"),
@@ -582,19 +599,18 @@ fn a_trunk_registers_refreshes_and_unregisters_when_taken_out_of_the_config() {
 
 #[test]
 fn a_trunk_over_tcp_gets_a_connection_from_the_pbx() {
-    let scene = Scene::edited("", "", |yaml| {
+    // The gateway listens on TCP before the server starts.
+    let scene = Scene::with_gateway("", "", 1, "t1", |yaml| {
         yaml.replace("        port: ", "        transport: tcp\n        port: ")
             .replace(
                 "listen: [{ transport: udp, address: \"127.0.0.1:0\" }]",
                 "listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }]",
             )
     });
-    let (server, d, trunk_port) = (&scene.server, scene.dir(), scene.trunk_port);
-    let gw = gateway_over(server, d, trunk_port, 1, "t1");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (server, d) = (&scene.server, scene.dir());
     let out = scene.staff_calls(ANNA, "+79990001122");
     ok(&out, "anna calling out");
-    finished(gw, "the gateway over TCP");
+    scene.gateway_finished();
     let text = std::fs::read_to_string(log(d, "gateway")).unwrap();
     assert!(text.contains("TCP message received"), "{text}");
     assert!(text.contains("Via: SIP/2.0/TCP 127.0.0.1:"), "{text}");
@@ -611,45 +627,91 @@ fn staff_dialling_a_company_number_reach_its_flow_without_the_trunk() {
     let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
     let out = scene.staff_calls(ANNA, DID);
     ok(&out, "anna calling the company's number");
-    finished(boris, "boris");
+    boris.finished("boris");
     let record = scene.record();
     assert_eq!(record["number"], DID, "{record}");
     assert_eq!(record["caller"], "anna");
     assert_eq!(record["answered_by"], "boris");
 }
 
-/// A phone on a raw socket, for what SIPp cannot be made to do: answer late on purpose.
+/// A phone on a raw socket, for what SIPp cannot be made to do: answer late on purpose. Its
+/// socket (and the one its SDP names for media) are bound to port 0 and kept.
 struct RawPhone {
-    socket: std::net::UdpSocket,
+    socket: UdpSocket,
+    media: UdpSocket,
+    /// Requests received and not yet taken, with their senders.
+    inbox: RefCell<Vec<(String, SocketAddr)>>,
 }
 
 impl RawPhone {
-    /// Registers `who` from a free port, then takes that port over.
-    fn register(server: &Server, dir: &Path, who: (&str, &str)) -> RawPhone {
-        let port = free_port();
-        crate::peers::register(server, dir, who, port);
-        let socket = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    /// Registers `who` from a socket of its own.
+    fn register(server: &Server, who: (&str, &str)) -> RawPhone {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
-            .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
-        RawPhone { socket }
+        let local = socket.local_addr().unwrap();
+        let contact = format!("<sip:{}@{local}>", who.0);
+        let status = register_from(&socket, server.sip.unwrap(), who, &contact, 300);
+        assert_eq!(status, 200, "registering {}:\n{}", who.0, server.log());
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        RawPhone {
+            socket,
+            media: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            inbox: RefCell::new(Vec::new()),
+        }
     }
 
-    /// Every request received within `wait`, with its sender.
-    fn receive(&self, wait: std::time::Duration) -> Vec<(String, std::net::SocketAddr)> {
-        let end = std::time::Instant::now() + wait;
-        let mut got = Vec::new();
+    /// Reads what arrives within the socket's read timeout (20 ms) into the inbox.
+    fn read(&self) {
         let mut buf = [0u8; 65535];
-        while std::time::Instant::now() < end {
-            if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
-                got.push((String::from_utf8_lossy(&buf[..n]).into_owned(), from));
-            }
+        if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            self.inbox.borrow_mut().push((text, from));
         }
-        got
+    }
+
+    /// The first `method` request not yet taken, waiting up to `within` for it; the requests
+    /// before it stay in the inbox. Fails loudly, with what did arrive, after `within`.
+    fn expect(&self, method_name: &str, within: Duration) -> (String, SocketAddr) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let found = self
+                .inbox
+                .borrow()
+                .iter()
+                .position(|(m, _)| method(m) == method_name);
+            if let Some(i) = found {
+                return self.inbox.borrow_mut().remove(i);
+            }
+            let methods: Vec<String> = self
+                .inbox
+                .borrow()
+                .iter()
+                .map(|(m, _)| method(m).to_string())
+                .collect();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {method_name} within {within:?}; got {methods:?}"
+            );
+            self.read();
+        }
+    }
+
+    /// Every request not yet taken, and whatever arrives within `window`. The window is there
+    /// on purpose: the callers check that something does *not* arrive in it.
+    fn receive_for(&self, window: Duration) -> Vec<(String, SocketAddr)> {
+        let end = std::time::Instant::now() + window;
+        while std::time::Instant::now() < end {
+            self.read();
+        }
+        std::mem::take(&mut *self.inbox.borrow_mut())
     }
 
     /// A response `status` to `request`, with our To tag.
-    fn answer(&self, request: &str, to: std::net::SocketAddr, status: &str, sdp: bool) {
+    fn answer(&self, request: &str, to: SocketAddr, status: &str, sdp: bool) {
         let mut text = format!("SIP/2.0 {status}\r\n");
         for line in request.lines() {
             let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
@@ -663,7 +725,8 @@ impl RawPhone {
         let local = self.socket.local_addr().unwrap();
         text.push_str(&format!("Contact: <sip:anna@{local}>\r\n"));
         let body = if sdp {
-            format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n", free_port())
+            let media = self.media.local_addr().unwrap().port();
+            format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {media} RTP/AVP 0\r\n")
         } else {
             String::new()
         };
@@ -686,43 +749,35 @@ fn a_leg_is_cancelled_only_once_it_rang_and_a_late_answer_is_hung_up() {
         "    departments:\n      - { id: support, strategy: in_order, step: 1s, ring_time: 20s, members: [anna, boris] }\n    numbers:\n      - { number: \"+74950000001\", destination: { department: support } }\n",
     );
     let (server, d) = (&scene.server, scene.dir());
-    let anna = RawPhone::register(server, d, ANNA);
+    let anna = RawPhone::register(server, ANNA);
     let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
     std::thread::scope(|scope| {
         let caller = scope.spawn(|| call_in(server, d, DID, 3000));
         // anna's phone gets the INVITE and says nothing; at the step (1 s) boris rings and
         // answers, but anna gets no CANCEL: she has not answered provisionally.
-        let first = anna.receive(std::time::Duration::from_millis(1800));
-        let (invite, pbx) = first
-            .iter()
-            .find(|(m, _)| method(m) == "INVITE")
-            .cloned()
-            .expect("anna's phone got the INVITE");
+        let (invite, pbx) = anna.expect("INVITE", Duration::from_secs(10));
+        server.wait_until("boris to answer", Duration::from_secs(10), || {
+            !received(&boris.trace, "ACK").is_empty()
+        });
+        // A CANCEL would have followed boris's answer at once: none in what came so far, nor
+        // in the 300 ms after it.
+        let first = anna.receive_for(Duration::from_millis(300));
         assert!(
             first.iter().all(|(m, _)| method(m) == "INVITE"),
             "nothing but the INVITE (and its retransmissions) before anna rang: {first:?}"
         );
         // Now anna's phone rings: the CANCEL follows at once.
         anna.answer(&invite, pbx, "180 Ringing", false);
-        let after_ringing = anna.receive(std::time::Duration::from_millis(500));
-        let cancel = after_ringing
-            .iter()
-            .find(|(m, _)| method(m) == "CANCEL")
-            .expect("the CANCEL once anna rang");
+        let cancel = anna.expect("CANCEL", Duration::from_secs(5));
         anna.answer(&cancel.0, pbx, "200 OK", false);
         // She picks up anyway (her 200 crossed the CANCEL): the PBX takes it and hangs up.
         anna.answer(&invite, pbx, "200 OK", true);
-        let after_answer = anna.receive(std::time::Duration::from_millis(500));
-        let methods: Vec<&str> = after_answer.iter().map(|(m, _)| method(m)).collect();
-        assert!(methods.contains(&"ACK"), "{methods:?}");
-        let bye = after_answer
-            .iter()
-            .find(|(m, _)| method(m) == "BYE")
-            .expect("a BYE for the late answer");
+        anna.expect("ACK", Duration::from_secs(5));
+        let bye = anna.expect("BYE", Duration::from_secs(5));
         anna.answer(&bye.0, pbx, "200 OK", false);
         ok(&caller.join().unwrap(), "the caller");
     });
-    finished(boris, "boris");
+    boris.finished("boris");
     assert_eq!(scene.record()["answered_by"], "boris");
 }
 
@@ -730,7 +785,7 @@ fn a_leg_is_cancelled_only_once_it_rang_and_a_late_answer_is_hung_up() {
 fn an_answer_after_the_caller_hung_up_is_acked_and_hung_up() {
     let scene = Scene::new("", "");
     let (server, d) = (&scene.server, scene.dir());
-    let anna = RawPhone::register(server, d, ANNA);
+    let anna = RawPhone::register(server, ANNA);
     std::thread::scope(|scope| {
         // boris calls anna (extension 210) and hangs up while it rings.
         let caller = scope.spawn(|| {
@@ -739,34 +794,20 @@ fn an_answer_after_the_caller_hung_up_is_acked_and_hung_up() {
                 server.sip.unwrap(),
                 d,
                 scenario_path("uac_cancel.xml").to_str().unwrap(),
-                free_port(),
                 &["-inf", &csv, "-s", "210"],
             )
             .output()
             .unwrap()
         });
-        let got = anna.receive(std::time::Duration::from_millis(1000));
-        let (invite, pbx) = got
-            .iter()
-            .find(|(m, _)| method(m) == "INVITE")
-            .cloned()
-            .expect("anna's phone got the INVITE");
+        let (invite, pbx) = anna.expect("INVITE", Duration::from_secs(10));
         anna.answer(&invite, pbx, "180 Ringing", false);
-        let got = anna.receive(std::time::Duration::from_millis(1500));
-        let cancel = got
-            .iter()
-            .find(|(m, _)| method(m) == "CANCEL")
-            .expect("the CANCEL when boris hung up");
+        let cancel = anna.expect("CANCEL", Duration::from_secs(10));
         anna.answer(&cancel.0, pbx, "200 OK", false);
         ok(&caller.join().unwrap(), "boris, hanging up");
         // anna picks up all the same: her 200 is ACKed and the call she got is hung up.
         anna.answer(&invite, pbx, "200 OK", true);
-        let got = anna.receive(std::time::Duration::from_millis(500));
-        let methods: Vec<&str> = got.iter().map(|(m, _)| method(m)).collect();
-        assert!(
-            methods.contains(&"ACK") && methods.contains(&"BYE"),
-            "{methods:?}"
-        );
+        anna.expect("ACK", Duration::from_secs(5));
+        anna.expect("BYE", Duration::from_secs(5));
     });
     assert_eq!(scene.record()["outcome"], "cancelled");
 }
@@ -785,11 +826,9 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
     let vera = phone(server, d, VERA, "uas_answer.xml", 1);
     std::thread::scope(|scope| {
         let caller = scope.spawn(|| call_in(server, d, DID, 300));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while received(&log(d, "anna"), "INVITE").is_empty() && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        server.wait_until("anna's phone to ring", Duration::from_secs(10), || {
+            !received(&log(d, "anna"), "INVITE").is_empty()
+        });
         // While anna rings, the department is changed to vera alone.
         let edited = yaml.replace("members: [anna, boris]", "members: [vera]");
         assert_ne!(edited, yaml);
@@ -797,8 +836,8 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
         server.wait_for_revision(revision + 1);
         ok(&caller.join().unwrap(), "the caller");
     });
-    finished(anna, "anna");
-    finished(boris, "boris");
+    anna.finished("anna");
+    boris.finished("boris");
     // The call in progress went on with the old members: boris after the step.
     let t0 = received(&log(d, "anna"), "INVITE")[0];
     arrives(d, "boris", "INVITE", t0, 2.0);
@@ -808,7 +847,7 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
     );
     // The next call sees the new config.
     ok(&call_in(server, d, DID, 200), "the next caller");
-    finished(vera, "vera");
+    vera.finished("vera");
     assert_eq!(scene.record()["answered_by"], "vera");
 }
 
@@ -819,12 +858,13 @@ fn calling_your_own_department_does_not_ring_you() {
         "    departments:\n      - { id: sales, extension: \"300\", strategy: all_at_once, members: [anna, boris] }\n",
     );
     let (server, d) = (&scene.server, scene.dir());
-    let annas_desk = RawPhone::register(server, d, ANNA);
+    let annas_desk = RawPhone::register(server, ANNA);
     let boris = phone(server, d, BORIS, "uas_answer.xml", 1);
     // anna calls her department from another device.
     ok(&scene.staff_calls(ANNA, "300"), "anna calling sales");
-    finished(boris, "boris");
-    let got = annas_desk.receive(std::time::Duration::from_millis(300));
+    boris.finished("boris");
+    // Nothing reached her desk phone during the call, nor in the 300 ms after it.
+    let got = annas_desk.receive_for(Duration::from_millis(300));
     assert!(got.is_empty(), "anna's own phone rang: {got:?}");
     let record = scene.record();
     assert_eq!(record["offered"], serde_json::json!(["boris"]), "{record}");

@@ -2,6 +2,43 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// How often the waits below look again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Waits until `condition` holds, looking every 20 ms; panics with `what` (what was awaited)
+/// and `context()` (say, the server's log) when `within` has passed without it.
+pub fn wait_until_or(
+    what: &str,
+    within: Duration,
+    mut condition: impl FnMut() -> bool,
+    context: impl FnOnce() -> String,
+) {
+    wait_for_or(what, within, || condition().then_some(()), context)
+}
+
+/// Waits until `probe` gives a value and returns it; panics with `what` and `context()` when
+/// `within` has passed without one.
+pub fn wait_for_or<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+    context: impl FnOnce() -> String,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            let context = context();
+            let sep = if context.is_empty() { "" } else { ":\n" };
+            panic!("waited {within:?} for {what}, in vain{sep}{context}");
+        }
+        std::thread::sleep(POLL);
+    }
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -101,7 +138,7 @@ impl Server {
             }
         });
         let url = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
+            .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| {
                 panic!(
                     "pbx serve did not start:\n{}",
@@ -129,19 +166,33 @@ impl Server {
     }
 
     /// The newest call records of `tenant`, once at least `n` are there (they are written
-    /// asynchronously; after 10 s whatever is there).
+    /// asynchronously); panics, with the log, if they are not there within 15 s.
     pub fn history(&self, tenant: &str, n: usize) -> Vec<serde_json::Value> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let path = format!("/api/v1/calls?tenant={tenant}");
-            let (status, body) = self.call("GET", &path, Some(TOKEN), None);
-            assert_eq!(status, 200, "{body}");
-            let records = body.as_array().cloned().unwrap_or_default();
-            if records.len() >= n || std::time::Instant::now() > deadline {
-                return records;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let path = format!("/api/v1/calls?tenant={tenant}");
+        let last = std::cell::RefCell::new(serde_json::Value::Null);
+        wait_for_or(
+            &format!("{n} call record(s) of {tenant}"),
+            Duration::from_secs(15),
+            || {
+                let (status, body) = self.call("GET", &path, Some(TOKEN), None);
+                assert_eq!(status, 200, "{body}");
+                let records = body.as_array().cloned().unwrap_or_default();
+                *last.borrow_mut() = body;
+                (records.len() >= n).then_some(records)
+            },
+            || format!("the records: {}\nthe log:\n{}", last.borrow(), self.log()),
+        )
+    }
+
+    /// Waits until `condition` holds; panics after `within` with `what` and the server's log.
+    pub fn wait_until(&self, what: &str, within: Duration, condition: impl FnMut() -> bool) {
+        wait_until_or(what, within, condition, || self.log())
+    }
+
+    /// Waits until `probe` gives a value; panics after `within` with `what` and the server's
+    /// log.
+    pub fn wait_for<T>(&self, what: &str, within: Duration, probe: impl FnMut() -> Option<T>) -> T {
+        wait_for_or(what, within, probe, || self.log())
     }
 
     /// Everything the server logged so far.
@@ -151,14 +202,11 @@ impl Server {
 
     /// Waits until the log contains `needle` (or fails after 15 s).
     pub fn wait_for_log(&self, needle: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while std::time::Instant::now() < deadline {
-            if self.log().contains(needle) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the server never logged {needle:?}:\n{}", self.log());
+        self.wait_until(
+            &format!("the server to log {needle:?}"),
+            Duration::from_secs(15),
+            || self.log().contains(needle),
+        );
     }
 
     /// Kills the server with SIGKILL and returns its directory (data included).
@@ -185,21 +233,17 @@ impl Server {
     }
 
     /// Waits (up to `within`) for the server to exit by itself; its exit code and directory.
-    pub fn exited(mut self, within: std::time::Duration) -> (Option<i32>, tempfile::TempDir) {
-        let deadline = std::time::Instant::now() + within;
-        let code = loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                break status.code();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the server did not stop:\n{}",
-                self.log()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
+    pub fn exited(mut self, within: Duration) -> (Option<i32>, tempfile::TempDir) {
+        let log = self.log.clone();
+        let child = &mut self.child;
+        let status = wait_for_or(
+            "the server to stop",
+            within,
+            || child.try_wait().ok().flatten(),
+            || log.lock().unwrap().join("\n"),
+        );
         (
-            code,
+            status.code(),
             std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()),
         )
     }
@@ -259,14 +303,9 @@ impl Server {
 
     /// Waits until the revision is at least `rev`.
     pub fn wait_for_revision(&self, rev: u64) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while std::time::Instant::now() < deadline {
-            if self.revision() >= rev {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("revision {rev} never came:\n{}", self.log());
+        self.wait_until(&format!("revision {rev}"), Duration::from_secs(15), || {
+            self.revision() >= rev
+        });
     }
 }
 
