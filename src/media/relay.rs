@@ -154,6 +154,11 @@ impl Relays {
                 let mut active = lock(&self.active);
                 let relay = active.get_mut(&id)?;
                 let (a, b) = relay.sockets.take()?;
+                // What reached the ports before the call took them (a previous call's party
+                // still sending, a scanner) is dropped, not latched to.
+                let mut buf = [0u8; 2048];
+                while a.recv_from(&mut buf).is_ok() {}
+                while b.recv_from(&mut buf).is_ok() {}
                 let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) else {
                     return None;
                 };
@@ -365,6 +370,39 @@ mod tests {
         // And the caller's audio goes to the answering device.
         caller.send_to(b"to you", pair.caller).await.unwrap();
         assert_eq!(recv(&answering).await.0, b"to you");
+        relays.command(MediaCommand::Close(pair.id));
+    }
+
+    #[tokio::test]
+    async fn packets_that_reached_a_pair_before_its_call_are_not_latched_to() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let relays = Relays::new(lo, lo, 46000, 47999);
+        relays.fill();
+        let stale = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let pair = relays.take().unwrap();
+        // Someone sends to the caller's port before the call starts relaying.
+        stale.send_to(b"old call", pair.caller).await.unwrap();
+        stale.send_to(b"old call", pair.callee).await.unwrap();
+        // The kernel has queued them once a packet sent after them has arrived.
+        let probe = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut buf = [0u8; 16];
+        probe.send_to(b"p", probe.local_addr().unwrap()).await.unwrap();
+        probe.recv_from(&mut buf).await.unwrap();
+        relays.command(MediaCommand::Start(pair.id));
+        relays.command(MediaCommand::Expect {
+            relay: pair.id,
+            side: Side::Callee,
+            addr: callee.local_addr().unwrap(),
+        });
+        // The real caller is the one latched: its audio reaches the callee, and the callee's
+        // reaches it.
+        caller.send_to(b"hello", pair.caller).await.unwrap();
+        assert_eq!(recv(&callee).await.0, b"hello");
+        callee.send_to(b"back", pair.callee).await.unwrap();
+        assert_eq!(recv(&caller).await, (b"back".to_vec(), pair.caller));
+        assert!(silent(&stale).await, "nothing goes to the stale sender");
         relays.command(MediaCommand::Close(pair.id));
     }
 

@@ -1,6 +1,6 @@
 //! Calls through the B2BUA between two staff members, with SIPp as both phones: answered and
-//! hung up by the caller, busy, cancelled while ringing, hung up by the callee; and the caller
-//! must authenticate.
+//! hung up by the caller, busy, cancelled while ringing, hung up by the callee; the caller
+//! must authenticate; a phone stays reachable across a restart of the server.
 
 use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
 use crate::support::{root, server_config, Server};
@@ -207,4 +207,21 @@ fn each_leg_is_its_own_dialog() {
     assert!(!from.contains("SIPpTag"), "the caller's tag leaked: {from}");
     let via = header(&invite, "Via");
     assert_eq!(via.len(), 1, "only the PBX's Via: {invite}");
+}
+
+#[test]
+fn a_phone_registered_before_a_restart_is_reachable_after_it() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 1);
+    // The server stops and starts again (on a new port); the phone does not register again.
+    let data = server.stop();
+    let server = Server::start_in(data);
+    server.wait_for_log("restored 1 registration(s)");
+    ok(
+        &caller(&server, dir.path(), "uac_call.xml"),
+        "the caller, after the restart",
+    );
+    callee.ended("the callee");
+    assert_eq!(server.history("acme", 1)[0]["outcome"], "answered");
 }
