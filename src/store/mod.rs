@@ -4,8 +4,10 @@
 //!
 //! # Layout
 //!
-//! One sled database in the store directory, plus `store.lock` (an exclusive advisory lock held
-//! while a [`Store`] is open). Trees and encodings:
+//! One sled database in the store directory, plus `store.lock`, which carries the lock that
+//! keeps a second [`Store`] — of another process or of this one — off the directory while one
+//! is open (`lock.rs`: a POSIX record lock, which a forked child does not inherit, and a
+//! registry within the process). Trees and encodings:
 //!
 //! | tree       | key                                  | value                                  |
 //! |------------|--------------------------------------|----------------------------------------|
@@ -31,15 +33,17 @@ mod codec;
 mod counters;
 mod outbox;
 mod registrations;
+mod lock;
+#[cfg(test)]
+mod lock_tests;
 #[cfg(test)]
 mod tests;
 mod voicemail;
 
 use std::collections::BTreeMap;
-use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -49,6 +53,12 @@ pub use counters::Counters;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
 pub use registrations::Registrations;
 pub use voicemail::{Voicemail, VoicemailIndex};
+use lock::DirLock;
+
+/// How long [`Store::open`] waits for sled's own file lock once it holds the directory's.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(2);
+/// How often it tries again meanwhile.
+const SLED_LOCK_RETRY: Duration = Duration::from_millis(20);
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +153,7 @@ pub struct Store {
     counters: sled::Tree,
     /// Dropped after the database (fields drop in order), so the directory stays locked until
     /// sled has flushed and closed.
-    _lock: File,
+    _lock: DirLock,
 }
 
 impl std::fmt::Debug for Store {
@@ -190,33 +200,20 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(dir).map_err(open_err)?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("store.lock"))
-            .map_err(open_err)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    dir: dir.to_owned(),
-                })
-            }
-            Err(TryLockError::Error(e)) => return Err(open_err(e)),
-        }
-        // Holding `store.lock`, the only other holder of sled's own file lock can be a `Store`
-        // of this process that was just dropped and whose background flusher is still
-        // finishing; give it a moment rather than failing.
-        let mut attempt = 0;
+        let lock = DirLock::acquire(dir)?;
+        // Holding the directory's lock, sled's own lock (an `flock` on its `db` file) can still
+        // be held for a moment by a `Store` of this process that was just dropped and whose
+        // background flusher is finishing, or by a child this process forked, which shares
+        // the descriptor until it execs (or exits). Both pass quickly; wait rather than fail.
+        let deadline = Instant::now() + SLED_LOCK_WAIT;
         let db = loop {
             match sled::Config::new().path(dir).open() {
                 Ok(db) => break db,
                 Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock") && attempt < 100 =>
+                    if e.to_string().contains("could not acquire lock")
+                        && Instant::now() < deadline =>
                 {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    std::thread::sleep(SLED_LOCK_RETRY);
                 }
                 Err(e) => return Err(open_err(e.into())),
             }

@@ -10,6 +10,7 @@ mod graph;
 mod layering;
 mod peers;
 mod plan;
+mod rfc4475;
 mod routing;
 mod schema;
 mod server;

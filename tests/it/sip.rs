@@ -1,15 +1,15 @@
 //! SIP against a real `pbx serve` on loopback: REGISTER with digest auth (from a hand-rolled
 //! phone and from SIPp), no user enumeration, unregistering, Min-Expires, retransmissions,
-//! OPTIONS, and the RFC 4475 torture messages answered as EXPECTED.tsv says.
+//! OPTIONS, and SIP over TCP. The RFC 4475 torture messages have their own module, `rfc4475.rs`.
 
 use crate::support::{root, server_config, Server};
 use md5::{Digest, Md5};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-const PASSWORD: &str = "ivan-secret-2024";
+pub(crate) const PASSWORD: &str = "ivan-secret-2024";
 
-fn server() -> Server {
+pub(crate) fn server() -> Server {
     Server::start(&server_config(&format!(
         "      - {{ name: Ivan, login: ivan, password: \"{PASSWORD}\" }}\n      - {{ name: Maria, login: maria }}\n"
     )))
@@ -277,83 +277,6 @@ fn sipp_register(target: SocketAddr, transport: &str, count: u32) {
 fn sipp_registers_with_digest_auth() {
     let server = server();
     sipp_register(server.sip.unwrap(), "u1", 5);
-}
-
-/// The RFC 4475 messages, sent to the running server as they are, except that the top Via's
-/// sent-by is pointed at the test's socket (so answers come back here) — for messages whose
-/// Via can be found in plain form. Answers are checked against EXPECTED.tsv.
-#[test]
-fn rfc4475_messages_are_answered_as_expected() {
-    let server = server();
-    let dir = root().join("../shared/conformance/rfc4475");
-    let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "the RFC 4475 messages are missing at {}: {e}",
-            dir.display()
-        )
-    });
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for line in expected
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let (name, class, expectation) = (cols[0], cols[1], cols[3]);
-        let raw = std::fs::read(dir.join(format!("{name}.dat"))).unwrap();
-        // A socket per message: the RFC's messages share branches, and one sent-by each keeps
-        // them from matching each other's transactions.
-        let phone = Phone::new(server.sip.unwrap());
-        phone
-            .socket
-            .set_read_timeout(Some(Duration::from_millis(700)))
-            .unwrap();
-        let Some(message) = point_via_at(&raw, phone.port()) else {
-            // Sent anyway: it must not hurt the server.
-            phone.socket.send_to(&raw, phone.server).unwrap();
-            continue;
-        };
-        phone.socket.send_to(&message, phone.server).unwrap();
-        let answer = phone.receive().map(|r| status(&r));
-        checked += 1;
-        let ok = match (class, name) {
-            (_, "insuf" | "multi01" | "mcl01") => answer == Some(400),
-            (_, "unkscm" | "novelsc") => answer == Some(416),
-            (_, "bext01") => answer == Some(420),
-            (_, "invut") => answer == Some(415),
-            (_, "regaut01" | "cparam01" | "cparam02" | "regescrt") => answer == Some(401),
-            (_, "sdp01") => matches!(answer, Some(406) | Some(488)),
-            (_, "badvers") => matches!(answer, Some(505) | None),
-            ("invalid", _) => matches!(answer, Some(400) | None),
-            // Responses are not ours to answer; everything else is processed (never 400).
-            _ => answer != Some(400) && answer != Some(505),
-        };
-        if !ok {
-            failures.push(format!("{name} ({class}: {expectation}): got {answer:?}"));
-        }
-    }
-    assert!(
-        checked >= 30,
-        "only {checked} messages could be addressed back to the test"
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // Nothing of that hurt the server: it still registers people.
-    let mut phone = Phone::new(server.sip.unwrap());
-    let (_, ok) = register(&mut phone, "ivan", PASSWORD, "");
-    assert_eq!(status(&ok), 200);
-}
-
-/// Replaces the sent-by of the first `Via:` line (written plainly as `SIP/2.0/<T> host[:port]`)
-/// with 127.0.0.1:`port`.
-fn point_via_at(raw: &[u8], port: u16) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(raw).ok()?;
-    let start = text
-        .find("\r\nVia: SIP/2.0/")
-        .or_else(|| text.find("\r\nv: SIP/2.0/"))?;
-    let after_proto = start + text[start..].find("SIP/2.0/")? + "SIP/2.0/".len();
-    let sent_by = after_proto + text[after_proto..].find(' ')? + 1;
-    let end = sent_by + text[sent_by..].find([';', ',', '\r'])?;
-    Some(format!("{}127.0.0.1:{port}{}", &text[..sent_by], &text[end..]).into_bytes())
 }
 
 /// Reads one SIP message (headers, then Content-Length bytes of body) from a TCP stream.

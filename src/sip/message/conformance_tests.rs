@@ -1,5 +1,5 @@
 //! RFC 4475 conformance, data-driven: every line of
-//! `../shared/conformance/rfc4475/EXPECTED.tsv` names a torture message and its class.
+//! `tests/data/rfc4475/EXPECTED.tsv` names a torture message and its class.
 //! `valid` must parse and survive `parse(print(m)) == m`; `invalid` must be refused with the
 //! status the expectation column starts with (400, 505, or `drop` = no answer); `app` must
 //! parse (what the application answers is checked against the running server). A missing
@@ -12,7 +12,7 @@ use std::path::Path;
 use super::*;
 
 /// Where the torture messages live.
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/rfc4475");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rfc4475");
 
 /// One torture message and its expectation.
 pub(super) struct Fixture {
@@ -28,8 +28,8 @@ pub(super) fn fixtures() -> Vec<Fixture> {
     let dir = Path::new(DIR);
     assert!(
         dir.is_dir(),
-        "RFC 4475 fixtures not found: {} is missing (the conformance suite lives next to the \
-         crate, in ../shared/conformance/rfc4475)",
+        "RFC 4475 fixtures not found: {} is missing (the conformance suite is part of the \
+         repository, in tests/data/rfc4475)",
         dir.display()
     );
     let tsv = fs::read_to_string(dir.join("EXPECTED.tsv"))

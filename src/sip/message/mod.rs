@@ -12,7 +12,7 @@
 //! Invariants: parsing never panics and is linear in the input; `parse(print(m)) == m` for
 //! every parsed message `m`; a request error carries `status()` 400 or 505 and a response
 //! error none (responses are dropped). Conformance: `conformance_tests.rs` runs all 49
-//! RFC 4475 torture messages from `../shared/conformance/rfc4475/`.
+//! RFC 4475 torture messages from `tests/data/rfc4475/`.
 
 mod auth;
 mod cseq;
