@@ -459,14 +459,26 @@ impl Engine {
         }
     }
 
-    /// Answers through the server transaction, or statelessly when there is none.
+    /// Answers through the server transaction, or statelessly when there is none. A digest
+    /// challenge is always answered statelessly and its transaction dropped (as a stateless
+    /// proxy answers): the request that follows carries credentials and a new branch, and a
+    /// lost challenge is simply given again when the request is retransmitted — so half the
+    /// transactions of every REGISTER and INVITE are never kept.
     fn reply(
         &mut self,
         key: Option<&TransactionKey>,
         reply_to: Peer,
         response: &crate::sip::message::Response,
     ) {
+        let challenge = matches!(response.code().as_u16(), 401 | 407);
         match key {
+            Some(key) if challenge => {
+                self.tx.discard(key);
+                self.out.push_back(Output::Transmit(Transmit {
+                    to: reply_to,
+                    bytes: response.to_bytes(),
+                }));
+            }
             Some(key) => {
                 let mut sent = Vec::new();
                 self.tx.respond(key, response, self.now.mono, &mut sent);

@@ -303,8 +303,7 @@ async fn start_sip(
         ports: relays.clone(),
         auth: crate::sip::auth::DigestAuth::new(shards::os_seed()),
     };
-    let (persist, incoming) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(shards::write(applier.clone(), incoming));
+    let (persist, writer) = shards::writer(applier.clone());
     let (sink, inboxes) = shards::sink(shards::count());
     let router = Router::new(udp.clone(), sink, cancel.clone());
     let setup = shards::Setup {

@@ -51,10 +51,35 @@ pub enum Command {
     EndCalls,
 }
 
-/// What the store writer is handed.
-pub enum Persist {
-    Record(Box<CallRecord>),
-    Bindings(Aor, Vec<Binding>),
+/// What the store writer is handed: finished calls' records (written as they come), and
+/// registrations that changed (kept here, the latest per AOR, and written once a second — a
+/// phone refreshing its binding every few seconds costs one write a second at most, and no
+/// wake-up per REGISTER).
+#[derive(Clone, Default)]
+pub struct Persist {
+    records: Option<mpsc::UnboundedSender<CallRecord>>,
+    bindings: Arc<std::sync::Mutex<HashMap<Aor, Vec<Binding>>>>,
+}
+
+impl Persist {
+    fn record(&self, record: CallRecord) {
+        if let Some(records) = &self.records {
+            let _ = records.send(record);
+        }
+    }
+
+    fn bindings(&self, aor: Aor, bindings: Vec<Binding>) {
+        self.bindings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(aor, bindings);
+    }
+
+    fn take_bindings(&self) -> Vec<(Aor, Vec<Binding>)> {
+        std::mem::take(&mut *self.bindings.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_iter()
+            .collect()
+    }
 }
 
 /// The running shards.
@@ -85,7 +110,7 @@ pub struct Setup {
     pub shared: Shared,
     pub relays: Arc<Relays>,
     pub directories: watch::Receiver<Option<Arc<Directory>>>,
-    pub persist: mpsc::UnboundedSender<Persist>,
+    pub persist: Persist,
     pub cancel: CancellationToken,
 }
 
@@ -183,7 +208,7 @@ struct ShardTask {
     shared: Shared,
     relays: Arc<Relays>,
     directories: watch::Receiver<Option<Arc<Directory>>>,
-    persist: mpsc::UnboundedSender<Persist>,
+    persist: Persist,
     router: Router,
     calls: Arc<AtomicUsize>,
     cancel: CancellationToken,
@@ -259,10 +284,10 @@ impl ShardTask {
                 Output::Transmit(t) => self.router.send(t).await,
                 Output::Media(command) => reports.extend(self.relays.command(command)),
                 Output::Record(record) => {
-                    let _ = self.persist.send(Persist::Record(Box::new(record)));
+                    self.persist.record(record);
                 }
                 Output::Bindings { aor, bindings } => {
-                    let _ = self.persist.send(Persist::Bindings(aor, bindings));
+                    self.persist.bindings(aor, bindings);
                 }
                 Output::Notice(notice) => eprintln!("pbx serve: {notice}"),
                 Output::Timeout(at) => {
@@ -279,23 +304,49 @@ impl ShardTask {
     }
 }
 
-/// Writes what the shards hand over until every sender is gone: call records in batches, each
-/// flushed before the next is taken (a crash loses no completed call), registrations coalesced
-/// per AOR. A call routing gave up on says why, in the log as in its record.
-pub async fn write(applier: Arc<Applier>, mut incoming: mpsc::UnboundedReceiver<Persist>) {
-    while let Some(first) = incoming.recv().await {
+/// The store writer and what feeds it.
+pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
+    let (records, incoming) = mpsc::unbounded_channel();
+    let persist = Persist {
+        records: Some(records),
+        bindings: Arc::default(),
+    };
+    let task = tokio::spawn(write(applier, incoming, persist.clone()));
+    (persist, task)
+}
+
+/// Writes what the shards hand over until every sender of records is gone: records in
+/// batches, each flushed before the next is taken (a crash loses no completed call), the
+/// registrations that changed once a second and at the end. A call routing gave up on says
+/// why, in the log as in its record.
+async fn write(
+    applier: Arc<Applier>,
+    mut incoming: mpsc::UnboundedReceiver<CallRecord>,
+    persist: Persist,
+) {
+    // The writer keeps no sender of records: it ends when the shards' are gone.
+    let Persist { records, bindings } = persist;
+    drop(records);
+    let persist = Persist {
+        records: None,
+        bindings,
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
         let mut records = Vec::new();
-        let mut bindings: HashMap<Aor, Vec<Binding>> = HashMap::new();
-        let mut take = |p: Persist| match p {
-            Persist::Record(r) => records.push(*r),
-            Persist::Bindings(aor, list) => {
-                bindings.insert(aor, list);
-            }
+        let open = tokio::select! {
+            first = incoming.recv() => match first {
+                Some(r) => {
+                    records.push(r);
+                    while let Ok(more) = incoming.try_recv() {
+                        records.push(more);
+                    }
+                    true
+                }
+                None => false,
+            },
+            _ = tick.tick() => true,
         };
-        take(first);
-        while let Ok(more) = incoming.try_recv() {
-            take(more);
-        }
         for r in records.iter().filter(|r| r.note.is_some()) {
             eprintln!(
                 "pbx serve: call {} -> {} ({}): {} — answered {}",
@@ -306,19 +357,26 @@ pub async fn write(applier: Arc<Applier>, mut incoming: mpsc::UnboundedReceiver<
                 r.status.unwrap_or(0)
             );
         }
-        let applier = applier.clone();
-        let bindings: Vec<(Aor, Vec<Binding>)> = bindings.into_iter().collect();
-        let written = tokio::task::spawn_blocking(move || {
-            if !records.is_empty() {
-                applier.store().append_calls(&records)?;
+        let bindings = persist.take_bindings();
+        if !records.is_empty() || !bindings.is_empty() {
+            let applier = applier.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                if !records.is_empty() {
+                    applier.store().append_calls(&records)?;
+                }
+                applier.store().save_bindings(&bindings)
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    eprintln!("pbx serve: cannot write call history or registrations: {e}")
+                }
+                Err(e) => eprintln!("pbx serve: the store writer failed: {e}"),
             }
-            applier.store().save_bindings(&bindings)
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("pbx serve: cannot write call history or registrations: {e}"),
-            Err(e) => eprintln!("pbx serve: the store writer failed: {e}"),
+        }
+        if !open {
+            return;
         }
     }
 }

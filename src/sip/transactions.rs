@@ -175,6 +175,12 @@ impl<O: Clone> Transactions<O> {
         self.servers.contains_key(key)
     }
 
+    /// Forgets server transaction `key` without answering through it (the user answers
+    /// statelessly); a retransmission of its request is then new again.
+    pub fn discard(&mut self, key: &TransactionKey) {
+        self.servers.remove(key);
+    }
+
     /// Sends `response` through server transaction `key` (nothing if it is gone).
     pub fn respond(
         &mut self,
