@@ -6,8 +6,10 @@
 //! Each side is first expected where its SDP said, then latched to the address its first
 //! packet comes from (symmetric RTP, for NAT); after that, packets from anywhere else are
 //! dropped. Ports are taken in turn through the range, so a port a call just freed is not
-//! handed to the next call at once. Payloads (any codec, RFC 4733 telephone-events) are relayed
-//! untouched.
+//! handed to the next call at once; ports this server holds are skipped without asking the
+//! kernel. One pair serves one call: the range's even ports, halved, are how many calls can be
+//! relayed at once (the default 10000-20000: 2,500). Payloads (any codec, RFC 4733
+//! telephone-events) are relayed untouched.
 
 use super::anchor::{MediaCommand, MediaEvent, PortPair, Ports, RelayId, Side};
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +41,8 @@ struct Bound {
 
 /// A pair taken by a call.
 struct Active {
+    /// Its two (bound) ports.
+    ports: (u16, u16),
     /// The sockets until `Start`, then the task relaying on them.
     sockets: Option<(std::net::UdpSocket, std::net::UdpSocket)>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -52,7 +56,8 @@ pub struct Relays {
     advertised: IpAddr,
     min: u16,
     max: u16,
-    next_port: Mutex<u16>,
+    /// The next port to try, and which even ports of the range this server holds.
+    ports: Mutex<(u16, Vec<bool>)>,
     next_id: AtomicU64,
     ready: Mutex<VecDeque<Bound>>,
     active: Mutex<HashMap<RelayId, Active>>,
@@ -72,7 +77,7 @@ impl Relays {
             advertised,
             min,
             max,
-            next_port: Mutex::new(min),
+            ports: Mutex::new((min, vec![false; usize::from(max.saturating_sub(min)) / 2 + 1])),
             next_id: AtomicU64::new(1),
             ready: Mutex::default(),
             active: Mutex::default(),
@@ -123,22 +128,29 @@ impl Relays {
         }
     }
 
-    /// Binds the next free even port of the range (a port in use elsewhere is skipped).
+    /// Binds the next free even port of the range (one held here is skipped at once, one in
+    /// use elsewhere after the kernel says so).
     fn bind_next(&self) -> Option<std::net::UdpSocket> {
         let span = u32::from(self.max.saturating_sub(self.min)) / 2 + 1;
         for _ in 0..span {
             let port = {
-                let mut next = lock(&self.next_port);
+                let mut ports = lock(&self.ports);
+                let (next, held) = &mut *ports;
                 let port = *next;
                 *next = if next.saturating_add(2) > self.max {
                     self.min
                 } else {
                     *next + 2
                 };
+                let slot = usize::from((port - self.min) / 2);
+                if held.get(slot).copied().unwrap_or(true) {
+                    continue;
+                }
                 port
             };
             if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(self.bind, port)) {
                 if s.set_nonblocking(true).is_ok() {
+                    self.hold(port, true);
                     return Some(s);
                 }
             }
@@ -146,14 +158,29 @@ impl Relays {
         None
     }
 
+    /// Marks `port` held here (or free again).
+    fn hold(&self, port: u16, held: bool) {
+        if port < self.min || port > self.max {
+            return;
+        }
+        let slot = usize::from((port - self.min) / 2);
+        if let Some(h) = lock(&self.ports).1.get_mut(slot) {
+            *h = held;
+        }
+    }
+
     /// Carries out `command`; a `Close` answers with what the relay carried. `Start` spawns
     /// the relay's task on the current tokio runtime.
     pub fn command(&self, command: MediaCommand) -> Option<MediaEvent> {
         match command {
             MediaCommand::Start(id) => {
-                let mut active = lock(&self.active);
-                let relay = active.get_mut(&id)?;
-                let (a, b) = relay.sockets.take()?;
+                // The sockets are taken out under the lock; the task is spawned outside it.
+                let (sockets, peers, counts) = {
+                    let mut active = lock(&self.active);
+                    let relay = active.get_mut(&id)?;
+                    (relay.sockets.take()?, relay.peers.clone(), relay.counts.clone())
+                };
+                let (a, b) = sockets;
                 // What reached the ports before the call took them (a previous call's party
                 // still sending, a scanner) is dropped, not latched to.
                 let mut buf = [0u8; 2048];
@@ -162,12 +189,12 @@ impl Relays {
                 let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) else {
                     return None;
                 };
-                relay.task = Some(tokio::spawn(relay_task(
-                    a,
-                    b,
-                    relay.peers.clone(),
-                    relay.counts.clone(),
-                )));
+                let task = tokio::spawn(relay_task(a, b, peers, counts));
+                match lock(&self.active).get_mut(&id) {
+                    Some(relay) => relay.task = Some(task),
+                    // Closed meanwhile: the task has nothing to relay for.
+                    None => task.abort(),
+                }
                 None
             }
             MediaCommand::Expect { relay, side, addr } => {
@@ -193,6 +220,9 @@ impl Relays {
                 let active = lock(&self.active).remove(&relay);
                 let (caller_to_callee, callee_to_caller) = match active {
                     Some(active) => {
+                        // The sockets close with the task (or here, never started).
+                        self.hold(active.ports.0, false);
+                        self.hold(active.ports.1, false);
                         if let Some(task) = active.task {
                             task.abort();
                         }
@@ -223,9 +253,14 @@ impl Ports for Relays {
             self.low.notify_one();
         }
         let bound = bound?;
+        let ports = (
+            bound.caller.local_addr().map_or(0, |a| a.port()),
+            bound.callee.local_addr().map_or(0, |a| a.port()),
+        );
         lock(&self.active).insert(
             bound.pair.id,
             Active {
+                ports,
                 sockets: Some((bound.caller, bound.callee)),
                 task: None,
                 peers: Arc::default(),

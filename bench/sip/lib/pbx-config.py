@@ -3,7 +3,8 @@
 
 usage: pbx-config.py WORK DOMAIN SIP_PORT
 Reads WORK/data/users.csv (and adds the callee 2000); writes WORK/pbx.yaml with the passwords
-given as digest hashes, SIP on 127.0.0.1:SIP_PORT (UDP), the admin API on an ephemeral port.
+given as digest hashes, SIP on 127.0.0.1:SIP_PORT (UDP), the admin API on an ephemeral port,
+relay ports 20000-60000 (a call needs a pair for as long as it lasts).
 """
 import hashlib
 import sys
@@ -21,6 +22,9 @@ with open(f"{work}/pbx.yaml", "w") as f:
     f.write(
         f'version: 1\nserver:\n  sip:\n    listen: [{{ transport: udp, address: "127.0.0.1:{port}" }}]\n'
         f'  http: {{ listen: "127.0.0.1:0" }}\n  data_dir: pbxdata\n'
+        # One relay pair per call in progress: room for 10,000 (rate x hold at 2,500/s is
+        # ~3,000), clear of the SIPp media ports (16000-19999).
+        f"  rtp: {{ port_min: 20000, port_max: 60000 }}\n"
         f"tenants:\n  - id: bench\n    name: Bench\n    domain: {domain}\n    max_users: {len(users)}\n    staff:\n"
     )
     for u in users:
