@@ -17,7 +17,6 @@ mkdir -p "$WORK"
 command -v sipp >/dev/null || { echo "need sipp (apt-get install sip-tester)" >&2; exit 1; }
 "$BENCH/gen-users.sh" "$WORK/data" 100 1000 2000 100 >&2
 python3 "$BENCH/lib/pbx-config.py" "$WORK" "$DOMAIN" "$PBX_PORT"
-sed -i 's/  data_dir: pbxdata/  data_dir: pbxdata\n  rtp: { port_min: 30000, port_max: 39999 }/' "$WORK/pbx.yaml"
 (cd "$ROOT" && cargo build --release --quiet >&2)
 PBX="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/pbx"
 export PBX_ADMIN_TOKEN=bench

@@ -77,7 +77,10 @@ impl Relays {
             advertised,
             min,
             max,
-            ports: Mutex::new((min, vec![false; usize::from(max.saturating_sub(min)) / 2 + 1])),
+            ports: Mutex::new((
+                min,
+                vec![false; usize::from(max.saturating_sub(min)) / 2 + 1],
+            )),
             next_id: AtomicU64::new(1),
             ready: Mutex::default(),
             active: Mutex::default(),
@@ -178,7 +181,11 @@ impl Relays {
                 let (sockets, peers, counts) = {
                     let mut active = lock(&self.active);
                     let relay = active.get_mut(&id)?;
-                    (relay.sockets.take()?, relay.peers.clone(), relay.counts.clone())
+                    (
+                        relay.sockets.take()?,
+                        relay.peers.clone(),
+                        relay.counts.clone(),
+                    )
                 };
                 let (a, b) = sockets;
                 // What reached the ports before the call took them (a previous call's party
@@ -423,7 +430,10 @@ mod tests {
         // The kernel has queued them once a packet sent after them has arrived.
         let probe = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let mut buf = [0u8; 16];
-        probe.send_to(b"p", probe.local_addr().unwrap()).await.unwrap();
+        probe
+            .send_to(b"p", probe.local_addr().unwrap())
+            .await
+            .unwrap();
         probe.recv_from(&mut buf).await.unwrap();
         relays.command(MediaCommand::Start(pair.id));
         relays.command(MediaCommand::Expect {

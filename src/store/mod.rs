@@ -31,11 +31,11 @@ mod applies;
 mod calls;
 mod codec;
 mod counters;
-mod outbox;
-mod registrations;
 mod lock;
 #[cfg(test)]
 mod lock_tests;
+mod outbox;
+mod registrations;
 #[cfg(test)]
 mod tests;
 mod voicemail;
@@ -50,10 +50,10 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 pub use applies::{Applied, Applies, ApplyRecord, NewApply, StaffState};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
+use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
 pub use registrations::Registrations;
 pub use voicemail::{Voicemail, VoicemailIndex};
-use lock::DirLock;
 
 /// How long [`Store::open`] waits for sled's own file lock once it holds the directory's.
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(2);
