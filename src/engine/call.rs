@@ -827,17 +827,12 @@ impl Call {
             End::Leg(j) if j == i => Toward::Caller,
             End::Leg(_) => return None,
         };
-        if let (Some(relay), Some(addr)) = (self.relay, body_audio(request.body())) {
-            let side = match toward {
-                Toward::Callee => Side::Caller,
-                Toward::Caller => Side::Callee,
-            };
-            ctx.media(MediaCommand::Repoint {
-                relay: relay.id,
-                side,
-                addr,
-            });
-        }
+        // The side that sent the re-INVITE wants its audio where its new SDP says.
+        let from = match toward {
+            Toward::Callee => Side::Caller,
+            Toward::Caller => Side::Callee,
+        };
+        self.repoint(from, request.body(), ctx);
         let (dialog, toward_addr) = match toward {
             Toward::Callee => match &mut self.legs[i].state {
                 LegState::Answered(d) => (&mut **d, self.relay.map(|r| r.callee)),
@@ -907,17 +902,12 @@ impl Call {
             Toward::Callee => self.relay.map(|r| r.caller),
             Toward::Caller => self.relay.map(|r| r.callee),
         };
-        if let (Some(relay), Some(addr)) = (self.relay, body_audio(response.body())) {
-            let side = match toward {
-                Toward::Callee => Side::Callee,
-                Toward::Caller => Side::Caller,
-            };
-            ctx.media(MediaCommand::Repoint {
-                relay: relay.id,
-                side,
-                addr,
-            });
-        }
+        // The side that answered wants its audio where its SDP says.
+        let answering = match toward {
+            Toward::Callee => Side::Callee,
+            Toward::Caller => Side::Caller,
+        };
+        self.repoint(answering, response.body(), ctx);
         // The originating side's dialog keeps our tag (its To has it already).
         let mut answer = respond(origin_request, response.code(), response.reason(), "");
         answer
@@ -1018,6 +1008,17 @@ impl Call {
         } else {
             MediaCommand::Expect { relay, side, addr }
         });
+    }
+
+    /// `side` wants its audio where the SDP in `body` says (a re-INVITE or its answer).
+    fn repoint(&self, side: Side, body: &[u8], ctx: &mut Ctx) {
+        if let (Some(relay), Some(addr)) = (self.relay, body_audio(body)) {
+            ctx.media(MediaCommand::Repoint {
+                relay: relay.id,
+                side,
+                addr,
+            });
+        }
     }
 
     /// A device's answer as the caller's: the caller's dialog identifiers, our tag, Contact and

@@ -7,12 +7,6 @@ use super::*;
 use crate::media::anchor::MediaCommand;
 use crate::store::CallOutcome;
 
-fn two() -> (World, PhoneId, PhoneId) {
-    let mut w = World::new(&config(""));
-    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
-    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
-    (w, anna, boris)
-}
 
 #[test]
 fn an_answered_call_hung_up_by_the_caller_leaves_its_record_and_frees_the_relay() {

@@ -50,6 +50,14 @@ pub fn registered(w: &mut World, who: (&str, &str), addr: &str, answer: Answer) 
     id
 }
 
+/// A world with anna and boris registered, picking up at once.
+pub fn two() -> (World, PhoneId, PhoneId) {
+    let mut w = World::new(&config(""));
+    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
+    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
+    (w, anna, boris)
+}
+
 /// The trunk's gateway: challenges INVITEs once with digest, then answers as `answer` says.
 pub fn gateway(w: &mut World, answer: Answer) -> PhoneId {
     let id = w.peer("gateway", GATEWAY, crate::sip::link::Link::Udp(0), answer);

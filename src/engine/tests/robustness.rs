@@ -12,12 +12,6 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-fn two() -> (World, PhoneId, PhoneId) {
-    let mut w = World::new(&config(""));
-    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
-    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
-    (w, anna, boris)
-}
 
 #[test]
 fn lost_invites_and_answers_are_retransmitted() {
