@@ -20,7 +20,10 @@ fn phone(
 ) -> std::path::PathBuf {
     let home = dir.join(login);
     std::fs::create_dir_all(&home).unwrap();
-    let wav = root().join("assets/prompts/welcome.wav");
+    // baresip's config splits at spaces: the prompt is copied beside it, so a checkout whose
+    // path has a space still works.
+    let wav = home.join("prompt.wav");
+    std::fs::copy(root().join("assets/prompts/welcome.wav"), &wav).unwrap();
     std::fs::write(
         home.join("config"),
         format!(
