@@ -20,10 +20,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Pairs kept bound and ready.
+/// Pairs kept bound and ready: at most this many...
 const READY: usize = 256;
-/// Below this many ready pairs the refill task is woken.
-const LOW: usize = 128;
+/// ... and at most this share of the pairs the range holds, so a small range shared with other
+/// processes is not all held idle by the pool.
+const READY_SHARE: usize = 8;
 
 /// Where one side's packets go, and whether that was learned from a packet.
 #[derive(Default)]
@@ -93,11 +94,19 @@ impl Relays {
         lock(&self.active).len()
     }
 
-    /// Binds pairs until `READY` are ready; returns how many are.
+    /// How many pairs the pool keeps ready: `READY`, or an eighth of the range if that is less
+    /// (but at least 4).
+    fn target(&self) -> usize {
+        let pairs = (usize::from(self.max.saturating_sub(self.min)) / 2 + 1) / 2;
+        READY.min(pairs / READY_SHARE).max(4)
+    }
+
+    /// Binds pairs until the pool's target is ready; returns how many are.
     pub fn fill(&self) -> usize {
+        let target = self.target();
         loop {
-            if lock(&self.ready).len() >= READY {
-                return READY;
+            if lock(&self.ready).len() >= target {
+                return target;
             }
             let (Some(caller), Some(callee)) = (self.bind_next(), self.bind_next()) else {
                 return lock(&self.ready).len();
@@ -256,7 +265,7 @@ impl Ports for Relays {
             let mut ready = lock(&self.ready);
             (ready.pop_front(), ready.len())
         };
-        if left < LOW {
+        if left < self.target() / 2 {
             self.low.notify_one();
         }
         let bound = bound?;
@@ -347,7 +356,8 @@ mod tests {
     async fn relays_both_ways_latches_and_reports_what_it_carried() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         let relays = Relays::new(lo, lo, 41000, 42999);
-        assert_eq!(relays.fill(), READY);
+        // 2,000 ports, 500 pairs: an eighth of them kept ready.
+        assert_eq!(relays.fill(), 62);
         let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let pair = started(&relays);
