@@ -25,12 +25,14 @@ pub struct Calls {
     next: CallId,
     /// Records of finished calls waiting for their relay's counts.
     closing: HashMap<RelayId, CallRecord>,
+    /// How many of `calls` are finished (lingering for late answers).
+    finished: usize,
 }
 
 impl Calls {
     /// Calls in progress (finished calls lingering for late answers not counted).
     pub fn len(&self) -> usize {
-        self.calls.values().filter(|c| !c.is_finished()).count()
+        self.calls.len() - self.finished
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,6 +222,7 @@ impl Calls {
             return;
         };
         if let Some((record, relay)) = call.take_record() {
+            self.finished += 1;
             match relay {
                 Some(pair) => {
                     ctx.media(MediaCommand::Close(pair.id));
@@ -237,6 +240,8 @@ impl Calls {
 
     fn forget(&mut self, id: CallId, ctx: &mut Ctx) {
         if let Some(call) = self.calls.remove(&id) {
+            // Only finished calls are forgotten.
+            self.finished -= usize::from(call.is_finished());
             let (dialogs, invite) = call.keys();
             for key in dialogs {
                 ctx.index.dialogs.remove(&key);
