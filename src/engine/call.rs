@@ -158,6 +158,18 @@ impl Call {
                     ctx.respond(&s.key, &r);
                     ctx.out
                         .push_back(super::io::Output::Notice(Notice::NoRelayPorts));
+                    // The refused call leaves its record too.
+                    ctx.out.push_back(super::io::Output::Record(CallRecord {
+                        tenant: tenant.id.clone(),
+                        caller: s.caller.name().to_string(),
+                        callee: s.callee.clone(),
+                        started_ms: ctx.now.wall_ms,
+                        ended_ms: ctx.now.wall_ms,
+                        outcome: CallOutcome::Unavailable,
+                        status: Some(503),
+                        note: Some("no relay ports were free".into()),
+                        ..CallRecord::default()
+                    }));
                     return None;
                 }
             },

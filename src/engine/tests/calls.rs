@@ -201,3 +201,24 @@ fn each_side_is_its_own_dialog() {
         "the PBX's tag towards boris appears towards anna"
     );
 }
+
+#[test]
+fn a_call_that_finds_no_relay_ports_is_refused_with_503_and_recorded() {
+    let (mut w, anna, boris) = two();
+    w.ports.exhausted.store(true, std::sync::atomic::Ordering::Relaxed);
+    w.dial(boris, "210", Some(1.0), None);
+    w.run(2.0);
+    assert!(w.received(anna, "INVITE").is_empty());
+    let refusal = w
+        .texts_to(boris)
+        .into_iter()
+        .rfind(|t| t.starts_with("SIP/2.0 503"))
+        .expect("503");
+    assert!(refusal.contains("Retry-After: 5"), "{refusal}");
+    let r = w.record();
+    assert_eq!((r.outcome, r.status), (CallOutcome::Unavailable, Some(503)));
+    assert!(w
+        .notices
+        .iter()
+        .any(|n| *n == crate::engine::io::Notice::NoRelayPorts));
+}

@@ -31,14 +31,18 @@ pub const PBX: &str = "127.0.0.1:5060";
 /// The wall clock at the start: Wednesday 2026-11-25 09:00 UTC.
 pub const WALL0: u64 = 1_795_597_200_000;
 
-/// Relay pairs with made-up addresses.
+/// Relay pairs with made-up addresses; `exhausted` makes the pool run dry.
 #[derive(Default)]
 pub struct FakePorts {
     next: AtomicU64,
+    pub exhausted: std::sync::atomic::AtomicBool,
 }
 
 impl Ports for FakePorts {
     fn take(&self) -> Option<PortPair> {
+        if self.exhausted.load(Ordering::Relaxed) {
+            return None;
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let port = 20000 + 2 * (n as u16 % 5000);
         Some(PortPair {
@@ -107,6 +111,7 @@ pub struct World {
     deadlines: Vec<Instant>,
     location: Arc<MemoryLocation>,
     presence: Arc<Presence>,
+    pub ports: Arc<FakePorts>,
     auth: DigestAuth,
     pub directory: Arc<Directory>,
     pub pbx: SocketAddr,
@@ -154,6 +159,7 @@ impl World {
             deadlines: Vec::new(),
             location: Arc::new(MemoryLocation::default()),
             presence: Arc::new(Presence::default()),
+            ports: Arc::default(),
             auth: DigestAuth::new([5; 32]),
             directory,
             pbx: PBX.parse().unwrap(),
@@ -181,7 +187,7 @@ impl World {
         let shared = Shared {
             location: self.location.clone(),
             presence: self.presence.clone(),
-            ports: Arc::new(FakePorts::default()),
+            ports: self.ports.clone(),
             auth: self.auth.clone(),
         };
         let now = self.now();
