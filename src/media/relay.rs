@@ -97,7 +97,7 @@ impl Relays {
     /// How many pairs the pool keeps ready: `READY`, or an eighth of the range if that is less
     /// (but at least 4).
     fn target(&self) -> usize {
-        let pairs = (usize::from(self.max.saturating_sub(self.min)) / 2 + 1) / 2;
+        let pairs = (usize::from(self.max.saturating_sub(self.min)) / 2).div_ceil(2);
         READY.min(pairs / READY_SHARE).max(4)
     }
 

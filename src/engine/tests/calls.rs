@@ -217,8 +217,5 @@ fn a_call_that_finds_no_relay_ports_is_refused_with_503_and_recorded() {
     assert!(refusal.contains("Retry-After: 5"), "{refusal}");
     let r = w.record();
     assert_eq!((r.outcome, r.status), (CallOutcome::Unavailable, Some(503)));
-    assert!(w
-        .notices
-        .iter()
-        .any(|n| *n == crate::engine::io::Notice::NoRelayPorts));
+    assert!(w.notices.contains(&crate::engine::io::Notice::NoRelayPorts));
 }
