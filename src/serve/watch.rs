@@ -5,7 +5,7 @@
 //! recursively, so a build tree or the data directory beside the config costs nothing.
 
 use super::Control;
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +33,7 @@ pub fn watch(
         let Ok(events) = result else { return };
         let relevant = events
             .iter()
+            .filter(|e| changes(&e.kind))
             .flat_map(|e| e.paths.iter())
             .any(|p| relevant(p, &data_dir));
         if relevant {
@@ -51,6 +52,12 @@ pub fn watch(
     })
 }
 
+/// Whether an event says a file changed: reading one (opening, closing without writing, as
+/// every reload does) is no change — reacting to it reloaded four times a second, forever.
+fn changes(kind: &EventKind) -> bool {
+    !matches!(kind, EventKind::Access(_) | EventKind::Other)
+}
+
 fn relevant(path: &Path, data_dir: &PathBuf) -> bool {
     if path.starts_with(data_dir) {
         return false;
@@ -59,4 +66,27 @@ fn relevant(path: &Path, data_dir: &PathBuf) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "wav")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_debouncer_full::notify::event::{
+        AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RenameMode,
+    };
+
+    #[test]
+    fn reading_the_config_is_no_change_and_writing_or_renaming_it_is() {
+        assert!(!changes(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
+        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(changes(&EventKind::Modify(ModifyKind::Data(DataChange::Any))));
+        assert!(changes(&EventKind::Modify(ModifyKind::Name(RenameMode::To))));
+        // Writing shows as Modify events; the close after it adds nothing.
+        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(changes(&EventKind::Create(CreateKind::File)));
+        let data = PathBuf::from("/srv/pbx/data");
+        assert!(relevant(Path::new("/srv/pbx/pbx.yaml"), &data));
+        assert!(!relevant(Path::new("/srv/pbx/data/db"), &data));
+        assert!(!relevant(Path::new("/srv/pbx/pbx.yaml.swp"), &data));
+    }
 }
