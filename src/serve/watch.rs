@@ -77,12 +77,22 @@ mod tests {
 
     #[test]
     fn reading_the_config_is_no_change_and_writing_or_renaming_it_is() {
-        assert!(!changes(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
-        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
-        assert!(changes(&EventKind::Modify(ModifyKind::Data(DataChange::Any))));
-        assert!(changes(&EventKind::Modify(ModifyKind::Name(RenameMode::To))));
+        assert!(!changes(&EventKind::Access(AccessKind::Open(
+            AccessMode::Read
+        ))));
+        assert!(!changes(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(changes(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(changes(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
         // Writing shows as Modify events; the close after it adds nothing.
-        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(!changes(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
         assert!(changes(&EventKind::Create(CreateKind::File)));
         let data = PathBuf::from("/srv/pbx/data");
         assert!(relevant(Path::new("/srv/pbx/pbx.yaml"), &data));

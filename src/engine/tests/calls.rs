@@ -7,7 +7,6 @@ use super::*;
 use crate::media::anchor::MediaCommand;
 use crate::store::CallOutcome;
 
-
 #[test]
 fn an_answered_call_hung_up_by_the_caller_leaves_its_record_and_frees_the_relay() {
     let (mut w, anna, boris) = two();
@@ -15,8 +14,8 @@ fn an_answered_call_hung_up_by_the_caller_leaves_its_record_and_frees_the_relay(
     let t0 = w.secs();
     w.dial(boris, "210", Some(3.0), None);
     w.run(10.0);
-    at("anna's INVITE", w.received(anna, "INVITE").first(), t0, 0.0);
-    at("anna's BYE", w.received(anna, "BYE").first(), t0, 5.0);
+    w.arrives(anna, "INVITE", t0, 0.0);
+    w.arrives(anna, "BYE", t0, 5.0);
     assert_eq!(w.phone_ref(boris).outcome(0), Some(Outcome::Answered));
     let r = w.record();
     assert_eq!((r.caller.as_str(), r.callee.as_str()), ("boris", "anna"));
@@ -51,7 +50,7 @@ fn the_callee_hangs_up() {
     let t0 = w.secs();
     w.dial(boris, "210", None, None);
     w.run(6.0);
-    at("boris's BYE", w.received(boris, "BYE").first(), t0, 3.0);
+    w.arrives(boris, "BYE", t0, 3.0);
     assert_eq!(w.record().outcome, CallOutcome::Answered);
     assert_eq!(w.calls(), 0);
 }
@@ -85,7 +84,7 @@ fn the_caller_cancels_while_it_rings() {
     let t0 = w.secs();
     w.dial(boris, "210", Some(1.0), Some(2.0));
     w.run(5.0);
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 2.0);
+    w.arrives(anna, "CANCEL", t0, 2.0);
     assert!(w.finals_to(boris).contains(&487));
     assert_eq!(w.record().outcome, CallOutcome::Cancelled);
     assert_eq!(w.calls(), 0);
@@ -134,24 +133,9 @@ fn every_device_of_a_person_rings_and_the_first_answer_wins() {
     let t0 = w.secs();
     w.dial(boris, "210", Some(1.0), None);
     w.run(5.0);
-    at(
-        "the desk phone's INVITE",
-        w.received(desk, "INVITE").first(),
-        t0,
-        0.0,
-    );
-    at(
-        "the softphone's INVITE",
-        w.received(soft, "INVITE").first(),
-        t0,
-        0.0,
-    );
-    at(
-        "the desk phone's CANCEL",
-        w.received(desk, "CANCEL").first(),
-        t0,
-        1.0,
-    );
+    w.arrives(desk, "INVITE", t0, 0.0);
+    w.arrives(soft, "INVITE", t0, 0.0);
+    w.arrives(desk, "CANCEL", t0, 1.0);
     assert!(w.received(soft, "CANCEL").is_empty());
     assert_eq!(w.record().answered_by.as_deref(), Some("anna"));
 }
@@ -205,7 +189,9 @@ fn each_side_is_its_own_dialog() {
 #[test]
 fn a_call_that_finds_no_relay_ports_is_refused_with_503_and_recorded() {
     let (mut w, anna, boris) = two();
-    w.ports.exhausted.store(true, std::sync::atomic::Ordering::Relaxed);
+    w.ports
+        .exhausted
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     w.dial(boris, "210", Some(1.0), None);
     w.run(2.0);
     assert!(w.received(anna, "INVITE").is_empty());

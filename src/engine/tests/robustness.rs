@@ -12,7 +12,6 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-
 #[test]
 fn lost_invites_and_answers_are_retransmitted() {
     let (mut w, anna, boris) = two();
@@ -23,7 +22,7 @@ fn lost_invites_and_answers_are_retransmitted() {
     w.dial(boris, "210", Some(2.0), None);
     w.run(6.0);
     // Timer A: the INVITE again after T1 (0.5 s).
-    at("anna's INVITE", w.received(anna, "INVITE").first(), t0, 0.5);
+    w.arrives(anna, "INVITE", t0, 0.5);
     // The caller's 200 again after T1, until the ACK.
     let oks: Vec<f64> = w
         .trace
@@ -69,12 +68,7 @@ fn a_leg_is_cancelled_only_once_it_answered_provisionally() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(3.0), None);
     w.run(6.0);
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        1.0,
-    );
+    w.arrives(boris, "INVITE", t0, 1.0);
     // The CANCEL goes once her 180 arrives (answering the INVITE's retransmission at 1.5 s),
     // not before.
     let heard = w
@@ -88,12 +82,7 @@ fn a_leg_is_cancelled_only_once_it_answered_provisionally() {
         .map(|t| t.at)
         .unwrap();
     at("anna's 180 heard", Some(&heard), t0, 1.502);
-    at(
-        "anna's CANCEL",
-        w.received(anna, "CANCEL").first(),
-        heard,
-        0.001,
-    );
+    w.arrives(anna, "CANCEL", heard, 0.001);
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
     let answered_cancel = w
         .trace
@@ -114,13 +103,8 @@ fn a_leg_that_only_said_trying_is_cancelled_when_routing_moves_on() {
     w.dial(caller, DID, Some(1.0), None);
     w.run(3.0);
     // 100 Trying is a provisional answer (RFC 3261 §9.1): the CANCEL goes at the step.
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 1.0);
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        1.0,
-    );
+    w.arrives(anna, "CANCEL", t0, 1.0);
+    w.arrives(boris, "INVITE", t0, 1.0);
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
 }
 
@@ -175,7 +159,7 @@ fn an_answer_never_acknowledged_ends_the_call_on_both_sides() {
     w.dial(boris, "210", None, None);
     w.run(40.0);
     // 64·T1 = 32 s after the answer, a BYE to both.
-    at("anna's BYE", w.received(anna, "BYE").first(), t0, 32.002);
+    w.arrives(anna, "BYE", t0, 32.002);
     assert_eq!(w.received(boris, "BYE").len(), 1);
     let r = w.record();
     assert_eq!(

@@ -61,12 +61,7 @@ fn in_order_rings_each_member_for_its_step_then_forwards_through_the_trunk() {
         .filter(|t| t.starts_with("INVITE"))
         .collect();
     assert_eq!(invites.len(), 2, "challenged, then with credentials");
-    at(
-        "the gateway's INVITE",
-        w.received(gw, "INVITE").first(),
-        t0,
-        6.0,
-    );
+    w.arrives(gw, "INVITE", t0, 6.0);
     assert!(
         invites[1].starts_with("INVITE sip:89990001122@127.0.0.2"),
         "{}",
@@ -104,19 +99,9 @@ fn a_refusal_moves_on_at_once_and_the_no_answer_transfer_follows() {
     w.dial(caller, DID, Some(0.3), None);
     w.run(5.0);
     // anna is busy: boris rings at once, not after the step.
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        0.0,
-    );
-    at(
-        "boris's CANCEL",
-        w.received(boris, "CANCEL").first(),
-        t0,
-        2.0,
-    );
-    at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 2.0);
+    w.arrives(boris, "INVITE", t0, 0.0);
+    w.arrives(boris, "CANCEL", t0, 2.0);
+    w.arrives(vera, "INVITE", t0, 2.0);
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Transferred);
     assert_eq!(r.answered_by.as_deref(), Some("vera"));
@@ -140,15 +125,10 @@ fn all_at_once_rings_everyone_and_the_first_answer_cancels_the_rest() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(3.0);
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        0.0,
-    );
-    at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 0.0);
+    w.arrives(boris, "INVITE", t0, 0.0);
+    w.arrives(vera, "INVITE", t0, 0.0);
     // boris answers at 1 s; anna is cancelled then, not at the end of the ring time.
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 1.0);
+    w.arrives(anna, "CANCEL", t0, 1.0);
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Answered);
     assert_eq!(r.answered_by.as_deref(), Some("boris"));
@@ -169,21 +149,11 @@ fn increasing_adds_a_member_each_step_and_cancels_nobody_until_the_answer() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(5.0);
-    at("anna's INVITE", w.received(anna, "INVITE").first(), t0, 0.0);
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        1.5,
-    );
-    at("vera's INVITE", w.received(vera, "INVITE").first(), t0, 3.0);
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 3.0);
-    at(
-        "boris's CANCEL",
-        w.received(boris, "CANCEL").first(),
-        t0,
-        3.0,
-    );
+    w.arrives(anna, "INVITE", t0, 0.0);
+    w.arrives(boris, "INVITE", t0, 1.5);
+    w.arrives(vera, "INVITE", t0, 3.0);
+    w.arrives(anna, "CANCEL", t0, 3.0);
+    w.arrives(boris, "CANCEL", t0, 3.0);
     assert_eq!(w.record().answered_by.as_deref(), Some("vera"));
 }
 
@@ -303,19 +273,9 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(4.0);
-    at(
-        "the mobile's INVITE",
-        w.received(gw, "INVITE").first(),
-        t0,
-        2.0,
-    );
+    w.arrives(gw, "INVITE", t0, 2.0);
     // The mobile answers (after the trunk's challenge): the phone stops ringing.
-    at(
-        "the phone's CANCEL",
-        w.received(gleb, "CANCEL").first(),
-        t0,
-        2.0,
-    );
+    w.arrives(gleb, "CANCEL", t0, 2.0);
     let r = w.record();
     assert_eq!(r.answered_by.as_deref(), Some("gleb"));
     assert_eq!(r.answered_on.as_deref(), Some("gleb (mobile +79160000001)"));
@@ -337,13 +297,8 @@ fn a_no_answer_forward_that_is_not_answered_ends_with_the_reason() {
     let t0 = w.secs();
     w.dial(caller, DID, Some(0.3), None);
     w.run(12.0);
-    at("anna's CANCEL", w.received(anna, "CANCEL").first(), t0, 3.0);
-    at(
-        "the forward's CANCEL",
-        w.received(gw, "CANCEL").first(),
-        t0,
-        8.0,
-    );
+    w.arrives(anna, "CANCEL", t0, 3.0);
+    w.arrives(gw, "CANCEL", t0, 8.0);
     assert_eq!(w.finals_to(caller).last(), Some(&480));
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Missed);
@@ -401,12 +356,7 @@ fn a_call_keeps_the_config_it_started_with_across_a_reload() {
     w.reload(&edited);
     w.run(3.0);
     // The call in progress went on with the old members: boris after the step.
-    at(
-        "boris's INVITE",
-        w.received(boris, "INVITE").first(),
-        t0,
-        2.0,
-    );
+    w.arrives(boris, "INVITE", t0, 2.0);
     assert!(
         w.received(vera, "INVITE").is_empty(),
         "vera was not in that call's config"

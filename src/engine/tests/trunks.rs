@@ -91,7 +91,7 @@ fn a_silent_gateway_times_out_and_the_next_trunk_takes_the_call() {
     // Retransmitted on timer A (0.5, 1, 2, 4, 8, 16 s), given up at timer B (32 s).
     let tries = w.received(down, "INVITE");
     assert_eq!(tries.len(), 7, "{tries:?}");
-    at("the next trunk", w.received(gw, "INVITE").first(), t0, 32.0);
+    w.arrives(gw, "INVITE", t0, 32.0);
     assert_eq!(w.record().outcome, CallOutcome::Answered);
 }
 

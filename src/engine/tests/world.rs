@@ -590,6 +590,14 @@ impl World {
             .collect()
     }
 
+    /// Asserts phone `id` first received a `method` request `want` seconds after `t0` (within
+    /// 10 ms: virtual time is exact but for the network's 1 ms a hop).
+    #[track_caller]
+    pub fn arrives(&self, id: PhoneId, method: &str, t0: f64, want: f64) {
+        let what = format!("{}'s {method}", self.phones[id.0].name);
+        super::at(&what, self.received(id, method).first(), t0, want);
+    }
+
     /// The first lines of everything phone `id` received, in order.
     pub fn lines_to(&self, id: PhoneId) -> Vec<String> {
         let addr = self.phones[id.0].addr;
