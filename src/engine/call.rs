@@ -613,16 +613,9 @@ impl Call {
         let Some((user, Some(password))) = auth else {
             return false;
         };
-        let (challenge_header, answer_header) = if response.code().as_u16() == 401 {
-            ("WWW-Authenticate", "Authorization")
-        } else {
-            ("Proxy-Authenticate", "Proxy-Authorization")
-        };
         let uri = leg.invite.uri().to_string();
-        let Some(authorization) = response
-            .headers()
-            .get_all(challenge_header)
-            .find_map(|c| crate::sip::auth::authorization(c, "INVITE", &uri, &user, &password))
+        let Some((answer_header, authorization)) =
+            crate::sip::auth::answer(response, "INVITE", &uri, &user, &password)
         else {
             return false;
         };
@@ -845,6 +838,16 @@ impl Call {
             Toward::Caller => Side::Callee,
         };
         self.repoint(from, request.body(), ctx);
+        let sender = match toward {
+            Toward::Callee => Some(&mut self.caller_side.dialog),
+            Toward::Caller => match &mut self.legs[i].state {
+                LegState::Answered(d) => Some(&mut **d),
+                _ => None,
+            },
+        };
+        if let Some(sender) = sender {
+            sender.refresh_target(request.headers());
+        }
         let (dialog, toward_addr) = match toward {
             Toward::Callee => match &mut self.legs[i].state {
                 LegState::Answered(d) => (&mut **d, self.relay.map(|r| r.callee)),
@@ -892,19 +895,20 @@ impl Call {
             Phase::Connected(i) => Some(i),
             _ => None,
         };
-        let dialog = match (toward, answered) {
-            (Toward::Callee, Some(i)) => match &self.legs[i].state {
-                LegState::Answered(d) => Some(&**d),
-                _ => None,
-            },
-            (Toward::Caller, _) => Some(&self.caller_side.dialog),
-            (Toward::Callee, None) => None,
-        };
         let origin_link = match toward {
             Toward::Callee => self.caller_side.dialog.peer.link,
             Toward::Caller => answered.map_or(Link::Udp(0), |i| self.legs[i].target.link),
         };
+        let dialog = match (toward, answered) {
+            (Toward::Callee, Some(i)) => match &mut self.legs[i].state {
+                LegState::Answered(d) => Some(&mut **d),
+                _ => None,
+            },
+            (Toward::Caller, _) => Some(&mut self.caller_side.dialog),
+            (Toward::Callee, None) => None,
+        };
         if let (true, Some(dialog)) = (code < 300, dialog) {
+            dialog.refresh_target(response.headers());
             // The ACK for a 2xx is ours, in the dialog, with the re-INVITE's CSeq.
             let via = ctx.via(dialog.peer.link);
             let ack = dialog.ack(dialog.local_seq, &via);

@@ -44,11 +44,19 @@ struct Bound {
 struct Active {
     /// Its two (bound) ports.
     ports: (u16, u16),
-    /// The sockets until `Start`, then the task relaying on them.
-    sockets: Option<(std::net::UdpSocket, std::net::UdpSocket)>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    stage: Stage,
     peers: Arc<Mutex<[Peer; 2]>>,
     counts: Arc<[AtomicU64; 2]>,
+}
+
+/// Where a taken pair is.
+enum Stage {
+    /// Its sockets, bound, until `Start`.
+    Waiting(std::net::UdpSocket, std::net::UdpSocket),
+    /// `Start` took the sockets and is spawning the task (outside the lock).
+    Starting,
+    /// The task relaying on the sockets; they close with it.
+    Relaying(tokio::task::JoinHandle<()>),
 }
 
 /// The relays of a server: a port range on one address.
@@ -187,16 +195,18 @@ impl Relays {
         match command {
             MediaCommand::Start(id) => {
                 // The sockets are taken out under the lock; the task is spawned outside it.
-                let (sockets, peers, counts) = {
+                let (a, b, peers, counts) = {
                     let mut active = lock(&self.active);
                     let relay = active.get_mut(&id)?;
-                    (
-                        relay.sockets.take()?,
-                        relay.peers.clone(),
-                        relay.counts.clone(),
-                    )
+                    match std::mem::replace(&mut relay.stage, Stage::Starting) {
+                        Stage::Waiting(a, b) => (a, b, relay.peers.clone(), relay.counts.clone()),
+                        // A second Start: nothing to do.
+                        started => {
+                            relay.stage = started;
+                            return None;
+                        }
+                    }
                 };
-                let (a, b) = sockets;
                 // What reached the ports before the call took them (a previous call's party
                 // still sending, a scanner) is dropped, not latched to.
                 let mut buf = [0u8; 2048];
@@ -207,7 +217,7 @@ impl Relays {
                 };
                 let task = tokio::spawn(relay_task(a, b, peers, counts));
                 match lock(&self.active).get_mut(&id) {
-                    Some(relay) => relay.task = Some(task),
+                    Some(relay) => relay.stage = Stage::Relaying(task),
                     // Closed meanwhile: the task has nothing to relay for.
                     None => task.abort(),
                 }
@@ -239,7 +249,7 @@ impl Relays {
                         // The sockets close with the task (or here, never started).
                         self.hold(active.ports.0, false);
                         self.hold(active.ports.1, false);
-                        if let Some(task) = active.task {
+                        if let Stage::Relaying(task) = active.stage {
                             task.abort();
                         }
                         (
@@ -277,8 +287,7 @@ impl Ports for Relays {
             bound.pair.id,
             Active {
                 ports,
-                sockets: Some((bound.caller, bound.callee)),
-                task: None,
+                stage: Stage::Waiting(bound.caller, bound.callee),
                 peers: Arc::default(),
                 counts: Arc::default(),
             },

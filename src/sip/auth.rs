@@ -40,6 +40,16 @@ impl Algorithm {
         }
     }
 
+    /// The algorithm an `algorithm=` parameter names (absent: MD5); `None` for one we don't know.
+    fn named(param: Option<&str>) -> Option<Algorithm> {
+        match param {
+            None => Some(Algorithm::Md5),
+            Some(a) if a.eq_ignore_ascii_case("MD5") => Some(Algorithm::Md5),
+            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Some(Algorithm::Sha256),
+            Some(_) => None,
+        }
+    }
+
     fn hash(self, data: &str) -> String {
         match self {
             Algorithm::Md5 => hex(&Md5::digest(data.as_bytes())),
@@ -94,13 +104,30 @@ impl Credentials {
     }
 
     fn algorithm(&self) -> Option<Algorithm> {
-        match self.algorithm.as_deref() {
-            None => Some(Algorithm::Md5),
-            Some(a) if a.eq_ignore_ascii_case("MD5") => Some(Algorithm::Md5),
-            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Some(Algorithm::Sha256),
-            Some(_) => None,
-        }
+        Algorithm::named(self.algorithm.as_deref())
     }
+}
+
+/// The client side of a 401 or 407: the header to add (`Authorization` or
+/// `Proxy-Authorization`) and its value, answering the first digest challenge in `response`
+/// that [`authorization`] can answer. `None` for any other response.
+pub fn answer(
+    response: &Response,
+    method: &str,
+    uri: &str,
+    username: &str,
+    password: &str,
+) -> Option<(&'static str, String)> {
+    let (challenge, answer) = match response.code().as_u16() {
+        401 => ("WWW-Authenticate", "Authorization"),
+        407 => ("Proxy-Authenticate", "Proxy-Authorization"),
+        _ => return None,
+    };
+    let value = response
+        .headers()
+        .get_all(challenge)
+        .find_map(|c| authorization(c, method, uri, username, password))?;
+    Some((answer, value))
 }
 
 /// The client side: the `Authorization` value answering `challenge` (a `WWW-Authenticate` or
@@ -123,12 +150,7 @@ pub fn authorization(
         .collect();
     let realm = p.get("realm")?;
     let nonce = p.get("nonce")?;
-    let algorithm = match p.get("algorithm").map(|a| a.to_ascii_uppercase()) {
-        None => Algorithm::Md5,
-        Some(a) if a == "MD5" => Algorithm::Md5,
-        Some(a) if a == "SHA-256" => Algorithm::Sha256,
-        Some(_) => return None,
-    };
+    let algorithm = Algorithm::named(p.get("algorithm").map(String::as_str))?;
     let qop_auth = match p.get("qop") {
         None => false,
         Some(q) if q.split(',').any(|x| x.trim().eq_ignore_ascii_case("auth")) => true,

@@ -6,7 +6,7 @@
 //! answer's Record-Route reversed, so requests go back through an edge proxy in front of us.
 
 use super::link::Peer;
-use super::message::{Host, Method, NameAddr, Request, Response, Uri};
+use super::message::{Headers, Host, Method, NameAddr, Request, Response, Uri};
 use std::net::SocketAddr;
 
 /// One dialog.
@@ -97,10 +97,11 @@ impl Dialog {
         self.build(Method::Ack, seq, via)
     }
 
-    /// A refreshed remote target (a re-INVITE's or its answer's Contact).
-    pub fn refresh_target(&mut self, contacts: Option<Uri>) {
-        if let Some(uri) = contacts {
-            self.remote_target = uri;
+    /// Takes the Contact of a target-refresh message (a re-INVITE, or its 2xx) as where this
+    /// dialog's requests now go (RFC 3261 §12.2); without a Contact the target stays.
+    pub fn refresh_target(&mut self, headers: &Headers) {
+        if let Some(contact) = headers.contacts().ok().and_then(|c| c.into_iter().next()) {
+            self.remote_target = contact.uri;
         }
     }
 

@@ -6,7 +6,7 @@
 //! answered once per attempt; the binding is refreshed at 80 % of what the gateway granted; a
 //! failure (refused, no answer) is retried after `RETRY`; `leave` unregisters (Expires: 0).
 
-use super::auth::authorization;
+use super::auth::answer;
 use super::link::Peer;
 use super::message::{Method, Request, Response};
 use std::time::{Duration, Instant};
@@ -138,21 +138,12 @@ impl RegisterClient {
             return Step::Nothing;
         }
         if (code == 401 || code == 407) && !challenged {
-            let (challenge, answer) = if code == 401 {
-                ("WWW-Authenticate", "Authorization")
-            } else {
-                ("Proxy-Authenticate", "Proxy-Authorization")
-            };
             let uri = self.uri();
             let (user, password) = (&self.account.user, &self.account.password);
-            let value = response.and_then(|r| {
-                r.headers()
-                    .get_all(challenge)
-                    .find_map(|c| authorization(c, "REGISTER", &uri, user, password))
-            });
-            if let Some(value) = value {
+            if let Some(answer) = response.and_then(|r| answer(r, "REGISTER", &uri, user, password))
+            {
                 self.state = State::Waiting { challenged: true };
-                return Step::Retry(self.request(Some((answer, value))));
+                return Step::Retry(self.request(Some(answer)));
             }
         }
         if self.leaving {

@@ -170,11 +170,6 @@ impl<O: Clone> Transactions<O> {
         Incoming::New(Some(key))
     }
 
-    /// Whether server transaction `key` still exists (it may already have answered finally).
-    pub fn has_server(&self, key: &TransactionKey) -> bool {
-        self.servers.contains_key(key)
-    }
-
     /// Forgets server transaction `key` without answering through it (the user answers
     /// statelessly); a retransmission of its request is then new again.
     pub fn discard(&mut self, key: &TransactionKey) {

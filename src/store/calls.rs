@@ -9,7 +9,7 @@
 //! | `calls_by_tenant` | `tenant` NUL `ended_ms` `id`         | empty                   |
 //! | `last_calls`      | `tenant` NUL `login`                 | u64 ms BE (`counters`)  |
 
-use super::{Store, StoreError};
+use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How a call ended.
@@ -111,13 +111,6 @@ pub trait CallHistory {
 
     /// The records `query` asks for, newest first, each with its `cursor`.
     fn calls(&self, query: &CallQuery) -> Result<Vec<CallRecord>, StoreError>;
-}
-
-fn storage(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
-    move |e| StoreError::Storage {
-        op,
-        source: e.into(),
-    }
 }
 
 /// `ended_ms` and `id` as a key (and as the cursor's bytes).

@@ -165,7 +165,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// Maps a sled error into [`StoreError::Storage`].
-fn storage(op: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+pub(super) fn storage(op: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
     move |e| StoreError::Storage {
         op,
         source: e.into(),

@@ -7,7 +7,7 @@
 //! |----------|----------------------|------------------------|
 //! | `outbox` | `id` (8 bytes, BE)   | JSON [`OutboxEntry`]   |
 
-use super::{Store, StoreError};
+use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// Where an entry is.
@@ -58,13 +58,6 @@ pub trait Outbox {
     fn failed(&self, id: u64, reason: &str, retry_at_ms: Option<u64>) -> Result<(), StoreError>;
     /// The newest `limit` entries, whatever their state.
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
-}
-
-fn storage(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
-    move |e| StoreError::Storage {
-        op,
-        source: e.into(),
-    }
 }
 
 /// Changes entry `id` and flushes.

@@ -30,10 +30,7 @@ impl Registrations for Store {
                 let value = super::codec::encode("registration", bindings)?;
                 tree.insert(key, value).map(|_| ())
             };
-            result.map_err(|e| StoreError::Storage {
-                op: "write registration",
-                source: e.into(),
-            })?;
+            result.map_err(super::storage("write registration"))?;
         }
         Ok(())
     }
@@ -41,10 +38,7 @@ impl Registrations for Store {
     fn bindings(&self) -> Result<Vec<(Aor, Vec<Binding>)>, StoreError> {
         let mut out = Vec::new();
         for item in self.tree("registrations")?.iter() {
-            let (key, value) = item.map_err(|e| StoreError::Storage {
-                op: "read registrations",
-                source: e.into(),
-            })?;
+            let (key, value) = item.map_err(super::storage("read registrations"))?;
             let (tenant, login) = super::codec::split_staff_key(&key)?;
             let bindings: Vec<Binding> =
                 super::codec::decode(&format!("registration {tenant}/{login}"), &value)?;

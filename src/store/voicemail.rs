@@ -7,7 +7,7 @@
 //! |-------------|----------------------------------|---------------------|
 //! | `voicemail` | `tenant` NUL `id` (8 bytes, BE)  | JSON [`Voicemail`]  |
 
-use super::{Store, StoreError};
+use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// One voicemail message.
@@ -39,13 +39,6 @@ pub trait VoicemailIndex {
     fn mark_heard(&self, tenant: &str, id: u64) -> Result<bool, StoreError>;
     /// Deletes a message from the index; the removed entry (to delete its file), if any.
     fn delete_voicemail(&self, tenant: &str, id: u64) -> Result<Option<Voicemail>, StoreError>;
-}
-
-fn storage(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
-    move |e| StoreError::Storage {
-        op,
-        source: e.into(),
-    }
 }
 
 fn key(tenant: &str, id: u64) -> Result<Vec<u8>, StoreError> {

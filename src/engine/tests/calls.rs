@@ -164,6 +164,25 @@ fn a_hold_re_invite_passes_through_to_the_other_side() {
 }
 
 #[test]
+fn a_re_invite_s_contact_is_where_the_sender_is_reached_after() {
+    // RFC 3261 §12.2.2: a re-INVITE refreshes its sender's remote target.
+    let (mut w, anna, boris) = two();
+    w.dial(boris, "210", Some(3.0), None);
+    w.run(1.0);
+    w.reinvite(anna);
+    w.run(5.0);
+    let bye = w
+        .texts_to(anna)
+        .into_iter()
+        .find(|t| t.starts_with("BYE"))
+        .expect("boris's hang-up reached anna");
+    assert!(
+        bye.starts_with("BYE sip:anna@") && bye.contains(";line=2 SIP/2.0"),
+        "{bye}"
+    );
+}
+
+#[test]
 fn each_side_is_its_own_dialog() {
     let (mut w, anna, boris) = two();
     let call_id = w.dial(boris, "210", Some(1.0), None);

@@ -505,12 +505,8 @@ impl Phone {
                         return;
                     };
                     let uri = request.uri().to_string();
-                    let Some(auth) = response
-                        .headers()
-                        .get_all("WWW-Authenticate")
-                        .find_map(|c| {
-                            crate::sip::auth::authorization(c, "REGISTER", &uri, &login, &password)
-                        })
+                    let Some((header, auth)) =
+                        crate::sip::auth::answer(&response, "REGISTER", &uri, &login, &password)
                     else {
                         return;
                     };
@@ -520,7 +516,7 @@ impl Phone {
                     again
                         .headers_mut()
                         .set("CSeq", format!("{} REGISTER", self.seq));
-                    again.headers_mut().push("Authorization", auth);
+                    again.headers_mut().push(header, auth);
                     let peer = self.peer();
                     self.tx.send(again, peer, Role::Register, now, out);
                 } else if code >= 200 {
@@ -607,20 +603,10 @@ impl Phone {
                     call.outcome = Some(Outcome::Refused(code));
                     return;
                 };
-                let header = if code == 401 {
-                    "WWW-Authenticate"
-                } else {
-                    "Proxy-Authenticate"
-                };
-                let answer = if code == 401 {
-                    "Authorization"
-                } else {
-                    "Proxy-Authorization"
-                };
                 let uri = request.uri().to_string();
-                let Some(auth) = response.headers().get_all(header).find_map(|c| {
-                    crate::sip::auth::authorization(c, "INVITE", &uri, &login, &password)
-                }) else {
+                let Some((answer, auth)) =
+                    crate::sip::auth::answer(&response, "INVITE", &uri, &login, &password)
+                else {
                     return;
                 };
                 let mut again = request.clone();
@@ -667,7 +653,8 @@ impl Phone {
     /// A re-INVITE (hold) in the phone's first answered call.
     pub fn reinvite(&mut self, now: Instant, out: &mut Vec<Transmit>) {
         let via = self.via();
-        let contact = format!("<sip:{}@{}>", self.name, self.addr);
+        // A Contact of its own, as a phone that moved lines would send (a target refresh).
+        let contact = format!("<sip:{}@{};line=2>", self.name, self.addr);
         let sdp = self.sdp().replace("a=rtpmap", "a=sendonly\r\na=rtpmap");
         let dialog = self
             .incoming
