@@ -126,11 +126,58 @@ pub struct Tenant {
     pub trunks: Vec<Trunk>,
     pub outbound_trunks: Vec<TrunkRef>,
     pub prompts: Prompts,
+    /// The language of the built-in prompts callers hear.
+    pub language: Language,
+    /// ISO 3166 alpha-2 code (upper case): the ringback tone callers hear.
+    pub country: String,
+    pub voicemail: VoicemailSettings,
     pub staff: Vec<Staff>,
     pub departments: Vec<Department>,
     pub numbers: Vec<Number>,
     pub schedules: Vec<Schedule>,
     pub menus: Vec<Menu>,
+}
+
+/// The language of a tenant's built-in prompts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    #[default]
+    Ru,
+    En,
+}
+
+impl Language {
+    /// The directory of its prompts under `assets/prompts/`, and its config word.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Ru => "ru",
+            Language::En => "en",
+        }
+    }
+}
+
+/// How a tenant's voicemail boxes record and keep messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoicemailSettings {
+    /// A recording stops at this length.
+    pub max_length: Duration,
+    /// Shorter recordings are discarded.
+    pub min_length: Duration,
+    /// A recording stops after this much silence (trimmed off).
+    pub silence: Duration,
+    /// Messages kept per box; the oldest go first.
+    pub keep: u32,
+}
+
+impl Default for VoicemailSettings {
+    fn default() -> Self {
+        VoicemailSettings {
+            max_length: Duration::from_secs(120),
+            min_length: Duration::from_secs(2),
+            silence: Duration::from_secs(5),
+            keep: 100,
+        }
+    }
 }
 
 /// A valid IANA time zone name.

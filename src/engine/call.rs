@@ -295,6 +295,8 @@ impl Call {
                     }
                 }
                 Action::Reject { refusal, why } => self.reject(refusal, &why, ctx),
+                // Served media: carried out with the media endpoint.
+                _ => {}
             }
         }
         // A leg that could not even be started fails at once (one at a time: each may change

@@ -4,3 +4,4 @@
 pub mod anchor;
 pub mod relay;
 pub mod sdp;
+pub mod sound;

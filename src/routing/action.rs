@@ -3,8 +3,10 @@
 //! (`Presence`). A flow never sees a SIP message; the engine never decides who rings.
 
 use super::number::Dialled;
-use crate::config::model::StaffId;
+use crate::config::model::{StaffId, Target};
 use crate::config::values::E164;
+use crate::media::sound::Sound;
+use std::time::Duration;
 
 /// One thing the flow rang: a person's phones, or a number through the trunk. The engine may
 /// carry a leg as several SIP dialogs (one per registered phone); to the flow it is one leg.
@@ -43,6 +45,16 @@ pub enum Event {
     Failed(LegId, Refusal),
     /// Time passed: the engine calls this at (or after) `next_deadline`.
     Tick,
+    /// The caller pressed a key (`0`-`9`, `*`, `#`, `A`-`D`), reported once whichever way it
+    /// came (RFC 4733, SIP INFO, in-band). Only while the PBX serves the caller's audio.
+    Digit(char),
+    /// What `Play` asked for has played to its end (never for a looped play, nor for one
+    /// replaced by another `Play`).
+    PlayDone,
+    /// A recording `Record` started has ended (the caller pressed `#`, was silent, reached the
+    /// maximum length, or `StopRecording`); `kept` is false when it was shorter than the
+    /// minimum and discarded.
+    Recorded { duration: Duration, kept: bool },
 }
 
 /// Why a call ends unanswered.
@@ -97,8 +109,52 @@ pub enum Action {
     /// Stop ringing a leg (CANCEL).
     Cancel(LegId),
     /// End the call unanswered: the caller is told `refusal` (the engine maps it to a SIP
-    /// status), and `why`.
+    /// status), and `why`. After `Answer`, the call is hung up instead.
     Reject { refusal: Refusal, why: GiveUp },
+    /// Early media: the caller gets 183 with the PBX's audio, and hears what `Play` plays,
+    /// while legs ring. A leg that answers is connected at once.
+    EarlyMedia,
+    /// The PBX answers the caller itself (200); the caller hears what `Play` plays and its
+    /// keys come in as `Digit`s. A leg that answers later is connected at once.
+    Answer,
+    /// Plays `sounds` to the caller in order, once (then `PlayDone`) or looped, replacing what
+    /// played before; an empty list is silence. Needs `EarlyMedia` or `Answer` first.
+    Play { sounds: Vec<Sound>, looped: bool },
+    /// Records the caller into `mailbox` (after `Answer`), with the tenant's voicemail limits
+    /// (maximum length, silence, minimum length); ends with `Recorded`. `#` ends it too.
+    Record { mailbox: Target },
+    /// Ends the recording now (the recording so far is kept if long enough).
+    StopRecording,
+    /// Ends an answered call (BYE); `why` goes into the history.
+    Hangup { why: Ended },
+}
+
+/// Why the PBX hung up a call it answered itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// A voicemail message was left.
+    VoicemailLeft,
+    /// The caller reached voicemail but left nothing (or too short).
+    VoicemailEmpty,
+    /// The after-hours prompt played.
+    Closed,
+    /// A voice menu got no usable answer, with nowhere configured to go.
+    MenuNoChoice,
+    /// The config says hang up.
+    Hangup,
+}
+
+impl Ended {
+    /// In words, for history records, logs and `pbx simulate`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ended::VoicemailLeft => "the caller left a voicemail",
+            Ended::VoicemailEmpty => "the caller reached voicemail and left no message",
+            Ended::Closed => "outside working hours: the after-hours prompt played",
+            Ended::MenuNoChoice => "the voice menu got no valid choice",
+            Ended::Hangup => "the config says to hang up",
+        }
+    }
 }
 
 /// What the flow asks about staff when it decides who rings.

@@ -189,7 +189,10 @@ impl Flow {
                             hunt.on_failed(leg, refusal, now, &mut ctx, &mut out)
                         }
                         Event::Tick => hunt.on_tick(now, &mut ctx, &mut out),
-                        Event::Answered(_) => None,
+                        Event::Answered(_)
+                        | Event::Digit(_)
+                        | Event::PlayDone
+                        | Event::Recorded { .. } => None,
                     }
                 };
                 match end {

@@ -12,7 +12,7 @@ pub mod number;
 pub mod schedule;
 pub mod simulation;
 
-pub use action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
+pub use action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
 pub use flow::{Entry, Flow, Route, Step, Via};
 pub use number::{rewrite, Dialled};
 

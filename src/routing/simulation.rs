@@ -169,6 +169,8 @@ pub fn simulate(
                         moment: Moment::Refused { refusal, why },
                     });
                 }
+                // Media: the simulation learns them with the media issue's routing work.
+                _ => {}
             }
         }
         if flow.is_done() {
@@ -210,7 +212,7 @@ pub fn simulate(
                 at: now,
                 moment: Moment::Refuse(name(leg)),
             }),
-            Event::Tick => {}
+            _ => {}
         }
         actions = flow.on_event(event, t0 + now, &people);
     }
