@@ -60,6 +60,7 @@ fn render(t: &Tenant, actions: &[Action]) -> String {
             Action::Reject { refusal, why } => {
                 format!("reject {} {why:?}", format!("{refusal:?}").to_lowercase())
             }
+            other => format!("{other:?}"),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -318,6 +319,7 @@ fn random_timelines_keep_the_invariants() {
                                     assert_eq!(*ended, 0, "{what}: refused after the end");
                                     *ended += 1;
                                 }
+                                _ => {}
                             }
                         }
                     };
