@@ -5,3 +5,4 @@ pub mod anchor;
 pub mod relay;
 pub mod sdp;
 pub mod sound;
+pub mod wav;
