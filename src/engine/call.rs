@@ -15,8 +15,16 @@
 //!
 //! A finished call writes its record once and lingers only while a leg may still answer (at
 //! most `LINGER`), so a late 200 is hung up rather than left ringing.
+//!
+//! The PBX can serve the caller's audio itself, as routing asks: early media (183 with our SDP
+//! answer) for a greeting while the legs ring, or an answer (200) for a voice menu, voicemail
+//! or the after-hours prompt. The caller's side of the relay then becomes a media endpoint
+//! (`MediaCommand::Serve`) that plays routing's sounds, records, and reports the caller's keys
+//! (RFC 4733 and in-band from the driver, SIP INFO here — merged so a press counts once). A leg
+//! that answers later is bridged on the same ports, and the caller keeps the SDP it was given:
+//! the legs were offered only the codec the caller was answered with.
 
-use super::caller::{CallerSide, CallerState};
+use super::caller::{CallerSide, CallerState, Serving};
 use super::context::{CallId, Ctx, End, Owner, Timer, Toward};
 use super::directory::{Directory, Tenant};
 use super::history;
@@ -24,9 +32,13 @@ use super::io::Notice;
 use super::leg::{Leg, LegState};
 use super::presence::Live;
 use super::reason;
-use crate::media::anchor::{MediaCommand, PortPair, Side};
+use crate::config::model::Target as Mailbox;
+use crate::media::anchor::{self, Clip, MediaCommand, PortPair, Side};
+use crate::media::dtmf::{Merge, Via};
+use crate::media::endpoint::Limits;
 use crate::media::sdp;
-use crate::routing::{Action, Callee, Entry, Event, Flow, GiveUp, LegId, Refusal};
+use crate::media::sound::Sound;
+use crate::routing::{Action, Callee, Ended, Entry, Event, Flow, GiveUp, LegId, Refusal};
 use crate::sip::dialog::{echo_record_route, Dialog};
 use crate::sip::link::{Link, Peer};
 use crate::sip::message::{Method, NameAddr, Request, Response, StatusCode, Uri};
@@ -118,6 +130,8 @@ pub struct Call {
     flow_timer: Option<std::time::Instant>,
     /// The finished record, until the engine takes it.
     finished: Option<CallRecord>,
+    /// The caller's key presses, each way they came, counted once.
+    digits: Merge,
 }
 
 impl Call {
@@ -215,6 +229,7 @@ impl Call {
                 reply_to: s.reply_to,
                 dialog,
                 state: CallerState::Waiting,
+                serving: None,
             },
             caller: s.caller,
             legs: Vec::new(),
@@ -227,9 +242,15 @@ impl Call {
             answered_by: None,
             flow_timer: None,
             finished: None,
+            digits: Merge::new(),
         };
         call.carry_out(actions, ctx);
         Some(call)
+    }
+
+    /// The relay the call's audio is anchored at.
+    pub fn relay(&self) -> Option<anchor::RelayId> {
+        self.relay.map(|r| r.id)
     }
 
     /// Whether the call's record is written (it may linger for late answers).
@@ -295,8 +316,16 @@ impl Call {
                     }
                 }
                 Action::Reject { refusal, why } => self.reject(refusal, &why, ctx),
-                // Served media: carried out with the media endpoint.
-                _ => {}
+                Action::EarlyMedia => self.early_media(ctx),
+                Action::Answer => self.answer_caller(ctx),
+                Action::Play { sounds, looped } => self.play(&sounds, looped, ctx),
+                Action::Record { mailbox } => self.record_into(mailbox, ctx),
+                Action::StopRecording => {
+                    if let Some(relay) = self.served_relay() {
+                        ctx.media(MediaCommand::StopRecording(relay));
+                    }
+                }
+                Action::Hangup { why } => self.hang_up(why, ctx),
             }
         }
         // A leg that could not even be started fails at once (one at a time: each may change
@@ -404,7 +433,10 @@ impl Call {
             .unwrap_or(70)
             .saturating_sub(1)
             .max(1);
-        let body = relayed_body(invite.body(), self.relay.map(|r| r.callee));
+        let mut body = relayed_body(invite.body(), self.relay.map(|r| r.callee));
+        if let (Some(serving), Ok(text)) = (&self.caller_side.serving, std::str::from_utf8(&body)) {
+            body = sdp::only(text, &serving.codec).into_bytes();
+        }
         let content_type = invite.headers().get("Content-Type").map(str::to_string);
         let link = target.peer.link;
         let call_id = ctx.shard.call_id(ctx.random);
@@ -496,6 +528,9 @@ impl Call {
                     return;
                 }
                 self.callee_audio(response, false, ctx);
+                if self.caller_side.serving.is_some() {
+                    return; // the caller hears the PBX until someone answers
+                }
                 let relayed = self.relay_response(response, ctx);
                 ctx.respond(&self.caller_side.key.clone(), &relayed);
             }
@@ -522,24 +557,25 @@ impl Call {
         self.callee_audio(&response, true, ctx);
         self.phase = Phase::Connected(i);
         self.record.answered_ms = Some(ctx.now.wall_ms);
-        let mut ok = self.relay_response(&response, ctx);
-        if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
-            ok.headers_mut().push("Content-Type", "application/sdp");
-        }
-        ctx.respond(&self.caller_side.key.clone(), &ok);
-        self.caller_side.state = if self.caller_side.reply_to.link.is_reliable() {
-            CallerState::Confirmed
-        } else {
-            let t1 = ctx.tx.config().t1;
-            let next = ctx.now.mono + t1;
-            ctx.timers.set(next, Timer::Caller(self.id));
-            CallerState::Answered {
-                ok: ok.to_bytes(),
-                interval: t1,
-                next,
-                until: ctx.now.mono + t1 * 64,
+        match &self.caller_side.serving {
+            // The caller has our answer (and maybe a menu behind it): only the audio moves.
+            Some(serving) => {
+                if !serving.answered {
+                    let ok = self.served_answer(StatusCode::OK, "OK", ctx);
+                    self.confirm_caller(ok, ctx);
+                }
+                if let Some(relay) = self.relay {
+                    ctx.media(MediaCommand::Bridge(relay.id));
+                }
             }
-        };
+            None => {
+                let mut ok = self.relay_response(&response, ctx);
+                if ok.headers().get("Content-Type").is_none() && !ok.body().is_empty() {
+                    ok.headers_mut().push("Content-Type", "application/sdp");
+                }
+                self.confirm_caller(ok, ctx);
+            }
+        }
         for j in 0..self.legs.len() {
             if j != i {
                 self.cancel_leg(j, ctx);
@@ -691,6 +727,17 @@ impl Call {
         for j in 0..self.legs.len() {
             self.cancel_leg(j, ctx);
         }
+        if self.served_answered() {
+            // Answered by the PBX already: hung up instead, saying why.
+            self.record.note = Some(why.reason().to_string());
+            self.bye_caller(ctx);
+            let outcome = if self.flow.offered().is_empty() {
+                CallOutcome::Unavailable
+            } else {
+                CallOutcome::Missed
+            };
+            return self.finish(outcome, None, ctx);
+        }
         if self.caller_side.state != CallerState::Waiting {
             return;
         }
@@ -742,6 +789,15 @@ impl Call {
                 self.bye_leg(i, ctx);
                 self.finish(CallOutcome::Answered, None, ctx);
             }
+            (End::Caller, Phase::Routing) if self.served_answered() => {
+                // The caller hung up on the PBX (a menu, voicemail: a recording running is
+                // kept by the driver when the relay closes, and reported).
+                self.caller_side.state = CallerState::Done;
+                for j in 0..self.legs.len() {
+                    self.cancel_leg(j, ctx);
+                }
+                self.finish(CallOutcome::Cancelled, None, ctx);
+            }
             (End::Caller, Phase::Routing) => self.on_cancel(ctx),
             (End::Leg(i), Phase::Connected(j)) if i == j => {
                 self.legs[i].state = LegState::Ended(200);
@@ -784,7 +840,17 @@ impl Call {
         if now >= *until {
             // No ACK ever came (RFC 3261 §13.3.1.4): the call is ended on both sides.
             self.caller_side.state = CallerState::Done;
-            if let Phase::Connected(i) = self.phase {
+            if self.phase == Phase::Routing {
+                // The PBX's own answer was never acknowledged.
+                self.record.note = Some("the caller never acknowledged the answer".into());
+                for j in 0..self.legs.len() {
+                    self.cancel_leg(j, ctx);
+                }
+                let via = ctx.via(self.caller_side.dialog.peer.link);
+                let bye = self.caller_side.dialog.request(Method::Bye, &via);
+                ctx.send(bye, self.caller_side.dialog.next_hop(), Owner::Fire);
+                self.finish(CallOutcome::Cancelled, None, ctx);
+            } else if let Phase::Connected(i) = self.phase {
                 self.record.note = Some("the caller never acknowledged the answer".into());
                 self.bye_leg(i, ctx);
                 // The dialog was never confirmed, but a BYE ends it on the caller's side too.
@@ -951,6 +1017,14 @@ impl Call {
                 self.bye_caller(ctx);
                 self.finish(CallOutcome::Answered, None, ctx);
             }
+            Phase::Routing if self.served_answered() => {
+                for j in 0..self.legs.len() {
+                    self.cancel_leg(j, ctx);
+                }
+                self.record.note = Some("the server stopped".into());
+                self.bye_caller(ctx);
+                self.finish(CallOutcome::Cancelled, None, ctx);
+            }
             Phase::Routing => {
                 for j in 0..self.legs.len() {
                     self.cancel_leg(j, ctx);
@@ -1009,6 +1083,234 @@ impl Call {
         {
             ctx.presence.talking(&tenant.id, login, delta);
         }
+    }
+
+    // ---- The PBX serves the caller ----------------------------------------------------
+
+    /// The relay whose caller side the PBX serves, if it does.
+    fn served_relay(&self) -> Option<anchor::RelayId> {
+        self.caller_side.serving.as_ref()?;
+        self.relay.map(|r| r.id)
+    }
+
+    /// Whether the PBX answered the caller itself (200 sent).
+    fn served_answered(&self) -> bool {
+        self.caller_side.serving.as_ref().is_some_and(|s| s.answered)
+    }
+
+    /// Makes the caller's side served by the PBX, once; `false` when it cannot be: no relay (an
+    /// INVITE without SDP) or no codec the PBX speaks.
+    fn serve(&mut self, ctx: &mut Ctx) -> bool {
+        if self.caller_side.serving.is_some() {
+            return true;
+        }
+        let Some(relay) = self.relay else {
+            return false;
+        };
+        let offer = std::str::from_utf8(self.caller_side.invite.body()).unwrap_or("");
+        let Some(codec) = sdp::choose(offer) else {
+            return false;
+        };
+        let session = u64::from(u32::from_be_bytes(ctx.random.bytes::<4>()));
+        let answer = sdp::answer(&codec, relay.caller, session);
+        ctx.media(MediaCommand::Serve {
+            relay: relay.id,
+            codec,
+        });
+        self.caller_side.serving = Some(Serving {
+            codec,
+            sdp: answer.into_bytes(),
+            answered: false,
+        });
+        true
+    }
+
+    /// An answer to the caller's INVITE carrying the PBX's SDP.
+    fn served_answer(&self, code: StatusCode, reason: &str, ctx: &Ctx) -> Response {
+        let side = &self.caller_side;
+        let mut r = respond(&side.invite, code, reason, side.tag());
+        echo_record_route(&side.invite, &mut r);
+        r.headers_mut()
+            .push("Contact", ctx.contact(side.reply_to.link));
+        if let Some(serving) = &side.serving {
+            r.headers_mut().push("Content-Type", "application/sdp");
+            r.set_body(serving.sdp.clone());
+        }
+        r
+    }
+
+    /// Sends the caller its 200, retransmitted until the ACK (over UDP).
+    fn confirm_caller(&mut self, ok: Response, ctx: &mut Ctx) {
+        ctx.respond(&self.caller_side.key.clone(), &ok);
+        self.caller_side.state = if self.caller_side.reply_to.link.is_reliable() {
+            CallerState::Confirmed
+        } else {
+            let t1 = ctx.tx.config().t1;
+            let next = ctx.now.mono + t1;
+            ctx.timers.set(next, Timer::Caller(self.id));
+            CallerState::Answered {
+                ok: ok.to_bytes(),
+                interval: t1,
+                next,
+                until: ctx.now.mono + t1 * 64,
+            }
+        };
+    }
+
+    /// Early media: 183 with the PBX's audio while the legs ring. Without a way to serve it,
+    /// the caller simply hears what the phones send.
+    fn early_media(&mut self, ctx: &mut Ctx) {
+        if self.caller_side.state != CallerState::Waiting || !self.serve(ctx) {
+            return;
+        }
+        let progress = self.served_answer(StatusCode::SESSION_PROGRESS, "Session Progress", ctx);
+        ctx.respond(&self.caller_side.key.clone(), &progress);
+    }
+
+    /// The PBX answers the caller itself. A caller it cannot serve audio to is refused with
+    /// 488 instead (it could hear nothing).
+    fn answer_caller(&mut self, ctx: &mut Ctx) {
+        if self.served_answered() || self.caller_side.state != CallerState::Waiting {
+            return;
+        }
+        if !self.serve(ctx) {
+            for j in 0..self.legs.len() {
+                self.cancel_leg(j, ctx);
+            }
+            self.record.note =
+                Some("the PBX could not answer: the caller offered no audio codec it speaks".into());
+            let status = StatusCode::NOT_ACCEPTABLE_HERE;
+            let r = respond(
+                &self.caller_side.invite,
+                status,
+                status.canonical_reason(),
+                self.caller_side.tag(),
+            );
+            ctx.respond(&self.caller_side.key.clone(), &r);
+            self.caller_side.state = CallerState::Done;
+            return self.finish(CallOutcome::Unavailable, Some(488), ctx);
+        }
+        let ok = self.served_answer(StatusCode::OK, "OK", ctx);
+        self.confirm_caller(ok, ctx);
+        if let Some(serving) = &mut self.caller_side.serving {
+            serving.answered = true;
+        }
+    }
+
+    /// Plays routing's sounds to the caller, as this call's config has them.
+    fn play(&mut self, sounds: &[Sound], looped: bool, ctx: &mut Ctx) {
+        let Some(relay) = self.served_relay() else {
+            return;
+        };
+        let Some(tenant) = self.directory.tenant(&self.domain) else {
+            return;
+        };
+        let model = &self.directory.config.tenants[tenant.index];
+        let clips = sounds
+            .iter()
+            .filter_map(|s| self.directory.prompts.sound(model, s))
+            .map(Clip)
+            .collect();
+        ctx.media(MediaCommand::Play {
+            relay,
+            clips,
+            looped,
+        });
+    }
+
+    /// Records the caller into `mailbox`'s voicemail, with the tenant's limits.
+    fn record_into(&mut self, mailbox: Mailbox, ctx: &mut Ctx) {
+        let Some(relay) = self.served_relay() else {
+            return;
+        };
+        let Some(tenant) = self.directory.tenant(&self.domain) else {
+            return;
+        };
+        let model = &self.directory.config.tenants[tenant.index];
+        let name = match mailbox {
+            Mailbox::Staff(s) => format!("staff:{}", tenant.logins.get(s.0).cloned().unwrap_or_default()),
+            Mailbox::Department(d) => format!(
+                "department:{}",
+                model.departments.get(d.0).map_or("", |d| d.id.as_str())
+            ),
+        };
+        let settings = &model.voicemail;
+        ctx.media(MediaCommand::Record {
+            relay,
+            limits: Limits {
+                max: settings.max_length,
+                min: settings.min_length,
+                silence: settings.silence,
+            },
+            into: Box::new(anchor::Mailbox {
+                tenant: tenant.id.clone(),
+                mailbox: name,
+                caller: self.caller.name().to_string(),
+                number: self.flow.route().number.as_ref().map(|n| n.to_string()),
+                received_ms: ctx.now.wall_ms,
+                keep: settings.keep,
+            }),
+        });
+    }
+
+    /// The PBX hangs up a call it answered.
+    fn hang_up(&mut self, why: Ended, ctx: &mut Ctx) {
+        for j in 0..self.legs.len() {
+            self.cancel_leg(j, ctx);
+        }
+        if self.phase != Phase::Routing {
+            return;
+        }
+        self.record.note = Some(why.reason().to_string());
+        self.bye_caller(ctx);
+        let outcome = match why {
+            Ended::VoicemailLeft => CallOutcome::Voicemail,
+            Ended::Closed => CallOutcome::Closed,
+            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup
+                if !self.flow.offered().is_empty() =>
+            {
+                CallOutcome::Missed
+            }
+            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup => CallOutcome::Unavailable,
+        };
+        self.finish(outcome, None, ctx);
+    }
+
+    /// A key the caller pressed, by `via`: routing hears it once.
+    fn digit(&mut self, digit: char, via: Via, ctx: &mut Ctx) {
+        if self.phase == Phase::Routing
+            && self.caller_side.serving.is_some()
+            && self.digits.digit(digit, via, ctx.now.wall_ms)
+        {
+            self.route(Event::Digit(digit), ctx);
+        }
+    }
+
+    /// The media driver reports on this call's served caller.
+    pub fn on_media(&mut self, event: &anchor::MediaEvent, ctx: &mut Ctx) {
+        match *event {
+            anchor::MediaEvent::Digit { digit, via, .. } => self.digit(digit, via, ctx),
+            anchor::MediaEvent::PlayDone(_) if self.phase == Phase::Routing => {
+                self.route(Event::PlayDone, ctx)
+            }
+            anchor::MediaEvent::Recorded { duration, kept, .. } if self.phase == Phase::Routing => {
+                self.route(Event::Recorded { duration, kept }, ctx)
+            }
+            _ => {}
+        }
+    }
+
+    /// A SIP INFO in the caller's dialog: a key press (`application/dtmf-relay` or
+    /// `application/dtmf`). `false` when the body is not one.
+    pub fn on_info(&mut self, end: End, request: &Request, ctx: &mut Ctx) -> bool {
+        let content_type = request.headers().get("Content-Type").unwrap_or("");
+        let Some(digit) = crate::media::dtmf::parse_info(content_type, request.body()) else {
+            return false;
+        };
+        if end == End::Caller {
+            self.digit(digit, Via::Info, ctx);
+        }
+        true
     }
 
     // ---- Audio ------------------------------------------------------------------------

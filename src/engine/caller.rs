@@ -3,7 +3,12 @@
 //! caller's ACK (RFC 3261 §13.3.1.4: T1 doubling up to T2, for 64·T1) — over UDP; a reliable
 //! transport needs none. Its state carries what it knows: waiting for an answer, answered (the
 //! 200's bytes and the next retransmission), confirmed by the ACK, or done.
+//!
+//! When the PBX serves the caller's audio itself (a greeting as early media, a voice menu,
+//! voicemail), `Serving` keeps the codec and the SDP answer it gave: the same answer goes into
+//! the 183 and the 200 that follows, whoever answers in the end.
 
+use crate::media::endpoint::Codec;
 use crate::sip::dialog::Dialog;
 use crate::sip::link::Peer;
 use crate::sip::message::Request;
@@ -39,6 +44,18 @@ pub struct CallerSide {
     /// The dialog our answer makes (our tag is in it from the start).
     pub dialog: Dialog,
     pub state: CallerState,
+    /// The PBX serves the caller's audio (early media or answered).
+    pub serving: Option<Serving>,
+}
+
+/// The caller's audio as the PBX serves it.
+#[derive(Clone, Debug)]
+pub struct Serving {
+    pub codec: Codec,
+    /// Our SDP answer (in the 183 and the 200).
+    pub sdp: Vec<u8>,
+    /// The PBX answered the caller (200) — rather than only playing early media.
+    pub answered: bool,
 }
 
 impl CallerSide {

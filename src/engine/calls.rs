@@ -27,6 +27,8 @@ pub struct Calls {
     closing: HashMap<RelayId, CallRecord>,
     /// How many of `calls` are finished (lingering for late answers).
     finished: usize,
+    /// Which call each relay is, for what the media driver reports.
+    relays: HashMap<RelayId, CallId>,
 }
 
 impl Calls {
@@ -49,6 +51,9 @@ impl Calls {
         let id = self.next;
         self.next += 1;
         if let Some(call) = Call::start(id, start, ctx) {
+            if let Some(relay) = call.relay() {
+                self.relays.insert(relay, id);
+            }
             self.calls.insert(id, call);
             self.settle(id, ctx);
         }
@@ -133,13 +138,44 @@ impl Calls {
                 caller_to_callee,
                 callee_to_caller,
             } => {
+                self.relays.remove(&relay);
                 if let Some(mut record) = self.closing.remove(&relay) {
                     record.rtp_caller_to_callee = caller_to_callee;
                     record.rtp_callee_to_caller = callee_to_caller;
                     ctx.out.push_back(Output::Record(record));
                 }
             }
+            // A caller who hung up while recording left a message all the same.
+            MediaEvent::Recorded {
+                relay, kept: true, ..
+            } if self.closing.contains_key(&relay) => {
+                if let Some(record) = self.closing.get_mut(&relay) {
+                    record.outcome = crate::store::CallOutcome::Voicemail;
+                    record.note = Some(crate::routing::Ended::VoicemailLeft.reason().into());
+                }
+            }
+            MediaEvent::Digit { relay, .. }
+            | MediaEvent::PlayDone(relay)
+            | MediaEvent::Recorded { relay, .. } => {
+                let Some(&id) = self.relays.get(&relay) else {
+                    return;
+                };
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.on_media(&event, ctx);
+                    self.settle(id, ctx);
+                }
+            }
         }
+    }
+
+    /// A SIP INFO; `None` when it names none of our dialogs (481), else whether it was a key
+    /// press we understood (else 415).
+    pub fn on_info(&mut self, request: &Request, ctx: &mut Ctx) -> Option<bool> {
+        let (id, end) = dialog_of(request, ctx)?;
+        let call = self.calls.get_mut(&id)?;
+        let understood = call.on_info(end, request, ctx);
+        self.settle(id, ctx);
+        Some(understood)
     }
 
     /// The caller's CANCEL for INVITE transaction `invite` (its 200 is already out).

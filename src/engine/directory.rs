@@ -8,6 +8,7 @@
 use crate::config::generated::Resolution;
 use crate::config::model::{Config, DepartmentId, PasswordSource, Rewrite, StaffId, TrunkRef};
 use crate::credentials::{ha1, DigestHashes};
+use crate::media::prompt::Prompts;
 use crate::store::StaffState;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -83,6 +84,8 @@ pub struct Directory {
     pub trunks: Vec<Trunk>,
     /// Company number -> (tenant domain, index in its `numbers`).
     numbers: HashMap<String, (String, usize)>,
+    /// The sounds this config's calls can play, decoded and encoded when it was applied.
+    pub prompts: Arc<Prompts>,
 }
 
 impl crate::sip::auth::Accounts for Directory {
@@ -98,6 +101,7 @@ impl Directory {
         config: Arc<Config>,
         resolution: &Resolution,
         stored: &BTreeMap<(String, String), StaffState>,
+        prompts: Arc<Prompts>,
     ) -> Directory {
         let mut by_domain = HashMap::new();
         let mut trunks: Vec<Trunk> = config
@@ -186,6 +190,7 @@ impl Directory {
             config,
             trunks,
             numbers,
+            prompts,
         }
     }
 

@@ -400,6 +400,20 @@ impl Engine {
                 let answer = uas::found_or_481(&request, found, &tag);
                 self.reply(key.as_ref(), reply_to, &answer);
             }
+            Method::Info => {
+                let understood = with_ctx!(self, ctx, self.calls.on_info(&request, &mut ctx));
+                let answer = match understood {
+                    None => uas::found_or_481(&request, false, &tag),
+                    Some(true) => uas::respond(&request, StatusCode::OK, "OK", &tag),
+                    Some(false) => uas::respond(
+                        &request,
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "Unsupported Media Type",
+                        &tag,
+                    ),
+                };
+                self.reply(key.as_ref(), reply_to, &answer);
+            }
             _ => self.reply(key.as_ref(), reply_to, &uas::not_allowed(&request, &tag)),
         }
     }

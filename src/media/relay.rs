@@ -10,15 +10,35 @@
 //! kernel. One pair serves one call: the range's even ports, halved, are how many calls can be
 //! relayed at once (the default 10000-20000: 2,500). Payloads (any codec, RFC 4733
 //! telephone-events) are relayed untouched.
+//!
+//! A caller side the PBX serves (`Serve`) is an `Endpoint` instead: the relay task hands it the
+//! caller's packets (keys, recording) and drops what the callee side sends; one pacer task for
+//! all served calls sends each its next packet every 20 ms, on a schedule that does not drift
+//! (a late tick is caught up, a very late one skipped). `Bridge` makes the side a relay again on
+//! the same ports. A finished recording is handed to the `Recordings` sink (the voicemail
+//! writer), which never blocks.
 
-use super::anchor::{MediaCommand, MediaEvent, PortPair, Ports, RelayId, Side};
+use super::anchor::{Clip, Mailbox, MediaCommand, MediaEvent, PortPair, Ports, RelayId, Side};
+use super::endpoint::{Endpoint, Happened};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
+
+/// Where what the driver reports goes: the shard that owns the call.
+pub type Events = mpsc::UnboundedSender<MediaEvent>;
+
+/// Where finished recordings go: `false` when the recording could not be taken (dropped).
+pub type Recordings = Arc<dyn Fn(&Mailbox, Vec<i16>) -> bool + Send + Sync>;
+
+/// How often a served caller gets a packet.
+const PTIME: Duration = Duration::from_millis(20);
+/// A pacer this late skips ahead instead of sending a burst.
+const SKIP_AFTER: Duration = Duration::from_millis(200);
 
 /// Pairs kept bound and ready: at most this many...
 const READY: usize = 256;
@@ -47,6 +67,95 @@ struct Active {
     stage: Stage,
     peers: Arc<Mutex<[Peer; 2]>>,
     counts: Arc<[AtomicU64; 2]>,
+    served: Arc<ServedCell>,
+    /// The caller-facing socket, once started (the pacer sends on it).
+    caller: Option<Arc<UdpSocket>>,
+}
+
+/// A caller side the PBX serves: the flag keeps the relay task off the lock while it relays.
+#[derive(Default)]
+struct ServedCell {
+    on: AtomicBool,
+    state: Mutex<Option<Served>>,
+}
+
+/// What serving one caller takes.
+struct Served {
+    relay: RelayId,
+    endpoint: Endpoint,
+    events: Events,
+    /// The box a running recording goes to.
+    mailbox: Option<Box<Mailbox>>,
+    recordings: Option<Recordings>,
+}
+
+impl Served {
+    /// Reports what the endpoint says happened; a finished recording goes to its box.
+    fn report(&mut self, out: &mut Vec<MediaEvent>) {
+        while let Some(happened) = self.endpoint.poll() {
+            let relay = self.relay;
+            out.push(match happened {
+                Happened::Digit(digit, via) => MediaEvent::Digit { relay, digit, via },
+                Happened::PlayDone => MediaEvent::PlayDone(relay),
+                Happened::Recorded {
+                    pcm,
+                    duration,
+                    kept,
+                } => {
+                    let mailbox = self.mailbox.take();
+                    let kept = match (kept, mailbox, &self.recordings) {
+                        (true, Some(mailbox), Some(sink)) => sink(&mailbox, pcm),
+                        _ => false,
+                    };
+                    MediaEvent::Recorded {
+                        relay,
+                        duration,
+                        kept,
+                    }
+                }
+            });
+        }
+    }
+
+    /// Sends what happened to the shard.
+    fn report_now(&mut self, scratch: &mut Vec<MediaEvent>) {
+        self.report(scratch);
+        for event in scratch.drain(..) {
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+/// How late the pacer's ticks were, in buckets of 1 ms (the last: 50 ms or more).
+pub struct Lateness {
+    buckets: [AtomicU64; 51],
+}
+
+impl Lateness {
+    fn note(&self, late: Duration) {
+        let ms = (late.as_millis() as usize).min(50);
+        self.buckets[ms].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The lateness (ms, rounded down) that `share` (0..1) of ticks stayed within, and how many
+    /// ticks there were.
+    pub fn quantile(&self, share: f64) -> (u64, u64) {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let want = (total as f64 * share).ceil() as u64;
+        let mut seen = 0;
+        for (ms, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return (ms as u64, total);
+            }
+        }
+        (50, total)
+    }
 }
 
 /// Where a taken pair is.
@@ -71,6 +180,19 @@ pub struct Relays {
     ready: Mutex<VecDeque<Bound>>,
     active: Mutex<HashMap<RelayId, Active>>,
     low: Notify,
+    /// The served callers the pacer sends to.
+    serving: Mutex<HashMap<RelayId, Paced>>,
+    recordings: Mutex<Option<Recordings>>,
+    /// How late the pacer's ticks were.
+    pub lateness: Lateness,
+}
+
+/// One served caller as the pacer sees it.
+#[derive(Clone)]
+struct Paced {
+    cell: Arc<ServedCell>,
+    socket: Arc<UdpSocket>,
+    peers: Arc<Mutex<[Peer; 2]>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -94,6 +216,61 @@ impl Relays {
             ready: Mutex::default(),
             active: Mutex::default(),
             low: Notify::new(),
+            serving: Mutex::default(),
+            recordings: Mutex::default(),
+            lateness: Lateness {
+                buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            },
+        }
+    }
+
+    /// Where finished recordings go (the voicemail writer); without one they are discarded.
+    pub fn set_recordings(&self, sink: Recordings) {
+        *lock(&self.recordings) = Some(sink);
+    }
+
+    /// Callers served now.
+    pub fn served(&self) -> usize {
+        lock(&self.serving).len()
+    }
+
+    /// Sends every served caller its next packet every 20 ms until `cancel` fires.
+    pub async fn run_pacer(self: Arc<Self>, cancel: CancellationToken) {
+        let mut next = Instant::now();
+        let mut list: Vec<Paced> = Vec::new();
+        let mut packet = Vec::with_capacity(200);
+        let mut events = Vec::new();
+        loop {
+            next += PTIME;
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep_until(next.into()) => {}
+            }
+            let now = Instant::now();
+            let late = now.saturating_duration_since(next);
+            if late > SKIP_AFTER {
+                next = now;
+            }
+            list.clear();
+            list.extend(lock(&self.serving).values().cloned());
+            if list.is_empty() {
+                continue;
+            }
+            self.lateness.note(late);
+            for paced in &list {
+                {
+                    let mut state = lock(&paced.cell.state);
+                    let Some(served) = state.as_mut() else {
+                        continue;
+                    };
+                    served.endpoint.tick(&mut packet);
+                    served.report_now(&mut events);
+                }
+                let to = lock(&paced.peers)[Side::Caller as usize].addr;
+                if let Some(to) = to {
+                    let _ = paced.socket.try_send_to(&packet, to);
+                }
+            }
         }
     }
 
@@ -189,21 +366,30 @@ impl Relays {
         }
     }
 
-    /// Carries out `command`; a `Close` answers with what the relay carried. `Start` spawns
-    /// the relay's task on the current tokio runtime.
-    pub fn command(&self, command: MediaCommand) -> Option<MediaEvent> {
+    /// Carries out `command`; a `Close` answers with what the relay carried (after the
+    /// recording it ended, if one ran). `Start` spawns the relay's task on the current tokio
+    /// runtime. What a served caller does later is sent to `events`.
+    pub fn command(&self, command: MediaCommand, events: &Events) -> Vec<MediaEvent> {
         match command {
             MediaCommand::Start(id) => {
                 // The sockets are taken out under the lock; the task is spawned outside it.
-                let (a, b, peers, counts) = {
+                let (a, b, peers, counts, served) = {
                     let mut active = lock(&self.active);
-                    let relay = active.get_mut(&id)?;
+                    let Some(relay) = active.get_mut(&id) else {
+                        return Vec::new();
+                    };
                     match std::mem::replace(&mut relay.stage, Stage::Starting) {
-                        Stage::Waiting(a, b) => (a, b, relay.peers.clone(), relay.counts.clone()),
+                        Stage::Waiting(a, b) => (
+                            a,
+                            b,
+                            relay.peers.clone(),
+                            relay.counts.clone(),
+                            relay.served.clone(),
+                        ),
                         // A second Start: nothing to do.
                         started => {
                             relay.stage = started;
-                            return None;
+                            return Vec::new();
                         }
                     }
                 };
@@ -213,15 +399,19 @@ impl Relays {
                 while a.recv_from(&mut buf).is_ok() {}
                 while b.recv_from(&mut buf).is_ok() {}
                 let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) else {
-                    return None;
+                    return Vec::new();
                 };
-                let task = tokio::spawn(relay_task(a, b, peers, counts));
+                let a = Arc::new(a);
+                let task = tokio::spawn(relay_task(a.clone(), b, peers, counts, served));
                 match lock(&self.active).get_mut(&id) {
-                    Some(relay) => relay.stage = Stage::Relaying(task),
+                    Some(relay) => {
+                        relay.stage = Stage::Relaying(task);
+                        relay.caller = Some(a);
+                    }
                     // Closed meanwhile: the task has nothing to relay for.
                     None => task.abort(),
                 }
-                None
+                Vec::new()
             }
             MediaCommand::Expect { relay, side, addr } => {
                 if let Some(active) = lock(&self.active).get(&relay) {
@@ -231,7 +421,7 @@ impl Relays {
                         peer.addr = Some(addr);
                     }
                 }
-                None
+                Vec::new()
             }
             MediaCommand::Repoint { relay, side, addr } => {
                 if let Some(active) = lock(&self.active).get(&relay) {
@@ -240,9 +430,10 @@ impl Relays {
                         latched: false,
                     };
                 }
-                None
+                Vec::new()
             }
             MediaCommand::Close(relay) => {
+                let mut out = self.unserve(relay, true);
                 let active = lock(&self.active).remove(&relay);
                 let (caller_to_callee, callee_to_caller) = match active {
                     Some(active) => {
@@ -259,14 +450,116 @@ impl Relays {
                     }
                     None => (0, 0),
                 };
-                Some(MediaEvent::Closed {
+                out.push(MediaEvent::Closed {
                     relay,
                     caller_to_callee,
                     callee_to_caller,
-                })
+                });
+                out
+            }
+            MediaCommand::Serve { relay, codec } => {
+                let Some((cell, paced)) = lock(&self.active).get(&relay).and_then(|a| {
+                    Some((
+                        a.served.clone(),
+                        Paced {
+                            cell: a.served.clone(),
+                            socket: a.caller.clone()?,
+                            peers: a.peers.clone(),
+                        },
+                    ))
+                }) else {
+                    return Vec::new();
+                };
+                let seed = random_words(relay);
+                {
+                    let mut state = lock(&cell.state);
+                    if state.is_none() {
+                        *state = Some(Served {
+                            relay,
+                            endpoint: Endpoint::new(codec, seed.0, seed.1 as u16, seed.2),
+                            events: events.clone(),
+                            mailbox: None,
+                            recordings: lock(&self.recordings).clone(),
+                        });
+                    }
+                }
+                cell.on.store(true, Ordering::Release);
+                lock(&self.serving).insert(relay, paced);
+                Vec::new()
+            }
+            MediaCommand::Play {
+                relay,
+                clips,
+                looped,
+            } => {
+                self.with_served(relay, |s| {
+                    s.endpoint
+                        .play(clips.into_iter().map(|Clip(a)| a).collect(), looped)
+                });
+                Vec::new()
+            }
+            MediaCommand::Record {
+                relay,
+                limits,
+                into,
+            } => {
+                self.with_served(relay, |s| {
+                    s.mailbox = Some(into);
+                    s.endpoint.record(limits);
+                });
+                Vec::new()
+            }
+            MediaCommand::StopRecording(relay) => {
+                let mut out = Vec::new();
+                self.with_served(relay, |s| {
+                    s.endpoint.stop_recording();
+                    s.report(&mut out);
+                });
+                out
+            }
+            MediaCommand::Bridge(relay) => self.unserve(relay, false),
+        }
+    }
+
+    /// Runs `f` on the served side of `relay`, if it is served.
+    fn with_served(&self, relay: RelayId, f: impl FnOnce(&mut Served)) {
+        let cell = lock(&self.active).get(&relay).map(|a| a.served.clone());
+        if let Some(cell) = cell {
+            if let Some(served) = lock(&cell.state).as_mut() {
+                f(served);
             }
         }
     }
+
+    /// The caller side of `relay` is no longer served; a running recording ends (and is kept
+    /// if long enough) when `finish_recording`.
+    fn unserve(&self, relay: RelayId, finish_recording: bool) -> Vec<MediaEvent> {
+        lock(&self.serving).remove(&relay);
+        let cell = lock(&self.active).get(&relay).map(|a| a.served.clone());
+        let mut out = Vec::new();
+        if let Some(cell) = cell {
+            cell.on.store(false, Ordering::Release);
+            if let Some(mut served) = lock(&cell.state).take() {
+                if finish_recording && served.mailbox.is_some() {
+                    served.endpoint.stop_recording();
+                }
+                served.report(&mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Initial SSRC, sequence number and timestamp for a served caller: not guessable from the
+/// outside (RFC 3550 §5.1), without a random source of its own.
+fn random_words(relay: RelayId) -> (u32, u32, u32) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(relay.0);
+    let a = h.finish();
+    h.write_u64(a);
+    let b = h.finish();
+    (a as u32, (a >> 32) as u32, b as u32)
 }
 
 impl Ports for Relays {
@@ -290,21 +583,26 @@ impl Ports for Relays {
                 stage: Stage::Waiting(bound.caller, bound.callee),
                 peers: Arc::default(),
                 counts: Arc::default(),
+                served: Arc::default(),
+                caller: None,
             },
         );
         Some(bound.pair)
     }
 }
 
-/// Relays between the caller-facing socket `a` and the callee-facing socket `b` until aborted.
+/// Relays between the caller-facing socket `a` and the callee-facing socket `b` until aborted;
+/// while the caller side is served, its packets go to the endpoint and the callee's nowhere.
 async fn relay_task(
-    a: UdpSocket,
+    a: Arc<UdpSocket>,
     b: UdpSocket,
     peers: Arc<Mutex<[Peer; 2]>>,
     counts: Arc<[AtomicU64; 2]>,
+    served: Arc<ServedCell>,
 ) {
     let mut buf_a = vec![0u8; 2048];
     let mut buf_b = vec![0u8; 2048];
+    let mut events = Vec::new();
     loop {
         // (the side a packet came from, its length, its source)
         let (from, n, src) = tokio::select! {
@@ -322,10 +620,19 @@ async fn relay_task(
             }
             peers[1 - from as usize].addr
         };
+        if served.on.load(Ordering::Acquire) {
+            if from == Side::Caller {
+                if let Some(s) = lock(&served.state).as_mut() {
+                    s.endpoint.receive(&buf_a[..n]);
+                    s.report_now(&mut events);
+                }
+            }
+            continue;
+        }
         let Some(to) = to else { continue };
         let (socket, payload) = match from {
             Side::Caller => (&b, &buf_a[..n]),
-            Side::Callee => (&a, &buf_b[..n]),
+            Side::Callee => (&*a, &buf_b[..n]),
         };
         if socket.send_to(payload, to).await.is_ok() {
             counts[from as usize].fetch_add(1, Ordering::Relaxed);
@@ -355,9 +662,13 @@ mod tests {
             .is_err()
     }
 
+    fn events() -> Events {
+        mpsc::unbounded_channel().0
+    }
+
     fn started(relays: &Relays) -> PortPair {
         let pair = relays.take().expect("a ready pair");
-        assert_eq!(relays.command(MediaCommand::Start(pair.id)), None);
+        assert_eq!(relays.command(MediaCommand::Start(pair.id), &events()), vec![]);
         pair
     }
 
@@ -376,7 +687,7 @@ mod tests {
             relay: pair.id,
             side: Side::Callee,
             addr: callee.local_addr().unwrap(),
-        });
+        }, &events());
         for i in 0..5u8 {
             caller.send_to(&[i; 20], pair.caller).await.unwrap();
             assert_eq!(recv(&callee).await, (vec![i; 20], pair.callee));
@@ -388,12 +699,12 @@ mod tests {
         stranger.send_to(b"noise", pair.caller).await.unwrap();
         assert!(silent(&callee).await);
         assert_eq!(
-            relays.command(MediaCommand::Close(pair.id)),
-            Some(MediaEvent::Closed {
+            relays.command(MediaCommand::Close(pair.id), &events()),
+            vec![MediaEvent::Closed {
                 relay: pair.id,
                 caller_to_callee: 5,
                 callee_to_caller: 5
-            })
+            }]
         );
         assert_eq!(relays.active(), 0);
     }
@@ -413,7 +724,7 @@ mod tests {
             relay: pair.id,
             side: Side::Callee,
             addr: early.local_addr().unwrap(),
-        });
+        }, &events());
         caller.send_to(b"hello", pair.caller).await.unwrap();
         assert_eq!(recv(&early).await.0, b"hello");
         early.send_to(b"ringback", pair.callee).await.unwrap();
@@ -423,7 +734,7 @@ mod tests {
             relay: pair.id,
             side: Side::Callee,
             addr: answering.local_addr().unwrap(),
-        });
+        }, &events());
         answering.send_to(b"answer", pair.callee).await.unwrap();
         assert_eq!(recv(&caller).await.0, b"answer");
         early.send_to(b"late", pair.callee).await.unwrap();
@@ -431,7 +742,7 @@ mod tests {
         // And the caller's audio goes to the answering device.
         caller.send_to(b"to you", pair.caller).await.unwrap();
         assert_eq!(recv(&answering).await.0, b"to you");
-        relays.command(MediaCommand::Close(pair.id));
+        relays.command(MediaCommand::Close(pair.id), &events());
     }
 
     #[tokio::test]
@@ -454,12 +765,12 @@ mod tests {
             .await
             .unwrap();
         probe.recv_from(&mut buf).await.unwrap();
-        relays.command(MediaCommand::Start(pair.id));
+        relays.command(MediaCommand::Start(pair.id), &events());
         relays.command(MediaCommand::Expect {
             relay: pair.id,
             side: Side::Callee,
             addr: callee.local_addr().unwrap(),
-        });
+        }, &events());
         // The real caller is the one latched: its audio reaches the callee, and the callee's
         // reaches it.
         caller.send_to(b"hello", pair.caller).await.unwrap();
@@ -467,7 +778,7 @@ mod tests {
         callee.send_to(b"back", pair.callee).await.unwrap();
         assert_eq!(recv(&caller).await, (b"back".to_vec(), pair.caller));
         assert!(silent(&stale).await, "nothing goes to the stale sender");
-        relays.command(MediaCommand::Close(pair.id));
+        relays.command(MediaCommand::Close(pair.id), &events());
     }
 
     #[test]

@@ -1,9 +1,147 @@
-//! The small part of SDP (RFC 4566) the relay needs, sans-io: where a party wants its audio
-//! (the `c=` address and the `m=audio` port), and the same description pointed at the relay.
-//! Everything else (codecs, telephone-event, attributes) passes through untouched, so the two
-//! phones negotiate codecs between themselves.
+//! The small part of SDP (RFC 4566, offer/answer RFC 3264) the PBX needs, sans-io: where a
+//! party wants its audio (the `c=` address and the `m=audio` port), and the same description
+//! pointed at the relay — codecs and attributes pass through untouched, so two phones negotiate
+//! codecs between themselves. When the PBX serves a caller's audio itself it answers the offer
+//! (`answer`: the first of the caller's codecs it speaks — PCMU or PCMA — and telephone-event
+//! on whatever payload type the caller gave it), and offers the legs it rings only that codec
+//! (`only`), so the call can be bridged to whoever answers without renegotiating.
 
+use super::endpoint::Codec;
+use super::g711::Law;
 use std::net::{IpAddr, SocketAddr};
+
+/// The audio formats of the first `m=audio` of `sdp`, in the offerer's order: each payload
+/// type with its encoding name and clock rate (static types 0 and 8 need no `rtpmap`).
+fn audio_formats(sdp: &str) -> Option<Vec<(u8, String, u32)>> {
+    let mut formats: Option<Vec<(u8, String, u32)>> = None;
+    let mut in_audio = false;
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=") {
+            if formats.is_some() {
+                break;
+            }
+            let mut parts = m.split_whitespace();
+            in_audio = parts.next() == Some("audio");
+            if in_audio {
+                let port = parts.next()?.split('/').next()?;
+                if port == "0" {
+                    return None; // a rejected stream
+                }
+                let _proto = parts.next()?;
+                formats = Some(
+                    parts
+                        .filter_map(|f| f.parse::<u8>().ok())
+                        .map(|pt| match pt {
+                            0 => (pt, "PCMU".to_string(), 8000),
+                            8 => (pt, "PCMA".to_string(), 8000),
+                            9 => (pt, "G722".to_string(), 8000),
+                            _ => (pt, String::new(), 0),
+                        })
+                        .collect(),
+                );
+            }
+        } else if let (true, Some(map)) = (in_audio, line.strip_prefix("a=rtpmap:")) {
+            let Some((pt, rest)) = map.split_once(' ') else {
+                continue;
+            };
+            let (Ok(pt), Some(list)) = (pt.trim().parse::<u8>(), formats.as_mut()) else {
+                continue;
+            };
+            let mut enc = rest.trim().split('/');
+            let name = enc.next().unwrap_or("").to_string();
+            let rate = enc.next().and_then(|r| r.parse().ok()).unwrap_or(0);
+            if let Some(f) = list.iter_mut().find(|f| f.0 == pt) {
+                f.1 = name;
+                f.2 = rate;
+            }
+        }
+    }
+    formats
+}
+
+/// What the PBX can serve to the party that sent `offer`: the first of its audio formats that
+/// is G.711 (PCMU or PCMA at 8 kHz), with its telephone-event type if it offered one. `None`
+/// when it offers neither (or no audio).
+pub fn choose(offer: &str) -> Option<Codec> {
+    let formats = audio_formats(offer)?;
+    let (payload_type, law) = formats.iter().find_map(|(pt, name, rate)| {
+        let law = match (name.to_ascii_uppercase().as_str(), rate) {
+            ("PCMU", 8000) => Law::Mu,
+            ("PCMA", 8000) => Law::A,
+            _ => return None,
+        };
+        Some((*pt, law))
+    })?;
+    let event_type = formats
+        .iter()
+        .find(|(_, name, rate)| name.eq_ignore_ascii_case("telephone-event") && *rate == 8000)
+        .map(|f| f.0);
+    Some(Codec {
+        law,
+        payload_type,
+        event_type,
+    })
+}
+
+/// The PBX's answer to an offer it serves with `codec`: its audio at `at`; `session` is the
+/// `o=` session id (the same answer is repeated in a 183 and the 200 that follows it).
+pub fn answer(codec: &Codec, at: SocketAddr, session: u64) -> String {
+    let family = if at.is_ipv4() { "IP4" } else { "IP6" };
+    let ip = at.ip();
+    let pt = codec.payload_type;
+    let mut formats = pt.to_string();
+    let mut attributes = format!("a=rtpmap:{pt} {}/8000\r\n", codec.law.name());
+    if let Some(te) = codec.event_type {
+        formats.push_str(&format!(" {te}"));
+        attributes.push_str(&format!(
+            "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-15\r\n"
+        ));
+    }
+    format!(
+        "v=0\r\no=pbx {session} {session} IN {family} {ip}\r\ns=pbx\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP {formats}\r\n{attributes}a=ptime:20\r\na=sendrecv\r\n",
+        at.port()
+    )
+}
+
+/// `offer` with its first audio stream narrowed to `codec` (and its telephone-event): what
+/// the legs of a call whose caller the PBX already answered are offered, so whoever answers
+/// speaks what the caller was answered with.
+pub fn only(offer: &str, codec: &Codec) -> String {
+    let keep = |pt: u8| pt == codec.payload_type || Some(pt) == codec.event_type;
+    let mut out = String::with_capacity(offer.len());
+    let mut section = 0; // 0 before any m=, 1 in the first audio, 2 elsewhere
+    for line in offer.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[body.len()..];
+        if let Some(m) = body.strip_prefix("m=") {
+            let mut parts = m.split_whitespace();
+            if section == 0 && parts.next() == Some("audio") {
+                section = 1;
+                let head: Vec<&str> = m.split_whitespace().take(3).collect();
+                let formats: Vec<&str> = m
+                    .split_whitespace()
+                    .skip(3)
+                    .filter(|f| f.parse::<u8>().is_ok_and(keep))
+                    .collect();
+                out.push_str(&format!("m={} {}", head.join(" "), formats.join(" ")));
+                out.push_str(ending);
+                continue;
+            }
+            section = 2;
+        } else if section == 1 {
+            let pt = body
+                .strip_prefix("a=rtpmap:")
+                .or_else(|| body.strip_prefix("a=fmtp:"))
+                .and_then(|r| r.split(' ').next()?.parse::<u8>().ok());
+            if pt.is_some_and(|pt| !keep(pt)) {
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
 
 /// The address the audio of `sdp` should be sent to: the media-level `c=` of the first
 /// `m=audio`, else the session-level one, with that stream's port.
@@ -84,6 +222,44 @@ mod tests {
             "only the audio stream moves"
         );
         assert!(rewritten.contains("o=a 1 1 IN IP4 10.0.0.5"));
+    }
+
+    #[test]
+    fn the_pbx_answers_with_the_first_g711_codec_and_the_offered_telephone_event() {
+        let offer = "v=0\r\nc=IN IP4 10.0.0.5\r\nm=audio 4000 RTP/AVP 9 8 0 96\r\na=rtpmap:9 G722/8000\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n";
+        let codec = choose(offer).unwrap();
+        assert_eq!(
+            codec,
+            Codec {
+                law: Law::A,
+                payload_type: 8,
+                event_type: Some(96)
+            }
+        );
+        let at: SocketAddr = "127.0.0.1:20000".parse().unwrap();
+        let answer = answer(&codec, at, 7);
+        assert_eq!(audio_endpoint(&answer), Some(at));
+        assert!(answer.contains("m=audio 20000 RTP/AVP 8 96\r\n"), "{answer}");
+        assert!(answer.contains("a=rtpmap:96 telephone-event/8000\r\n"));
+        assert_eq!(choose(&answer), Some(codec), "the answer says the same");
+        // The legs are offered only that.
+        let narrowed = only(offer, &codec);
+        assert!(narrowed.contains("m=audio 4000 RTP/AVP 8 96\r\n"), "{narrowed}");
+        assert!(!narrowed.contains("G722"));
+        assert_eq!(choose(&narrowed), Some(codec));
+        // Dynamic PCMU, no telephone-event; nothing the PBX speaks; a rejected stream.
+        let dynamic = "v=0\nc=IN IP4 1.2.3.4\nm=audio 5 RTP/AVP 97\na=rtpmap:97 pcmu/8000\n";
+        assert_eq!(
+            choose(dynamic),
+            Some(Codec {
+                law: Law::Mu,
+                payload_type: 97,
+                event_type: None
+            })
+        );
+        assert_eq!(choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 5 RTP/AVP 9 111\n"), None);
+        assert_eq!(choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 0 RTP/AVP 0\n"), None);
+        assert_eq!(choose("garbage"), None);
     }
 
     #[test]

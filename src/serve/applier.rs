@@ -11,6 +11,7 @@ use crate::config::diagnostic::Diagnostic;
 use crate::config::generated::Resolution;
 use crate::config::load::load_bundle;
 use crate::config::model::Config;
+use crate::media::prompt::Prompts;
 use crate::config::plan::{removal_violations, Plan};
 use crate::config::plan_report::summary_line;
 use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
@@ -213,8 +214,9 @@ impl Applier {
         let resolution =
             crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
         let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
+        let prompts = Arc::new(Prompts::load(&config)?);
         let config = Arc::new(config);
-        let directory = Directory::build(config.clone(), &resolution, &stored);
+        let directory = Directory::build(config.clone(), &resolution, &stored, prompts);
         self.swap(Running {
             revision: applied.revision,
             bundle,
@@ -347,6 +349,16 @@ impl Applier {
         p: Proposal,
         expected: Option<u64>,
     ) -> Outcome {
+        // The config's sounds are read before anything is recorded: one that cannot be read
+        // (changed since validation) refuses the apply.
+        let prompts = match Prompts::load(&p.config) {
+            Ok(prompts) => Arc::new(prompts),
+            Err(e) => {
+                return Outcome::Rejected(Refusal::Bundle(format!(
+                    "a sound the config names cannot be loaded: {e}"
+                )))
+            }
+        };
         let existing = match self.store.all_staff_states() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
@@ -416,7 +428,7 @@ impl Applier {
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
         let config = Arc::new(p.config);
-        let directory = Directory::build(config.clone(), &p.resolution, &stored);
+        let directory = Directory::build(config.clone(), &p.resolution, &stored, prompts);
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
             eprintln!(
                 "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
@@ -488,7 +500,12 @@ impl Applier {
             .store
             .all_staff_states()
             .map_err(|e| RotateError::Store(e.to_string()))?;
-        let directory = Directory::build(running.config.clone(), &running.resolution, &stored);
+        let directory = Directory::build(
+            running.config.clone(),
+            &running.resolution,
+            &stored,
+            running.directory.prompts.clone(),
+        );
         self.swap(Running {
             revision: running.revision,
             bundle: running.bundle.clone(),

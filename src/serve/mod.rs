@@ -315,7 +315,10 @@ async fn start_sip(
         cancel: cancel.clone(),
     };
     let shards = shards::Shards::start(setup, inboxes, router.clone());
-    let mut tasks = vec![tokio::spawn(relays.run_refill(cancel.clone()))];
+    let mut tasks = vec![
+        tokio::spawn(relays.clone().run_refill(cancel.clone())),
+        tokio::spawn(relays.clone().run_pacer(cancel.clone())),
+    ];
     for (i, socket) in udp.iter().enumerate() {
         log(&format!(
             "SIP on udp {}",

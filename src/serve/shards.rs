@@ -159,6 +159,7 @@ impl Shards {
                 registrations: Default::default(),
                 seed: seeds.fork().bytes(),
             };
+            let (media_events, media) = mpsc::unbounded_channel();
             let task = ShardTask {
                 settings,
                 shared: setup.shared.clone(),
@@ -168,8 +169,9 @@ impl Shards {
                 router: router.clone(),
                 calls: calls.clone(),
                 cancel: setup.cancel.clone(),
+                media_events,
             };
-            shards.tasks.push(tokio::spawn(task.run(inbox, command_rx)));
+            shards.tasks.push(tokio::spawn(task.run(inbox, command_rx, media)));
             shards.commands.push(commands);
             shards.calls.push(calls);
         }
@@ -212,6 +214,8 @@ struct ShardTask {
     router: Router,
     calls: Arc<AtomicUsize>,
     cancel: CancellationToken,
+    /// Where the media driver reports what served callers do (keys, plays ended, recordings).
+    media_events: crate::media::relay::Events,
 }
 
 impl ShardTask {
@@ -219,6 +223,7 @@ impl ShardTask {
         mut self,
         mut inbox: mpsc::Receiver<Inbound>,
         mut commands: mpsc::UnboundedReceiver<Command>,
+        mut media: mpsc::UnboundedReceiver<crate::media::anchor::MediaEvent>,
     ) {
         let Some(directory) = self.directories.borrow_and_update().clone() else {
             return;
@@ -237,6 +242,7 @@ impl ShardTask {
                         engine.handle(Input::Config { now: now(), directory });
                     }
                 }
+                Some(event) = media.recv() => engine.handle(Input::Media { now: now(), event }),
                 Some(command) = commands.recv() => match command {
                     Command::Drain => engine.handle(Input::Drain),
                     Command::EndCalls => engine.handle(Input::EndCalls(now())),
@@ -282,7 +288,9 @@ impl ShardTask {
         loop {
             match engine.poll() {
                 Output::Transmit(t) => self.router.send(t).await,
-                Output::Media(command) => reports.extend(self.relays.command(command)),
+                Output::Media(command) => {
+                    reports.extend(self.relays.command(command, &self.media_events))
+                }
                 Output::Record(record) => {
                     self.persist.record(record);
                 }

@@ -12,7 +12,7 @@ use super::message::{
 use std::net::{IpAddr, SocketAddr};
 
 /// Methods this server answers; listed in `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO";
 
 /// The answer to a message that did not parse: 400 (or 505) when it can be answered, `None`
 /// when it cannot (no usable Via, a response).

@@ -35,6 +35,10 @@ pub enum CallOutcome {
     Unavailable,
     /// No such extension or person.
     NotFound,
+    /// The caller left a voicemail message.
+    Voicemail,
+    /// Outside working hours: the caller heard the after-hours prompt.
+    Closed,
 }
 
 /// One finished call.

@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module tests one user-facing surface.
 
+mod audio;
 mod baresip;
 mod calls;
 mod cli;
@@ -7,6 +8,7 @@ mod drain;
 mod examples;
 mod fixtures;
 mod graph;
+mod media;
 mod layering;
 mod peers;
 mod plan;

@@ -6,6 +6,7 @@ pub mod phone;
 mod world;
 
 mod calls;
+mod media;
 mod registration;
 mod robustness;
 mod routing;

@@ -670,6 +670,31 @@ impl Phone {
         self.tx.send(r, to, Role::ReInvite, now, out);
     }
 
+    /// A key press as SIP INFO (`application/dtmf-relay`) in the phone's first call it placed.
+    pub fn info(&mut self, digit: char, now: Instant, out: &mut Vec<Transmit>) {
+        let via = self.via();
+        let Some(dialog) = self.outgoing.values_mut().find_map(|c| c.dialog.as_mut()) else {
+            return;
+        };
+        let mut r = dialog.request(Method::Info, &via);
+        r.headers_mut().push("Content-Type", "application/dtmf-relay");
+        r.set_body(format!("Signal={digit}\r\nDuration=160\r\n"));
+        let to = dialog.next_hop();
+        self.tx.send(r, to, Role::Other, now, out);
+    }
+
+    /// Hangs up the first call the phone placed that was answered.
+    pub fn hang_up(&mut self, now: Instant, out: &mut Vec<Transmit>) {
+        let id = self
+            .order
+            .iter()
+            .find(|id| self.outgoing.get(*id).is_some_and(|c| c.dialog.is_some()))
+            .cloned();
+        if let Some(id) = id {
+            self.bye(&id, now, out);
+        }
+    }
+
     fn bye(&mut self, id: &str, now: Instant, out: &mut Vec<Transmit>) {
         let via = self.via();
         let (request, to) = if let Some(c) = self.outgoing.get_mut(id) {

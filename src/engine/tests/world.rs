@@ -138,6 +138,7 @@ pub fn directory(yaml: &str) -> Arc<Directory> {
         Arc::new(config),
         &resolution,
         &BTreeMap::new(),
+        Arc::new(crate::media::prompt::Prompts::empty()),
     ))
 }
 
@@ -351,6 +352,56 @@ impl World {
         self.send_from(id, out);
     }
 
+    /// Phone `id` presses `digit`, sent as SIP INFO.
+    pub fn info(&mut self, id: PhoneId, digit: char) {
+        let mut out = Vec::new();
+        let now = self.now;
+        self.phones[id.0].info(digit, now, &mut out);
+        self.send_from(id, out);
+    }
+
+    /// Phone `id` hangs up its answered call.
+    pub fn hang_up(&mut self, id: PhoneId) {
+        let mut out = Vec::new();
+        let now = self.now;
+        self.phones[id.0].hang_up(now, &mut out);
+        self.send_from(id, out);
+    }
+
+    /// The media driver reports `event` (on the first shard: the scenarios that serve callers
+    /// run one).
+    pub fn media_event(&mut self, event: MediaEvent) {
+        let now = self.now();
+        self.shards[0].handle(Input::Media { now, event });
+        self.drain_outputs(0);
+    }
+
+    /// Whether the fake driver is recording on `relay`: a `Record` not followed by a
+    /// `StopRecording`.
+    fn recording(&self, relay: RelayId) -> bool {
+        self.media
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                MediaCommand::Record { relay: r, .. } if *r == relay => Some(true),
+                MediaCommand::StopRecording(r) if *r == relay => Some(false),
+                _ => None,
+            })
+            .unwrap_or(false)
+    }
+
+    /// The relay of the last call the PBX served.
+    pub fn served_relay(&self) -> RelayId {
+        self.media
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                MediaCommand::Serve { relay, .. } => Some(*relay),
+                _ => None,
+            })
+            .expect("a caller was served")
+    }
+
     /// The next `times` datagrams to `to` whose first line starts with `line_starts` suffer
     /// `fault`.
     pub fn fault(&mut self, to: SocketAddr, line_starts: &str, fault: Fault, times: usize) {
@@ -501,6 +552,14 @@ impl World {
                     Output::Transmit(t) => self.send_from_pbx(t),
                     Output::Media(command) => {
                         if let MediaCommand::Close(relay) = command {
+                            // A recording running when the relay closes ends with it, kept.
+                            if self.recording(relay) {
+                                events.push(MediaEvent::Recorded {
+                                    relay,
+                                    duration: Duration::from_secs(5),
+                                    kept: true,
+                                });
+                            }
                             events.push(MediaEvent::Closed {
                                 relay,
                                 caller_to_callee: 50,

@@ -1,0 +1,179 @@
+//! The PBX answering calls itself, on the wire: SIPp calls a company number through the trunk
+//! and sends real RTP (pcap streams made by `audio`): a voicemail whose stored WAV must hold
+//! the tone the caller sent; a voice menu whose key — sent as RFC 4733 events, as SIP INFO and
+//! as in-band tones — must ring the right department's phone (a SIPp phone that answers).
+
+use crate::audio;
+use crate::peers::{ok, phone, scenario_path, sipp_on};
+use crate::support::Server;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+const ANNA: (&str, &str) = ("anna", "anna-secret-2024");
+const BORIS: (&str, &str) = ("boris", "boris-secret-2024");
+const DID: &str = "+74950000001";
+
+/// Tenant acme (English prompts) with anna and boris, a trunk on 127.0.0.2:`trunk_port`, and
+/// `extra` (departments, menus, numbers).
+fn config(trunk_port: u16, extra: &str) -> String {
+    format!(
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n    timezone: Europe/Moscow\n    language: en\n    voicemail: {{ silence: 10s, min_length: 1s }}\n    trunks:\n      - {{ id: gw, host: 127.0.0.2, port: {trunk_port} }}\n    staff:\n      - {{ name: Anna, login: anna, extension: \"210\", password: \"{}\" }}\n      - {{ name: Boris, login: boris, extension: \"211\", password: \"{}\" }}\n{extra}",
+        ANNA.1, BORIS.1
+    )
+}
+
+/// A trunk address nobody answers at (the calls come from it; none go out).
+fn trunk() -> (UdpSocket, u16) {
+    let socket = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
+}
+
+/// A call from outside to `DID` with `scenario`, holding `hold_ms` after the answer, with
+/// SIPp keys `keys`.
+fn call(server: &Server, dir: &Path, scenario: &str, hold_ms: u32, keys: &[(&str, &str)]) -> Output {
+    let trace = dir.join(format!("{scenario}.log"));
+    let mut args: Vec<String> = vec![
+        "-s".into(),
+        DID.into(),
+        "-key".into(),
+        "from_number".into(),
+        "+79161112233".into(),
+        "-d".into(),
+        hold_ms.to_string(),
+        "-trace_msg".into(),
+        "-message_file".into(),
+        trace.to_string_lossy().into_owned(),
+    ];
+    for (k, v) in keys {
+        args.extend(["-key".into(), k.to_string(), v.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sipp_on(
+        "127.0.0.2",
+        server.sip.unwrap(),
+        dir,
+        scenario_path(scenario).to_str().unwrap(),
+        &args,
+    )
+    .output()
+    .unwrap()
+}
+
+/// The voicemail recordings under the server's directory.
+fn recordings(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "wav")
+                && p.components().any(|c| c.as_os_str() == "voicemail")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_caller_leaves_a_voicemail_and_the_stored_wav_holds_the_tone_it_sent() {
+    let (_trunk, port) = trunk();
+    let server = Server::start(&config(
+        port,
+        &format!("    numbers:\n      - {{ number: \"{DID}\", destination: {{ voicemail: anna }} }}\n"),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    // The greeting plays for about 2.5 s: the caller is quiet 4 s, then a 440 Hz tone for 3 s.
+    let pcap = dir.path().join("tone.pcap");
+    let mut pcm = audio::silence(4000);
+    pcm.extend(audio::sine(440.0, 3000, 0.3));
+    pcm.extend(audio::silence(500));
+    audio::audio_pcap(&pcap, &pcm);
+    let out = call(
+        &server,
+        dir.path(),
+        "trunk_call_audio.xml",
+        9000,
+        &[("pcap", pcap.to_str().unwrap())],
+    );
+    ok(&out, "the caller");
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "voicemail", "{record}");
+    let files = server.wait_for("the recording", Duration::from_secs(10), || {
+        let files = recordings(server.dir.path());
+        (!files.is_empty()).then_some(files)
+    });
+    assert_eq!(files.len(), 1, "{files:?}");
+    let pcm = pbx::media::wav::read(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let (start, end) = audio::loud_span(&pcm).expect("the recording holds the tone");
+    let secs = (end - start) as f64 / 8000.0;
+    assert!((secs - 3.0).abs() <= 0.3, "the tone lasted {secs} s in the recording");
+    let freq = audio::frequency(&pcm[start..end]);
+    assert!((freq - 440.0).abs() <= 8.8, "the tone was {freq} Hz in the recording");
+}
+
+/// A menu on `DID`: 1 rings department sales (anna), 2 rings support (boris).
+fn menu_config(port: u16, prompt: &Path) -> String {
+    config(
+        port,
+        &format!(
+            "    departments:\n      - {{ id: sales, strategy: all_at_once, members: [anna] }}\n      - {{ id: support, strategy: all_at_once, members: [boris] }}\n    menus:\n      - {{ id: main, prompt: \"{}\", options: {{ \"1\": {{ department: sales }}, \"2\": {{ department: support }} }}, timeout: 5s }}\n    numbers:\n      - {{ number: \"{DID}\", destination: {{ menu: main }} }}\n",
+            prompt.display()
+        ),
+    )
+}
+
+/// A short menu prompt (a 600 Hz tone, 1 s), written into `dir`.
+fn prompt(dir: &Path) -> PathBuf {
+    let path = dir.join("menu.wav");
+    std::fs::write(&path, pbx::media::wav::write(&audio::sine(600.0, 1000, 0.2))).unwrap();
+    path
+}
+
+#[test]
+fn a_menu_key_sent_as_rfc4733_events_rings_the_department_it_names() {
+    menu_call(|dir| {
+        let pcap = dir.join("key2.pcap");
+        audio::events_pcap(&pcap, 101, 500, "2");
+        ("trunk_call_audio.xml", vec![("pcap".into(), pcap.to_string_lossy().into_owned())])
+    });
+}
+
+#[test]
+fn a_menu_key_sent_as_sip_info_rings_the_department_it_names() {
+    menu_call(|_| ("trunk_call_info.xml", vec![("digit".into(), "2".into())]));
+}
+
+#[test]
+fn a_menu_key_sent_as_in_band_tones_rings_the_department_it_names() {
+    menu_call(|dir| {
+        let pcap = dir.join("inband2.pcap");
+        let mut pcm = audio::silence(500);
+        pcm.extend(pbx::media::tone::dtmf('2', 120, 400));
+        audio::audio_pcap(&pcap, &pcm);
+        ("trunk_call_audio.xml", vec![("pcap".into(), pcap.to_string_lossy().into_owned())])
+    });
+}
+
+/// A caller presses 2 in the menu the way `how` sends it: boris (support) gets the call and
+/// answers; anna (sales) never rings.
+fn menu_call(how: impl FnOnce(&Path) -> (&'static str, Vec<(String, String)>)) {
+    let (_trunk, port) = trunk();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&menu_config(port, &prompt(dir.path())));
+    let boris = phone(&server, dir.path(), BORIS, "uas_answer.xml", 1);
+    let (scenario, keys) = how(dir.path());
+    let keys: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = call(&server, dir.path(), scenario, 6000, &keys);
+    ok(&out, "the caller");
+    boris.finished("boris took the call");
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "answered", "{record}");
+    assert_eq!(record["answered_by"], "boris", "{record}");
+}
