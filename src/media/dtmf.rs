@@ -21,7 +21,7 @@
 //!   always does, whatever its alignment with the blocks (ETSI ES 201 235-3: tones under
 //!   20 ms must not count, over 40 ms must; between, a detector may choose). A digit ends after
 //!   3 blocks without it (38 ms), so the same digit again after a 40 ms gap is a new press,
-//!   while a press that drops out for a block or two stays one.
+//!   while a press that drops out for up to 10 ms (two blocks at most) stays one.
 //!
 //! RFC 4733 (`Rfc4733`): one press is one RTP timestamp. It is reported on the first packet
 //! seen with a new timestamp (whatever that packet is: the start, a repeat, or an end packet
