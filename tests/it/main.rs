@@ -17,3 +17,4 @@ mod server;
 mod simulate;
 mod sip;
 mod support;
+mod voicemail;
