@@ -3,7 +3,9 @@
 
 pub mod anchor;
 pub mod dtmf;
+pub mod endpoint;
 pub mod g711;
+pub mod prompt;
 pub mod relay;
 pub mod rtp;
 pub mod sdp;
