@@ -13,18 +13,27 @@
 //! | `GET /api/v1/history` | the apply history, newest first |
 //! | `GET /api/v1/calls?tenant=&limit=` | call history records, newest first |
 //! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | a new password, shown once |
+//! | `GET /api/v1/tenants/{tenant}/voicemail?mailbox=` | the tenant's messages (of one box: `staff:<login>`, `department:<id>`), newest first |
+//! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
+//! | `DELETE /api/v1/tenants/{tenant}/voicemail/{id}` | 204; the message and its recording are gone |
+//! | `POST /api/v1/tenants/{tenant}/voicemail/{id}/heard` | 204; the message is marked heard |
+//!
+//! A voicemail id that is unknown, or another tenant's, gets the same 404.
 
 use crate::config::bundle::Bundle;
 use crate::credentials::constant_time_eq;
 use crate::serve::applier::{Applier, ApplyOptions, Outcome, Refusal, RotateError, Source};
+use crate::serve::voicemail::recording_path;
+use crate::store::{Voicemail, VoicemailIndex};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Largest request body accepted (a 10,000-staff config is about 2 MB).
@@ -35,6 +44,8 @@ pub struct Admin {
     pub applier: Arc<Applier>,
     /// The token clients must present; `None` disables the API (every request gets 401).
     pub token: Option<String>,
+    /// The server's data directory (voicemail recordings live under it).
+    pub data_dir: PathBuf,
 }
 
 /// The admin routes.
@@ -48,6 +59,15 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route(
             "/api/v1/tenants/{tenant}/staff/{login}/password",
             post(rotate),
+        )
+        .route("/api/v1/tenants/{tenant}/voicemail", get(voicemails))
+        .route(
+            "/api/v1/tenants/{tenant}/voicemail/{id}",
+            get(voicemail_audio).delete(delete_voicemail),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/voicemail/{id}/heard",
+            post(voicemail_heard),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(admin)
@@ -271,6 +291,223 @@ async fn rotate(
             error(StatusCode::CONFLICT, "configured", e.to_string())
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// Query of `GET /api/v1/tenants/{tenant}/voicemail`: one box's messages only.
+#[derive(Debug, Deserialize)]
+pub struct VoicemailQuery {
+    mailbox: Option<String>,
+}
+
+/// A voicemail message as the API shows it (where its file is stays inside).
+#[derive(Debug, Serialize)]
+struct VoicemailView {
+    id: u64,
+    mailbox: String,
+    caller: String,
+    number: Option<String>,
+    received_ms: u64,
+    duration_ms: u64,
+    heard: bool,
+}
+
+impl From<Voicemail> for VoicemailView {
+    fn from(m: Voicemail) -> Self {
+        VoicemailView {
+            id: m.id,
+            mailbox: m.mailbox,
+            caller: m.caller,
+            number: m.number,
+            received_ms: m.received_ms,
+            duration_ms: m.duration_ms,
+            heard: m.heard,
+        }
+    }
+}
+
+/// The answer to a message id that is unknown or another tenant's: the same for both.
+fn no_such_message() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such voicemail message",
+    )
+}
+
+/// A message id from the path; one that is not a number names no message.
+fn message_id(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+/// Answers a store failure in a voicemail route: a tenant that cannot be a key has no
+/// messages (404), anything else is the server's (500).
+fn voicemail_store_error(e: &crate::store::StoreError) -> Response {
+    match e {
+        crate::store::StoreError::InvalidKey { .. } => no_such_message(),
+        e => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+    }
+}
+
+async fn voicemails(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<VoicemailQuery>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    if let Some(mailbox) = &q.mailbox {
+        let named = ["staff:", "department:"]
+            .iter()
+            .any(|kind| mailbox.strip_prefix(kind).is_some_and(|n| !n.is_empty()));
+        if !named {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-mailbox",
+                format!("mailbox {mailbox:?} is neither `staff:<login>` nor `department:<id>`"),
+            );
+        }
+    }
+    let applier = admin.applier.clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        applier.store().voicemails(&tenant, q.mailbox.as_deref())
+    })
+    .await;
+    match listed {
+        Ok(Ok(messages)) => Json(
+            messages
+                .into_iter()
+                .map(VoicemailView::from)
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Ok(Err(crate::store::StoreError::InvalidKey { .. })) => {
+            Json(Vec::<VoicemailView>::new()).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// What reading a recording came to.
+enum Audio {
+    Found(u64, Vec<u8>),
+    Missing,
+    Failed(Response),
+}
+
+async fn voicemail_audio(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let Some(id) = message_id(&id) else {
+        return no_such_message();
+    };
+    let admin = admin.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let message = match admin.applier.store().voicemail(&tenant, id) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Audio::Missing,
+            Err(e) => return Audio::Failed(voicemail_store_error(&e)),
+        };
+        let path = match recording_path(&admin.data_dir, &message) {
+            Ok(p) => p,
+            Err(e) => {
+                return Audio::Failed(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "voicemail",
+                    e.to_string(),
+                ))
+            }
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => Audio::Found(id, bytes),
+            // Deleted meanwhile (or lost): to the client, the message is not there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!(
+                    "pbx serve: voicemail {tenant}/{id} is indexed but {} is missing",
+                    path.display()
+                );
+                Audio::Missing
+            }
+            Err(e) => Audio::Failed(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "voicemail",
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    })
+    .await;
+    match read {
+        Ok(Audio::Found(id, bytes)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "audio/wav".to_string()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"voicemail-{id}.wav\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Audio::Missing) => no_such_message(),
+        Ok(Audio::Failed(response)) => response,
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn delete_voicemail(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let Some(id) = message_id(&id) else {
+        return no_such_message();
+    };
+    let admin = admin.clone();
+    let deleted = tokio::task::spawn_blocking(move || {
+        crate::serve::voicemail::delete(admin.applier.store(), &admin.data_dir, &tenant, id)
+    })
+    .await;
+    match deleted {
+        Ok(Ok(Some(_))) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(None)) => no_such_message(),
+        Ok(Err(crate::serve::voicemail::VoicemailError::Store(e))) => voicemail_store_error(&e),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "voicemail",
+            e.to_string(),
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+async fn voicemail_heard(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let Some(id) = message_id(&id) else {
+        return no_such_message();
+    };
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.store().mark_heard(&tenant, id)).await {
+        Ok(Ok(true)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(false)) => no_such_message(),
+        Ok(Err(e)) => voicemail_store_error(&e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }

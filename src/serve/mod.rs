@@ -8,6 +8,7 @@
 
 pub mod applier;
 mod shards;
+pub mod voicemail;
 mod watch;
 
 use crate::config::model::SecretRef;
@@ -100,6 +101,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     let app = router(Arc::new(Admin {
         applier: applier.clone(),
         token,
+        data_dir: config.server.data_dir.clone(),
     }));
     let http = tokio::spawn({
         let cancel = cancel.clone();

@@ -19,3 +19,4 @@ mod server;
 mod simulate;
 mod sip;
 mod support;
+mod voicemail;
