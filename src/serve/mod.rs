@@ -170,6 +170,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         shards,
         tasks,
         writer,
+        voicemails,
     } = sip;
     for task in tasks {
         let _ = task.await;
@@ -177,6 +178,8 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     // The store writer ends when the shards (the senders of what it writes) are gone.
     shards.join().await;
     let _ = writer.await;
+    // Messages left while the calls ended are written before the store closes.
+    voicemails.close().await;
     applier.store().flush()?;
     Ok(())
 }
@@ -187,7 +190,13 @@ struct Sip {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The store writer: it ends when the shards (its senders) are gone.
     writer: tokio::task::JoinHandle<()>,
+    /// The voicemail writer the relays hand recordings to.
+    voicemails: voicemail::Voicemails,
 }
+
+/// Recordings waiting for the voicemail writer; more are dropped (and counted), never waited
+/// for.
+const VOICEMAIL_QUEUE: usize = 64;
 
 /// How long a stop waits for calls in progress to end by themselves.
 const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -284,6 +293,21 @@ async fn start_sip(
         server.rtp_port_max,
     ));
     relays.fill();
+    let voicemails = voicemail::spawn(applier.clone(), server.data_dir.clone(), VOICEMAIL_QUEUE);
+    let sink = voicemails.clone();
+    relays.set_recordings(Arc::new(
+        move |m: &crate::media::anchor::Mailbox, pcm: Vec<i16>| {
+            sink.offer(voicemail::Recording {
+                tenant: m.tenant.clone(),
+                mailbox: m.mailbox.clone(),
+                caller: m.caller.clone(),
+                number: m.number.clone(),
+                received_ms: m.received_ms,
+                pcm,
+                keep: m.keep,
+            })
+        },
+    ));
     // Evenly's order continues where it was; phones registered before a restart stay reachable.
     let last_calls = applier.store().last_calls().unwrap_or_else(|e| {
         log(&format!("cannot read who last received calls: {e}"));
@@ -345,6 +369,7 @@ async fn start_sip(
         shards,
         tasks,
         writer,
+        voicemails,
     })
 }
 
