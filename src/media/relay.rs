@@ -781,6 +781,112 @@ mod tests {
         relays.command(MediaCommand::Close(pair.id), &events());
     }
 
+    #[tokio::test]
+    async fn a_served_caller_hears_the_pbx_its_keys_are_reported_and_a_bridge_relays_again() {
+        use crate::media::endpoint::Codec;
+        use crate::media::g711::Law;
+        use crate::media::prompt::Audio;
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let relays = Arc::new(Relays::new(lo, lo, 48000, 48999));
+        relays.fill();
+        let cancel = CancellationToken::new();
+        tokio::spawn(relays.clone().run_pacer(cancel.clone()));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let pair = relays.take().unwrap();
+        relays.command(MediaCommand::Start(pair.id), &tx);
+        for (side, sock) in [(Side::Caller, &caller), (Side::Callee, &callee)] {
+            relays.command(
+                MediaCommand::Expect {
+                    relay: pair.id,
+                    side,
+                    addr: sock.local_addr().unwrap(),
+                },
+                &tx,
+            );
+        }
+        let codec = Codec {
+            law: Law::Mu,
+            payload_type: 0,
+            event_type: Some(101),
+        };
+        relays.command(MediaCommand::Serve { relay: pair.id, codec }, &tx);
+        assert_eq!(relays.served(), 1);
+        // 320 samples of a loud square wave: two packets of it, then PlayDone, then silence.
+        let clip = Arc::new(Audio::from_pcm(
+            &(0..320).map(|i| if i % 8 < 4 { 8000 } else { -8000 }).collect::<Vec<i16>>(),
+        ));
+        relays.command(
+            MediaCommand::Play {
+                relay: pair.id,
+                clips: vec![Clip(clip.clone())],
+                looped: false,
+            },
+            &tx,
+        );
+        let mut payloads = Vec::new();
+        let mut buf = [0u8; 512];
+        while payloads.len() < 4 {
+            let (n, from) =
+                tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf))
+                    .await
+                    .expect("paced packets")
+                    .unwrap();
+            assert_eq!(from, pair.caller);
+            let (header, payload) = crate::media::rtp::parse(&buf[..n]).unwrap();
+            payloads.push((header.seq, payload.to_vec()));
+        }
+        let starts = payloads
+            .iter()
+            .position(|(_, p)| p.as_slice() == &clip.bytes(Law::Mu)[..160])
+            .expect("the clip was played");
+        assert_eq!(payloads[starts + 1].1, &clip.bytes(Law::Mu)[160..]);
+        assert!(payloads.windows(2).all(|w| w[1].0 == w[0].0.wrapping_add(1)));
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap(),
+            Some(MediaEvent::PlayDone(pair.id))
+        );
+        // The callee's audio does not reach a served caller; the caller's keys are reported.
+        callee.send_to(b"not for you", pair.callee).await.unwrap();
+        let mut event = Vec::new();
+        crate::media::rtp::write(
+            &crate::media::rtp::Header {
+                marker: true,
+                payload_type: 101,
+                seq: 1,
+                timestamp: 160,
+                ssrc: 7,
+            },
+            &[5, 10, 0, 160],
+            &mut event,
+        );
+        caller.send_to(&event, pair.caller).await.unwrap();
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap(),
+            Some(MediaEvent::Digit {
+                relay: pair.id,
+                digit: '5',
+                via: crate::media::dtmf::Via::Rfc4733
+            })
+        );
+        // Bridged: relayed both ways again, and nothing paced any more.
+        relays.command(MediaCommand::Bridge(pair.id), &tx);
+        assert_eq!(relays.served(), 0);
+        callee.send_to(b"hello", pair.callee).await.unwrap();
+        loop {
+            let (n, _) = tokio::time::timeout(Duration::from_secs(2), caller.recv_from(&mut buf))
+                .await
+                .expect("relayed")
+                .unwrap();
+            if &buf[..n] == b"hello" {
+                break;
+            }
+        }
+        relays.command(MediaCommand::Close(pair.id), &tx);
+        cancel.cancel();
+    }
+
     #[test]
     fn ports_are_taken_in_turn_and_a_port_in_use_is_skipped() {
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
