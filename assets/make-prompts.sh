@@ -3,7 +3,7 @@
 #
 #   assets/prompts/en/<name>.wav   English, espeak-ng (voice en-us)
 #   assets/prompts/ru/<name>.wav   Russian, festival with festvox-ru (voice msu_ru_nsh_clunits)
-#   examples/prompts/<name>.wav    the example configs' own prompts (a menu, a greeting), English
+#   assets/prompts/examples/<name>.wav  the example configs' own prompts (a menu, greetings), Russian
 #
 #   assets/make-prompts.sh
 #
@@ -26,7 +26,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$here/prompts"
-examples="$here/../examples/prompts"
+examples="$here/prompts/examples"
 en_voice="${ESPEAK_VOICE:-en-us}"
 speed="${ESPEAK_SPEED:-150}" # words per minute; a little slower than espeak's 175, for phones
 ru_engine="${RU_ENGINE:-festival}"
@@ -81,19 +81,21 @@ speech() {
     silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse
 }
 
-# prompt LANG NAME TEXT: assets/prompts/LANG/NAME.wav, with 50 ms of silence at each end.
+# prompt LANG NAME TEXT [OUT]: speech with 50 ms of silence at each end, as OUT (default
+# assets/prompts/LANG/NAME.wav).
 prompt() {
   speech "$1" "$2" "$3"
-  sox -R "$tmp/$1-$2.wav" "$out/$1/$2.wav" pad 0.05 0.05
+  sox -R "$tmp/$1-$2.wav" "${4:-$out/$1/$2.wav}" pad 0.05 0.05
 }
 
-# greeting LANG TEXT: assets/prompts/LANG/voicemail_greeting.wav: the speech, exactly 0.4 s of
-# silence, then the tone (1 kHz for 0.3 s).
+# greeting LANG TEXT [OUT]: a voicemail greeting: the speech, exactly 0.4 s of silence, then the
+# tone (1 kHz for 0.3 s), as OUT (default assets/prompts/LANG/voicemail_greeting.wav).
 greeting() {
   speech "$1" voicemail_speech "$2"
   sox -R -n -r 8000 -c 1 -b 16 -e signed-integer "$tmp/pause.wav" trim 0 0.4
   sox -R -n -r 8000 -c 1 -b 16 -e signed-integer "$tmp/beep.wav" synth 0.3 sine 1000 vol 0.5 fade 0.005 0.3 0.005
-  sox -R "$tmp/$1-voicemail_speech.wav" "$tmp/pause.wav" "$tmp/beep.wav" "$out/$1/voicemail_greeting.wav" pad 0.05 0.05
+  sox -R "$tmp/$1-voicemail_speech.wav" "$tmp/pause.wav" "$tmp/beep.wav" \
+    "${3:-$out/$1/voicemail_greeting.wav}" pad 0.05 0.05
 }
 
 greeting en "Please leave a message after the tone."
@@ -114,11 +116,11 @@ prompt ru callback_confirmed "Спасибо. Мы перезвоним вам, 
 ru_digits=(ноль один два три четыре пять шесть семь восемь девять)
 for d in 0 1 2 3 4 5 6 7 8 9; do prompt ru "digit_$d" "${ru_digits[$d]}"; done
 
-# The example configs' own prompts (examples/*.yaml name them): not built in, just samples.
-speech en menu_example "For sales press 1, for support press 2, or stay on the line."
-sox -R "$tmp/en-menu_example.wav" "$examples/menu_example.wav" pad 0.05 0.05
-speech en welcome "Thank you for calling. Please hold while we connect you."
-sox -R "$tmp/en-welcome.wav" "$examples/welcome.wav" pad 0.05 0.05
+# The example configs' own prompts (examples/*.yaml name them; not built in). The example
+# companies are Russian, so these are too. The menu matches examples/call-centre.yaml's `main`.
+prompt ru menu_example "Здравствуйте! Отдел продаж — нажмите четыре. Первая линия — пять. Эскалация — девять. Руководитель — ноль. Или наберите внутренний номер." "$examples/menu_example.wav"
+prompt ru welcome "Спасибо за звонок. Пожалуйста, оставайтесь на линии, мы соединяем вас с оператором." "$examples/welcome.wav"
+greeting ru "Вы позвонили в службу поддержки. Оставьте сообщение после сигнала, и мы вам перезвоним." "$examples/voicemail_greeting.wav"
 
 # Check every file is in the engine format.
 status=0

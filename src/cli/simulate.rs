@@ -1,12 +1,15 @@
 //! `pbx simulate`: who rings, when, if someone calls this number (or extension, or
-//! department) at that time — the call played through the same routing the server runs, on a
-//! virtual clock, with a script of who answers, refuses, is away or on another call. Offline:
-//! it reads the config, nothing else.
+//! department) at that time, pressing these keys — the call played through the same routing
+//! the server runs, on a virtual clock, with a script of who answers, refuses, is away or on
+//! another call, which keys the caller presses and how long they speak into voicemail; what
+//! the PBX plays and records shows in the timeline. Offline: it reads the config (not the
+//! audio files: every prompt is taken to play for 5 s), nothing else.
 
 use super::exit;
 use crate::config::model::{Config, DepartmentId};
-use crate::routing::simulation::{simulate, Line, Moment, Script};
+use crate::routing::simulation::{simulate, Line, Moment, Press, Script};
 use crate::routing::Entry;
+use crate::routing::NoChoice;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +50,14 @@ pub struct Args {
     /// Who is on another call.
     #[arg(long, value_name = "LOGIN")]
     pub busy: Vec<String>,
+    /// Keys the caller presses (`0`-`9`, `*`, `#`; several at once: `201`): at SECONDS since
+    /// the call began, or, without `@`, right after the next prompt has played (in order, one
+    /// `--press` per prompt).
+    #[arg(long, value_name = "KEYS[@SECONDS]")]
+    pub press: Vec<String>,
+    /// How long the caller speaks into voicemail, in seconds (0: says nothing).
+    #[arg(long, value_name = "SECONDS", default_value = "10")]
+    pub message: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimFormat::Human)]
     pub format: SimFormat,
@@ -83,6 +94,16 @@ pub fn run(args: Args) -> u8 {
             Ok(answer) => script.answers.push(answer),
             Err(message) => return usage(message),
         }
+    }
+    for p in &args.press {
+        match parse_press(p) {
+            Ok(press) => script.presses.push(press),
+            Err(message) => return usage(message),
+        }
+    }
+    match seconds_arg(&args.message) {
+        Some(d) => script.message = d,
+        None => return usage(format!("--message `{}`: expected seconds", args.message)),
     }
     let lines = simulate(
         Arc::clone(&config),
@@ -192,13 +213,35 @@ fn parse_time(at: &str, zone: &jiff::tz::TimeZone) -> Result<jiff::Timestamp, St
 fn parse_answer(a: &str) -> Result<(String, Duration), String> {
     match a.split_once('@') {
         None => Ok((a.to_string(), DEFAULT_ANSWER)),
-        Some((who, secs)) => secs
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 3600.0)
-            .map(|s| (who.to_string(), Duration::from_secs_f64(s)))
+        Some((who, secs)) => seconds_arg(secs)
+            .map(|s| (who.to_string(), s))
             .ok_or_else(|| format!("--answer `{a}`: expected WHO or WHO@SECONDS")),
     }
+}
+
+/// `1`, `201`, `#` or `2@12.5` (keys, and seconds since the call began).
+fn parse_press(p: &str) -> Result<Press, String> {
+    let bad = || format!("--press `{p}`: expected keys (0-9, *, #), optionally @SECONDS");
+    let (keys, at) = match p.split_once('@') {
+        None => (p, None),
+        Some((keys, secs)) => (keys, Some(seconds_arg(secs).ok_or_else(bad)?)),
+    };
+    let key = |c: char| c.is_ascii_digit() || c == '*' || c == '#';
+    if keys.is_empty() || !keys.chars().all(key) {
+        return Err(bad());
+    }
+    Ok(Press {
+        keys: keys.to_string(),
+        at,
+    })
+}
+
+/// Seconds (fractions allowed) under an hour.
+fn seconds_arg(secs: &str) -> Option<Duration> {
+    secs.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 3600.0)
+        .map(Duration::from_secs_f64)
 }
 
 fn seconds(d: Duration) -> String {
@@ -232,6 +275,41 @@ fn describe(m: &Moment, zone: &jiff::tz::TimeZone) -> String {
             why.reason()
         ),
         Moment::RingsOn => "rings for as long as the caller waits".into(),
+        Moment::EarlyMedia => "the PBX plays to the caller while it rings (early media)".into(),
+        Moment::PbxAnswers => "the PBX answers".into(),
+        Moment::Play { sounds, .. } if sounds.is_empty() => "silence".into(),
+        Moment::Play { sounds, looped } => format!(
+            "plays {}{}",
+            sounds.join(", then "),
+            if *looped { ", looped" } else { "" }
+        ),
+        Moment::Press(key) => format!("the caller presses {key}"),
+        Moment::Menu(id) => format!("voice menu {id}"),
+        Moment::MenuOption { menu, key } => format!("menu {menu}: option {key}"),
+        Moment::MenuExtension { menu, to } => format!("menu {menu}: extension of {to}"),
+        Moment::MenuNoInput(menu) => format!("menu {menu}: no key pressed"),
+        Moment::MenuInvalid { menu, keys } => format!("menu {menu}: `{keys}` is not a choice"),
+        Moment::MenuNoChoice { menu, after } => format!(
+            "menu {menu}: out of repeats ({})",
+            match after {
+                NoChoice::NoInput => "no input",
+                NoChoice::Invalid => "invalid input",
+            }
+        ),
+        Moment::Voicemail(owner) => format!("voicemail of {owner}"),
+        Moment::Record(owner) => format!("records a message for {owner}"),
+        Moment::StopRecording => "stops recording".into(),
+        Moment::Recorded {
+            duration,
+            kept: true,
+        } => {
+            format!("message of {} kept", seconds(*duration))
+        }
+        Moment::Recorded {
+            duration,
+            kept: false,
+        } => format!("message of {}: too short, discarded", seconds(*duration)),
+        Moment::Hangup(why) => format!("the PBX hangs up: {}", why.reason()),
     }
 }
 
@@ -259,6 +337,42 @@ fn json(line: &Line) -> serde_json::Value {
             }),
         ),
         Moment::RingsOn => ("rings_on", serde_json::Value::Null),
+        Moment::EarlyMedia => ("early_media", serde_json::Value::Null),
+        Moment::PbxAnswers => ("pbx_answers", serde_json::Value::Null),
+        Moment::Play { sounds, looped } => (
+            "play",
+            serde_json::json!({"sounds": sounds, "looped": looped}),
+        ),
+        Moment::Press(key) => ("press", serde_json::json!(key.to_string())),
+        Moment::Menu(id) => ("menu", serde_json::json!(id)),
+        Moment::MenuOption { menu, key } => (
+            "menu_option",
+            serde_json::json!({"menu": menu, "key": key.to_string()}),
+        ),
+        Moment::MenuExtension { menu, to } => (
+            "menu_extension",
+            serde_json::json!({"menu": menu, "to": to}),
+        ),
+        Moment::MenuNoInput(menu) => ("menu_no_input", serde_json::json!(menu)),
+        Moment::MenuInvalid { menu, keys } => (
+            "menu_invalid",
+            serde_json::json!({"menu": menu, "keys": keys}),
+        ),
+        Moment::MenuNoChoice { menu, after } => (
+            "menu_no_choice",
+            serde_json::json!({"menu": menu, "after": match after {
+                NoChoice::NoInput => "no_input",
+                NoChoice::Invalid => "invalid",
+            }}),
+        ),
+        Moment::Voicemail(owner) => ("voicemail", serde_json::json!(owner)),
+        Moment::Record(owner) => ("record", serde_json::json!(owner)),
+        Moment::StopRecording => ("stop_recording", serde_json::Value::Null),
+        Moment::Recorded { duration, kept } => (
+            "recorded",
+            serde_json::json!({"duration_s": duration.as_secs_f64(), "kept": kept}),
+        ),
+        Moment::Hangup(why) => ("hangup", serde_json::json!({"reason": why.reason()})),
     };
     serde_json::json!({"at_s": line.at.as_secs_f64(), "event": event, "detail": detail})
 }

@@ -1,9 +1,12 @@
-//! Checking an audio prompt file before the engine has to play it: the file exists, is a WAV
-//! file, is in the one format the engine plays (8000 Hz, mono, 16-bit PCM), holds some audio,
-//! is not over [`MAX_PROMPT_DURATION`], and holds all the samples its header promises.
+//! Checking an audio file named in the config before the engine has to play it: the file
+//! exists, is a WAV file, is in the one format the engine plays (8000 Hz, mono, 16-bit PCM),
+//! holds some audio, is not longer than its use allows ([`Use::limit`]), and holds all the
+//! samples its header promises.
 //!
 //! Errors describe the file, not where it is: the caller prints the path and the config location
-//! in front of the message ("`prompts/welcome.wav` is 44100 Hz, stereo, ...").
+//! in front of the message ("`prompts/welcome.wav` is 44100 Hz, stereo, ..."). How to fix one
+//! ([`AudioError::fix`]) names the real file: the exact `sox` command that converts or shortens
+//! it.
 
 use super::clock::format_duration;
 use std::fmt;
@@ -21,11 +24,43 @@ pub const ENGINE_CHANNELS: u16 = 1;
 /// The bits per sample the engine plays (signed PCM).
 pub const ENGINE_BITS_PER_SAMPLE: u16 = 16;
 
-/// The longest prompt accepted.
-pub const MAX_PROMPT_DURATION: Duration = Duration::from_secs(10 * 60);
+/// The longest audio file any use accepts ([`check_prompt`] stops there without reading the
+/// samples).
+pub const MAX_PROMPT_DURATION: Duration = Duration::from_secs(5 * 60);
 
-/// A sox command line that converts any audio file into the format the engine plays.
-pub const SOX_COMMAND: &str = "sox INPUT -r 8000 -c 1 -b 16 -e signed-integer OUTPUT.wav";
+/// What an audio file named in the config is played as; each use has its own length limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Use {
+    /// A menu's `prompt`, replayed while the caller chooses: at most 5 minutes.
+    MenuPrompt,
+    /// A number's `greeting`, played instead of ringback: at most 5 minutes.
+    NumberGreeting,
+    /// A voicemail greeting (a person's, a department's, or the tenant's): at most 2 minutes.
+    VoicemailGreeting,
+    /// A replacement for another built-in prompt (after hours, invalid choice, the impatient
+    /// callers' offer, callback confirmed): at most 2 minutes.
+    Prompt,
+}
+
+impl Use {
+    /// The longest file this use accepts.
+    pub fn limit(self) -> Duration {
+        match self {
+            Use::MenuPrompt | Use::NumberGreeting => MAX_PROMPT_DURATION,
+            Use::VoicemailGreeting | Use::Prompt => Duration::from_secs(2 * 60),
+        }
+    }
+
+    /// The use in words, e.g. "a menu prompt".
+    pub fn words(self) -> &'static str {
+        match self {
+            Use::MenuPrompt => "a menu prompt",
+            Use::NumberGreeting => "a number's greeting",
+            Use::VoicemailGreeting => "a voicemail greeting",
+            Use::Prompt => "a prompt",
+        }
+    }
+}
 
 /// How samples are encoded in a WAV file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,21 +151,21 @@ pub enum AudioError {
     NotWav { detail: Option<String> },
     /// A readable WAV file in a format other than 8000 Hz mono 16-bit PCM.
     #[error(
-        "is {found}, but the engine plays 8000 Hz mono 16-bit PCM ({}). Convert it with: \
-         {SOX_COMMAND}",
+        "is {found}, but the engine plays 8000 Hz mono 16-bit PCM ({})",
         found.differences()
     )]
     WrongFormat { found: AudioInfo },
     /// A WAV file with no samples.
     #[error("holds no audio (zero samples); record or export it again")]
     Empty,
-    /// A prompt longer than [`MAX_PROMPT_DURATION`].
+    /// A file longer than its use allows.
     #[error(
-        "is {} long, and a prompt may be at most 10m; shorten it, e.g. with: sox INPUT OUTPUT.wav \
-         trim 0 10:00",
-        format_duration(*.duration)
+        "is {} long, and {} may be at most {}",
+        format_duration(*.duration),
+        .used_as.words(),
+        format_duration(.used_as.limit())
     )]
-    TooLong { duration: Duration },
+    TooLong { duration: Duration, used_as: Use },
     /// The data chunk holds fewer samples than the header says (a cut-off copy or upload).
     #[error(
         "is cut short: its header promises {expected} samples but the file holds {found}; copy or \
@@ -152,23 +187,86 @@ impl AudioError {
             AudioError::Truncated { .. } => "audio-truncated",
         }
     }
-}
 
-fn not_wav_message(detail: Option<&str>) -> String {
-    match detail {
-        None => format!(
-            "is not a WAV file (RIFF/WAVE header not found); if it is audio in another format such \
-             as MP3, convert it with: {SOX_COMMAND}"
-        ),
-        Some(d) => {
-            format!("is not a WAV file the engine can read ({d}); convert it with: {SOX_COMMAND}")
+    /// How to fix it, naming the real file: `file` is where it was looked for and `written`
+    /// how the config names it. `None` when there is no command to give (a missing, empty or
+    /// cut-short file).
+    pub fn fix(&self, file: &Path, written: &str) -> Option<String> {
+        let beside = |suffix: &str| {
+            let stem = file
+                .file_stem()
+                .map_or_else(|| "audio".into(), |s| s.to_string_lossy());
+            let name = format!("{stem}{suffix}.wav");
+            (
+                file.with_file_name(&name),
+                Path::new(written).with_file_name(&name),
+            )
+        };
+        match self {
+            AudioError::WrongFormat { .. } | AudioError::NotWav { .. } => {
+                let (out, out_written) = beside("-8k");
+                let hint = match self {
+                    AudioError::NotWav { detail: None } => {
+                        " (if it is audio in another format such as MP3; sox reads MP3 with the \
+                         libsox-fmt-mp3 package)"
+                    }
+                    _ => "",
+                };
+                Some(format!(
+                    "convert it{hint}: sox {} -r 8000 -c 1 -b 16 -e signed-integer {} — then \
+                     name `{}` here",
+                    shell_quote(file),
+                    shell_quote(&out),
+                    out_written.display()
+                ))
+            }
+            AudioError::TooLong { used_as, .. } => {
+                let (out, out_written) = beside("-short");
+                let limit = used_as.limit().as_secs();
+                Some(format!(
+                    "shorten it, e.g. keep the first {}: sox {} {} trim 0 {}:{:02} — then name \
+                     `{}` here",
+                    format_duration(used_as.limit()),
+                    shell_quote(file),
+                    shell_quote(&out),
+                    limit / 60,
+                    limit % 60,
+                    out_written.display()
+                ))
+            }
+            AudioError::Missing
+            | AudioError::Unreadable(_)
+            | AudioError::Empty
+            | AudioError::Truncated { .. } => None,
         }
     }
 }
 
-/// Checks that `path` is a prompt the engine can play: an existing, readable WAV file of
-/// 8000 Hz mono 16-bit PCM, with at least one sample, at most [`MAX_PROMPT_DURATION`] long, and
-/// not cut short. Problems are reported in that order, the first one found only.
+/// `path` as one shell word: as it is when that is safe, otherwise in single quotes.
+fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
+    if plain {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+fn not_wav_message(detail: Option<&str>) -> String {
+    match detail {
+        None => "is not a WAV file (RIFF/WAVE header not found)".to_owned(),
+        Some(d) => format!("is not a WAV file the engine can read ({d})"),
+    }
+}
+
+/// Checks that `path` is audio the engine can play: an existing, readable WAV file of
+/// 8000 Hz mono 16-bit PCM, with at least one sample, at most [`MAX_PROMPT_DURATION`] long (the
+/// longest any use allows: see [`check_use`] for the use's own limit), and not cut short.
+/// Problems are reported in that order, the first one found only.
 pub fn check_prompt(path: &Path) -> Result<AudioInfo, AudioError> {
     let unreadable = |e: io::Error| AudioError::Unreadable(e.to_string());
     let mut file = File::open(path).map_err(|e| match e.kind() {
@@ -206,8 +304,10 @@ pub fn check_prompt(path: &Path) -> Result<AudioInfo, AudioError> {
         return Err(AudioError::WrongFormat { found: info });
     }
     if info.duration > MAX_PROMPT_DURATION {
+        // Reported as too long for the most generous use; `check_use` names the real one.
         return Err(AudioError::TooLong {
             duration: info.duration,
+            used_as: Use::MenuPrompt,
         });
     }
     let expected = reader.len();
@@ -222,6 +322,26 @@ pub fn check_prompt(path: &Path) -> Result<AudioInfo, AudioError> {
         }
     }
     Ok(info)
+}
+
+/// The verdict of [`check_prompt`] for a file put to `used_as`: its own length limit applied,
+/// and a file too long for every use reported as too long for this one.
+pub fn check_use(
+    checked: &Result<AudioInfo, AudioError>,
+    used_as: Use,
+) -> Result<AudioInfo, AudioError> {
+    match checked {
+        Ok(info) if info.duration > used_as.limit() => Err(AudioError::TooLong {
+            duration: info.duration,
+            used_as,
+        }),
+        Ok(info) => Ok(*info),
+        Err(AudioError::TooLong { duration, .. }) => Err(AudioError::TooLong {
+            duration: *duration,
+            used_as,
+        }),
+        Err(e) => Err(e.clone()),
+    }
 }
 
 /// Whether the file starts with `RIFF`, a length, and `WAVE`.
@@ -338,10 +458,37 @@ mod tests {
             let err = check_prompt(&path).unwrap_err();
             assert_eq!(err.code(), "audio-format");
             let message = err.to_string();
-            assert!(message.starts_with(start), "{message}");
-            assert!(message.ends_with(SOX_COMMAND), "{message}");
-            assert!(!message.contains(dir.path().to_str().unwrap()));
+            assert_eq!(message, start);
+            let fix = err.fix(&path, &format!("prompts/{i}.wav")).unwrap();
+            let out = dir.path().join(format!("{i}-8k.wav"));
+            assert_eq!(
+                fix,
+                format!(
+                    "convert it: sox {} -r 8000 -c 1 -b 16 -e signed-integer {} — then name \
+                     `prompts/{i}-8k.wav` here",
+                    path.display(),
+                    out.display()
+                )
+            );
         }
+    }
+
+    #[test]
+    fn commands_quote_paths_for_the_shell() {
+        let err = AudioError::NotWav { detail: None };
+        let fix = err
+            .fix(Path::new("my prompts/it's.wav"), "my prompts/it's.wav")
+            .unwrap();
+        assert!(
+            fix.starts_with(
+                "convert it (if it is audio in another format such as MP3; sox reads MP3 with \
+                 the libsox-fmt-mp3 package): sox 'my prompts/it'\\''s.wav' -r 8000"
+            ),
+            "{fix}"
+        );
+        assert!(fix.contains(" 'my prompts/it'\\''s-8k.wav' — then name `my prompts/it's-8k.wav`"));
+        assert_eq!(AudioError::Missing.fix(Path::new("a.wav"), "a.wav"), None);
+        assert_eq!(AudioError::Empty.fix(Path::new("a.wav"), "a.wav"), None);
     }
 
     #[test]
@@ -397,18 +544,62 @@ mod tests {
     fn too_long() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_wav(dir.path(), "long.wav", engine_spec(), 10);
-        set_data_len(&path, 8000 * 2 * 601);
+        set_data_len(&path, 8000 * 2 * 301);
         let err = check_prompt(&path).unwrap_err();
+        assert_eq!(err.code(), "audio-too-long");
+        // Over every limit: reported against the use it is put to.
+        let err = check_use(&Err(err), Use::VoicemailGreeting).unwrap_err();
         assert_eq!(
             err,
             AudioError::TooLong {
-                duration: Duration::from_secs(601)
+                duration: Duration::from_secs(301),
+                used_as: Use::VoicemailGreeting
             }
         );
-        assert!(err.to_string().starts_with("is 10m1s long"), "{err}");
-        // Exactly ten minutes is accepted as far as length goes (then found cut short).
-        set_data_len(&path, 8000 * 2 * 600);
+        assert_eq!(
+            err.to_string(),
+            "is 5m1s long, and a voicemail greeting may be at most 2m"
+        );
+        assert_eq!(
+            err.fix(&path, "long.wav").unwrap(),
+            format!(
+                "shorten it, e.g. keep the first 2m: sox {} {} trim 0 2:00 — then name \
+                 `long-short.wav` here",
+                path.display(),
+                dir.path().join("long-short.wav").display()
+            )
+        );
+        // Exactly five minutes is accepted as far as length goes (then found cut short).
+        set_data_len(&path, 8000 * 2 * 300);
         assert_eq!(check_prompt(&path).unwrap_err().code(), "audio-truncated");
+    }
+
+    #[test]
+    fn each_use_has_its_limit() {
+        let info = |secs| AudioInfo {
+            sample_rate: 8000,
+            channels: 1,
+            bits_per_sample: 16,
+            format: SampleKind::Pcm,
+            duration: Duration::from_secs(secs),
+        };
+        for (used_as, ok, too_long) in [
+            (Use::MenuPrompt, 300, 301),
+            (Use::NumberGreeting, 300, 301),
+            (Use::VoicemailGreeting, 120, 121),
+            (Use::Prompt, 120, 121),
+        ] {
+            assert!(check_use(&Ok(info(ok)), used_as).is_ok(), "{used_as:?}");
+            assert_eq!(
+                check_use(&Ok(info(too_long)), used_as).unwrap_err().code(),
+                "audio-too-long",
+                "{used_as:?}"
+            );
+        }
+        assert_eq!(
+            check_use(&Err(AudioError::Empty), Use::Prompt),
+            Err(AudioError::Empty)
+        );
     }
 
     #[test]

@@ -84,12 +84,14 @@ codes! {
     IdInvalid = "E0115" "id-invalid" "An id must be lower-case letters, digits, `-` and `_`.";
     EmailInvalid = "E0116" "email-invalid" "An e-mail address is malformed.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
-    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with no caller action.";
+    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
     MenuDigit = "E0204" "menu-digit" "A menu option that is not one digit 0-9, * or #.";
+    MenuKeyCollision = "E0205" "menu-key-collision" "A menu option on a key that also begins an extension callers may dial in that menu (`dial_extensions`).";
     E164 = "E0301" "e164" "A phone number not in E.164 form.";
     DuplicateNumber = "E0302" "duplicate-number" "A number (DID) claimed twice, in one tenant or across tenants.";
     DuplicateDomain = "E0303" "duplicate-domain" "Two tenants share a SIP domain.";
+    Country = "E0304" "country" "A tenant's `country` that is not an ISO 3166-1 alpha-2 code.";
     Duration = "E0401" "duration" "A malformed duration.";
     ClockTime = "E0402" "clock-time" "A malformed time of day or time range.";
     ScheduleOverlap = "E0403" "schedule-overlap" "Two ranges of one day overlap.";
@@ -97,11 +99,16 @@ codes! {
     Date = "E0405" "date" "A malformed date or date span.";
     AudioMissing = "E0501" "audio-missing" "An audio file that does not exist.";
     AudioFormat = "E0502" "audio-format" "An audio file the engine cannot play (8 kHz mono 16-bit PCM WAV).";
+    AudioTooLong = "E0503" "audio-too-long" "An audio file longer than its use allows (menu prompts and number greetings 5m, other prompts 2m).";
     Address = "E0601" "address" "A malformed listen address or port range.";
     Secret = "E0602" "secret" "A malformed secret reference or password hash.";
+    VoicemailLength = "E0801" "voicemail-length" "`voicemail.max_length` outside 5s-30m, or `min_length` not below it.";
+    VoicemailSilence = "E0802" "voicemail-silence" "`voicemail.silence` outside 1s-60s.";
+    VoicemailKeep = "E0803" "voicemail-keep" "`voicemail.keep` outside 1-10000.";
     PlaintextSecret = "W0701" "plaintext-secret" "A password or token written in plain text in the config.";
     EmptyDepartment = "W0702" "empty-department" "A department with no members.";
-    UnusedSchedule = "W0703" "unused" "A schedule or menu nothing refers to.";
+    Unused = "W0703" "unused" "A schedule no number uses, or a menu no number leads to (directly or through other menus).";
+    UnreachableOption = "W0704" "unreachable-option" "A menu option callers can never choose (`#` in a menu with `dial_extensions`, where `#` ends the dialled extension).";
 }
 
 /// One problem in a config.

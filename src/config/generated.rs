@@ -90,7 +90,7 @@ pub fn identities(t: &Tenant) -> Vec<String> {
 }
 
 /// First extension tried for allocation.
-const FIRST_EXTENSION: u32 = 200;
+pub(crate) const FIRST_EXTENSION: u32 = 200;
 
 /// Fills in generated values. `known` maps (tenant id, identity) to what was generated before;
 /// `new_password` makes a fresh password.

@@ -6,6 +6,7 @@
 pub mod audio;
 pub mod bundle;
 pub mod clock;
+pub mod country;
 pub mod diagnostic;
 pub mod generated;
 pub mod load;

@@ -474,6 +474,21 @@ fn tenant_view(n: &Names) -> View {
     put(&mut v, "domain", t.domain.clone());
     put(&mut v, "max_users", t.max_users.to_string());
     put(&mut v, "timezone", t.timezone.name());
+    put(&mut v, "language", t.language.code());
+    put(&mut v, "country", t.country.clone());
+    let vm = &t.voicemail;
+    put(
+        &mut v,
+        "voicemail.max_length",
+        format_duration(vm.max_length),
+    );
+    put(
+        &mut v,
+        "voicemail.min_length",
+        format_duration(vm.min_length),
+    );
+    put(&mut v, "voicemail.silence", format_duration(vm.silence));
+    put(&mut v, "voicemail.keep", vm.keep.to_string());
     let trunks: Vec<String> = t
         .outbound_trunks
         .iter()

@@ -289,6 +289,16 @@ pub struct Tenant {
     /// IANA time zone of the company, e.g. `Europe/Moscow`. Schedules use it unless they name
     /// their own. Default: `UTC`.
     pub timezone: Option<String>,
+    /// Language of the built-in prompts callers hear (the voicemail greeting, the after-hours
+    /// message, "invalid choice", the impatient-caller offer, digits read out): `ru` or `en`.
+    /// Files named in `prompts` replace them whatever the language. Default: `ru`.
+    pub language: Option<Language>,
+    /// Country of the company, as an ISO 3166-1 alpha-2 code such as `RU`, `KZ` or `DE` (upper
+    /// or lower case): the tones callers hear (ringback) follow its conventions. Default: `RU`.
+    pub country: Option<String>,
+    /// How the voicemail boxes of this company's staff and departments record and keep messages.
+    #[serde(default)]
+    pub voicemail: Voicemail,
     /// Trunks of this tenant only (the same keys as the top-level `trunks`).
     #[serde(default)]
     pub trunks: Vec<Trunk>,
@@ -314,6 +324,33 @@ pub struct Tenant {
     /// Self-service voice menus (IVR).
     #[serde(default)]
     pub menus: Vec<Menu>,
+}
+
+/// The language of a tenant's built-in prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// Russian (`assets/prompts/ru/`).
+    Ru,
+    /// English (`assets/prompts/en/`).
+    En,
+}
+
+/// How a tenant's voicemail boxes record and keep messages. Every key may be omitted.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Voicemail {
+    /// The longest message: recording stops at this length. From 5s to 30m. Default: 2m.
+    pub max_length: Option<DurationText>,
+    /// Shorter messages are discarded (a caller who hung up at the tone leaves nothing). Must be
+    /// below `max_length`. Default: 2s.
+    pub min_length: Option<DurationText>,
+    /// Recording stops after this much silence, which is cut off the message. From 1s to 60s.
+    /// Default: 5s.
+    pub silence: Option<DurationText>,
+    /// How many messages each box keeps; when a new one arrives over this count, the oldest is
+    /// deleted. From 1 to 10000. Default: 100.
+    pub keep: Option<u32>,
 }
 
 /// A staff member (сотрудник).
@@ -342,7 +379,7 @@ pub struct Staff {
     pub ring_time: Option<DurationText>,
     /// What happens to a direct call nobody answers. Default: `voicemail`.
     pub no_answer: Option<NoAnswer>,
-    /// Replaces the default voicemail greeting of this person (a WAV file).
+    /// Replaces the default voicemail greeting of this person (a WAV file, at most 2 minutes).
     pub voicemail_greeting: Option<String>,
 }
 
@@ -407,7 +444,8 @@ pub struct Department {
     pub no_answer: Option<NoAnswer>,
     /// Offer waiting callers a way out after a while ("for impatient callers").
     pub impatient_callers: Option<ImpatientCallers>,
-    /// Replaces the default voicemail greeting of this department (a WAV file).
+    /// Replaces the default voicemail greeting of this department (a WAV file, at most 2
+    /// minutes).
     pub voicemail_greeting: Option<String>,
 }
 
@@ -475,7 +513,7 @@ pub enum Target {
 pub struct ImpatientCallers {
     /// How long a caller waits before the offer is played. Default: 20s.
     pub after: Option<DurationText>,
-    /// Replaces the built-in offer prompt (a WAV file).
+    /// Replaces the built-in offer prompt (a WAV file, at most 2 minutes).
     pub prompt: Option<String>,
     /// Digit that orders a callback. Default: `1`.
     pub callback_digit: Option<String>,
@@ -499,7 +537,7 @@ pub struct Number {
     pub destination: Destination,
     /// Where calls go outside working hours. Default: the after-hours prompt, then hang up.
     pub after_hours: Option<Destination>,
-    /// A WAV file played to the caller instead of ringback tone.
+    /// A WAV file played to the caller instead of ringback tone (at most 5 minutes).
     pub greeting: Option<String>,
 }
 
@@ -573,9 +611,11 @@ pub struct WeeklyHours {
 pub struct Menu {
     /// Short identifier used in destinations, e.g. `main`.
     pub id: String,
-    /// The WAV file played to the caller.
+    /// The WAV file played to the caller (8 kHz mono 16-bit PCM, at most 5 minutes).
     pub prompt: String,
-    /// What each digit (`0`-`9`, `*`, `#`) leads to.
+    /// What each key (`0`-`9`, `*`, `#`) leads to; a key takes effect as soon as it is pressed.
+    /// In a menu with `dial_extensions`, no option may use a key that an extension of the
+    /// tenant starts with, and `#` cannot be an option (it ends a dialled extension).
     #[serde(default)]
     pub options: BTreeMap<String, Destination>,
     /// How long to wait for a digit after the prompt. Default: 5s.
@@ -583,15 +623,23 @@ pub struct Menu {
     /// How many times the prompt is replayed on silence or a wrong digit. Default: 2.
     pub repeat: Option<u32>,
     /// Where the call goes when the caller presses nothing. Default: hang up after the repeats.
+    /// Leading back to this menu without a caller's choice (directly or through other menus
+    /// and no-answer transfers) is a routing loop.
     pub on_timeout: Option<Destination>,
-    /// Where the call goes after a wrong digit and the repeats. Default: hang up.
+    /// Where the call goes after a wrong digit and the repeats. Default: hang up. Like
+    /// `on_timeout`, it may not lead back to this menu on its own.
     pub on_invalid: Option<Destination>,
-    /// Let callers dial a staff member's extension directly. Default: false.
+    /// Let callers dial an extension (a staff member's or a department's) directly instead of
+    /// choosing an option; `#` ends the extension early. Then no option may use a key that an
+    /// extension starts with: the caller's first key would mean both. (Staff without a written
+    /// extension get one from 200 upward, so while there are any, `2` counts as taken.)
+    /// Default: false.
     #[serde(default)]
     pub dial_extensions: bool,
 }
 
-/// Replacements for the built-in prompts (WAV files, 8 kHz mono 16-bit PCM).
+/// Replacements for the built-in prompts (WAV files, 8 kHz mono 16-bit PCM, at most 2 minutes
+/// each). Without one, callers hear the built-in prompt in the tenant's `language`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Prompts {

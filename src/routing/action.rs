@@ -1,6 +1,9 @@
 //! The vocabulary between routing and the SIP engine: the events a call's flow is fed
-//! (`Event`), what it asks the engine to do (`Action`), and what it asks about the staff
-//! (`Presence`). A flow never sees a SIP message; the engine never decides who rings.
+//! (`Event`: legs answering or failing, time passing, the caller's keys, the end of what the
+//! PBX played or recorded), what it asks the engine to do (`Action`: ring and cancel legs,
+//! refuse the call, serve the caller's audio — early media, answer, play, record — and hang
+//! up), and what it asks about the staff (`Presence`). A flow never sees a SIP message or an
+//! audio sample; the engine never decides who rings or what the caller hears.
 
 use super::number::Dialled;
 use crate::config::model::{StaffId, Target};
@@ -51,26 +54,19 @@ pub enum Event {
     /// What `Play` asked for has played to its end (never for a looped play, nor for one
     /// replaced by another `Play`).
     PlayDone,
-    /// A recording `Record` started has ended (the caller pressed `#`, was silent, reached the
-    /// maximum length, or `StopRecording`); `kept` is false when it was shorter than the
-    /// minimum and discarded.
+    /// A recording `Record` started has ended (the caller was silent, reached the maximum
+    /// length, or the flow sent `StopRecording` — it does on `#`); `kept` is false when it was
+    /// shorter than the minimum and discarded.
     Recorded { duration: Duration, kept: bool },
 }
 
-/// Why a call ends unanswered.
+/// Why a call ends unanswered (refused, or — after the PBX answered — hung up by `Reject`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GiveUp {
-    /// Nobody answered and the next step is voicemail, which needs the media engine (not
-    /// built yet).
-    VoicemailUnavailable,
-    /// The destination itself is a voicemail box (same reason).
-    VoicemailDestination,
-    /// The next step is a voice menu, which needs the media engine (not built yet).
+    /// No longer produced (voice menus are served now); kept only while
+    /// `engine::reason`'s test still names it.
     MenuUnavailable,
-    /// Outside working hours with no after-hours destination: the after-hours prompt would
-    /// play, which needs the media engine; the call is refused.
-    Closed,
-    /// The config says hang up.
+    /// The config says hang up (before the PBX answered the call).
     Hangup,
     /// An external number could not be reached (no trunk, or the trunk refused).
     ExternalFailed,
@@ -82,18 +78,7 @@ impl GiveUp {
     /// Why the call ended unanswered, in words (history records, logs, `pbx simulate`).
     pub fn reason(&self) -> &'static str {
         match self {
-            GiveUp::VoicemailUnavailable => {
-                "nobody answered; the next step is voicemail, which is not available yet"
-            }
-            GiveUp::VoicemailDestination => {
-                "the call goes to voicemail, which is not available yet"
-            }
-            GiveUp::MenuUnavailable => {
-                "the number leads to a voice menu, which is not available yet"
-            }
-            GiveUp::Closed => {
-                "outside working hours, with no after-hours destination (the after-hours prompt is not available yet)"
-            }
+            GiveUp::MenuUnavailable => "the voice menu could not be served",
             GiveUp::Hangup => "the config says to hang up",
             GiveUp::ExternalFailed => "the external number could not be reached",
             GiveUp::TooManySteps => "too many transfers",
@@ -118,12 +103,17 @@ pub enum Action {
     /// keys come in as `Digit`s. A leg that answers later is connected at once.
     Answer,
     /// Plays `sounds` to the caller in order, once (then `PlayDone`) or looped, replacing what
-    /// played before; an empty list is silence. Needs `EarlyMedia` or `Answer` first.
+    /// played before; an empty list is silence (looped: until the next `Play`, without a
+    /// `PlayDone` — how the flow stops a prompt a key interrupted). Needs `EarlyMedia` or
+    /// `Answer` first. Routing never assumes how long a sound lasts: it waits for `PlayDone`.
     Play { sounds: Vec<Sound>, looped: bool },
-    /// Records the caller into `mailbox` (after `Answer`), with the tenant's voicemail limits
-    /// (maximum length, silence, minimum length); ends with `Recorded`. `#` ends it too.
+    /// Records the caller into `mailbox` (after `Answer`, once nothing plays), with the
+    /// tenant's voicemail limits (maximum length, silence, minimum length); ends with
+    /// `Recorded`. The caller's keys still come in as `Digit`s (`#` makes the flow send
+    /// `StopRecording`).
     Record { mailbox: Target },
-    /// Ends the recording now (the recording so far is kept if long enough).
+    /// Ends the recording now (the recording so far is kept if long enough); then `Recorded`.
+    /// Ignored when the recording has ended already.
     StopRecording,
     /// Ends an answered call (BYE); `why` goes into the history.
     Hangup { why: Ended },

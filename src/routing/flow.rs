@@ -1,26 +1,44 @@
-//! `Flow`: one call's way through the company's config — number -> schedule -> destination ->
-//! ringing -> no-answer action -> ... — as a state machine. It holds the config snapshot the
-//! call started with, so a reload never changes a call mid-way.
+//! `Flow`: one call's way through the company's config — number -> schedule -> greeting or
+//! menu -> destination -> ringing -> no-answer action -> ... -> voicemail — as a state
+//! machine. It holds the config snapshot the call started with, so a reload never changes a
+//! call mid-way, and records the call's `Route` for the history.
 //!
 //! Destinations it carries out: a person (their phones and mobile forwarding for their
 //! `ring_time`), a department (a `Hunt` by its strategy for its `ring_time`), an external
-//! number (through the trunk). No-answer actions: forward to an external number (for its
-//! `timeout`, then voicemail), transfer to a person or department. Voicemail, voice menus and
-//! the after-hours prompt need the media engine, which does not exist yet: a call whose next
-//! step is one of them ends with 480 and says why (`GiveUp`) — never silently.
+//! number (through the trunk), a voice menu (`VoiceMenu`), a voicemail box (`Voicemail`),
+//! hang up. No-answer actions: voicemail, forward to an external number (for its `timeout`,
+//! then the voicemail of whoever had the forward), transfer to a person or department.
+//!
+//! What the caller hears, when the PBX serves it (the engine passes the callees' own ringback
+//! and audio through otherwise):
+//! - a number's `greeting`, in working hours, for a destination that rings: early media (183),
+//!   the greeting once, then the ringback tone looped until someone answers;
+//! - outside working hours with no `after_hours` destination: the PBX answers, plays the
+//!   after-hours prompt and hangs up;
+//! - a voice menu: the PBX answers and plays its prompt; a destination chosen there that rings
+//!   is announced by the ringback tone, looped;
+//! - voicemail: what rings is cancelled, the PBX answers (also after early media), plays the
+//!   box's greeting and records; a `hangup` destination after the PBX answered hangs up (before,
+//!   the call is refused).
+//!
+//! The caller hanging up ends the call in the engine at any time; the flow is simply dropped.
 
-use super::action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
+use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
 use super::hunt::{Ctx, Hunt, HuntEnd, HuntPlan, Legs};
+use super::menu::{MenuEnd, VoiceMenu};
 use super::number::Dialled;
 use super::schedule;
+use super::voicemail::Voicemail;
 use crate::config::model::{
-    Config, DepartmentId, Destination, NoAnswer, StaffId, Strategy, Target, Tenant,
+    Config, DepartmentId, Destination, MenuId, NoAnswer, StaffId, Strategy, Target, Tenant,
 };
-use crate::config::values::E164;
+use crate::config::values::{MenuDigit, E164};
+use crate::media::sound::{Builtin, Sound, Tone};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Transfers followed before a call gives up (validation already forbids loops).
+/// Destinations followed without the caller choosing before a call gives up (validation
+/// already forbids loops). A key chosen in a voice menu starts the count again.
 const MAX_DESTINATIONS: u32 = 16;
 
 /// Where a call enters the flow.
@@ -60,6 +78,8 @@ pub struct Route {
     pub via: Via,
     /// Why the call ended unanswered, when it did.
     pub gave_up: Option<GiveUp>,
+    /// Why the PBX hung up a call it answered itself, when it did.
+    pub ended: Option<Ended>,
     /// What it went through, in order.
     pub steps: Vec<Step>,
 }
@@ -69,6 +89,14 @@ impl Route {
     pub fn departments(&self) -> impl Iterator<Item = DepartmentId> + '_ {
         self.steps.iter().filter_map(|s| match s {
             Step::Department(d) => Some(*d),
+            _ => None,
+        })
+    }
+
+    /// The voicemail box the call reached, if it did (whether a message was left: `ended`).
+    pub fn voicemail(&self) -> Option<Target> {
+        self.steps.iter().rev().find_map(|s| match s {
+            Step::Voicemail(t) => Some(*t),
             _ => None,
         })
     }
@@ -83,23 +111,77 @@ pub enum Step {
     Transferred,
     /// Nobody answered: forwarded to a number outside.
     Forwarded,
+    /// The number's greeting played instead of the ringback tone.
+    Greeting,
+    /// Outside working hours: the after-hours prompt played (the PBX hangs up after it).
+    AfterHoursPrompt,
+    /// A voice menu's prompt started (each time the call enters the menu).
+    Menu(MenuId),
+    /// What the caller did in a voice menu.
+    MenuInput { menu: MenuId, input: MenuInput },
+    /// A voice menu's replays ran out without a choice: its `on_timeout` or `on_invalid`
+    /// follows (the PBX hangs up when there is none).
+    MenuNoChoice { menu: MenuId, after: NoChoice },
+    /// The call reached a voicemail box.
+    Voicemail(Target),
+}
+
+/// What a caller did in a voice menu.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MenuInput {
+    /// Pressed an option's key: the call goes where the option says.
+    Key(MenuDigit),
+    /// Dialled the extension of a person or department (`dial_extensions`).
+    Extension(Target),
+    /// Pressed nothing within the menu's timeout.
+    NoInput,
+    /// Pressed keys that are neither an option nor an extension.
+    Invalid(String),
+}
+
+/// How a voice menu ran out of replays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoChoice {
+    /// The caller pressed nothing (last): `on_timeout`.
+    NoInput,
+    /// The caller pressed something invalid (last): `on_invalid`.
+    Invalid,
+}
+
+/// Whether the PBX serves the caller's audio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Served {
+    /// No: the caller hears what the callees send (their ringback).
+    Not,
+    /// Early media (183): the PBX plays while legs ring.
+    Early,
+    /// The PBX answered the call.
+    Answered,
 }
 
 enum Phase {
-    /// Ringing a person or a department; `no_answer` follows.
+    /// Ringing a person or a department; `no_answer` follows, with `mailbox` for voicemail.
     Hunt {
         hunt: Hunt,
         no_answer: NoAnswer,
+        mailbox: Target,
     },
-    /// A no-answer forward ringing an external number until `until`, then voicemail.
+    /// A no-answer forward ringing an external number until `until`, then `mailbox`.
     Forward {
         leg: LegId,
         until: Instant,
+        mailbox: Target,
     },
     /// An external destination rung for as long as the caller waits.
     External {
         leg: LegId,
     },
+    /// A voice menu.
+    Menu(VoiceMenu),
+    /// A voicemail box.
+    Voicemail(Voicemail),
+    /// The after-hours prompt plays; then the PBX hangs up.
+    Closing,
     Done,
 }
 
@@ -109,7 +191,8 @@ pub struct Flow {
     tenant: usize,
     phase: Phase,
     legs: Legs,
-    /// Destinations gone to (a guard against endless transfers).
+    served: Served,
+    /// Destinations gone to since the caller last chose (a guard against endless transfers).
     destinations: u32,
     route: Route,
 }
@@ -130,10 +213,12 @@ impl Flow {
             tenant,
             phase: Phase::Done,
             legs: Legs::default(),
+            served: Served::Not,
             destinations: 0,
             route: Route::default(),
         };
         let mut out = Vec::new();
+        let mut greeting = None;
         let destination = match entry {
             Entry::Number(i) => {
                 let number = flow.config.tenants[tenant].numbers[i].clone();
@@ -142,6 +227,7 @@ impl Flow {
                     schedule::is_open(&flow.config.tenants[tenant].schedules[s.0], wall)
                 });
                 if open {
+                    greeting = number.greeting;
                     Some(number.destination)
                 } else {
                     flow.route.after_hours = true;
@@ -156,8 +242,29 @@ impl Flow {
             }
         };
         match destination {
-            Some(d) => flow.go(d, now, presence, &mut out),
-            None => flow.give_up(Refusal::Unavailable, GiveUp::Closed, &mut out),
+            Some(d) => {
+                let (mark, steps) = (out.len(), flow.route.steps.len());
+                flow.go(d, now, presence, &mut out);
+                // The greeting replaces the ringback tone: only for a destination that rings.
+                if let (Some(file), true) = (greeting, flow.ringing()) {
+                    flow.served = Served::Early;
+                    flow.route.steps.insert(steps, Step::Greeting);
+                    let play = Action::Play {
+                        sounds: vec![Sound::File(file)],
+                        looped: false,
+                    };
+                    out.splice(mark..mark, [Action::EarlyMedia, play]);
+                }
+            }
+            None => {
+                flow.route.steps.push(Step::AfterHoursPrompt);
+                flow.answer(&mut out);
+                out.push(Action::Play {
+                    sounds: vec![Sound::Builtin(Builtin::AfterHours)],
+                    looped: false,
+                });
+                flow.phase = Phase::Closing;
+            }
         }
         (flow, out)
     }
@@ -165,17 +272,24 @@ impl Flow {
     /// Feeds one event in; returns what the engine must do.
     pub fn on_event(&mut self, event: Event, now: Instant, presence: &dyn Presence) -> Vec<Action> {
         let mut out = Vec::new();
+        if event == Event::PlayDone && self.ringing() && self.served != Served::Not {
+            // The greeting ended while legs still ring.
+            out.push(ringback());
+            return out;
+        }
+        let config = Arc::clone(&self.config);
+        let tenant = &config.tenants[self.tenant];
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         self.phase = match (phase, event) {
             (
                 Phase::Hunt {
                     mut hunt,
                     no_answer,
+                    mailbox,
                 },
                 event,
             ) => {
                 let end = {
-                    let tenant = &self.config.tenants[self.tenant];
                     let mut ctx = Ctx {
                         tenant,
                         presence,
@@ -185,9 +299,7 @@ impl Flow {
                         Event::Answered(leg) if hunt.owns(leg) => {
                             Some(hunt.on_answered(leg, &mut out))
                         }
-                        Event::Failed(leg, refusal) => {
-                            hunt.on_failed(leg, refusal, now, &mut ctx, &mut out)
-                        }
+                        Event::Failed(leg, _) => hunt.on_failed(leg, now, &mut ctx, &mut out),
                         Event::Tick => hunt.on_tick(now, &mut ctx, &mut out),
                         Event::Answered(_)
                         | Event::Digit(_)
@@ -196,32 +308,47 @@ impl Flow {
                     }
                 };
                 match end {
-                    None => Phase::Hunt { hunt, no_answer },
+                    None => Phase::Hunt {
+                        hunt,
+                        no_answer,
+                        mailbox,
+                    },
                     Some(HuntEnd::Answered(leg)) => {
                         self.answered(leg);
                         Phase::Done
                     }
                     Some(HuntEnd::NoAnswer) => {
-                        self.no_answer(no_answer, &hunt.refusals, now, presence, &mut out);
+                        self.no_answer(no_answer, mailbox, now, presence, &mut out);
                         std::mem::replace(&mut self.phase, Phase::Done)
                     }
                 }
             }
-            (Phase::Forward { leg, until }, event) => match event {
+            (
+                Phase::Forward {
+                    leg,
+                    until,
+                    mailbox,
+                },
+                event,
+            ) => match event {
                 Event::Answered(l) if l == leg => {
                     self.answered(leg);
                     Phase::Done
                 }
                 Event::Failed(l, _) if l == leg => {
-                    self.give_up(Refusal::Unavailable, GiveUp::VoicemailUnavailable, &mut out);
-                    Phase::Done
+                    self.voicemail(mailbox, &mut out);
+                    std::mem::replace(&mut self.phase, Phase::Done)
                 }
                 Event::Tick if now >= until => {
                     out.push(Action::Cancel(leg));
-                    self.give_up(Refusal::Unavailable, GiveUp::VoicemailUnavailable, &mut out);
-                    Phase::Done
+                    self.voicemail(mailbox, &mut out);
+                    std::mem::replace(&mut self.phase, Phase::Done)
                 }
-                _ => Phase::Forward { leg, until },
+                _ => Phase::Forward {
+                    leg,
+                    until,
+                    mailbox,
+                },
             },
             (Phase::External { leg }, event) => match event {
                 Event::Answered(l) if l == leg => {
@@ -229,11 +356,51 @@ impl Flow {
                     Phase::Done
                 }
                 Event::Failed(l, refusal) if l == leg => {
-                    self.give_up(overall(&[refusal]), GiveUp::ExternalFailed, &mut out);
+                    self.give_up(refusal, GiveUp::ExternalFailed, &mut out);
                     Phase::Done
                 }
                 _ => Phase::External { leg },
             },
+            (Phase::Menu(mut menu), event) => {
+                match menu.on_event(&event, now, tenant, &mut self.route.steps, &mut out) {
+                    None => Phase::Menu(menu),
+                    Some(end) => {
+                        let next = match end {
+                            MenuEnd::Go(d) => {
+                                // The caller chose: a new chain of destinations begins.
+                                self.destinations = 0;
+                                Some(d)
+                            }
+                            MenuEnd::NoChoice(after) => {
+                                let m = &tenant.menus[menu.id().0];
+                                match after {
+                                    NoChoice::NoInput => m.on_timeout.clone(),
+                                    NoChoice::Invalid => m.on_invalid.clone(),
+                                }
+                            }
+                        };
+                        match next {
+                            Some(d) => self.go_answered(d, now, presence, &mut out),
+                            None => self.hangup(Ended::MenuNoChoice, &mut out),
+                        }
+                        std::mem::replace(&mut self.phase, Phase::Done)
+                    }
+                }
+            }
+            (Phase::Voicemail(mut voicemail), event) => {
+                match voicemail.on_event(&event, &mut out) {
+                    None => Phase::Voicemail(voicemail),
+                    Some(why) => {
+                        self.route.ended = Some(why);
+                        Phase::Done
+                    }
+                }
+            }
+            (Phase::Closing, Event::PlayDone) => {
+                self.hangup(Ended::Closed, &mut out);
+                Phase::Done
+            }
+            (Phase::Closing, _) => Phase::Closing,
             (Phase::Done, _) => Phase::Done,
         };
         out
@@ -244,7 +411,8 @@ impl Flow {
         match &self.phase {
             Phase::Hunt { hunt, .. } => hunt.next_deadline(),
             Phase::Forward { until, .. } => Some(*until),
-            Phase::External { .. } | Phase::Done => None,
+            Phase::Menu(menu) => menu.next_deadline(),
+            Phase::External { .. } | Phase::Voicemail(_) | Phase::Closing | Phase::Done => None,
         }
     }
 
@@ -267,7 +435,7 @@ impl Flow {
             .map(|(_, c)| c)
     }
 
-    /// Whether the flow has finished (answered or given up).
+    /// Whether the flow has finished (answered by a callee, refused, or hung up by the PBX).
     pub fn is_done(&self) -> bool {
         matches!(self.phase, Phase::Done)
     }
@@ -276,14 +444,36 @@ impl Flow {
         &self.config.tenants[self.tenant]
     }
 
+    /// Whether legs ring (and a callee answering ends the flow).
+    fn ringing(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Hunt { .. } | Phase::Forward { .. } | Phase::External { .. }
+        )
+    }
+
     fn answered(&mut self, leg: LegId) {
         self.route.answered = self.callee(leg).cloned();
+    }
+
+    /// The PBX answers the call, unless it has.
+    fn answer(&mut self, out: &mut Vec<Action>) {
+        if self.served != Served::Answered {
+            self.served = Served::Answered;
+            out.push(Action::Answer);
+        }
     }
 
     fn give_up(&mut self, refusal: Refusal, why: GiveUp, out: &mut Vec<Action>) {
         self.route.gave_up = Some(why.clone());
         self.phase = Phase::Done;
         out.push(Action::Reject { refusal, why });
+    }
+
+    fn hangup(&mut self, why: Ended, out: &mut Vec<Action>) {
+        self.route.ended = Some(why);
+        self.phase = Phase::Done;
+        out.push(Action::Hangup { why });
     }
 
     /// Sends the call to `destination`.
@@ -298,7 +488,7 @@ impl Flow {
         if self.destinations > MAX_DESTINATIONS {
             return self.give_up(Refusal::Unavailable, GiveUp::TooManySteps, out);
         }
-        let (plan, no_answer) = match destination {
+        let (plan, no_answer, mailbox) = match destination {
             Destination::Staff(s) => {
                 let staff = &self.tenant().staff[s.0];
                 let plan = HuntPlan {
@@ -308,7 +498,7 @@ impl Flow {
                     ring_time: staff.ring_time,
                     skip_busy: false,
                 };
-                (plan, staff.no_answer.clone())
+                (plan, staff.no_answer.clone(), Target::Staff(s))
             }
             Destination::Department(d) => {
                 self.route.steps.push(Step::Department(d));
@@ -320,14 +510,19 @@ impl Flow {
                     ring_time: dept.ring_time,
                     skip_busy: true,
                 };
-                (plan, dept.no_answer.clone())
+                (plan, dept.no_answer.clone(), Target::Department(d))
             }
             Destination::External(number) => return self.go_external(number.into(), out),
-            Destination::Menu(_) => {
-                return self.give_up(Refusal::Unavailable, GiveUp::MenuUnavailable, out)
+            Destination::Menu(m) => {
+                self.answer(out);
+                self.route.steps.push(Step::Menu(m));
+                let menu = VoiceMenu::start(m, self.tenant(), out);
+                self.phase = Phase::Menu(menu);
+                return;
             }
-            Destination::Voicemail(_) => {
-                return self.give_up(Refusal::Unavailable, GiveUp::VoicemailDestination, out)
+            Destination::Voicemail(t) => return self.voicemail(t, out),
+            Destination::Hangup if self.served == Served::Answered => {
+                return self.hangup(Ended::Hangup, out)
             }
             Destination::Hangup => return self.give_up(Refusal::Unavailable, GiveUp::Hangup, out),
         };
@@ -341,11 +536,31 @@ impl Flow {
             Hunt::start(plan, now, &mut ctx, out)
         };
         match end {
-            Some(HuntEnd::NoAnswer) => {
-                self.no_answer(no_answer, &hunt.refusals, now, presence, out)
-            }
+            Some(HuntEnd::NoAnswer) => self.no_answer(no_answer, mailbox, now, presence, out),
             // A hunt cannot be answered before it rang.
-            Some(HuntEnd::Answered(_)) | None => self.phase = Phase::Hunt { hunt, no_answer },
+            Some(HuntEnd::Answered(_)) | None => {
+                self.phase = Phase::Hunt {
+                    hunt,
+                    no_answer,
+                    mailbox,
+                }
+            }
+        }
+    }
+
+    /// Sends a call the PBX answered to `destination`: one that rings is announced by the
+    /// ringback tone (the menu's prompt stops).
+    fn go_answered(
+        &mut self,
+        destination: Destination,
+        now: Instant,
+        presence: &dyn Presence,
+        out: &mut Vec<Action>,
+    ) {
+        let mark = out.len();
+        self.go(destination, now, presence, out);
+        if self.ringing() {
+            out.insert(mark, ringback());
         }
     }
 
@@ -355,19 +570,25 @@ impl Flow {
         self.phase = Phase::External { leg };
     }
 
-    /// Nobody answered: the no-answer action.
+    /// The caller leaves a message in `mailbox` (nothing rings any more).
+    fn voicemail(&mut self, mailbox: Target, out: &mut Vec<Action>) {
+        self.answer(out);
+        self.route.steps.push(Step::Voicemail(mailbox));
+        let voicemail = Voicemail::start(mailbox, self.tenant(), out);
+        self.phase = Phase::Voicemail(voicemail);
+    }
+
+    /// Nobody answered: the no-answer action; `mailbox` is the box of whoever was rung.
     fn no_answer(
         &mut self,
         action: NoAnswer,
-        refusals: &[Refusal],
+        mailbox: Target,
         now: Instant,
         presence: &dyn Presence,
         out: &mut Vec<Action>,
     ) {
         match action {
-            NoAnswer::Voicemail => {
-                self.give_up(overall(refusals), GiveUp::VoicemailUnavailable, out)
-            }
+            NoAnswer::Voicemail => self.voicemail(mailbox, out),
             NoAnswer::Forward { number, timeout } => {
                 self.route.via = Via::Forwarded;
                 self.route.steps.push(Step::Forwarded);
@@ -375,6 +596,7 @@ impl Flow {
                 self.phase = Phase::Forward {
                     leg,
                     until: now + timeout,
+                    mailbox,
                 };
             }
             NoAnswer::Transfer(target) => {
@@ -390,14 +612,10 @@ impl Flow {
     }
 }
 
-/// What the caller of a call nobody took is told: busy when everyone refused busy, declined
-/// when everyone declined, otherwise unavailable.
-fn overall(refusals: &[Refusal]) -> Refusal {
-    if !refusals.is_empty() && refusals.iter().all(|r| *r == Refusal::Busy) {
-        Refusal::Busy
-    } else if !refusals.is_empty() && refusals.iter().all(|r| *r == Refusal::Declined) {
-        Refusal::Declined
-    } else {
-        Refusal::Unavailable
+/// The ringback tone, looped: what a caller the PBX serves hears while legs ring.
+fn ringback() -> Action {
+    Action::Play {
+        sounds: vec![Sound::Tone(Tone::Ringback)],
+        looped: true,
     }
 }

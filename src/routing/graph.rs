@@ -1,10 +1,13 @@
-//! `Graph`: the picture of a tenant's call flow (the seed's "graphical scheme") — each number,
-//! its schedule, the person, department or voice menu it leads to, and where an unanswered
-//! call goes next — built from the config alone, rendered as Mermaid or Graphviz DOT text.
+//! `Graph`: the picture of a tenant's call flow (the seed's "graphical scheme") — each number
+//! (with its greeting), its schedule, the person, department or voice menu it leads to (each
+//! option by its key, and where no input or invalid input goes), where an unanswered call goes
+//! next, and the voicemail boxes (with their own greetings) — built from the config alone,
+//! rendered as Mermaid or Graphviz DOT text.
 
 use crate::config::clock::format_duration;
 use crate::config::model::{Destination, Forwarding, NoAnswer, Strategy, Target, Tenant};
 use std::fmt::Write;
+use std::path::Path;
 
 /// What a box looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,10 +52,13 @@ impl Graph {
                 continue;
             }
             let id = format!("number{i}");
-            let label = match &n.name {
+            let mut label = match &n.name {
                 Some(name) => format!("{}\n{name}", n.number),
                 None => n.number.to_string(),
             };
+            if let Some(g) = &n.greeting {
+                let _ = write!(label, "\ngreeting {}", file_name(g));
+            }
             g.node(&id, label, Shape::Number);
             let Some(s) = n.schedule else {
                 g.link(tenant, &id, Some("24/7"), &n.destination);
@@ -139,8 +145,7 @@ impl Graph {
                     }
                 }
                 if self.node(&id, label, Shape::Step) {
-                    let owner = staff.login.to_string();
-                    self.no_answer(tenant, &id, &owner, &staff.no_answer);
+                    self.no_answer(tenant, &id, Target::Staff(*s), &staff.no_answer);
                 }
             }
             Destination::Department(dep) => {
@@ -164,26 +169,41 @@ impl Graph {
                     members.join(", ")
                 );
                 if self.node(&id, label, Shape::Step) {
-                    let owner = dept.id.clone();
-                    self.no_answer(tenant, &id, &owner, &dept.no_answer);
+                    self.no_answer(tenant, &id, Target::Department(*dep), &dept.no_answer);
                 }
             }
             Destination::Menu(m) => {
                 let menu = &tenant.menus[m.0];
-                if self.node(&id, format!("voice menu {}", menu.id), Shape::Step) {
+                let repeats = match menu.repeat {
+                    0 => "no repeats".to_string(),
+                    1 => "1 repeat".to_string(),
+                    n => format!("{n} repeats"),
+                };
+                let mut label = format!(
+                    "voice menu {}\n{}, waits {}, {repeats}",
+                    menu.id,
+                    file_name(&menu.prompt),
+                    format_duration(menu.timeout),
+                );
+                if menu.dial_extensions {
+                    label.push_str("\nor dial an extension");
+                }
+                if self.node(&id, label, Shape::Step) {
                     for (digit, d) in &menu.options {
                         self.link(tenant, &id, Some(&format!("press {digit}")), d);
                     }
-                    if let Some(d) = &menu.on_timeout {
-                        self.link(tenant, &id, Some("no choice"), d);
-                    }
-                    if let Some(d) = &menu.on_invalid {
-                        self.link(tenant, &id, Some("wrong key"), d);
+                    // Without a destination the PBX hangs up.
+                    for (label, d) in [
+                        ("no input", &menu.on_timeout),
+                        ("invalid input", &menu.on_invalid),
+                    ] {
+                        let d = d.clone().unwrap_or(Destination::Hangup);
+                        self.link(tenant, &id, Some(label), &d);
                     }
                 }
             }
             Destination::Voicemail(t) => {
-                self.node(&id, format!("voicemail {}", owner(tenant, *t)), Shape::End);
+                self.voicemail(tenant, *t);
             }
             Destination::External(n) => {
                 self.node(&id, format!("{n} (outside)"), Shape::End);
@@ -194,19 +214,34 @@ impl Graph {
         }
     }
 
-    /// What follows `from` when nobody answers.
-    fn no_answer(&mut self, tenant: &Tenant, from: &str, owner: &str, action: &NoAnswer) {
+    /// The node of `box`'s voicemail (with its own greeting, when it has one); its id.
+    fn voicemail(&mut self, tenant: &Tenant, mailbox: Target) -> String {
+        let id = id_of(tenant, &Destination::Voicemail(mailbox));
+        let greeting = match mailbox {
+            Target::Staff(s) => tenant.staff[s.0].voicemail_greeting.as_ref(),
+            Target::Department(d) => tenant.departments[d.0].voicemail_greeting.as_ref(),
+        };
+        let mut label = format!("voicemail {}", owner(tenant, mailbox));
+        if let Some(g) = greeting {
+            let _ = write!(label, "\ngreeting {}", file_name(g));
+        }
+        self.node(&id, label, Shape::End);
+        id
+    }
+
+    /// What follows `from` when nobody answers; `mailbox` is whose voicemail it would be.
+    fn no_answer(&mut self, tenant: &Tenant, from: &str, mailbox: Target, action: &NoAnswer) {
         match action {
             NoAnswer::Voicemail => {
-                let to = self.end(&format!("voicemail_{owner}"), &format!("voicemail {owner}"));
+                let to = self.voicemail(tenant, mailbox);
                 self.edge(from, &to, Some("no answer"));
             }
             NoAnswer::Forward { number, timeout } => {
-                let id = format!("forward_{}", slug(owner));
+                let id = format!("forward_{}", slug(&owner(tenant, mailbox)));
                 let label = format!("{number} (outside)\nrings {}", format_duration(*timeout));
                 self.node(&id, label, Shape::Step);
                 self.edge(from, &id, Some("no answer"));
-                let to = self.end(&format!("voicemail_{owner}"), &format!("voicemail {owner}"));
+                let to = self.voicemail(tenant, mailbox);
                 self.edge(&id, &to, Some("no answer"));
             }
             NoAnswer::Transfer(t) => {
@@ -300,6 +335,14 @@ fn id_of(tenant: &Tenant, d: &Destination) -> String {
     }
 }
 
+/// A file's name without its directory, as the picture shows it.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
+}
+
 /// The login or department id a voicemail box belongs to.
 fn owner(tenant: &Tenant, t: Target) -> String {
     match t {
@@ -342,6 +385,7 @@ tenants:
         login: ivan
         mobile: { number: "+79160000001", forwarding: delayed, delay: 10s }
         no_answer: { forward: { number: "+79160000002", timeout: 20s } }
+        voicemail_greeting: prompts/ivan.wav
     departments:
       - id: sales
         strategy: in_order
@@ -352,6 +396,7 @@ tenants:
     menus:
       - id: main
         prompt: main.wav
+        dial_extensions: true
         options:
           "1": { department: sales }
           "0": hangup
@@ -359,7 +404,7 @@ tenants:
     schedules:
       - { id: office, hours: { weekdays: ["09:00-18:00"] } }
     numbers:
-      - { number: "+74950000001", name: Main, schedule: office, destination: { menu: main } }
+      - { number: "+74950000001", name: Main, schedule: office, destination: { menu: main }, greeting: hello.wav }
       - { number: "+74950000002", destination: { external: "+74957777777" } }
 "#;
 
@@ -368,14 +413,14 @@ tenants:
         let config = validate_text(YAML).unwrap();
         let got = Graph::of(&config.tenants[0], None).mermaid();
         let want = r#"flowchart LR
-    number0(["+74950000001<br/>Main"])
+    number0(["+74950000001<br/>Main<br/>greeting hello.wav"])
     schedule0{"office: working hours?"}
-    menu_main["voice menu main"]
+    menu_main["voice menu main<br/>main.wav, waits 5s, 2 repeats<br/>or dial an extension"]
     end_hangup[["hang up"]]
     department_sales["department sales<br/>in order, 10s each, 40s<br/>maria, ivan"]
     staff_ivan["Ivan (ivan)<br/>rings 30s<br/>+ mobile +79160000001 after 10s"]
     forward_ivan["+79160000002 (outside)<br/>rings 20s"]
-    end_voicemail_5fivan[["voicemail ivan"]]
+    end_voicemail_5fivan[["voicemail ivan<br/>greeting ivan.wav"]]
     end_voicemail_5fsales[["voicemail sales"]]
     end_closed[["after-hours prompt, hang up"]]
     number1(["+74950000002"])
@@ -387,7 +432,8 @@ tenants:
     department_sales -->|no answer| staff_ivan
     staff_ivan -->|no answer| forward_ivan
     forward_ivan -->|no answer| end_voicemail_5fivan
-    menu_main -->|no choice| end_voicemail_5fsales
+    menu_main -->|no input| end_voicemail_5fsales
+    menu_main -->|invalid input| end_hangup
     schedule0 -->|closed| end_closed
     number1 -->|24/7| end_external_5f_2b74957777777
 "#;

@@ -14,7 +14,7 @@
 //! delay — or at once when the phones are not available. A member nobody can reach is skipped.
 //! A member who refuses (busy, decline, every phone failed) moves a sequential hunt on at once.
 
-use super::action::{Action, Callee, Presence, Refusal};
+use super::action::{Action, Callee, Presence};
 use super::LegId;
 use crate::config::model::{Forwarding, StaffId, Strategy, Tenant};
 use std::time::{Duration, Instant};
@@ -58,8 +58,6 @@ pub struct Hunt {
     round_end: usize,
     next_step: Option<Instant>,
     offers: Vec<Offer>,
-    /// Refusals since the hunt started, for the final answer if nobody picks up.
-    pub refusals: Vec<Refusal>,
 }
 
 /// Every leg a call rang, and everyone it was offered to.
@@ -111,7 +109,6 @@ impl Hunt {
             round_end: n,
             next_step: None,
             offers: Vec::new(),
-            refusals: Vec::new(),
         };
         let end = hunt.advance(now, false, ctx, out);
         (hunt, end)
@@ -167,17 +164,15 @@ impl Hunt {
         HuntEnd::Answered(leg)
     }
 
-    /// A leg ended unanswered.
+    /// A leg ended unanswered (however it refused: what follows is the same).
     pub fn on_failed(
         &mut self,
         leg: LegId,
-        refusal: Refusal,
         now: Instant,
         ctx: &mut Ctx,
         out: &mut Vec<Action>,
     ) -> Option<HuntEnd> {
         let i = self.offers.iter().position(|o| o.legs.contains(&leg))?;
-        self.refusals.push(refusal);
         let offer = &mut self.offers[i];
         offer.legs.retain(|l| *l != leg);
         if !offer.legs.is_empty() {

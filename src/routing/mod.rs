@@ -1,19 +1,22 @@
 //! Routing: who rings, when, and in what order — the company's call flow as pure state
-//! machines. A call to a number goes through its schedule (`schedule`), to a person or a
-//! department (`hunt` rings them by the department's strategy), and on to the no-answer action
-//! (`flow` chains the steps). Nothing here sends a packet, reads a clock or touches the store:
-//! the SIP engine feeds events and the time in, and carries out the `Action`s that come back.
+//! machines. A call to a number goes through its schedule (`schedule`), maybe a voice menu
+//! (`menu`), to a person or a department (`hunt` rings them by the department's strategy), and
+//! on to the no-answer action and voicemail (`voicemail`); `flow` chains the steps. Nothing
+//! here sends a packet, plays a sound, reads a clock or touches the store: the SIP engine feeds
+//! events and the time in, and carries out the `Action`s that come back.
 
 pub mod action;
 pub mod flow;
 pub mod graph;
 pub mod hunt;
+pub mod menu;
 pub mod number;
 pub mod schedule;
 pub mod simulation;
+pub mod voicemail;
 
 pub use action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
-pub use flow::{Entry, Flow, Route, Step, Via};
+pub use flow::{Entry, Flow, MenuInput, NoChoice, Route, Step, Via};
 pub use number::{rewrite, Dialled};
 
 #[cfg(test)]

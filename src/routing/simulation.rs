@@ -1,20 +1,27 @@
 //! `simulate`: one call played through a `Flow` on a virtual clock, with a script of who
-//! answers, who refuses and who is away — "who rings, when, if someone calls this number on
-//! Saturday at 19:00". It is the same flow the server runs; only the clock and the people are
-//! made up. `pbx simulate` prints what it returns.
+//! answers, who refuses and who is away, which keys the caller presses and how long they speak
+//! into voicemail — "who rings, when, if someone calls this number on Saturday at 19:00,
+//! pressing 2". It is the same flow the server runs; only the clock, the people and the audio
+//! are made up: every prompt or greeting plays for `Script::sound` (the audio files are not
+//! read), a beep for `BEEP`, and a recording lasts `Script::message`. `pbx simulate` prints
+//! what it returns.
 
-use super::action::{Action, Callee, Event, GiveUp, LegId, Presence, Refusal};
-use super::flow::{Entry, Flow, Step};
-use crate::config::model::{Config, StaffId, Strategy, Tenant};
-use std::collections::BTreeMap;
+use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
+use super::flow::{Entry, Flow, MenuInput, NoChoice, Step};
+use crate::config::model::{Config, StaffId, Strategy, Target, Tenant};
+use crate::media::sound::{Sound, Tone};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Longest a simulated call may last (a guard: every flow ends well before).
 const LIMIT: Duration = Duration::from_secs(3600);
 
+/// How long a beep plays.
+pub const BEEP: Duration = Duration::from_secs(1);
+
 /// How the people behave. Names are logins, or numbers for outside numbers and mobiles.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Script {
     /// Who answers, after ringing for how long.
     pub answers: Vec<(String, Duration)>,
@@ -24,6 +31,35 @@ pub struct Script {
     pub unregistered: Vec<String>,
     /// Who is on another call.
     pub busy: Vec<String>,
+    /// The keys the caller presses, in order.
+    pub presses: Vec<Press>,
+    /// How long each prompt, greeting or file plays (a beep: `BEEP`; a tone looped: forever).
+    pub sound: Duration,
+    /// How long the caller speaks into voicemail (the tenant's maximum length cuts it).
+    pub message: Duration,
+}
+
+impl Default for Script {
+    fn default() -> Script {
+        Script {
+            answers: Vec::new(),
+            refuses: Vec::new(),
+            unregistered: Vec::new(),
+            busy: Vec::new(),
+            presses: Vec::new(),
+            sound: Duration::from_secs(5),
+            message: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Keys the caller presses, one after the other at one moment: at `at` since the call began,
+/// or (`None`) as soon as the next sound played once has ended — the caller listens to the
+/// prompt, then answers it. Untimed presses are used up in order, one per such moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Press {
+    pub keys: String,
+    pub at: Option<Duration>,
 }
 
 /// Something that happened, for the timeline.
@@ -53,6 +89,53 @@ pub enum Moment {
     },
     /// An outside number rings for as long as the caller waits: the simulation stops here.
     RingsOn,
+    /// The PBX plays to the caller while legs ring (183).
+    EarlyMedia,
+    /// The PBX answers the call itself.
+    PbxAnswers,
+    /// The PBX plays these sounds (named for people: a file's name, `the ringback tone`...).
+    Play {
+        sounds: Vec<String>,
+        looped: bool,
+    },
+    /// The caller presses a key.
+    Press(char),
+    /// The call enters a voice menu.
+    Menu(String),
+    /// In a menu, the caller chose an option.
+    MenuOption {
+        menu: String,
+        key: char,
+    },
+    /// In a menu, the caller dialled an extension: whose (a login or department id).
+    MenuExtension {
+        menu: String,
+        to: String,
+    },
+    /// In a menu, no key came within the timeout.
+    MenuNoInput(String),
+    /// In a menu, keys that lead nowhere.
+    MenuInvalid {
+        menu: String,
+        keys: String,
+    },
+    /// A menu ran out of replays.
+    MenuNoChoice {
+        menu: String,
+        after: NoChoice,
+    },
+    /// The call reached the voicemail box of a person or department (login or id).
+    Voicemail(String),
+    /// Recording into that box starts.
+    Record(String),
+    StopRecording,
+    /// The recording ended: how long, and whether it was kept.
+    Recorded {
+        duration: Duration,
+        kept: bool,
+    },
+    /// The PBX hangs up.
+    Hangup(Ended),
 }
 
 /// One line of the timeline.
@@ -101,6 +184,53 @@ pub fn callee_name(tenant: &Tenant, callee: &Callee) -> (String, Vec<String>) {
     }
 }
 
+/// The login or department id of a person or department.
+pub fn target_name(tenant: &Tenant, target: Target) -> String {
+    match target {
+        Target::Staff(s) => tenant.staff[s.0].login.to_string(),
+        Target::Department(d) => tenant.departments[d.0].id.clone(),
+    }
+}
+
+/// A sound as the timeline names it: a file by its name, a built-in prompt by its name.
+pub fn sound_name(sound: &Sound) -> String {
+    match sound {
+        Sound::File(path) => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |f| f.to_string_lossy().into(),
+        ),
+        Sound::Builtin(b) => format!("the {} prompt", b.file_stem().replace('_', " ")),
+        Sound::Tone(Tone::Ringback) => "the ringback tone".into(),
+        Sound::Tone(Tone::Beep) => "a beep".into(),
+    }
+}
+
+/// Events the script has in store, by when they happen (then in the order they were made).
+#[derive(Default)]
+struct Pending {
+    events: BTreeMap<(Duration, u64), (Option<LegId>, Event)>,
+    seq: u64,
+}
+
+impl Pending {
+    fn add(&mut self, at: Duration, leg: Option<LegId>, event: Event) {
+        self.seq += 1;
+        self.events.insert((at, self.seq), (leg, event));
+    }
+    fn next_at(&self) -> Option<Duration> {
+        self.events.keys().next().map(|(at, _)| *at)
+    }
+    fn pop(&mut self) -> Option<(Duration, Event)> {
+        self.events.pop_first().map(|((at, _), (_, e))| (at, e))
+    }
+    fn drop_leg(&mut self, leg: LegId) {
+        self.events.retain(|_, (l, _)| *l != Some(leg));
+    }
+    fn drop_where(&mut self, f: impl Fn(&Event) -> bool) {
+        self.events.retain(|_, (_, e)| !f(e));
+    }
+}
+
 /// Plays a call entering at `entry` at wall-clock time `wall`; `t0` is any instant, the origin
 /// of the virtual clock.
 pub fn simulate(
@@ -115,6 +245,7 @@ pub fn simulate(
         tenant: &config.tenants[tenant],
         script,
     };
+    let settings = &people.tenant.voicemail;
     let schedule = match entry {
         Entry::Number(i) => config.tenants[tenant].numbers[i].schedule,
         _ => None,
@@ -131,68 +262,115 @@ pub fn simulate(
             moment: Moment::AfterHours { opens },
         });
     }
-    // Scripted answers and refusals, by when they happen.
-    let mut pending: BTreeMap<(Duration, LegId), Event> = BTreeMap::new();
+    let mut pending = Pending::default();
+    let mut untimed: VecDeque<&str> = VecDeque::new();
+    for press in &script.presses {
+        match press.at {
+            Some(at) => press
+                .keys
+                .chars()
+                .for_each(|k| pending.add(at, None, Event::Digit(k))),
+            None => untimed.push_back(&press.keys),
+        }
+    }
+    let mut ringing: Vec<LegId> = Vec::new();
+    let mut recording_since = None;
     let mut actions = first;
     let mut now = Duration::ZERO;
     loop {
         for action in actions.drain(..) {
-            match action {
+            if !matches!(action, Action::Cancel(_)) {
+                // The steps that led here (a department, a transfer, a menu) come first.
+                note_steps(&flow, &people, &mut seen, now, &mut lines);
+            }
+            let moment = match action {
                 Action::Ring { leg, callee } => {
-                    // The steps that led here (a department, a transfer) come before its rings.
-                    note_steps(&flow, &people, &mut seen, now, &mut lines);
                     let (name, keys) = callee_name(people.tenant, &callee);
-                    lines.push(Line {
-                        at: now,
-                        moment: Moment::Ring(name),
-                    });
+                    ringing.push(leg);
                     if script.refuses.iter().any(|r| keys.contains(r)) {
-                        pending.insert((now, leg), Event::Failed(leg, Refusal::Busy));
+                        pending.add(now, Some(leg), Event::Failed(leg, Refusal::Busy));
                     } else if let Some((_, after)) =
                         script.answers.iter().find(|(k, _)| keys.contains(k))
                     {
-                        pending.insert((now + *after, leg), Event::Answered(leg));
+                        pending.add(now + *after, Some(leg), Event::Answered(leg));
                     }
+                    Moment::Ring(name)
                 }
                 Action::Cancel(leg) => {
-                    pending.retain(|(_, l), _| *l != leg);
+                    pending.drop_leg(leg);
+                    ringing.retain(|l| *l != leg);
                     let name = flow.callee(leg).map(|c| callee_name(people.tenant, c).0);
-                    lines.push(Line {
-                        at: now,
-                        moment: Moment::Cancel(name.unwrap_or_default()),
-                    });
+                    Moment::Cancel(name.unwrap_or_default())
                 }
-                Action::Reject { refusal, why } => {
-                    note_steps(&flow, &people, &mut seen, now, &mut lines);
-                    lines.push(Line {
-                        at: now,
-                        moment: Moment::Refused { refusal, why },
-                    });
+                Action::Reject { refusal, why } => Moment::Refused { refusal, why },
+                Action::EarlyMedia => Moment::EarlyMedia,
+                Action::Answer => Moment::PbxAnswers,
+                Action::Play { sounds, looped } => {
+                    pending.drop_where(|e| *e == Event::PlayDone);
+                    if !looped {
+                        let length: Duration = sounds
+                            .iter()
+                            .map(|s| match s {
+                                Sound::Tone(Tone::Beep) => BEEP,
+                                _ => script.sound,
+                            })
+                            .sum();
+                        pending.add(now + length, None, Event::PlayDone);
+                    }
+                    Moment::Play {
+                        sounds: sounds.iter().map(sound_name).collect(),
+                        looped,
+                    }
                 }
-                // Media: the simulation learns them with the media issue's routing work.
-                _ => {}
-            }
+                Action::Record { mailbox } => {
+                    recording_since = Some(now);
+                    let length = script.message.min(settings.max_length);
+                    let recorded = Event::Recorded {
+                        duration: length,
+                        kept: length >= settings.min_length && !length.is_zero(),
+                    };
+                    pending.add(now + length, None, recorded);
+                    Moment::Record(target_name(people.tenant, mailbox))
+                }
+                Action::StopRecording => {
+                    if let Some(since) = recording_since {
+                        pending.drop_where(|e| matches!(e, Event::Recorded { .. }));
+                        let length = now - since;
+                        let recorded = Event::Recorded {
+                            duration: length,
+                            kept: length >= settings.min_length && !length.is_zero(),
+                        };
+                        pending.add(now, None, recorded);
+                    }
+                    Moment::StopRecording
+                }
+                Action::Hangup { why } => Moment::Hangup(why),
+            };
+            lines.push(Line { at: now, moment });
         }
         if flow.is_done() {
+            note_steps(&flow, &people, &mut seen, now, &mut lines);
             return lines;
         }
-        let next_event = pending.keys().next().map(|(at, _)| *at);
         let deadline = flow.next_deadline().map(|d| d - t0);
-        let event_first = match (next_event, deadline) {
+        let event_first = match (pending.next_at(), deadline) {
             (Some(e), Some(d)) => e <= d,
             (Some(_), None) => true,
             (None, _) => false,
         };
-        let (at, event) = if let (true, Some((&key, _))) = (event_first, pending.iter().next()) {
-            (key.0, pending.remove(&key).expect("it is there"))
-        } else if let Some(d) = deadline {
-            (d, Event::Tick)
-        } else {
-            lines.push(Line {
-                at: now,
-                moment: Moment::RingsOn,
-            });
-            return lines;
+        let (at, event) = match (event_first, deadline) {
+            (true, _) => pending.pop().expect("it is there"),
+            (false, Some(d)) => (d, Event::Tick),
+            (false, None) => {
+                note_steps(&flow, &people, &mut seen, now, &mut lines);
+                if !ringing.is_empty() {
+                    lines.push(Line {
+                        at: now,
+                        moment: Moment::RingsOn,
+                    });
+                }
+                return lines;
+            }
         };
         now = at;
         if now > LIMIT {
@@ -203,17 +381,30 @@ pub fn simulate(
                 .map(|c| callee_name(people.tenant, c).0)
                 .unwrap_or_default()
         };
-        match &event {
-            Event::Answered(leg) => lines.push(Line {
-                at: now,
-                moment: Moment::Answer(name(leg)),
-            }),
-            Event::Failed(leg, _) => lines.push(Line {
-                at: now,
-                moment: Moment::Refuse(name(leg)),
-            }),
-            _ => {}
+        let moment = match &event {
+            Event::Answered(leg) => Some(Moment::Answer(name(leg))),
+            Event::Failed(leg, _) => Some(Moment::Refuse(name(leg))),
+            Event::Digit(k) => Some(Moment::Press(*k)),
+            Event::Recorded { duration, kept } => {
+                recording_since = None;
+                Some(Moment::Recorded {
+                    duration: *duration,
+                    kept: *kept,
+                })
+            }
+            Event::PlayDone => {
+                if let Some(keys) = untimed.pop_front() {
+                    keys.chars()
+                        .for_each(|k| pending.add(now, None, Event::Digit(k)));
+                }
+                None
+            }
+            Event::Tick => None,
+        };
+        if let Event::Answered(leg) | Event::Failed(leg, _) = &event {
+            ringing.retain(|l| l != leg);
         }
+        lines.extend(moment.map(|moment| Line { at: now, moment }));
         actions = flow.on_event(event, t0 + now, &people);
     }
 }
@@ -226,11 +417,13 @@ fn note_steps(
     now: Duration,
     lines: &mut Vec<Line>,
 ) {
+    let tenant = people.tenant;
     let steps = &flow.route().steps;
     for step in &steps[*seen..] {
+        let menu = |m: &crate::config::model::MenuId| tenant.menus[m.0].id.clone();
         let moment = match step {
             Step::Department(d) => {
-                let dept = &people.tenant.departments[d.0];
+                let dept = &tenant.departments[d.0];
                 Moment::Department {
                     id: dept.id.clone(),
                     strategy: dept.strategy,
@@ -238,6 +431,29 @@ fn note_steps(
             }
             Step::Transferred => Moment::Transferred,
             Step::Forwarded => Moment::Forwarded,
+            // The sound played says it.
+            Step::Greeting | Step::AfterHoursPrompt => continue,
+            Step::Menu(m) => Moment::Menu(menu(m)),
+            Step::MenuInput { menu: m, input } => match input {
+                MenuInput::Key(k) => Moment::MenuOption {
+                    menu: menu(m),
+                    key: k.as_char(),
+                },
+                MenuInput::Extension(t) => Moment::MenuExtension {
+                    menu: menu(m),
+                    to: target_name(tenant, *t),
+                },
+                MenuInput::NoInput => Moment::MenuNoInput(menu(m)),
+                MenuInput::Invalid(keys) => Moment::MenuInvalid {
+                    menu: menu(m),
+                    keys: keys.clone(),
+                },
+            },
+            Step::MenuNoChoice { menu: m, after } => Moment::MenuNoChoice {
+                menu: menu(m),
+                after: *after,
+            },
+            Step::Voicemail(t) => Moment::Voicemail(target_name(tenant, *t)),
         };
         lines.push(Line { at: now, moment });
     }
@@ -303,7 +519,12 @@ tenants:
             "30s Transferred",
             "30s Ring(\"ivan\")",
             "60s Cancel(\"ivan\")",
-            "60s Refused { refusal: Unavailable, why: VoicemailUnavailable }",
+            "60s Voicemail(\"ivan\")",
+            "60s PbxAnswers",
+            "60s Play { sounds: [\"the voicemail greeting prompt\"], looped: false }",
+            "65s Record(\"ivan\")",
+            "75s Recorded { duration: 10s, kept: true }",
+            "75s Hangup(VoicemailLeft)",
         ];
         assert_eq!(got, want);
     }
@@ -333,8 +554,9 @@ tenants:
         assert_eq!(got[2], "0s Ring(\"ivan\")");
     }
 
-    /// Every number of every bundled config, at several times, with nobody answering: the
-    /// call ends (refused, or an outside number left ringing) within the limit.
+    /// Every number of every bundled config, at several times, with nobody answering and no
+    /// key pressed: the call ends (refused, hung up by the PBX, or an outside number left
+    /// ringing) within the limit.
     #[test]
     fn every_bundled_number_ends() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -368,7 +590,10 @@ tenants:
                         );
                         let last = lines.last().map(|l| &l.moment);
                         assert!(
-                            matches!(last, Some(Moment::Refused { .. } | Moment::RingsOn)),
+                            matches!(
+                                last,
+                                Some(Moment::Refused { .. } | Moment::Hangup(_) | Moment::RingsOn)
+                            ),
                             "{file} {} at {wall}: {lines:?}",
                             tenant.numbers[i].number
                         );
@@ -381,15 +606,113 @@ tenants:
     }
 
     #[test]
-    fn after_hours_without_a_destination_is_refused() {
+    fn after_hours_without_a_destination_plays_the_prompt() {
         // Saturday 19:00 in Moscow.
         let got = run("2026-11-28T16:00:00Z", Script::default());
         assert_eq!(
             got,
             [
                 "0s AfterHours { opens: Some(2026-11-30T06:00:00Z) }",
-                "0s Refused { refusal: Unavailable, why: Closed }"
+                "0s PbxAnswers",
+                "0s Play { sounds: [\"the after hours prompt\"], looped: false }",
+                "5s Hangup(Closed)",
             ]
+        );
+    }
+
+    const MENU: &str = r#"version: 1
+tenants:
+  - id: acme
+    name: Acme
+    domain: acme.example
+    max_users: 10
+    voicemail: { min_length: 3s }
+    staff:
+      - { name: Maria, login: maria, extension: "201", voicemail_greeting: maria.wav }
+    menus:
+      - id: main
+        prompt: prompts/main.wav
+        dial_extensions: true
+        options:
+          "1": { staff: maria }
+          "5": { voicemail: maria }
+    numbers:
+      - { number: "+74950000001", destination: { menu: main } }
+"#;
+
+    fn run_menu(script: Script) -> Vec<String> {
+        let config = Arc::new(validate_text(MENU).unwrap());
+        let wall = "2026-11-23T07:00:00Z".parse().unwrap();
+        let lines = simulate(config, 0, Entry::Number(0), wall, Instant::now(), &script);
+        lines
+            .iter()
+            .map(|l| format!("{}s {:?}", l.at.as_secs_f64(), l.moment))
+            .collect()
+    }
+
+    #[test]
+    fn keys_pressed_after_the_prompt_and_a_message_cut_short() {
+        let script = Script {
+            presses: vec![
+                Press {
+                    keys: "5".into(),
+                    at: None,
+                },
+                Press {
+                    keys: "#".into(),
+                    at: Some(Duration::from_secs(13)),
+                },
+            ],
+            ..Script::default()
+        };
+        let want = [
+            "0s Menu(\"main\")",
+            "0s PbxAnswers",
+            "0s Play { sounds: [\"main.wav\"], looped: false }",
+            "5s Press('5')",
+            "5s MenuOption { menu: \"main\", key: '5' }",
+            "5s Voicemail(\"maria\")",
+            "5s Play { sounds: [\"maria.wav\", \"a beep\"], looped: false }",
+            "11s Record(\"maria\")",
+            "13s Press('#')",
+            "13s StopRecording",
+            "13s Recorded { duration: 2s, kept: false }",
+            "13s Hangup(VoicemailEmpty)",
+        ];
+        assert_eq!(run_menu(script), want);
+    }
+
+    #[test]
+    fn an_extension_dialled_during_the_prompt_and_a_menu_nobody_answers() {
+        let script = Script {
+            presses: vec![Press {
+                keys: "201".into(),
+                at: Some(Duration::from_secs(2)),
+            }],
+            answers: vec![("maria".into(), Duration::from_secs(3))],
+            ..Script::default()
+        };
+        let want = [
+            "0s Menu(\"main\")",
+            "0s PbxAnswers",
+            "0s Play { sounds: [\"main.wav\"], looped: false }",
+            "2s Press('2')",
+            "2s Play { sounds: [], looped: true }",
+            "2s Press('0')",
+            "2s Press('1')",
+            "2s MenuExtension { menu: \"main\", to: \"maria\" }",
+            "2s Play { sounds: [\"the ringback tone\"], looped: true }",
+            "2s Ring(\"maria\")",
+            "5s Answer(\"maria\")",
+        ];
+        assert_eq!(run_menu(script), want);
+        // Nothing pressed: the prompt three times (repeat 2 by default, 5 s timeout), then
+        // the PBX hangs up.
+        let got = run_menu(Script::default());
+        assert_eq!(
+            got.last().map(String::as_str),
+            Some("30s Hangup(MenuNoChoice)"),
+            "{got:#?}"
         );
     }
 }

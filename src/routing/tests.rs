@@ -1,11 +1,14 @@
 //! Routing table tests: every file in `tests/routing/` is a config and a scripted timeline,
 //! checked line by line against the actions the flow returns — who rings at which second, who
-//! is cancelled when, where the call ends. The format is described in `tests/routing/README.md`.
+//! is cancelled when, what the caller hears, which keys lead where, where the call ends. The
+//! format is described in `tests/routing/README.md`. Then random timelines over the same
+//! configs check what must hold for any call.
 
 use super::*;
-use crate::config::model::{Config, StaffId, Tenant};
+use crate::config::model::{Config, StaffId, Target, Tenant};
 use crate::config::validate::validate_text;
 use crate::config::values::E164;
+use crate::media::sound::{Sound, Tone};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,7 +63,75 @@ fn render(t: &Tenant, actions: &[Action]) -> String {
             Action::Reject { refusal, why } => {
                 format!("reject {} {why:?}", format!("{refusal:?}").to_lowercase())
             }
-            other => format!("{other:?}"),
+            Action::EarlyMedia => "early-media".into(),
+            Action::Answer => "answer".into(),
+            Action::Play { sounds, looped } => format!(
+                "play {} {}",
+                if *looped { "loop" } else { "once" },
+                render_sounds(sounds)
+            ),
+            Action::Record { mailbox } => format!("record {}", render_target(t, *mailbox)),
+            Action::StopRecording => "stop-recording".into(),
+            Action::Hangup { why } => format!("hangup {why:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `file:NAME` (relative to the config), `builtin:STEM`, `tone:ringback`, `tone:beep`, one
+/// after the other; `silence` for none.
+fn render_sounds(sounds: &[Sound]) -> String {
+    if sounds.is_empty() {
+        return "silence".into();
+    }
+    sounds
+        .iter()
+        .map(|s| match s {
+            Sound::File(p) => {
+                let p = p.strip_prefix(".").unwrap_or(p);
+                format!("file:{}", p.display())
+            }
+            Sound::Builtin(b) => format!("builtin:{}", b.file_stem()),
+            Sound::Tone(Tone::Ringback) => "tone:ringback".into(),
+            Sound::Tone(Tone::Beep) => "tone:beep".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn render_target(t: &Tenant, target: Target) -> String {
+    match target {
+        Target::Staff(s) => format!("staff:{}", t.staff[s.0].login),
+        Target::Department(d) => format!("department:{}", t.departments[d.0].id),
+    }
+}
+
+/// The route's steps, one after the other.
+fn render_steps(t: &Tenant, flow: &Flow) -> String {
+    let steps = &flow.route().steps;
+    if steps.is_empty() {
+        return "-".into();
+    }
+    let menu = |m: &crate::config::model::MenuId| t.menus[m.0].id.clone();
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Department(d) => format!("department {}", t.departments[d.0].id),
+            Step::Transferred => "transferred".into(),
+            Step::Forwarded => "forwarded".into(),
+            Step::Greeting => "greeting".into(),
+            Step::AfterHoursPrompt => "after-hours-prompt".into(),
+            Step::Menu(m) => format!("menu {}", menu(m)),
+            Step::MenuInput { menu: m, input } => match input {
+                MenuInput::Key(k) => format!("{}:key {k}", menu(m)),
+                MenuInput::Extension(x) => {
+                    format!("{}:extension {}", menu(m), render_target(t, *x))
+                }
+                MenuInput::NoInput => format!("{}:no-input", menu(m)),
+                MenuInput::Invalid(keys) => format!("{}:invalid {keys}", menu(m)),
+            },
+            Step::MenuNoChoice { menu: m, after } => format!("{}:no-choice {after:?}", menu(m)),
+            Step::Voicemail(x) => format!("voicemail {}", render_target(t, *x)),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -188,6 +259,32 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                             &f.on_event(Event::Failed(leg(l), refusal), now, &presence),
                         )
                     }
+                    ("press", [s, keys]) => {
+                        let mut actions = Vec::new();
+                        for key in keys.chars() {
+                            actions.extend(f.on_event(Event::Digit(key), t0 + secs(s), &presence));
+                        }
+                        render(t, &actions)
+                    }
+                    ("played", [s]) => {
+                        render(t, &f.on_event(Event::PlayDone, t0 + secs(s), &presence))
+                    }
+                    ("recorded", [s, length, kept]) => {
+                        let kept = match *kept {
+                            "kept" => true,
+                            "discarded" => false,
+                            other => {
+                                return Err(format!("{}: `{other}`: kept or discarded", at(n)))
+                            }
+                        };
+                        let event = Event::Recorded {
+                            duration: secs(length),
+                            kept,
+                        };
+                        render(t, &f.on_event(event, t0 + secs(s), &presence))
+                    }
+                    ("steps", []) => render_steps(t, f),
+                    ("ended", []) => f.route().ended.map_or("-".into(), |e| format!("{e:?}")),
                     ("deadline", []) => f
                         .next_deadline()
                         .map_or("none".into(), |d| format!("{}s", (d - t0).as_secs_f64())),
@@ -255,16 +352,34 @@ impl Rng {
     }
 }
 
+/// What the engine would know of a call's audio, to check the flow's media actions and to
+/// answer them as the engine would.
+#[derive(Default)]
+struct Audio {
+    /// `EarlyMedia` came.
+    early: bool,
+    /// `Answer` came.
+    answered: bool,
+    /// A `Play` once is playing: a `PlayDone` will come.
+    playing: bool,
+    /// A `Record` is recording: a `Recorded` will come.
+    recording: bool,
+}
+
 /// Random timelines — random presence, legs refusing or answering at random moments, time
-/// running to each deadline — over every config of `tests/routing/`, for every number,
+/// running to each deadline, the caller pressing random keys, prompts ending and recordings
+/// ending at random moments — over every config of `tests/routing/`, for every number,
 /// department and person: the flow only cancels legs it rang and that still ring, rings each
-/// leg once, ends with exactly one answer or refusal, says nothing afterwards, and ends within
-/// a bounded virtual time.
+/// leg once, serves audio only in order (`Play` after `EarlyMedia` or `Answer`, `Record` after
+/// `Answer` with nothing playing, `StopRecording` while recording, `Hangup` after `Answer`),
+/// ends with exactly one answer, refusal or hang-up, says nothing afterwards, never waits with
+/// nothing to wait for, and ends within a bounded virtual time.
 #[test]
 fn random_timelines_keep_the_invariants() {
     use std::collections::BTreeSet;
     let files = scripts();
     let mut runs = 0;
+    let mut served = 0;
     for (f, path) in files.iter().enumerate() {
         let text = std::fs::read_to_string(path).unwrap();
         let yaml = text.split("\n---script---\n").next().unwrap();
@@ -295,44 +410,75 @@ fn random_timelines_keep_the_invariants() {
                 let (mut flow, first) =
                     Flow::start(Arc::clone(&config), 0, entry.clone(), t0, wall, &presence);
                 let mut live: BTreeSet<u32> = BTreeSet::new();
+                let mut audio = Audio::default();
                 let mut rung = 0u32;
                 let mut ended = 0;
                 // Actions must make sense; after the end only the cancels an answer causes.
-                let mut check =
-                    |actions: Vec<Action>, live: &mut BTreeSet<u32>, ended: &mut u32| {
-                        for a in actions {
-                            match a {
-                                Action::Ring { leg, .. } => {
-                                    assert_eq!(*ended, 0, "{what}: ring after the end");
-                                    assert!(leg.0 > rung, "{what}: leg {} rung again", leg.0);
-                                    rung = leg.0;
-                                    live.insert(leg.0);
-                                }
-                                Action::Cancel(leg) => {
-                                    assert!(
-                                        live.remove(&leg.0),
-                                        "{what}: cancel of leg {} that does not ring",
-                                        leg.0
-                                    )
-                                }
-                                Action::Reject { .. } => {
-                                    assert_eq!(*ended, 0, "{what}: refused after the end");
-                                    *ended += 1;
-                                }
-                                _ => {}
+                let mut check = |actions: Vec<Action>,
+                                 live: &mut BTreeSet<u32>,
+                                 audio: &mut Audio,
+                                 ended: &mut u32| {
+                    for a in actions {
+                        if !matches!(a, Action::Cancel(_)) {
+                            assert_eq!(*ended, 0, "{what}: {a:?} after the end");
+                        }
+                        match a {
+                            Action::Ring { leg, .. } => {
+                                assert!(leg.0 > rung, "{what}: leg {} rung again", leg.0);
+                                rung = leg.0;
+                                live.insert(leg.0);
+                            }
+                            Action::Cancel(leg) => {
+                                assert!(
+                                    live.remove(&leg.0),
+                                    "{what}: cancel of leg {} that does not ring",
+                                    leg.0
+                                )
+                            }
+                            Action::Reject { .. } => *ended += 1,
+                            Action::EarlyMedia => {
+                                assert!(
+                                    !audio.early && !audio.answered,
+                                    "{what}: early media again"
+                                );
+                                audio.early = true;
+                            }
+                            Action::Answer => {
+                                assert!(!audio.answered, "{what}: answered twice");
+                                audio.answered = true;
+                            }
+                            Action::Play { sounds, looped } => {
+                                assert!(audio.early || audio.answered, "{what}: play unserved");
+                                assert!(!audio.recording, "{what}: play while recording");
+                                assert!(looped || !sounds.is_empty(), "{what}: silence once");
+                                audio.playing = !looped;
+                            }
+                            Action::Record { .. } => {
+                                assert!(audio.answered, "{what}: record unanswered");
+                                assert!(!audio.recording, "{what}: record twice");
+                                assert!(!audio.playing, "{what}: record while a prompt plays");
+                                audio.recording = true;
+                            }
+                            Action::StopRecording => {
+                                assert!(audio.recording, "{what}: stop without recording")
+                            }
+                            Action::Hangup { .. } => {
+                                assert!(audio.answered, "{what}: hangup unanswered");
+                                *ended += 1;
                             }
                         }
-                    };
-                check(first, &mut live, &mut ended);
+                    }
+                };
+                check(first, &mut live, &mut audio, &mut ended);
                 let mut now = Duration::ZERO;
                 let mut steps = 0;
                 while !flow.is_done() {
                     steps += 1;
                     assert!(steps < 10_000, "{what}: no end");
-                    let event = match (
-                        rng.below(10),
-                        live.iter().nth(rng.below(live.len())).copied(),
-                    ) {
+                    let leg = live.iter().nth(rng.below(live.len())).copied();
+                    // The caller stops pressing keys after a while, so menus end.
+                    let keys = (audio.early || audio.answered) && steps < 200;
+                    let event = match (rng.below(14), leg) {
                         (0, Some(leg)) => {
                             live.remove(&leg);
                             ended += 1;
@@ -344,26 +490,50 @@ fn random_timelines_keep_the_invariants() {
                                 [rng.below(3)];
                             Event::Failed(LegId(leg), r)
                         }
+                        (4..=6, _) if keys => Event::Digit(b"0123456789*#"[rng.below(12)] as char),
+                        (7..=8, _) if audio.playing => {
+                            audio.playing = false;
+                            Event::PlayDone
+                        }
+                        (9, _) if audio.recording => {
+                            audio.recording = false;
+                            Event::Recorded {
+                                duration: Duration::from_secs(rng.below(60) as u64),
+                                kept: rng.below(2) == 0,
+                            }
+                        }
                         _ => match flow.next_deadline() {
                             Some(d) => {
                                 assert!(d >= t0 + now, "{what}: a deadline in the past");
                                 now = d - t0;
                                 Event::Tick
                             }
-                            // Only an outside number left ringing: it answers.
+                            // Nothing to wait for but an outside number ringing, a prompt
+                            // or a recording: it ends.
                             None => match live.iter().next().copied() {
                                 Some(leg) => {
                                     live.remove(&leg);
                                     ended += 1;
                                     Event::Answered(LegId(leg))
                                 }
-                                None => panic!("{what}: nothing rings, no deadline, not done"),
+                                None if audio.playing => {
+                                    audio.playing = false;
+                                    Event::PlayDone
+                                }
+                                None if audio.recording => {
+                                    audio.recording = false;
+                                    Event::Recorded {
+                                        duration: Duration::from_secs(30),
+                                        kept: true,
+                                    }
+                                }
+                                None => panic!("{what}: nothing to wait for, not done"),
                             },
                         },
                     };
                     let answered = matches!(event, Event::Answered(_));
                     let actions = flow.on_event(event, t0 + now, &presence);
-                    check(actions, &mut live, &mut ended);
+                    check(actions, &mut live, &mut audio, &mut ended);
                     if answered {
                         assert!(flow.is_done(), "{what}: an answer ends the flow");
                         assert!(
@@ -378,12 +548,16 @@ fn random_timelines_keep_the_invariants() {
                     "{what}: legs left ringing at the end: {live:?}"
                 );
                 assert!(now <= Duration::from_secs(3600), "{what}: {now:?}");
-                assert!(flow
-                    .on_event(Event::Tick, t0 + now + Duration::from_secs(1), &presence)
-                    .is_empty());
+                for late in [Event::Tick, Event::PlayDone, Event::Digit('1')] {
+                    assert!(flow
+                        .on_event(late, t0 + now + Duration::from_secs(1), &presence)
+                        .is_empty());
+                }
                 runs += 1;
+                served += usize::from(audio.early || audio.answered);
             }
         }
     }
     assert!(runs > 1000, "only {runs} timelines");
+    assert!(served > 300, "only {served} timelines with audio served");
 }

@@ -23,7 +23,7 @@ fn phone(
     // baresip's config splits at spaces: the prompt is copied beside it, so a checkout whose
     // path has a space still works.
     let wav = home.join("prompt.wav");
-    std::fs::copy(root().join("assets/prompts/welcome.wav"), &wav).unwrap();
+    std::fs::copy(root().join("assets/prompts/examples/welcome.wav"), &wav).unwrap();
     std::fs::write(
         home.join("config"),
         format!(

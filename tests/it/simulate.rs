@@ -1,6 +1,7 @@
 //! `pbx simulate` as a config author uses it: the timeline of who rings when for a number at a
-//! given time, with people answering, refusing or away; JSON for scripts; clear refusals of
-//! what cannot be simulated.
+//! given time, with people answering, refusing or away, the caller pressing keys and leaving a
+//! message; what the PBX plays and records; JSON for scripts; clear refusals of what cannot be
+//! simulated.
 
 use crate::support::{pbx, stderr, stdout};
 
@@ -29,10 +30,19 @@ tenants:
         ring_time: 30s
         members: [maria, oleg]
         no_answer: { transfer: { staff: ivan } }
+    menus:
+      - id: main
+        prompt: prompts/main.wav
+        dial_extensions: true
+        options:
+          "1": { department: sales }
+          "9": { voicemail: maria }
     schedules:
       - { id: office, hours: { weekdays: ["09:00-18:00"] } }
     numbers:
       - { number: "+74230000001", name: Main, schedule: office, destination: { department: sales } }
+      - { number: "+74230000002", destination: { menu: main } }
+      - { number: "+74230000003", destination: { staff: oleg }, greeting: prompts/hello.wav }
 "#;
 
 fn dir() -> tempfile::TempDir {
@@ -63,7 +73,12 @@ fn a_timeline_of_who_rings_when() {
     40s  ring ivan (mobile +79160000001)
     50s  stop ringing ivan
     50s  stop ringing ivan (mobile +79160000001)
-    50s  the caller gets 480: nobody answered; the next step is voicemail, which is not available yet
+    50s  voicemail of ivan
+    50s  the PBX answers
+    50s  plays the voicemail greeting prompt
+    55s  records a message for ivan
+    65s  message of 10s kept
+    65s  the PBX hangs up: the caller left a voicemail
 ";
     assert_eq!(stdout(&out), want);
 }
@@ -121,9 +136,129 @@ fn outside_hours_and_json() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    // Saturday 11:00 in Vladivostok: closed, no after-hours destination.
-    assert_eq!(events, ["after_hours", "end"]);
-    assert_eq!(doc["events"][1]["detail"]["status"], 480);
+    // Saturday 11:00 in Vladivostok: closed, no after-hours destination: the after-hours
+    // prompt, then the PBX hangs up.
+    assert_eq!(events, ["after_hours", "pbx_answers", "play", "hangup"]);
+    assert_eq!(
+        doc["events"][2]["detail"]["sounds"],
+        serde_json::json!(["the after hours prompt"])
+    );
+    assert_eq!(doc["events"][3]["at_s"], 5.0);
+}
+
+#[test]
+fn a_voice_menu_with_keys_pressed() {
+    let dir = dir();
+    // 9 once the prompt has played (5 s): maria's voicemail; the caller would speak for 30 s,
+    // but presses # 12 s into the recording: the message is kept.
+    let out = pbx(
+        dir.path(),
+        &[
+            "simulate",
+            "+74230000002",
+            "--press",
+            "9",
+            "--press",
+            "#@22",
+            "--message",
+            "30",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let timeline: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        timeline,
+        [
+            "     0s  voice menu main",
+            "     0s  the PBX answers",
+            "     0s  plays main.wav",
+            "     5s  the caller presses 9",
+            "     5s  menu main: option 9",
+            "     5s  voicemail of maria",
+            "     5s  plays the voicemail greeting prompt",
+            "    10s  records a message for maria",
+            "    22s  the caller presses #",
+            "    22s  stops recording",
+            "    22s  message of 12s kept",
+            "    22s  the PBX hangs up: the caller left a voicemail",
+        ],
+        "{text}"
+    );
+    // Dialling an extension during the prompt; oleg answers.
+    let out = pbx(
+        dir.path(),
+        &[
+            "simulate",
+            "+74230000002",
+            "--press",
+            "202@1.5",
+            "--answer",
+            "oleg@2",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "   1.5s  menu main: extension of oleg
+   1.5s  plays the ringback tone, looped
+   1.5s  ring oleg
+   3.5s  oleg answers
+"
+        ),
+        "{text}"
+    );
+    // Nothing pressed: the prompt three times, then the PBX hangs up; a wrong key, then
+    // nothing.
+    let out = pbx(dir.path(), &["simulate", "+74230000002", "--press", "7@1"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "     1s  menu main: `7` is not a choice
+     1s  plays the invalid choice prompt, then main.wav
+"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "menu main: out of repeats (no input)
+    26s  the PBX hangs up: the voice menu got no valid choice
+"
+        ),
+        "{text}"
+    );
+    // A message too short is discarded.
+    let out = pbx(
+        dir.path(),
+        &["simulate", "+74230000002", "--press", "9", "--message", "1"],
+    );
+    assert!(
+        stdout(&out).contains("message of 1s: too short, discarded"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_greeting_instead_of_ringback() {
+    let dir = dir();
+    let out = pbx(
+        dir.path(),
+        &["simulate", "+74230000003", "--answer", "oleg@7"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let timeline: Vec<String> = stdout(&out).lines().skip(1).map(String::from).collect();
+    assert_eq!(
+        timeline,
+        [
+            "     0s  the PBX plays to the caller while it rings (early media)",
+            "     0s  plays hello.wav",
+            "     0s  ring oleg",
+            "     5s  plays the ringback tone, looped",
+            "     7s  oleg answers",
+        ]
+    );
 }
 
 #[test]
@@ -138,6 +273,13 @@ fn what_cannot_be_simulated_is_refused_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--at `tomorrow`"));
     let out = pbx(dir.path(), &["simulate", "300", "--answer", "oleg@soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    for bad in ["1x", "", "2@later"] {
+        let out = pbx(dir.path(), &["simulate", "+74230000002", "--press", bad]);
+        assert_eq!(out.status.code(), Some(2), "--press {bad}");
+        assert!(stderr(&out).contains("--press"), "{}", stderr(&out));
+    }
+    let out = pbx(dir.path(), &["simulate", "300", "--message", "long"]);
     assert_eq!(out.status.code(), Some(2));
     std::fs::write(dir.path().join("pbx.yaml"), "version: 1\ntenants: 7\n").unwrap();
     let out = pbx(dir.path(), &["simulate", "300"]);

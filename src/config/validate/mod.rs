@@ -95,7 +95,8 @@ pub(crate) struct Ctx<'a> {
     sources: &'a Sources,
     out: Vec<Diagnostic>,
     options: Options,
-    audio_cache: HashMap<PathBuf, Option<(Code, String)>>,
+    /// Each audio file's verdict, read once however many times it is named.
+    audio_cache: HashMap<PathBuf, Result<audio::AudioInfo, AudioError>>,
 }
 
 impl Ctx<'_> {
@@ -158,36 +159,33 @@ impl Ctx<'_> {
         }
     }
 
-    /// Checks an audio file named in the file the tenant (or main config) came from.
-    fn audio(&mut self, value: &str, path: &ConfigPath) -> Option<PathBuf> {
+    /// Checks an audio file named in the file the tenant (or main config) came from, for its
+    /// use (which sets how long it may be).
+    fn audio(&mut self, value: &str, used_as: audio::Use, path: &ConfigPath) -> Option<PathBuf> {
         let full = self.resolve_file(value, path);
         if !self.options.check_audio {
             return Some(full);
         }
-        let verdict = self
+        let checked = self
             .audio_cache
             .entry(full.clone())
-            .or_insert_with(|| match audio::check_prompt(&full) {
-                Ok(_) => None,
-                Err(e) => {
-                    let code = match e {
-                        AudioError::Missing => Code::AudioMissing,
-                        _ => Code::AudioFormat,
-                    };
-                    Some((code, e.to_string()))
-                }
-            })
-            .clone();
-        match verdict {
-            None => Some(full),
-            Some((code, message)) => {
-                let d = self.error(code, path, format!("audio file `{value}` {message}"));
-                if code == Code::AudioMissing {
-                    d.help = Some(format!("looked for {}", full.display()));
-                }
-                None
-            }
-        }
+            .or_insert_with(|| audio::check_prompt(&full));
+        let e = match audio::check_use(checked, used_as) {
+            Ok(_) => return Some(full),
+            Err(e) => e,
+        };
+        let code = match e {
+            AudioError::Missing => Code::AudioMissing,
+            AudioError::TooLong { .. } => Code::AudioTooLong,
+            _ => Code::AudioFormat,
+        };
+        let help = match e {
+            AudioError::Missing => Some(format!("looked for {}", full.display())),
+            _ => e.fix(&full, value),
+        };
+        self.error(code, path, format!("audio file `{value}` {e}"))
+            .help = help;
+        None
     }
 
     /// A path written in the config, resolved against the directory of the file it is in.

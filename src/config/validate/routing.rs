@@ -1,9 +1,11 @@
 //! Checks of call routing inside a tenant: destinations, no-answer actions and transfer
 //! targets resolved into typed ids, departments (members, timings, the impatient-caller
-//! offer), voice menus and numbers.
+//! offer), voice menus (and their keys against direct dialling) and numbers.
 
 use super::{opt, Ctx};
+use crate::config::audio::Use;
 use crate::config::diagnostic::{Code, Diagnostic};
+use crate::config::generated::FIRST_EXTENSION;
 use crate::config::model::{self, DepartmentId, StaffId, Target};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
@@ -186,7 +188,7 @@ pub(super) fn check_department(
     let greeting = d
         .voicemail_greeting
         .as_deref()
-        .map(|g| ctx.audio(g, &path.key("voicemail_greeting")));
+        .map(|g| ctx.audio(g, Use::VoicemailGreeting, &path.key("voicemail_greeting")));
     members_ok.then_some(())?;
     Some(model::Department {
         id: d.id.clone(),
@@ -214,7 +216,7 @@ fn check_impatient(
     let prompt = ic
         .prompt
         .as_deref()
-        .map(|p| ctx.audio(p, &path.key("prompt")));
+        .map(|p| ctx.audio(p, Use::Prompt, &path.key("prompt")));
     let digit = |ctx: &mut Ctx, v: &Option<String>, default: &str, key: &'static str| {
         ctx.value(
             MenuDigit::parse(v.as_deref().unwrap_or(default)),
@@ -255,7 +257,7 @@ pub(super) fn check_menu(
     m: &raw::Menu,
     path: &ConfigPath,
 ) -> Option<model::Menu> {
-    let prompt = ctx.audio(&m.prompt, &path.key("prompt"));
+    let prompt = ctx.audio(&m.prompt, Use::MenuPrompt, &path.key("prompt"));
     let mut options = BTreeMap::new();
     let mut ok = true;
     for (digit, dest) in &m.options {
@@ -318,7 +320,7 @@ pub(super) fn check_number(
     let greeting = n
         .greeting
         .as_deref()
-        .map(|g| ctx.audio(g, &path.key("greeting")));
+        .map(|g| ctx.audio(g, Use::NumberGreeting, &path.key("greeting")));
     Some(model::Number {
         number: number?,
         name: n.name.clone(),
@@ -327,4 +329,155 @@ pub(super) fn check_number(
         after_hours: opt(after_hours)?,
         greeting: opt(greeting)?,
     })
+}
+
+/// An extension a caller could start dialling in a menu with `dial_extensions`, and whose it is.
+pub(super) struct Dialable {
+    /// The first key a caller presses to dial it.
+    pub(super) first: char,
+    /// "extension `201` of staff member `ivan`", "the extension the server allocates to staff
+    /// member `anna` (from 200 upward)".
+    pub(super) what: String,
+    /// Where it is written (the staff member, for one the server allocates).
+    pub(super) path: ConfigPath,
+}
+
+/// The extensions of a tenant a caller could dial from a menu: the written ones (valid or not
+/// yet: only the first digit matters), and for staff without one, the first digits of what the
+/// server allocates (from [`FIRST_EXTENSION`] upward).
+pub(super) fn dialable(
+    t: &raw::Tenant,
+    staff_owner: &[String],
+    staff_paths: &[ConfigPath],
+    dept_paths: &[ConfigPath],
+) -> Vec<Dialable> {
+    let mut out = Vec::new();
+    let written = |e: Option<&str>| {
+        e.and_then(|e| e.chars().next())
+            .filter(char::is_ascii_digit)
+    };
+    for ((s, owner), p) in t.staff.iter().zip(staff_owner).zip(staff_paths) {
+        if let Some(first) = written(s.extension.as_deref()) {
+            out.push(Dialable {
+                first,
+                what: format!(
+                    "extension `{}` of {owner}",
+                    s.extension.as_deref().unwrap_or_default()
+                ),
+                path: p.key("extension"),
+            });
+        }
+    }
+    for (d, p) in t.departments.iter().zip(dept_paths) {
+        if let Some(first) = written(d.extension.as_deref()) {
+            out.push(Dialable {
+                first,
+                what: format!(
+                    "extension `{}` of department `{}`",
+                    d.extension.as_deref().unwrap_or_default(),
+                    d.id
+                ),
+                path: p.key("extension"),
+            });
+        }
+    }
+    // Allocation takes the next free number from FIRST_EXTENSION on, so every allocated
+    // extension lies below FIRST_EXTENSION + (all staff and departments).
+    let unwritten: Vec<usize> = (0..t.staff.len())
+        .filter(|&i| t.staff[i].extension.is_none())
+        .collect();
+    if let Some(&i) = unwritten.first() {
+        let span = u32::try_from(t.staff.len() + t.departments.len()).unwrap_or(u32::MAX);
+        let mut firsts: Vec<char> = (FIRST_EXTENSION..FIRST_EXTENSION.saturating_add(span))
+            .filter_map(|n| n.to_string().chars().next())
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        for first in firsts {
+            out.push(Dialable {
+                first,
+                what: format!(
+                    "the extension the server allocates to {} (from {FIRST_EXTENSION} upward)",
+                    staff_owner[i]
+                ),
+                path: staff_paths[i].clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Menu keys against direct dialling: in a menu with `dial_extensions`, an option on a key that
+/// begins an extension is ambiguous (an error), and `#`, which ends a dialled extension, can
+/// never choose an option (a warning).
+pub(super) fn check_menu_keys(
+    ctx: &mut Ctx,
+    menus: &[raw::Menu],
+    menu_paths: &[ConfigPath],
+    dialable: &[Dialable],
+) {
+    for (m, path) in menus.iter().zip(menu_paths) {
+        if !m.dial_extensions {
+            continue;
+        }
+        let taken: Vec<char> = m
+            .options
+            .keys()
+            .filter_map(|k| MenuDigit::parse(k).ok())
+            .map(MenuDigit::as_char)
+            .collect();
+        let free: Vec<String> = ('0'..='9')
+            .chain(['*'])
+            .filter(|c| !taken.contains(c) && !dialable.iter().any(|d| d.first == *c))
+            .map(|c| format!("`{c}`"))
+            .collect();
+        let move_it = if free.is_empty() {
+            "set `dial_extensions: false`, or move the option to a key no extension starts with"
+                .to_owned()
+        } else {
+            format!(
+                "move the option to a free key ({}), or set `dial_extensions: false`",
+                free.join(", ")
+            )
+        };
+        for key in m.options.keys() {
+            let Ok(digit) = MenuDigit::parse(key) else {
+                continue; // reported by check_menu
+            };
+            let p = path.key("options").key(key.clone());
+            let c = digit.as_char();
+            if c == '#' {
+                ctx.warn(
+                    Code::UnreachableOption,
+                    &p,
+                    format!(
+                        "option `#` of menu `{}` can never be chosen: with `dial_extensions: true`, `#` ends the extension a caller dials",
+                        m.id
+                    ),
+                )
+                .help = Some(move_it.clone());
+                continue;
+            }
+            let clashes: Vec<&Dialable> = dialable.iter().filter(|d| d.first == c).collect();
+            let Some(first) = clashes.first() else {
+                continue;
+            };
+            let (more, verb) = match clashes.len() - 1 {
+                0 => (String::new(), "starts"),
+                n => (format!(" and {n} more"), "start"),
+            };
+            let message = format!(
+                "option `{c}` of menu `{}` collides with direct dialling: {}{more} also {verb} with `{c}`, so a caller pressing {c} could mean either",
+                m.id, first.what
+            );
+            let mut d = Diagnostic::error(Code::MenuKeyCollision, p.clone(), message);
+            d.location = ctx.sources.locate(&p);
+            // The first few are enough to see the problem.
+            for other in clashes.iter().take(3) {
+                ctx.related(&mut d, &other.path, &other.what);
+            }
+            d.help = Some(move_it.clone());
+            ctx.out.push(d);
+        }
+    }
 }

@@ -148,10 +148,13 @@ pub(super) fn check_staff(
         .map(|pw| check_password(ctx, pw, &path.key("password")));
     let ring_time = ctx.duration(s.ring_time.as_ref(), 30, &path.key("ring_time"));
     let no_answer = check_no_answer(ctx, names, s.no_answer.as_ref(), &path.key("no_answer"));
-    let voicemail_greeting = s
-        .voicemail_greeting
-        .as_deref()
-        .map(|g| ctx.audio(g, &path.key("voicemail_greeting")));
+    let voicemail_greeting = s.voicemail_greeting.as_deref().map(|g| {
+        ctx.audio(
+            g,
+            crate::config::audio::Use::VoicemailGreeting,
+            &path.key("voicemail_greeting"),
+        )
+    });
     let extension = s
         .extension
         .as_deref()

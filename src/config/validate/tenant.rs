@@ -1,17 +1,21 @@
 //! Checks of one tenant: its id, domain and time zone, the names its references resolve
 //! against, and the order in which staff (`staff.rs`), routing (`routing.rs`) and schedules
-//! are checked; unused schedules and menus; prompt overrides.
+//! are checked; its language, country and voicemail settings; unused schedules and menus;
+//! prompt overrides.
 
 use super::names::Names;
-use super::routing::{check_department, check_menu, check_number};
+use super::routing::{check_department, check_menu, check_menu_keys, check_number, dialable};
 use super::staff::{check_extensions, check_logins, check_max_users, check_staff};
 use super::{check_trunks, opt, schedule, Ctx};
-use crate::config::clock;
+use crate::config::audio::Use;
+use crate::config::clock::{self, format_duration};
+use crate::config::country::parse_country;
 use crate::config::diagnostic::Code;
 use crate::config::model::{self, DepartmentId, MenuId, ScheduleId, StaffId, TrunkRef};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
 use std::collections::HashSet;
+use std::time::Duration;
 
 pub(super) fn check_tenant(
     ctx: &mut Ctx,
@@ -28,6 +32,13 @@ pub(super) fn check_tenant(
             .value(clock::validate_timezone(tz), &path.key("timezone"))
             .map(|_| model::Timezone(tz.clone())),
     };
+
+    let language = match t.language {
+        None | Some(raw::Language::Ru) => model::Language::Ru,
+        Some(raw::Language::En) => model::Language::En,
+    };
+    let country = check_country(ctx, t.country.as_deref(), &path.key("country"));
+    let voicemail = check_voicemail(ctx, &t.voicemail, &path.key("voicemail"));
 
     let logins = check_logins(ctx, t, path);
     let staff_paths: Vec<ConfigPath> = logins
@@ -93,6 +104,17 @@ pub(super) fn check_tenant(
         );
     }
     check_extensions(ctx, t, &staff_paths, &dept_paths);
+    let staff_owner: Vec<String> = t
+        .staff
+        .iter()
+        .zip(&logins)
+        .map(|(s, l)| match l {
+            Some((login, _)) => format!("staff member `{}`", login.as_str()),
+            None => format!("staff member `{}`", s.name),
+        })
+        .collect();
+    let dialable = dialable(t, &staff_owner, &staff_paths, &dept_paths);
+    check_menu_keys(ctx, &t.menus, &menu_paths, &dialable);
 
     // Trunks: the tenant's own, then which ones staff call out through.
     let own_trunks = check_trunks(ctx, &t.trunks, &path.key("trunks"));
@@ -188,14 +210,126 @@ pub(super) fn check_tenant(
         trunks: own_trunks?,
         outbound_trunks,
         prompts: prompts?,
-        language: model::Language::default(),
-        country: "RU".to_string(),
-        voicemail: model::VoicemailSettings::default(),
+        language,
+        country: country?,
+        voicemail: voicemail?,
         staff: staff.into_iter().collect::<Option<_>>()?,
         departments: departments.into_iter().collect::<Option<_>>()?,
         numbers: numbers.into_iter().collect::<Option<_>>()?,
         schedules: schedules.into_iter().collect::<Option<_>>()?,
         menus: menus.into_iter().collect::<Option<_>>()?,
+    })
+}
+
+fn check_country(ctx: &mut Ctx, country: Option<&str>, path: &ConfigPath) -> Option<String> {
+    let Some(text) = country else {
+        return Some("RU".to_owned());
+    };
+    match parse_country(text) {
+        Ok(code) => Some(code),
+        Err(e) => {
+            ctx.error(Code::Country, path, e.to_string()).help = e.help();
+            None
+        }
+    }
+}
+
+/// The bounds of `voicemail:` (see `raw::Voicemail`).
+const MAX_LENGTH_RANGE: (Duration, Duration) =
+    (Duration::from_secs(5), Duration::from_secs(30 * 60));
+const SILENCE_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+const KEEP_RANGE: (u32, u32) = (1, 10_000);
+
+fn check_voicemail(
+    ctx: &mut Ctx,
+    v: &raw::Voicemail,
+    path: &ConfigPath,
+) -> Option<model::VoicemailSettings> {
+    let defaults = model::VoicemailSettings::default();
+    let duration =
+        |ctx: &mut Ctx, raw: Option<&raw::DurationText>, default: Duration, key| match raw {
+            None => Some(default),
+            Some(t) => ctx.value(clock::parse_duration(&t.0), &path.key(key)),
+        };
+    let max_length = duration(
+        ctx,
+        v.max_length.as_ref(),
+        defaults.max_length,
+        "max_length",
+    );
+    let min_length = duration(
+        ctx,
+        v.min_length.as_ref(),
+        defaults.min_length,
+        "min_length",
+    );
+    let silence = duration(ctx, v.silence.as_ref(), defaults.silence, "silence");
+    let mut ok = true;
+    let mut out_of = |ctx: &mut Ctx, code, key: &'static str, what: String, help: &str| {
+        // A default is never out of bounds, so the key is written wherever this fires.
+        ctx.error(code, &path.key(key), what).help = Some(help.to_owned());
+        ok = false;
+    };
+    if let Some(max) = max_length {
+        let (lo, hi) = MAX_LENGTH_RANGE;
+        if max < lo || max > hi {
+            out_of(
+                ctx,
+                Code::VoicemailLength,
+                "max_length",
+                format!(
+                    "`max_length` is {}, outside {}-{}",
+                    format_duration(max),
+                    format_duration(lo),
+                    format_duration(hi)
+                ),
+                "give a length from 5s to 30m, e.g. `max_length: 2m`",
+            );
+        } else if let Some(min) = min_length {
+            if min >= max {
+                out_of(
+                    ctx,
+                    Code::VoicemailLength,
+                    // max_length is at least 5s, so only a written min_length reaches it.
+                    "min_length",
+                    format!(
+                        "`min_length` ({}) is not below `max_length` ({}): every message would be discarded",
+                        format_duration(min),
+                        format_duration(max)
+                    ),
+                    "make `min_length` shorter than `max_length` (the default `min_length` is 2s)",
+                );
+            }
+        }
+    }
+    if let Some(s) = silence {
+        let (lo, hi) = SILENCE_RANGE;
+        if s < lo || s > hi {
+            out_of(
+                ctx,
+                Code::VoicemailSilence,
+                "silence",
+                format!("`silence` is {}, outside 1s-60s", format_duration(s)),
+                "give how much silence ends a recording, from 1s to 60s, e.g. `silence: 5s`",
+            );
+        }
+    }
+    let keep = v.keep.unwrap_or(defaults.keep);
+    if keep < KEEP_RANGE.0 || keep > KEEP_RANGE.1 {
+        out_of(
+            ctx,
+            Code::VoicemailKeep,
+            "keep",
+            format!("`keep` is {keep}, outside 1-10000"),
+            "give how many messages each box keeps, from 1 to 10000",
+        );
+    }
+    ok.then_some(())?;
+    Some(model::VoicemailSettings {
+        max_length: max_length?,
+        min_length: min_length?,
+        silence: silence?,
+        keep,
     })
 }
 
@@ -217,7 +351,9 @@ fn check_domain(ctx: &mut Ctx, domain: &str, path: &ConfigPath) {
     }
 }
 
-/// A schedule or menu that nothing refers to is probably a mistake.
+/// A schedule no number uses, or a menu no number leads to (directly or through other menus),
+/// is probably a mistake. (Only menus lead to menus: no-answer transfers name people and
+/// departments.)
 fn check_unused(
     ctx: &mut Ctx,
     t: &raw::Tenant,
@@ -232,47 +368,89 @@ fn check_unused(
     for (s, p) in t.schedules.iter().zip(sched_paths) {
         if !used_schedules.contains(s.id.as_str()) {
             ctx.warn(
-                Code::UnusedSchedule,
+                Code::Unused,
                 &p.key("id"),
                 format!("schedule `{}` is not used by any number", s.id),
             );
         }
     }
-    let mut used_menus: HashSet<String> = HashSet::new();
-    let mut note = |d: &'_ raw::Destination| {
-        if let raw::Destination::Menu(m) = d {
-            used_menus.insert(m.clone());
+    // Menus a number leads to, then the menus those lead to, and so on.
+    fn menu_of(d: &raw::Destination) -> Option<&str> {
+        match d {
+            raw::Destination::Menu(m) => Some(m.as_str()),
+            _ => None,
         }
-    };
-    for n in &t.numbers {
-        note(&n.destination);
-        n.after_hours.iter().for_each(&mut note);
     }
-    for m in &t.menus {
-        m.options.values().for_each(&mut note);
-        m.on_timeout.iter().for_each(&mut note);
-        m.on_invalid.iter().for_each(&mut note);
+    let mut reached: HashSet<&str> = t
+        .numbers
+        .iter()
+        .flat_map(|n| std::iter::once(&n.destination).chain(&n.after_hours))
+        .filter_map(menu_of)
+        .collect();
+    let mut queue: Vec<&str> = reached.iter().copied().collect();
+    while let Some(id) = queue.pop() {
+        for m in t.menus.iter().filter(|m| m.id == id) {
+            let next = m
+                .options
+                .values()
+                .chain(&m.on_timeout)
+                .chain(&m.on_invalid)
+                .filter_map(menu_of);
+            for n in next {
+                if reached.insert(n) {
+                    queue.push(n);
+                }
+            }
+        }
     }
     for (m, p) in t.menus.iter().zip(menu_paths) {
-        if !used_menus.contains(&m.id) {
-            ctx.warn(
-                Code::UnusedSchedule,
-                &p.key("id"),
-                format!("menu `{}` is not reachable from any number", m.id),
-            );
+        if reached.contains(m.id.as_str()) {
+            continue;
         }
+        let from: Vec<String> = t
+            .menus
+            .iter()
+            .filter(|other| {
+                other.id != m.id
+                    && other
+                        .options
+                        .values()
+                        .chain(&other.on_timeout)
+                        .chain(&other.on_invalid)
+                        .any(|d| menu_of(d) == Some(m.id.as_str()))
+            })
+            .map(|other| format!("`{}`", other.id))
+            .collect();
+        let help = if from.is_empty() {
+            "lead a number's `destination` or `after_hours` (or another menu's option) to it, or remove it".to_owned()
+        } else {
+            format!(
+                "only menus no number reaches lead to it ({}); lead a number to one of them, or remove it",
+                from.join(", ")
+            )
+        };
+        ctx.warn(
+            Code::Unused,
+            &p.key("id"),
+            format!("menu `{}` is not reachable from any number", m.id),
+        )
+        .help = Some(help);
     }
 }
 
 fn check_prompts(ctx: &mut Ctx, p: &raw::Prompts, path: &ConfigPath) -> Option<model::Prompts> {
-    let mut one = |v: &Option<String>, key: &'static str| {
-        opt(v.as_deref().map(|f| ctx.audio(f, &path.key(key))))
+    let mut one = |v: &Option<String>, used_as: Use, key: &'static str| {
+        opt(v.as_deref().map(|f| ctx.audio(f, used_as, &path.key(key))))
     };
-    let voicemail_greeting = one(&p.voicemail_greeting, "voicemail_greeting");
-    let impatient_offer = one(&p.impatient_offer, "impatient_offer");
-    let after_hours = one(&p.after_hours, "after_hours");
-    let invalid_choice = one(&p.invalid_choice, "invalid_choice");
-    let callback_confirmed = one(&p.callback_confirmed, "callback_confirmed");
+    let voicemail_greeting = one(
+        &p.voicemail_greeting,
+        Use::VoicemailGreeting,
+        "voicemail_greeting",
+    );
+    let impatient_offer = one(&p.impatient_offer, Use::Prompt, "impatient_offer");
+    let after_hours = one(&p.after_hours, Use::Prompt, "after_hours");
+    let invalid_choice = one(&p.invalid_choice, Use::Prompt, "invalid_choice");
+    let callback_confirmed = one(&p.callback_confirmed, Use::Prompt, "callback_confirmed");
     Some(model::Prompts {
         voicemail_greeting: voicemail_greeting?,
         impatient_offer: impatient_offer?,
