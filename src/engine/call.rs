@@ -796,7 +796,12 @@ impl Call {
                 for j in 0..self.legs.len() {
                     self.cancel_leg(j, ctx);
                 }
-                self.finish(CallOutcome::Cancelled, None, ctx);
+                let outcome = if self.flow.offered().is_empty() {
+                    CallOutcome::Cancelled
+                } else {
+                    CallOutcome::Missed
+                };
+                self.finish(outcome, None, ctx);
             }
             (End::Caller, Phase::Routing) => self.on_cancel(ctx),
             (End::Leg(i), Phase::Connected(j)) if i == j => {
@@ -1177,9 +1182,18 @@ impl Call {
             for j in 0..self.legs.len() {
                 self.cancel_leg(j, ctx);
             }
-            self.record.note =
-                Some("the PBX could not answer: the caller offered no audio codec it speaks".into());
-            let status = StatusCode::NOT_ACCEPTABLE_HERE;
+            let (status, why) = if self.relay.is_none() {
+                (
+                    StatusCode::TEMPORARILY_UNAVAILABLE,
+                    "the PBX could not answer: the caller's INVITE offered no audio",
+                )
+            } else {
+                (
+                    StatusCode::NOT_ACCEPTABLE_HERE,
+                    "the PBX could not answer: the caller offered no audio codec it speaks",
+                )
+            };
+            self.record.note = Some(why.into());
             let r = respond(
                 &self.caller_side.invite,
                 status,
@@ -1188,7 +1202,7 @@ impl Call {
             );
             ctx.respond(&self.caller_side.key.clone(), &r);
             self.caller_side.state = CallerState::Done;
-            return self.finish(CallOutcome::Unavailable, Some(488), ctx);
+            return self.finish(CallOutcome::Unavailable, Some(status.as_u16()), ctx);
         }
         let ok = self.served_answer(StatusCode::OK, "OK", ctx);
         self.confirm_caller(ok, ctx);

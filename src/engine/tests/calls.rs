@@ -56,25 +56,21 @@ fn the_callee_hangs_up() {
 }
 
 #[test]
-fn a_busy_callee_makes_the_caller_busy() {
-    let (mut w, anna, boris) = two();
-    w.phone_mut(anna).default_answer = Answer::Refuse(486);
-    w.dial(boris, "210", Some(1.0), None);
-    w.run(3.0);
-    assert_eq!(w.finals_to(boris).last(), Some(&486));
-    assert_eq!(w.phone_ref(boris).outcome(0), Some(Outcome::Refused(486)));
-    assert_eq!(w.record().outcome, CallOutcome::Busy);
-    assert_eq!(w.record().status, Some(486));
-}
-
-#[test]
-fn a_decline_is_passed_on_as_603() {
-    let (mut w, anna, boris) = two();
-    w.phone_mut(anna).default_answer = Answer::Refuse(603);
-    w.dial(boris, "210", Some(1.0), None);
-    w.run(3.0);
-    assert_eq!(w.finals_to(boris).last(), Some(&603));
-    assert_eq!(w.record().outcome, CallOutcome::Declined);
+fn a_busy_or_declining_callee_sends_the_caller_to_voicemail() {
+    for code in [486, 603] {
+        let (mut w, anna, boris) = two();
+        w.phone_mut(anna).default_answer = Answer::Refuse(code);
+        w.dial(boris, "210", Some(1.0), None);
+        w.run(3.0);
+        // The PBX answers with the voicemail greeting; boris hangs up without a message.
+        assert_eq!(w.finals_to(boris).last(), Some(&200), "after {code}");
+        assert!(
+            w.media.iter().any(|c| matches!(c, MediaCommand::Serve { .. })),
+            "{:?}",
+            w.media
+        );
+        assert_eq!(w.record().outcome, CallOutcome::Missed);
+    }
 }
 
 #[test]
@@ -91,13 +87,14 @@ fn the_caller_cancels_while_it_rings() {
 }
 
 #[test]
-fn nobody_registered_is_unavailable_and_an_unknown_extension_is_not_found() {
+fn nobody_registered_reaches_voicemail_and_an_unknown_extension_is_not_found() {
     let mut w = World::new(&config(""));
     let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
     w.dial(boris, "210", Some(1.0), None);
     w.run(2.0);
-    assert_eq!(w.finals_to(boris).last(), Some(&480));
-    assert_eq!(w.record().outcome, CallOutcome::Unavailable);
+    // Anna has no phone: her voicemail answers at once (boris hangs up on it).
+    assert_eq!(w.finals_to(boris).last(), Some(&200));
+    assert_eq!(w.record().outcome, CallOutcome::Cancelled);
     w.dial(boris, "nosuchperson", Some(1.0), None);
     w.run(2.0);
     assert_eq!(

@@ -114,8 +114,13 @@ fn a_menu_choice_rings_the_department_and_the_answer_is_bridged_without_a_second
         .unwrap();
     assert!(invite.contains("RTP/AVP 0 101\r\n"), "offered what the caller was answered with");
     w.run(4.0);
-    assert_eq!(said(&w, mark + 1), ["bridge"]);
-    assert_eq!(w.finals_to(caller), [200], "no second answer");
+    assert_eq!(said(&w, mark)[1..], ["bridge"]);
+    let answers = w
+        .texts_to(caller)
+        .into_iter()
+        .filter(|t| t.starts_with("SIP/2.0 200") && t.contains("INVITE\r\n"))
+        .count();
+    assert_eq!(answers, 1, "no second answer");
     w.run(6.0);
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Answered);
@@ -138,9 +143,9 @@ fn a_greeting_plays_as_early_media_then_ringback_and_the_answer_keeps_its_sdp() 
     assert_eq!(said(&w, 0), ["serve PCMU", "play 1 once"]);
     let relay = w.served_relay();
     w.media_event(MediaEvent::PlayDone(relay));
-    assert_eq!(said(&w, 2), ["play 1 loop"], "then ringback");
+    assert_eq!(said(&w, 0), ["serve PCMU", "play 1 once", "play 1 loop"], "then ringback");
     w.run(4.0);
-    assert_eq!(said(&w, 3), ["bridge"]);
+    assert_eq!(said(&w, 0)[3..], ["bridge"]);
     let ok = w
         .texts_to(caller)
         .into_iter()

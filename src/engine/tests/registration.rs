@@ -31,8 +31,10 @@ fn a_phone_registers_with_digest_and_its_binding_expires_on_time() {
     );
     w.dial(boris, "210", Some(1.0), None);
     w.run(3.0);
-    assert_eq!(w.record().outcome, CallOutcome::Unavailable);
-    assert_eq!(w.finals_to(boris).last(), Some(&480));
+    // Nobody to ring: voicemail.
+    assert_eq!(w.record().outcome, CallOutcome::Cancelled);
+    assert!(w.record().answered_by.is_none());
+    assert_eq!(w.finals_to(boris).last(), Some(&200));
 }
 
 #[test]

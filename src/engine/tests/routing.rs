@@ -230,25 +230,18 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
     assert_eq!(w.record().answered_by.as_deref(), Some("boris"));
     assert!(w.record().after_hours);
     assert!(w.received(anna, "INVITE").is_empty());
-    // No after-hours destination: the prompt needs media; refused with a reason.
-    w.dial(caller, "+74950000002", Some(0.2), None);
+    // No after-hours destination: the PBX answers, plays the after-hours prompt, hangs up.
+    w.dial(caller, "+74950000002", None, None);
     w.run(2.0);
-    assert_eq!(w.finals_to(caller).last(), Some(&480));
-    let refusal = w
-        .texts_to(caller)
-        .into_iter()
-        .rfind(|t| t.starts_with("SIP/2.0 480"))
-        .unwrap();
-    assert!(
-        refusal.contains("Reason: SIP;cause=480;text=\"outside working hours"),
-        "{refusal}"
-    );
-    assert!(w
-        .record()
-        .note
-        .as_deref()
-        .unwrap()
-        .contains("outside working hours"));
+    assert_eq!(w.finals_to(caller).last(), Some(&200));
+    let relay = w.served_relay();
+    w.media_event(crate::media::anchor::MediaEvent::PlayDone(relay));
+    w.run(1.0);
+    assert_eq!(w.received(caller, "BYE").len(), 1);
+    let r = w.record();
+    assert_eq!(r.outcome, CallOutcome::Closed);
+    assert!(r.after_hours);
+    assert!(r.note.as_deref().unwrap().contains("outside working hours"), "{r:?}");
     // No schedule: 24/7.
     w.dial(caller, "+74950000003", Some(0.2), None);
     w.run(2.0);
@@ -283,7 +276,7 @@ fn delayed_forwarding_rings_the_mobile_through_the_trunk_after_the_delay() {
 }
 
 #[test]
-fn a_no_answer_forward_that_is_not_answered_ends_with_the_reason() {
+fn a_no_answer_forward_that_is_not_answered_goes_to_voicemail() {
     let mut w = World::new(&config(&department(
         "all_at_once",
         "1s",
@@ -299,10 +292,10 @@ fn a_no_answer_forward_that_is_not_answered_ends_with_the_reason() {
     w.run(12.0);
     w.arrives(anna, "CANCEL", t0, 3.0);
     w.arrives(gw, "CANCEL", t0, 8.0);
-    assert_eq!(w.finals_to(caller).last(), Some(&480));
+    // The voicemail answers; the caller hangs up during the greeting.
+    assert_eq!(w.finals_to(caller).last(), Some(&200));
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Missed);
-    assert!(r.note.as_deref().unwrap().contains("voicemail"), "{r:?}");
 }
 
 #[test]

@@ -134,11 +134,12 @@ pub fn directory(yaml: &str) -> Arc<Directory> {
     let resolution = resolve(&config, &BTreeMap::new(), &mut || {
         "generated-password".into()
     });
+    let prompts = crate::media::prompt::Prompts::load(&config).expect("the prompts load");
     Arc::new(Directory::build(
         Arc::new(config),
         &resolution,
         &BTreeMap::new(),
-        Arc::new(crate::media::prompt::Prompts::empty()),
+        Arc::new(prompts),
     ))
 }
 
