@@ -19,7 +19,7 @@
 //!   to `on_timeout`, invalid input to `on_invalid` (the flow hangs up when they are not set).
 
 use super::action::{Action, Event};
-use super::flow::{MenuInput, NoChoice, Step};
+use super::route::{MenuInput, NoChoice, Step};
 use crate::config::model::{Destination, MenuId, Target, Tenant};
 use crate::config::values::MenuDigit;
 use crate::media::sound::{Builtin, Sound};

@@ -11,12 +11,14 @@ pub mod graph;
 pub mod hunt;
 pub mod menu;
 pub mod number;
+pub mod route;
 pub mod schedule;
 pub mod simulation;
 pub mod voicemail;
 
 pub use action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
-pub use flow::{Entry, Flow, MenuInput, NoChoice, Route, Step, Via};
+pub use flow::{Entry, Flow};
+pub use route::{MenuInput, NoChoice, Route, Step, Via};
 pub use number::{rewrite, Dialled};
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! what it returns.
 
 use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
-use super::flow::{Entry, Flow, MenuInput, NoChoice, Step};
+use super::flow::{Entry, Flow};
+use super::route::{MenuInput, NoChoice, Step};
 use crate::config::model::{Config, StaffId, Strategy, Target, Tenant};
 use crate::media::sound::{Sound, Tone};
 use std::collections::{BTreeMap, VecDeque};

@@ -1,5 +1,5 @@
 //! Calls through the B2BUA between two staff members, with SIPp as both phones: answered and
-//! hung up by the caller, busy, cancelled while ringing, hung up by the callee; the caller
+//! hung up by the caller, busy (voicemail answers), cancelled while ringing, hung up by the callee; the caller
 //! must authenticate; a phone stays reachable across a restart of the server.
 
 use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
@@ -63,11 +63,11 @@ fn answered_call_hung_up_by_the_caller() {
 }
 
 #[test]
-fn busy_callee() {
-    let server = call("uas_busy.xml", "uac_expect_busy.xml");
+fn a_busy_callee_sends_the_caller_to_voicemail() {
+    // The PBX answers with the voicemail greeting; the caller hangs up on it.
+    let server = call("uas_busy.xml", "uac_call.xml");
     let records = server.history("acme", 1);
-    assert_eq!(records[0]["outcome"], "busy");
-    assert_eq!(records[0]["status"], 486);
+    assert_eq!(records[0]["outcome"], "missed", "{}", records[0]);
 }
 
 #[test]
@@ -83,12 +83,12 @@ fn callee_hangs_up() {
 }
 
 #[test]
-fn unregistered_callee_is_unavailable_and_unknown_numbers_are_not_found() {
+fn an_unregistered_callee_s_voicemail_answers_and_unknown_numbers_are_not_found() {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
-    // Nobody is registered as maria.
+    // Nobody is registered as maria: her voicemail answers.
     ok(
-        &caller(&server, dir.path(), "uac_expect_480.xml"),
+        &caller(&server, dir.path(), "uac_call.xml"),
         "calling an unregistered colleague",
     );
     let csv = credentials(dir.path(), CALLER);
