@@ -342,9 +342,9 @@ pub(super) struct Dialable {
     pub(super) path: ConfigPath,
 }
 
-/// The extensions of a tenant a caller could dial from a menu: the written ones (valid or not
-/// yet: only the first digit matters), and for staff without one, the first digits of what the
-/// server allocates (from [`FIRST_EXTENSION`] upward).
+/// The extensions of a tenant a caller could dial from a menu: the valid written ones (a bad
+/// one is reported by `check_extensions`), and for staff without one, the first digits of what
+/// the server allocates (from [`FIRST_EXTENSION`] upward).
 pub(super) fn dialable(
     t: &raw::Tenant,
     staff_owner: &[String],
@@ -353,8 +353,8 @@ pub(super) fn dialable(
 ) -> Vec<Dialable> {
     let mut out = Vec::new();
     let written = |e: Option<&str>| {
-        e.and_then(|e| e.chars().next())
-            .filter(char::is_ascii_digit)
+        e.filter(|e| Extension::parse(e).is_ok())
+            .and_then(|e| e.chars().next())
     };
     for ((s, owner), p) in t.staff.iter().zip(staff_owner).zip(staff_paths) {
         if let Some(first) = written(s.extension.as_deref()) {
