@@ -37,9 +37,7 @@ fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
 /// party's media address).
 fn pcap(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
-    for v in [0xa1b2c3d4u32] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&0i32.to_le_bytes());

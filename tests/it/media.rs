@@ -1,7 +1,9 @@
 //! The PBX answering calls itself, on the wire: SIPp calls a company number through the trunk
 //! and sends real RTP (pcap streams made by `audio`): a voicemail whose stored WAV must hold
 //! the tone the caller sent; a voice menu whose key — sent as RFC 4733 events, as SIP INFO and
-//! as in-band tones — must ring the right department's phone (a SIPp phone that answers).
+//! as in-band tones — must ring the right department's phone (a SIPp phone that answers); a
+//! number's greeting heard as early media (read off the wire by the test) before the ringback
+//! tone, while the department's phone rings.
 
 use crate::audio;
 use crate::peers::{ok, phone, scenario_path, sipp_on};
@@ -176,4 +178,71 @@ fn menu_call(how: impl FnOnce(&Path) -> (&'static str, Vec<(String, String)>)) {
     let record = &server.history("acme", 1)[0];
     assert_eq!(record["outcome"], "answered", "{record}");
     assert_eq!(record["answered_by"], "boris", "{record}");
+}
+
+#[test]
+fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
+    let (_trunk, port) = trunk();
+    let dir = tempfile::tempdir().unwrap();
+    // The greeting's signature: 1 s of 1 kHz.
+    let greeting = dir.path().join("greeting.wav");
+    std::fs::write(&greeting, pbx::media::wav::write(&audio::sine(1000.0, 1000, 0.2))).unwrap();
+    let server = Server::start(&config(
+        port,
+        &format!(
+            "    departments:\n      - {{ id: sales, strategy: all_at_once, members: [anna] }}\n    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: sales }}, greeting: \"{}\" }}\n",
+            greeting.display()
+        ),
+    ));
+    let anna = phone(&server, dir.path(), ANNA, "uas_ring.xml", 1);
+    // The caller's audio goes to this socket: the test hears what the caller would.
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let sink_port = sink.local_addr().unwrap().port().to_string();
+    let listener = std::thread::spawn(move || {
+        let mut heard = Vec::new();
+        let mut buf = [0u8; 1500];
+        let mut quiet = 0;
+        // Until the stream has stopped for a second (the caller hung up).
+        while quiet < 5 || heard.is_empty() {
+            match sink.recv(&mut buf) {
+                Ok(n) => {
+                    quiet = 0;
+                    if let Some((h, payload)) = pbx::media::rtp::parse(&buf[..n]) {
+                        if h.payload_type == 0 {
+                            pbx::media::g711::decode_into(
+                                pbx::media::g711::Law::Mu,
+                                payload,
+                                &mut heard,
+                            );
+                        }
+                    }
+                }
+                Err(_) => quiet += 1,
+            }
+            if heard.len() > 8000 * 30 {
+                break;
+            }
+        }
+        heard
+    });
+    let out = call(
+        &server,
+        dir.path(),
+        "trunk_call_listen.xml",
+        4000,
+        &[("sink_port", &sink_port)],
+    );
+    ok(&out, "the caller");
+    anna.finished("anna's phone rang");
+    let heard = listener.join().unwrap();
+    assert!(heard.len() >= 8000 * 3, "heard {} samples", heard.len());
+    // First the greeting (1 kHz), then the Russian ringback (425 Hz, 1 s on).
+    let greeting_part = &heard[800..7200];
+    assert!(audio::share_of(greeting_part, 1000.0) > 0.8, "the greeting first");
+    let after = &heard[8000 + 800..8000 + 7200];
+    assert!(audio::share_of(after, 425.0) > 0.8, "then ringback");
+    assert!(audio::share_of(after, 1000.0) < 0.05);
+    let record = &server.history("acme", 1)[0];
+    assert_eq!(record["outcome"], "cancelled", "{record}");
 }
