@@ -897,6 +897,9 @@ impl Call {
         key: TransactionKey,
         ctx: &mut Ctx,
     ) -> Option<Response> {
+        if self.phase == Phase::Routing && end == End::Caller && self.served_answered() {
+            return Some(self.reinvite_served(request, ctx));
+        }
         let Phase::Connected(i) = self.phase else {
             return None;
         };
@@ -948,6 +951,21 @@ impl Call {
             },
         );
         Some(respond(request, StatusCode::TRYING, "Trying", ""))
+    }
+
+    /// A re-INVITE from a caller the PBX serves (a session refresh, hold in a menu): its audio
+    /// goes where its new SDP says, and it gets the PBX's answer again.
+    fn reinvite_served(&mut self, request: &Request, ctx: &mut Ctx) -> Response {
+        self.repoint(Side::Caller, request.body(), ctx);
+        self.caller_side.dialog.refresh_target(request.headers());
+        let mut ok = respond(request, StatusCode::OK, "OK", "");
+        ok.headers_mut()
+            .push("Contact", ctx.contact(self.caller_side.dialog.peer.link));
+        if let Some(serving) = &self.caller_side.serving {
+            ok.headers_mut().push("Content-Type", "application/sdp");
+            ok.set_body(serving.sdp.clone());
+        }
+        ok
     }
 
     /// The other side answered a passed-through re-INVITE: ACK a 2xx there, and answer the

@@ -176,3 +176,27 @@ fn a_caller_who_hangs_up_while_recording_leaves_the_message() {
     assert_eq!(r.outcome, CallOutcome::Voicemail);
     assert_eq!(r.note.as_deref(), Some("the caller left a voicemail"));
 }
+
+#[test]
+fn a_caller_in_a_menu_that_sends_a_re_invite_gets_the_pbx_s_answer_again() {
+    let mut w = World::new(&config(&number("{ menu: main }", false)));
+    let caller = outside_caller(&mut w);
+    w.dial(caller, DID, None, None);
+    w.run(0.5);
+    let first = w
+        .texts_to(caller)
+        .into_iter()
+        .find(|t| t.starts_with("SIP/2.0 200"))
+        .unwrap();
+    w.reinvite(caller);
+    w.run(0.5);
+    let answers: Vec<String> = w
+        .texts_to(caller)
+        .into_iter()
+        .filter(|t| t.starts_with("SIP/2.0 200") && t.contains("CSeq: 2 INVITE"))
+        .collect();
+    assert_eq!(answers.len(), 1, "{:#?}", w.lines_to(caller));
+    let body = |t: &str| t.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    assert_eq!(body(&answers[0]), body(&first));
+    assert!(w.calls() == 1, "the call goes on");
+}
