@@ -137,24 +137,12 @@ impl Lateness {
         self.buckets[ms].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The lateness (ms, rounded down) that `share` (0..1) of ticks stayed within, and how many
-    /// ticks there were.
-    pub fn quantile(&self, share: f64) -> (u64, u64) {
-        let counts: Vec<u64> = self
-            .buckets
+    /// How many ticks were late by 0, 1, 2 ... 49 ms, and by 50 ms or more.
+    pub fn counts(&self) -> Vec<u64> {
+        self.buckets
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let total: u64 = counts.iter().sum();
-        let want = (total as f64 * share).ceil() as u64;
-        let mut seen = 0;
-        for (ms, c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= want {
-                return (ms as u64, total);
-            }
-        }
-        (50, total)
+            .collect()
     }
 }
 
