@@ -47,10 +47,31 @@ const READY: usize = 256;
 const READY_SHARE: usize = 8;
 
 /// Where one side's packets go, and whether that was learned from a packet.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Peer {
     addr: Option<SocketAddr>,
     latched: bool,
+}
+
+/// Both sides' peers, shared by the commands, the relay task and the pacer. Every change bumps
+/// `version`, so the relay task keeps its own copy and takes the lock only when it changed (or
+/// to latch), not per packet.
+#[derive(Default)]
+struct Peers {
+    state: Mutex<[Peer; 2]>,
+    version: AtomicU64,
+}
+
+impl Peers {
+    fn change(&self, f: impl FnOnce(&mut [Peer; 2])) {
+        let mut state = lock(&self.state);
+        f(&mut state);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn get(&self) -> [Peer; 2] {
+        *lock(&self.state)
+    }
 }
 
 /// A pair bound and waiting for a call.
@@ -65,7 +86,7 @@ struct Active {
     /// Its two (bound) ports.
     ports: (u16, u16),
     stage: Stage,
-    peers: Arc<Mutex<[Peer; 2]>>,
+    peers: Arc<Peers>,
     counts: Arc<[AtomicU64; 2]>,
     served: Arc<ServedCell>,
     /// The caller-facing socket, once started (the pacer sends on it).
@@ -180,7 +201,7 @@ pub struct Relays {
 struct Paced {
     cell: Arc<ServedCell>,
     socket: Arc<UdpSocket>,
-    peers: Arc<Mutex<[Peer; 2]>>,
+    peers: Arc<Peers>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -254,7 +275,7 @@ impl Relays {
                     served.endpoint.tick(&mut packet);
                     served.report_now(&mut events);
                 }
-                let to = lock(&paced.peers)[Side::Caller as usize].addr;
+                let to = paced.peers.get()[Side::Caller as usize].addr;
                 if let Some(to) = to {
                     let _ = paced.socket.try_send_to(&packet, to);
                 }
@@ -403,20 +424,23 @@ impl Relays {
             }
             MediaCommand::Expect { relay, side, addr } => {
                 if let Some(active) = lock(&self.active).get(&relay) {
-                    let mut peers = lock(&active.peers);
-                    let peer = &mut peers[side as usize];
-                    if !peer.latched {
-                        peer.addr = Some(addr);
-                    }
+                    active.peers.change(|peers| {
+                        let peer = &mut peers[side as usize];
+                        if !peer.latched {
+                            peer.addr = Some(addr);
+                        }
+                    });
                 }
                 Vec::new()
             }
             MediaCommand::Repoint { relay, side, addr } => {
                 if let Some(active) = lock(&self.active).get(&relay) {
-                    lock(&active.peers)[side as usize] = Peer {
-                        addr: Some(addr),
-                        latched: false,
-                    };
+                    active.peers.change(|peers| {
+                        peers[side as usize] = Peer {
+                            addr: Some(addr),
+                            latched: false,
+                        }
+                    });
                 }
                 Vec::new()
             }
@@ -579,52 +603,113 @@ impl Ports for Relays {
     }
 }
 
+/// Packets a relay task takes from one socket before it lets other tasks run.
+const BUDGET: usize = 32;
+
 /// Relays between the caller-facing socket `a` and the callee-facing socket `b` until aborted;
 /// while the caller side is served, its packets go to the endpoint and the callee's nowhere.
+/// Each socket is drained (up to `BUDGET`) before the task waits for either to be readable
+/// again, so a busy relay handles its packets in runs, not one wake-up each; a packet the
+/// kernel cannot take at once is dropped, as UDP would.
 async fn relay_task(
     a: Arc<UdpSocket>,
     b: UdpSocket,
-    peers: Arc<Mutex<[Peer; 2]>>,
+    peers: Arc<Peers>,
     counts: Arc<[AtomicU64; 2]>,
     served: Arc<ServedCell>,
 ) {
-    let mut buf_a = vec![0u8; 2048];
-    let mut buf_b = vec![0u8; 2048];
+    let mut buf = vec![0u8; 2048];
     let mut events = Vec::new();
+    let mut relay = Relay {
+        peers,
+        local: [Peer::default(); 2],
+        version: u64::MAX,
+    };
+    // Which sockets to read: both at first, then the one that woke the task.
+    let mut ready = [true, true];
     loop {
-        // (the side a packet came from, its length, its source)
-        let (from, n, src) = tokio::select! {
-            r = a.recv_from(&mut buf_a) => match r { Ok((n, s)) => (Side::Caller, n, s), Err(_) => continue },
-            r = b.recv_from(&mut buf_b) => match r { Ok((n, s)) => (Side::Callee, n, s), Err(_) => continue },
-        };
-        let to = {
-            let mut peers = lock(&peers);
-            let me = &mut peers[from as usize];
-            if !me.latched {
-                me.addr = Some(src);
-                me.latched = true;
-            } else if me.addr != Some(src) {
-                continue; // not the party this side latched to
+        let mut busy = false;
+        for from in [Side::Caller, Side::Callee] {
+            if !ready[from as usize] {
+                continue;
             }
-            peers[1 - from as usize].addr
-        };
-        if served.on.load(Ordering::Acquire) {
-            if from == Side::Caller {
-                if let Some(s) = lock(&served.state).as_mut() {
-                    s.endpoint.receive(&buf_a[..n]);
-                    s.report_now(&mut events);
+            let (socket, other) = match from {
+                Side::Caller => (&*a, &b),
+                Side::Callee => (&b, &*a),
+            };
+            for taken in 0..=BUDGET {
+                if taken == BUDGET {
+                    busy = true;
+                    break;
+                }
+                let Ok((n, src)) = socket.try_recv_from(&mut buf) else {
+                    ready[from as usize] = false;
+                    break;
+                };
+                let Some(to) = relay.accept(from, src) else {
+                    continue;
+                };
+                if served.on.load(Ordering::Acquire) {
+                    if from == Side::Caller {
+                        if let Some(s) = lock(&served.state).as_mut() {
+                            s.endpoint.receive(&buf[..n]);
+                            s.report_now(&mut events);
+                        }
+                    }
+                    continue;
+                }
+                if let Some(to) = to {
+                    if other.try_send_to(&buf[..n], to).is_ok() {
+                        counts[from as usize].fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
-            continue;
         }
-        let Some(to) = to else { continue };
-        let (socket, payload) = match from {
-            Side::Caller => (&b, &buf_a[..n]),
-            Side::Callee => (&*a, &buf_b[..n]),
-        };
-        if socket.send_to(payload, to).await.is_ok() {
-            counts[from as usize].fetch_add(1, Ordering::Relaxed);
+        if busy {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::select! {
+                _ = a.readable() => ready[Side::Caller as usize] = true,
+                _ = b.readable() => ready[Side::Callee as usize] = true,
+            }
         }
+    }
+}
+
+/// A relay task's view of the peers: its own copy, refreshed when the shared one changed.
+struct Relay {
+    peers: Arc<Peers>,
+    local: [Peer; 2],
+    version: u64,
+}
+
+impl Relay {
+    /// A packet from `src` on `from`'s side: `None` when it is not from the party that side
+    /// latched to (dropped); else where the other side wants packets (if known yet).
+    fn accept(&mut self, from: Side, src: SocketAddr) -> Option<Option<SocketAddr>> {
+        let version = self.peers.version.load(Ordering::Acquire);
+        if version != self.version {
+            self.local = self.peers.get();
+            self.version = version;
+        }
+        let me = self.local[from as usize];
+        if !me.latched {
+            // The first packet from this side: it is where the party really is.
+            self.peers.change(|p| {
+                if !p[from as usize].latched {
+                    p[from as usize] = Peer {
+                        addr: Some(src),
+                        latched: true,
+                    };
+                }
+            });
+            self.version = self.peers.version.load(Ordering::Acquire);
+            self.local = self.peers.get();
+        }
+        if self.local[from as usize].addr != Some(src) {
+            return None;
+        }
+        Some(self.local[1 - from as usize].addr)
     }
 }
 
