@@ -764,7 +764,8 @@ impl Call {
     /// The caller's CANCEL (its 200 is already out): every leg is cancelled, the INVITE gets
     /// 487.
     pub fn on_cancel(&mut self, ctx: &mut Ctx) {
-        if self.phase != Phase::Routing {
+        // Too late once the caller has a final answer (the PBX's own 200 included).
+        if self.phase != Phase::Routing || self.caller_side.state != CallerState::Waiting {
             return;
         }
         for j in 0..self.legs.len() {

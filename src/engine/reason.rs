@@ -37,9 +37,9 @@ mod tests {
             StatusCode::TEMPORARILY_UNAVAILABLE,
             "Temporarily Unavailable",
         );
-        add_reason(&mut r, &GiveUp::MenuUnavailable);
+        add_reason(&mut r, &GiveUp::ExternalFailed);
         let reason = r.headers().get("Reason").unwrap();
         assert!(reason.starts_with("SIP;cause=480;text=\""), "{reason}");
-        assert!(reason.contains("voice menu"), "{reason}");
+        assert!(reason.contains("external number"), "{reason}");
     }
 }

@@ -63,9 +63,6 @@ pub enum Event {
 /// Why a call ends unanswered (refused, or — after the PBX answered — hung up by `Reject`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GiveUp {
-    /// No longer produced (voice menus are served now); kept only while
-    /// `engine::reason`'s test still names it.
-    MenuUnavailable,
     /// The config says hang up (before the PBX answered the call).
     Hangup,
     /// An external number could not be reached (no trunk, or the trunk refused).
@@ -78,7 +75,6 @@ impl GiveUp {
     /// Why the call ended unanswered, in words (history records, logs, `pbx simulate`).
     pub fn reason(&self) -> &'static str {
         match self {
-            GiveUp::MenuUnavailable => "the voice menu could not be served",
             GiveUp::Hangup => "the config says to hang up",
             GiveUp::ExternalFailed => "the external number could not be reached",
             GiveUp::TooManySteps => "too many transfers",
