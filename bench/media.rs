@@ -34,7 +34,10 @@ use tokio::sync::mpsc;
 const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let seconds: u64 = std::env::var("MEDIA_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -96,7 +99,11 @@ fn main() {
 fn driver_cpu() -> f64 {
     let tick = 100.0; // USER_HZ
     let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
             continue;
         };
@@ -148,9 +155,7 @@ fn pairs(
 
 /// A receiving socket with a large buffer, and a thread counting what it gets until `stop`;
 /// the socket can send too (`try_clone`).
-fn receiver(
-    stop: Arc<AtomicBool>,
-) -> (UdpSocket, Arc<AtomicU64>, std::thread::JoinHandle<()>) {
+fn receiver(stop: Arc<AtomicBool>) -> (UdpSocket, Arc<AtomicU64>, std::thread::JoinHandle<()>) {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::DGRAM,
@@ -158,9 +163,7 @@ fn receiver(
     )
     .unwrap();
     let _ = socket.set_recv_buffer_size(32 << 20);
-    socket
-        .bind(&SocketAddr::new(LOCALHOST, 0).into())
-        .unwrap();
+    socket.bind(&SocketAddr::new(LOCALHOST, 0).into()).unwrap();
     let socket: UdpSocket = socket.into();
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -191,9 +194,7 @@ fn sender() -> UdpSocket {
     )
     .unwrap();
     let _ = socket.set_send_buffer_size(8 << 20);
-    socket
-        .bind(&SocketAddr::new(LOCALHOST, 0).into())
-        .unwrap();
+    socket.bind(&SocketAddr::new(LOCALHOST, 0).into()).unwrap();
     socket.into()
 }
 
@@ -317,7 +318,11 @@ fn playback(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, se
     let _ = thread.join();
     while rx.try_recv().is_ok() {}
     let expected = (n as u64) * seconds * 50;
-    let (p50, p99, max) = (quantile(&hist, 0.5), quantile(&hist, 0.99), quantile(&hist, 1.0));
+    let (p50, p99, max) = (
+        quantile(&hist, 0.5),
+        quantile(&hist, 0.99),
+        quantile(&hist, 1.0),
+    );
     let arrived = got as f64 / expected as f64;
     let ok = p99 <= 5 && arrived >= 0.99 && cpu <= 0.60;
     println!(
@@ -350,7 +355,10 @@ fn record(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, seco
     let frames = Arc::new(Mutex::new(HashMap::<String, (u64, u64)>::new()));
     let seen = frames.clone();
     relays.set_recordings(Arc::new(move |m: &Mailbox, pcm: Vec<i16>| {
-        let filled = pcm.chunks(160).filter(|f| f.iter().all(|&s| s == 0)).count() as u64;
+        let filled = pcm
+            .chunks(160)
+            .filter(|f| f.iter().all(|&s| s == 0))
+            .count() as u64;
         seen.lock()
             .unwrap()
             .insert(m.mailbox.clone(), ((pcm.len() / 160) as u64, filled));
@@ -421,7 +429,11 @@ fn record(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, seco
     println!(
         "| {n} | {sent} | {recorded} | {dropped} | {:.0} % | {} |",
         cpu * 100.0,
-        if dropped == 0 && frames.len() == n { "pass" } else { "fail" }
+        if dropped == 0 && frames.len() == n {
+            "pass"
+        } else {
+            "fail"
+        }
     );
 }
 
@@ -434,7 +446,10 @@ fn relay(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, secon
     let (callee_socket, to_callee, callee_thread) = receiver(stop.clone());
     let pairs = pairs(runtime, &relays, n, &events);
     for p in &pairs {
-        for (side, socket) in [(Side::Caller, &caller_socket), (Side::Callee, &callee_socket)] {
+        for (side, socket) in [
+            (Side::Caller, &caller_socket),
+            (Side::Callee, &callee_socket),
+        ] {
             relays.command(
                 MediaCommand::Expect {
                     relay: p.id,
@@ -469,7 +484,11 @@ fn relay(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, secon
     let _ = (callee_thread.join(), caller_thread.join());
     while rx.try_recv().is_ok() {}
     let loss = 1.0 - got as f64 / sent as f64;
-    let per_core = if cpu > 0.0 { n as f64 / cpu } else { f64::INFINITY };
+    let per_core = if cpu > 0.0 {
+        n as f64 / cpu
+    } else {
+        f64::INFINITY
+    };
     println!(
         "| {n} | {sent} | {got} | {:.2} % | {:.0} % | ≈ {:.0} calls | {} |",
         loss * 100.0,

@@ -1119,7 +1119,10 @@ impl Call {
 
     /// Whether the PBX answered the caller itself (200 sent).
     fn served_answered(&self) -> bool {
-        self.caller_side.serving.as_ref().is_some_and(|s| s.answered)
+        self.caller_side
+            .serving
+            .as_ref()
+            .is_some_and(|s| s.answered)
     }
 
     /// Makes the caller's side served by the PBX, once; `false` when it cannot be: no relay (an
@@ -1261,7 +1264,10 @@ impl Call {
         };
         let model = &self.directory.config.tenants[tenant.index];
         let name = match mailbox {
-            Mailbox::Staff(s) => format!("staff:{}", tenant.logins.get(s.0).cloned().unwrap_or_default()),
+            Mailbox::Staff(s) => format!(
+                "staff:{}",
+                tenant.logins.get(s.0).cloned().unwrap_or_default()
+            ),
             Mailbox::Department(d) => format!(
                 "department:{}",
                 model.departments.get(d.0).map_or("", |d| d.id.as_str())

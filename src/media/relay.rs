@@ -741,7 +741,10 @@ mod tests {
 
     fn started(relays: &Relays) -> PortPair {
         let pair = relays.take().expect("a ready pair");
-        assert_eq!(relays.command(MediaCommand::Start(pair.id), &events()), vec![]);
+        assert_eq!(
+            relays.command(MediaCommand::Start(pair.id), &events()),
+            vec![]
+        );
         pair
     }
 
@@ -756,11 +759,14 @@ mod tests {
         let pair = started(&relays);
         assert_eq!(pair.caller.port() % 2, 0);
         // The callee is expected where its SDP said; the caller is learned from its packets.
-        relays.command(MediaCommand::Expect {
-            relay: pair.id,
-            side: Side::Callee,
-            addr: callee.local_addr().unwrap(),
-        }, &events());
+        relays.command(
+            MediaCommand::Expect {
+                relay: pair.id,
+                side: Side::Callee,
+                addr: callee.local_addr().unwrap(),
+            },
+            &events(),
+        );
         for i in 0..5u8 {
             caller.send_to(&[i; 20], pair.caller).await.unwrap();
             assert_eq!(recv(&callee).await, (vec![i; 20], pair.callee));
@@ -793,21 +799,27 @@ mod tests {
         let pair = started(&relays);
         // The caller is learned first; then one device plays early media: the callee side
         // latches to it.
-        relays.command(MediaCommand::Expect {
-            relay: pair.id,
-            side: Side::Callee,
-            addr: early.local_addr().unwrap(),
-        }, &events());
+        relays.command(
+            MediaCommand::Expect {
+                relay: pair.id,
+                side: Side::Callee,
+                addr: early.local_addr().unwrap(),
+            },
+            &events(),
+        );
         caller.send_to(b"hello", pair.caller).await.unwrap();
         assert_eq!(recv(&early).await.0, b"hello");
         early.send_to(b"ringback", pair.callee).await.unwrap();
         assert_eq!(recv(&caller).await.0, b"ringback");
         // Another answers: its audio reaches the caller, the first device's no longer does.
-        relays.command(MediaCommand::Repoint {
-            relay: pair.id,
-            side: Side::Callee,
-            addr: answering.local_addr().unwrap(),
-        }, &events());
+        relays.command(
+            MediaCommand::Repoint {
+                relay: pair.id,
+                side: Side::Callee,
+                addr: answering.local_addr().unwrap(),
+            },
+            &events(),
+        );
         answering.send_to(b"answer", pair.callee).await.unwrap();
         assert_eq!(recv(&caller).await.0, b"answer");
         early.send_to(b"late", pair.callee).await.unwrap();
@@ -839,11 +851,14 @@ mod tests {
             .unwrap();
         probe.recv_from(&mut buf).await.unwrap();
         relays.command(MediaCommand::Start(pair.id), &events());
-        relays.command(MediaCommand::Expect {
-            relay: pair.id,
-            side: Side::Callee,
-            addr: callee.local_addr().unwrap(),
-        }, &events());
+        relays.command(
+            MediaCommand::Expect {
+                relay: pair.id,
+                side: Side::Callee,
+                addr: callee.local_addr().unwrap(),
+            },
+            &events(),
+        );
         // The real caller is the one latched: its audio reaches the callee, and the callee's
         // reaches it.
         caller.send_to(b"hello", pair.caller).await.unwrap();
@@ -884,11 +899,19 @@ mod tests {
             payload_type: 0,
             event_type: Some(101),
         };
-        relays.command(MediaCommand::Serve { relay: pair.id, codec }, &tx);
+        relays.command(
+            MediaCommand::Serve {
+                relay: pair.id,
+                codec,
+            },
+            &tx,
+        );
         assert_eq!(relays.served(), 1);
         // 320 samples of a loud square wave: two packets of it, then PlayDone, then silence.
         let clip = Arc::new(Audio::from_pcm(
-            &(0..320).map(|i| if i % 8 < 4 { 8000 } else { -8000 }).collect::<Vec<i16>>(),
+            &(0..320)
+                .map(|i| if i % 8 < 4 { 8000 } else { -8000 })
+                .collect::<Vec<i16>>(),
         ));
         relays.command(
             MediaCommand::Play {
@@ -915,9 +938,13 @@ mod tests {
             .position(|(_, p)| p.as_slice() == &clip.bytes(Law::Mu)[..160])
             .expect("the clip was played");
         assert_eq!(payloads[starts + 1].1, &clip.bytes(Law::Mu)[160..]);
-        assert!(payloads.windows(2).all(|w| w[1].0 == w[0].0.wrapping_add(1)));
+        assert!(payloads
+            .windows(2)
+            .all(|w| w[1].0 == w[0].0.wrapping_add(1)));
         assert_eq!(
-            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap(),
+            tokio::time::timeout(Duration::from_secs(2), rx.recv())
+                .await
+                .unwrap(),
             Some(MediaEvent::PlayDone(pair.id))
         );
         // The callee's audio does not reach a served caller; the caller's keys are reported.
@@ -936,7 +963,9 @@ mod tests {
         );
         caller.send_to(&event, pair.caller).await.unwrap();
         assert_eq!(
-            tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap(),
+            tokio::time::timeout(Duration::from_secs(2), rx.recv())
+                .await
+                .unwrap(),
             Some(MediaEvent::Digit {
                 relay: pair.id,
                 digit: '5',

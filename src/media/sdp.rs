@@ -239,12 +239,18 @@ mod tests {
         let at: SocketAddr = "127.0.0.1:20000".parse().unwrap();
         let answer = answer(&codec, at, 7);
         assert_eq!(audio_endpoint(&answer), Some(at));
-        assert!(answer.contains("m=audio 20000 RTP/AVP 8 96\r\n"), "{answer}");
+        assert!(
+            answer.contains("m=audio 20000 RTP/AVP 8 96\r\n"),
+            "{answer}"
+        );
         assert!(answer.contains("a=rtpmap:96 telephone-event/8000\r\n"));
         assert_eq!(choose(&answer), Some(codec), "the answer says the same");
         // The legs are offered only that.
         let narrowed = only(offer, &codec);
-        assert!(narrowed.contains("m=audio 4000 RTP/AVP 8 96\r\n"), "{narrowed}");
+        assert!(
+            narrowed.contains("m=audio 4000 RTP/AVP 8 96\r\n"),
+            "{narrowed}"
+        );
         assert!(!narrowed.contains("G722"));
         assert_eq!(choose(&narrowed), Some(codec));
         // Dynamic PCMU, no telephone-event; nothing the PBX speaks; a rejected stream.
@@ -257,7 +263,10 @@ mod tests {
                 event_type: None
             })
         );
-        assert_eq!(choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 5 RTP/AVP 9 111\n"), None);
+        assert_eq!(
+            choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 5 RTP/AVP 9 111\n"),
+            None
+        );
         assert_eq!(choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 0 RTP/AVP 0\n"), None);
         assert_eq!(choose("garbage"), None);
     }

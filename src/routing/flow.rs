@@ -27,8 +27,8 @@ use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refus
 use super::hunt::{Ctx, Hunt, HuntEnd, HuntPlan, Legs};
 use super::menu::{MenuEnd, VoiceMenu};
 use super::number::Dialled;
-use super::schedule;
 use super::route::{NoChoice, Route, Step, Via};
+use super::schedule;
 use super::voicemail::Voicemail;
 use crate::config::model::{
     Config, DepartmentId, Destination, NoAnswer, StaffId, Strategy, Target, Tenant,
@@ -53,7 +53,6 @@ pub enum Entry {
     /// A staff member dialled an external number.
     External(Dialled),
 }
-
 
 /// Whether the PBX serves the caller's audio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,8 @@ pub mod voicemail;
 
 pub use action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
 pub use flow::{Entry, Flow};
-pub use route::{MenuInput, NoChoice, Route, Step, Via};
 pub use number::{rewrite, Dialled};
+pub use route::{MenuInput, NoChoice, Route, Step, Via};
 
 #[cfg(test)]
 mod tests;

@@ -171,7 +171,9 @@ impl Shards {
                 cancel: setup.cancel.clone(),
                 media_events,
             };
-            shards.tasks.push(tokio::spawn(task.run(inbox, command_rx, media)));
+            shards
+                .tasks
+                .push(tokio::spawn(task.run(inbox, command_rx, media)));
             shards.commands.push(commands);
             shards.calls.push(calls);
         }

@@ -49,7 +49,9 @@ fn pcap(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
         let ip_len = 20 + udp_len;
         let mut frame = vec![0u8; 12];
         frame.extend_from_slice(&[0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
         let sum = ip
             .chunks(2)
@@ -107,7 +109,12 @@ pub fn events_pcap(path: &Path, pt: u8, start_ms: u32, digits: &str) {
                 let start_ts = (t - into) * 8;
                 let end = into >= 100;
                 let duration = ((into.min(100) + 20) * 8) as u16;
-                let body = [code, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+                let body = [
+                    code,
+                    if end { 0x80 | 10 } else { 10 },
+                    (duration >> 8) as u8,
+                    duration as u8,
+                ];
                 let copies = if end { 3 } else { 1 };
                 for _ in 0..copies {
                     packets.push((t, rtp(pt, into == 0, seq, start_ts, &body)));
@@ -149,10 +156,7 @@ pub fn share_of(pcm: &[i16], freq: f64) -> f64 {
 
 /// The main frequency of `pcm` from its zero crossings (for a clean tone).
 pub fn frequency(pcm: &[i16]) -> f64 {
-    let crossings = pcm
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
+    let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
     crossings as f64 / 2.0 / (pcm.len() as f64 / 8000.0)
 }
 

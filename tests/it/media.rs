@@ -35,7 +35,13 @@ fn trunk() -> (UdpSocket, u16) {
 
 /// A call from outside to `DID` with `scenario`, holding `hold_ms` after the answer, with
 /// SIPp keys `keys`.
-fn call(server: &Server, dir: &Path, scenario: &str, hold_ms: u32, keys: &[(&str, &str)]) -> Output {
+fn call(
+    server: &Server,
+    dir: &Path,
+    scenario: &str,
+    hold_ms: u32,
+    keys: &[(&str, &str)],
+) -> Output {
     let trace = dir.join(format!("{scenario}.log"));
     let mut args: Vec<String> = vec![
         "-s".into(),
@@ -88,7 +94,9 @@ fn a_caller_leaves_a_voicemail_and_the_stored_wav_holds_the_tone_it_sent() {
     let (_trunk, port) = trunk();
     let server = Server::start(&config(
         port,
-        &format!("    numbers:\n      - {{ number: \"{DID}\", destination: {{ voicemail: anna }} }}\n"),
+        &format!(
+            "    numbers:\n      - {{ number: \"{DID}\", destination: {{ voicemail: anna }} }}\n"
+        ),
     ));
     let dir = tempfile::tempdir().unwrap();
     // The greeting plays for about 2.5 s: the caller is quiet 4 s, then a 440 Hz tone for 3 s.
@@ -115,9 +123,15 @@ fn a_caller_leaves_a_voicemail_and_the_stored_wav_holds_the_tone_it_sent() {
     let pcm = pbx::media::wav::read(&std::fs::read(&files[0]).unwrap()).unwrap();
     let (start, end) = audio::loud_span(&pcm).expect("the recording holds the tone");
     let secs = (end - start) as f64 / 8000.0;
-    assert!((secs - 3.0).abs() <= 0.3, "the tone lasted {secs} s in the recording");
+    assert!(
+        (secs - 3.0).abs() <= 0.3,
+        "the tone lasted {secs} s in the recording"
+    );
     let freq = audio::frequency(&pcm[start..end]);
-    assert!((freq - 440.0).abs() <= 8.8, "the tone was {freq} Hz in the recording");
+    assert!(
+        (freq - 440.0).abs() <= 8.8,
+        "the tone was {freq} Hz in the recording"
+    );
 }
 
 /// A menu on `DID`: 1 rings department sales (anna), 2 rings support (boris).
@@ -134,7 +148,11 @@ fn menu_config(port: u16, prompt: &Path) -> String {
 /// A short menu prompt (a 600 Hz tone, 1 s), written into `dir`.
 fn prompt(dir: &Path) -> PathBuf {
     let path = dir.join("menu.wav");
-    std::fs::write(&path, pbx::media::wav::write(&audio::sine(600.0, 1000, 0.2))).unwrap();
+    std::fs::write(
+        &path,
+        pbx::media::wav::write(&audio::sine(600.0, 1000, 0.2)),
+    )
+    .unwrap();
     path
 }
 
@@ -143,7 +161,10 @@ fn a_menu_key_sent_as_rfc4733_events_rings_the_department_it_names() {
     menu_call(|dir| {
         let pcap = dir.join("key2.pcap");
         audio::events_pcap(&pcap, 101, 500, "2");
-        ("trunk_call_audio.xml", vec![("pcap".into(), pcap.to_string_lossy().into_owned())])
+        (
+            "trunk_call_audio.xml",
+            vec![("pcap".into(), pcap.to_string_lossy().into_owned())],
+        )
     });
 }
 
@@ -159,7 +180,10 @@ fn a_menu_key_sent_as_in_band_tones_rings_the_department_it_names() {
         let mut pcm = audio::silence(500);
         pcm.extend(pbx::media::tone::dtmf('2', 120, 400));
         audio::audio_pcap(&pcap, &pcm);
-        ("trunk_call_audio.xml", vec![("pcap".into(), pcap.to_string_lossy().into_owned())])
+        (
+            "trunk_call_audio.xml",
+            vec![("pcap".into(), pcap.to_string_lossy().into_owned())],
+        )
     });
 }
 
@@ -186,7 +210,11 @@ fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
     let dir = tempfile::tempdir().unwrap();
     // The greeting's signature: 1 s of 1 kHz.
     let greeting = dir.path().join("greeting.wav");
-    std::fs::write(&greeting, pbx::media::wav::write(&audio::sine(1000.0, 1000, 0.2))).unwrap();
+    std::fs::write(
+        &greeting,
+        pbx::media::wav::write(&audio::sine(1000.0, 1000, 0.2)),
+    )
+    .unwrap();
     let server = Server::start(&config(
         port,
         &format!(
@@ -197,7 +225,8 @@ fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
     let anna = phone(&server, dir.path(), ANNA, "uas_ring.xml", 1);
     // The caller's audio goes to this socket: the test hears what the caller would.
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sink.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    sink.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let sink_port = sink.local_addr().unwrap().port().to_string();
     let listener = std::thread::spawn(move || {
         let mut heard = Vec::new();
@@ -239,7 +268,10 @@ fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
     assert!(heard.len() >= 8000 * 3, "heard {} samples", heard.len());
     // First the greeting (1 kHz), then the Russian ringback (425 Hz, 1 s on).
     let greeting_part = &heard[800..7200];
-    assert!(audio::share_of(greeting_part, 1000.0) > 0.8, "the greeting first");
+    assert!(
+        audio::share_of(greeting_part, 1000.0) > 0.8,
+        "the greeting first"
+    );
     let after = &heard[8000 + 800..8000 + 7200];
     assert!(audio::share_of(after, 425.0) > 0.8, "then ringback");
     assert!(audio::share_of(after, 1000.0) < 0.05);

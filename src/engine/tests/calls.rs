@@ -65,7 +65,9 @@ fn a_busy_or_declining_callee_sends_the_caller_to_voicemail() {
         // The PBX answers with the voicemail greeting; boris hangs up without a message.
         assert_eq!(w.finals_to(boris).last(), Some(&200), "after {code}");
         assert!(
-            w.media.iter().any(|c| matches!(c, MediaCommand::Serve { .. })),
+            w.media
+                .iter()
+                .any(|c| matches!(c, MediaCommand::Serve { .. })),
             "{:?}",
             w.media
         );

@@ -12,7 +12,10 @@ use std::time::Duration;
 
 /// A prompt file that exists (the menus and greetings below name it).
 fn prompt() -> String {
-    format!("{}/assets/prompts/en/please_hold.wav", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/assets/prompts/en/please_hold.wav",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// What the engine told the media driver since `from`, as short words.
@@ -21,9 +24,11 @@ fn said(w: &World, from: usize) -> Vec<String> {
         .iter()
         .filter_map(|c| match c {
             MediaCommand::Serve { codec, .. } => Some(format!("serve {}", codec.law.name())),
-            MediaCommand::Play { clips, looped, .. } => {
-                Some(format!("play {} {}", clips.len(), if *looped { "loop" } else { "once" }))
-            }
+            MediaCommand::Play { clips, looped, .. } => Some(format!(
+                "play {} {}",
+                clips.len(),
+                if *looped { "loop" } else { "once" }
+            )),
             MediaCommand::Record { into, .. } => Some(format!("record {}", into.mailbox)),
             MediaCommand::StopRecording(_) => Some("stop".into()),
             MediaCommand::Bridge(_) => Some("bridge".into()),
@@ -59,7 +64,10 @@ fn a_department_nobody_answers_takes_a_voicemail_and_the_history_says_so() {
         .into_iter()
         .find(|t| t.starts_with("SIP/2.0 200"))
         .expect("the PBX answered");
-    assert!(ok.contains("m=audio") && ok.contains("RTP/AVP 0 101"), "{ok}");
+    assert!(
+        ok.contains("m=audio") && ok.contains("RTP/AVP 0 101"),
+        "{ok}"
+    );
     assert_eq!(said(&w, 0), ["serve PCMU", "play 1 once"]);
     let relay = w.served_relay();
     let mark = w.media.len();
@@ -105,14 +113,21 @@ fn a_menu_choice_rings_the_department_and_the_answer_is_bridged_without_a_second
         via: Via::Rfc4733,
     });
     w.run(0.1);
-    assert_eq!(said(&w, mark), ["play 1 loop"], "ringback while support rings");
+    assert_eq!(
+        said(&w, mark),
+        ["play 1 loop"],
+        "ringback while support rings"
+    );
     assert_eq!(w.received(anna, "INVITE").len(), 1);
     let invite = w
         .texts_to(anna)
         .into_iter()
         .find(|t| t.starts_with("INVITE"))
         .unwrap();
-    assert!(invite.contains("RTP/AVP 0 101\r\n"), "offered what the caller was answered with");
+    assert!(
+        invite.contains("RTP/AVP 0 101\r\n"),
+        "offered what the caller was answered with"
+    );
     w.run(4.0);
     assert_eq!(said(&w, mark)[1..], ["bridge"]);
     let answers = w
@@ -139,11 +154,18 @@ fn a_greeting_plays_as_early_media_then_ringback_and_the_answer_keeps_its_sdp() 
         .iter()
         .find(|t| t.starts_with("SIP/2.0 183"))
         .expect("early media");
-    assert!(!texts.iter().any(|t| t.starts_with("SIP/2.0 180")), "the phone's 180 is not passed");
+    assert!(
+        !texts.iter().any(|t| t.starts_with("SIP/2.0 180")),
+        "the phone's 180 is not passed"
+    );
     assert_eq!(said(&w, 0), ["serve PCMU", "play 1 once"]);
     let relay = w.served_relay();
     w.media_event(MediaEvent::PlayDone(relay));
-    assert_eq!(said(&w, 0), ["serve PCMU", "play 1 once", "play 1 loop"], "then ringback");
+    assert_eq!(
+        said(&w, 0),
+        ["serve PCMU", "play 1 once", "play 1 loop"],
+        "then ringback"
+    );
     w.run(4.0);
     assert_eq!(said(&w, 0)[3..], ["bridge"]);
     let ok = w
@@ -152,7 +174,11 @@ fn a_greeting_plays_as_early_media_then_ringback_and_the_answer_keeps_its_sdp() 
         .find(|t| t.starts_with("SIP/2.0 200"))
         .expect("answered");
     let body = |t: &str| t.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    assert_eq!(body(&ok), body(progress), "the 200 repeats the 183's answer");
+    assert_eq!(
+        body(&ok),
+        body(progress),
+        "the 200 repeats the 183's answer"
+    );
     w.run(3.0);
     assert_eq!(w.record().outcome, CallOutcome::Answered);
 }

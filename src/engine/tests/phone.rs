@@ -677,7 +677,8 @@ impl Phone {
             return;
         };
         let mut r = dialog.request(Method::Info, &via);
-        r.headers_mut().push("Content-Type", "application/dtmf-relay");
+        r.headers_mut()
+            .push("Content-Type", "application/dtmf-relay");
         r.set_body(format!("Signal={digit}\r\nDuration=160\r\n"));
         let to = dialog.next_hop();
         self.tx.send(r, to, Role::Other, now, out);

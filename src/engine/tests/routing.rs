@@ -241,7 +241,10 @@ fn outside_working_hours_the_after_hours_destination_takes_the_call() {
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::Closed);
     assert!(r.after_hours);
-    assert!(r.note.as_deref().unwrap().contains("outside working hours"), "{r:?}");
+    assert!(
+        r.note.as_deref().unwrap().contains("outside working hours"),
+        "{r:?}"
+    );
     // No schedule: 24/7.
     w.dial(caller, "+74950000003", Some(0.2), None);
     w.run(2.0);
