@@ -154,7 +154,10 @@ fn pairs(
 }
 
 /// A receiving socket with a large buffer, and a thread counting what it gets until `stop`;
-/// the socket can send too (`try_clone`).
+/// the socket can send too (`try_clone`). The thread drains the socket every millisecond
+/// rather than sleeping in `recv`: a receiver blocked in `recv` would be woken by every packet,
+/// and on loopback that wake-up is paid by the sender — the driver — which is not what a relay
+/// sending to the network pays.
 fn receiver(stop: Arc<AtomicBool>) -> (UdpSocket, Arc<AtomicU64>, std::thread::JoinHandle<()>) {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
@@ -162,12 +165,10 @@ fn receiver(stop: Arc<AtomicBool>) -> (UdpSocket, Arc<AtomicU64>, std::thread::J
         Some(socket2::Protocol::UDP),
     )
     .unwrap();
-    let _ = socket.set_recv_buffer_size(32 << 20);
+    force_buffer(&socket, libc::SO_RCVBUFFORCE, 16 << 20);
     socket.bind(&SocketAddr::new(LOCALHOST, 0).into()).unwrap();
     let socket: UdpSocket = socket.into();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
+    socket.set_nonblocking(true).unwrap();
     let other = socket.try_clone().unwrap();
     let count = Arc::new(AtomicU64::new(0));
     let c = count.clone();
@@ -176,13 +177,38 @@ fn receiver(stop: Arc<AtomicBool>) -> (UdpSocket, Arc<AtomicU64>, std::thread::J
         .spawn(move || {
             let mut buf = [0u8; 2048];
             while !stop.load(Ordering::Relaxed) {
-                if socket.recv(&mut buf).is_ok() {
+                while socket.recv(&mut buf).is_ok() {
                     c.fetch_add(1, Ordering::Relaxed);
                 }
+                std::thread::sleep(Duration::from_millis(1));
             }
         })
         .unwrap();
     (other, count, thread)
+}
+
+/// Sets a socket buffer beyond `net.core.rmem_max`/`wmem_max` when running as root (the
+/// `*FORCE` options), else as large as the system allows.
+fn force_buffer(socket: &socket2::Socket, option: libc::c_int, bytes: usize) {
+    use std::os::fd::AsRawFd;
+    let size = bytes as libc::c_int;
+    // SAFETY: a valid socket descriptor and a pointer to an int of the size given.
+    let forced = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } == 0;
+    if !forced {
+        let _ = if option == libc::SO_RCVBUFFORCE {
+            socket.set_recv_buffer_size(bytes)
+        } else {
+            socket.set_send_buffer_size(bytes)
+        };
+    }
 }
 
 /// A sending socket with a large buffer.
@@ -193,7 +219,7 @@ fn sender() -> UdpSocket {
         Some(socket2::Protocol::UDP),
     )
     .unwrap();
-    let _ = socket.set_send_buffer_size(8 << 20);
+    force_buffer(&socket, libc::SO_SNDBUFFORCE, 8 << 20);
     socket.bind(&SocketAddr::new(LOCALHOST, 0).into()).unwrap();
     socket.into()
 }
@@ -230,7 +256,10 @@ fn stream(socket: &UdpSocket, targets: &[SocketAddr], seconds: u64, payload: &[u
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         std::thread::yield_now()
                     }
-                    Err(_) => break,
+                    Err(e) => {
+                        eprintln!("the load generator could not send: {e}");
+                        break;
+                    }
                 }
             }
             sent += 1;

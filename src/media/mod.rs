@@ -1,7 +1,11 @@
-//! Media: the seam between call control and media (`anchor`), the SDP rewriting (`sdp`), and
-//! the RTP relay driver that anchors every call's audio at the PBX (`relay`).
+//! Media: the seam between call control and media (`anchor`), the driver that anchors every
+//! call's audio at the PBX and serves the callers the PBX answers itself (`relay`, reading in
+//! `batch`es), and the pure pieces it is made of — the PBX's end of a call (`endpoint`), the
+//! sounds it plays (`sound`, `prompt`, `tone`), codecs and packets (`g711`, `rtp`, `wav`),
+//! keys (`dtmf`) and SDP offer/answer (`sdp`).
 
 pub mod anchor;
+pub mod batch;
 pub mod dtmf;
 pub mod endpoint;
 pub mod g711;

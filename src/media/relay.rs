@@ -19,6 +19,7 @@
 //! writer), which never blocks.
 
 use super::anchor::{Clip, Mailbox, MediaCommand, MediaEvent, PortPair, Ports, RelayId, Side};
+use super::batch::Batch;
 use super::endpoint::{Endpoint, Happened};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -603,14 +604,14 @@ impl Ports for Relays {
     }
 }
 
-/// Packets a relay task takes from one socket before it lets other tasks run.
-const BUDGET: usize = 32;
+/// Batches a relay task reads from one socket before it lets other tasks run.
+const ROUNDS: usize = 4;
 
 /// Relays between the caller-facing socket `a` and the callee-facing socket `b` until aborted;
 /// while the caller side is served, its packets go to the endpoint and the callee's nowhere.
-/// Each socket is drained (up to `BUDGET`) before the task waits for either to be readable
-/// again, so a busy relay handles its packets in runs, not one wake-up each; a packet the
-/// kernel cannot take at once is dropped, as UDP would.
+/// What waits on the socket that woke the task is read in batches (`Batch`: one system call
+/// for what is there, and a short batch says the socket is drained), up to `ROUNDS` before the
+/// task lets others run; a packet the kernel cannot take at once is dropped, as UDP would.
 async fn relay_task(
     a: Arc<UdpSocket>,
     b: UdpSocket,
@@ -618,7 +619,6 @@ async fn relay_task(
     counts: Arc<[AtomicU64; 2]>,
     served: Arc<ServedCell>,
 ) {
-    let mut buf = vec![0u8; 2048];
     let mut events = Vec::new();
     let mut relay = Relay {
         peers,
@@ -637,31 +637,37 @@ async fn relay_task(
                 Side::Caller => (&*a, &b),
                 Side::Callee => (&b, &*a),
             };
-            for taken in 0..=BUDGET {
-                if taken == BUDGET {
+            for round in 0..=ROUNDS {
+                if round == ROUNDS {
                     busy = true;
                     break;
                 }
-                let Ok((n, src)) = socket.try_recv_from(&mut buf) else {
-                    ready[from as usize] = false;
-                    break;
-                };
-                let Some(to) = relay.accept(from, src) else {
-                    continue;
-                };
-                if served.on.load(Ordering::Acquire) {
-                    if from == Side::Caller {
-                        if let Some(s) = lock(&served.state).as_mut() {
-                            s.endpoint.receive(&buf[..n]);
-                            s.report_now(&mut events);
+                let more = Batch::with(|batch| {
+                    let more = batch.read(socket);
+                    for (packet, src) in batch.datagrams() {
+                        let Some(to) = relay.accept(from, src) else {
+                            continue;
+                        };
+                        if served.on.load(Ordering::Acquire) {
+                            if from == Side::Caller {
+                                if let Some(s) = lock(&served.state).as_mut() {
+                                    s.endpoint.receive(packet);
+                                    s.report_now(&mut events);
+                                }
+                            }
+                            continue;
+                        }
+                        if let Some(to) = to {
+                            if other.try_send_to(packet, to).is_ok() {
+                                counts[from as usize].fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
-                    continue;
-                }
-                if let Some(to) = to {
-                    if other.try_send_to(&buf[..n], to).is_ok() {
-                        counts[from as usize].fetch_add(1, Ordering::Relaxed);
-                    }
+                    more
+                });
+                if !more {
+                    ready[from as usize] = false;
+                    break;
                 }
             }
         }
