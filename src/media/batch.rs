@@ -122,8 +122,7 @@ fn address(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
         }
         libc::AF_INET6 => {
             // SAFETY: the family says the storage holds a sockaddr_in6.
-            let a: &libc::sockaddr_in6 =
-                unsafe { &*(s as *const _ as *const libc::sockaddr_in6) };
+            let a: &libc::sockaddr_in6 = unsafe { &*(s as *const _ as *const libc::sockaddr_in6) };
             Some(SocketAddr::V6(SocketAddrV6::new(
                 a.sin6_addr.s6_addr.into(),
                 u16::from_be(a.sin6_port),
@@ -155,7 +154,12 @@ mod tests {
         probe.recv_from(&mut [0; 4]).unwrap();
         let (more, first) = Batch::with(|b| {
             let more = b.read(&socket);
-            (more, b.datagrams().map(|(d, f)| (d.to_vec(), f)).collect::<Vec<_>>())
+            (
+                more,
+                b.datagrams()
+                    .map(|(d, f)| (d.to_vec(), f))
+                    .collect::<Vec<_>>(),
+            )
         });
         assert!(more, "a full batch");
         assert_eq!(first.len(), SIZE);
