@@ -14,9 +14,14 @@
 //! 3. Relay: N relayed calls, the load thread streaming 20 ms packets both ways through each;
 //!    the receivers count what came through. A level passes with < 1 % loss.
 //!
+//! 4. The anchor: the relay test's load through rtpengine (userspace forwarding, one worker
+//!    thread; `rtpengine` from Debian's rtpengine-daemon), its calls set up over the ng
+//!    protocol on `RTPENGINE_NG` (default 22222), its whole process's CPU counted.
+//!
 //! Memory per served call is the resident memory the playback level added, divided by N.
 //!
 //!   cargo bench --bench media -- [playback 250,500,1000] [record 250,500] [relay 500,1000]
+//!                                 [rtpengine 500,1000]
 //!   MEDIA_SECONDS=10 (how long each level runs)
 
 use pbx::media::anchor::{Clip, Mailbox, MediaCommand, MediaEvent, PortPair, Ports, Side};
@@ -76,8 +81,11 @@ fn main() {
             "relay" => println!(
                 "\n| relayed calls | packets sent (both ways) | received | loss | driver CPU | per core | verdict |\n|---|---|---|---|---|---|---|"
             ),
+            "rtpengine" => println!(
+                "\n| calls through rtpengine (the anchor) | packets sent (both ways) | received | loss | rtpengine CPU | per core | verdict |\n|---|---|---|---|---|---|---|"
+            ),
             other => {
-                eprintln!("unknown measure {other}: playback, record or relay");
+                eprintln!("unknown measure {other}: playback, record, relay or rtpengine");
                 std::process::exit(2);
             }
         }
@@ -88,11 +96,13 @@ fn main() {
             if u32::from(base) + u32::from(span) > 65000 {
                 base = 20000;
             }
-            let relays = Arc::new(Relays::new(LOCALHOST, LOCALHOST, base, base + span));
+            let range = (base, base + span);
+            let relays = Arc::new(Relays::new(LOCALHOST, LOCALHOST, range.0, range.1));
             base = base.saturating_add(span + 2);
             match kind.as_str() {
                 "playback" => playback(&runtime, relays, n, seconds),
                 "record" => record(&runtime, relays, n, seconds),
+                "rtpengine" => rtpengine(n, seconds, range),
                 _ => relay(&runtime, relays, n, seconds),
             }
         }
@@ -475,14 +485,11 @@ fn relay(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, secon
     let stop = Arc::new(AtomicBool::new(false));
     // Each side one socket: it sends every call's packets of that side and counts what the
     // relay sends back to it (the relay latches to where packets come from).
-    let (caller_socket, to_caller, caller_thread) = receiver(stop.clone());
-    let (callee_socket, to_callee, callee_thread) = receiver(stop.clone());
+    let caller = receiver(stop.clone());
+    let callee = receiver(stop.clone());
     let pairs = pairs(runtime, &relays, n, &events);
     for p in &pairs {
-        for (side, socket) in [
-            (Side::Caller, &caller_socket),
-            (Side::Callee, &callee_socket),
-        ] {
+        for (side, socket) in [(Side::Caller, &caller.0), (Side::Callee, &callee.0)] {
             relays.command(
                 MediaCommand::Expect {
                     relay: p.id,
@@ -493,29 +500,55 @@ fn relay(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, secon
             );
         }
     }
-    let payload = tone_frame();
-    let to_relay_callers: Vec<SocketAddr> = pairs.iter().map(|p| p.caller).collect();
-    let to_relay_callees: Vec<SocketAddr> = pairs.iter().map(|p| p.callee).collect();
-    let cpu0 = driver_cpu();
-    let p1 = payload.clone();
-    let a = std::thread::Builder::new()
-        .name("load".into())
-        .spawn(move || stream(&caller_socket, &to_relay_callers, seconds, &p1))
-        .unwrap();
-    let b = std::thread::Builder::new()
-        .name("load".into())
-        .spawn(move || stream(&callee_socket, &to_relay_callees, seconds, &payload))
-        .unwrap();
-    let sent = a.join().unwrap() + b.join().unwrap();
-    let cpu = (driver_cpu() - cpu0) / seconds as f64;
-    std::thread::sleep(Duration::from_millis(500));
-    let got = to_callee.load(Ordering::Relaxed) + to_caller.load(Ordering::Relaxed);
+    let callers: Vec<SocketAddr> = pairs.iter().map(|p| p.caller).collect();
+    let callees: Vec<SocketAddr> = pairs.iter().map(|p| p.callee).collect();
+    let (sent, got, cpu) = both_ways(caller, callee, callers, callees, seconds, &stop, driver_cpu);
     for p in &pairs {
         relays.command(MediaCommand::Close(p.id), &events);
     }
+    while rx.try_recv().is_ok() {}
+    report(n, sent, got, cpu);
+}
+
+/// A side of the relay test: its socket, what it received, its receiving thread.
+type Party = (UdpSocket, Arc<AtomicU64>, std::thread::JoinHandle<()>);
+
+/// Streams 20 ms packets both ways through `n` relayed calls for `seconds` — the caller party
+/// to `callers` (the relay's caller-facing ports), the callee party to `callees` — and counts
+/// what came through; `cpu` reads the relay's CPU seconds. Returns (sent, received, share of a
+/// core), and stops the receivers.
+fn both_ways(
+    caller: Party,
+    callee: Party,
+    callers: Vec<SocketAddr>,
+    callees: Vec<SocketAddr>,
+    seconds: u64,
+    stop: &AtomicBool,
+    cpu: impl Fn() -> f64,
+) -> (u64, u64, f64) {
+    let payload = tone_frame();
+    let cpu0 = cpu();
+    let (caller_socket, to_caller, caller_thread) = caller;
+    let (callee_socket, to_callee, callee_thread) = callee;
+    let p1 = payload.clone();
+    let a = std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || stream(&caller_socket, &callers, seconds, &p1))
+        .unwrap();
+    let b = std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || stream(&callee_socket, &callees, seconds, &payload))
+        .unwrap();
+    let sent = a.join().unwrap() + b.join().unwrap();
+    let used = (cpu() - cpu0) / seconds as f64;
+    std::thread::sleep(Duration::from_millis(500));
+    let got = to_callee.load(Ordering::Relaxed) + to_caller.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let _ = (callee_thread.join(), caller_thread.join());
-    while rx.try_recv().is_ok() {}
+    (sent, got, used)
+}
+
+fn report(n: usize, sent: u64, got: u64, cpu: f64) {
     let loss = 1.0 - got as f64 / sent as f64;
     let per_core = if cpu > 0.0 {
         n as f64 / cpu
@@ -529,4 +562,116 @@ fn relay(runtime: &tokio::runtime::Runtime, relays: Arc<Relays>, n: usize, secon
         per_core,
         if loss < 0.01 { "pass" } else { "fail" }
     );
+}
+
+/// The anchor: the same load through rtpengine (userspace forwarding, one worker thread),
+/// calls set up over its ng control protocol; its whole process's CPU is counted.
+fn rtpengine(n: usize, seconds: u64, ports: (u16, u16)) {
+    let ng: u16 = std::env::var("RTPENGINE_NG")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(22222);
+    let mut child = std::process::Command::new("rtpengine")
+        .args([
+            "-f",
+            "-E",
+            "-L",
+            "3",
+            "-i",
+            "127.0.0.1",
+            "-t",
+            "-1",
+            "--num-threads",
+            "1",
+        ])
+        .args(["--config-file=none", "-n", &format!("127.0.0.1:{ng}")])
+        .args(["-m", &ports.0.to_string(), "-M", &ports.1.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rtpengine is installed (bench/media.sh installs rtpengine-daemon)");
+    let control = UdpSocket::bind("127.0.0.1:0").unwrap();
+    control
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let ng_addr = SocketAddr::new(LOCALHOST, ng);
+    let mut seq = 0u64;
+    let mut ask = |body: Vec<u8>| -> Vec<u8> {
+        for _ in 0..50 {
+            seq += 1;
+            let cookie = format!("b{seq} ");
+            let mut msg = cookie.clone().into_bytes();
+            msg.extend_from_slice(&body);
+            control.send_to(&msg, ng_addr).unwrap();
+            let mut buf = vec![0u8; 65536];
+            if let Ok(len) = control.recv(&mut buf) {
+                if buf[..len].starts_with(cookie.as_bytes()) {
+                    return buf[cookie.len()..len].to_vec();
+                }
+            }
+        }
+        panic!("rtpengine does not answer on port {ng}");
+    };
+    let bencode = |pairs: &[(&str, &str)]| -> Vec<u8> {
+        let mut out = b"d".to_vec();
+        for (k, v) in pairs {
+            out.extend_from_slice(format!("{}:{k}{}:{v}", k.len(), v.len()).as_bytes());
+        }
+        out.push(b'e');
+        out
+    };
+    assert!(String::from_utf8_lossy(&ask(bencode(&[("command", "ping")]))).contains("pong"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let caller = receiver(stop.clone());
+    let callee = receiver(stop.clone());
+    let sdp = |addr: SocketAddr| {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n",
+            addr.port()
+        )
+    };
+    let port_of = |answer: &[u8]| -> u16 {
+        let text = String::from_utf8_lossy(answer);
+        text.split("m=audio ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("rtpengine answered {text}"))
+    };
+    let (caller_sdp, callee_sdp) = (
+        sdp(caller.0.local_addr().unwrap()),
+        sdp(callee.0.local_addr().unwrap()),
+    );
+    let mut callers = Vec::with_capacity(n);
+    let mut callees = Vec::with_capacity(n);
+    for i in 0..n {
+        let call = format!("call{i}");
+        let offer = ask(bencode(&[
+            ("command", "offer"),
+            ("call-id", &call),
+            ("from-tag", "caller"),
+            ("sdp", &caller_sdp),
+        ]));
+        callees.push(SocketAddr::new(LOCALHOST, port_of(&offer)));
+        let answer = ask(bencode(&[
+            ("command", "answer"),
+            ("call-id", &call),
+            ("from-tag", "caller"),
+            ("to-tag", "callee"),
+            ("sdp", &callee_sdp),
+        ]));
+        callers.push(SocketAddr::new(LOCALHOST, port_of(&answer)));
+    }
+    let pid = child.id();
+    let cpu = move || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        ticks as f64 / 100.0
+    };
+    let (sent, got, used) = both_ways(caller, callee, callers, callees, seconds, &stop, cpu);
+    let _ = child.kill();
+    let _ = child.wait();
+    report(n, sent, got, used);
 }
