@@ -687,6 +687,23 @@ impl Call {
         }
     }
 
+    /// Stops ringing every leg.
+    fn cancel_all(&mut self, ctx: &mut Ctx) {
+        for j in 0..self.legs.len() {
+            self.cancel_leg(j, ctx);
+        }
+    }
+
+    /// The outcome of a call nobody took: missed when it was offered to someone, else
+    /// `otherwise`.
+    fn unanswered(&self, otherwise: CallOutcome) -> CallOutcome {
+        if self.flow.offered().is_empty() {
+            otherwise
+        } else {
+            CallOutcome::Missed
+        }
+    }
+
     fn send_cancel(&mut self, j: usize, ctx: &mut Ctx) {
         let leg = &mut self.legs[j];
         leg.state = LegState::Cancelled;
@@ -724,18 +741,12 @@ impl Call {
 
     /// Routing gave up: every leg still ringing is cancelled and the caller is refused.
     fn reject(&mut self, refusal: Refusal, why: &GiveUp, ctx: &mut Ctx) {
-        for j in 0..self.legs.len() {
-            self.cancel_leg(j, ctx);
-        }
+        self.cancel_all(ctx);
         if self.served_answered() {
             // Answered by the PBX already: hung up instead, saying why.
             self.record.note = Some(why.reason().to_string());
             self.bye_caller(ctx);
-            let outcome = if self.flow.offered().is_empty() {
-                CallOutcome::Unavailable
-            } else {
-                CallOutcome::Missed
-            };
+            let outcome = self.unanswered(CallOutcome::Unavailable);
             return self.finish(outcome, None, ctx);
         }
         if self.caller_side.state != CallerState::Waiting {
@@ -768,9 +779,7 @@ impl Call {
         if self.phase != Phase::Routing || self.caller_side.state != CallerState::Waiting {
             return;
         }
-        for j in 0..self.legs.len() {
-            self.cancel_leg(j, ctx);
-        }
+        self.cancel_all(ctx);
         let response = respond(
             &self.caller_side.invite,
             StatusCode::REQUEST_TERMINATED,
@@ -794,14 +803,8 @@ impl Call {
                 // The caller hung up on the PBX (a menu, voicemail: a recording running is
                 // kept by the driver when the relay closes, and reported).
                 self.caller_side.state = CallerState::Done;
-                for j in 0..self.legs.len() {
-                    self.cancel_leg(j, ctx);
-                }
-                let outcome = if self.flow.offered().is_empty() {
-                    CallOutcome::Cancelled
-                } else {
-                    CallOutcome::Missed
-                };
+                self.cancel_all(ctx);
+                let outcome = self.unanswered(CallOutcome::Cancelled);
                 self.finish(outcome, None, ctx);
             }
             (End::Caller, Phase::Routing) => self.on_cancel(ctx),
@@ -849,9 +852,7 @@ impl Call {
             if self.phase == Phase::Routing {
                 // The PBX's own answer was never acknowledged.
                 self.record.note = Some("the caller never acknowledged the answer".into());
-                for j in 0..self.legs.len() {
-                    self.cancel_leg(j, ctx);
-                }
+                self.cancel_all(ctx);
                 let via = ctx.via(self.caller_side.dialog.peer.link);
                 let bye = self.caller_side.dialog.request(Method::Bye, &via);
                 ctx.send(bye, self.caller_side.dialog.next_hop(), Owner::Fire);
@@ -1042,17 +1043,13 @@ impl Call {
                 self.finish(CallOutcome::Answered, None, ctx);
             }
             Phase::Routing if self.served_answered() => {
-                for j in 0..self.legs.len() {
-                    self.cancel_leg(j, ctx);
-                }
+                self.cancel_all(ctx);
                 self.record.note = Some("the server stopped".into());
                 self.bye_caller(ctx);
                 self.finish(CallOutcome::Cancelled, None, ctx);
             }
             Phase::Routing => {
-                for j in 0..self.legs.len() {
-                    self.cancel_leg(j, ctx);
-                }
+                self.cancel_all(ctx);
                 self.record.note = Some("the server stopped".into());
                 let mut response = respond(
                     &self.caller_side.invite,
@@ -1201,9 +1198,7 @@ impl Call {
             return;
         }
         if !self.serve(ctx) {
-            for j in 0..self.legs.len() {
-                self.cancel_leg(j, ctx);
-            }
+            self.cancel_all(ctx);
             let (status, why) = if self.relay.is_none() {
                 (
                     StatusCode::TEMPORARILY_UNAVAILABLE,
@@ -1294,9 +1289,7 @@ impl Call {
 
     /// The PBX hangs up a call it answered.
     fn hang_up(&mut self, why: Ended, ctx: &mut Ctx) {
-        for j in 0..self.legs.len() {
-            self.cancel_leg(j, ctx);
-        }
+        self.cancel_all(ctx);
         if self.phase != Phase::Routing {
             return;
         }
@@ -1305,12 +1298,9 @@ impl Call {
         let outcome = match why {
             Ended::VoicemailLeft => CallOutcome::Voicemail,
             Ended::Closed => CallOutcome::Closed,
-            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup
-                if !self.flow.offered().is_empty() =>
-            {
-                CallOutcome::Missed
+            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup => {
+                self.unanswered(CallOutcome::Unavailable)
             }
-            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup => CallOutcome::Unavailable,
         };
         self.finish(outcome, None, ctx);
     }
