@@ -113,6 +113,7 @@ pub struct World {
     presence: Arc<Presence>,
     pub ports: Arc<FakePorts>,
     auth: DigestAuth,
+    pub guard: Arc<crate::engine::guard::Guard>,
     pub directory: Arc<Directory>,
     pub pbx: SocketAddr,
     phones: Vec<Phone>,
@@ -163,6 +164,7 @@ impl World {
             presence: Arc::new(Presence::default()),
             ports: Arc::default(),
             auth: DigestAuth::new([5; 32]),
+            guard: Arc::default(),
             directory,
             pbx: PBX.parse().unwrap(),
             phones: Vec::new(),
@@ -191,6 +193,7 @@ impl World {
             presence: self.presence.clone(),
             ports: self.ports.clone(),
             auth: self.auth.clone(),
+            guard: self.guard.clone(),
         };
         let now = self.now();
         self.shards = (0..count)
@@ -230,6 +233,8 @@ impl World {
             now.wall_ms,
         ));
         self.auth = DigestAuth::new([6; 32]);
+        // Bans live in memory, as the server's do.
+        self.guard = Arc::default();
         self.net.retain(|_, d| d.to != self.pbx);
         let count = self.shards.len();
         self.boot(count);
