@@ -157,8 +157,9 @@ pub struct Judged {
 struct Source {
     /// When each counted failure came (a double count appears twice), at most `max_failures`.
     failures: VecDeque<u64>,
-    /// The fingerprint of the last response counted.
-    last: Option<u64>,
+    /// The fingerprint of the last response counted, and whether it was answered (its
+    /// retransmissions are treated the same).
+    last: Option<(u64, bool)>,
     banned: Option<Ban>,
 }
 
@@ -249,7 +250,7 @@ impl Guard {
             s.map(|s| {
                 (
                     s.banned.as_ref().is_some_and(|b| b.until_ms > now_ms),
-                    s.last == Some(attempt.fingerprint),
+                    s.last.filter(|(f, _)| *f == attempt.fingerprint),
                 )
             })
         });
@@ -260,12 +261,7 @@ impl Guard {
                     events,
                 }
             }
-            Some((false, true)) => {
-                return Judged {
-                    answer: true,
-                    events,
-                }
-            }
+            Some((false, Some((_, answer)))) => return Judged { answer, events },
             _ => {}
         }
         let key: Key = (attempt.domain.clone(), attempt.user.clone());
@@ -300,7 +296,7 @@ impl Guard {
         let max = policy.max_failures as usize;
         let ban = self.sources.update(source, |s| {
             let s = s.get_or_insert_with(Source::default);
-            s.last = Some(attempt.fingerprint);
+            s.last = Some((attempt.fingerprint, !stranger));
             prune(&mut s.failures, now_ms, policy.window_ms);
             for _ in 0..weight {
                 s.failures.push_back(now_ms);

@@ -310,6 +310,28 @@ impl World {
         self.register_for(id, 300);
     }
 
+    /// Phone `id` sends a REGISTER and the world runs `secs`, answered or not.
+    pub fn try_register(&mut self, id: PhoneId, secs: f64) {
+        let mut out = Vec::new();
+        let now = self.now;
+        self.phones[id.0].register(now, 300, &mut out);
+        self.send_from(id, out);
+        self.run(secs);
+    }
+
+    /// Statistics of all shards, added up.
+    pub fn stats(&self) -> crate::engine::Stats {
+        let mut sum = crate::engine::Stats::default();
+        for e in &self.shards {
+            sum.received += e.stats.received;
+            sum.malformed += e.stats.malformed;
+            sum.registrations += e.stats.registrations;
+            sum.silenced += e.stats.silenced;
+            sum.unanswered += e.stats.unanswered;
+        }
+        sum
+    }
+
     /// Registers phone `id` for `expires` seconds.
     pub fn register_for(&mut self, id: PhoneId, expires: u32) {
         let before = self.phones[id.0].register_answers.len();
