@@ -204,6 +204,12 @@ fn prune(times: &mut VecDeque<u64>, now_ms: u64, window_ms: u64) {
 }
 
 impl Guard {
+    /// Whether any ban may be in force (one atomic load: the driver asks this before it reads
+    /// the clock for `banned`).
+    pub fn has_bans(&self) -> bool {
+        self.bans.load(Ordering::Relaxed) > 0
+    }
+
     /// Whether `source` is banned at `now_ms`. Cheap when nobody is.
     pub fn banned(&self, source: IpAddr, now_ms: u64) -> bool {
         if self.bans.load(Ordering::Relaxed) == 0 {
