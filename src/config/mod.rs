@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod generated;
 pub mod load;
 pub mod model;
+pub mod network;
 pub mod path;
 pub mod plan;
 pub mod plan_report;

@@ -6,6 +6,7 @@
 //! these types.
 
 use super::clock::{Date, TimeRange};
+pub use super::network::Network;
 use super::values::{Email, Extension, Login, MenuDigit, E164};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +39,33 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub admin_token: Option<SecretRef>,
     pub smtp: Option<Smtp>,
+    pub security: Security,
+}
+
+/// Password-guessing protection, defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Security {
+    /// Failed digest responses from one source within `window` that ban it (at least 1).
+    pub max_failures: u32,
+    pub window: Duration,
+    pub ban: Duration,
+    /// Failed responses for one account within `window` (all sources) that put it under
+    /// attack.
+    pub account_failures: u32,
+    /// Sources never counted nor banned.
+    pub trusted: Vec<Network>,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            max_failures: 5,
+            window: Duration::from_secs(600),
+            ban: Duration::from_secs(900),
+            account_failures: 20,
+            trusted: Vec::new(),
+        }
+    }
 }
 
 /// A SIP listening socket.

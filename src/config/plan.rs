@@ -435,6 +435,31 @@ fn server_view(s: &Server, base: &Path) -> View {
         put_opt(&mut v, "smtp.username", m.username.clone());
         put_opt(&mut v, "smtp.password", m.password.as_ref().map(secret));
     }
+    // Shown only when set, so plans of configs without it stay as they were.
+    let g = &s.security;
+    let defaults = crate::config::model::Security {
+        trusted: g.trusted.clone(),
+        ..Default::default()
+    };
+    if *g != defaults {
+        put(
+            &mut v,
+            "security",
+            format!(
+                "max_failures {} in {}, ban {}, account_failures {}",
+                g.max_failures,
+                crate::config::clock::format_duration(g.window),
+                crate::config::clock::format_duration(g.ban),
+                g.account_failures
+            ),
+        );
+    }
+    let trusted: Vec<String> = g.trusted.iter().map(ToString::to_string).collect();
+    put_opt(
+        &mut v,
+        "security.trusted",
+        (!trusted.is_empty()).then(|| trusted.join(", ")),
+    );
     v
 }
 

@@ -57,6 +57,38 @@ pub struct Server {
     pub admin_token: Option<Secret>,
     /// Outgoing mail (welcome letters with credentials, voicemail notices).
     pub smtp: Option<Smtp>,
+    /// Protection against password guessing: failed digest responses are counted per source
+    /// address and per account, and a source that fails too often is banned (its packets are
+    /// ignored). Applied live on reload.
+    #[serde(default)]
+    pub security: SecuritySettings,
+}
+
+/// Password-guessing protection. A failed digest response is a REGISTER or INVITE whose
+/// credentials were checked and were wrong (wrong password or unknown user); the first,
+/// unauthenticated request and a correct response to an expired nonce never count.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Failed digest responses from one source address within `window` that get it banned.
+    /// Default: 5.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_failures: Option<u32>,
+    /// How far back failures are counted. Default: `10m`.
+    pub window: Option<DurationText>,
+    /// How long a banned source is ignored (no answer at all). Default: `15m`.
+    pub ban: Option<DurationText>,
+    /// Failed responses for one account, from all sources together within `window`, above
+    /// which the account is under attack: failures for it from addresses that never
+    /// authenticated as it are then unanswered and count double. The account's own phones,
+    /// and a right password from anywhere, keep working. Default: 20.
+    #[schemars(range(min = 1, max = 100000))]
+    pub account_failures: Option<u32>,
+    /// Networks never counted or banned, in CIDR notation (`10.0.0.0/8`, `192.0.2.7`,
+    /// `2001:db8::/32`): an office behind one NAT address, monitoring. Trunks' addresses are
+    /// never counted either.
+    #[serde(default)]
+    pub trusted: Vec<String>,
 }
 
 /// SIP signalling settings.

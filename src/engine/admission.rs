@@ -3,10 +3,12 @@
 //! challenge; anything else must come from a staff member authenticated by digest, and names a
 //! colleague (extension or login), a department's extension, one of the company's numbers, or
 //! — through the tenant's trunks — a number outside. While the server drains, new calls get 503
-//! with `Retry-After`. Pure: the decision comes back as data; the call itself is `call.rs`'s.
+//! with `Retry-After`. Pure: the decision comes back as data (with the digest response checked,
+//! for the `Guard`); the call itself is `call.rs`'s.
 
 use super::call::Caller;
 use super::directory::Directory;
+use super::guard::Attempt;
 use super::io::Now;
 use super::random::Random;
 use crate::routing::{Dialled, Entry};
@@ -34,7 +36,9 @@ pub enum Admission {
     NotFound(Box<Response>, Box<CallRecord>),
 }
 
-/// Decides about INVITE `request` from `from` (a tag for our answer comes from `random`).
+/// Decides about INVITE `request` from `from` (a tag for our answer comes from `random`);
+/// `attempt` is set to the digest response it carried, when one was checked.
+#[allow(clippy::too_many_arguments)]
 pub fn admit(
     request: &Request,
     from: Peer,
@@ -43,6 +47,7 @@ pub fn admit(
     draining: bool,
     random: &mut Random,
     now: Now,
+    attempt: &mut Option<Attempt>,
 ) -> Admission {
     let tag = random.tag();
     if draining {
@@ -89,8 +94,12 @@ pub fn admit(
         directory.as_ref(),
         now.wall_ms,
     ) {
-        Verdict::Ok => {}
+        Verdict::Ok => *attempt = Some(Attempt::of(&credentials, &domain, true)),
         Verdict::Stale => return challenge(true, random),
+        Verdict::Wrong => {
+            *attempt = Some(Attempt::of(&credentials, &domain, false));
+            return challenge(false, random);
+        }
         Verdict::Fail => return challenge(false, random),
     }
     let Some(tenant) = directory.tenant(&domain) else {

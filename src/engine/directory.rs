@@ -86,6 +86,8 @@ pub struct Directory {
     numbers: HashMap<String, (String, usize)>,
     /// The sounds this config's calls can play, decoded and encoded when it was applied.
     pub prompts: Arc<Prompts>,
+    /// Password-guessing rules (`server.security`).
+    pub security: super::guard::Policy,
 }
 
 impl crate::sip::auth::Accounts for Directory {
@@ -187,6 +189,7 @@ impl Directory {
         Directory {
             by_domain,
             digest,
+            security: super::guard::Policy::from(&config.server.security),
             config,
             trunks,
             numbers,

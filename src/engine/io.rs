@@ -106,6 +106,8 @@ pub enum Notice {
     },
     /// A call came when no relay ports were ready; it was refused with 503.
     NoRelayPorts,
+    /// Password guessing: a failed digest response, a ban, its end, an account under attack.
+    Security(super::guard::Event),
 }
 
 impl fmt::Display for Notice {
@@ -130,6 +132,7 @@ impl fmt::Display for Notice {
                 gateway,
                 code,
             } => write!(f, "trunk {trunk}: unregistered from {gateway} ({code})"),
+            Notice::Security(event) => write!(f, "{event}"),
             Notice::NoRelayPorts => write!(
                 f,
                 "no RTP relay ports ready (server.rtp range exhausted?): a call was refused with 503"

@@ -6,12 +6,14 @@
 //! An `Engine` is one shard: it holds the transactions and calls whose Call-IDs hash to it
 //! (`shard`), so the server runs one per core and no lock covers them all. What the shards
 //! share — registrations (`Location`), who is on a call (`Presence`), the digest nonce counts,
-//! the relay port pool — is behind small striped locks held for a lookup. Which shard takes a
+//! failed digest responses and bans (`Guard`), the relay port pool — is behind small striped
+//! locks held for a lookup. Which shard takes a
 //! message is `dispatch`'s business.
 //!
 //! The engine itself only dispatches: a REGISTER to `registration`, a new INVITE to
 //! `admission` and then to `Calls`, in-dialog requests and answers to their call, the trunks'
-//! registrations to `Trunks`.
+//! registrations to `Trunks`. Every digest response those check goes past the `Guard`: a
+//! banned source's messages are dropped unread, and a failed response may go unanswered.
 
 pub mod admission;
 pub mod call;
@@ -20,6 +22,7 @@ pub mod calls;
 pub mod context;
 pub mod directory;
 pub mod dispatch;
+pub mod guard;
 pub mod history;
 pub mod io;
 pub mod leg;
@@ -31,6 +34,8 @@ pub mod shard;
 pub mod trunks;
 
 #[cfg(test)]
+mod guard_tests;
+#[cfg(test)]
 mod tests;
 
 use admission::Admission;
@@ -38,6 +43,7 @@ use call::Start;
 use calls::Calls;
 use context::{Ctx, Index, Owner, Timer, Timers};
 use directory::Directory;
+use guard::{Attempt, Guard};
 use io::{Input, Now, Output};
 use presence::Presence;
 use random::Random;
@@ -92,6 +98,8 @@ pub struct Shared {
     pub ports: Arc<dyn Ports>,
     /// Digest nonces (one secret, one replay record for all shards).
     pub auth: DigestAuth,
+    /// Failed digest responses and bans.
+    pub guard: Arc<Guard>,
 }
 
 /// How one shard is set up.
@@ -112,6 +120,10 @@ pub struct Stats {
     pub received: u64,
     pub malformed: u64,
     pub registrations: u64,
+    /// Messages dropped unread: their source is banned.
+    pub silenced: u64,
+    /// Failed digest responses left unanswered (a ban began, or an account under attack).
+    pub unanswered: u64,
 }
 
 /// One shard of call control.
@@ -184,6 +196,10 @@ impl Engine {
             Input::Message { now, from, message } => {
                 self.now = now;
                 self.stats.received += 1;
+                if self.shared.guard.banned(from.addr.ip(), now.wall_ms) {
+                    self.stats.silenced += 1;
+                    return;
+                }
                 match message {
                     Message::Request(r) => self.on_request(r, from),
                     Message::Response(r) => self.on_response(r),
@@ -201,6 +217,12 @@ impl Engine {
                 self.now = now;
                 self.directory = directory;
                 self.timers.set(now.mono, Timer::Trunks);
+                if self.trunks.is_some() {
+                    // Sources the new config trusts (or made trunks) are banned no longer.
+                    let d = Arc::clone(&self.directory);
+                    let lifted = self.shared.guard.forgive(|ip| exempt(&d, ip));
+                    self.notify(lifted);
+                }
             }
             Input::Drain => self.draining = true,
             Input::EndCalls(now) => {
@@ -274,7 +296,46 @@ impl Engine {
             let bindings = self.shared.location.lookup(&aor, self.now.wall_ms);
             self.out.push_back(Output::Bindings { aor, bindings });
         }
+        let ended = self
+            .shared
+            .guard
+            .expire(&self.directory.security, self.now.wall_ms);
+        self.notify(ended);
         self.timers.set(self.now.mono + SWEEP, Timer::Sweep);
+    }
+
+    fn notify(&mut self, events: Vec<guard::Event>) {
+        self.out.extend(
+            events
+                .into_iter()
+                .map(|e| Output::Notice(io::Notice::Security(e))),
+        );
+    }
+
+    /// Tells the guard about a digest response `from` sent; whether to answer it.
+    fn judge(&mut self, attempt: Option<Attempt>, from: Peer) -> bool {
+        let Some(attempt) = attempt else {
+            return true;
+        };
+        let ip = from.addr.ip();
+        if exempt(&self.directory, ip) {
+            return true;
+        }
+        if attempt.passed {
+            self.shared
+                .guard
+                .succeeded(ip, &attempt.domain, &attempt.user);
+            return true;
+        }
+        let judged =
+            self.shared
+                .guard
+                .failed(ip, &attempt, &self.directory.security, self.now.wall_ms);
+        self.notify(judged.events);
+        if !judged.answer {
+            self.stats.unanswered += 1;
+        }
+        judged.answer
     }
 
     fn transmit(&mut self, sent: Vec<Transmit>) {
@@ -355,7 +416,11 @@ impl Engine {
                 self.reply(key.as_ref(), reply_to, &answer);
             }
             Method::Register => {
-                let (answer, changed) = registration::register(
+                let registration::Registered {
+                    answer,
+                    changed,
+                    attempt,
+                } = registration::register(
                     &request,
                     from,
                     &self.directory,
@@ -365,6 +430,12 @@ impl Engine {
                     &mut self.random,
                     self.now,
                 );
+                if !self.judge(attempt, from) {
+                    if let Some(key) = &key {
+                        self.tx.discard(key);
+                    }
+                    return;
+                }
                 if answer.code() == StatusCode::OK {
                     self.stats.registrations += 1;
                 }
@@ -427,6 +498,7 @@ impl Engine {
         key: Option<TransactionKey>,
     ) {
         let directory = Arc::clone(&self.directory);
+        let mut attempt = None;
         let admission = admission::admit(
             &request,
             from,
@@ -435,7 +507,14 @@ impl Engine {
             self.draining,
             &mut self.random,
             self.now,
+            &mut attempt,
         );
+        if !self.judge(attempt, from) {
+            if let Some(key) = &key {
+                self.tx.discard(key);
+            }
+            return;
+        }
         match (admission, key) {
             (Admission::Answer(r), key) => self.reply(key.as_ref(), reply_to, &r),
             (Admission::NotFound(r, record), key) => {
@@ -504,4 +583,9 @@ impl Engine {
             })),
         }
     }
+}
+
+/// Sources the guard never counts: the config's trusted networks and the trunks' addresses.
+fn exempt(directory: &Directory, ip: std::net::IpAddr) -> bool {
+    directory.security.trusts(ip) || !directory.trunks_from(ip).is_empty()
 }

@@ -2,9 +2,11 @@
 //! authenticated by digest (the login authenticated must be the one registered; an unknown
 //! user gets exactly the answer a wrong password gets), and the bindings changed by the
 //! registrar's rules over the shared location. Pure: the answer comes back, with the address
-//! of record whose bindings changed (to persist).
+//! of record whose bindings changed (to persist) and the digest response checked, if one was
+//! (for the `Guard`).
 
 use super::directory::Directory;
+use super::guard::Attempt;
 use super::io::Now;
 use super::random::Random;
 use crate::sip::auth::{Credentials, DigestAuth, Verdict};
@@ -15,7 +17,16 @@ use crate::sip::registrar::{
 };
 use crate::sip::uas::{host_text, respond, user_of};
 
-/// The answer to `request`, and the AOR whose bindings it changed.
+/// What a REGISTER came to.
+pub struct Registered {
+    pub answer: Response,
+    /// The AOR whose bindings it changed.
+    pub changed: Option<Aor>,
+    /// The digest response it carried, when one was checked (passed or wrong).
+    pub attempt: Option<Attempt>,
+}
+
+/// The answer to `request`, the AOR whose bindings it changed, the response it carried.
 #[allow(clippy::too_many_arguments)]
 pub fn register(
     request: &Request,
@@ -26,6 +37,37 @@ pub fn register(
     location: &dyn Location,
     random: &mut Random,
     now: Now,
+) -> Registered {
+    let mut attempt = None;
+    let (answer, changed) = answer(
+        request,
+        from,
+        directory,
+        auth,
+        registrar,
+        location,
+        random,
+        now,
+        &mut attempt,
+    );
+    Registered {
+        answer,
+        changed,
+        attempt,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    request: &Request,
+    from: Peer,
+    directory: &Directory,
+    auth: &DigestAuth,
+    registrar: &Registrar,
+    location: &dyn Location,
+    random: &mut Random,
+    now: Now,
+    attempt: &mut Option<Attempt>,
 ) -> (Response, Option<Aor>) {
     let tag = random.tag();
     let domain = match request.uri() {
@@ -75,8 +117,12 @@ pub fn register(
         .and_then(|u| u.hashes.as_ref())
         .filter(|_| credentials.username == login);
     match auth.verify(&credentials, "REGISTER", &domain, hashes, now.wall_ms) {
-        Verdict::Ok => {}
+        Verdict::Ok => *attempt = Some(Attempt::of(&credentials, &domain, true)),
         Verdict::Stale => return challenge(true, random),
+        Verdict::Wrong => {
+            *attempt = Some(Attempt::of(&credentials, &domain, false));
+            return challenge(false, random);
+        }
         Verdict::Fail => return challenge(false, random),
     }
     let Some(tenant) = tenant else {

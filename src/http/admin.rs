@@ -17,11 +17,14 @@
 //! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
 //! | `DELETE /api/v1/tenants/{tenant}/voicemail/{id}` | 204; the message and its recording are gone |
 //! | `POST /api/v1/tenants/{tenant}/voicemail/{id}/heard` | 204; the message is marked heard |
+//! | `GET /api/v1/security/bans` | sources banned for password guessing: `[{source, until, until_ms, failures, last_user}]` by address |
+//! | `DELETE /api/v1/security/bans/{ip}` | 204; the ban is lifted (and logged); 404 when that address is not banned, 400 when it is not an address |
 //!
 //! A voicemail id that is unknown, or another tenant's, gets the same 404.
 
 use crate::config::bundle::Bundle;
 use crate::credentials::constant_time_eq;
+use crate::engine::guard::{Ban, Event, Guard};
 use crate::serve::applier::{Applier, ApplyOptions, Outcome, Refusal, RotateError, Source};
 use crate::serve::voicemail::recording_path;
 use crate::store::{Voicemail, VoicemailIndex};
@@ -29,7 +32,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,6 +49,8 @@ pub struct Admin {
     pub token: Option<String>,
     /// The server's data directory (voicemail recordings live under it).
     pub data_dir: PathBuf,
+    /// Failed digest responses and bans, shared with the engine.
+    pub guard: Arc<Guard>,
 }
 
 /// The admin routes.
@@ -69,6 +74,8 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/v1/tenants/{tenant}/voicemail/{id}/heard",
             post(voicemail_heard),
         )
+        .route("/api/v1/security/bans", get(bans))
+        .route("/api/v1/security/bans/{ip}", delete(lift_ban))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(admin)
 }
@@ -509,5 +516,81 @@ async fn voicemail_heard(
         Ok(Ok(false)) => no_such_message(),
         Ok(Err(e)) => voicemail_store_error(&e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// A ban as the API shows it.
+#[derive(Debug, Serialize)]
+struct BanView {
+    source: String,
+    /// When it ends, RFC 3339 UTC.
+    until: String,
+    until_ms: u64,
+    failures: u32,
+    /// The account of the last failed response: `user@domain`.
+    last_user: String,
+}
+
+impl From<Ban> for BanView {
+    fn from(b: Ban) -> Self {
+        BanView {
+            source: b.source.to_string(),
+            until: jiff::Timestamp::from_millisecond(b.until_ms as i64)
+                .map_or_else(|_| String::new(), |t| t.to_string()),
+            until_ms: b.until_ms,
+            failures: b.failures,
+            last_user: format!("{}@{}", b.user, b.domain),
+        }
+    }
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+async fn bans(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let bans: Vec<BanView> = admin
+        .guard
+        .bans(wall_ms())
+        .into_iter()
+        .map(BanView::from)
+        .collect();
+    Json(bans).into_response()
+}
+
+async fn lift_ban(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path(ip): Path<String>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let Ok(source) = ip.parse::<std::net::IpAddr>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "address",
+            format!("`{ip}` is not an IP address"),
+        );
+    };
+    match admin.guard.lift(source) {
+        Some(b) if b.until_ms > wall_ms() => {
+            eprintln!(
+                "pbx serve: {} (lifted through the admin API)",
+                Event::Unbanned { source: b.source }
+            );
+            StatusCode::NO_CONTENT.into_response()
+        }
+        // Expired but not yet swept: it was no longer in force.
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{source} is not banned"),
+        ),
     }
 }

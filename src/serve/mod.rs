@@ -98,10 +98,12 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Listen { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
     let cancel = CancellationToken::new();
+    let guard = Arc::new(crate::engine::guard::Guard::default());
     let app = router(Arc::new(Admin {
         applier: applier.clone(),
         token,
         data_dir: config.server.data_dir.clone(),
+        guard: guard.clone(),
     }));
     let http = tokio::spawn({
         let cancel = cancel.clone();
@@ -112,7 +114,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
-    let sip = start_sip(&config.server, &applier, &cancel).await?;
+    let sip = start_sip(&config.server, &applier, guard, &cancel).await?;
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -244,6 +246,7 @@ async fn drain(sip: &Sip, rx: &mut mpsc::Receiver<Control>) {
 async fn start_sip(
     server: &crate::config::model::Server,
     applier: &Arc<Applier>,
+    guard: Arc<crate::engine::guard::Guard>,
     cancel: &CancellationToken,
 ) -> Result<Sip, ServeError> {
     use crate::config::model::Transport;
@@ -328,9 +331,10 @@ async fn start_sip(
         )),
         ports: relays.clone(),
         auth: crate::sip::auth::DigestAuth::new(shards::os_seed()),
+        guard: guard.clone(),
     };
     let (persist, writer) = shards::writer(applier.clone());
-    let (sink, inboxes) = shards::sink(shards::count());
+    let (sink, inboxes) = shards::sink(shards::count(), guard);
     let router = Router::new(udp.clone(), sink, cancel.clone());
     let setup = shards::Setup {
         locals,

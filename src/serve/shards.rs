@@ -1,6 +1,7 @@
 //! The engine's driver: one `Engine` shard per core, each a task that owns its shard outright
 //! (no lock around any of them), fed through a bounded queue and woken exactly at the
 //! deadline the engine names. The socket tasks (`sip::transport`) hand every message to
+//! the sink, which drops it unread when its source is banned (`engine::guard`), else to
 //! `dispatch`, which parses it once and queues it for the shard its Call-ID names; a full queue
 //! refuses new calls and registrations at once with 503 + `Retry-After` instead of queueing
 //! them, and a request that waited in a queue longer than `SHED_AFTER` is refused the same way
@@ -13,6 +14,7 @@
 use super::applier::Applier;
 use crate::engine::directory::Directory;
 use crate::engine::dispatch::{dispatch, overloaded, Dispatch};
+use crate::engine::guard::Guard;
 use crate::engine::io::{Input, Now, Output};
 use crate::engine::shard::Shard;
 use crate::engine::{Engine, Settings, Shared};
@@ -114,28 +116,31 @@ pub struct Setup {
     pub cancel: CancellationToken,
 }
 
-/// The sink the sockets feed and the queues behind it, for `count` shards.
-pub fn sink(count: usize) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
+/// The sink the sockets feed and the queues behind it, for `count` shards. A datagram from a
+/// source `guard` has banned is dropped before it is parsed: no work, no answer.
+pub fn sink(count: usize, guard: Arc<Guard>) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| mpsc::channel(QUEUE)).unzip();
-    let sink: Sink =
-        Arc::new(
-            move |from: Peer, bytes: &[u8]| match dispatch(bytes, from, senders.len()) {
-                Dispatch::KeepAlive => None,
-                Dispatch::Malformed(answer) => answer,
-                Dispatch::Shard { shard, message } => {
-                    let inbound = Inbound {
-                        from,
-                        message,
-                        at: Instant::now(),
-                    };
-                    match senders[shard].try_send(inbound) {
-                        Ok(()) => None,
-                        Err(mpsc::error::TrySendError::Full(m)) => overloaded(&m.message, m.from),
-                        Err(mpsc::error::TrySendError::Closed(_)) => None,
-                    }
+    let sink: Sink = Arc::new(move |from: Peer, bytes: &[u8]| {
+        if guard.has_bans() && guard.banned(from.addr.ip(), now().wall_ms) {
+            return None;
+        }
+        match dispatch(bytes, from, senders.len()) {
+            Dispatch::KeepAlive => None,
+            Dispatch::Malformed(answer) => answer,
+            Dispatch::Shard { shard, message } => {
+                let inbound = Inbound {
+                    from,
+                    message,
+                    at: Instant::now(),
+                };
+                match senders[shard].try_send(inbound) {
+                    Ok(()) => None,
+                    Err(mpsc::error::TrySendError::Full(m)) => overloaded(&m.message, m.from),
+                    Err(mpsc::error::TrySendError::Closed(_)) => None,
                 }
-            },
-        );
+            }
+        }
+    });
     (sink, receivers)
 }
 

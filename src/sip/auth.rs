@@ -8,7 +8,10 @@
 //! challenge and know only MD5, while a client that prefers SHA-256 can pick it.
 //!
 //! An unknown user and a wrong password get exactly the same answer: the verifier computes a
-//! response for unknown users too and reports `Verdict::Fail` either way.
+//! response for unknown users too and reports `Verdict::Wrong` either way. `Wrong` (a response
+//! that was checked against a password and lost — a guess) is told apart from `Fail` (nothing
+//! was checked: a nonce we never issued or one from before a restart, malformed credentials, a
+//! replayed count), so the engine counts guesses and only guesses.
 
 use super::message::{Request, Response, StatusCode};
 use super::uas::respond;
@@ -229,8 +232,11 @@ pub enum Verdict {
     Ok,
     /// The nonce was ours but has expired: challenge again with `stale=true`.
     Stale,
-    /// Anything else (unknown user, wrong password, forged or replayed nonce, bad realm):
-    /// challenge again, the same way every time.
+    /// The response was checked and is wrong: a wrong password, or an unknown user (checked
+    /// against a throwaway hash). Challenge again, exactly as for `Fail`.
+    Wrong,
+    /// Nothing could be checked (a nonce we did not issue — forged, or from before a restart —
+    /// malformed credentials, a replayed count, another realm): challenge again, the same way.
     Fail,
 }
 
@@ -392,7 +398,10 @@ impl DigestAuth {
             expected.as_bytes(),
             c.response.to_ascii_lowercase().as_bytes(),
         );
-        if !matches || hashes.is_none() || c.realm != realm {
+        if !matches || hashes.is_none() {
+            return Verdict::Wrong;
+        }
+        if c.realm != realm {
             return Verdict::Fail;
         }
         if now_ms.saturating_sub(issued) > NONCE_TTL_MS || issued > now_ms + 60_000 {
@@ -545,7 +554,7 @@ mod tests {
                 let c = Credentials::parse(&wrong.unwrap()).unwrap();
                 assert_eq!(
                     auth.verify(&c, "INVITE", "gw.example", Some(&hashes), NOW + 2),
-                    Verdict::Fail
+                    Verdict::Wrong
                 );
             }
         }
@@ -581,11 +590,11 @@ mod tests {
         let unknown = answer("nobody", "guess", "acme.example", 1, Algorithm::Md5, &nonce);
         assert_eq!(
             auth.verify(&wrong, "REGISTER", "acme.example", Some(&hashes), NOW),
-            Verdict::Fail
+            Verdict::Wrong
         );
         assert_eq!(
             auth.verify(&unknown, "REGISTER", "acme.example", None, NOW),
-            Verdict::Fail
+            Verdict::Wrong
         );
     }
 
@@ -622,8 +631,14 @@ mod tests {
         );
         assert_eq!(
             auth.verify(&c, "REGISTER", "acme.example", Some(&hashes), NOW),
-            Verdict::Fail,
-            "wrong realm"
+            Verdict::Wrong,
+            "a response computed for another realm is checked, and wrong"
+        );
+        // A nonce we never issued tests nothing, whatever the password.
+        let c = answer("ivan", "guess", "acme.example", 1, Algorithm::Md5, &forged);
+        assert_eq!(
+            auth.verify(&c, "REGISTER", "acme.example", Some(&hashes), NOW),
+            Verdict::Fail
         );
     }
 

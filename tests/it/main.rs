@@ -15,6 +15,7 @@ mod plan;
 mod rfc4475;
 mod routing;
 mod schema;
+mod security;
 mod server;
 mod simulate;
 mod sip;

@@ -484,6 +484,7 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
             })
         }
     };
+    let security = check_security(ctx, &s.security, &path.key("security"));
     ok.then_some(())?;
     Some(model::Server {
         sip_listen,
@@ -507,6 +508,57 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         data_dir,
         admin_token: admin_token?,
         smtp: smtp?,
+        security: security?,
+    })
+}
+
+/// `server.security`: durations of at least a second, and every trusted network (each bad
+/// one reported at its place).
+fn check_security(
+    ctx: &mut Ctx,
+    s: &raw::SecuritySettings,
+    path: &ConfigPath,
+) -> Option<model::Security> {
+    let defaults = model::Security::default();
+    let at_least_a_second = |ctx: &mut Ctx, raw: Option<&raw::DurationText>, default, key| {
+        let p = path.key(key);
+        let d = ctx.duration(raw, default, &p)?;
+        if d < std::time::Duration::from_secs(1) {
+            ctx.error(Code::Duration, &p, format!("`{key}` must be at least 1s"));
+            return None;
+        }
+        Some(d)
+    };
+    let window = at_least_a_second(ctx, s.window.as_ref(), defaults.window.as_secs(), "window");
+    let ban = at_least_a_second(ctx, s.ban.as_ref(), defaults.ban.as_secs(), "ban");
+    let mut trusted = Vec::new();
+    let mut ok = true;
+    for (i, text) in s.trusted.iter().enumerate() {
+        match text.parse::<model::Network>() {
+            Ok(n) => trusted.push(n),
+            Err(e) => {
+                ok = false;
+                let help = match &e {
+                    crate::config::network::NetworkError::HostBits { network, .. } => {
+                        format!("write `{network}`, or the single address without a prefix")
+                    }
+                    _ => "a network in CIDR notation, e.g. `10.0.0.0/8`, `192.0.2.7` or `2001:db8::/32`".into(),
+                };
+                ctx.error(Code::Network, &path.key("trusted").index(i), e.to_string())
+                    .help = Some(help);
+            }
+        }
+    }
+    ok.then_some(())?;
+    Some(model::Security {
+        max_failures: s.max_failures.unwrap_or(defaults.max_failures).max(1),
+        window: window?,
+        ban: ban?,
+        account_failures: s
+            .account_failures
+            .unwrap_or(defaults.account_failures)
+            .max(1),
+        trusted,
     })
 }
 

@@ -10,6 +10,7 @@ mod media;
 mod registration;
 mod robustness;
 mod routing;
+mod security;
 mod trunks;
 
 pub use phone::Answer;

@@ -113,6 +113,7 @@ pub struct World {
     presence: Arc<Presence>,
     pub ports: Arc<FakePorts>,
     auth: DigestAuth,
+    pub guard: Arc<crate::engine::guard::Guard>,
     pub directory: Arc<Directory>,
     pub pbx: SocketAddr,
     phones: Vec<Phone>,
@@ -163,6 +164,7 @@ impl World {
             presence: Arc::new(Presence::default()),
             ports: Arc::default(),
             auth: DigestAuth::new([5; 32]),
+            guard: Arc::default(),
             directory,
             pbx: PBX.parse().unwrap(),
             phones: Vec::new(),
@@ -191,6 +193,7 @@ impl World {
             presence: self.presence.clone(),
             ports: self.ports.clone(),
             auth: self.auth.clone(),
+            guard: self.guard.clone(),
         };
         let now = self.now();
         self.shards = (0..count)
@@ -230,6 +233,8 @@ impl World {
             now.wall_ms,
         ));
         self.auth = DigestAuth::new([6; 32]);
+        // Bans live in memory, as the server's do.
+        self.guard = Arc::default();
         self.net.retain(|_, d| d.to != self.pbx);
         let count = self.shards.len();
         self.boot(count);
@@ -303,6 +308,28 @@ impl World {
     /// Registers phone `id` and runs until the PBX answered (panics after 10 s).
     pub fn register(&mut self, id: PhoneId) {
         self.register_for(id, 300);
+    }
+
+    /// Phone `id` sends a REGISTER and the world runs `secs`, answered or not.
+    pub fn try_register(&mut self, id: PhoneId, secs: f64) {
+        let mut out = Vec::new();
+        let now = self.now;
+        self.phones[id.0].register(now, 300, &mut out);
+        self.send_from(id, out);
+        self.run(secs);
+    }
+
+    /// Statistics of all shards, added up.
+    pub fn stats(&self) -> crate::engine::Stats {
+        let mut sum = crate::engine::Stats::default();
+        for e in &self.shards {
+            sum.received += e.stats.received;
+            sum.malformed += e.stats.malformed;
+            sum.registrations += e.stats.registrations;
+            sum.silenced += e.stats.silenced;
+            sum.unanswered += e.stats.unanswered;
+        }
+        sum
     }
 
     /// Registers phone `id` for `expires` seconds.
