@@ -200,6 +200,7 @@ impl Call {
             caller: s.caller.name().to_string(),
             callee: s.callee.clone(),
             started_ms: ctx.now.wall_ms,
+            journal: Some(u64::from_be_bytes(ctx.random.bytes::<8>())),
             ..CallRecord::default()
         };
         let (flow, actions) = {
@@ -245,6 +246,7 @@ impl Call {
             digits: Merge::new(),
         };
         call.carry_out(actions, ctx);
+        call.journal(ctx);
         Some(call)
     }
 
@@ -594,6 +596,7 @@ impl Call {
             self.answered_by = Some(login);
         }
         self.count_talking(1, ctx);
+        self.journal(ctx);
         self.route(Event::Answered(group), ctx);
     }
 
@@ -1076,19 +1079,45 @@ impl Call {
         }
         self.phase = Phase::Finished;
         let mut record = std::mem::take(&mut self.record);
+        self.complete(&mut record, outcome, status, ctx.now.wall_ms);
+        self.finished = Some(record);
+        ctx.timers
+            .set(ctx.now.mono + LINGER, Timer::Linger(self.id));
+    }
+
+    /// `record` completed from the route so far, as ending now with `outcome`.
+    fn complete(
+        &self,
+        record: &mut CallRecord,
+        outcome: CallOutcome,
+        status: Option<u16>,
+        now_ms: u64,
+    ) {
         record.answered_by = self.answered_by.clone();
         history::complete(
-            &mut record,
+            record,
             &self.flow,
             &self.directory,
             self.directory.tenant(&self.domain),
             outcome,
             status,
-            ctx.now.wall_ms,
+            now_ms,
         );
-        self.finished = Some(record);
-        ctx.timers
-            .set(ctx.now.mono + LINGER, Timer::Linger(self.id));
+    }
+
+    /// The call as it stands goes to the journal of calls in progress (at its start and when
+    /// answered), so a server that dies leaves it closed in the history at the next start.
+    fn journal(&self, ctx: &mut Ctx) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let mut snapshot = self.record.clone();
+        let outcome = match self.phase {
+            Phase::Connected(_) => CallOutcome::Answered,
+            _ => CallOutcome::Unavailable,
+        };
+        self.complete(&mut snapshot, outcome, None, ctx.now.wall_ms);
+        ctx.out.push_back(super::io::Output::Journal(snapshot));
     }
 
     /// The call's staff (its caller, whoever answered) are on one more call or one fewer.

@@ -71,8 +71,11 @@ pub enum Output {
     Transmit(Transmit),
     /// Tell the media driver.
     Media(MediaCommand),
-    /// A call ended: its history record (write it).
+    /// A call ended: its history record (write it; it leaves the journal).
     Record(CallRecord),
+    /// A call in progress as it stands (started, answered): keep it in the journal until
+    /// its record comes.
+    Journal(CallRecord),
     /// An address of record's bindings changed (persist them; empty: forget it).
     Bindings { aor: Aor, bindings: Vec<Binding> },
     /// Something the operator should hear of.

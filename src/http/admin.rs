@@ -61,6 +61,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/apply", post(apply))
         .route("/api/v1/history", get(history))
         .route("/api/v1/calls", get(calls))
+        .route("/api/v1/calls/open", get(open_calls))
         .route(
             "/api/v1/tenants/{tenant}/staff/{login}/password",
             post(rotate),
@@ -274,6 +275,24 @@ async fn calls(
         Ok(Ok(c)) => Json(c).into_response(),
         Ok(Err(e @ crate::store::StoreError::InvalidKey { .. })) => {
             error(StatusCode::BAD_REQUEST, "bad-cursor", e.to_string())
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// The calls in progress as the journal holds them (started, answered), oldest first.
+async fn open_calls(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || crate::store::Journal::open_calls(applier.store()))
+        .await
+    {
+        Ok(Ok(mut open)) => {
+            open.sort_by_key(|r| r.started_ms);
+            Json(open).into_response()
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),

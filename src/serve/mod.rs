@@ -16,7 +16,7 @@ use crate::config::report::{render, Format};
 use crate::config::validate::{check_file, Options};
 use crate::http::admin::{router, Admin};
 use crate::store::Store;
-use crate::store::{Counters, Registrations};
+use crate::store::{Counters, Journal, Registrations};
 use applier::{Applier, Outcome, Refusal, Source};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +79,17 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         Ok(None) => {}
         Err(e) => log(&format!(
             "the stored config cannot be restored ({e}); starting from the file"
+        )),
+    }
+    // Calls the last process did not live to finish are closed in the history.
+    let now_ms = shards::now().wall_ms;
+    match applier.store().recover_calls(now_ms) {
+        Ok(0) => {}
+        Ok(n) => log(&format!(
+            "closed {n} call(s) in the history that were in progress when the server last stopped"
+        )),
+        Err(e) => log(&format!(
+            "cannot read the journal of calls in progress: {e}"
         )),
     }
     let started = std::time::Instant::now();

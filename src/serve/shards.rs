@@ -24,7 +24,7 @@ use crate::sip::message::Message;
 use crate::sip::registrar::{Aor, Binding};
 use crate::sip::transport::{Router, Sink};
 use crate::store::CallRecord;
-use crate::store::{CallHistory, Registrations};
+use crate::store::{CallHistory, Journal, Registrations};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,20 +53,27 @@ pub enum Command {
     EndCalls,
 }
 
-/// What the store writer is handed: finished calls' records (written as they come), and
-/// registrations that changed (kept here, the latest per AOR, and written once a second — a
+/// A call for the store writer: in progress (for the journal) or finished (for the history).
+/// One channel carries both, so a call's finish is never written before its start.
+pub enum Call {
+    Open(CallRecord),
+    Finished(CallRecord),
+}
+
+/// What the store writer is handed: calls in progress and finished calls' records (written as
+/// they come), and registrations that changed (kept here, the latest per AOR, and written once a second — a
 /// phone refreshing its binding every few seconds costs one write a second at most, and no
 /// wake-up per REGISTER).
 #[derive(Clone, Default)]
 pub struct Persist {
-    records: Option<mpsc::UnboundedSender<CallRecord>>,
+    records: Option<mpsc::UnboundedSender<Call>>,
     bindings: Arc<std::sync::Mutex<HashMap<Aor, Vec<Binding>>>>,
 }
 
 impl Persist {
-    fn record(&self, record: CallRecord) {
+    fn call(&self, call: Call) {
         if let Some(records) = &self.records {
-            let _ = records.send(record);
+            let _ = records.send(call);
         }
     }
 
@@ -298,9 +305,8 @@ impl ShardTask {
                 Output::Media(command) => {
                     reports.extend(self.relays.command(command, &self.media_events))
                 }
-                Output::Record(record) => {
-                    self.persist.record(record);
-                }
+                Output::Record(record) => self.persist.call(Call::Finished(record)),
+                Output::Journal(record) => self.persist.call(Call::Open(record)),
                 Output::Bindings { aor, bindings } => {
                     self.persist.bindings(aor, bindings);
                 }
@@ -330,13 +336,14 @@ pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
     (persist, task)
 }
 
-/// Writes what the shards hand over until every sender of records is gone: records in
-/// batches, each flushed before the next is taken (a crash loses no completed call), the
-/// registrations that changed once a second and at the end. A call routing gave up on says
-/// why, in the log as in its record.
+/// Writes what the shards hand over until every sender of records is gone: calls in progress
+/// to the journal and records to the history, in batches, each flushed before the next is
+/// taken (a crash loses no completed call, and a call the journal holds is closed at the next
+/// start), the registrations that changed once a second and at the end. A call routing gave up
+/// on says why, in the log as in its record.
 async fn write(
     applier: Arc<Applier>,
-    mut incoming: mpsc::UnboundedReceiver<CallRecord>,
+    mut incoming: mpsc::UnboundedReceiver<Call>,
     persist: Persist,
 ) {
     // The writer keeps no sender of records: it ends when the shards' are gone.
@@ -348,13 +355,13 @@ async fn write(
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
-        let mut records = Vec::new();
+        let mut calls = Vec::new();
         let open = tokio::select! {
             first = incoming.recv() => match first {
-                Some(r) => {
-                    records.push(r);
+                Some(c) => {
+                    calls.push(c);
                     while let Ok(more) = incoming.try_recv() {
-                        records.push(more);
+                        calls.push(more);
                     }
                     true
                 }
@@ -362,6 +369,27 @@ async fn write(
             },
             _ = tick.tick() => true,
         };
+        // A call finished in this batch needs no journal entry; the latest state of the others.
+        let finished: std::collections::HashSet<u64> = calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Finished(r) => r.journal,
+                Call::Open(_) => None,
+            })
+            .collect();
+        let mut in_progress: HashMap<u64, CallRecord> = HashMap::new();
+        let mut records = Vec::new();
+        for c in calls {
+            match c {
+                Call::Open(r) => {
+                    if let Some(key) = r.journal.filter(|k| !finished.contains(k)) {
+                        in_progress.insert(key, r);
+                    }
+                }
+                Call::Finished(r) => records.push(r),
+            }
+        }
+        let in_progress: Vec<CallRecord> = in_progress.into_values().collect();
         for r in records.iter().filter(|r| r.note.is_some()) {
             eprintln!(
                 "pbx serve: call {} -> {} ({}): {} — answered {}",
@@ -373,9 +401,12 @@ async fn write(
             );
         }
         let bindings = persist.take_bindings();
-        if !records.is_empty() || !bindings.is_empty() {
+        if !records.is_empty() || !bindings.is_empty() || !in_progress.is_empty() {
             let applier = applier.clone();
             let written = tokio::task::spawn_blocking(move || {
+                if !in_progress.is_empty() {
+                    applier.store().journal_calls(&in_progress)?;
+                }
                 if !records.is_empty() {
                     applier.store().append_calls(&records)?;
                 }

@@ -91,6 +91,10 @@ pub struct CallRecord {
     /// the page of older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// The call's key in the journal of calls in progress (`store::journal`), not kept in
+    /// the history.
+    #[serde(skip)]
+    pub journal: Option<u64>,
 }
 
 /// Which records to read: newest first, `limit` at most.
@@ -147,6 +151,7 @@ fn cursor_key(cursor: &str) -> Result<[u8; 16], StoreError> {
 impl CallHistory for Store {
     fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
         let calls = self.tree("calls")?;
+        let open = self.tree("open_calls")?;
         let by_tenant = self.tree("calls_by_tenant")?;
         let last = self.tree("last_calls")?;
         for r in records {
@@ -173,6 +178,11 @@ impl CallHistory for Store {
             by_tenant
                 .insert(index, &[][..])
                 .map_err(storage("write call index"))?;
+        }
+        // A finished call leaves the journal of calls in progress, flushed with its record.
+        for key in records.iter().filter_map(|r| r.journal) {
+            open.remove(key.to_be_bytes())
+                .map_err(storage("remove open call"))?;
         }
         calls.flush().map_err(storage("flush calls"))?;
         Ok(())

@@ -31,6 +31,7 @@ mod applies;
 mod calls;
 mod codec;
 mod counters;
+mod journal;
 mod lock;
 #[cfg(test)]
 mod lock_tests;
@@ -50,6 +51,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 pub use applies::{Applied, Applies, ApplyRecord, NewApply, StaffState};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
+pub use journal::{Journal, INTERRUPTED};
 use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
 pub use registrations::Registrations;

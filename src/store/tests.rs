@@ -369,3 +369,57 @@ fn crash_safety() {
     }
     assert!(acked > 0, "the child never acknowledged an apply");
 }
+
+#[test]
+fn the_journal_keeps_calls_in_progress_until_their_record_and_closes_the_rest_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let call = |key: u64, answered: Option<u64>| CallRecord {
+        tenant: "acme".into(),
+        caller: "ivan".into(),
+        callee: "210".into(),
+        started_ms: 1_000,
+        answered_ms: answered,
+        answered_by: answered.map(|_| "anna".to_string()),
+        journal: Some(key),
+        ..CallRecord::default()
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .journal_calls(&[call(1, None), call(2, Some(3_000)), call(3, None)])
+            .unwrap();
+        // Call 1 ends normally: its record leaves the journal.
+        let mut done = call(1, None);
+        done.ended_ms = 2_000;
+        done.outcome = CallOutcome::Cancelled;
+        store.append_calls(&[done]).unwrap();
+        let open: Vec<u64> = store
+            .open_calls()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.journal)
+            .collect();
+        assert_eq!(open, [2, 3]);
+        // The process dies here (the store is dropped without anything else).
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.recover_calls(10_000).unwrap(), 2);
+    assert!(store.open_calls().unwrap().is_empty());
+    assert_eq!(store.recover_calls(11_000).unwrap(), 0, "closed once");
+    let calls = store
+        .calls(&CallQuery {
+            limit: 10,
+            ..CallQuery::default()
+        })
+        .unwrap();
+    assert_eq!(calls.len(), 3);
+    let answered = calls.iter().find(|r| r.answered_ms.is_some()).unwrap();
+    assert_eq!(answered.outcome, CallOutcome::Answered);
+    assert_eq!((answered.ended_ms, answered.talk_ms), (10_000, 7_000));
+    assert_eq!(answered.note.as_deref(), Some(INTERRUPTED));
+    let ringing = calls
+        .iter()
+        .find(|r| r.note.as_deref() == Some(INTERRUPTED) && r.answered_ms.is_none())
+        .unwrap();
+    assert_eq!(ringing.outcome, CallOutcome::Unavailable);
+}

@@ -3,8 +3,9 @@
 //! must authenticate; a phone stays reachable across a restart of the server.
 
 use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
-use crate::support::{root, server_config, Server};
+use crate::support::{root, server_config, Server, TOKEN};
 use std::process::Output;
+use std::time::Duration;
 
 const CALLER: (&str, &str) = ("ivan", "ivan-secret-2024");
 const CALLEE: (&str, &str) = ("maria", "maria-secret-2024");
@@ -224,4 +225,53 @@ fn a_phone_registered_before_a_restart_is_reachable_after_it() {
     );
     callee.ended("the callee");
     assert_eq!(server.history("acme", 1)[0]["outcome"], "answered");
+}
+
+#[test]
+fn a_call_up_when_the_server_is_killed_is_closed_in_the_history_at_the_next_start() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 1);
+    let csv = credentials(dir.path(), CALLER);
+    let scenario = scenario_path("uac_call.xml");
+    // A call held for a minute: it is up when the server dies.
+    let mut caller = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        scenario.to_str().unwrap(),
+        &["-inf", &csv, "-s", CALLEE_EXTENSION, "-d", "60000"],
+    )
+    .spawn()
+    .unwrap();
+    let open = server.wait_for(
+        "the call in the journal, answered",
+        Duration::from_secs(15),
+        || {
+            let (status, body) = server.call("GET", "/api/v1/calls/open", Some(TOKEN), None);
+            assert_eq!(status, 200, "{body}");
+            let calls = body.as_array().cloned().unwrap_or_default();
+            calls
+                .iter()
+                .any(|c| c["answered_by"] == "maria")
+                .then_some(calls)
+        },
+    );
+    assert_eq!(open.len(), 1, "{open:?}");
+    let data = server.kill();
+    let _ = caller.kill();
+    let _ = caller.wait();
+    drop(callee); // the server it registered with is gone: nothing to unregister
+    let restarted = Server::start_in(data);
+    let records = restarted.history("acme", 1);
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["outcome"], "answered", "{r}");
+    assert_eq!(r["answered_by"], "maria", "{r}");
+    assert_eq!(
+        r["note"], "the server stopped while the call was in progress",
+        "{r}"
+    );
+    assert!(restarted.log().contains("closed 1 call(s) in the history"));
+    let (_, open) = restarted.call("GET", "/api/v1/calls/open", Some(TOKEN), None);
+    assert_eq!(open, serde_json::json!([]));
 }

@@ -223,3 +223,23 @@ fn a_call_that_finds_no_relay_ports_is_refused_with_503_and_recorded() {
     assert_eq!((r.outcome, r.status), (CallOutcome::Unavailable, Some(503)));
     assert!(w.notices.contains(&crate::engine::io::Notice::NoRelayPorts));
 }
+
+#[test]
+fn a_call_in_progress_is_in_the_journal_until_its_record_is_written() {
+    let (mut w, _anna, boris) = two();
+    w.dial(boris, "210", Some(5.0), None);
+    w.run(1.0);
+    // Answered and up: the journal has it, answered by anna.
+    assert_eq!(w.journal.len(), 1, "{:?}", w.journal);
+    let open = w.journal.values().next().unwrap().clone();
+    assert_eq!(open.answered_by.as_deref(), Some("anna"));
+    assert_eq!(open.outcome, CallOutcome::Answered);
+    assert!(open.answered_ms.is_some());
+    w.run(6.0);
+    assert!(w.journal.is_empty(), "the finished call left the journal");
+    assert_eq!(
+        w.record().journal,
+        open.journal,
+        "its record names the same entry"
+    );
+}

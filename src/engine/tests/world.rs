@@ -126,6 +126,8 @@ pub struct World {
     pub notices: Vec<Notice>,
     pub stored: BTreeMap<Aor, Vec<Binding>>,
     pub media: Vec<MediaCommand>,
+    /// The journal of calls in progress, as the store writer would keep it.
+    pub journal: BTreeMap<u64, CallRecord>,
     domain: String,
 }
 
@@ -177,6 +179,7 @@ impl World {
             notices: Vec::new(),
             stored: BTreeMap::new(),
             media: Vec::new(),
+            journal: BTreeMap::new(),
             domain,
         };
         world.boot(count);
@@ -596,7 +599,17 @@ impl World {
                         }
                         self.media.push(command);
                     }
-                    Output::Record(r) => self.records.push(r),
+                    Output::Record(r) => {
+                        if let Some(key) = r.journal {
+                            self.journal.remove(&key);
+                        }
+                        self.records.push(r)
+                    }
+                    Output::Journal(r) => {
+                        if let Some(key) = r.journal {
+                            self.journal.insert(key, r);
+                        }
+                    }
                     Output::Bindings { aor, bindings } => {
                         if bindings.is_empty() {
                             self.stored.remove(&aor);
