@@ -54,6 +54,8 @@ pub struct Security {
     pub account_failures: u32,
     /// Sources never counted nor banned.
     pub trusted: Vec<Network>,
+    /// Requests a second per source before the rest is dropped (0: no limit).
+    pub max_rate: u32,
 }
 
 impl Default for Security {
@@ -64,6 +66,7 @@ impl Default for Security {
             ban: Duration::from_secs(900),
             account_failures: 20,
             trusted: Vec::new(),
+            max_rate: 200,
         }
     }
 }

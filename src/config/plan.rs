@@ -446,11 +446,12 @@ fn server_view(s: &Server, base: &Path) -> View {
             &mut v,
             "security",
             format!(
-                "max_failures {} in {}, ban {}, account_failures {}",
+                "max_failures {} in {}, ban {}, account_failures {}, max_rate {}/s",
                 g.max_failures,
                 crate::config::clock::format_duration(g.window),
                 crate::config::clock::format_duration(g.ban),
-                g.account_failures
+                g.account_failures,
+                g.max_rate
             ),
         );
     }

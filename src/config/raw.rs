@@ -89,6 +89,11 @@ pub struct SecuritySettings {
     /// never counted either.
     #[serde(default)]
     pub trusted: Vec<String>,
+    /// Requests a second one source address may send (bursts of two seconds' worth); what it
+    /// sends beyond is dropped unread, before any work, while other sources keep their
+    /// service. Trusted networks and trunks are exempt. `0`: no limit. Default: 200.
+    #[schemars(range(min = 0, max = 1000000))]
+    pub max_rate: Option<u32>,
 }
 
 /// SIP signalling settings.

@@ -26,6 +26,7 @@ pub mod guard;
 pub mod history;
 pub mod io;
 pub mod leg;
+pub mod limiter;
 pub mod presence;
 pub mod random;
 pub mod reason;

@@ -345,7 +345,19 @@ async fn start_sip(
         guard: guard.clone(),
     };
     let (persist, writer) = shards::writer(applier.clone());
-    let (sink, inboxes) = shards::sink(shards::count(), guard);
+    // Requests per source, limited before parsing; the rules follow the running config.
+    let limiter = Arc::new(crate::engine::limiter::Limiter::default());
+    let mut directories = applier.directories();
+    let rules = {
+        let limiter = limiter.clone();
+        move |d: &Option<Arc<crate::engine::directory::Directory>>| {
+            if let Some(d) = d {
+                limiter.set_rules(shards::limits(d));
+            }
+        }
+    };
+    rules(&directories.borrow_and_update());
+    let (sink, inboxes) = shards::sink(shards::count(), guard, limiter);
     let router = Router::new(udp.clone(), sink, cancel.clone());
     let setup = shards::Setup {
         locals,
@@ -357,6 +369,22 @@ async fn start_sip(
     };
     let shards = shards::Shards::start(setup, inboxes, router.clone());
     let mut tasks = vec![
+        tokio::spawn({
+            let cancel = cancel.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        changed = directories.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                            rules(&directories.borrow_and_update());
+                        }
+                    }
+                }
+            }
+        }),
         tokio::spawn(relays.clone().run_refill(cancel.clone())),
         tokio::spawn(relays.clone().run_pacer(cancel.clone())),
     ];

@@ -16,6 +16,7 @@ use crate::engine::directory::Directory;
 use crate::engine::dispatch::{dispatch, overloaded, Dispatch};
 use crate::engine::guard::Guard;
 use crate::engine::io::{Input, Now, Output};
+use crate::engine::limiter::{Limiter, Rules, Verdict};
 use crate::engine::shard::Shard;
 use crate::engine::{Engine, Settings, Shared};
 use crate::media::relay::Relays;
@@ -124,12 +125,29 @@ pub struct Setup {
 }
 
 /// The sink the sockets feed and the queues behind it, for `count` shards. A datagram from a
-/// source `guard` has banned is dropped before it is parsed: no work, no answer.
-pub fn sink(count: usize, guard: Arc<Guard>) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
+/// source `guard` has banned, or from one over its rate (`limiter`), is dropped before it is
+/// parsed: no work, no answer.
+pub fn sink(
+    count: usize,
+    guard: Arc<Guard>,
+    limiter: Arc<Limiter>,
+) -> (Sink, Vec<mpsc::Receiver<Inbound>>) {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| mpsc::channel(QUEUE)).unzip();
+    let epoch = Instant::now();
     let sink: Sink = Arc::new(move |from: Peer, bytes: &[u8]| {
         if guard.has_bans() && guard.banned(from.addr.ip(), now().wall_ms) {
             return None;
+        }
+        let source = from.addr.ip();
+        match limiter.check(source, epoch.elapsed().as_millis() as u64) {
+            Verdict::Take => {}
+            Verdict::Drop => return None,
+            Verdict::DropAndLog { dropped } => {
+                eprintln!(
+                    "pbx serve: security: rate-limited {source}: {dropped} datagram(s) over its rate dropped"
+                );
+                return None;
+            }
         }
         match dispatch(bytes, from, senders.len()) {
             Dispatch::KeepAlive => None,
@@ -424,6 +442,21 @@ async fn write(
         if !open {
             return;
         }
+    }
+}
+
+/// The request limits of a running config: its rate, its trusted networks, and the addresses
+/// its trunks call from.
+pub fn limits(directory: &Directory) -> Rules {
+    let security = &directory.config.server.security;
+    Rules {
+        rate: security.max_rate,
+        trusted: security.trusted.clone(),
+        trunks: directory
+            .trunks
+            .iter()
+            .flat_map(|t| t.sources.iter().copied().chain(t.addr.map(|a| a.ip())))
+            .collect(),
     }
 }
 

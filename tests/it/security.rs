@@ -172,3 +172,65 @@ fn a_guesser_is_silenced_after_max_failures_until_the_admin_lifts_its_ban() {
     // Now the right password registers.
     assert_eq!(register_right(sip, Duration::from_secs(3)), Some(200));
 }
+
+/// One source floods OPTIONS at thousands a second from 127.0.0.2 while a colleague calls from
+/// 127.0.0.1: the flooder is cut to its rate (the rest dropped unread, and said once in the
+/// log), the calls all go through.
+#[test]
+fn a_flooding_source_is_cut_to_its_rate_while_another_caller_s_calls_all_succeed() {
+    use crate::peers::{credentials, ok, phone, scenario_path, sipp, sipp_on};
+    let staff = "      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
+    let yaml = server_config(staff).replace("server:\n", "server:\n  security: { max_rate: 50 }\n");
+    let server = Server::start(&yaml);
+    let dir = tempfile::tempdir().unwrap();
+    let calls = 5;
+    let maria = phone(
+        &server,
+        dir.path(),
+        ("maria", "maria-secret-2024"),
+        "uas_answer.xml",
+        calls,
+    );
+    let mut flood = sipp_on(
+        "127.0.0.2",
+        server.sip.unwrap(),
+        dir.path(),
+        scenario_path("options_flood.xml").to_str().unwrap(),
+        &["-r", "3000", "-m", "12000"],
+    )
+    .spawn()
+    .unwrap();
+    server.wait_for_log("security: rate-limited 127.0.0.2");
+    let csv = credentials(dir.path(), ("ivan", "ivan-secret-2024"));
+    let out = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        scenario_path("uac_call.xml").to_str().unwrap(),
+        &[
+            "-inf",
+            &csv,
+            "-s",
+            "202",
+            "-d",
+            "100",
+            "-m",
+            &calls.to_string(),
+            "-l",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&out, "ivan's calls during the flood");
+    maria.finished("maria took every call");
+    let _ = flood.kill();
+    let _ = flood.wait();
+    let records = server.history("acme", calls as usize);
+    assert!(
+        records
+            .iter()
+            .take(calls as usize)
+            .all(|r| r["outcome"] == "answered"),
+        "{records:?}"
+    );
+}

@@ -25,6 +25,8 @@ with open(f"{work}/pbx.yaml", "w") as f:
         # One relay pair per call in progress: room for 10,000 (rate x hold at 2,500/s is
         # ~3,000), clear of the SIPp media ports (16000-19999).
         f"  rtp: {{ port_min: 20000, port_max: 60000 }}\n"
+        # The load generators all send from loopback: trusted, so no per-source rate applies.
+        f'  security: {{ trusted: ["127.0.0.0/8"] }}\n'
         f"tenants:\n  - id: bench\n    name: Bench\n    domain: {domain}\n    max_users: {len(users)}\n    staff:\n"
     )
     for u in users:

@@ -559,6 +559,7 @@ fn check_security(
             .unwrap_or(defaults.account_failures)
             .max(1),
         trusted,
+        max_rate: s.max_rate.unwrap_or(defaults.max_rate),
     })
 }
 
