@@ -402,11 +402,15 @@ impl Applier {
             ));
         }
         let summary = summary_line(&p.plan);
+        // Welcome letters to those with a new password and an e-mail address, recorded with
+        // the apply itself.
+        let letters = crate::mail::payload::welcome_letters(&p.config, &p.resolution);
         let apply = NewApply {
             files: bundle.to_store_files(),
             actor: source.actor(),
             summary,
             staff,
+            letters,
         };
         let applied = match self.store.record_apply(apply, expected) {
             Ok(a) => a,
