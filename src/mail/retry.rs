@@ -39,7 +39,10 @@ mod tests {
         assert_eq!(&waits[..4], &[10_000, 30_000, 120_000, 600_000]);
         assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
         let total: u64 = waits.iter().sum();
-        assert!((20 * 3600_000..=26 * 3600_000).contains(&total), "{total}");
+        assert!(
+            (20 * 3_600_000..=26 * 3_600_000).contains(&total),
+            "{total}"
+        );
         assert_eq!(next_attempt(Failure::Temporary, 11, 1_000), None);
         assert_eq!(next_attempt(Failure::Temporary, u32::MAX, u64::MAX), None);
         assert_eq!(next_attempt(Failure::Temporary, 0, 1_000), None);

@@ -1,12 +1,14 @@
 //! `pbx serve`: the running server — the embedded store, the admin API, the SIP transports
 //! and the engine's shards (`shards`), the config watcher and SIGHUP, with every reason to
-//! reload or stop arriving as one `Control` on one channel.
+//! reload or stop arriving as one `Control` on one channel, and the mail sender (`mail`) that
+//! carries out the outbox's letters.
 //!
 //! Startup needs a valid config file. After that, an invalid edit is logged with its
 //! diagnostics and the last good config keeps running; a change to settings that need a
 //! restart is refused with a message saying so.
 
 pub mod applier;
+mod mail;
 mod shards;
 pub mod voicemail;
 mod watch;
@@ -113,6 +115,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         }
     });
     let sip = start_sip(&config.server, &applier, &cancel).await?;
+    let mail = mail::spawn(
+        applier.clone(),
+        config.server.data_dir.clone(),
+        cancel.clone(),
+    );
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -166,6 +173,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
+    let _ = mail.await;
     let Sip {
         shards,
         tasks,

@@ -1,0 +1,213 @@
+//! E-mail through a real `pbx serve` and a real SMTP server (aiosmtpd, `smtp_sink.py`): a staff
+//! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
+//! the login and the password), also across a restart; the outbox shows it sent and keeps no
+//! password; a server that answers 451 first gets the letter once, on the retry.
+
+use crate::support::{server_config, wait_until_or, Server, TOKEN};
+use pbx::store::{Delivery, Outbox, Store};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The Python with aiosmtpd (Debian's `python3-aiosmtpd` installs into the system Python).
+fn python() -> String {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(candidate)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return candidate.to_owned();
+        }
+    }
+    panic!("no python3 with aiosmtpd: install python3-aiosmtpd (ci/test.sh does)");
+}
+
+/// An SMTP server writing what it accepts into a directory.
+struct Sink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Sink {
+    /// Starts one that answers the first `fail` letters with 451.
+    fn start(fail: u32) -> Sink {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(dir.path())
+            .arg(fail.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the SMTP sink starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the SMTP sink printed {line:?}, not its port"));
+        Sink { child, port, dir }
+    }
+
+    /// The letters received so far, in order.
+    fn letters(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The config's `server.smtp` towards this sink.
+    fn smtp_yaml(&self) -> String {
+        format!(
+            "  smtp: {{ host: 127.0.0.1, port: {}, security: none, from: \"PBX <pbx@example.com>\" }}\n",
+            self.port
+        )
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config with `server.smtp` towards `sink` and Anna, who has an e-mail address.
+fn config(sink: &Sink) -> String {
+    server_config(
+        "      - name: Anna Smith\n        login: anna\n        email: anna@example.com\n      - name: Boris\n",
+    )
+    .replacen("server:\n", &format!("server:\n{}", sink.smtp_yaml()), 1)
+}
+
+/// Anna's password, from the log line that shows new credentials.
+fn password(server: &Server) -> String {
+    server.wait_for_log("new credentials: acme/anna");
+    let log = server.log();
+    log.lines()
+        .find_map(|l| {
+            l.split("new credentials: acme/anna ")
+                .nth(1)
+                .and_then(|rest| rest.split(" password ").nth(1))
+                .map(|p| p.trim().to_owned())
+        })
+        .expect("the log shows Anna's password")
+}
+
+fn outbox(server: &Server) -> Vec<serde_json::Value> {
+    let mut response = ureq::get(&format!("{}/api/v1/outbox", server.url))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .expect("GET /api/v1/outbox");
+    response.body_mut().read_json().unwrap()
+}
+
+#[test]
+fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets() {
+    let sink = Sink::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), config(&sink)).unwrap();
+    let server = Server::start_in(dir);
+    let password = password(&server);
+    wait_until_or(
+        "the welcome letter arrives",
+        Duration::from_secs(20),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("a parsable letter");
+    let to = letter
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address());
+    assert_eq!(to, Some("anna@example.com"));
+    assert_eq!(letter.subject(), Some("Ваш телефон в Acme: логин anna"));
+    let text = letter.body_text(0).expect("a text part");
+    let html = letter.body_html(0).expect("an HTML part");
+    for part in [&text, &html] {
+        assert!(part.contains("anna"), "{part}");
+        assert!(part.contains(&password), "{part}");
+    }
+    assert!(text.contains("Здравствуйте, Anna Smith!"), "{text}");
+    assert!(letter
+        .message_id()
+        .is_some_and(|id| id.starts_with("pbx-outbox-")));
+
+    let entries = outbox(&server);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["kind"], "welcome_letter");
+    assert_eq!(entries[0]["to"], "anna@example.com");
+    assert_eq!(entries[0]["state"], "sent");
+    assert_eq!(entries[0]["attempts"], 1);
+    assert!(!entries[0].to_string().contains(&password));
+
+    // A restart sends nothing again.
+    let dir = server.stop();
+    let server = Server::start_in(dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.letters().len(), 1, "{}", server.log());
+    assert_eq!(outbox(&server)[0]["state"], "sent");
+
+    // The stored payload kept everything but the password.
+    let dir = server.stop();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let stored = store.outbox(10).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(matches!(stored[0].delivery, Delivery::Sent { .. }));
+    assert_eq!(stored[0].payload["login"], "anna");
+    assert_eq!(stored[0].payload["password"], serde_json::Value::Null);
+    assert!(
+        !String::from_utf8_lossy(&serde_json::to_vec(&stored[0].payload).unwrap())
+            .contains(&password)
+    );
+}
+
+#[test]
+fn a_letter_answered_451_is_sent_once_on_the_retry() {
+    let sink = Sink::start(1);
+    let server = Server::start(&config(&sink));
+    let password = password(&server);
+    server.wait_for_log("trying again in 10 s");
+    assert!(sink.letters().is_empty());
+    let pending = outbox(&server);
+    assert_eq!(pending[0]["state"], "pending");
+    assert!(pending[0]["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("451"));
+    wait_until_or(
+        "the letter arrives on the retry",
+        Duration::from_secs(30),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1);
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(letter.body_text(0).unwrap().contains(&password));
+    let sent = outbox(&server);
+    assert_eq!(
+        (sent[0]["state"].as_str(), sent[0]["attempts"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+}
