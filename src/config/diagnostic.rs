@@ -102,6 +102,7 @@ codes! {
     AudioTooLong = "E0503" "audio-too-long" "An audio file longer than its use allows (menu prompts and number greetings 5m, other prompts 2m).";
     Address = "E0601" "address" "A malformed listen address or port range.";
     Secret = "E0602" "secret" "A malformed secret reference or password hash.";
+    MailFrom = "E0603" "mail-from" "`server.smtp.from` is not a mailbox like `PBX <pbx@example.com>`.";
     VoicemailLength = "E0801" "voicemail-length" "`voicemail.max_length` outside 5s-30m, or `min_length` not below it.";
     VoicemailSilence = "E0802" "voicemail-silence" "`voicemail.silence` outside 1s-60s.";
     VoicemailKeep = "E0803" "voicemail-keep" "`voicemail.keep` outside 1-10000.";
