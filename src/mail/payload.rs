@@ -5,7 +5,7 @@
 //! payload only until the letter is sent ([`WelcomeLetter::erased`]).
 
 use crate::config::generated::Resolution;
-use crate::config::model::{Config, Language, Server, Tenant, Transport};
+use crate::config::model::{Config, Server, Tenant, Transport};
 use serde::{Deserialize, Serialize};
 
 /// The outbox kind of a welcome letter.
@@ -80,6 +80,16 @@ pub struct VoicemailLetter {
     /// `ru` or `en`.
     pub language: String,
     /// The tenant's IANA time zone, for the time in the letter.
+    pub timezone: String,
+}
+
+/// Someone told of new voicemail by e-mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub email: String,
+    /// `ru` or `en`: the tenant's language.
+    pub language: String,
+    /// The tenant's IANA time zone.
     pub timezone: String,
 }
 
@@ -162,15 +172,14 @@ pub fn welcome_letters(
     out
 }
 
-/// Who hears of a new message in `tenant`'s `mailbox`: (e-mail, language, time zone) of the
-/// box's owner when it is a staff member's (`staff:<login>`) with an e-mail address; a
+/// Who hears of a new message in `tenant`'s `mailbox`: the box's owner when it is a staff member's (`staff:<login>`) with an e-mail address; a
 /// department's box (`department:<id>`) notifies its members who have one.
 pub fn voicemail_recipients(
     config: &Config,
     resolution: &Resolution,
     tenant: &str,
     mailbox: &str,
-) -> Vec<(String, Language, String)> {
+) -> Vec<Recipient> {
     let Some(ti) = config.tenants.iter().position(|t| t.id == tenant) else {
         return Vec::new();
     };
@@ -193,17 +202,88 @@ pub fn voicemail_recipients(
         } else {
             Vec::new()
         };
-    let mut out: Vec<(String, Language, String)> = staff
-        .into_iter()
-        .filter_map(|s| s.email.as_ref())
-        .map(|e| {
-            (
-                e.as_str().to_owned(),
-                t.language,
-                t.timezone.name().to_owned(),
-            )
-        })
-        .collect();
-    out.dedup();
+    let mut out: Vec<Recipient> = Vec::new();
+    for email in staff.into_iter().filter_map(|s| s.email.as_ref()) {
+        if !out.iter().any(|r| r.email == email.as_str()) {
+            out.push(Recipient {
+                email: email.as_str().to_owned(),
+                language: t.language.code().to_owned(),
+                timezone: t.timezone.name().to_owned(),
+            });
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::generated::resolve;
+    use crate::config::validate::validate_text;
+    use std::collections::BTreeMap;
+
+    const YAML: &str = "version: 1
+server:
+  sip:
+    public_address: 203.0.113.5
+    listen: [{ transport: udp, address: \"0.0.0.0:5060\" }, { transport: tcp, address: \"0.0.0.0:5080\" }]
+tenants:
+  - id: acme
+    name: Acme
+    domain: acme.example
+    language: en
+    timezone: Europe/Moscow
+    max_users: 10
+    staff:
+      - { name: Anna, login: anna, email: anna@example.com }
+      - { name: Boris, login: boris }
+      - { name: Vera, login: vera, email: vera@example.com, password: { env: VERA_PW } }
+    departments:
+      - { id: sales, strategy: all_at_once, members: [anna, boris, vera] }
+";
+
+    #[test]
+    fn welcome_letters_go_to_new_passwords_with_an_email_and_voicemail_to_box_owners() {
+        let config = validate_text(YAML).unwrap();
+        let resolution = resolve(&config, &BTreeMap::new(), &mut || "pw".to_owned());
+        let letters = welcome_letters(&config, &resolution);
+        // Boris has no e-mail; Vera's password is the config's, not a new one.
+        assert_eq!(letters.len(), 1, "{letters:?}");
+        let letter: WelcomeLetter = serde_json::from_value(letters[0].1.clone()).unwrap();
+        assert_eq!(letters[0].0, WELCOME);
+        assert_eq!(
+            (
+                letter.login.as_str(),
+                letter.email.as_str(),
+                letter.password.as_deref()
+            ),
+            ("anna", "anna@example.com", Some("pw"))
+        );
+        assert_eq!(letter.language, "en");
+        assert_eq!(letter.sip.address, "203.0.113.5");
+        assert_eq!(letter.sip.domain, "acme.example");
+        assert_eq!(letter.sip.listen.len(), 2);
+        assert_eq!(letter.sip.listen[1].port, 5080);
+        assert_eq!(letter.erased().password, None);
+
+        let to = |mailbox| {
+            voicemail_recipients(&config, &resolution, "acme", mailbox)
+                .into_iter()
+                .map(|r| r.email)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(to("staff:anna"), ["anna@example.com"]);
+        assert!(to("staff:boris").is_empty());
+        assert_eq!(
+            to("department:sales"),
+            ["anna@example.com", "vera@example.com"]
+        );
+        assert!(to("department:nope").is_empty());
+        assert!(voicemail_recipients(&config, &resolution, "globex", "staff:anna").is_empty());
+        let r = &voicemail_recipients(&config, &resolution, "acme", "staff:anna")[0];
+        assert_eq!(
+            (r.language.as_str(), r.timezone.as_str()),
+            ("en", "Europe/Moscow")
+        );
+    }
 }

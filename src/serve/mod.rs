@@ -303,8 +303,18 @@ async fn start_sip(
     relays.fill();
     let voicemails = voicemail::spawn(applier.clone(), server.data_dir.clone(), VOICEMAIL_QUEUE);
     let sink = voicemails.clone();
+    let owners = applier.clone();
     relays.set_recordings(Arc::new(
         move |m: &crate::media::anchor::Mailbox, pcm: Vec<i16>| {
+            // Who is told by e-mail, as the running config says now.
+            let notify = owners.running().map_or_else(Vec::new, |r| {
+                crate::mail::payload::voicemail_recipients(
+                    &r.config,
+                    &r.resolution,
+                    &m.tenant,
+                    &m.mailbox,
+                )
+            });
             sink.offer(voicemail::Recording {
                 tenant: m.tenant.clone(),
                 mailbox: m.mailbox.clone(),
@@ -313,6 +323,7 @@ async fn start_sip(
                 received_ms: m.received_ms,
                 pcm,
                 keep: m.keep,
+                notify,
             })
         },
     ));

@@ -1,13 +1,19 @@
 //! E-mail through a real `pbx serve` and a real SMTP server (aiosmtpd, `smtp_sink.py`): a staff
 //! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
 //! the login and the password), also across a restart; the outbox shows it sent and keeps no
-//! password; a server that answers 451 first gets the letter once, on the retry.
+//! password; a server that answers 451 first gets the letter once, on the retry; a voicemail
+//! letter carries its recording as `audio/wav`, or says it is gone.
 
 use crate::support::{server_config, wait_until_or, Server, TOKEN};
-use pbx::store::{Delivery, Outbox, Store};
+use mail_parser::MimeHeaders;
+use pbx::mail::payload::Recipient;
+use pbx::media::wav;
+use pbx::serve::voicemail::{spawn, Recording};
+use pbx::store::{Delivery, Outbox, Store, VoicemailIndex};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The Python with aiosmtpd (Debian's `python3-aiosmtpd` installs into the system Python).
@@ -210,4 +216,107 @@ fn a_letter_answered_451_is_sent_once_on_the_retry() {
         (sent[0]["state"].as_str(), sent[0]["attempts"].as_u64()),
         (Some("sent"), Some(2))
     );
+}
+
+/// Leaves one message per recording in `data` through the voicemail writer (no server runs:
+/// the store is locked per process).
+fn leave(data: &Path, recordings: Vec<Recording>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = Arc::new(Store::open(data).unwrap());
+    runtime.block_on(async {
+        let writer = spawn(store.clone(), data.to_owned(), 16);
+        for r in recordings {
+            assert!(writer.offer(r));
+        }
+        writer.clone().close().await;
+    });
+    drop(runtime);
+    let store = Arc::into_inner(store).expect("the writer let go of the store");
+    store.flush().unwrap();
+}
+
+#[test]
+fn a_voicemail_letter_carries_its_recording_or_says_it_is_gone() {
+    let sink = Sink::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = server_config("      - name: Anna\n").replacen(
+        "server:\n",
+        &format!("server:\n{}", sink.smtp_yaml()),
+        1,
+    );
+    std::fs::write(dir.path().join("pbx.yaml"), yaml).unwrap();
+    let data = dir.path().join("data");
+    let pcm: Vec<i16> = (0..8_000)
+        .map(|i| ((i * 37) % 20_000 - 10_000) as i16)
+        .collect();
+    let recording = |at: u64| Recording {
+        tenant: "acme".into(),
+        mailbox: "staff:anna".into(),
+        caller: "+79161112233".into(),
+        number: Some("+74951234567".into()),
+        received_ms: at,
+        pcm: pcm.clone(),
+        keep: 10,
+        notify: vec![Recipient {
+            email: "anna@example.com".into(),
+            language: "en".into(),
+            timezone: "UTC".into(),
+        }],
+    };
+    leave(&data, vec![recording(1_000), recording(2_000)]);
+    // The second message's recording is gone before its letter is sent.
+    let gone = {
+        let store = Store::open(&data).unwrap();
+        let newest = store.voicemails("acme", None).unwrap()[0].clone();
+        std::fs::remove_file(data.join(&newest.file)).unwrap();
+        newest.id
+    };
+    let server = Server::start_in(dir);
+    wait_until_or(
+        "both voicemail letters arrive",
+        Duration::from_secs(20),
+        || sink.letters().len() >= 2,
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 2);
+    let raws: Vec<Vec<u8>> = letters.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let parsed: Vec<_> = raws
+        .iter()
+        .map(|raw| mail_parser::MessageParser::default().parse(raw).unwrap())
+        .collect();
+    for letter in &parsed {
+        assert_eq!(
+            letter.subject(),
+            Some("New voicemail from +79161112233 (0:01)")
+        );
+        let text = letter.body_text(0).unwrap();
+        let with_file = letter.attachment_count() == 1;
+        if with_file {
+            let attachment = letter.attachment(0).unwrap();
+            assert!(attachment.is_content_type("audio", "wav"));
+            assert_ne!(
+                attachment.attachment_name(),
+                Some(format!("voicemail-{gone}.wav").as_str())
+            );
+            assert_eq!(attachment.contents(), wav::write(&pcm).as_slice());
+            assert!(text.contains("The recording is attached"), "{text}");
+        } else {
+            assert_eq!(letter.attachment_count(), 0);
+            assert!(text.contains("no longer on the server"), "{text}");
+        }
+    }
+    assert_eq!(
+        parsed.iter().filter(|l| l.attachment_count() == 1).count(),
+        1
+    );
+    let entries = outbox(&server);
+    assert_eq!(entries.len(), 2);
+    assert!(entries
+        .iter()
+        .all(|e| e["state"] == "sent" && e["kind"] == "voicemail_letter"));
 }
