@@ -13,7 +13,7 @@
 //! | `GET /api/v1/history` | the apply history, newest first |
 //! | `GET /api/v1/calls?tenant=&limit=` | call history records, newest first |
 //! | `GET /api/v1/outbox` | the newest 100 letters: `{id, kind, to, state, attempts, last_error}` (no payload: it may hold a password) |
-//! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | a new password, shown once |
+//! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | `{notify?}` -> a new password, shown once, and `notified`: whether a welcome letter with it was enqueued (`notify: true` and an e-mail address) |
 //! | `GET /api/v1/tenants/{tenant}/voicemail?mailbox=` | the tenant's messages (of one box: `staff:<login>`, `department:<id>`), newest first |
 //! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
 //! | `DELETE /api/v1/tenants/{tenant}/voicemail/{id}` | 204; the message and its recording are gone |
@@ -324,17 +324,41 @@ async fn calls(
     }
 }
 
+/// Body of a password rotation (optional: empty means `{}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    /// Mail the new password in a welcome letter.
+    #[serde(default)]
+    notify: bool,
+}
+
 async fn rotate(
     State(admin): State<Arc<Admin>>,
     headers: HeaderMap,
     Path((tenant, login)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Response {
     if !authorized(&admin, &headers) {
         return unauthorized();
     }
+    let body: RotateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.to_string()),
+        }
+    };
     let applier = admin.applier.clone();
-    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login)).await {
-        Ok(Ok(c)) => Json(c).into_response(),
+    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login, body.notify))
+        .await
+    {
+        Ok(Ok((c, notified))) => {
+            let mut answer = serde_json::to_value(c).unwrap_or_default();
+            answer["notified"] = json!(notified);
+            Json(answer).into_response()
+        }
         Ok(Err(RotateError::NotFound)) => {
             error(StatusCode::NOT_FOUND, "not-found", "no such staff member")
         }

@@ -5,7 +5,7 @@
 //! payload only until the letter is sent ([`WelcomeLetter::erased`]).
 
 use crate::config::generated::Resolution;
-use crate::config::model::{Config, Server, Tenant, Transport};
+use crate::config::model::{Config, Server, Staff, Tenant, Transport};
 use serde::{Deserialize, Serialize};
 
 /// The outbox kind of a welcome letter.
@@ -126,6 +126,29 @@ pub fn sip_server(server: &Server, tenant: &Tenant) -> SipServer {
     }
 }
 
+/// The welcome letter carrying `password` to `staff` of `tenant`; `None` when they have no
+/// e-mail address.
+pub fn welcome_letter(
+    server: &Server,
+    tenant: &Tenant,
+    staff: &Staff,
+    login: &str,
+    extension: Option<&str>,
+    password: &str,
+) -> Option<WelcomeLetter> {
+    Some(WelcomeLetter {
+        tenant: tenant.id.clone(),
+        company: tenant.name.clone(),
+        login: login.to_owned(),
+        name: staff.name.clone(),
+        extension: extension.map(str::to_owned),
+        email: staff.email.as_ref()?.as_str().to_owned(),
+        password: Some(password.to_owned()),
+        sip: sip_server(server, tenant),
+        language: tenant.language.code().to_owned(),
+    })
+}
+
 /// The welcome letters an apply sends: one to every staff member with an e-mail address who
 /// gets a newly generated password in `resolution`, as (kind, payload).
 pub fn welcome_letters(
@@ -151,19 +174,15 @@ pub fn welcome_letters(
         let Some(staff) = tenant.staff.get(si) else {
             continue;
         };
-        let Some(email) = &staff.email else {
+        let Some(letter) = welcome_letter(
+            &config.server,
+            tenant,
+            staff,
+            &r.login,
+            r.extension.as_deref(),
+            password,
+        ) else {
             continue;
-        };
-        let letter = WelcomeLetter {
-            tenant: tenant.id.clone(),
-            company: tenant.name.clone(),
-            login: r.login.clone(),
-            name: staff.name.clone(),
-            extension: r.extension.clone(),
-            email: email.as_str().to_owned(),
-            password: Some(password.clone()),
-            sip: sip_server(&config.server, tenant),
-            language: tenant.language.code().to_owned(),
         };
         if let Ok(value) = serde_json::to_value(&letter) {
             out.push((WELCOME.to_owned(), value));
@@ -190,18 +209,17 @@ pub fn voicemail_recipients(
             .and_then(|e| e.iter().position(|s| s.login == login))
             .and_then(|si| t.staff.get(si))
     };
-    let staff: Vec<&crate::config::model::Staff> =
-        if let Some(login) = mailbox.strip_prefix("staff:") {
-            by_login(login).into_iter().collect()
-        } else if let Some(id) = mailbox.strip_prefix("department:") {
-            t.departments
-                .iter()
-                .find(|d| d.id == id)
-                .map(|d| d.members.iter().filter_map(|m| t.staff.get(m.0)).collect())
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+    let staff: Vec<&Staff> = if let Some(login) = mailbox.strip_prefix("staff:") {
+        by_login(login).into_iter().collect()
+    } else if let Some(id) = mailbox.strip_prefix("department:") {
+        t.departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.members.iter().filter_map(|m| t.staff.get(m.0)).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut out: Vec<Recipient> = Vec::new();
     for email in staff.into_iter().filter_map(|s| s.email.as_ref()) {
         if !out.iter().any(|r| r.email == email.as_str()) {

@@ -1,6 +1,7 @@
 //! E-mail through a real `pbx serve` and a real SMTP server (aiosmtpd, `smtp_sink.py`): a staff
 //! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
-//! the login and the password), also across a restart; the outbox shows it sent and keeps no
+//! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
+//! again across a restart; the outbox shows them sent and keeps no
 //! password; a server that answers 451 first gets the letter once, on the retry; a voicemail
 //! letter carries its recording as `audio/wav`, or says it is gone.
 
@@ -165,25 +166,53 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
     assert_eq!(entries[0]["attempts"], 1);
     assert!(!entries[0].to_string().contains(&password));
 
+    // `pbx password reset --notify` mails the new password in a second letter.
+    let reset = Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args([
+            "password",
+            "reset",
+            "acme",
+            "anna",
+            "--notify",
+            "--server",
+            &server.url,
+        ])
+        .env("PBX_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(reset.status.success(), "{reset:?}");
+    let out = String::from_utf8_lossy(&reset.stdout);
+    let new_password = out.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_ne!(new_password, password);
+    wait_until_or(
+        "the second letter arrives",
+        Duration::from_secs(20),
+        || sink.letters().len() == 2,
+        || server.log(),
+    );
+    let raw = std::fs::read(&sink.letters()[1]).unwrap();
+    let second = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(second.body_text(0).unwrap().contains(&new_password));
+
     // A restart sends nothing again.
     let dir = server.stop();
     let server = Server::start_in(dir);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(sink.letters().len(), 1, "{}", server.log());
-    assert_eq!(outbox(&server)[0]["state"], "sent");
+    assert_eq!(sink.letters().len(), 2, "{}", server.log());
+    assert!(outbox(&server).iter().all(|e| e["state"] == "sent"));
 
     // The stored payload kept everything but the password.
     let dir = server.stop();
     let store = Store::open(&dir.path().join("data")).unwrap();
     let stored = store.outbox(10).unwrap();
-    assert_eq!(stored.len(), 1);
-    assert!(matches!(stored[0].delivery, Delivery::Sent { .. }));
-    assert_eq!(stored[0].payload["login"], "anna");
-    assert_eq!(stored[0].payload["password"], serde_json::Value::Null);
-    assert!(
-        !String::from_utf8_lossy(&serde_json::to_vec(&stored[0].payload).unwrap())
-            .contains(&password)
-    );
+    assert_eq!(stored.len(), 2);
+    for entry in &stored {
+        assert!(matches!(entry.delivery, Delivery::Sent { .. }));
+        assert_eq!(entry.payload["login"], "anna");
+        assert_eq!(entry.payload["password"], serde_json::Value::Null);
+        let kept = serde_json::to_string(&entry.payload).unwrap();
+        assert!(!kept.contains(&password) && !kept.contains(&new_password));
+    }
 }
 
 #[test]
