@@ -3,7 +3,8 @@
 //! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
 //! again across a restart; the outbox shows them sent and keeps no
 //! password; a server that answers 451 first gets the letter once, on the retry; a voicemail
-//! letter carries its recording as `audio/wav`, or says it is gone.
+//! letter carries its recording as `audio/wav`, or says it is gone; letters wait while no
+//! `server.smtp` is configured and go out once a reload adds it.
 
 use crate::support::{server_config, wait_until_or, Server, TOKEN};
 use mail_parser::MimeHeaders;
@@ -348,4 +349,34 @@ fn a_voicemail_letter_carries_its_recording_or_says_it_is_gone() {
     assert!(entries
         .iter()
         .all(|e| e["state"] == "sent" && e["kind"] == "voicemail_letter"));
+}
+
+#[test]
+fn letters_wait_without_smtp_and_go_out_once_a_config_has_it() {
+    let sink = Sink::start(0);
+    let with_smtp = config(&sink);
+    let without = with_smtp.replacen(&sink.smtp_yaml(), "", 1);
+    let server = Server::start(&without);
+    let password = password(&server);
+    server.wait_for_log("letters wait in the outbox: no server.smtp is configured");
+    assert_eq!(outbox(&server)[0]["state"], "pending");
+    // The same staff with `server.smtp` added: a hot reload, no new password.
+    std::fs::write(server.dir.path().join("pbx.yaml"), &with_smtp).unwrap();
+    server.wait_for_revision(2);
+    wait_until_or(
+        "the waiting letter arrives",
+        Duration::from_secs(20),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1);
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(letter.body_text(0).unwrap().contains(&password));
+    assert_eq!(
+        server.log().matches("letters wait in the outbox").count(),
+        1
+    );
 }
