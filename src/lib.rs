@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod engine;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod routing;
 pub mod serve;

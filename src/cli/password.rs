@@ -1,6 +1,6 @@
 //! `pbx password reset TENANT LOGIN`: rotates a staff member's generated password on a running
 //! server (`--server`) or in a stopped server's state directory (`--state`), and prints the new
-//! one once.
+//! one once. With `--notify` (and `--server`) the server also mails it in a welcome letter.
 
 use super::client::Client;
 use super::exit;
@@ -29,6 +29,10 @@ pub struct ResetArgs {
     /// A stopped server's state directory.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Also mail the new password to the member in a welcome letter (with --server; the
+    /// member needs an e-mail address in the config).
+    #[arg(long, requires = "server")]
+    notify: bool,
     /// Environment variable holding the admin token for --server.
     #[arg(long, default_value = "PBX_ADMIN_TOKEN")]
     token_env: String,
@@ -41,13 +45,24 @@ pub fn run(command: Command) -> u8 {
             "/api/v1/tenants/{}/staff/{}/password",
             args.tenant, args.login
         );
-        return match Client::new(url, &args.token_env).post(&path, &json!({})) {
+        let body = json!({ "notify": args.notify });
+        return match Client::new(url, &args.token_env).post(&path, &body) {
             Ok(answer) => {
                 let password = answer.get("password").and_then(Value::as_str).unwrap_or("");
                 println!(
                     "New password for {}/{}: {password}",
                     args.tenant, args.login
                 );
+                match answer.get("notified").and_then(Value::as_bool) {
+                    Some(true) => {
+                        eprintln!("pbx password reset: a welcome letter with it is on its way")
+                    }
+                    _ if args.notify => eprintln!(
+                        "pbx password reset: no letter: {}/{} has no e-mail address",
+                        args.tenant, args.login
+                    ),
+                    _ => {}
+                }
                 exit::OK
             }
             Err(e) => {

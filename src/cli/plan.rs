@@ -142,6 +142,32 @@ fn fetch_state(against: &Against, token_env: &str) -> Result<(RunningState, Opti
     Ok((RunningState::default(), None))
 }
 
+/// The letters applying `proposal` would send, one line each (no secrets; addresses masked
+/// unless `show_sensitive`), for the human plan.
+fn letters(proposal: &Proposal, show_sensitive: bool) -> String {
+    let letters = crate::mail::payload::welcome_letters(&proposal.config, &proposal.resolution);
+    if letters.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\nLetters this apply sends ({}):\n", letters.len());
+    for (_, payload) in &letters {
+        out.push_str(&format!(
+            "  welcome letter to {} ({}/{}): login, password, extension\n",
+            {
+                let email = payload["email"].as_str().unwrap_or("-");
+                if show_sensitive {
+                    email.to_owned()
+                } else {
+                    crate::config::plan_report::mask(email)
+                }
+            },
+            payload["tenant"].as_str().unwrap_or("-"),
+            payload["login"].as_str().unwrap_or("-"),
+        ));
+    }
+    out
+}
+
 pub fn run(args: Args) -> u8 {
     let prepared = match prepare(&args.config, &args.against, &args.token_env) {
         Ok(p) => p,
@@ -149,6 +175,11 @@ pub fn run(args: Args) -> u8 {
     };
     let plan = &prepared.proposal.plan;
     print!("{}", render(plan, args.format, args.show_sensitive));
+    // Against another file nothing is known of what was generated (every password would look
+    // new), so only a plan against a server, a state or nothing lists letters.
+    if args.format == PlanFormat::Human && args.against.against.is_none() {
+        print!("{}", letters(&prepared.proposal, args.show_sensitive));
+    }
     let code = if args.detailed_exitcode && !plan.is_empty() {
         exit::CHANGES
     } else {

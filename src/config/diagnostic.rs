@@ -103,6 +103,7 @@ codes! {
     Address = "E0601" "address" "A malformed listen address or port range.";
     Secret = "E0602" "secret" "A malformed secret reference or password hash.";
     Network = "E0603" "network" "A malformed trusted network in `server.security.trusted` (CIDR such as `10.0.0.0/8`).";
+    MailFrom = "E0604" "mail-from" "`server.smtp.from` is not a mailbox like `PBX <pbx@example.com>`.";
     VoicemailLength = "E0801" "voicemail-length" "`voicemail.max_length` outside 5s-30m, or `min_length` not below it.";
     VoicemailSilence = "E0802" "voicemail-silence" "`voicemail.silence` outside 1s-60s.";
     VoicemailKeep = "E0803" "voicemail-keep" "`voicemail.keep` outside 1-10000.";

@@ -12,7 +12,8 @@
 //! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
 //! | `GET /api/v1/history` | the apply history, newest first |
 //! | `GET /api/v1/calls?tenant=&limit=` | call history records, newest first |
-//! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | a new password, shown once |
+//! | `GET /api/v1/outbox` | the newest 100 letters: `{id, kind, to, state, attempts, last_error}` (no payload: it may hold a password) |
+//! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | `{notify?}` -> a new password, shown once, and `notified`: whether a welcome letter with it was enqueued (`notify: true` and an e-mail address) |
 //! | `GET /api/v1/tenants/{tenant}/voicemail?mailbox=` | the tenant's messages (of one box: `staff:<login>`, `department:<id>`), newest first |
 //! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
 //! | `DELETE /api/v1/tenants/{tenant}/voicemail/{id}` | 204; the message and its recording are gone |
@@ -62,6 +63,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/api/v1/history", get(history))
         .route("/api/v1/calls", get(calls))
         .route("/api/v1/calls/open", get(open_calls))
+        .route("/api/v1/outbox", get(outbox))
         .route(
             "/api/v1/tenants/{tenant}/staff/{login}/password",
             post(rotate),
@@ -240,6 +242,55 @@ async fn history(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respons
     }
 }
 
+/// One letter as `GET /api/v1/outbox` shows it: no payload (a welcome letter's holds the
+/// password until it is sent).
+#[derive(Debug, Serialize)]
+struct OutboxLine {
+    id: u64,
+    kind: String,
+    to: Option<String>,
+    /// `pending`, `sent` or `failed`.
+    state: &'static str,
+    attempts: u32,
+    last_error: Option<String>,
+    /// When it was sent, or is tried next (ms since the epoch).
+    at_ms: Option<u64>,
+}
+
+async fn outbox(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {
+    use crate::store::{Delivery, Outbox};
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.store().outbox(100)).await {
+        Ok(Ok(entries)) => {
+            let lines: Vec<OutboxLine> = entries
+                .into_iter()
+                .map(|e| {
+                    let (state, at_ms) = match e.delivery {
+                        Delivery::Pending { next_attempt_ms } => ("pending", Some(next_attempt_ms)),
+                        Delivery::Sent { at_ms } => ("sent", Some(at_ms)),
+                        Delivery::Failed { .. } => ("failed", None),
+                    };
+                    OutboxLine {
+                        id: e.id,
+                        to: crate::mail::payload::recipient(&e.payload).map(str::to_owned),
+                        kind: e.kind,
+                        state,
+                        attempts: e.attempts,
+                        last_error: e.last_error,
+                        at_ms,
+                    }
+                })
+                .collect();
+            Json(lines).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
 /// Query of `GET /api/v1/calls`: newest first; `since`/`until` bound the end time (ms since
 /// the epoch), `before` is the `cursor` of the last record of the previous page.
 #[derive(Debug, Deserialize)]
@@ -299,17 +350,41 @@ async fn open_calls(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Resp
     }
 }
 
+/// Body of a password rotation (optional: empty means `{}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    /// Mail the new password in a welcome letter.
+    #[serde(default)]
+    notify: bool,
+}
+
 async fn rotate(
     State(admin): State<Arc<Admin>>,
     headers: HeaderMap,
     Path((tenant, login)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Response {
     if !authorized(&admin, &headers) {
         return unauthorized();
     }
+    let body: RotateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.to_string()),
+        }
+    };
     let applier = admin.applier.clone();
-    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login)).await {
-        Ok(Ok(c)) => Json(c).into_response(),
+    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login, body.notify))
+        .await
+    {
+        Ok(Ok((c, notified))) => {
+            let mut answer = serde_json::to_value(c).unwrap_or_default();
+            answer["notified"] = json!(notified);
+            Json(answer).into_response()
+        }
         Ok(Err(RotateError::NotFound)) => {
             error(StatusCode::NOT_FOUND, "not-found", "no such staff member")
         }

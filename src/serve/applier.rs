@@ -402,11 +402,15 @@ impl Applier {
             ));
         }
         let summary = summary_line(&p.plan);
+        // Welcome letters to those with a new password and an e-mail address, recorded with
+        // the apply itself.
+        let letters = crate::mail::payload::welcome_letters(&p.config, &p.resolution);
         let apply = NewApply {
             files: bundle.to_store_files(),
             actor: source.actor(),
             summary,
             staff,
+            letters,
         };
         let applied = match self.store.record_apply(apply, expected) {
             Ok(a) => a,
@@ -467,8 +471,16 @@ impl Applier {
     }
 
     /// Generates a new password for a staff member (by login) and stores its hashes. Returns the
-    /// plaintext, shown once.
-    pub fn rotate_password(&self, tenant: &str, login: &str) -> Result<Credential, RotateError> {
+    /// plaintext, shown once, and whether a welcome letter with it was enqueued: with `notify`,
+    /// when the member has an e-mail address (after the hashes are stored, not in their
+    /// transaction: a crash between the two loses the letter, and the caller still has the
+    /// password).
+    pub fn rotate_password(
+        &self,
+        tenant: &str,
+        login: &str,
+        notify: bool,
+    ) -> Result<(Credential, bool), RotateError> {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(RotateError::NotFound)?;
         let ti = running
@@ -513,12 +525,38 @@ impl Applier {
             resolution: running.resolution.clone(),
             directory: Arc::new(directory),
         });
-        Ok(Credential {
-            tenant: tenant.into(),
-            login: login.into(),
-            extension: eff.extension.clone(),
-            password,
-        })
+        let letter = notify
+            .then(|| {
+                crate::mail::payload::welcome_letter(
+                    &running.config.server,
+                    t,
+                    &t.staff[si],
+                    login,
+                    eff.extension.as_deref(),
+                    &password,
+                )
+            })
+            .flatten()
+            .and_then(|l| serde_json::to_value(l).ok());
+        let notified = match letter {
+            Some(payload) => {
+                use crate::store::Outbox;
+                self.store
+                    .enqueue(crate::mail::payload::WELCOME, payload, now_ms())
+                    .map_err(|e| RotateError::Store(e.to_string()))?;
+                true
+            }
+            None => false,
+        };
+        Ok((
+            Credential {
+                tenant: tenant.into(),
+                login: login.into(),
+                extension: eff.extension.clone(),
+                password,
+            },
+            notified,
+        ))
     }
 
     /// Applied revisions, newest first.

@@ -1,12 +1,14 @@
 //! `pbx serve`: the running server — the embedded store, the admin API, the SIP transports
 //! and the engine's shards (`shards`), the config watcher and SIGHUP, with every reason to
-//! reload or stop arriving as one `Control` on one channel.
+//! reload or stop arriving as one `Control` on one channel, and the mail sender (`mail`) that
+//! carries out the outbox's letters.
 //!
 //! Startup needs a valid config file. After that, an invalid edit is logged with its
 //! diagnostics and the last good config keeps running; a change to settings that need a
 //! restart is refused with a message saying so.
 
 pub mod applier;
+mod mail;
 mod shards;
 pub mod voicemail;
 mod watch;
@@ -126,6 +128,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         }
     });
     let sip = start_sip(&config.server, &applier, guard, &cancel).await?;
+    let mail = mail::spawn(
+        applier.clone(),
+        config.server.data_dir.clone(),
+        cancel.clone(),
+    );
 
     let (tx, mut rx) = mpsc::channel::<Control>(8);
     // The directories of every file of the running config (tenant files may live elsewhere).
@@ -179,6 +186,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
+    let _ = mail.await;
     let Sip {
         shards,
         tasks,
@@ -309,8 +317,18 @@ async fn start_sip(
     relays.fill();
     let voicemails = voicemail::spawn(applier.clone(), server.data_dir.clone(), VOICEMAIL_QUEUE);
     let sink = voicemails.clone();
+    let owners = applier.clone();
     relays.set_recordings(Arc::new(
         move |m: &crate::media::anchor::Mailbox, pcm: Vec<i16>| {
+            // Who is told by e-mail, as the running config says now.
+            let notify = owners.running().map_or_else(Vec::new, |r| {
+                crate::mail::payload::voicemail_recipients(
+                    &r.config,
+                    &r.resolution,
+                    &m.tenant,
+                    &m.mailbox,
+                )
+            });
             sink.offer(voicemail::Recording {
                 tenant: m.tenant.clone(),
                 mailbox: m.mailbox.clone(),
@@ -319,6 +337,7 @@ async fn start_sip(
                 received_ms: m.received_ms,
                 pcm,
                 keep: m.keep,
+                notify,
             })
         },
     ));

@@ -9,12 +9,15 @@
 //! temporary file (written, fsynced, renamed, the directory fsynced), adds the index entry
 //! (flushed), then removes the box's oldest messages beyond `keep` (entry first, then file).
 //! A crash between the file and its entry leaves a file nobody lists, never an entry without
-//! its file. Failures are logged and counted, never a panic. [`Voicemails::close`] stops taking
+//! its file. Once the entry is written, a `voicemail_letter` per recipient goes into the
+//! outbox (a crash just then loses the letter, never the message). Failures are logged and
+//! counted, never a panic. [`Voicemails::close`] stops taking
 //! recordings and waits until those queued are written.
 
+use crate::mail::payload::{self, Recipient, VoicemailLetter};
 use crate::media::wav;
 use crate::serve::applier::Applier;
-use crate::store::{Store, StoreError, Voicemail, VoicemailIndex};
+use crate::store::{Outbox, Store, StoreError, Voicemail, VoicemailIndex};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -39,6 +42,8 @@ pub struct Recording {
     pub pcm: Vec<i16>,
     /// Messages the box keeps; the oldest beyond this go.
     pub keep: u32,
+    /// Who gets the message by e-mail (a `voicemail_letter` each, enqueued once it is written).
+    pub notify: Vec<Recipient>,
 }
 
 /// Why a message could not be written, found or removed.
@@ -196,9 +201,41 @@ pub fn write(
         file,
         heard: false,
     };
+    let letters: Vec<VoicemailLetter> = recording
+        .notify
+        .iter()
+        .map(|r| VoicemailLetter {
+            tenant: message.tenant.clone(),
+            message: id,
+            mailbox: message.mailbox.clone(),
+            caller: message.caller.clone(),
+            number: message.number.clone(),
+            received_ms: message.received_ms,
+            duration_ms: message.duration_ms,
+            file: message.file.clone(),
+            email: r.email.clone(),
+            language: r.language.clone(),
+            timezone: r.timezone.clone(),
+        })
+        .collect();
     if let Err(e) = store.add_voicemail(message) {
         let _ = fs::remove_file(&path);
         return Err(e.into());
+    }
+    for letter in letters {
+        let enqueued = serde_json::to_value(&letter)
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                store
+                    .enqueue(payload::VOICEMAIL, v, recording.received_ms)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = enqueued {
+            log(&format!(
+                "voicemail {}/{id}: the letter to {} cannot be enqueued: {e}",
+                recording.tenant, letter.email
+            ));
+        }
     }
     Ok(Some(id))
 }
@@ -393,6 +430,7 @@ mod tests {
             received_ms: at,
             pcm: (0..800).map(|i| (i * 40 - 16000) as i16).collect(),
             keep,
+            notify: Vec::new(),
         }
     }
 
@@ -527,6 +565,39 @@ mod tests {
         assert!(store.voicemails("acme", None).unwrap().is_empty());
         let e = write(&store, dir.path(), &recording("staff:anna", 1, 10)).unwrap_err();
         assert!(e.to_string().contains("cannot create the directory"), "{e}");
+    }
+
+    #[test]
+    fn a_written_message_enqueues_a_letter_per_recipient() {
+        let (dir, store) = open();
+        let mut r = recording("department:sales", 5_000, 10);
+        r.notify = ["anna@example.com", "boris@example.com"]
+            .map(|email| Recipient {
+                email: email.into(),
+                language: "en".into(),
+                timezone: "Europe/Moscow".into(),
+            })
+            .to_vec();
+        let id = write(&store, dir.path(), &r).unwrap().unwrap();
+        let mut letters = store.due(5_000, 10).unwrap();
+        letters.sort_by_key(|e| e.id);
+        assert_eq!(letters.len(), 2);
+        let letter: VoicemailLetter = serde_json::from_value(letters[0].payload.clone()).unwrap();
+        assert_eq!(letters[0].kind, payload::VOICEMAIL);
+        assert_eq!(
+            (
+                letter.message,
+                letter.email.as_str(),
+                letter.mailbox.as_str()
+            ),
+            (id, "anna@example.com", "department:sales")
+        );
+        assert_eq!(letter.file, format!("voicemail/acme/{id}.wav"));
+        assert_eq!((letter.duration_ms, letter.received_ms), (100, 5_000));
+        assert_eq!(letters[1].payload["email"], "boris@example.com");
+        // Without recipients, nothing is enqueued.
+        write(&store, dir.path(), &recording("staff:anna", 6_000, 10)).unwrap();
+        assert_eq!(store.outbox(10).unwrap().len(), 2);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! member's generated values (`StaffState`), behind the `Applies` trait.
 //!
 //! `record_apply` and `set_password` commit in one transaction and flush to disk before
-//! returning: once they return `Ok`, a `kill -9` cannot lose the write.
+//! returning: once they return `Ok`, a `kill -9` cannot lose the write. An apply's letters
+//! (welcome letters with new passwords) go into the outbox in that same transaction: an apply
+//! is never recorded without its letters, nor a letter without its apply.
 
 use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
 use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
@@ -70,6 +72,8 @@ pub struct NewApply {
     pub summary: String,
     /// Generated values written or updated by this apply: (tenant id, identity, state).
     pub staff: Vec<(String, String, StaffState)>,
+    /// Outbox entries this apply writes (kind, payload), e.g. `welcome_letter`s; due at once.
+    pub letters: Vec<(String, serde_json::Value)>,
 }
 
 /// The config history of a server.
@@ -81,7 +85,7 @@ pub trait Applies {
     fn revision(&self) -> Result<u64, StoreError>;
 
     /// Records an apply atomically (one transaction over the revision counter, the current
-    /// config, the history entry and the staff states) and flushes to disk before returning:
+    /// config, the history entry, the staff states and the outbox letters) and flushes to disk before returning:
     /// once this returns `Ok`, a `kill -9` cannot lose it. `expected_revision`: if `Some(r)`
     /// and the current revision is not `r`, fails with [`StoreError::Conflict`] and changes
     /// nothing.
@@ -131,7 +135,7 @@ impl Applies for Store {
     }
 
     /// Records an apply atomically (one transaction over the revision counter, the current
-    /// config, the history entry and the staff states) and flushes to disk before returning:
+    /// config, the history entry, the staff states and the outbox letters) and flushes to disk before returning:
     /// once this returns `Ok`, a `kill -9` cannot lose it. `expected_revision`: if `Some(r)`
     /// and the current revision is not `r`, fails with [`StoreError::Conflict`] and changes
     /// nothing.
@@ -148,9 +152,18 @@ impl Applies for Store {
         }
         let digest = codec::config_digest(&apply.files);
         let applied_at_ms = now_ms();
+        // Ids are taken before the transaction (a retried or aborted one leaves a gap, which
+        // is fine: ids only need to grow).
+        let mut letters = Vec::with_capacity(apply.letters.len());
+        for (kind, payload) in &apply.letters {
+            let id = self.db.generate_id().map_err(storage("outbox id"))?;
+            let entry = super::outbox::new_entry(id, kind, payload.clone(), applied_at_ms);
+            letters.push((id.to_be_bytes(), encode("outbox entry", &entry)?));
+        }
+        let outbox = self.tree("outbox")?;
 
-        let applied = (&self.meta, &self.history, &self.staff)
-            .transaction(|(meta, history, staff_tree)| {
+        let applied = (&self.meta, &self.history, &self.staff, &outbox)
+            .transaction(|(meta, history, staff_tree, outbox_tree)| {
                 let actual = match meta.get(REVISION_KEY)? {
                     Some(v) => match decode_u64("meta revision", &v) {
                         Ok(r) => r,
@@ -193,6 +206,9 @@ impl Applies for Store {
                 };
                 for (key, value) in &staff {
                     staff_tree.insert(key.as_slice(), value.as_slice())?;
+                }
+                for (key, value) in &letters {
+                    outbox_tree.insert(&key[..], value.as_slice())?;
                 }
                 history.insert(&revision.to_be_bytes()[..], record)?;
                 meta.insert(CURRENT_KEY, current)?;

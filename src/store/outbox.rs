@@ -60,6 +60,25 @@ pub trait Outbox {
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
 }
 
+/// A new entry due at `now_ms`.
+pub(super) fn new_entry(
+    id: u64,
+    kind: &str,
+    payload: serde_json::Value,
+    now_ms: u64,
+) -> OutboxEntry {
+    OutboxEntry {
+        id,
+        kind: kind.to_string(),
+        payload,
+        attempts: 0,
+        last_error: None,
+        delivery: Delivery::Pending {
+            next_attempt_ms: now_ms,
+        },
+    }
+}
+
 /// Changes entry `id` and flushes.
 fn update(store: &Store, id: u64, change: impl FnOnce(&mut OutboxEntry)) -> Result<(), StoreError> {
     let tree = store.tree("outbox")?;
@@ -87,16 +106,7 @@ impl Outbox for Store {
     ) -> Result<u64, StoreError> {
         let tree = self.tree("outbox")?;
         let id = self.db.generate_id().map_err(storage("outbox id"))?;
-        let entry = OutboxEntry {
-            id,
-            kind: kind.to_string(),
-            payload,
-            attempts: 0,
-            last_error: None,
-            delivery: Delivery::Pending {
-                next_attempt_ms: now_ms,
-            },
-        };
+        let entry = new_entry(id, kind, payload, now_ms);
         tree.insert(
             id.to_be_bytes(),
             super::codec::encode("outbox entry", &entry)?,

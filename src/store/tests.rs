@@ -44,6 +44,7 @@ fn new_apply(rev: u64) -> NewApply {
             format!("user{}", rev % 7),
             staff_state(&format!("user{}", rev % 7), rev),
         )],
+        letters: Vec::new(),
     }
 }
 
@@ -130,6 +131,32 @@ fn expected_revision_conflict_changes_nothing() {
     assert_eq!(before, after);
     assert_eq!(store.revision().unwrap(), 1);
     store.record_apply(new_apply(2), Some(1)).unwrap();
+}
+
+#[test]
+fn an_applys_letters_are_written_with_it_and_a_refused_apply_writes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut apply = new_apply(1);
+        apply.letters = vec![(
+            "welcome_letter".to_owned(),
+            serde_json::json!({"login": "user1", "password": "pw1"}),
+        )];
+        store.record_apply(apply, Some(0)).unwrap();
+        let mut stale = new_apply(2);
+        stale.letters = vec![("welcome_letter".to_owned(), serde_json::json!({}))];
+        assert!(matches!(
+            store.record_apply(stale, Some(0)),
+            Err(StoreError::Conflict { .. })
+        ));
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let all = store.outbox(10).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].kind, "welcome_letter");
+    assert_eq!(all[0].payload["password"], "pw1");
+    assert_eq!(store.due(u64::MAX, 10).unwrap().len(), 1);
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod examples;
 mod fixtures;
 mod graph;
 mod layering;
+mod mail;
 mod media;
 mod peers;
 mod plan;

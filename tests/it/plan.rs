@@ -1,4 +1,5 @@
-//! `pbx plan` output in each format, against another file; exit codes; masking.
+//! `pbx plan` output in each format, against another file; exit codes; masking; the letters
+//! an apply would send.
 
 use crate::support::{pbx, root, stdout};
 
@@ -153,4 +154,28 @@ fn restart_only_settings_are_flagged() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn the_plan_lists_the_welcome_letters_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pbx.yaml"),
+        "version: 1\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n    staff:\n      - { name: Anna, email: anna@example.com }\n      - { name: Boris }\n",
+    )
+    .unwrap();
+    let text = stdout(&pbx(dir.path(), &["plan"]));
+    assert!(
+        text.ends_with("\nLetters this apply sends (1):\n  welcome letter to a***@example.com (acme/anna): login, password, extension\n"),
+        "{text}"
+    );
+    let text = stdout(&pbx(dir.path(), &["plan", "--show-sensitive"]));
+    assert!(
+        text.contains("welcome letter to anna@example.com (acme/anna)"),
+        "{text}"
+    );
+    // Against another file, what was generated is unknown: no letters are promised.
+    std::fs::copy(dir.path().join("pbx.yaml"), dir.path().join("before.yaml")).unwrap();
+    let text = stdout(&pbx(dir.path(), &["plan", "--against", "before.yaml"]));
+    assert!(!text.contains("Letters"), "{text}");
 }

@@ -86,6 +86,7 @@ fn recording(tenant: &str, mailbox: &str, at: u64, pcm: Vec<i16>) -> Recording {
         received_ms: at,
         pcm,
         keep: 10,
+        notify: Vec::new(),
     }
 }
 

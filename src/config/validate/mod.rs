@@ -472,6 +472,15 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
             if m.host.trim().is_empty() {
                 ctx.error(Code::Address, &p.key("host"), "the SMTP host is empty");
             }
+            // The sender parses it the same way, so what validates here is what it sends from.
+            if let Err(e) = m.from.parse::<lettre::message::Mailbox>() {
+                ctx.error(
+                    Code::MailFrom,
+                    &p.key("from"),
+                    format!("`{}` is not a sender mailbox ({e})", m.from),
+                )
+                .help = Some("write `Name <address@domain>` or `address@domain`".into());
+            }
             password.map(|password| {
                 Some(model::Smtp {
                     host: m.host.clone(),

@@ -1,0 +1,262 @@
+//! The mail sender: one tokio task (started by `pbx serve`) that takes due letters from the
+//! outbox, renders them (`mail::render`), sends them over SMTP with lettre, and marks each
+//! one sent — with its plaintext password erased from the stored payload — or failed: a
+//! temporary failure (no connection, a 4xx answer) is tried again later (`mail::retry`), a
+//! permanent one (a 5xx answer, a letter that cannot be built) is given up and logged.
+//!
+//! Once: an entry is marked sent right after the SMTP server accepted it (its 250 answer to
+//! the data), and a restart only takes pending entries, so a letter is not sent twice — but
+//! a kill between that 250 and the mark leaves it pending, and it goes out once more after the
+//! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id
+//! (`<pbx-outbox-<id>@<from's domain>>`), so such a duplicate is recognisable.
+//!
+//! Without `server.smtp` letters wait in the outbox (logged once) until a config has it.
+
+use super::applier::{now_ms, Applier};
+use crate::config::model::{Smtp, SmtpSecurity};
+use crate::mail::payload::{self, VoicemailLetter, WelcomeLetter};
+use crate::mail::render::{self, Rendered};
+use crate::mail::retry::{next_attempt, Failure};
+use crate::store::{Outbox, OutboxEntry};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often the outbox is looked at.
+const POLL: Duration = Duration::from_millis(500);
+/// Letters taken per look.
+const BATCH: usize = 16;
+/// How long one SMTP conversation may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts the sender; it stops when `cancel` is cancelled (between letters).
+pub fn spawn(
+    applier: Arc<Applier>,
+    data_dir: PathBuf,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(applier, data_dir, cancel))
+}
+
+async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken) {
+    let mut told_no_smtp = false;
+    loop {
+        let smtp = applier.running().and_then(|r| r.config.server.smtp.clone());
+        let due = {
+            let applier = applier.clone();
+            tokio::task::spawn_blocking(move || applier.store().due(now_ms(), BATCH)).await
+        };
+        let due = match due {
+            Ok(Ok(due)) => due,
+            Ok(Err(e)) => {
+                log(&format!("cannot read the outbox: {e}"));
+                Vec::new()
+            }
+            Err(e) => {
+                log(&format!("cannot read the outbox: {e}"));
+                Vec::new()
+            }
+        };
+        match (&smtp, due.is_empty()) {
+            (None, false) if !told_no_smtp => {
+                log("letters wait in the outbox: no server.smtp is configured");
+                told_no_smtp = true;
+            }
+            (Some(smtp), false) => {
+                told_no_smtp = false;
+                match Sender::new(smtp) {
+                    Ok(sender) => {
+                        for entry in due {
+                            if cancel.is_cancelled() {
+                                return;
+                            }
+                            deliver(&applier, &sender, &data_dir, entry).await;
+                        }
+                        continue;
+                    }
+                    Err(e) => log(&format!("letters wait: {e}")),
+                }
+            }
+            _ => {}
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// An SMTP connection's settings, ready to send.
+struct Sender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Sender {
+    fn new(smtp: &Smtp) -> Result<Sender, String> {
+        let from: Mailbox = smtp
+            .from
+            .parse()
+            .map_err(|e| format!("server.smtp.from {:?}: {e}", smtp.from))?;
+        let builder = match smtp.security {
+            SmtpSecurity::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+            }
+            SmtpSecurity::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                    .map_err(|e| format!("server.smtp: {e}"))?
+            }
+            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                .map_err(|e| format!("server.smtp: {e}"))?,
+        };
+        let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
+        if let Some(user) = &smtp.username {
+            let password = smtp
+                .password
+                .as_ref()
+                .and_then(crate::credentials::reveal)
+                .ok_or("server.smtp.password cannot be read")?;
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        Ok(Sender {
+            transport: builder.build(),
+            from,
+        })
+    }
+}
+
+/// A letter ready to go, and the payload to keep once it went (`None`: keep it as it is).
+struct Built {
+    message: Message,
+    keep: Option<serde_json::Value>,
+}
+
+/// Builds the letter of `entry`; an error is permanent (the entry cannot become a letter).
+async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<Built, String> {
+    let to: Mailbox = payload::recipient(&entry.payload)
+        .ok_or("the entry names no recipient")?
+        .parse()
+        .map_err(|e| format!("the recipient: {e}"))?;
+    let domain = sender.from.email.domain().to_owned();
+    let head = Message::builder()
+        .from(sender.from.clone())
+        .to(to)
+        .message_id(Some(format!("<pbx-outbox-{}@{domain}>", entry.id)));
+    let alternative =
+        |r: &Rendered| MultiPart::alternative_plain_html(r.text.clone(), r.html.clone());
+    match entry.kind.as_str() {
+        payload::WELCOME => {
+            let letter: WelcomeLetter = serde_json::from_value(entry.payload.clone())
+                .map_err(|e| format!("a malformed welcome letter: {e}"))?;
+            if letter.password.is_none() {
+                return Err("the welcome letter's password was erased".into());
+            }
+            let r = render::welcome(&letter).map_err(|e| e.to_string())?;
+            let message = head
+                .subject(r.subject.clone())
+                .multipart(alternative(&r))
+                .map_err(|e| e.to_string())?;
+            let keep = serde_json::to_value(letter.erased()).map_err(|e| e.to_string())?;
+            Ok(Built {
+                message,
+                keep: Some(keep),
+            })
+        }
+        payload::VOICEMAIL => {
+            let letter: VoicemailLetter = serde_json::from_value(entry.payload.clone())
+                .map_err(|e| format!("a malformed voicemail letter: {e}"))?;
+            let recording = match crate::serve::voicemail::recording_path(
+                data_dir,
+                &crate::store::Voicemail {
+                    id: letter.message,
+                    tenant: letter.tenant.clone(),
+                    mailbox: letter.mailbox.clone(),
+                    caller: letter.caller.clone(),
+                    number: letter.number.clone(),
+                    received_ms: letter.received_ms,
+                    duration_ms: letter.duration_ms,
+                    file: letter.file.clone(),
+                    heard: false,
+                },
+            ) {
+                Ok(path) => tokio::task::spawn_blocking(move || std::fs::read(path).ok())
+                    .await
+                    .ok()
+                    .flatten(),
+                Err(_) => None,
+            };
+            let r = render::voicemail(&letter, recording.is_some()).map_err(|e| e.to_string())?;
+            let head = head.subject(r.subject.clone());
+            let message = match recording {
+                Some(bytes) => {
+                    head.multipart(MultiPart::mixed().multipart(alternative(&r)).singlepart(
+                        Attachment::new(format!("voicemail-{}.wav", letter.message)).body(
+                            bytes,
+                            ContentType::parse("audio/wav").map_err(|e| e.to_string())?,
+                        ),
+                    ))
+                }
+                None => head.multipart(alternative(&r)),
+            }
+            .map_err(|e| e.to_string())?;
+            Ok(Built {
+                message,
+                keep: None,
+            })
+        }
+        other => Err(format!("no letter of kind {other:?}")),
+    }
+}
+
+/// Sends `entry` and records what happened.
+async fn deliver(applier: &Arc<Applier>, sender: &Sender, data_dir: &Path, entry: OutboxEntry) {
+    let id = entry.id;
+    let attempts = entry.attempts.saturating_add(1);
+    let to = payload::recipient(&entry.payload).unwrap_or("-").to_owned();
+    let outcome = match build(sender, data_dir, &entry).await {
+        Err(e) => Err((Failure::Permanent, e)),
+        Ok(built) => match sender.transport.send(built.message).await {
+            Ok(_) => Ok(built.keep),
+            Err(e) if e.is_permanent() => Err((Failure::Permanent, e.to_string())),
+            Err(e) => Err((Failure::Temporary, e.to_string())),
+        },
+    };
+    let applier = applier.clone();
+    let kind = entry.kind.clone();
+    let marked = tokio::task::spawn_blocking(move || {
+        let store = applier.store();
+        match outcome {
+            Ok(keep) => store
+                .sent(id, now_ms(), keep)
+                .map(|()| format!("{kind} {id} to {to} sent")),
+            Err((failure, reason)) => {
+                let now = now_ms();
+                let retry = next_attempt(failure, attempts, now);
+                store.failed(id, &reason, retry).map(|()| match retry {
+                    Some(at) => format!(
+                        "{kind} {id} to {to} not sent ({reason}); trying again in {} s",
+                        at.saturating_sub(now) / 1000
+                    ),
+                    None => format!("{kind} {id} to {to} given up: {reason}"),
+                })
+            }
+        }
+    })
+    .await;
+    match marked {
+        Ok(Ok(line)) => log(&line),
+        Ok(Err(e)) => log(&format!(
+            "outbox entry {id}: cannot record the attempt: {e}"
+        )),
+        Err(e) => log(&format!("outbox entry {id}: {e}")),
+    }
+}
+
+fn log(message: &str) {
+    eprintln!("pbx serve: mail: {message}");
+}
