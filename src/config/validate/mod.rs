@@ -355,6 +355,10 @@ fn value_code(e: &ValueError) -> Code {
         V::ExtensionLength { .. } | V::ExtensionNotDigits { .. } => Code::ExtensionFormat,
         V::ExtensionLeadingZero { .. } => Code::ExtensionLeadingZero,
         V::ExtensionReserved { .. } => Code::ExtensionReserved,
+        V::LoginInvalid {
+            rule: crate::config::values::LoginRule::DigitsOnly,
+            ..
+        } => Code::LoginDigits,
         V::LoginInvalid { .. } => Code::LoginInvalid,
         V::E164Invalid { .. } => Code::E164,
         V::DurationInvalid { .. } => Code::Duration,
@@ -374,6 +378,12 @@ fn value_help(e: &ValueError) -> Option<String> {
             let names = clock::timezone_names();
             did_you_mean(value, names.iter().map(String::as_str))
         }
+        ValueError::LoginInvalid {
+            value,
+            rule: crate::config::values::LoginRule::DigitsOnly,
+        } => Some(format!(
+            "a login needs a letter, e.g. `user{value}`; the number people dial is the `extension`"
+        )),
         _ => None,
     }
 }
