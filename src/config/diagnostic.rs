@@ -86,7 +86,7 @@ codes! {
     CountRange = "E0117" "count-range" "A count outside its range (`max_users`, a menu's `repeat`, a rewrite's `length`, `server.security` failure counts).";
     LoginDigits = "E0118" "login-digits" "A login made only of digits: calls dialled to that number would reach the person.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
-    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`).";
+    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
     MenuDigit = "E0204" "menu-digit" "A menu option that is not one digit 0-9, * or #.";
     MenuKeyCollision = "E0205" "menu-key-collision" "A menu option on a key that also begins an extension callers may dial in that menu (`dial_extensions`).";

@@ -442,8 +442,8 @@ fn check_config(ctx: &mut Ctx, raw: &raw::Config) -> Option<model::Config> {
     ctx.unique(dids, Code::DuplicateNumber, "number");
 
     let tenants: Option<Vec<model::Tenant>> = tenants.into_iter().collect();
-    for (t, path) in tenants.iter().flatten().zip(&tenant_paths) {
-        loops::check_loops(ctx, t, path);
+    if let Some(tenants) = &tenants {
+        loops::check_loops(ctx, tenants, &tenant_paths);
     }
     Some(model::Config {
         server: server?,
