@@ -83,8 +83,10 @@ codes! {
     DuplicateId = "E0114" "duplicate-id" "Two tenants, departments, menus, schedules or trunks share an id.";
     IdInvalid = "E0115" "id-invalid" "An id must be lower-case letters, digits, `-` and `_`.";
     EmailInvalid = "E0116" "email-invalid" "An e-mail address is malformed.";
+    CountRange = "E0117" "count-range" "A count outside its range (`max_users`, a menu's `repeat`, a rewrite's `length`, `server.security` failure counts).";
+    LoginDigits = "E0118" "login-digits" "A login made only of digits: calls dialled to that number would reach the person.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
-    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`).";
+    RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
     MenuDigit = "E0204" "menu-digit" "A menu option that is not one digit 0-9, * or #.";
     MenuKeyCollision = "E0205" "menu-key-collision" "A menu option on a key that also begins an extension callers may dial in that menu (`dial_extensions`).";
@@ -97,6 +99,7 @@ codes! {
     ScheduleOverlap = "E0403" "schedule-overlap" "Two ranges of one day overlap.";
     Timezone = "E0404" "timezone" "Not an IANA time zone name.";
     Date = "E0405" "date" "A malformed date or date span.";
+    DurationRange = "E0406" "duration-range" "A duration outside its range (`step`, `ring_time`, timeouts, delays, `server.security` windows), e.g. a zero `step`.";
     AudioMissing = "E0501" "audio-missing" "An audio file that does not exist.";
     AudioFormat = "E0502" "audio-format" "An audio file the engine cannot play (8 kHz mono 16-bit PCM WAV).";
     AudioTooLong = "E0503" "audio-too-long" "An audio file longer than its use allows (menu prompts and number greetings 5m, other prompts 2m).";

@@ -43,7 +43,40 @@ pub struct Field {
     pub generated: bool,
     /// Personal data (mobile numbers, e-mail), masked unless asked.
     pub sensitive: bool,
+    /// For a secret written in the config (a password, its digest hashes, a token): a
+    /// fingerprint of its value, compared but never printed or serialized, so a rotated
+    /// secret is a change the plan shows as `(changed)` without showing the secret.
+    #[serde(skip)]
+    pub fingerprint: Option<Fingerprint>,
 }
+
+/// A SHA-256 of a secret's value (with a label for its kind), kept only in memory for the
+/// comparison; its `Debug` prints nothing of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    fn of(kind: &str, parts: &[&str]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(kind.as_bytes());
+        for p in parts {
+            // Length-prefixed, so `("ab", "c")` and `("a", "bc")` differ.
+            h.update((p.len() as u64).to_be_bytes());
+            h.update(p.as_bytes());
+        }
+        Fingerprint(h.finalize().into())
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprint(..)")
+    }
+}
+
+/// What the plan prints as the new value of a secret that changed.
+pub const CHANGED_SECRET: &str = "(changed)";
 
 /// One field that differs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -179,10 +212,17 @@ fn change(action: Action, key: &Key, old: &View, new: &View) -> Change {
     for (name, before) in old {
         let after = new.get(name);
         if after != Some(before) {
+            let after = after.cloned().map(|mut a| {
+                // Only the secret differs: say so without showing it.
+                if a.value == before.value {
+                    a.value = CHANGED_SECRET.into();
+                }
+                a
+            });
             fields.push(FieldChange {
                 field: name.clone(),
                 before: Some(before.clone()),
-                after: after.cloned(),
+                after,
             });
         }
     }
@@ -219,6 +259,7 @@ fn plain(v: impl Into<String>) -> Field {
         value: v.into(),
         generated: false,
         sensitive: false,
+        fingerprint: None,
     }
 }
 
@@ -393,11 +434,23 @@ fn relative(p: &Path, base: &Path) -> String {
     p.strip_prefix(base).unwrap_or(p).display().to_string()
 }
 
-fn secret(s: &SecretRef) -> String {
+/// A secret as the plan shows it: where it comes from, and for one written in the config a
+/// fingerprint of its value (an environment variable or a file is read by the server when it
+/// applies, so only its name or path can be compared here).
+fn secret(s: &SecretRef) -> Field {
     match s {
-        SecretRef::Literal(_) => "(written in the config)".into(),
-        SecretRef::Env(n) => format!("from environment variable {n}"),
-        SecretRef::File(p) => format!("from file {}", p.display()),
+        SecretRef::Literal(value) => Field {
+            fingerprint: Some(Fingerprint::of("literal", &[value])),
+            ..plain("(written in the config)")
+        },
+        SecretRef::Env(n) => plain(format!("from environment variable {n}")),
+        SecretRef::File(p) => plain(format!("from file {}", p.display())),
+    }
+}
+
+fn put_field(view: &mut View, name: &str, field: Option<Field>) {
+    if let Some(f) = field {
+        view.insert(name.to_string(), f);
     }
 }
 
@@ -424,7 +477,7 @@ fn server_view(s: &Server, base: &Path) -> View {
     put_opt(&mut v, "rtp.public_address", s.rtp_public_address.clone());
     put(&mut v, "http.listen", s.http_listen.to_string());
     put(&mut v, "data_dir", relative(&s.data_dir, base));
-    put_opt(&mut v, "admin_token", s.admin_token.as_ref().map(secret));
+    put_field(&mut v, "admin_token", s.admin_token.as_ref().map(secret));
     if let Some(m) = &s.smtp {
         put(
             &mut v,
@@ -433,7 +486,7 @@ fn server_view(s: &Server, base: &Path) -> View {
         );
         put(&mut v, "smtp.from", m.from.clone());
         put_opt(&mut v, "smtp.username", m.username.clone());
-        put_opt(&mut v, "smtp.password", m.password.as_ref().map(secret));
+        put_field(&mut v, "smtp.password", m.password.as_ref().map(secret));
     }
     // Shown only when set, so plans of configs without it stay as they were.
     let g = &s.security;
@@ -473,7 +526,7 @@ fn trunk_view(t: &Trunk) -> View {
     );
     if let Some(a) = &t.auth {
         put(&mut v, "auth.username", a.username.clone());
-        put(&mut v, "auth.password", secret(&a.password));
+        put_field(&mut v, "auth.password", Some(secret(&a.password)));
         put_opt(&mut v, "auth.realm", a.realm.clone());
     }
     put(&mut v, "register", t.register.to_string());
@@ -550,6 +603,7 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
             value: n.login(i),
             generated: login_generated,
             sensitive: false,
+            fingerprint: None,
         },
     );
     match (e, &s.extension) {
@@ -561,6 +615,7 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
                         value: x.clone(),
                         generated: e.extension_generated,
                         sensitive: false,
+                        fingerprint: None,
                     },
                 );
             }
@@ -573,22 +628,34 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
                     value: "(allocated on apply)".into(),
                     generated: true,
                     sensitive: false,
+                    fingerprint: None,
                 },
             );
         }
     }
     let password = match (&s.password, e.map(|e| e.password)) {
-        (Some(PasswordSource::Secret(sr)), _) => plain(secret(sr)),
-        (Some(PasswordSource::Hash { .. }), _) => plain("digest hashes in the config"),
+        (Some(PasswordSource::Secret(sr)), _) => secret(sr),
+        (Some(PasswordSource::Hash { md5, sha256 }), _) => Field {
+            fingerprint: Some(Fingerprint::of(
+                "hash",
+                &[
+                    md5.as_deref().unwrap_or(""),
+                    sha256.as_deref().unwrap_or(""),
+                ],
+            )),
+            ..plain("digest hashes in the config")
+        },
         (None, Some(PasswordState::Kept)) => Field {
             value: "(generated earlier)".into(),
             generated: true,
             sensitive: false,
+            fingerprint: None,
         },
         (None, _) => Field {
             value: "(generated on apply, shown once)".into(),
             generated: true,
             sensitive: false,
+            fingerprint: None,
         },
     };
     v.insert("password".into(), password);
@@ -599,6 +666,7 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
                 value: email.to_string(),
                 generated: false,
                 sensitive: true,
+                fingerprint: None,
             },
         );
     }
@@ -609,6 +677,7 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
                 value: m.number.to_string(),
                 generated: false,
                 sensitive: true,
+                fingerprint: None,
             },
         );
         let mode = match m.forwarding {
@@ -752,4 +821,83 @@ fn menu_view(n: &Names, m: &Menu) -> View {
     );
     put(&mut v, "dial_extensions", m.dial_extensions.to_string());
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::plan_report::{render, PlanFormat};
+    use crate::config::validate::validate_text;
+
+    fn config(trunk_password: &str, staff_password: &str) -> Config {
+        let yaml = format!(
+            "version: 1\ntrunks:\n  - id: t\n    host: 192.0.2.1\n    auth: {{ username: u, password: {trunk_password} }}\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n    staff:\n      - name: Maria\n        login: maria\n        extension: \"201\"\n        password: {staff_password}\n"
+        );
+        validate_text(&yaml).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn plan(before: &Config, after: &Config) -> Plan {
+        let side = |c| Side {
+            config: c,
+            generated: None,
+            base: Path::new("."),
+        };
+        diff(Some(&side(before)), &side(after))
+    }
+
+    const MD5_A: &str = "{ ha1: { md5: 0123456789abcdef0123456789abcdef } }";
+    const MD5_B: &str = "{ ha1: { md5: fedcba9876543210fedcba9876543210 } }";
+
+    #[test]
+    fn a_rotated_hash_is_a_change_shown_without_the_hash() {
+        let p = plan(&config("s3cret", MD5_A), &config("s3cret", MD5_B));
+        assert_eq!(p.summary.change, 1, "{p:?}");
+        let field = &p.changes[0].fields[0];
+        assert_eq!(field.field, "password");
+        assert_eq!(field.after.as_ref().unwrap().value, CHANGED_SECRET);
+        for format in [PlanFormat::Human, PlanFormat::Json, PlanFormat::Markdown] {
+            let text = render(&p, format, true);
+            assert!(text.contains("(changed)"), "{text}");
+            assert!(
+                !text.contains("fedcba") && !text.contains("012345"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rotated_plaintext_password_is_a_change() {
+        let p = plan(&config("s3cret", "old-pass"), &config("s3cret", "new-pass"));
+        assert_eq!(p.summary.change, 1, "{p:?}");
+        let text = render(&p, PlanFormat::Human, true);
+        assert!(
+            text.contains("password: \"(written in the config)\" -> \"(changed)\""),
+            "{text}"
+        );
+        assert!(!text.contains("new-pass") && !text.contains("old-pass"));
+    }
+
+    #[test]
+    fn a_rotated_trunk_password_is_a_change() {
+        let p = plan(&config("old-trunk", MD5_A), &config("new-trunk", MD5_A));
+        assert_eq!(p.summary.change, 1, "{p:?}");
+        assert_eq!(p.changes[0].kind, "trunk");
+        assert_eq!(p.changes[0].fields[0].field, "auth.password");
+        assert!(!format!("{p:?}").contains("new-trunk"));
+    }
+
+    #[test]
+    fn a_secret_from_another_source_is_a_change() {
+        let p = plan(
+            &config("{ env: OLD_TRUNK }", "{ env: OLD }"),
+            &config("{ env: NEW_TRUNK }", "{ file: pw.txt }"),
+        );
+        assert_eq!(p.summary.change, 2, "{p:?}");
+    }
+
+    #[test]
+    fn the_same_secrets_are_no_change() {
+        let p = plan(&config("s3cret", MD5_A), &config("s3cret", MD5_A));
+        assert!(p.is_empty(), "{p:?}");
+    }
 }

@@ -74,9 +74,10 @@ pub struct SecuritySettings {
     /// Default: 5.
     #[schemars(range(min = 1, max = 1000))]
     pub max_failures: Option<u32>,
-    /// How far back failures are counted. Default: `10m`.
+    /// How far back failures are counted. From 1s to 24h. Default: `10m`.
     pub window: Option<DurationText>,
-    /// How long a banned source is ignored (no answer at all). Default: `15m`.
+    /// How long a banned source is ignored (no answer at all). From 1s to 720h (30 days).
+    /// Default: `15m`.
     pub ban: Option<DurationText>,
     /// Failed responses for one account, from all sources together within `window`, above
     /// which the account is under attack: failures for it from addresses that never
@@ -306,7 +307,7 @@ pub struct Rewrite {
     /// What the prefix becomes, e.g. `8` or `+7`; empty removes it.
     #[serde(default)]
     pub replace: String,
-    /// Only numbers of exactly this many characters (prefix included) match.
+    /// Only numbers of exactly this many characters (prefix included) match. From 1 to 32.
     pub length: Option<u32>,
 }
 
@@ -321,7 +322,7 @@ pub struct Tenant {
     /// SIP domain and digest realm of this company's phones, e.g. `acme.pbx.example.com`.
     /// Unique across tenants.
     pub domain: String,
-    /// Tariff plan cap: how many staff members the company may have.
+    /// Tariff plan cap: how many staff members the company may have. From 1 to 100000.
     pub max_users: u32,
     /// IANA time zone of the company, e.g. `Europe/Moscow`. Schedules use it unless they name
     /// their own. Default: `UTC`.
@@ -412,7 +413,7 @@ pub struct Staff {
     pub email: Option<String>,
     /// Personal mobile or landline number, with call forwarding to it.
     pub mobile: Option<Mobile>,
-    /// How long direct calls ring before `no_answer` applies. Default: 30s.
+    /// How long direct calls ring before `no_answer` applies. From 1s to 1h. Default: 30s.
     pub ring_time: Option<DurationText>,
     /// What happens to a direct call nobody answers. Default: `voicemail`.
     pub no_answer: Option<NoAnswer>,
@@ -441,7 +442,8 @@ pub struct Mobile {
     pub number: String,
     /// Forwarding mode. Default: `off`.
     pub forwarding: Option<Forwarding>,
-    /// For `delayed`: how long the phones ring alone before the mobile rings too. Default: 15s.
+    /// For `delayed`: how long the phones ring alone before the mobile rings too. From 1s to
+    /// 10m. Default: 15s.
     pub delay: Option<DurationText>,
 }
 
@@ -470,9 +472,10 @@ pub struct Department {
     /// How calls are distributed among the members.
     pub strategy: Strategy,
     /// For `in_order` and `increasing`: how long each step rings before the next member is
-    /// added. Default: 15s.
+    /// added. From 1s to 10m. Default: 15s.
     pub step: Option<DurationText>,
-    /// How long the department rings in all before `no_answer` applies. Default: 60s.
+    /// How long the department rings in all before `no_answer` applies. From 1s to 1h.
+    /// Default: 60s.
     pub ring_time: Option<DurationText>,
     /// Logins of the members, in order (the order matters for `in_order` and `increasing`).
     #[serde(default)]
@@ -530,7 +533,8 @@ pub enum NoAnswer {
 pub struct ForwardExternal {
     /// The number in E.164 form.
     pub number: String,
-    /// If the number does not answer within this time, the caller gets voicemail. Default: 30s.
+    /// If the number does not answer within this time, the caller gets voicemail. From 1s to
+    /// 10m. Default: 30s.
     pub timeout: Option<DurationText>,
 }
 
@@ -548,7 +552,7 @@ pub enum Target {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpatientCallers {
-    /// How long a caller waits before the offer is played. Default: 20s.
+    /// How long a caller waits before the offer is played. From 1s to 1h. Default: 20s.
     pub after: Option<DurationText>,
     /// Replaces the built-in offer prompt (a WAV file, at most 2 minutes).
     pub prompt: Option<String>,
@@ -655,9 +659,10 @@ pub struct Menu {
     /// tenant starts with, and `#` cannot be an option (it ends a dialled extension).
     #[serde(default)]
     pub options: BTreeMap<String, Destination>,
-    /// How long to wait for a digit after the prompt. Default: 5s.
+    /// How long to wait for a digit after the prompt. From 1s to 60s. Default: 5s.
     pub timeout: Option<DurationText>,
-    /// How many times the prompt is replayed on silence or a wrong digit. Default: 2.
+    /// How many times the prompt is replayed on silence or a wrong digit. From 0 to 10.
+    /// Default: 2.
     pub repeat: Option<u32>,
     /// Where the call goes when the caller presses nothing. Default: hang up after the repeats.
     /// Leading back to this menu without a caller's choice (directly or through other menus

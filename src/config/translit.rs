@@ -171,7 +171,7 @@ mod tests {
             ("  Anna - Maria  ", "anna.maria"),
             ("J.R.R. Tolkien", "j.r.r.tolkien"),
             ("__init__", "init"),
-            ("123", "123"),
+            ("123", "user"),
             ("-- Иван --", "ivan"),
             ("Ivan!Petrov", "ivanpetrov"),
             ("!!!", "user"),
@@ -181,6 +181,16 @@ mod tests {
         ];
         for (name, login) in cases {
             assert_eq!(login_from_name(name), login, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_of_digits_gets_no_digit_login() {
+        // Such a login would answer calls dialled to that number.
+        for name in ["112", "007", "2 01"] {
+            let login = login_from_name(name);
+            assert!(Login::parse(&login).is_ok(), "{name:?} -> {login:?}");
+            assert!(!login.bytes().all(|b| b.is_ascii_digit()), "{login}");
         }
     }
 

@@ -114,6 +114,10 @@ impl ValueError {
             ValueError::ExtensionNotDigits { .. } => "extension-not-digits",
             ValueError::ExtensionLeadingZero { .. } => "extension-leading-zero",
             ValueError::ExtensionReserved { .. } => "extension-reserved",
+            ValueError::LoginInvalid {
+                rule: LoginRule::DigitsOnly,
+                ..
+            } => "login-digits",
             ValueError::LoginInvalid { .. } => "login-invalid",
             ValueError::E164Invalid { .. } => "e164-invalid",
             ValueError::DurationInvalid { .. } => "duration-invalid",
@@ -145,6 +149,9 @@ pub enum LoginRule {
     DoubleDot,
     /// Upper case is the only problem; `suggestion` is the lower-cased login.
     UpperCase { suggestion: String },
+    /// The login is only digits: dialled, it would be taken for a number (an extension, a
+    /// department, an emergency number).
+    DigitsOnly,
 }
 
 /// What is wrong with a duration string.
@@ -230,6 +237,10 @@ fn login_message(value: &str, rule: &LoginRule) -> String {
         LoginRule::UpperCase { suggestion } => {
             format!("login must be lower case, found `{value}`; write it as `{suggestion}`")
         }
+        LoginRule::DigitsOnly => format!(
+            "login `{value}` is only digits: a call dialled to {value} would reach this person \
+             instead of the extension, department or service number {value}"
+        ),
     }
 }
 
@@ -428,6 +439,9 @@ impl Login {
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
             let suggestion = s.to_ascii_lowercase();
             return Err(err(LoginRule::UpperCase { suggestion }));
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(LoginRule::DigitsOnly));
         }
         Ok(Login(s.to_owned()))
     }
@@ -664,6 +678,8 @@ pub(crate) mod tests {
             ("-ivan", LoginRule::BadStart),
             ("ivan.", LoginRule::TrailingDot),
             ("ivan..petrov", LoginRule::DoubleDot),
+            ("112", LoginRule::DigitsOnly),
+            ("0", LoginRule::DigitsOnly),
             (
                 "Ivan.Petrov",
                 LoginRule::UpperCase {
@@ -673,7 +689,12 @@ pub(crate) mod tests {
         ];
         for (bad, rule) in cases {
             let err = Login::parse(bad).unwrap_err();
-            assert_eq!(err.code(), "login-invalid");
+            let code = if rule == LoginRule::DigitsOnly {
+                "login-digits"
+            } else {
+                "login-invalid"
+            };
+            assert_eq!(err.code(), code);
             assert_eq!(
                 err,
                 ValueError::LoginInvalid {

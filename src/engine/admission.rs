@@ -107,13 +107,17 @@ pub fn admit(
         return Admission::Answer(Box::new(r));
     };
     // The Request-URI names a colleague (extension or login), a department's extension, one
-    // of the company's numbers, or a number outside.
+    // of the company's numbers, or a number outside. Digits are always a number: a login is
+    // looked up only for a target with something else in it (validation refuses digit-only
+    // logins; a running config from before that rule still cannot capture `112` or an
+    // extension).
     let target = user_of(request.uri());
+    let is_number = target.bytes().all(|b| b.is_ascii_digit() || b == b'+');
     let login = tenant
         .extensions
         .get(&target)
         .cloned()
-        .or_else(|| tenant.users.contains_key(&target).then(|| target.clone()));
+        .or_else(|| (!is_number && tenant.users.contains_key(&target)).then(|| target.clone()));
     let (entry, callee) = if let Some(s) = login.as_deref().and_then(|l| tenant.staff(l)) {
         (Entry::Staff(s), login.unwrap_or_default())
     } else if let Some(d) = tenant.departments.get(&target) {

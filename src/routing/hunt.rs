@@ -27,6 +27,11 @@ pub enum HuntEnd {
     NoAnswer,
 }
 
+/// The shortest step a hunt takes, whatever its plan says: validation refuses a step below
+/// it, and a zero step that slipped through would otherwise ring the next member at the same
+/// instant again and again without time passing.
+pub const MIN_STEP: Duration = Duration::from_secs(1);
+
 /// Who the hunt rings, and how.
 #[derive(Clone, Debug)]
 pub struct HuntPlan {
@@ -101,6 +106,8 @@ impl Hunt {
             plan.members
                 .sort_by_key(|s| ctx.presence.last_call(*s).map_or((0, 0), |t| (1, t)));
         }
+        // Bounded work per event: every step moves time forward.
+        plan.step = plan.step.max(MIN_STEP);
         let n = plan.members.len();
         let mut hunt = Hunt {
             ends: now + plan.ring_time,

@@ -561,3 +561,54 @@ fn random_timelines_keep_the_invariants() {
     assert!(runs > 1000, "only {runs} timelines");
     assert!(served > 300, "only {served} timelines with audio served");
 }
+
+/// A department whose `step` is zero (validation refuses it; here the model is edited after
+/// validation, as if one slipped through) still ends: every step moves time forward by at
+/// least `hunt::MIN_STEP`, so a call rings a bounded number of legs and reaches no-answer.
+#[test]
+fn a_zero_step_that_slipped_through_still_ends() {
+    let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n    staff:\n      - { name: A, login: a, extension: \"201\" }\n      - { name: B, login: b, extension: \"202\" }\n    departments:\n      - id: sales\n        name: Sales\n        strategy: in_order\n        ring_time: 60s\n        members: [a, b]\n";
+    for strategy in [
+        crate::config::model::Strategy::InOrder,
+        crate::config::model::Strategy::Evenly,
+        crate::config::model::Strategy::Increasing,
+        crate::config::model::Strategy::AllAtOnce,
+    ] {
+        let mut config = (*config(yaml, "zero-step").unwrap()).clone();
+        config.tenants[0].departments[0].step = Duration::ZERO;
+        config.tenants[0].departments[0].strategy = strategy;
+        let config = Arc::new(config);
+        let mut presence = FakePresence::default();
+        presence.registered.insert(0, true);
+        presence.registered.insert(1, true);
+        let t0 = Instant::now();
+        let (mut flow, first) = Flow::start(
+            config,
+            0,
+            Entry::Department(crate::config::model::DepartmentId(0)),
+            t0,
+            jiff::Timestamp::UNIX_EPOCH,
+            &presence,
+        );
+        let mut rings = first
+            .iter()
+            .filter(|a| matches!(a, Action::Ring { .. }))
+            .count();
+        let mut events = 0;
+        while let Some(at) = flow.next_deadline() {
+            events += 1;
+            assert!(events < 1_000, "{strategy:?}: no end after {events} ticks");
+            assert!(
+                at <= t0 + Duration::from_secs(60),
+                "{strategy:?}: beyond ring_time"
+            );
+            let out = flow.on_event(Event::Tick, at, &presence);
+            rings += out
+                .iter()
+                .filter(|a| matches!(a, Action::Ring { .. }))
+                .count();
+        }
+        // At most one ring per second of ring_time (plus the first).
+        assert!(rings <= 61, "{strategy:?}: {rings} legs rung");
+    }
+}

@@ -179,3 +179,45 @@ fn the_plan_lists_the_welcome_letters_without_secrets() {
     let text = stdout(&pbx(dir.path(), &["plan", "--against", "before.yaml"]));
     assert!(!text.contains("Letters"), "{text}");
 }
+
+#[test]
+fn a_rotated_secret_is_a_change_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |md5: &str| {
+        format!("version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n    staff:\n      - name: Maria\n        login: maria\n        extension: \"201\"\n        password: {{ ha1: {{ md5: {md5} }} }}\n")
+    };
+    std::fs::write(
+        dir.path().join("before.yaml"),
+        config("0123456789abcdef0123456789abcdef"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pbx.yaml"),
+        config("fedcba9876543210fedcba9876543210"),
+    )
+    .unwrap();
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Plan: 0 to add, 1 to change, 0 to remove.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ change staff a/maria\n      password: \"digest hashes in the config\" -> \"(changed)\"\n"),
+        "{text}"
+    );
+    let json = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "json"],
+    );
+    for shown in [text, stdout(&json)] {
+        assert!(
+            !shown.contains("fedcba") && !shown.contains("012345"),
+            "{shown}"
+        );
+    }
+}

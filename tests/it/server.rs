@@ -570,3 +570,42 @@ fn post_reading_early(server: &Server, path: &str, body: &str) -> u16 {
         status
     })
 }
+
+#[test]
+fn a_rotated_password_hash_is_planned_and_applied() {
+    let hashed = |md5: &str| {
+        server_config(&format!(
+            "      - name: Maria\n        login: maria\n        extension: \"201\"\n        password: {{ ha1: {{ md5: {md5} }} }}\n"
+        ))
+    };
+    let server = Server::start(&hashed("0123456789abcdef0123456789abcdef"));
+    let client = tempfile::tempdir().unwrap();
+    std::fs::write(
+        client.path().join("pbx.yaml"),
+        hashed("fedcba9876543210fedcba9876543210"),
+    )
+    .unwrap();
+    let plan = pbx_with_token(
+        client.path(),
+        &["plan", "--server", &server.url, "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", stdout(&plan));
+    assert!(
+        stdout(&plan).contains("password: \"digest hashes in the config\" -> \"(changed)\""),
+        "{}",
+        stdout(&plan)
+    );
+    let out = pbx_with_token(
+        client.path(),
+        &["apply", "--server", &server.url, "--auto-approve"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Applied revision 2: 0 added, 1 changed, 0 removed."),
+        "{}",
+        stdout(&out)
+    );
+    assert!(std::fs::read_to_string(server.dir.path().join("pbx.yaml"))
+        .unwrap()
+        .contains("fedcba9876543210fedcba9876543210"));
+}

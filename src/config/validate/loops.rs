@@ -3,7 +3,10 @@
 //!
 //! The edges are the moves a call makes on its own: a person's or a department's no-answer
 //! transfer, and a menu's `on_timeout` (the caller pressed nothing) and `on_invalid` (the caller
-//! pressed only wrong keys) destinations. A menu has up to two such edges, so the walk is a
+//! pressed only wrong keys) destinations — and, through the telephone network, a no-answer
+//! forward or an external destination whose number is one of the numbers served here (of any
+//! tenant), which leads on to that number's destination (in hours or after hours). So the
+//! walk spans every tenant of the server. A node has several such edges, so the walk is a
 //! depth-first search; each edge that closes a circle is an error, reported at that edge with
 //! the whole circle spelled out (a menu whose `on_timeout` and `on_invalid` both lead back to
 //! it gets two: both need changing).
@@ -14,20 +17,33 @@ use crate::config::model::{Destination, NoAnswer, Target, Tenant};
 use crate::config::path::ConfigPath;
 use std::collections::HashMap;
 
+/// A place a call can be, in tenant `.0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Node {
-    Staff(usize),
-    Department(usize),
-    Menu(usize),
+    Staff(usize, usize),
+    Department(usize, usize),
+    Menu(usize, usize),
+    /// A number served here, called from the telephone network.
+    Number(usize, usize),
+}
+
+impl Node {
+    fn tenant(self) -> usize {
+        match self {
+            Node::Staff(t, _) | Node::Department(t, _) | Node::Menu(t, _) | Node::Number(t, _) => t,
+        }
+    }
 }
 
 /// What makes a move happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Why {
-    /// Nobody answered (`no_answer: {transfer: ...}`).
+    /// Nobody answered (`no_answer: {transfer: ...}` or `{forward: ...}`).
     NoAnswer,
     /// A menu's `on_timeout` or `on_invalid`.
     NoChoice,
+    /// A number's own destination.
+    Number,
 }
 
 /// One automatic move: where to, the setting that makes it, and why.
@@ -38,45 +54,89 @@ struct Edge {
     why: Why,
 }
 
-/// The automatic moves out of `node`.
-fn edges(t: &Tenant, node: Node, tenant_path: &ConfigPath) -> Vec<Edge> {
-    let target = |tg: &Target| match *tg {
-        Target::Staff(s) => Node::Staff(s.0),
-        Target::Department(d) => Node::Department(d.0),
-    };
-    let transfer = |na: &NoAnswer, item: ConfigPath| match na {
-        NoAnswer::Transfer(tg) => vec![Edge {
-            to: target(tg),
-            via: item.key("no_answer"),
-            why: Why::NoAnswer,
-        }],
-        _ => Vec::new(),
-    };
-    match node {
-        Node::Staff(i) => transfer(&t.staff[i].no_answer, staff_path(t, i, tenant_path)),
-        Node::Department(i) => transfer(&t.departments[i].no_answer, dept_path(t, i, tenant_path)),
-        Node::Menu(i) => {
-            let menu = &t.menus[i];
-            let item = tenant_path.key("menus").item(i, &menu.id);
-            [
-                (&menu.on_timeout, "on_timeout"),
-                (&menu.on_invalid, "on_invalid"),
-            ]
-            .into_iter()
-            .filter_map(|(dest, key)| {
-                let to = match dest.as_ref()? {
-                    Destination::Staff(s) => Node::Staff(s.0),
-                    Destination::Department(d) => Node::Department(d.0),
-                    Destination::Menu(m) => Node::Menu(m.0),
-                    _ => return None,
-                };
-                Some(Edge {
-                    to,
-                    via: item.key(key),
-                    why: Why::NoChoice,
-                })
+/// Every tenant of the server, their paths, and which tenant serves each number.
+struct Server<'a> {
+    tenants: &'a [Tenant],
+    paths: &'a [ConfigPath],
+    numbers: HashMap<&'a str, (usize, usize)>,
+}
+
+impl Server<'_> {
+    /// The node a destination leads to on its own, if any.
+    fn destination(&self, t: usize, d: &Destination) -> Option<Node> {
+        Some(match d {
+            Destination::Staff(s) => Node::Staff(t, s.0),
+            Destination::Department(d) => Node::Department(t, d.0),
+            Destination::Menu(m) => Node::Menu(t, m.0),
+            Destination::External(n) => self.number(n.as_str())?,
+            _ => return None,
+        })
+    }
+
+    fn number(&self, n: &str) -> Option<Node> {
+        self.numbers.get(n).map(|&(t, i)| Node::Number(t, i))
+    }
+
+    /// The automatic moves out of `node`.
+    fn edges(&self, node: Node) -> Vec<Edge> {
+        let tenant = &self.tenants[node.tenant()];
+        let tp = &self.paths[node.tenant()];
+        let ti = node.tenant();
+        let no_answer = |na: &NoAnswer, item: ConfigPath| {
+            let to = match na {
+                NoAnswer::Transfer(Target::Staff(s)) => Some(Node::Staff(ti, s.0)),
+                NoAnswer::Transfer(Target::Department(d)) => Some(Node::Department(ti, d.0)),
+                NoAnswer::Forward { number, .. } => self.number(number.as_str()),
+                NoAnswer::Voicemail => None,
+            };
+            to.map(|to| Edge {
+                to,
+                via: item.key("no_answer"),
+                why: Why::NoAnswer,
             })
+            .into_iter()
             .collect()
+        };
+        let moves = |item: &ConfigPath, list: [(Option<&Destination>, &'static str); 2], why| {
+            list.into_iter()
+                .filter_map(|(dest, key)| {
+                    Some(Edge {
+                        to: self.destination(ti, dest?)?,
+                        via: item.key(key),
+                        why,
+                    })
+                })
+                .collect()
+        };
+        match node {
+            Node::Staff(_, i) => no_answer(&tenant.staff[i].no_answer, staff_path(tenant, i, tp)),
+            Node::Department(_, i) => {
+                no_answer(&tenant.departments[i].no_answer, dept_path(tenant, i, tp))
+            }
+            Node::Menu(_, i) => {
+                let menu = &tenant.menus[i];
+                let item = tp.key("menus").item(i, &menu.id);
+                moves(
+                    &item,
+                    [
+                        (menu.on_timeout.as_ref(), "on_timeout"),
+                        (menu.on_invalid.as_ref(), "on_invalid"),
+                    ],
+                    Why::NoChoice,
+                )
+            }
+            Node::Number(_, i) => {
+                let n = &tenant.numbers[i];
+                let item = tp.key("numbers").item(i, n.number.as_str());
+                moves(
+                    &item,
+                    [
+                        (Some(&n.destination), "destination"),
+                        (n.after_hours.as_ref(), "after_hours"),
+                    ],
+                    Why::Number,
+                )
+            }
         }
     }
 }
@@ -89,11 +149,19 @@ fn dept_path(t: &Tenant, i: usize, tp: &ConfigPath) -> ConfigPath {
     tp.key("departments").item(i, &t.departments[i].id)
 }
 
-fn name(t: &Tenant, n: Node) -> String {
-    match n {
-        Node::Staff(i) => format!("staff[{}]", t.staff[i].login),
-        Node::Department(i) => format!("departments[{}]", t.departments[i].id),
-        Node::Menu(i) => format!("menus[{}]", t.menus[i].id),
+/// A node's name; `qualified`: with its tenant, for a circle through several tenants.
+fn name(server: &Server, n: Node, qualified: bool) -> String {
+    let t = &server.tenants[n.tenant()];
+    let local = match n {
+        Node::Staff(_, i) => format!("staff[{}]", t.staff[i].login),
+        Node::Department(_, i) => format!("departments[{}]", t.departments[i].id),
+        Node::Menu(_, i) => format!("menus[{}]", t.menus[i].id),
+        Node::Number(_, i) => format!("numbers[{}]", t.numbers[i].number),
+    };
+    if qualified {
+        format!("tenants[{}].{local}", t.id)
+    } else {
+        local
     }
 }
 
@@ -105,19 +173,34 @@ enum Mark {
     Done,
 }
 
-pub(super) fn check_loops(ctx: &mut Ctx, t: &Tenant, tenant_path: &ConfigPath) {
-    let nodes = (0..t.staff.len())
-        .map(Node::Staff)
-        .chain((0..t.departments.len()).map(Node::Department))
-        .chain((0..t.menus.len()).map(Node::Menu));
+/// Checks every tenant of the server at once (`paths[i]` is `tenants[i]`'s path): a forward
+/// may lead into another tenant's number and back.
+pub(super) fn check_loops(ctx: &mut Ctx, tenants: &[Tenant], paths: &[ConfigPath]) {
+    let mut numbers = HashMap::new();
+    for (ti, t) in tenants.iter().enumerate() {
+        for (i, n) in t.numbers.iter().enumerate() {
+            numbers.entry(n.number.as_str()).or_insert((ti, i));
+        }
+    }
+    let server = Server {
+        tenants,
+        paths,
+        numbers,
+    };
+    let nodes = tenants.iter().enumerate().flat_map(|(ti, t)| {
+        (0..t.staff.len())
+            .map(move |i| Node::Staff(ti, i))
+            .chain((0..t.departments.len()).map(move |i| Node::Department(ti, i)))
+            .chain((0..t.menus.len()).map(move |i| Node::Menu(ti, i)))
+            .chain((0..t.numbers.len()).map(move |i| Node::Number(ti, i)))
+    });
     let mut marks: HashMap<Node, Mark> = HashMap::new();
     for start in nodes {
         if marks.contains_key(&start) {
             continue;
         }
         // The trail: each node with its moves and how many of them have been followed.
-        let mut trail: Vec<(Node, Vec<Edge>, usize)> =
-            vec![(start, edges(t, start, tenant_path), 0)];
+        let mut trail: Vec<(Node, Vec<Edge>, usize)> = vec![(start, server.edges(start), 0)];
         marks.insert(start, Mark::OnTrail);
         while let Some((node, out, next)) = trail.last_mut() {
             let Some(edge) = out.get(*next).cloned() else {
@@ -129,7 +212,7 @@ pub(super) fn check_loops(ctx: &mut Ctx, t: &Tenant, tenant_path: &ConfigPath) {
             match marks.get(&edge.to) {
                 None => {
                     marks.insert(edge.to, Mark::OnTrail);
-                    let out = edges(t, edge.to, tenant_path);
+                    let out = server.edges(edge.to);
                     trail.push((edge.to, out, 0));
                 }
                 Some(Mark::OnTrail) => {
@@ -141,7 +224,7 @@ pub(super) fn check_loops(ctx: &mut Ctx, t: &Tenant, tenant_path: &ConfigPath) {
                         .iter()
                         .map(|(n, out, next)| (*n, out[*next - 1].clone()))
                         .collect();
-                    report(ctx, t, &steps);
+                    report(ctx, &server, &steps);
                 }
                 Some(Mark::Done) => {}
             }
@@ -151,20 +234,24 @@ pub(super) fn check_loops(ctx: &mut Ctx, t: &Tenant, tenant_path: &ConfigPath) {
 
 /// Reports the circle `steps` (each node and the move out of it; the last move returns to the
 /// first node) at its last move.
-fn report(ctx: &mut Ctx, t: &Tenant, steps: &[(Node, Edge)]) {
+fn report(ctx: &mut Ctx, server: &Server, steps: &[(Node, Edge)]) {
     let Some((_, closing)) = steps.last() else {
         return;
     };
+    let qualified = steps.iter().any(|(n, _)| n.tenant() != steps[0].0.tenant());
     let circle: Vec<String> = steps
         .iter()
-        .map(|(n, _)| name(t, *n))
-        .chain([name(t, steps[0].0)])
+        .map(|(n, _)| name(server, *n, qualified))
+        .chain([name(server, steps[0].0, qualified)])
         .collect();
     let menus = steps.iter().any(|(_, e)| e.why == Why::NoChoice);
-    let consequence = if menus {
-        "with nobody answering and no valid key pressed, the call would go round forever"
-    } else {
-        "an unanswered call would go round forever"
+    let network = steps.iter().any(|(n, _)| matches!(n, Node::Number(..)));
+    let consequence = match (menus, network) {
+        (true, _) => {
+            "with nobody answering and no valid key pressed, the call would go round forever"
+        }
+        (false, true) => "an unanswered call would go round forever through the telephone network",
+        (false, false) => "an unanswered call would go round forever",
     };
     let message = format!("routing loop: {} — {consequence}", circle.join(" -> "));
     let mut d = Diagnostic::error(Code::RoutingLoop, closing.via.clone(), message);
@@ -175,6 +262,10 @@ fn report(ctx: &mut Ctx, t: &Tenant, steps: &[(Node, Edge)]) {
     d.help = Some(if menus {
         "end one of these with `voicemail`, a forward, `hangup` or a destination outside the \
          circle (a menu without `on_timeout`/`on_invalid` hangs up after its repeats)"
+            .into()
+    } else if network {
+        "end one of these with `voicemail` or a destination outside the circle: a forward to a \
+         number served here comes straight back in"
             .into()
     } else {
         "end one of these with `voicemail`, a forward, or a destination outside the circle".into()

@@ -7,6 +7,7 @@
 
 mod loops;
 mod names;
+mod ranges;
 mod routing;
 mod schedule;
 mod staff;
@@ -147,16 +148,65 @@ impl Ctx<'_> {
         }
     }
 
+    /// The duration at `parent.key`, or its default, checked against `range` (both ends
+    /// included): a value outside it is an error naming the bounds.
     fn duration(
         &mut self,
         raw: Option<&raw::DurationText>,
         default_secs: u64,
-        path: &ConfigPath,
+        range: ranges::Range<std::time::Duration>,
+        parent: &ConfigPath,
+        key: &'static str,
     ) -> Option<std::time::Duration> {
-        match raw {
-            None => Some(std::time::Duration::from_secs(default_secs)),
-            Some(t) => self.value(clock::parse_duration(&t.0), path),
+        let path = parent.key(key);
+        let d = match raw {
+            None => return Some(std::time::Duration::from_secs(default_secs)),
+            Some(t) => self.value(clock::parse_duration(&t.0), &path)?,
+        };
+        if range.contains(d) {
+            return Some(d);
         }
+        let (lo, hi) = (
+            clock::format_duration(range.min),
+            clock::format_duration(range.max),
+        );
+        self.error(
+            Code::DurationRange,
+            &path,
+            format!(
+                "`{key}` is {}, outside {lo}-{hi}",
+                clock::format_duration(d)
+            ),
+        )
+        .help = Some(format!(
+            "give a duration from {lo} to {hi}, e.g. `{key}: {}`",
+            clock::format_duration(std::time::Duration::from_secs(default_secs))
+        ));
+        None
+    }
+
+    /// The count at `parent.key`, or its default, checked against `range` (both ends
+    /// included).
+    fn count(
+        &mut self,
+        raw: Option<u32>,
+        default: u32,
+        range: ranges::Range<u32>,
+        parent: &ConfigPath,
+        key: &'static str,
+    ) -> Option<u32> {
+        let n = raw.unwrap_or(default);
+        if range.contains(n) {
+            return Some(n);
+        }
+        let (lo, hi) = (range.min, range.max);
+        self.error(
+            Code::CountRange,
+            &parent.key(key),
+            format!("`{key}` is {n}, outside {lo}-{hi}"),
+        )
+        .help = Some(format!("give a whole number from {lo} to {hi}"));
+        None
     }
 
     /// Checks an audio file named in the file the tenant (or main config) came from, for its
@@ -305,6 +355,10 @@ fn value_code(e: &ValueError) -> Code {
         V::ExtensionLength { .. } | V::ExtensionNotDigits { .. } => Code::ExtensionFormat,
         V::ExtensionLeadingZero { .. } => Code::ExtensionLeadingZero,
         V::ExtensionReserved { .. } => Code::ExtensionReserved,
+        V::LoginInvalid {
+            rule: crate::config::values::LoginRule::DigitsOnly,
+            ..
+        } => Code::LoginDigits,
         V::LoginInvalid { .. } => Code::LoginInvalid,
         V::E164Invalid { .. } => Code::E164,
         V::DurationInvalid { .. } => Code::Duration,
@@ -324,6 +378,12 @@ fn value_help(e: &ValueError) -> Option<String> {
             let names = clock::timezone_names();
             did_you_mean(value, names.iter().map(String::as_str))
         }
+        ValueError::LoginInvalid {
+            value,
+            rule: crate::config::values::LoginRule::DigitsOnly,
+        } => Some(format!(
+            "a login needs a letter, e.g. `user{value}`; the number people dial is the `extension`"
+        )),
         _ => None,
     }
 }
@@ -382,8 +442,8 @@ fn check_config(ctx: &mut Ctx, raw: &raw::Config) -> Option<model::Config> {
     ctx.unique(dids, Code::DuplicateNumber, "number");
 
     let tenants: Option<Vec<model::Tenant>> = tenants.into_iter().collect();
-    for (t, path) in tenants.iter().flatten().zip(&tenant_paths) {
-        loops::check_loops(ctx, t, path);
+    if let Some(tenants) = &tenants {
+        loops::check_loops(ctx, tenants, &tenant_paths);
     }
     Some(model::Config {
         server: server?,
@@ -529,17 +589,34 @@ fn check_security(
     path: &ConfigPath,
 ) -> Option<model::Security> {
     let defaults = model::Security::default();
-    let at_least_a_second = |ctx: &mut Ctx, raw: Option<&raw::DurationText>, default, key| {
-        let p = path.key(key);
-        let d = ctx.duration(raw, default, &p)?;
-        if d < std::time::Duration::from_secs(1) {
-            ctx.error(Code::Duration, &p, format!("`{key}` must be at least 1s"));
-            return None;
-        }
-        Some(d)
-    };
-    let window = at_least_a_second(ctx, s.window.as_ref(), defaults.window.as_secs(), "window");
-    let ban = at_least_a_second(ctx, s.ban.as_ref(), defaults.ban.as_secs(), "ban");
+    let window = ctx.duration(
+        s.window.as_ref(),
+        defaults.window.as_secs(),
+        ranges::SECURITY_WINDOW,
+        path,
+        "window",
+    );
+    let ban = ctx.duration(
+        s.ban.as_ref(),
+        defaults.ban.as_secs(),
+        ranges::SECURITY_BAN,
+        path,
+        "ban",
+    );
+    let max_failures = ctx.count(
+        s.max_failures,
+        defaults.max_failures,
+        ranges::MAX_FAILURES,
+        path,
+        "max_failures",
+    );
+    let account_failures = ctx.count(
+        s.account_failures,
+        defaults.account_failures,
+        ranges::ACCOUNT_FAILURES,
+        path,
+        "account_failures",
+    );
     let mut trusted = Vec::new();
     let mut ok = true;
     for (i, text) in s.trusted.iter().enumerate() {
@@ -560,13 +637,10 @@ fn check_security(
     }
     ok.then_some(())?;
     Some(model::Security {
-        max_failures: s.max_failures.unwrap_or(defaults.max_failures).max(1),
+        max_failures: max_failures?,
         window: window?,
         ban: ban?,
-        account_failures: s
-            .account_failures
-            .unwrap_or(defaults.account_failures)
-            .max(1),
+        account_failures: account_failures?,
         trusted,
         max_rate: s.max_rate.unwrap_or(defaults.max_rate),
     })
@@ -681,6 +755,10 @@ fn check_trunk(ctx: &mut Ctx, t: &raw::Trunk, path: &ConfigPath) -> Option<model
                             &path.key(key).index(i).key("prefix"),
                             "a rewrite prefix cannot be empty",
                         );
+                    }
+                    if r.length.is_some() {
+                        let p = path.key(key).index(i);
+                        ctx.count(r.length, 0, ranges::REWRITE_LENGTH, &p, "length");
                     }
                     model::Rewrite {
                         prefix: r.prefix.clone(),

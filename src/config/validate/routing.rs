@@ -2,7 +2,7 @@
 //! targets resolved into typed ids, departments (members, timings, the impatient-caller
 //! offer), voice menus (and their keys against direct dialling) and numbers.
 
-use super::{opt, Ctx};
+use super::{opt, ranges, Ctx};
 use crate::config::audio::Use;
 use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::generated::FIRST_EXTENSION;
@@ -34,7 +34,13 @@ pub(super) fn check_no_answer(
         Some(raw::NoAnswer::Forward(f)) => {
             let p = path.key("forward");
             let number = ctx.value(E164::parse(&f.number), &p.key("number"));
-            let timeout = ctx.duration(f.timeout.as_ref(), 30, &p.key("timeout"));
+            let timeout = ctx.duration(
+                f.timeout.as_ref(),
+                30,
+                ranges::FORWARD_TIMEOUT,
+                &p,
+                "timeout",
+            );
             if !names.has_outbound {
                 no_trunk(ctx, &p, "forwarding to an external number");
             }
@@ -178,8 +184,14 @@ pub(super) fn check_department(
         )
         .help = Some("its calls go straight to the no-answer action".into());
     }
-    let step = ctx.duration(d.step.as_ref(), 15, &path.key("step"));
-    let ring_time = ctx.duration(d.ring_time.as_ref(), 60, &path.key("ring_time"));
+    let step = ctx.duration(d.step.as_ref(), 15, ranges::STEP, path, "step");
+    let ring_time = ctx.duration(
+        d.ring_time.as_ref(),
+        60,
+        ranges::RING_TIME,
+        path,
+        "ring_time",
+    );
     let no_answer = check_no_answer(ctx, names, d.no_answer.as_ref(), &path.key("no_answer"));
     let impatient = d
         .impatient_callers
@@ -212,7 +224,13 @@ fn check_impatient(
     ic: &raw::ImpatientCallers,
     path: &ConfigPath,
 ) -> Option<model::ImpatientCallers> {
-    let after = ctx.duration(ic.after.as_ref(), 20, &path.key("after"));
+    let after = ctx.duration(
+        ic.after.as_ref(),
+        20,
+        ranges::IMPATIENT_AFTER,
+        path,
+        "after",
+    );
     let prompt = ic
         .prompt
         .as_deref()
@@ -271,7 +289,8 @@ pub(super) fn check_menu(
             _ => ok = false,
         }
     }
-    let timeout = ctx.duration(m.timeout.as_ref(), 5, &path.key("timeout"));
+    let timeout = ctx.duration(m.timeout.as_ref(), 5, ranges::MENU_TIMEOUT, path, "timeout");
+    let repeat = ctx.count(m.repeat, 2, ranges::MENU_REPEAT, path, "repeat");
     let on_timeout = m
         .on_timeout
         .as_ref()
@@ -286,7 +305,7 @@ pub(super) fn check_menu(
         prompt: prompt?,
         options,
         timeout: timeout?,
-        repeat: m.repeat.unwrap_or(2),
+        repeat: repeat?,
         on_timeout: opt(on_timeout)?,
         on_invalid: opt(on_invalid)?,
         dial_extensions: m.dial_extensions,

@@ -2,7 +2,7 @@
 //! the tariff's `max_users`, extensions (unique across staff and departments), e-mail,
 //! mobile forwarding and passwords.
 
-use super::{opt, Ctx};
+use super::{opt, ranges, Ctx};
 use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::model;
 use crate::config::path::ConfigPath;
@@ -70,6 +70,12 @@ pub(super) fn check_logins(
 }
 
 pub(super) fn check_max_users(ctx: &mut Ctx, t: &raw::Tenant, path: &ConfigPath) {
+    if ctx
+        .count(Some(t.max_users), 0, ranges::MAX_USERS, path, "max_users")
+        .is_none()
+    {
+        return;
+    }
     let count = t.staff.len();
     if count > t.max_users as usize {
         let d = ctx.error(
@@ -132,7 +138,7 @@ pub(super) fn check_staff(
         let p = path.key("mobile");
         let number = ctx.value(E164::parse(&m.number), &p.key("number"));
         let forwarding = m.forwarding.unwrap_or(model::Forwarding::Off);
-        let delay = ctx.duration(m.delay.as_ref(), 15, &p.key("delay"));
+        let delay = ctx.duration(m.delay.as_ref(), 15, ranges::MOBILE_DELAY, &p, "delay");
         if forwarding != model::Forwarding::Off && !names.has_outbound {
             no_trunk(ctx, &p.key("forwarding"), "forwarding to a mobile");
         }
@@ -146,7 +152,13 @@ pub(super) fn check_staff(
         .password
         .as_ref()
         .map(|pw| check_password(ctx, pw, &path.key("password")));
-    let ring_time = ctx.duration(s.ring_time.as_ref(), 30, &path.key("ring_time"));
+    let ring_time = ctx.duration(
+        s.ring_time.as_ref(),
+        30,
+        ranges::RING_TIME,
+        path,
+        "ring_time",
+    );
     let no_answer = check_no_answer(ctx, names, s.no_answer.as_ref(), &path.key("no_answer"));
     let voicemail_greeting = s.voicemail_greeting.as_deref().map(|g| {
         ctx.audio(
