@@ -224,6 +224,15 @@ fn check_impatient(
     ic: &raw::ImpatientCallers,
     path: &ConfigPath,
 ) -> Option<model::ImpatientCallers> {
+    ctx.warn(
+        Code::NotCarriedOut,
+        path,
+        "the impatient-caller offer is not carried out yet: callers wait as they would without it",
+    )
+    .help = Some(
+        "the setting is checked and kept for when callbacks are built; remove it to silence this"
+            .into(),
+    );
     let after = ctx.duration(
         ic.after.as_ref(),
         20,
