@@ -73,6 +73,8 @@ codes! {
     UnknownValue = "E0006" "unknown-value" "A value that is not one of the allowed words.";
     Include = "E0007" "include" "An included file cannot be read or is not a tenant.";
     Version = "E0008" "unsupported-version" "`version` is not one this pbx understands.";
+    IncludeRefused = "E0009" "include-refused" "An `include:` entry refused before reading: an absolute path, one leading outside the config's directory (`..` or a symbolic link), not a `.yaml`/`.yml` name, not a regular file (a directory, FIFO or device), or over 16 MiB.";
+    AliasExpansion = "E0010" "alias-expansion" "YAML aliases that would expand a file by more than 10 times its size plus 1 MiB (an \"alias bomb\").";
     ExtensionFormat = "E0101" "extension-format" "An extension must be digits only.";
     ExtensionLeadingZero = "E0102" "extension-leading-zero" "An extension must not start with 0.";
     ExtensionReserved = "E0103" "extension-reserved" "An extension must not be an emergency or service number.";

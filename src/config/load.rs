@@ -5,6 +5,15 @@
 //! Loading never stops at the first problem: a syntax error in one included file still lets the
 //! others be checked. What could not be read ends up as diagnostics; only an unreadable main
 //! file is an I/O error.
+//!
+//! An `include:` entry is a config file, never just any file: its name is normalized first
+//! (`./a.yaml` and `x/../a.yaml` are `a.yaml`, the name the bundle keys it by, so validate, plan
+//! and apply read the same file) and refused (`include-refused`) when it is absolute, leads out of
+//! the config's directory, or does not end in `.yaml`/`.yml`. On disk the file must then resolve,
+//! symbolic links followed, inside the config's directory, and be a regular file (not a
+//! directory, FIFO or device) of at most `MAX_FILE_BYTES` (16 MiB), checked on the opened file
+//! before reading and enforced again while reading in case it grows. A refusal names the path and
+//! the reason; nothing of a refused file is read, so nothing of it can be echoed.
 
 use super::bundle::Bundle;
 use super::diagnostic::{Code, Diagnostic, Location};
@@ -14,7 +23,160 @@ use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
 use super::typed;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// The largest config file read, main or included: 16 MiB.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why an `include:` entry, or a file, is refused without being read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refusal {
+    #[error("it names no file")]
+    Empty,
+    #[error("it is an absolute path, and includes are relative to the config's directory")]
+    Absolute,
+    #[error("it contains a backslash or a NUL character")]
+    BadCharacter,
+    #[error("`..` leads outside the config's directory")]
+    Outside,
+    #[error("it is not a `.yaml` or `.yml` file")]
+    NotYaml,
+    #[error("it is a symbolic link to `{0}`, outside the config's directory")]
+    LinkOutside(String),
+    #[error("it is {0}, not a regular file")]
+    NotRegular(&'static str),
+    #[error("it is larger than 16 MiB ({0} bytes)")]
+    TooLarge(u64),
+}
+
+impl Refusal {
+    /// How to fix it.
+    fn help(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge(_) => "a tenant file is far smaller: check that the include names the file meant",
+            Refusal::NotRegular(_) => "name a regular `.yaml` file in the config's directory or below it",
+            _ => "includes are `.yaml` files in the config's directory or below it, written relative to it, e.g. `tenants/acme.yaml`",
+        }
+    }
+}
+
+/// A file that could not be read: refused before reading, or an I/O error.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The name an `include:` entry is kept under: relative to the config's directory, `.` and
+/// empty parts dropped, `..` resolved within the name. Refused when it is absolute, leaves the
+/// directory, or is not a YAML file. Nothing is read.
+pub fn include_name(written: &str) -> Result<String, Refusal> {
+    if written.contains(['\\', '\0']) {
+        return Err(Refusal::BadCharacter);
+    }
+    if written.starts_with('/') {
+        return Err(Refusal::Absolute);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in written.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(Refusal::Outside);
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    let name = parts.join("/");
+    if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        return Err(Refusal::NotYaml);
+    }
+    Ok(name)
+}
+
+/// Reads the include `name` (already normalized by `include_name`) under `base_dir`: it must
+/// resolve, symbolic links followed, inside `base_dir`, and be a regular file of bounded size.
+fn read_contained(base_dir: &Path, name: &str) -> Result<String, ReadError> {
+    let base = if base_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base_dir
+    };
+    let base = std::fs::canonicalize(base)?;
+    let target = std::fs::canonicalize(base.join(name))?;
+    if !target.starts_with(&base) {
+        return Err(ReadError::Refused(Refusal::LinkOutside(
+            target.display().to_string(),
+        )));
+    }
+    read_regular(&target)
+}
+
+/// Reads a config file: a regular file of at most `MAX_FILE_BYTES`, checked on the opened file
+/// before reading (opened non-blocking, so a FIFO cannot hang the open) and enforced while
+/// reading.
+pub fn read_regular(path: &Path) -> Result<String, ReadError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::Refused(Refusal::NotRegular(file_kind(&meta))));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::Refused(Refusal::TooLarge(meta.len())));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::Refused(Refusal::TooLarge(bytes.len() as u64)));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        ))
+    })
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
 
 /// The main config file could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -62,16 +224,19 @@ pub struct Loaded {
 
 /// Reads `path` and every file it includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError {
+    let text = read_regular(path).map_err(|e| LoadError {
         path: path.display().to_string(),
-        source,
+        source: match e {
+            ReadError::Io(e) => e,
+            ReadError::Refused(r) => std::io::Error::other(r.to_string()),
+        },
     })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let read = |rel: &str| std::fs::read_to_string(base_dir.join(rel));
+    let read = |rel: &str| read_contained(&base_dir, rel);
     Ok(load_with(
         &path.display().to_string(),
         &main,
@@ -84,26 +249,28 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 /// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
 /// taken from the bundle, audio files are looked for under `base_dir`.
 pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
-    let read = |rel: &str| {
-        bundle.files.get(rel).cloned().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the file is not part of the config sent",
-            )
-        })
+    let read = |rel: &str| match bundle.files.get(rel) {
+        Some(text) if text.len() as u64 > MAX_FILE_BYTES => {
+            Err(ReadError::Refused(Refusal::TooLarge(text.len() as u64)))
+        }
+        Some(text) => Ok(text.clone()),
+        None => Err(ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the file is not part of the config sent",
+        ))),
     };
     let text = bundle.files.get(&bundle.main).cloned().unwrap_or_default();
     load_with(&bundle.main, &bundle.main, text, base_dir, &read)
 }
 
 /// Loads a config whose main file's text is given, shown as `name` and called `rel` relative to
-/// `base_dir`; `read` reads an included file by the name written in `include:`.
+/// `base_dir`; `read` reads an included file by its name as `include_name` normalizes it.
 fn load_with(
     name: &str,
     rel: &str,
     text: String,
     base_dir: &Path,
-    read: &dyn Fn(&str) -> std::io::Result<String>,
+    read: &dyn Fn(&str) -> Result<String, ReadError>,
 ) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut sources = Sources {
@@ -142,27 +309,49 @@ fn load_with(
     // A tenant file that cannot be read or typed is left out; its errors are already reported,
     // and the other tenants are still checked.
     for (index, (include, span)) in includes.into_iter().enumerate() {
-        let path = base_dir.join(&include);
+        let at = Location {
+            file: name.to_string(),
+            line: span.line,
+            column: span.col,
+            len: span.len,
+        };
+        let entry = ConfigPath::root().key("include").index(index);
+        let refused = |r: &Refusal| {
+            Diagnostic::error(
+                Code::IncludeRefused,
+                entry.clone(),
+                format!("include `{include}` is refused: {r}"),
+            )
+            .with_help(r.help())
+            .at(at.clone())
+        };
+        let rel = match include_name(&include) {
+            Ok(rel) => rel,
+            Err(r) => {
+                diagnostics.push(refused(&r));
+                continue;
+            }
+        };
+        let path = base_dir.join(&rel);
         let shown = if base_dir.as_os_str().is_empty() {
-            include.clone()
+            rel.clone()
         } else {
             path.display().to_string()
         };
-        let text = match read(&include) {
+        let text = match read(&rel) {
             Ok(t) => t,
-            Err(e) => {
+            Err(ReadError::Refused(r)) => {
+                diagnostics.push(refused(&r));
+                continue;
+            }
+            Err(ReadError::Io(e)) => {
                 diagnostics.push(
                     Diagnostic::error(
                         Code::Include,
-                        ConfigPath::root().key("include").index(index),
+                        entry.clone(),
                         format!("cannot read included file `{include}`: {e}"),
                     )
-                    .at(Location {
-                        file: name.to_string(),
-                        line: span.line,
-                        column: span.col,
-                        len: span.len,
-                    }),
+                    .at(at.clone()),
                 );
                 continue;
             }
@@ -186,7 +375,7 @@ fn load_with(
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         sources.files.push(SourceFile {
             name: shown,
-            rel: include,
+            rel,
             text,
             tree,
             dir,
@@ -222,14 +411,19 @@ fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node>
     match tree::parse(text) {
         Ok(t) => Some(t),
         Err(e) => {
-            out.push(
-                Diagnostic::error(Code::YamlSyntax, ConfigPath::root(), e.message).at(Location {
-                    file: name.to_string(),
-                    line: e.span.line,
-                    column: e.span.col,
-                    len: e.span.len,
-                }),
-            );
+            let mut d = Diagnostic::error(e.code, ConfigPath::root(), e.message).at(Location {
+                file: name.to_string(),
+                line: e.span.line,
+                column: e.span.col,
+                len: e.span.len,
+            });
+            if e.code == Code::AliasExpansion {
+                d = d.with_help(
+                    "aliases are for repeating small parts (department defaults, hours); \
+                     nested or large ones would copy too much",
+                );
+            }
+            out.push(d);
             None
         }
     }
@@ -332,5 +526,208 @@ impl Sources {
     pub fn line(&self, file: &str, line: u32) -> Option<&str> {
         let source = self.files.iter().find(|f| f.name == file)?;
         source.text.lines().nth(line.checked_sub(1)? as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const TENANT: &str = "id: acme\nname: Acme\ndomain: acme.example\nmax_users: 5\n";
+
+    /// `load`, on a thread, failing loudly instead of hanging if a FIFO blocks it.
+    fn load_within(path: PathBuf) -> Loaded {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load(&path));
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("load did not finish within 10s (blocked on a FIFO?)")
+            .expect("the main file is readable")
+    }
+
+    #[test]
+    fn include_names_are_normalized_or_refused() {
+        for (written, name) in [
+            ("tenant.yaml", "tenant.yaml"),
+            ("./tenant.yaml", "tenant.yaml"),
+            ("tenants//a.yml", "tenants/a.yml"),
+            ("tenants/../b.yaml", "b.yaml"),
+            ("./tenants/./a.yaml", "tenants/a.yaml"),
+        ] {
+            assert_eq!(include_name(written).as_deref(), Ok(name), "{written}");
+        }
+        for (written, refusal) in [
+            ("/etc/passwd", Refusal::Absolute),
+            ("/abs/tenant.yaml", Refusal::Absolute),
+            ("../outside.yaml", Refusal::Outside),
+            ("a/../../outside.yaml", Refusal::Outside),
+            ("", Refusal::Empty),
+            ("./", Refusal::Empty),
+            ("secrets.env", Refusal::NotYaml),
+            ("tenants", Refusal::NotYaml),
+            ("a\\b.yaml", Refusal::BadCharacter),
+            ("a\0.yaml", Refusal::BadCharacter),
+        ] {
+            assert_eq!(include_name(written), Err(refusal), "{written:?}");
+        }
+    }
+
+    #[test]
+    fn includes_stay_inside_the_directory_and_are_regular_bounded_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("cfg");
+        std::fs::create_dir(&cfg).unwrap();
+        let secret = "root:x:0:0:root:/root:/bin/bash\n";
+        std::fs::write(tmp.path().join("outside.yaml"), secret).unwrap();
+        std::fs::write(cfg.join("tenant.yaml"), TENANT).unwrap();
+        std::fs::create_dir(cfg.join("dir.yaml")).unwrap();
+        std::fs::File::create(cfg.join("big.yaml"))
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("../outside.yaml", cfg.join("link.yaml")).unwrap();
+            std::os::unix::fs::symlink("tenant.yaml", cfg.join("inside.yaml")).unwrap();
+            let fifo = std::ffi::CString::new(cfg.join("pipe.yaml").to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        }
+        let includes = [
+            "/etc/passwd",
+            "../outside.yaml",
+            "link.yaml",
+            "pipe.yaml",
+            "dir.yaml",
+            "big.yaml",
+            "notes.txt",
+            "./tenant.yaml",
+        ];
+        let mut main = String::from("version: 1\ninclude:\n");
+        for i in includes {
+            main.push_str(&format!("  - {i}\n"));
+        }
+        std::fs::write(cfg.join("pbx.yaml"), &main).unwrap();
+
+        let loaded = load_within(cfg.join("pbx.yaml"));
+        let found: Vec<(u32, Code, &str)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.location.as_ref().map_or(0, |l| l.line),
+                    d.code,
+                    d.message.as_str(),
+                )
+            })
+            .collect();
+        for d in &loaded.diagnostics {
+            assert!(!d.message.contains("root:"), "content echoed: {d:?}");
+        }
+        let refused = |line: u32, needle: &str| {
+            assert!(
+                found.iter().any(|(l, c, m)| *l == line
+                    && *c == Code::IncludeRefused
+                    && m.contains(needle)),
+                "line {line}: no refusal saying {needle:?} in {found:#?}"
+            );
+        };
+        refused(3, "absolute path");
+        refused(4, "outside the config's directory");
+        #[cfg(unix)]
+        {
+            refused(5, "symbolic link");
+            refused(6, "FIFO");
+        }
+        refused(7, "a directory");
+        refused(8, "larger than 16 MiB");
+        refused(9, "not a `.yaml`");
+        assert!(
+            !found.iter().any(|(l, _, _)| *l == 10),
+            "./tenant.yaml is accepted: {found:#?}"
+        );
+        let tenants = loaded.raw.as_ref().map_or(0, |r| r.tenants.len());
+        assert_eq!(tenants, 1);
+        assert!(loaded
+            .sources
+            .files
+            .iter()
+            .all(|f| !f.text.contains("root:")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_inside_the_directory_is_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("tenant.yaml"), TENANT).unwrap();
+        std::os::unix::fs::symlink("tenant.yaml", tmp.path().join("link.yaml")).unwrap();
+        std::fs::write(
+            tmp.path().join("pbx.yaml"),
+            "version: 1\ninclude: [link.yaml]\n",
+        )
+        .unwrap();
+        let loaded = load_within(tmp.path().join("pbx.yaml"));
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        assert_eq!(loaded.raw.map_or(0, |r| r.tenants.len()), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_fifos_are_not_read_as_the_main_file() {
+        if Path::new("/dev/zero").exists() {
+            let e = load(Path::new("/dev/zero")).unwrap_err();
+            assert!(e.to_string().contains("character device"), "{e}");
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("pbx.yaml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load(&fifo).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let e = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("reading a FIFO hung")
+            .unwrap_err();
+        assert!(e.contains("FIFO"), "{e}");
+    }
+
+    #[test]
+    fn a_dot_slash_include_means_the_same_from_disk_and_from_a_bundle() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("tenant.yaml"), TENANT).unwrap();
+        std::fs::write(
+            tmp.path().join("pbx.yaml"),
+            "version: 1\ninclude: [./tenant.yaml]\n",
+        )
+        .unwrap();
+        let loaded = load_within(tmp.path().join("pbx.yaml"));
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let bundle = loaded.sources.bundle();
+        assert_eq!(bundle.check(), Ok(()));
+        assert!(bundle.files.contains_key("tenant.yaml"), "{bundle:?}");
+        let again = load_bundle(&bundle, tmp.path());
+        assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+        assert_eq!(again.raw.map_or(0, |r| r.tenants.len()), 1);
+        assert_eq!(again.sources.bundle(), bundle);
+    }
+
+    #[test]
+    fn a_bundle_cannot_smuggle_an_outside_name() {
+        let bundle = Bundle {
+            main: "pbx.yaml".into(),
+            files: [(
+                "pbx.yaml".to_string(),
+                "version: 1\ninclude: [../x.yaml, /etc/passwd]\n".to_string(),
+            )]
+            .into(),
+        };
+        let loaded = load_bundle(&bundle, Path::new("."));
+        let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::IncludeRefused, Code::IncludeRefused]);
     }
 }

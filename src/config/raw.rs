@@ -26,7 +26,9 @@ pub struct Config {
     #[serde(default)]
     pub trunks: Vec<Trunk>,
     /// Files, relative to this one, each holding one tenant (the same keys as an entry of
-    /// `tenants`). Lets every company live in its own file.
+    /// `tenants`). Lets every company live in its own file. Each must be a `.yaml` or `.yml`
+    /// file inside this file's directory (no absolute path, no `..` or symbolic link leading
+    /// out), a regular file of at most 16 MiB.
     #[serde(default)]
     pub include: Vec<String>,
     /// The companies served by this PBX. Each has its own SIP domain, staff, numbers and history;

@@ -8,15 +8,26 @@
 //! serde-saphyr re-exports): every node keeps its position, duplicate keys are kept so both
 //! places can be named, anchors, aliases and `<<` merge keys are expanded, and plain scalars are
 //! resolved by the YAML 1.2 core schema (`true`, `12`, `~`...). Limits on nesting depth and on
-//! nodes produced by aliases keep a hostile document (an "alias bomb") from exhausting memory.
+//! the memory that aliases may add keep a hostile document (an "alias bomb", "billion laughs")
+//! from exhausting memory.
+//!
+//! The alias limit is in bytes relative to the input, not in aliases or nodes: every copy an
+//! alias makes is weighed before it is made (each node and mapping entry by its in-memory size,
+//! plus its text), and all copies of one document together may weigh at most
+//! `ALIAS_BYTES_PER_INPUT_BYTE` (10) times the document's size plus `ALIAS_BYTES_BASE` (1 MiB).
+//! A few aliases to a 1 MiB string are thus refused in a 1 MB file, and a config that reuses
+//! department defaults a few hundred times is far below the limit.
 
+use super::diagnostic::Code;
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span as ParserSpan};
 use std::collections::HashMap;
 
 /// Deepest nesting of lists and mappings accepted.
 const MAX_DEPTH: usize = 128;
-/// Most nodes that alias expansion may add to a document.
-const MAX_ALIAS_NODES: usize = 1_000_000;
+/// Bytes that alias copies may weigh per byte of the document.
+pub const ALIAS_BYTES_PER_INPUT_BYTE: usize = 10;
+/// Bytes that alias copies may weigh whatever the document's size.
+pub const ALIAS_BYTES_BASE: usize = 1 << 20;
 
 /// Where a node starts in its file: 1-based line and column (in characters), and its length.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,20 +105,39 @@ impl Node {
         }
     }
 
-    fn count(&self) -> usize {
-        1 + match &self.value {
-            Value::Seq(items) => items.iter().map(Node::count).sum(),
-            Value::Map(entries) => entries.iter().map(|e| e.node.count()).sum(),
-            _ => 0,
+    /// What a copy of the node costs: the in-memory size of its nodes and entries plus their
+    /// text (strings and keys). Saturating, so a weight never wraps.
+    fn weight(&self) -> usize {
+        let own = std::mem::size_of::<Node>();
+        match &self.value {
+            Value::Str(s) => own.saturating_add(s.len()),
+            Value::Seq(items) => items
+                .iter()
+                .fold(own, |w, item| w.saturating_add(item.weight())),
+            Value::Map(entries) => entries.iter().fold(own, |w, e| {
+                w.saturating_add(std::mem::size_of::<Entry>() - own)
+                    .saturating_add(e.key.len())
+                    .saturating_add(e.node.weight())
+            }),
+            _ => own,
         }
     }
 }
 
-/// A YAML syntax error: the parser's message and where it stopped.
+/// A YAML document that cannot be read: the message, where, and its code — `yaml-syntax` for
+/// malformed YAML, `alias-expansion` when aliases would copy too much.
 #[derive(Debug)]
 pub struct SyntaxError {
+    pub code: Code,
     pub message: String,
     pub span: Span,
+}
+
+/// The most that the copies made by aliases may weigh in a document of `input` bytes.
+pub fn alias_budget(input: usize) -> usize {
+    input
+        .saturating_mul(ALIAS_BYTES_PER_INPUT_BYTE)
+        .saturating_add(ALIAS_BYTES_BASE)
 }
 
 /// Parses one YAML document into a tree. An empty document is a null node.
@@ -115,7 +145,8 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
-        alias_nodes: 0,
+        alias_bytes: 0,
+        input_len: text.len(),
         last: Span {
             line: 1,
             col: 1,
@@ -127,8 +158,12 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 
 struct Builder<'a> {
     parser: Parser<'a, serde_saphyr::granit_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
-    alias_nodes: usize,
+    /// Anchored nodes with their weights.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// What the copies made by aliases weigh so far, and the most they may.
+    alias_bytes: usize,
+    /// The document's size in bytes, which sets the most they may weigh.
+    input_len: usize,
     /// Where the last event was, for errors that have no position of their own.
     last: Span,
 }
@@ -148,6 +183,7 @@ impl<'a> Builder<'a> {
 
     fn error(&self, message: &str) -> SyntaxError {
         SyntaxError {
+            code: Code::YamlSyntax,
             message: message.to_string(),
             span: self.last,
         }
@@ -161,6 +197,7 @@ impl<'a> Builder<'a> {
                 Event::StreamStart | Event::DocumentEnd => {}
                 Event::DocumentStart(..) if root.is_some() => {
                     return Err(SyntaxError {
+                        code: Code::YamlSyntax,
                         message: "more than one YAML document: a config is a single document"
                             .into(),
                         span,
@@ -178,6 +215,7 @@ impl<'a> Builder<'a> {
                 }
                 _ => {
                     return Err(SyntaxError {
+                        code: Code::YamlSyntax,
                         message: "unexpected YAML event".into(),
                         span,
                     })
@@ -189,6 +227,7 @@ impl<'a> Builder<'a> {
     fn node(&mut self, event: Event<'a>, span: Span, depth: usize) -> Result<Node, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(SyntaxError {
+                code: Code::YamlSyntax,
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
                 span,
             });
@@ -225,29 +264,43 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(_, anchor, _) => (self.mapping(span, depth)?, anchor),
             Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned().ok_or_else(|| SyntaxError {
-                    message: "alias to an unknown anchor".into(),
-                    span,
-                })?;
-                self.alias_nodes += node.count();
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                let Some((anchored, weight)) = self.anchors.get(&id) else {
                     return Err(SyntaxError {
-                        message: format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        code: Code::YamlSyntax,
+                        message: "alias to an unknown anchor".into(),
+                        span,
+                    });
+                };
+                // Weighed before the copy is made, so a refused copy costs nothing.
+                self.alias_bytes = self.alias_bytes.saturating_add(*weight);
+                let budget = alias_budget(self.input_len);
+                if self.alias_bytes > budget {
+                    return Err(SyntaxError {
+                        code: Code::AliasExpansion,
+                        message: format!(
+                            "aliases expand to more than {budget} bytes, the limit for a \
+                             document of {} bytes ({ALIAS_BYTES_PER_INPUT_BYTE} times its size \
+                             plus 1 MiB)",
+                            self.input_len
+                        ),
                         span,
                     });
                 }
+                let mut node = anchored.clone();
                 node.span = span;
                 (node, 0)
             }
             _ => {
                 return Err(SyntaxError {
+                    code: Code::YamlSyntax,
                     message: "unexpected YAML event".into(),
                     span,
                 })
             }
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let weight = node.weight();
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         Ok(node)
     }
@@ -277,6 +330,7 @@ impl<'a> Builder<'a> {
                         Value::Map(more) => merged.extend(more),
                         _ => {
                             return Err(SyntaxError {
+                                code: Code::YamlSyntax,
                                 message: "`<<` merges only mappings".into(),
                                 span: source.span,
                             })
@@ -306,6 +360,7 @@ impl<'a> Builder<'a> {
 fn scan_error(e: &ScanError) -> SyntaxError {
     let m = e.marker();
     SyntaxError {
+        code: Code::YamlSyntax,
         message: e.info(),
         span: Span {
             line: m.line() as u32,
@@ -490,6 +545,61 @@ mod tests {
             .unwrap_err()
             .message
             .contains("more than one"));
+    }
+
+    /// "Billion laughs": ten levels of ten aliases each, 10^10 copies of a short string from a
+    /// few hundred bytes. Refused by weight, quickly, without building it.
+    #[test]
+    fn nested_aliases_are_refused_by_size_quickly() {
+        let mut doc = String::from("l0: &l0 \"lol lol lol lol lol lol lol lol lol lol\"\n");
+        for i in 1..10 {
+            let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let e = parse(&doc).unwrap_err();
+        assert_eq!(e.code, Code::AliasExpansion, "{e:?}");
+        assert!(e.message.contains("aliases expand"), "{e:?}");
+        assert!(e.span.line >= 2, "{e:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Few aliases, each to a big string: the count is small, the bytes are not.
+    #[test]
+    fn aliases_to_a_big_string_are_refused() {
+        let big = "x".repeat(200_000);
+        let mut doc = format!("s: &s \"{big}\"\nl: [");
+        doc.push_str(&vec!["*s"; 20].join(", "));
+        doc.push_str("]\n");
+        assert!(doc.len() < 210_000);
+        let e = parse(&doc).unwrap_err();
+        assert_eq!(e.code, Code::AliasExpansion, "{e:?}");
+        // The same string used a few times is fine.
+        let fine = format!("s: &s \"{big}\"\nl: [*s, *s, *s]\n");
+        assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn ordinary_aliases_pass() {
+        let mut doc = String::from(
+            "defaults: &d {strategy: evenly, ring_time: 20s, step: 5s}\nhours: &h [mon-fri 09:00-18:00]\ndepartments:\n",
+        );
+        for i in 0..200 {
+            doc.push_str(&format!(
+                "  - {{ <<: *d, id: dep{i}, schedule: *h, members: [a, b, c] }}\n"
+            ));
+        }
+        let t = parse(&doc).unwrap();
+        let Value::Seq(deps) = &t.get("departments").unwrap().node.value else {
+            panic!()
+        };
+        assert_eq!(deps.len(), 200);
+        assert!(deps[199].get("strategy").is_some());
+        assert!(alias_budget(doc.len()) > ALIAS_BYTES_BASE);
     }
 
     #[test]

@@ -221,3 +221,39 @@ fn a_rotated_secret_is_a_change_without_showing_it() {
         );
     }
 }
+
+/// `./tenant.yaml` means the same file to validate and to plan: both accept it, and the plan
+/// against the config spelling it `tenant.yaml` has nothing to do.
+#[test]
+fn a_dot_slash_include_validates_and_plans_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pbx.yaml"),
+        "version: 1\ninclude:\n  - ./tenant.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("before.yaml"),
+        "version: 1\ninclude:\n  - tenant.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tenant.yaml"),
+        "id: acme\nname: Acme\ndomain: acme.example\nmax_users: 5\nstaff:\n  - { name: Ivan Petrov }\n",
+    )
+    .unwrap();
+    let validate = pbx(dir.path(), &["validate", "pbx.yaml"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stdout(&validate));
+    let plan = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&plan),
+        crate::support::stderr(&plan)
+    );
+    assert!(stdout(&plan).contains("No changes"), "{}", stdout(&plan));
+}

@@ -609,3 +609,42 @@ fn a_rotated_password_hash_is_planned_and_applied() {
         .unwrap()
         .contains("fedcba9876543210fedcba9876543210"));
 }
+
+/// A config that includes `./beta.yaml` validates, plans and applies alike: the bundle sent
+/// keys the file as `beta.yaml`, which the server accepts and writes beside its main file.
+#[test]
+fn a_dot_slash_include_is_applied_as_validated() {
+    let server = Server::start(&server_config(&staff(&["Иван Петров"])));
+    let client = tempfile::tempdir().unwrap();
+    let desired = server_config(&staff(&["Иван Петров"])) + "include:\n  - ./beta.yaml\n";
+    std::fs::write(client.path().join("pbx.yaml"), &desired).unwrap();
+    std::fs::write(
+        client.path().join("beta.yaml"),
+        "id: beta\nname: Beta\ndomain: beta.example\nmax_users: 5\nstaff:\n  - { name: Olga }\n",
+    )
+    .unwrap();
+    let validate = pbx(client.path(), &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stdout(&validate));
+    let plan = pbx_with_token(
+        client.path(),
+        &["plan", "--server", &server.url, "--detailed-exitcode"],
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", stdout(&plan));
+    let out = pbx_with_token(
+        client.path(),
+        &["apply", "--server", &server.url, "--auto-approve"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        crate::support::stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("Applied revision 2"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(server.dir.path().join("beta.yaml").is_file());
+}
