@@ -2,7 +2,8 @@
 //! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
 //! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
 //! again across a restart; the outbox shows them sent and keeps no
-//! password; a server that answers 451 first gets the letter once, on the retry; a voicemail
+//! password; a server that answers 451 first gets the letter once, on the retry; a letter written
+//! while the mail server is down arrives once after a `kill -9` and a restart; a voicemail
 //! letter carries its recording as `audio/wav`, or says it is gone; letters wait while no
 //! `server.smtp` is configured and go out once a reload adds it.
 
@@ -44,12 +45,23 @@ struct Sink {
 impl Sink {
     /// Starts one that answers the first `fail` letters with 451.
     fn start(fail: u32) -> Sink {
+        Sink::start_with(fail, None)
+    }
+
+    /// Starts one that answers every recipient with 451 until the file `gate` exists.
+    fn start_gated(gate: &Path) -> Sink {
+        Sink::start_with(0, Some(gate))
+    }
+
+    fn start_with(fail: u32, gate: Option<&Path>) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(dir.path())
-            .arg(fail.to_string())
+        let mut command = Command::new(python());
+        command.arg(script).arg(dir.path()).arg(fail.to_string());
+        if let Some(gate) = gate {
+            command.arg(gate);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -214,6 +226,59 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
         let kept = serde_json::to_string(&entry.payload).unwrap();
         assert!(!kept.contains(&password) && !kept.contains(&new_password));
     }
+}
+
+/// Exactly once across `kill -9`, for a letter written while the mail server is down. The
+/// sink keeps its port for the whole test (no released port is handed on, so nothing else can
+/// take it) but refuses every recipient with 451 until the test creates its gate file: at the
+/// apply the mail server is down for mail, the letter waits in the outbox for its retry, the
+/// PBX is killed with SIGKILL, the gate opens, and the restarted PBX sends the letter it had
+/// written before the kill (with the password of that apply) — once, and not again after a
+/// second kill and restart.
+#[test]
+fn a_letter_written_while_the_mail_server_is_down_arrives_once_across_kill_9() {
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("open");
+    let sink = Sink::start_gated(&gate);
+    let server = Server::start(&config(&sink));
+    let password = password(&server);
+    server.wait_for_log("trying again in 10 s");
+    assert!(sink.letters().is_empty());
+    assert_eq!(outbox(&server)[0]["state"], "pending");
+    let dir = server.kill();
+
+    std::fs::write(&gate, b"").unwrap();
+    let server = Server::start_in(dir);
+    wait_until_or(
+        "the letter arrives after the restart",
+        Duration::from_secs(30),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1, "{}", server.log());
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(letter.body_text(0).unwrap().contains(&password));
+    assert!(
+        !server.log().contains("new credentials"),
+        "the restart made no new password: {}",
+        server.log()
+    );
+    let sent = outbox(&server);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0]["state"].as_str(), sent[0]["attempts"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+
+    // Killed again once it was sent: the next start sends nothing.
+    let dir = server.kill();
+    let server = Server::start_in(dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.letters().len(), 1, "{}", server.log());
+    assert_eq!(outbox(&server)[0]["state"], "sent");
 }
 
 #[test]
