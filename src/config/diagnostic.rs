@@ -114,6 +114,7 @@ codes! {
     EmptyDepartment = "W0702" "empty-department" "A department with no members.";
     Unused = "W0703" "unused" "A schedule no number uses, or a menu no number leads to (directly or through other menus).";
     UnreachableOption = "W0704" "unreachable-option" "A menu option callers can never choose (`#` in a menu with `dial_extensions`, where `#` ends the dialled extension).";
+    NoticeNowhere = "W0705" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
 }
 
 /// One problem in a config.
