@@ -3,10 +3,13 @@
 //! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
 //! again across a restart; the outbox shows them sent and keeps no
 //! password; a server that answers 451 first gets the letter once, on the retry; a letter written
-//! while the mail server is down arrives once after a `kill -9` and a restart; a voicemail
+//! while the mail server is down arrives once after a `kill -9` and a restart; a missed call
+//! (SIPp: the callee's phone is busy, the caller hangs up in the voicemail greeting) mails a
+//! missed-call letter to the callee who asked for them, once, and nothing to one who did not; a voicemail
 //! letter carries its recording as `audio/wav`, or says it is gone; letters wait while no
 //! `server.smtp` is configured and go out once a reload adds it.
 
+use crate::peers::{credentials, ok, phone, scenario_path, sipp};
 use crate::support::{server_config, wait_until_or, Server, TOKEN};
 use mail_parser::MimeHeaders;
 use pbx::mail::payload::Recipient;
@@ -444,4 +447,75 @@ fn letters_wait_without_smtp_and_go_out_once_a_config_has_it() {
         server.log().matches("letters wait in the outbox").count(),
         1
     );
+}
+
+/// A missed call end to end: Maria (who has an e-mail and `notify: { missed_calls: true }`)
+/// is busy on her phone (SIPp answers 486), Ivan hears her voicemail greeting and hangs up in
+/// it, so the call ends `missed`; Maria gets one `missed_call_letter` with the caller, the
+/// time and who it was offered to, and a restart sends nothing again. Ivan's call to Oleg
+/// (who has an e-mail but did not ask) mails nothing.
+#[test]
+fn a_missed_call_mails_a_notice_to_the_callee_who_asked_for_one() {
+    let sink = Sink::start(0);
+    let staff = "      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\", email: maria@example.com, notify: { missed_calls: true } }\n      - { name: Oleg, login: oleg, extension: \"203\", password: \"oleg-secret-2024\", email: oleg@example.com }\n";
+    let yaml =
+        server_config(staff).replacen("server:\n", &format!("server:\n{}", sink.smtp_yaml()), 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), yaml).unwrap();
+    let server = Server::start_in(dir);
+    let peers = tempfile::tempdir().unwrap();
+    let call = |callee: (&str, &str), extension: &str| {
+        let uas = phone(&server, peers.path(), callee, "uas_busy.xml", 1);
+        let csv = credentials(peers.path(), ("ivan", "ivan-secret-2024"));
+        let scenario = scenario_path("uac_call.xml");
+        let out = sipp(
+            server.sip.unwrap(),
+            peers.path(),
+            scenario.to_str().unwrap(),
+            &["-inf", &csv, "-s", extension, "-d", "200"],
+        )
+        .output()
+        .unwrap();
+        ok(&out, "the caller");
+        uas.finished("the callee");
+    };
+    call(("oleg", "oleg-secret-2024"), "203");
+    call(("maria", "maria-secret-2024"), "202");
+    let records = server.history("acme", 2);
+    assert!(
+        records.iter().all(|r| r["outcome"] == "missed"),
+        "{records:?}"
+    );
+    wait_until_or(
+        "the missed-call letter arrives",
+        Duration::from_secs(20),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1, "{}", server.log());
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to = letter
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address());
+    assert_eq!(to, Some("maria@example.com"));
+    assert_eq!(letter.subject(), Some("Пропущенный звонок от ivan"));
+    let text = letter.body_text(0).unwrap();
+    assert!(text.contains("Кому звонил: maria"), "{text}");
+    assert!(text.contains("Время:"), "{text}");
+    assert!(letter.body_html(0).unwrap().contains("maria"));
+    let entries = outbox(&server);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (entries[0]["kind"].as_str(), entries[0]["state"].as_str()),
+        (Some("missed_call_letter"), Some("sent"))
+    );
+
+    let dir = server.kill();
+    let server = Server::start_in(dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.letters().len(), 1, "{}", server.log());
 }
