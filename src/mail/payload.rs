@@ -301,7 +301,7 @@ pub fn missed_call_letters(
     let rang: Vec<_> = t
         .departments
         .iter()
-        .filter(|d| record.departments.iter().any(|id| *id == d.id))
+        .filter(|d| record.departments.contains(&d.id))
         .collect();
     for d in rang.iter().filter(|d| d.notify_missed_calls) {
         staff.extend(d.members.iter().filter_map(|m| t.staff.get(m.0)));
