@@ -117,6 +117,7 @@ codes! {
     Unused = "W0703" "unused" "A schedule no number uses, or a menu no number leads to (directly or through other menus).";
     UnreachableOption = "W0704" "unreachable-option" "A menu option callers can never choose (`#` in a menu with `dial_extensions`, where `#` ends the dialled extension).";
     NotCarriedOut = "W0705" "not-carried-out" "A setting the server accepts but does not carry out yet (`impatient_callers`: the offer comes with callbacks).";
+    NoticeNowhere = "W0706" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
 }
 
 /// One problem in a config.

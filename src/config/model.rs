@@ -267,6 +267,8 @@ pub struct Staff {
     pub ring_time: Duration,
     pub no_answer: NoAnswer,
     pub voicemail_greeting: Option<PathBuf>,
+    /// `notify.missed_calls`: a letter (at `email`) for every missed call offered to them.
+    pub notify_missed_calls: bool,
 }
 
 /// A personal number with its forwarding.
@@ -317,6 +319,9 @@ pub struct Department {
     pub no_answer: NoAnswer,
     pub impatient_callers: Option<ImpatientCallers>,
     pub voicemail_greeting: Option<PathBuf>,
+    /// `notify.missed_calls`: a letter to each member with an e-mail for every missed call
+    /// that rang the department.
+    pub notify_missed_calls: bool,
 }
 
 /// The "for impatient callers" offer.

@@ -421,6 +421,19 @@ pub struct Staff {
     pub no_answer: Option<NoAnswer>,
     /// Replaces the default voicemail greeting of this person (a WAV file, at most 2 minutes).
     pub voicemail_greeting: Option<String>,
+    /// What this person is told of by e-mail (at `email`), besides voicemail.
+    pub notify: Option<Notify>,
+}
+
+/// E-mail notices, besides voicemail letters (they need `server.smtp`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// A letter for every call that ends `missed` (offered, nobody answered, no voicemail
+    /// left): who called, the number dialled, when, who it was offered to. On a staff member:
+    /// the calls offered to them, to their `email`; on a department: the calls that rang it,
+    /// to its members who have an `email`. Default: false.
+    pub missed_calls: Option<bool>,
 }
 
 /// Rights in the web cabinet.
@@ -489,6 +502,9 @@ pub struct Department {
     /// Replaces the default voicemail greeting of this department (a WAV file, at most 2
     /// minutes).
     pub voicemail_greeting: Option<String>,
+    /// What the members (those with an `email`) are told of by e-mail about this department's
+    /// calls.
+    pub notify: Option<Notify>,
 }
 
 /// Ring strategy of a department.

@@ -1,17 +1,21 @@
 //! The letters' payloads, as they are stored in the outbox: a [`WelcomeLetter`] (a new staff
 //! member's login, password, extension and how to connect a phone) and a [`VoicemailLetter`]
-//! (a new voicemail message, its recording attached). Built from the validated config by
-//! [`welcome_letters`] and [`voicemail_recipients`]; the plaintext password lives in the
-//! payload only until the letter is sent ([`WelcomeLetter::erased`]).
+//! (a new voicemail message, its recording attached) and a [`MissedCallLetter`] (a call nobody
+//! answered, to those who asked for `notify.missed_calls`). Built from the validated config by
+//! [`welcome_letters`], [`voicemail_recipients`] and [`missed_call_letters`]; the plaintext
+//! password lives in the payload only until the letter is sent ([`WelcomeLetter::erased`]).
 
 use crate::config::generated::Resolution;
 use crate::config::model::{Config, Server, Staff, Tenant, Transport};
+use crate::store::{CallOutcome, CallRecord};
 use serde::{Deserialize, Serialize};
 
 /// The outbox kind of a welcome letter.
 pub const WELCOME: &str = "welcome_letter";
 /// The outbox kind of a voicemail letter.
 pub const VOICEMAIL: &str = "voicemail_letter";
+/// The outbox kind of a missed-call letter.
+pub const MISSED_CALL: &str = "missed_call_letter";
 
 /// How a phone reaches the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +80,31 @@ pub struct VoicemailLetter {
     pub duration_ms: u64,
     /// The recording, relative to the data directory.
     pub file: String,
+    pub email: String,
+    /// `ru` or `en`.
+    pub language: String,
+    /// The tenant's IANA time zone, for the time in the letter.
+    pub timezone: String,
+}
+
+/// A missed-call letter: a call that was offered and that nobody answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissedCallLetter {
+    pub tenant: String,
+    /// Who called: a login or a number.
+    pub caller: String,
+    /// What was called: a login, an extension, a company number.
+    pub callee: String,
+    /// The company number dialled, if any.
+    pub number: Option<String>,
+    /// When the call came, ms since the epoch.
+    pub started_ms: u64,
+    /// How long it rang, in ms.
+    pub ring_ms: u64,
+    /// Departments it rang (names).
+    pub departments: Vec<String>,
+    /// Everyone it was offered to, as the call record says it.
+    pub offered: Vec<String>,
     pub email: String,
     /// `ru` or `en`.
     pub language: String,
@@ -233,6 +262,79 @@ pub fn voicemail_recipients(
     out
 }
 
+/// The login in an entry of a call record's `offered` (`anna`, `anna (mobile +7...)`); `None`
+/// for an outside number.
+fn offered_login(entry: &str) -> Option<&str> {
+    let login = entry.split(" (").next().unwrap_or(entry);
+    (!login.starts_with('+')).then_some(login)
+}
+
+/// The missed-call letters `record` calls for, as (kind, payload): none unless it ended
+/// `missed`; else one to each staff member with an e-mail who has `notify.missed_calls` and
+/// was offered the call, or is a member of a department it rang that has
+/// `notify.missed_calls` — one letter per address.
+pub fn missed_call_letters(
+    config: &Config,
+    resolution: &Resolution,
+    record: &CallRecord,
+) -> Vec<(String, serde_json::Value)> {
+    if record.outcome != CallOutcome::Missed {
+        return Vec::new();
+    }
+    let Some(ti) = config.tenants.iter().position(|t| t.id == record.tenant) else {
+        return Vec::new();
+    };
+    let t = &config.tenants[ti];
+    let effective = resolution.staff.get(ti);
+    let by_login = |login: &str| {
+        effective
+            .and_then(|e| e.iter().position(|s| s.login == login))
+            .and_then(|si| t.staff.get(si))
+    };
+    let mut staff: Vec<&Staff> = record
+        .offered
+        .iter()
+        .filter_map(|o| offered_login(o))
+        .filter_map(by_login)
+        .filter(|s| s.notify_missed_calls)
+        .collect();
+    let rang: Vec<_> = t
+        .departments
+        .iter()
+        .filter(|d| record.departments.contains(&d.id))
+        .collect();
+    for d in rang.iter().filter(|d| d.notify_missed_calls) {
+        staff.extend(d.members.iter().filter_map(|m| t.staff.get(m.0)));
+    }
+    let mut emails: Vec<&str> = Vec::new();
+    for email in staff.into_iter().filter_map(|s| s.email.as_ref()) {
+        if !emails.contains(&email.as_str()) {
+            emails.push(email.as_str());
+        }
+    }
+    emails
+        .into_iter()
+        .filter_map(|email| {
+            let letter = MissedCallLetter {
+                tenant: t.id.clone(),
+                caller: record.caller.clone(),
+                callee: record.callee.clone(),
+                number: record.number.clone(),
+                started_ms: record.started_ms,
+                ring_ms: record.ring_ms,
+                departments: rang.iter().map(|d| d.name.clone()).collect(),
+                offered: record.offered.clone(),
+                email: email.to_owned(),
+                language: t.language.code().to_owned(),
+                timezone: t.timezone.name().to_owned(),
+            };
+            serde_json::to_value(letter)
+                .ok()
+                .map(|v| (MISSED_CALL.to_owned(), v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +403,75 @@ tenants:
         let r = &voicemail_recipients(&config, &resolution, "acme", "staff:anna")[0];
         assert_eq!(
             (r.language.as_str(), r.timezone.as_str()),
+            ("en", "Europe/Moscow")
+        );
+    }
+
+    #[test]
+    fn missed_call_letters_go_to_who_asked_and_was_offered_or_whose_department_rang() {
+        let yaml = YAML
+            .replace(
+                "{ name: Anna, login: anna, email: anna@example.com }",
+                "{ name: Anna, login: anna, email: anna@example.com, notify: { missed_calls: true } }",
+            )
+            .replace(
+                "      - { id: sales,",
+                "      - { id: support, strategy: all_at_once, members: [vera], notify: { missed_calls: true } }\n      - { id: sales,",
+            );
+        let config = validate_text(&yaml).unwrap();
+        let resolution = resolve(&config, &BTreeMap::new(), &mut || "pw".to_owned());
+        let record = |offered: &[&str], departments: &[&str], outcome| CallRecord {
+            tenant: "acme".into(),
+            caller: "+79161112233".into(),
+            callee: "+74951234567".into(),
+            offered: offered.iter().map(|s| s.to_string()).collect(),
+            departments: departments.iter().map(|s| s.to_string()).collect(),
+            outcome,
+            ..CallRecord::default()
+        };
+        let to = |r: &CallRecord| {
+            missed_call_letters(&config, &resolution, r)
+                .into_iter()
+                .map(|(kind, v)| {
+                    assert_eq!(kind, MISSED_CALL);
+                    let l: MissedCallLetter = serde_json::from_value(v).unwrap();
+                    l.email
+                })
+                .collect::<Vec<_>>()
+        };
+        // Anna asked; Vera did not, but support (where she is) did.
+        assert_eq!(
+            to(&record(
+                &["anna (mobile +79990001122)", "vera"],
+                &[],
+                CallOutcome::Missed
+            )),
+            ["anna@example.com"]
+        );
+        assert_eq!(
+            to(&record(
+                &["anna", "vera"],
+                &["support"],
+                CallOutcome::Missed
+            )),
+            ["anna@example.com", "vera@example.com"]
+        );
+        assert!(to(&record(
+            &["vera", "boris", "+79990001122"],
+            &["sales"],
+            CallOutcome::Missed
+        ))
+        .is_empty());
+        assert!(to(&record(&["anna"], &[], CallOutcome::Answered)).is_empty());
+        let letters = missed_call_letters(
+            &config,
+            &resolution,
+            &record(&["vera"], &["support"], CallOutcome::Missed),
+        );
+        let letter: MissedCallLetter = serde_json::from_value(letters[0].1.clone()).unwrap();
+        assert_eq!(letter.departments, ["support"]);
+        assert_eq!(
+            (letter.language.as_str(), letter.timezone.as_str()),
             ("en", "Europe/Moscow")
         );
     }

@@ -3,12 +3,12 @@
 //! (compiled into the binary). The first line of a `.txt` template is the subject, the rest
 //! after one blank line the body; `.html` templates escape every value.
 
-use super::payload::{VoicemailLetter, WelcomeLetter};
+use super::payload::{MissedCallLetter, VoicemailLetter, WelcomeLetter};
 use minijinja::{context, Environment};
 use std::sync::OnceLock;
 
 /// The shipped templates: (name, source).
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "ru/welcome.txt",
         include_str!("../../assets/mail/ru/welcome.txt"),
@@ -40,6 +40,22 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "en/voicemail.html",
         include_str!("../../assets/mail/en/voicemail.html"),
+    ),
+    (
+        "ru/missed_call.txt",
+        include_str!("../../assets/mail/ru/missed_call.txt"),
+    ),
+    (
+        "ru/missed_call.html",
+        include_str!("../../assets/mail/ru/missed_call.html"),
+    ),
+    (
+        "en/missed_call.txt",
+        include_str!("../../assets/mail/en/missed_call.txt"),
+    ),
+    (
+        "en/missed_call.html",
+        include_str!("../../assets/mail/en/missed_call.html"),
     ),
 ];
 
@@ -151,6 +167,23 @@ pub fn voicemail(letter: &VoicemailLetter, attached: bool) -> Result<Rendered, R
     )
 }
 
+/// A missed-call letter.
+pub fn missed_call(letter: &MissedCallLetter) -> Result<Rendered, RenderError> {
+    render(
+        "missed_call",
+        &letter.language,
+        context! {
+            caller => &letter.caller,
+            callee => &letter.callee,
+            number => &letter.number,
+            time => local_time(letter.started_ms, &letter.timezone),
+            ring => duration(letter.ring_ms),
+            departments => &letter.departments,
+            offered => &letter.offered,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +287,45 @@ mod tests {
         assert!(r.subject.starts_with("Новое голосовое сообщение"));
         assert!(r.text.contains("не приложена"), "{}", r.text);
         assert!(r.html.contains("не приложена"));
+    }
+
+    #[test]
+    fn missed_call_letters_say_who_called_when_and_who_it_was_offered_to() {
+        let mut letter = MissedCallLetter {
+            tenant: "acme".into(),
+            caller: "+79161112233".into(),
+            callee: "+74951234567".into(),
+            number: Some("+74951234567".into()),
+            started_ms: 1_700_000_000_000,
+            ring_ms: 31_000,
+            departments: vec!["Sales <1>".into()],
+            offered: vec!["anna".into(), "boris (mobile +79990001122)".into()],
+            email: "anna@example.com".into(),
+            language: "en".into(),
+            timezone: "Europe/Moscow".into(),
+        };
+        let r = missed_call(&letter).unwrap();
+        assert_eq!(r.subject, "Missed call from +79161112233");
+        for needle in [
+            "2023-11-15 01:13:20 MSK",
+            "0:31",
+            "Sales <1>",
+            "anna, boris (mobile +79990001122)",
+            "Number:     +74951234567",
+        ] {
+            assert!(r.text.contains(needle), "{needle}: {}", r.text);
+        }
+        assert!(r.html.contains("Sales &lt;1&gt;"), "{}", r.html);
+        letter.language = "ru".into();
+        letter.number = None;
+        letter.departments.clear();
+        let r = missed_call(&letter).unwrap();
+        assert_eq!(r.subject, "Пропущенный звонок от +79161112233");
+        assert!(
+            !r.text.contains("Номер") && !r.text.contains("Отдел"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("Кому звонил: anna"), "{}", r.text);
     }
 }

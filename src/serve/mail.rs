@@ -1,5 +1,5 @@
-//! The mail sender: one tokio task (started by `pbx serve`) that takes due letters from the
-//! outbox, renders them (`mail::render`), sends them over SMTP with lettre, and marks each
+//! The mail sender: one tokio task (started by `pbx serve`) that takes due letters (welcome,
+//! voicemail, missed-call) from the outbox, renders them (`mail::render`), sends them over SMTP with lettre, and marks each
 //! one sent — with its plaintext password erased from the stored payload — or failed: a
 //! temporary failure (no connection, a 4xx answer) is tried again later (`mail::retry`), a
 //! permanent one (a 5xx answer, a letter that cannot be built) is given up and logged.
@@ -14,7 +14,7 @@
 
 use super::applier::{now_ms, Applier};
 use crate::config::model::{Smtp, SmtpSecurity};
-use crate::mail::payload::{self, VoicemailLetter, WelcomeLetter};
+use crate::mail::payload::{self, MissedCallLetter, VoicemailLetter, WelcomeLetter};
 use crate::mail::render::{self, Rendered};
 use crate::mail::retry::{next_attempt, Failure};
 use crate::store::{Outbox, OutboxEntry};
@@ -204,6 +204,19 @@ async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<
                 None => head.multipart(alternative(&r)),
             }
             .map_err(|e| e.to_string())?;
+            Ok(Built {
+                message,
+                keep: None,
+            })
+        }
+        payload::MISSED_CALL => {
+            let letter: MissedCallLetter = serde_json::from_value(entry.payload.clone())
+                .map_err(|e| format!("a malformed missed-call letter: {e}"))?;
+            let r = render::missed_call(&letter).map_err(|e| e.to_string())?;
+            let message = head
+                .subject(r.subject.clone())
+                .multipart(alternative(&r))
+                .map_err(|e| e.to_string())?;
             Ok(Built {
                 message,
                 keep: None,

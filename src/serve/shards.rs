@@ -358,7 +358,9 @@ pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
 /// to the journal and records to the history, in batches, each flushed before the next is
 /// taken (a crash loses no completed call, and a call the journal holds is closed at the next
 /// start), the registrations that changed once a second and at the end. A call routing gave up
-/// on says why, in the log as in its record.
+/// on says why, in the log as in its record. A missed call's letters (`notify.missed_calls`,
+/// under the running config) go into the outbox in the flush of its record, so they are
+/// enqueued exactly when the record is written: never lost with it, never twice.
 async fn write(
     applier: Arc<Applier>,
     mut incoming: mpsc::UnboundedReceiver<Call>,
@@ -426,7 +428,12 @@ async fn write(
                     applier.store().journal_calls(&in_progress)?;
                 }
                 if !records.is_empty() {
-                    applier.store().append_calls(&records)?;
+                    let letters = missed_call_letters(&applier, &records);
+                    applier.store().append_calls_with_letters(
+                        &records,
+                        &letters,
+                        super::applier::now_ms(),
+                    )?;
                 }
                 applier.store().save_bindings(&bindings)
             })
@@ -443,6 +450,22 @@ async fn write(
             return;
         }
     }
+}
+
+/// The missed-call letters of `records` under the running config (none before one runs).
+fn missed_call_letters(
+    applier: &Applier,
+    records: &[CallRecord],
+) -> Vec<(String, serde_json::Value)> {
+    let Some(running) = applier.running() else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .flat_map(|r| {
+            crate::mail::payload::missed_call_letters(&running.config, &running.resolution, r)
+        })
+        .collect()
 }
 
 /// The request limits of a running config: its rate, its trusted networks, and the addresses

@@ -8,6 +8,8 @@
 //! | `calls`           | `ended_ms` (8 bytes BE) `id` (8, BE) | JSON [`CallRecord`]     |
 //! | `calls_by_tenant` | `tenant` NUL `ended_ms` `id`         | empty                   |
 //! | `last_calls`      | `tenant` NUL `login`                 | u64 ms BE (`counters`)  |
+//!
+//! A batch may carry letters (missed-call notices) that go into the outbox in the same flush.
 
 use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -115,7 +117,20 @@ pub struct CallQuery {
 pub trait CallHistory {
     /// Appends `records` and flushes once for the whole batch. The staff member who answered
     /// a call has its time as their last received call (evenly's counter) in the same flush.
-    fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError>;
+    fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+        self.append_calls_with_letters(records, &[], 0)
+    }
+
+    /// Appends `records` as [`CallHistory::append_calls`] does, and enqueues `letters`
+    /// (kind, payload; due at `now_ms`) in the outbox in the same flush, written before the
+    /// records: a record that survives a crash has its letters, and a batch written is never
+    /// written again, so each letter is enqueued once.
+    fn append_calls_with_letters(
+        &self,
+        records: &[CallRecord],
+        letters: &[(String, serde_json::Value)],
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
 
     /// The records `query` asks for, newest first, each with its `cursor`.
     fn calls(&self, query: &CallQuery) -> Result<Vec<CallRecord>, StoreError>;
@@ -149,7 +164,23 @@ fn cursor_key(cursor: &str) -> Result<[u8; 16], StoreError> {
 }
 
 impl CallHistory for Store {
-    fn append_calls(&self, records: &[CallRecord]) -> Result<(), StoreError> {
+    fn append_calls_with_letters(
+        &self,
+        records: &[CallRecord],
+        letters: &[(String, serde_json::Value)],
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let outbox = self.tree("outbox")?;
+        for (kind, payload) in letters {
+            let id = self.db.generate_id().map_err(storage("outbox id"))?;
+            let entry = super::outbox::new_entry(id, kind, payload.clone(), now_ms);
+            outbox
+                .insert(
+                    id.to_be_bytes(),
+                    super::codec::encode("outbox entry", &entry)?,
+                )
+                .map_err(storage("write outbox"))?;
+        }
         let calls = self.tree("calls")?;
         let open = self.tree("open_calls")?;
         let by_tenant = self.tree("calls_by_tenant")?;
@@ -255,6 +286,37 @@ mod tests {
             outcome: CallOutcome::Answered,
             ..CallRecord::default()
         }
+    }
+
+    #[test]
+    fn letters_written_with_a_batch_are_in_the_outbox_after_a_reopen() {
+        use crate::store::{Delivery, Outbox};
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let letters = vec![(
+                "missed_call_letter".to_owned(),
+                serde_json::json!({"email": "anna@example.com"}),
+            )];
+            store
+                .append_calls_with_letters(&[record("a", 100)], &letters, 42)
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let entries = store.outbox(10).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].kind, "missed_call_letter");
+        assert_eq!(
+            entries[0].delivery,
+            Delivery::Pending {
+                next_attempt_ms: 42
+            }
+        );
+        let query = CallQuery {
+            limit: 10,
+            ..CallQuery::default()
+        };
+        assert_eq!(store.calls(&query).unwrap().len(), 1);
     }
 
     #[test]

@@ -2,10 +2,14 @@
 //! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
 //! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
 //! again across a restart; the outbox shows them sent and keeps no
-//! password; a server that answers 451 first gets the letter once, on the retry; a voicemail
+//! password; a server that answers 451 first gets the letter once, on the retry; a letter written
+//! while the mail server is down arrives once after a `kill -9` and a restart; a missed call
+//! (SIPp: the callee's phone is busy, the caller hangs up in the voicemail greeting) mails a
+//! missed-call letter to the callee who asked for them, once, and nothing to one who did not; a voicemail
 //! letter carries its recording as `audio/wav`, or says it is gone; letters wait while no
 //! `server.smtp` is configured and go out once a reload adds it.
 
+use crate::peers::{credentials, ok, phone, scenario_path, sipp};
 use crate::support::{server_config, wait_until_or, Server, TOKEN};
 use mail_parser::MimeHeaders;
 use pbx::mail::payload::Recipient;
@@ -44,12 +48,23 @@ struct Sink {
 impl Sink {
     /// Starts one that answers the first `fail` letters with 451.
     fn start(fail: u32) -> Sink {
+        Sink::start_with(fail, None)
+    }
+
+    /// Starts one that answers every recipient with 451 until the file `gate` exists.
+    fn start_gated(gate: &Path) -> Sink {
+        Sink::start_with(0, Some(gate))
+    }
+
+    fn start_with(fail: u32, gate: Option<&Path>) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(dir.path())
-            .arg(fail.to_string())
+        let mut command = Command::new(python());
+        command.arg(script).arg(dir.path()).arg(fail.to_string());
+        if let Some(gate) = gate {
+            command.arg(gate);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -216,6 +231,59 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
     }
 }
 
+/// Exactly once across `kill -9`, for a letter written while the mail server is down. The
+/// sink keeps its port for the whole test (no released port is handed on, so nothing else can
+/// take it) but refuses every recipient with 451 until the test creates its gate file: at the
+/// apply the mail server is down for mail, the letter waits in the outbox for its retry, the
+/// PBX is killed with SIGKILL, the gate opens, and the restarted PBX sends the letter it had
+/// written before the kill (with the password of that apply) — once, and not again after a
+/// second kill and restart.
+#[test]
+fn a_letter_written_while_the_mail_server_is_down_arrives_once_across_kill_9() {
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("open");
+    let sink = Sink::start_gated(&gate);
+    let server = Server::start(&config(&sink));
+    let password = password(&server);
+    server.wait_for_log("trying again in 10 s");
+    assert!(sink.letters().is_empty());
+    assert_eq!(outbox(&server)[0]["state"], "pending");
+    let dir = server.kill();
+
+    std::fs::write(&gate, b"").unwrap();
+    let server = Server::start_in(dir);
+    wait_until_or(
+        "the letter arrives after the restart",
+        Duration::from_secs(30),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1, "{}", server.log());
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(letter.body_text(0).unwrap().contains(&password));
+    assert!(
+        !server.log().contains("new credentials"),
+        "the restart made no new password: {}",
+        server.log()
+    );
+    let sent = outbox(&server);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0]["state"].as_str(), sent[0]["attempts"].as_u64()),
+        (Some("sent"), Some(2))
+    );
+
+    // Killed again once it was sent: the next start sends nothing.
+    let dir = server.kill();
+    let server = Server::start_in(dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.letters().len(), 1, "{}", server.log());
+    assert_eq!(outbox(&server)[0]["state"], "sent");
+}
+
 #[test]
 fn a_letter_answered_451_is_sent_once_on_the_retry() {
     let sink = Sink::start(1);
@@ -379,4 +447,75 @@ fn letters_wait_without_smtp_and_go_out_once_a_config_has_it() {
         server.log().matches("letters wait in the outbox").count(),
         1
     );
+}
+
+/// A missed call end to end: Maria (who has an e-mail and `notify: { missed_calls: true }`)
+/// is busy on her phone (SIPp answers 486), Ivan hears her voicemail greeting and hangs up in
+/// it, so the call ends `missed`; Maria gets one `missed_call_letter` with the caller, the
+/// time and who it was offered to, and a restart sends nothing again. Ivan's call to Oleg
+/// (who has an e-mail but did not ask) mails nothing.
+#[test]
+fn a_missed_call_mails_a_notice_to_the_callee_who_asked_for_one() {
+    let sink = Sink::start(0);
+    let staff = "      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\", email: maria@example.com, notify: { missed_calls: true } }\n      - { name: Oleg, login: oleg, extension: \"203\", password: \"oleg-secret-2024\", email: oleg@example.com }\n";
+    let yaml =
+        server_config(staff).replacen("server:\n", &format!("server:\n{}", sink.smtp_yaml()), 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), yaml).unwrap();
+    let server = Server::start_in(dir);
+    let peers = tempfile::tempdir().unwrap();
+    let call = |callee: (&str, &str), extension: &str| {
+        let uas = phone(&server, peers.path(), callee, "uas_busy.xml", 1);
+        let csv = credentials(peers.path(), ("ivan", "ivan-secret-2024"));
+        let scenario = scenario_path("uac_call.xml");
+        let out = sipp(
+            server.sip.unwrap(),
+            peers.path(),
+            scenario.to_str().unwrap(),
+            &["-inf", &csv, "-s", extension, "-d", "200"],
+        )
+        .output()
+        .unwrap();
+        ok(&out, "the caller");
+        uas.finished("the callee");
+    };
+    call(("oleg", "oleg-secret-2024"), "203");
+    call(("maria", "maria-secret-2024"), "202");
+    let records = server.history("acme", 2);
+    assert!(
+        records.iter().all(|r| r["outcome"] == "missed"),
+        "{records:?}"
+    );
+    wait_until_or(
+        "the missed-call letter arrives",
+        Duration::from_secs(20),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1, "{}", server.log());
+    let raw = std::fs::read(&letters[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to = letter
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address());
+    assert_eq!(to, Some("maria@example.com"));
+    assert_eq!(letter.subject(), Some("Пропущенный звонок от ivan"));
+    let text = letter.body_text(0).unwrap();
+    assert!(text.contains("Кому звонил: maria"), "{text}");
+    assert!(text.contains("Время:"), "{text}");
+    assert!(letter.body_html(0).unwrap().contains("maria"));
+    let entries = outbox(&server);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (entries[0]["kind"].as_str(), entries[0]["state"].as_str()),
+        (Some("missed_call_letter"), Some("sent"))
+    );
+
+    let dir = server.kill();
+    let server = Server::start_in(dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.letters().len(), 1, "{}", server.log());
 }

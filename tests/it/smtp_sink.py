@@ -1,9 +1,11 @@
 """A real SMTP server for the mail tests (aiosmtpd): binds 127.0.0.1 on a port the system
 chooses, prints that port on the first line of stdout, and writes every message it accepts
 to DIR as 0000.eml, 0001.eml, ... (written whole, then renamed). With FAIL > 0 it answers the
-first FAIL messages' DATA with 451 (a temporary failure) instead.
+first FAIL messages' DATA with 451 (a temporary failure) instead. With GATE, every
+recipient is answered 451 (the mail system is not ready) until the file GATE exists: a
+server that is down for mail, yet keeps its port, so no other process can take it meanwhile.
 
-Usage: python3 smtp_sink.py DIR [FAIL]
+Usage: python3 smtp_sink.py DIR [FAIL [GATE]]
 """
 import asyncio
 import os
@@ -14,10 +16,17 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, out, fail):
+    def __init__(self, out, fail, gate):
         self.out = out
         self.fail = fail
+        self.gate = gate
         self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.gate is not None and not os.path.exists(self.gate):
+            return "451 4.3.2 not accepting mail yet"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.fail > 0:
@@ -37,7 +46,8 @@ class Sink:
 async def main():
     out = sys.argv[1]
     fail = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    sink = Sink(out, fail)
+    gate = sys.argv[3] if len(sys.argv) > 3 else None
+    sink = Sink(out, fail, gate)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     loop = asyncio.get_running_loop()

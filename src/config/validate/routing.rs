@@ -216,6 +216,11 @@ pub(super) fn check_department(
         no_answer: no_answer?,
         impatient_callers: opt(impatient)?,
         voicemail_greeting: opt(greeting)?,
+        notify_missed_calls: d
+            .notify
+            .as_ref()
+            .and_then(|n| n.missed_calls)
+            .unwrap_or(false),
     })
 }
 

@@ -171,6 +171,19 @@ pub(super) fn check_staff(
         .extension
         .as_deref()
         .and_then(|e| Extension::parse(e).ok());
+    let notify_missed_calls = s
+        .notify
+        .as_ref()
+        .and_then(|n| n.missed_calls)
+        .unwrap_or(false);
+    if notify_missed_calls && s.email.is_none() {
+        ctx.warn(
+            Code::NoticeNowhere,
+            &path.key("notify").key("missed_calls"),
+            "missed calls are to be told by e-mail, but there is no `email`",
+        )
+        .help = Some("add an `email`, or remove `notify.missed_calls`".into());
+    }
     let (login, login_generated) = login?;
     Some(model::Staff {
         name: s.name.clone(),
@@ -185,6 +198,7 @@ pub(super) fn check_staff(
         ring_time: ring_time?,
         no_answer: no_answer?,
         voicemail_greeting: opt(voicemail_greeting)?,
+        notify_missed_calls,
     })
 }
 
