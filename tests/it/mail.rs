@@ -138,6 +138,17 @@ fn outbox(server: &Server) -> Vec<serde_json::Value> {
     response.body_mut().read_json().unwrap()
 }
 
+/// Waits until no letter is pending: the sender sends only pending letters, so from then on
+/// nothing more can arrive — what the sink holds is everything that will.
+fn settled(server: &Server) {
+    wait_until_or(
+        "no letter pending",
+        Duration::from_secs(30),
+        || outbox(server).iter().all(|e| e["state"] != "pending"),
+        || server.log(),
+    );
+}
+
 #[test]
 fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets() {
     let sink = Sink::start(0);
@@ -213,7 +224,7 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
     // A restart sends nothing again.
     let dir = server.stop();
     let server = Server::start_in(dir);
-    std::thread::sleep(Duration::from_secs(2));
+    settled(&server);
     assert_eq!(sink.letters().len(), 2, "{}", server.log());
     assert!(outbox(&server).iter().all(|e| e["state"] == "sent"));
 
@@ -258,7 +269,7 @@ fn a_letter_written_while_the_mail_server_is_down_arrives_once_across_kill_9() {
         || !sink.letters().is_empty(),
         || server.log(),
     );
-    std::thread::sleep(Duration::from_secs(1));
+    settled(&server);
     let letters = sink.letters();
     assert_eq!(letters.len(), 1, "{}", server.log());
     let raw = std::fs::read(&letters[0]).unwrap();
@@ -279,7 +290,7 @@ fn a_letter_written_while_the_mail_server_is_down_arrives_once_across_kill_9() {
     // Killed again once it was sent: the next start sends nothing.
     let dir = server.kill();
     let server = Server::start_in(dir);
-    std::thread::sleep(Duration::from_secs(2));
+    settled(&server);
     assert_eq!(sink.letters().len(), 1, "{}", server.log());
     assert_eq!(outbox(&server)[0]["state"], "sent");
 }
@@ -303,7 +314,7 @@ fn a_letter_answered_451_is_sent_once_on_the_retry() {
         || !sink.letters().is_empty(),
         || server.log(),
     );
-    std::thread::sleep(Duration::from_secs(1));
+    settled(&server);
     let letters = sink.letters();
     assert_eq!(letters.len(), 1);
     let raw = std::fs::read(&letters[0]).unwrap();
@@ -379,7 +390,7 @@ fn a_voicemail_letter_carries_its_recording_or_says_it_is_gone() {
         || sink.letters().len() >= 2,
         || server.log(),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    settled(&server);
     let letters = sink.letters();
     assert_eq!(letters.len(), 2);
     let raws: Vec<Vec<u8>> = letters.iter().map(|p| std::fs::read(p).unwrap()).collect();
@@ -437,7 +448,7 @@ fn letters_wait_without_smtp_and_go_out_once_a_config_has_it() {
         || !sink.letters().is_empty(),
         || server.log(),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    settled(&server);
     let letters = sink.letters();
     assert_eq!(letters.len(), 1);
     let raw = std::fs::read(&letters[0]).unwrap();
@@ -492,7 +503,7 @@ fn a_missed_call_mails_a_notice_to_the_callee_who_asked_for_one() {
         || !sink.letters().is_empty(),
         || server.log(),
     );
-    std::thread::sleep(Duration::from_secs(1));
+    settled(&server);
     let letters = sink.letters();
     assert_eq!(letters.len(), 1, "{}", server.log());
     let raw = std::fs::read(&letters[0]).unwrap();
@@ -516,6 +527,6 @@ fn a_missed_call_mails_a_notice_to_the_callee_who_asked_for_one() {
 
     let dir = server.kill();
     let server = Server::start_in(dir);
-    std::thread::sleep(Duration::from_secs(2));
+    settled(&server);
     assert_eq!(sink.letters().len(), 1, "{}", server.log());
 }
