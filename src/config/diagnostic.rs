@@ -85,7 +85,7 @@ codes! {
     DuplicateId = "E0114" "duplicate-id" "Two tenants, departments, menus, schedules or trunks share an id.";
     IdInvalid = "E0115" "id-invalid" "An id must be lower-case letters, digits, `-` and `_`.";
     EmailInvalid = "E0116" "email-invalid" "An e-mail address is malformed.";
-    CountRange = "E0117" "count-range" "A count outside its range (`max_users`, a menu's `repeat`, a rewrite's `length`, `server.security` failure counts).";
+    CountRange = "E0117" "count-range" "A count outside its range (`max_users`, a menu's `repeat`, a rewrite's `length`, `server.security` failure counts, `server.limits`).";
     LoginDigits = "E0118" "login-digits" "A login made only of digits: calls dialled to that number would reach the person.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";

@@ -40,6 +40,28 @@ pub struct Server {
     pub admin_token: Option<SecretRef>,
     pub smtp: Option<Smtp>,
     pub security: Security,
+    pub limits: Limits,
+}
+
+/// Caps on registrations and concurrent calls (`server.limits`), defaults filled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Devices one staff member may have registered (at least 1).
+    pub contacts_per_person: u32,
+    /// Calls in progress per tenant (0: no limit).
+    pub calls_per_tenant: u32,
+    /// Calls one staff member may be on (0: no limit).
+    pub calls_per_person: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            contacts_per_person: 10,
+            calls_per_tenant: 0,
+            calls_per_person: 0,
+        }
+    }
 }
 
 /// Password-guessing protection, defaults filled in.

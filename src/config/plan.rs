@@ -508,6 +508,18 @@ fn server_view(s: &Server, base: &Path) -> View {
             ),
         );
     }
+    // Also shown only when set.
+    let l = &s.limits;
+    if *l != crate::config::model::Limits::default() {
+        put(
+            &mut v,
+            "limits",
+            format!(
+                "contacts_per_person {}, calls_per_tenant {}, calls_per_person {}",
+                l.contacts_per_person, l.calls_per_tenant, l.calls_per_person
+            ),
+        );
+    }
     let trusted: Vec<String> = g.trusted.iter().map(ToString::to_string).collect();
     put_opt(
         &mut v,

@@ -64,6 +64,33 @@ pub struct Server {
     /// ignored). Applied live on reload.
     #[serde(default)]
     pub security: SecuritySettings,
+    /// Caps on what one person or one company may hold at once: registered devices per staff
+    /// member, calls in progress per tenant and per person. Applied live on reload (calls
+    /// already in progress are never cut).
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+/// Caps on registrations and concurrent calls. A REGISTER adding a device beyond
+/// `contacts_per_person` is refused with 403 (refreshing a device already registered, and
+/// unregistering, always work); a call beyond `calls_per_tenant` gets 503 with Retry-After; a
+/// call from a person at `calls_per_person`, or dialled straight to one, gets 486 (and a
+/// department does not ring that person). Each refusal is one `limit:` line in the server log.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Devices (SIP contacts) one staff member may have registered at once. From 1 to 100.
+    /// Default: 10.
+    #[schemars(range(min = 1, max = 100))]
+    pub contacts_per_person: Option<u32>,
+    /// Calls in progress (ringing or talking) one tenant may have at once, inbound, internal
+    /// and outbound together. `0`: no limit. From 0 to 100000. Default: 0.
+    #[schemars(range(min = 0, max = 100000))]
+    pub calls_per_tenant: Option<u32>,
+    /// Calls one staff member may be on at once: calls they make count from their start, calls
+    /// they take from their answer. `0`: no limit. From 0 to 1000. Default: 0.
+    #[schemars(range(min = 0, max = 1000))]
+    pub calls_per_person: Option<u32>,
 }
 
 /// Password-guessing protection. A failed digest response is a REGISTER or INVITE whose

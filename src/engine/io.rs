@@ -111,6 +111,60 @@ pub enum Notice {
     NoRelayPorts,
     /// Password guessing: a failed digest response, a ban, its end, an account under attack.
     Security(super::guard::Event),
+    /// A request refused by a `server.limits` cap.
+    Limit(Limit),
+}
+
+/// A `server.limits` cap that refused a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// A REGISTER would have added a device beyond `contacts_per_person` (403).
+    Contacts {
+        tenant: String,
+        login: String,
+        limit: usize,
+        source: SocketAddr,
+    },
+    /// A call beyond the tenant's `calls_per_tenant` (503).
+    TenantCalls { tenant: String, limit: u32 },
+    /// A call from (or dialled straight to) a person at `calls_per_person` (486).
+    PersonCalls {
+        tenant: String,
+        login: String,
+        limit: u32,
+        /// Whether the person was the caller (else the callee).
+        calling: bool,
+    },
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Contacts {
+                tenant,
+                login,
+                limit,
+                source,
+            } => write!(
+                f,
+                "limit: {login}@{tenant}: REGISTER from {source} refused with 403, it would add a device beyond contacts_per_person {limit}"
+            ),
+            Limit::TenantCalls { tenant, limit } => write!(
+                f,
+                "limit: tenant {tenant}: a call refused with 503, {limit} call(s) in progress (calls_per_tenant)"
+            ),
+            Limit::PersonCalls {
+                tenant,
+                login,
+                limit,
+                calling,
+            } => write!(
+                f,
+                "limit: {login}@{tenant}: a call {} refused with 486, {limit} call(s) in progress (calls_per_person)",
+                if *calling { "from them" } else { "to them" }
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Notice {
@@ -136,6 +190,7 @@ impl fmt::Display for Notice {
                 code,
             } => write!(f, "trunk {trunk}: unregistered from {gateway} ({code})"),
             Notice::Security(event) => write!(f, "{event}"),
+            Notice::Limit(limit) => write!(f, "{limit}"),
             Notice::NoRelayPorts => write!(
                 f,
                 "no RTP relay ports ready (server.rtp range exhausted?): a call was refused with 503"

@@ -421,6 +421,7 @@ impl Engine {
                     answer,
                     changed,
                     attempt,
+                    refused,
                 } = registration::register(
                     &request,
                     from,
@@ -441,6 +442,9 @@ impl Engine {
                     self.stats.registrations += 1;
                 }
                 self.reply(key.as_ref(), reply_to, &answer);
+                if let Some(limit) = refused {
+                    self.out.push_back(Output::Notice(io::Notice::Limit(limit)));
+                }
                 if let Some(aor) = changed {
                     let bindings = self.shared.location.lookup(&aor, self.now.wall_ms);
                     self.out.push_back(Output::Bindings { aor, bindings });

@@ -3,11 +3,13 @@
 //! user gets exactly the answer a wrong password gets), and the bindings changed by the
 //! registrar's rules over the shared location. Pure: the answer comes back, with the address
 //! of record whose bindings changed (to persist) and the digest response checked, if one was
-//! (for the `Guard`).
+//! (for the `Guard`). The most devices a person may register is `server.limits.
+//! contacts_per_person` of the running config; a REGISTER that would add one beyond it gets
+//! 403 with a `Warning` saying so, and a `limit:` notice for the log.
 
 use super::directory::Directory;
 use super::guard::Attempt;
-use super::io::Now;
+use super::io::{Limit, Now};
 use super::random::Random;
 use crate::sip::auth::{Credentials, DigestAuth, Verdict};
 use crate::sip::link::{Link, Peer};
@@ -24,6 +26,8 @@ pub struct Registered {
     pub changed: Option<Aor>,
     /// The digest response it carried, when one was checked (passed or wrong).
     pub attempt: Option<Attempt>,
+    /// The limit that refused it, if one did (for the log).
+    pub refused: Option<Limit>,
 }
 
 /// The answer to `request`, the AOR whose bindings it changed, the response it carried.
@@ -39,6 +43,7 @@ pub fn register(
     now: Now,
 ) -> Registered {
     let mut attempt = None;
+    let mut refused = None;
     let (answer, changed) = answer(
         request,
         from,
@@ -49,11 +54,13 @@ pub fn register(
         random,
         now,
         &mut attempt,
+        &mut refused,
     );
     Registered {
         answer,
         changed,
         attempt,
+        refused,
     }
 }
 
@@ -68,6 +75,7 @@ fn answer(
     random: &mut Random,
     now: Now,
     attempt: &mut Option<Attempt>,
+    refused: &mut Option<Limit>,
 ) -> (Response, Option<Aor>) {
     let tag = random.tag();
     let domain = match request.uri() {
@@ -168,6 +176,8 @@ fn answer(
             Link::Tcp => Transport::Tcp,
         },
     };
+    let max = directory.config.server.limits.contacts_per_person;
+    let registrar = registrar.with_max_contacts(usize::try_from(max).unwrap_or(usize::MAX));
     match registrar.register(location, register, now.wall_ms) {
         Outcome::Ok(bindings) => {
             let mut r = respond(request, StatusCode::OK, "OK", &tag);
@@ -192,6 +202,19 @@ fn answer(
             respond(request, StatusCode::BAD_REQUEST, reason, &tag),
             None,
         ),
+        Outcome::TooManyContacts { limit } => {
+            let mut r = respond(request, StatusCode::FORBIDDEN, "Too Many Devices", &tag);
+            let text = format!("Too many registered devices: at most {limit}");
+            r.headers_mut()
+                .push("Warning", format!("399 {domain} \"{text}\""));
+            *refused = Some(Limit::Contacts {
+                tenant: tenant.id.clone(),
+                login: credentials.username.clone(),
+                limit,
+                source: from.addr,
+            });
+            (r, None)
+        }
         Outcome::OutOfOrder => (
             respond(
                 request,

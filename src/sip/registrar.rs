@@ -7,6 +7,14 @@
 //! `Contact: *` with `Expires: 0` removes all; requests asking for less than `min_expires` get
 //! 423 with `Min-Expires`. A binding remembers the address the REGISTER came from, so a phone
 //! behind NAT is reached where it really is.
+//!
+//! A person has at most `max_contacts` devices. A REGISTER that would add a device beyond it
+//! is refused whole (`TooManyContacts`, sent as 403 with a Warning) and changes nothing; one
+//! that only refreshes or removes devices already registered is always accepted (even when a
+//! lowered limit leaves the person above it), and so is `Contact: *`. Refusing, rather than
+//! replacing the oldest device as Kamailio's `max_contacts` can, keeps a working desk phone from
+//! being silently pushed out by an eleventh softphone (or by someone holding a leaked password):
+//! the device that asked for too much is the one that hears of it.
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -73,6 +81,8 @@ pub enum Outcome {
     BadRequest(&'static str),
     /// 500: an older or repeated CSeq for the same Call-ID (RFC 3261 §10.3 step 7).
     OutOfOrder,
+    /// 403: the REGISTER would leave the person with more than `limit` devices.
+    TooManyContacts { limit: usize },
 }
 
 /// Registration limits.
@@ -137,6 +147,16 @@ impl Registrar {
         Registrar { limits }
     }
 
+    /// The same rules with at most `max` devices a person (at least 1).
+    pub fn with_max_contacts(self, max: usize) -> Registrar {
+        Registrar {
+            limits: Limits {
+                max_contacts: max.max(1),
+                ..self.limits
+            },
+        }
+    }
+
     /// Applies a REGISTER to `location`.
     pub fn register(&self, location: &dyn Location, r: Register, now_ms: u64) -> Outcome {
         let aor = Aor::new(&r.tenant, &r.login);
@@ -173,6 +193,12 @@ impl Registrar {
                 outcome = Outcome::OutOfOrder;
                 return;
             }
+            if adds_beyond(existing, &list, r.expires, limits) {
+                outcome = Outcome::TooManyContacts {
+                    limit: limits.max_contacts,
+                };
+                return;
+            }
             for c in &list {
                 let expires = c
                     .expires
@@ -182,13 +208,6 @@ impl Registrar {
                 existing.retain(|b| b.contact != c.uri);
                 if expires == 0 {
                     continue;
-                }
-                if existing.len() >= limits.max_contacts {
-                    // The oldest-expiring device makes room.
-                    if let Some(i) = (0..existing.len()).min_by_key(|&i| existing[i].expires_at_ms)
-                    {
-                        existing.remove(i);
-                    }
                 }
                 existing.push(Binding {
                     contact: c.uri.clone(),
@@ -203,6 +222,29 @@ impl Registrar {
         });
         outcome
     }
+}
+
+/// Whether applying `list` to the live bindings `existing` adds a device and leaves more than
+/// `max_contacts` (refreshes and removals never count against the limit).
+fn adds_beyond(
+    existing: &[Binding],
+    list: &[ContactParam],
+    expires: Option<u32>,
+    limits: Limits,
+) -> bool {
+    let mut after: Vec<&str> = existing.iter().map(|b| b.contact.as_str()).collect();
+    let mut adds = false;
+    for c in list {
+        let keep = c.expires.or(expires).unwrap_or(limits.default_expires) != 0;
+        let known = after.contains(&c.uri.as_str());
+        if keep && !known {
+            after.push(&c.uri);
+            adds = true;
+        } else if !keep {
+            after.retain(|u| *u != c.uri);
+        }
+    }
+    adds && after.len() > limits.max_contacts
 }
 
 /// The live bindings with their remaining whole seconds.
@@ -367,6 +409,122 @@ mod tests {
             loc.lookup(&Aor::new("acme", "ivan"), T0).len(),
             10,
             "at most 10 devices a person"
+        );
+    }
+
+    fn list(items: &[(&str, Option<u32>)]) -> Contacts {
+        Contacts::List(
+            items
+                .iter()
+                .map(|(uri, expires)| ContactParam {
+                    uri: uri.to_string(),
+                    expires: *expires,
+                })
+                .collect(),
+        )
+    }
+
+    /// Each row: a REGISTER against a person who already has `sip:a`, `sip:b` (limit 2).
+    #[test]
+    fn the_contact_limit_refuses_additions_only() {
+        let add_c = Outcome::TooManyContacts { limit: 2 };
+        let table: &[(&str, Contacts, Option<u32>, Option<Outcome>, usize)] = &[
+            (
+                "a third device",
+                list(&[("sip:c", None)]),
+                None,
+                Some(add_c.clone()),
+                2,
+            ),
+            ("a refresh", list(&[("sip:a", None)]), Some(600), None, 2),
+            (
+                "both refreshed",
+                list(&[("sip:a", None), ("sip:b", None)]),
+                None,
+                None,
+                2,
+            ),
+            ("one removed", list(&[("sip:a", Some(0))]), None, None, 1),
+            (
+                "one swapped for another",
+                list(&[("sip:a", Some(0)), ("sip:c", None)]),
+                None,
+                None,
+                2,
+            ),
+            (
+                "a refresh and an addition",
+                list(&[("sip:a", None), ("sip:c", None)]),
+                None,
+                Some(add_c),
+                2,
+            ),
+            (
+                "a new one with Expires: 0",
+                list(&[("sip:c", None)]),
+                Some(0),
+                None,
+                2,
+            ),
+            ("Contact: *", Contacts::All, Some(0), None, 0),
+            ("a query", Contacts::Query, None, None, 2),
+        ];
+        let r = Registrar::default().with_max_contacts(2);
+        for (what, contacts, expires, refused, left) in table {
+            let loc = MemoryLocation::default();
+            let first = r.register(
+                &loc,
+                reg(list(&[("sip:a", None), ("sip:b", None)]), None, "x", 1),
+                T0,
+            );
+            assert!(
+                matches!(first, Outcome::Ok(ref b) if b.len() == 2),
+                "{what}: {first:?}"
+            );
+            let out = r.register(&loc, reg(contacts.clone(), *expires, "y", 1), T0);
+            match refused {
+                Some(o) => assert_eq!(&out, o, "{what}"),
+                None => assert!(matches!(out, Outcome::Ok(_)), "{what}: {out:?}"),
+            }
+            assert_eq!(
+                loc.lookup(&Aor::new("acme", "ivan"), T0).len(),
+                *left,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_person_over_a_lowered_limit_still_refreshes_and_expired_devices_make_room() {
+        let loc = MemoryLocation::default();
+        let three = list(&[("sip:a", None), ("sip:b", None), ("sip:c", Some(60))]);
+        let wide = Registrar::default();
+        assert!(matches!(
+            wide.register(&loc, reg(three, None, "x", 1), T0),
+            Outcome::Ok(_)
+        ));
+        let narrow = wide.with_max_contacts(2);
+        assert!(matches!(
+            narrow.register(&loc, reg(list(&[("sip:b", None)]), None, "x", 2), T0),
+            Outcome::Ok(ref b) if b.len() == 3
+        ));
+        assert_eq!(
+            narrow.register(&loc, reg(list(&[("sip:d", None)]), None, "x", 3), T0),
+            Outcome::TooManyContacts { limit: 2 }
+        );
+        // `sip:c` expired, two are left: a third is still one too many; removing `sip:b` makes room.
+        let later = T0 + 61_000;
+        narrow.register(&loc, reg(list(&[("sip:b", Some(0))]), None, "x", 4), later);
+        assert!(matches!(
+            narrow.register(&loc, reg(list(&[("sip:d", None)]), None, "x", 5), later),
+            Outcome::Ok(ref b) if b.len() == 2
+        ));
+        assert_eq!(
+            Registrar::default()
+                .with_max_contacts(0)
+                .limits
+                .max_contacts,
+            1
         );
     }
 }

@@ -554,6 +554,7 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         }
     };
     let security = check_security(ctx, &s.security, &path.key("security"));
+    let limits = check_limits(ctx, &s.limits, &path.key("limits"));
     ok.then_some(())?;
     Some(model::Server {
         sip_listen,
@@ -578,6 +579,38 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         admin_token: admin_token?,
         smtp: smtp?,
         security: security?,
+        limits: limits?,
+    })
+}
+
+/// `server.limits`: each cap within its range (0 meaning no limit where allowed).
+fn check_limits(ctx: &mut Ctx, s: &raw::LimitSettings, path: &ConfigPath) -> Option<model::Limits> {
+    let defaults = model::Limits::default();
+    let contacts_per_person = ctx.count(
+        s.contacts_per_person,
+        defaults.contacts_per_person,
+        ranges::CONTACTS_PER_PERSON,
+        path,
+        "contacts_per_person",
+    );
+    let calls_per_tenant = ctx.count(
+        s.calls_per_tenant,
+        defaults.calls_per_tenant,
+        ranges::CALLS_PER_TENANT,
+        path,
+        "calls_per_tenant",
+    );
+    let calls_per_person = ctx.count(
+        s.calls_per_person,
+        defaults.calls_per_person,
+        ranges::CALLS_PER_PERSON,
+        path,
+        "calls_per_person",
+    );
+    Some(model::Limits {
+        contacts_per_person: contacts_per_person?,
+        calls_per_tenant: calls_per_tenant?,
+        calls_per_person: calls_per_person?,
     })
 }
 

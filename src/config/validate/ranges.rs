@@ -62,6 +62,15 @@ pub(crate) const ACCOUNT_FAILURES: Range<u32> = Range {
     min: 1,
     max: 100_000,
 };
+/// `server.limits.contacts_per_person`: 1 to 100.
+pub(crate) const CONTACTS_PER_PERSON: Range<u32> = Range { min: 1, max: 100 };
+/// `server.limits.calls_per_tenant`: 0 (no limit) to 100000.
+pub(crate) const CALLS_PER_TENANT: Range<u32> = Range {
+    min: 0,
+    max: 100_000,
+};
+/// `server.limits.calls_per_person`: 0 (no limit) to 1000.
+pub(crate) const CALLS_PER_PERSON: Range<u32> = Range { min: 0, max: 1000 };
 
 #[cfg(test)]
 mod tests {
