@@ -23,8 +23,12 @@
 //! (RFC 4733 and in-band from the driver, SIP INFO here — merged so a press counts once). A leg
 //! that answers later is bridged on the same ports, and the caller keeps the SDP it was given:
 //! the legs were offered only the codec the caller was answered with.
+//!
+//! A call over a `server.limits` cap is refused before it starts (`caps`); one that starts
+//! holds its places in the call counts until it finishes.
 
 use super::caller::{CallerSide, CallerState, Serving};
+use super::caps::{self, Holds};
 use super::context::{CallId, Ctx, End, Owner, Timer, Toward};
 use super::directory::{Directory, Tenant};
 use super::history;
@@ -132,6 +136,8 @@ pub struct Call {
     finished: Option<CallRecord>,
     /// The caller's key presses, each way they came, counted once.
     digits: Merge,
+    /// Its places in the tenant's and people's call counts (`server.limits`).
+    holds: Holds,
 }
 
 impl Call {
@@ -144,6 +150,34 @@ impl Call {
             let r = respond(&s.request, StatusCode::NOT_FOUND, "Not Found", &tag);
             ctx.respond(&s.key, &r);
             return None;
+        };
+        let limits = &s.directory.config.server.limits;
+        let mut holds = match Holds::take(ctx.presence, limits, tenant, s.caller.staff(), &s.entry)
+        {
+            Ok(holds) => holds,
+            Err(limit) => {
+                let (status, phrase) = caps::status(&limit);
+                let mut r = respond(&s.request, status, phrase, &tag);
+                caps::decorate(&mut r, &limit);
+                ctx.respond(&s.key, &r);
+                ctx.out.push_back(super::io::Output::Record(CallRecord {
+                    tenant: tenant.id.clone(),
+                    caller: s.caller.name().to_string(),
+                    callee: s.callee.clone(),
+                    started_ms: ctx.now.wall_ms,
+                    ended_ms: ctx.now.wall_ms,
+                    outcome: match limit {
+                        super::io::Limit::TenantCalls { .. } => CallOutcome::Unavailable,
+                        _ => CallOutcome::Busy,
+                    },
+                    status: Some(status.as_u16()),
+                    note: Some(limit.to_string()),
+                    ..CallRecord::default()
+                }));
+                ctx.out
+                    .push_back(super::io::Output::Notice(Notice::Limit(limit)));
+                return None;
+            }
         };
         let offer = std::str::from_utf8(s.request.body())
             .ok()
@@ -161,6 +195,7 @@ impl Call {
                     Some(pair)
                 }
                 None => {
+                    holds.release(ctx.presence);
                     let mut r = respond(
                         &s.request,
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -190,7 +225,10 @@ impl Call {
         };
         let trying = respond(&s.request, StatusCode::TRYING, "Trying", &tag);
         ctx.respond(&s.key, &trying);
-        let dialog = Dialog::as_uas(&s.request, &tag, s.from)?;
+        let Some(dialog) = Dialog::as_uas(&s.request, &tag, s.from) else {
+            holds.release(ctx.presence);
+            return None;
+        };
         ctx.index
             .dialogs
             .insert((dialog.call_id.clone(), tag.clone()), (id, End::Caller));
@@ -244,6 +282,7 @@ impl Call {
             flow_timer: None,
             finished: None,
             digits: Merge::new(),
+            holds,
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -365,6 +404,11 @@ impl Call {
         let targets = match callee {
             Callee::Devices(s) => {
                 let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
+                let cap = directory.config.server.limits.calls_per_person;
+                if ctx.presence.at_person_cap(&tenant.id, &login, cap) {
+                    // A person at their cap is not rung: the hunt goes on without them.
+                    return false;
+                }
                 ctx.location
                     .lookup(&Aor::new(&tenant.id, &login), ctx.now.wall_ms)
                     .into_iter()
@@ -593,6 +637,7 @@ impl Call {
         if let (Some(s), Some(tenant)) = (staff, directory.tenant(&self.domain)) {
             let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
             ctx.presence.received(&tenant.id, &login, ctx.now.wall_ms);
+            self.holds.answered_by(ctx.presence, &login);
             self.answered_by = Some(login);
         }
         self.count_talking(1, ctx);
@@ -1077,6 +1122,7 @@ impl Call {
         if let Phase::Connected(_) = self.phase {
             self.count_talking(-1, ctx);
         }
+        self.holds.release(ctx.presence);
         self.phase = Phase::Finished;
         let mut record = std::mem::take(&mut self.record);
         self.complete(&mut record, outcome, status, ctx.now.wall_ms);

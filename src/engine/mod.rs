@@ -19,6 +19,7 @@ pub mod admission;
 pub mod call;
 pub mod caller;
 pub mod calls;
+mod caps;
 pub mod context;
 pub mod directory;
 pub mod dispatch;

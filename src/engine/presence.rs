@@ -3,6 +3,11 @@
 //! engine at once (a call answered on one shard makes the person busy for all). `Live` is
 //! one call's view of it, handed to routing: the staff member making the call is never offered
 //! it (their own department does not ring them back).
+//!
+//! It also counts calls in progress for `server.limits`: per tenant (from a call's start to its
+//! end) and per person (a caller from the start, a callee from the answer). A cap is taken in
+//! one step under the count's lock (`take`), so two shards never both take the last place, and
+//! every count a call took is given back when it finishes, however it ends.
 
 use super::directory::Tenant;
 use crate::config::model::StaffId;
@@ -21,6 +26,11 @@ pub struct Presence {
     /// When each staff member last received (answered) a call, in ms since the epoch —
     /// evenly's order. Loaded from the store at start.
     last_calls: Striped<Who, u64>,
+    /// Calls in progress per tenant.
+    tenant_calls: Striped<String, u32>,
+    /// Calls in progress each staff member is on (as caller from the start, as callee from
+    /// the answer).
+    person_calls: Striped<Who, u32>,
 }
 
 impl Presence {
@@ -62,10 +72,71 @@ impl Presence {
             .read(&(tenant.to_string(), login.to_string()), |v| v.copied())
     }
 
+    /// One more call for `tenant`, unless it has `cap` already (`0`: no cap); whether taken.
+    pub fn take_tenant_call(&self, tenant: &str, cap: u32) -> bool {
+        take(&self.tenant_calls, tenant.to_string(), cap)
+    }
+
+    /// A call of `tenant` ended.
+    pub fn release_tenant_call(&self, tenant: &str) {
+        release(&self.tenant_calls, tenant.to_string());
+    }
+
+    /// One more call for `login` of `tenant`, unless they are on `cap` already (`0`: no
+    /// cap); whether taken.
+    pub fn take_person_call(&self, tenant: &str, login: &str, cap: u32) -> bool {
+        take(
+            &self.person_calls,
+            (tenant.to_string(), login.to_string()),
+            cap,
+        )
+    }
+
+    /// A call of `login` of `tenant` ended.
+    pub fn release_person_call(&self, tenant: &str, login: &str) {
+        release(&self.person_calls, (tenant.to_string(), login.to_string()));
+    }
+
+    /// Whether `login` of `tenant` is on `cap` calls or more (`0`: never).
+    pub fn at_person_cap(&self, tenant: &str, login: &str, cap: u32) -> bool {
+        cap > 0
+            && self
+                .person_calls
+                .read(&(tenant.to_string(), login.to_string()), |n| {
+                    n.copied().unwrap_or(0) >= cap
+                })
+    }
+
+    /// Calls in progress of `tenant`.
+    pub fn tenant_calls(&self, tenant: &str) -> u32 {
+        self.tenant_calls
+            .read(&tenant.to_string(), |n| n.copied().unwrap_or(0))
+    }
+
     /// Staff on a call now, in all.
     pub fn on_calls(&self) -> usize {
         self.talking.len()
     }
+}
+
+/// One more in `counts` at `key` unless it is at `cap` (`0`: no cap), in one step.
+fn take<K: std::hash::Hash + Eq>(counts: &Striped<K, u32>, key: K, cap: u32) -> bool {
+    counts.update(key, |n| {
+        let now = n.unwrap_or(0);
+        if cap > 0 && now >= cap {
+            return false;
+        }
+        *n = Some(now.saturating_add(1));
+        true
+    })
+}
+
+/// One fewer in `counts` at `key` (forgotten at zero).
+fn release<K: std::hash::Hash + Eq>(counts: &Striped<K, u32>, key: K) {
+    counts.update(key, |n| {
+        let left = n.unwrap_or(0).saturating_sub(1);
+        *n = (left > 0).then_some(left);
+    });
 }
 
 /// One call's view of presence, for routing.
@@ -125,5 +196,29 @@ mod tests {
         p.received("acme", "anna", 150);
         assert_eq!(p.last_call("acme", "anna"), Some(150));
         assert_eq!(p.last_call("other", "anna"), None);
+    }
+
+    #[test]
+    fn caps_are_taken_up_to_their_limit_and_given_back() {
+        let p = Presence::default();
+        assert!(p.take_tenant_call("acme", 2));
+        assert!(p.take_tenant_call("acme", 2));
+        assert!(!p.take_tenant_call("acme", 2), "the third is over the cap");
+        assert!(p.take_tenant_call("other", 2), "tenants are counted apart");
+        p.release_tenant_call("acme");
+        assert!(p.take_tenant_call("acme", 2));
+        assert!(p.take_tenant_call("acme", 0), "0 is no cap");
+        assert_eq!(p.tenant_calls("acme"), 3);
+        assert!(p.take_person_call("acme", "anna", 1));
+        assert!(p.at_person_cap("acme", "anna", 1));
+        assert!(!p.at_person_cap("acme", "anna", 0));
+        assert!(!p.take_person_call("acme", "anna", 1));
+        p.release_person_call("acme", "anna");
+        p.release_person_call("acme", "anna");
+        assert!(!p.at_person_cap("acme", "anna", 1), "never below zero");
+        for _ in 0..3 {
+            p.release_tenant_call("acme");
+        }
+        assert_eq!(p.tenant_calls("acme"), 0);
     }
 }

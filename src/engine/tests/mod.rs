@@ -1,11 +1,12 @@
 //! The engine on virtual time: a deterministic harness (`world`, `phone`) and the scenarios it
 //! runs — registration, calls, every routing strategy and fallback through trunks, races,
-//! loss, reloads, draining, restarts — each in milliseconds, the same way every run.
+//! loss, reloads, draining, restarts, `server.limits` — each in milliseconds, the same way every run.
 
 pub mod phone;
 mod world;
 
 mod calls;
+mod limits;
 mod media;
 mod registration;
 mod robustness;
