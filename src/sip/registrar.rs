@@ -424,11 +424,14 @@ mod tests {
         )
     }
 
+    /// What a row sends (contacts, Expires), the refusal expected if any, bindings left.
+    type Row = (&'static str, Contacts, Option<u32>, Option<Outcome>, usize);
+
     /// Each row: a REGISTER against a person who already has `sip:a`, `sip:b` (limit 2).
     #[test]
     fn the_contact_limit_refuses_additions_only() {
         let add_c = Outcome::TooManyContacts { limit: 2 };
-        let table: &[(&str, Contacts, Option<u32>, Option<Outcome>, usize)] = &[
+        let table: &[Row] = &[
             (
                 "a third device",
                 list(&[("sip:c", None)]),
