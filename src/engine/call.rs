@@ -30,6 +30,7 @@ use super::directory::{Directory, Tenant};
 use super::history;
 use super::io::Notice;
 use super::leg::{Leg, LegState};
+use super::outbound::Refused;
 use super::presence::Live;
 use super::reason;
 use crate::config::model::Target as Mailbox;
@@ -132,6 +133,12 @@ pub struct Call {
     finished: Option<CallRecord>,
     /// The caller's key presses, each way they came, counted once.
     digits: Merge,
+    /// A staff member dialled a number outside: a refused call out refuses the call.
+    dialled_out: bool,
+    /// The call holds one of its tenant's calls out (`outbound.max_calls`).
+    trunk_slot: bool,
+    /// A refused call out was logged (once per call).
+    refusal_logged: bool,
 }
 
 impl Call {
@@ -244,6 +251,9 @@ impl Call {
             flow_timer: None,
             finished: None,
             digits: Merge::new(),
+            dialled_out: matches!(s.entry, Entry::External(_)),
+            trunk_slot: false,
+            refusal_logged: false,
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -305,11 +315,13 @@ impl Call {
         let mut failed = Vec::new();
         for action in actions {
             match action {
-                Action::Ring { leg, callee } => {
-                    if !self.ring(leg, &callee, ctx) {
-                        failed.push(leg);
-                    }
-                }
+                Action::Ring { leg, callee } => match self.ring(leg, &callee, ctx) {
+                    Ok(true) => {}
+                    // The number the caller dialled may not be called: they are told why.
+                    Err(refused) if self.dialled_out => return self.refuse_out(&refused, ctx),
+                    // Anything else (a forward, a mobile) fails like an unreachable number.
+                    Ok(false) | Err(_) => failed.push(leg),
+                },
                 Action::Cancel(group) => {
                     for j in 0..self.legs.len() {
                         if self.legs[j].group == group {
@@ -335,6 +347,7 @@ impl Call {
         for leg in failed {
             self.route(Event::Failed(leg, Refusal::Unavailable), ctx);
         }
+        self.settle_trunk_slot(ctx);
         self.schedule_flow(ctx);
     }
 
@@ -356,11 +369,11 @@ impl Call {
     }
 
     /// Starts the legs of routing leg `group`; `false` when nothing could be rung (no phone
-    /// registered, no trunk).
-    fn ring(&mut self, group: LegId, callee: &Callee, ctx: &mut Ctx) -> bool {
+    /// registered, no trunk), `Refused` when a call out may not go.
+    fn ring(&mut self, group: LegId, callee: &Callee, ctx: &mut Ctx) -> Result<bool, Refused> {
         let directory = Arc::clone(&self.directory);
         let Some(tenant) = directory.tenant(&self.domain) else {
-            return false;
+            return Ok(false);
         };
         let targets = match callee {
             Callee::Devices(s) => {
@@ -384,14 +397,95 @@ impl Call {
                     })
                     .collect()
             }
-            Callee::Mobile(_, number) => trunk_target(&directory, tenant, number.as_str(), None),
-            Callee::External(number) => trunk_target(&directory, tenant, number.as_str(), None),
+            Callee::Mobile(_, number) => {
+                self.through_trunk(&directory, tenant, number.as_str(), None, ctx)?
+            }
+            Callee::External(number) => {
+                self.through_trunk(&directory, tenant, number.as_str(), None, ctx)?
+            }
         };
         let rang = !targets.is_empty();
         for target in targets {
             self.start_leg(group, target, tenant, ctx);
         }
-        rang
+        Ok(rang)
+    }
+
+    /// Where a call out to `number` goes (see `trunk_target`) — the one gate every leg to a
+    /// trunk passes, whoever asked for it (a staff member dialling, a forward, a mobile, a
+    /// failover): the tenant's `outbound` rules must allow the number, and the call takes one
+    /// of the tenant's calls out (`max_calls`) with its first trunk leg. A refusal is logged
+    /// once per call.
+    fn through_trunk(
+        &mut self,
+        directory: &Directory,
+        tenant: &Tenant,
+        number: &str,
+        after: Option<usize>,
+        ctx: &mut Ctx,
+    ) -> Result<Vec<Target>, Refused> {
+        let checked = tenant.policy.check(number).map_err(Refused::Barred);
+        let targets = match checked {
+            Ok(()) => trunk_target(directory, tenant, number, after),
+            Err(refused) => return Err(self.refused_out(tenant, number, refused, ctx)),
+        };
+        if !targets.is_empty() && !self.trunk_slot {
+            let max = tenant.policy.max_calls;
+            if !ctx.presence.take_outbound(&tenant.id, max) {
+                let refused = Refused::Full(max.unwrap_or(0));
+                return Err(self.refused_out(tenant, number, refused, ctx));
+            }
+            self.trunk_slot = true;
+        }
+        Ok(targets)
+    }
+
+    /// `refused`, logged when it is the call's first.
+    fn refused_out(
+        &mut self,
+        tenant: &Tenant,
+        number: &str,
+        refused: Refused,
+        ctx: &mut Ctx,
+    ) -> Refused {
+        if !self.refusal_logged {
+            self.refusal_logged = true;
+            ctx.out
+                .push_back(super::io::Output::Notice(Notice::OutboundRefused {
+                    tenant: tenant.id.clone(),
+                    number: number.to_string(),
+                    why: refused.clone(),
+                }));
+        }
+        refused
+    }
+
+    /// The call's slot among its tenant's calls out goes back once no leg to a trunk rings or
+    /// talks (a forward that failed on to voicemail does not hold it).
+    fn settle_trunk_slot(&mut self, ctx: &mut Ctx) {
+        let busy = self.legs.iter().any(|l| {
+            l.trunk.is_some() && (l.is_ringing() || matches!(l.state, LegState::Answered(_)))
+        });
+        if self.trunk_slot && (!busy || self.phase == Phase::Finished) {
+            self.trunk_slot = false;
+            if let Some(tenant) = self.directory.tenant(&self.domain) {
+                ctx.presence.release_outbound(&tenant.id);
+            }
+        }
+    }
+
+    /// The caller dialled a number that may not be called (or not now): refused with 403 or
+    /// 503, the call ends.
+    fn refuse_out(&mut self, refused: &Refused, ctx: &mut Ctx) {
+        self.cancel_all(ctx);
+        if self.caller_side.state != CallerState::Waiting {
+            return;
+        }
+        self.record.note = Some(refused.to_string());
+        let response = refused.answer(&self.caller_side.invite, self.caller_side.tag());
+        ctx.respond(&self.caller_side.key.clone(), &response);
+        self.caller_side.state = CallerState::Done;
+        self.finish(CallOutcome::Unavailable, Some(refused.status()), ctx);
     }
 
     /// The From of a new leg. Towards a phone: the caller as they called in. Towards a trunk:
@@ -490,7 +584,10 @@ impl Call {
         let Some(tenant) = directory.tenant(&self.domain) else {
             return;
         };
-        for target in trunk_target(&directory, tenant, &number, Some(failed)) {
+        let targets = self
+            .through_trunk(&directory, tenant, &number, Some(failed), ctx)
+            .unwrap_or_default();
+        for target in targets {
             self.start_leg(group, target, tenant, ctx);
         }
     }
@@ -1078,6 +1175,7 @@ impl Call {
             self.count_talking(-1, ctx);
         }
         self.phase = Phase::Finished;
+        self.settle_trunk_slot(ctx);
         let mut record = std::mem::take(&mut self.record);
         self.complete(&mut record, outcome, status, ctx.now.wall_ms);
         self.finished = Some(record);

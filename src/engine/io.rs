@@ -111,6 +111,13 @@ pub enum Notice {
     NoRelayPorts,
     /// Password guessing: a failed digest response, a ban, its end, an account under attack.
     Security(super::guard::Event),
+    /// A call out through a trunk was not started (once per call): the number is not allowed,
+    /// or the tenant is at its cap of calls out.
+    OutboundRefused {
+        tenant: String,
+        number: String,
+        why: super::outbound::Refused,
+    },
 }
 
 impl fmt::Display for Notice {
@@ -136,6 +143,11 @@ impl fmt::Display for Notice {
                 code,
             } => write!(f, "trunk {trunk}: unregistered from {gateway} ({code})"),
             Notice::Security(event) => write!(f, "{event}"),
+            Notice::OutboundRefused {
+                tenant,
+                number,
+                why,
+            } => write!(f, "tenant {tenant}: call out to {number} not started: {why}"),
             Notice::NoRelayPorts => write!(
                 f,
                 "no RTP relay ports ready (server.rtp range exhausted?): a call was refused with 503"

@@ -2,7 +2,8 @@
 //! registered, on a call, when did they last receive one — kept live for every shard of the
 //! engine at once (a call answered on one shard makes the person busy for all). `Live` is
 //! one call's view of it, handed to routing: the staff member making the call is never offered
-//! it (their own department does not ring them back).
+//! it (their own department does not ring them back). It also counts each tenant's calls out
+//! through trunks, for `outbound.max_calls`.
 
 use super::directory::Tenant;
 use crate::config::model::StaffId;
@@ -21,6 +22,8 @@ pub struct Presence {
     /// When each staff member last received (answered) a call, in ms since the epoch —
     /// evenly's order. Loaded from the store at start.
     last_calls: Striped<Who, u64>,
+    /// Calls out through trunks each tenant has now (by tenant id).
+    outbound: Striped<String, u32>,
 }
 
 impl Presence {
@@ -60,6 +63,32 @@ impl Presence {
     pub fn last_call(&self, tenant: &str, login: &str) -> Option<u64> {
         self.last_calls
             .read(&(tenant.to_string(), login.to_string()), |v| v.copied())
+    }
+
+    /// One more call out for `tenant`, unless it has `max` already (`None`: no cap); `false`
+    /// when refused. Checked and counted under one lock, so shards cannot overshoot together.
+    pub fn take_outbound(&self, tenant: &str, max: Option<u32>) -> bool {
+        self.outbound.update(tenant.to_string(), |n| {
+            let now = n.unwrap_or(0);
+            if max.is_some_and(|max| now >= max) {
+                return false;
+            }
+            *n = Some(now.saturating_add(1));
+            true
+        })
+    }
+
+    /// A call out of `tenant` taken with `take_outbound` ended.
+    pub fn release_outbound(&self, tenant: &str) {
+        self.outbound.update(tenant.to_string(), |n| {
+            let left = n.unwrap_or(0).saturating_sub(1);
+            *n = (left > 0).then_some(left);
+        });
+    }
+
+    /// Calls out through trunks `tenant` has now.
+    pub fn outbound_calls(&self, tenant: &str) -> u32 {
+        self.outbound.read(tenant, |n| n.copied().unwrap_or(0))
     }
 
     /// Staff on a call now, in all.
@@ -125,5 +154,20 @@ mod tests {
         p.received("acme", "anna", 150);
         assert_eq!(p.last_call("acme", "anna"), Some(150));
         assert_eq!(p.last_call("other", "anna"), None);
+    }
+
+    #[test]
+    fn calls_out_are_capped_per_tenant() {
+        let p = Presence::default();
+        assert!(p.take_outbound("acme", Some(2)));
+        assert!(p.take_outbound("acme", Some(2)));
+        assert!(!p.take_outbound("acme", Some(2)));
+        assert!(p.take_outbound("other", Some(2)));
+        assert!(p.take_outbound("acme", None));
+        assert_eq!(p.outbound_calls("acme"), 3);
+        p.release_outbound("acme");
+        p.release_outbound("acme");
+        assert!(p.take_outbound("acme", Some(2)));
+        assert_eq!(p.outbound_calls("acme"), 2);
     }
 }

@@ -196,6 +196,13 @@ pub(super) fn check_tenant(
         .collect();
     check_unused(ctx, t, &sched_paths, &menu_paths);
     let prompts = check_prompts(ctx, &t.prompts, &path.key("prompts"));
+    let outbound = super::outbound::check_outbound(
+        ctx,
+        &t.outbound,
+        (country.as_deref(), &path.key("country")),
+        !t.outbound_trunks.is_empty(),
+        &path.key("outbound"),
+    );
 
     let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
     if errors_after > errors_before {
@@ -209,6 +216,7 @@ pub(super) fn check_tenant(
         timezone: timezone?,
         trunks: own_trunks?,
         outbound_trunks,
+        outbound: outbound?,
         prompts: prompts?,
         language,
         country: country?,
