@@ -3,7 +3,10 @@
 //! This is where the engine meets routing: the call starts the flow, carries out its actions
 //! (a person's phones — one leg per registered device — a mobile or an external number through
 //! the tenant's trunk, failing over to the next trunk on 408/5xx; cancelling; refusing the
-//! caller with a reason), and feeds it the legs' outcomes and its timer.
+//! caller with a reason), and feeds it the legs' outcomes and its timer. Every leg to a trunk
+//! starts through `through_trunk`, the toll-fraud gate: the tenant's `outbound` rules and its
+//! cap of calls out (a refused number the caller dialled gets 403/503; a refused forward fails
+//! like an unreachable number).
 //!
 //! SIP as a B2BUA does it: provisional answers (180/183, with early SDP) go back to the caller;
 //! the first 2xx wins, is ACKed, and every other leg is cancelled (a leg gets its CANCEL only
