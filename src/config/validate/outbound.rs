@@ -1,13 +1,17 @@
 //! Checks of a tenant's `outbound:` (toll-fraud rules): every prefix in E.164 form (E0120), no
 //! prefix both allowed and denied (E0121), `max_calls` in range (E0122), and a warning when
 //! the tenant's country has no dial plan to tell national numbers from international ones
-//! (W0710). The rules themselves are `config::outbound`.
+//! (W0710) or when a configured external number — a mobile forwarded to, a no-answer forward,
+//! an external destination — is one the rules deny, so it would never ring (W0711). The rules
+//! themselves are `config::outbound`.
 
+use super::names::Names;
 use super::Ctx;
 use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::outbound::{dial_plan, Outbound, Prefix};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
+use crate::config::values::E164;
 
 /// The bounds of `outbound.max_calls`.
 const MAX_CALLS: (u32, u32) = (1, 100_000);
@@ -92,4 +96,26 @@ fn prefixes(ctx: &mut Ctx, list: &[String], path: &ConfigPath) -> Option<Vec<Pre
         }
     }
     ok.then_some(out)
+}
+
+/// Warns when `number` (configured at `path`; `None` when it was malformed) is one the tenant's
+/// outbound rules deny: `what` would never ring.
+pub(super) fn denied(
+    ctx: &mut Ctx,
+    names: &Names,
+    number: Option<&E164>,
+    path: &ConfigPath,
+    what: &str,
+) {
+    let (Some(rules), Some(number), true) = (&names.outbound, number, names.has_outbound) else {
+        return;
+    };
+    if let Err(why) = rules.check(number.as_str()) {
+        let msg = format!("`{number}` may not be called: {why}; {what} would never ring");
+        ctx.warn(Code::OutboundDenied, path, msg).help = Some(
+            "open it in the tenant's `outbound` (`allow`, `international` or `premium`), or \
+             forward somewhere else"
+                .into(),
+        );
+    }
 }

@@ -136,6 +136,13 @@ pub(super) fn check_tenant(
         }
     }
 
+    let outbound = super::outbound::check_outbound(
+        ctx,
+        &t.outbound,
+        (country.as_deref(), &path.key("country")),
+        !t.outbound_trunks.is_empty(),
+        &path.key("outbound"),
+    );
     let names = Names {
         staff: logins
             .iter()
@@ -161,6 +168,7 @@ pub(super) fn check_tenant(
             .map(|(i, s)| (s.id.as_str(), ScheduleId(i)))
             .collect(),
         has_outbound: !t.outbound_trunks.is_empty(),
+        outbound: outbound.clone(),
     };
 
     let staff: Vec<Option<model::Staff>> = t
@@ -196,13 +204,6 @@ pub(super) fn check_tenant(
         .collect();
     check_unused(ctx, t, &sched_paths, &menu_paths);
     let prompts = check_prompts(ctx, &t.prompts, &path.key("prompts"));
-    let outbound = super::outbound::check_outbound(
-        ctx,
-        &t.outbound,
-        (country.as_deref(), &path.key("country")),
-        !t.outbound_trunks.is_empty(),
-        &path.key("outbound"),
-    );
 
     let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
     if errors_after > errors_before {
