@@ -87,6 +87,9 @@ codes! {
     EmailInvalid = "E0116" "email-invalid" "An e-mail address is malformed.";
     CountRange = "E0117" "count-range" "A count outside its range (`max_users`, a menu's `repeat`, a rewrite's `length`, `server.security` failure counts, `server.limits`).";
     LoginDigits = "E0118" "login-digits" "A login made only of digits: calls dialled to that number would reach the person.";
+    OutboundPrefix = "E0120" "outbound-prefix" "A prefix in `outbound.allow` or `outbound.deny` that is not in E.164 form (`+` and 1 to 15 digits).";
+    OutboundConflict = "E0121" "outbound-conflict" "The same prefix both in `outbound.allow` and in `outbound.deny`.";
+    OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
@@ -118,6 +121,8 @@ codes! {
     UnreachableOption = "W0704" "unreachable-option" "A menu option callers can never choose (`#` in a menu with `dial_extensions`, where `#` ends the dialled extension).";
     NotCarriedOut = "W0705" "not-carried-out" "A setting the server accepts but does not carry out yet (`impatient_callers`: the offer comes with callbacks).";
     NoticeNowhere = "W0706" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
+    OutboundNoHome = "W0710" "outbound-no-home" "A tenant whose `country` has no entry in the outbound dial plans: every `+` number counts as international, and numbers without `+` are not recognised as premium-rate (allow the country's own code in `outbound.allow`).";
+    OutboundDenied = "W0711" "outbound-denied" "A mobile forwarded to, a no-answer forward or an external destination whose number the tenant's `outbound` rules deny: it would never ring.";
 }
 
 /// One problem in a config.

@@ -12,6 +12,7 @@ pub mod generated;
 pub mod load;
 pub mod model;
 pub mod network;
+pub mod outbound;
 pub mod path;
 pub mod plan;
 pub mod plan_report;

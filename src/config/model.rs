@@ -178,6 +178,8 @@ pub struct Tenant {
     pub timezone: Timezone,
     pub trunks: Vec<Trunk>,
     pub outbound_trunks: Vec<TrunkRef>,
+    /// Where calls out may go, and how many at once.
+    pub outbound: super::outbound::Outbound,
     pub prompts: Prompts,
     /// The language of the built-in prompts callers hear.
     pub language: Language,

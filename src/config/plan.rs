@@ -589,6 +589,23 @@ fn tenant_view(n: &Names) -> View {
         })
         .collect();
     put(&mut v, "outbound_trunks", trunks.join(", "));
+    let o = &t.outbound;
+    let list = |l: &[crate::config::outbound::Prefix]| {
+        l.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    put(&mut v, "outbound.allow", list(&o.allow));
+    put(&mut v, "outbound.deny", list(&o.deny));
+    put(
+        &mut v,
+        "outbound.international",
+        o.international.to_string(),
+    );
+    put(&mut v, "outbound.premium", o.premium.to_string());
+    put(
+        &mut v,
+        "outbound.max_calls",
+        o.max_calls.map_or("no limit".into(), |n| n.to_string()),
+    );
     let p = &t.prompts;
     for (name, file) in [
         ("prompts.voicemail_greeting", &p.voicemail_greeting),

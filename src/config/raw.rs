@@ -373,6 +373,12 @@ pub struct Tenant {
     /// this tenant's or shared ones. Empty: staff cannot call external numbers.
     #[serde(default)]
     pub outbound_trunks: Vec<String>,
+    /// Which numbers calls out through the trunks may reach, and how many may be out at once
+    /// (toll-fraud protection). Applies to every call out: staff dialling, forwards to mobiles
+    /// and external numbers. Default: the tenant's own country only, premium-rate ranges
+    /// denied, no cap.
+    #[serde(default)]
+    pub outbound: Outbound,
     /// Replacements for the built-in prompts.
     #[serde(default)]
     pub prompts: Prompts,
@@ -391,6 +397,33 @@ pub struct Tenant {
     /// Self-service voice menus (IVR).
     #[serde(default)]
     pub menus: Vec<Menu>,
+}
+
+/// Where a tenant's calls out may go. Every key may be omitted. A number is compared in
+/// international (E.164) form — `8 809 ...` dialled in Russia is `+7809...` — and the longest
+/// matching prefix of `allow`, `deny` and the built-in premium-rate list decides (the tenant's
+/// own entry wins a tie with the list, `deny` wins one with `allow`). A number nothing matches
+/// is allowed inside the tenant's `country` and, outside it, only with `international: true`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Outbound {
+    /// E.164 prefixes (`+` and digits) that may be called even where the defaults deny them:
+    /// `+375` opens Belarus, `+78095550000` one premium number.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// E.164 prefixes that may not be called, e.g. `+7495` or `+3`.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Numbers outside the tenant's `country` may be called. Default: `false`.
+    pub international: Option<bool>,
+    /// Premium-rate and high-cost ranges may be called: Russian 8-803 and 8-809 (`+7803`,
+    /// `+7809`), German 0900, UK 09, satellite and international-network codes (`+870`, `+881`,
+    /// `+882`, `+883`, `+979`). Default: `false`.
+    pub premium: Option<bool>,
+    /// At most this many of the tenant's calls go out through trunks at once; one more gets
+    /// 503 (a staff member dialling) or fails like an unreachable number (a forward). From 1 to
+    /// 100000. Default: no limit.
+    pub max_calls: Option<u32>,
 }
 
 /// The language of a tenant's built-in prompts.

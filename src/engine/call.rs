@@ -3,7 +3,10 @@
 //! This is where the engine meets routing: the call starts the flow, carries out its actions
 //! (a person's phones — one leg per registered device — a mobile or an external number through
 //! the tenant's trunk, failing over to the next trunk on 408/5xx; cancelling; refusing the
-//! caller with a reason), and feeds it the legs' outcomes and its timer.
+//! caller with a reason), and feeds it the legs' outcomes and its timer. Every leg to a trunk
+//! starts through `through_trunk`, the toll-fraud gate: the tenant's `outbound` rules and its
+//! cap of calls out (a refused number the caller dialled gets 403/503; a refused forward fails
+//! like an unreachable number).
 //!
 //! SIP as a B2BUA does it: provisional answers (180/183, with early SDP) go back to the caller;
 //! the first 2xx wins, is ACKed, and every other leg is cancelled (a leg gets its CANCEL only
@@ -34,6 +37,7 @@ use super::directory::{Directory, Tenant};
 use super::history;
 use super::io::Notice;
 use super::leg::{Leg, LegState};
+use super::outbound::Refused;
 use super::presence::Live;
 use super::reason;
 use crate::config::model::Target as Mailbox;
@@ -138,6 +142,12 @@ pub struct Call {
     digits: Merge,
     /// Its places in the tenant's and people's call counts (`server.limits`).
     holds: Holds,
+    /// A staff member dialled a number outside: a refused call out refuses the call.
+    dialled_out: bool,
+    /// The call holds one of its tenant's calls out (`outbound.max_calls`).
+    trunk_slot: bool,
+    /// A refused call out was logged (once per call).
+    refusal_logged: bool,
 }
 
 impl Call {
@@ -283,6 +293,9 @@ impl Call {
             finished: None,
             digits: Merge::new(),
             holds,
+            dialled_out: matches!(s.entry, Entry::External(_)),
+            trunk_slot: false,
+            refusal_logged: false,
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -344,11 +357,13 @@ impl Call {
         let mut failed = Vec::new();
         for action in actions {
             match action {
-                Action::Ring { leg, callee } => {
-                    if !self.ring(leg, &callee, ctx) {
-                        failed.push(leg);
-                    }
-                }
+                Action::Ring { leg, callee } => match self.ring(leg, &callee, ctx) {
+                    Ok(true) => {}
+                    // The number the caller dialled may not be called: they are told why.
+                    Err(refused) if self.dialled_out => return self.refuse_out(&refused, ctx),
+                    // Anything else (a forward, a mobile) fails like an unreachable number.
+                    Ok(false) | Err(_) => failed.push(leg),
+                },
                 Action::Cancel(group) => {
                     for j in 0..self.legs.len() {
                         if self.legs[j].group == group {
@@ -374,6 +389,7 @@ impl Call {
         for leg in failed {
             self.route(Event::Failed(leg, Refusal::Unavailable), ctx);
         }
+        self.settle_trunk_slot(ctx);
         self.schedule_flow(ctx);
     }
 
@@ -395,11 +411,11 @@ impl Call {
     }
 
     /// Starts the legs of routing leg `group`; `false` when nothing could be rung (no phone
-    /// registered, no trunk).
-    fn ring(&mut self, group: LegId, callee: &Callee, ctx: &mut Ctx) -> bool {
+    /// registered, no trunk), `Refused` when a call out may not go.
+    fn ring(&mut self, group: LegId, callee: &Callee, ctx: &mut Ctx) -> Result<bool, Refused> {
         let directory = Arc::clone(&self.directory);
         let Some(tenant) = directory.tenant(&self.domain) else {
-            return false;
+            return Ok(false);
         };
         let targets = match callee {
             Callee::Devices(s) => {
@@ -407,7 +423,7 @@ impl Call {
                 let cap = directory.config.server.limits.calls_per_person;
                 if ctx.presence.at_person_cap(&tenant.id, &login, cap) {
                     // A person at their cap is not rung: the hunt goes on without them.
-                    return false;
+                    return Ok(false);
                 }
                 ctx.location
                     .lookup(&Aor::new(&tenant.id, &login), ctx.now.wall_ms)
@@ -428,14 +444,95 @@ impl Call {
                     })
                     .collect()
             }
-            Callee::Mobile(_, number) => trunk_target(&directory, tenant, number.as_str(), None),
-            Callee::External(number) => trunk_target(&directory, tenant, number.as_str(), None),
+            Callee::Mobile(_, number) => {
+                self.through_trunk(&directory, tenant, number.as_str(), None, ctx)?
+            }
+            Callee::External(number) => {
+                self.through_trunk(&directory, tenant, number.as_str(), None, ctx)?
+            }
         };
         let rang = !targets.is_empty();
         for target in targets {
             self.start_leg(group, target, tenant, ctx);
         }
-        rang
+        Ok(rang)
+    }
+
+    /// Where a call out to `number` goes (see `trunk_target`) — the one gate every leg to a
+    /// trunk passes, whoever asked for it (a staff member dialling, a forward, a mobile, a
+    /// failover): the tenant's `outbound` rules must allow the number, and the call takes one
+    /// of the tenant's calls out (`max_calls`) with its first trunk leg. A refusal is logged
+    /// once per call.
+    fn through_trunk(
+        &mut self,
+        directory: &Directory,
+        tenant: &Tenant,
+        number: &str,
+        after: Option<usize>,
+        ctx: &mut Ctx,
+    ) -> Result<Vec<Target>, Refused> {
+        let checked = tenant.policy.check(number).map_err(Refused::Barred);
+        let targets = match checked {
+            Ok(()) => trunk_target(directory, tenant, number, after),
+            Err(refused) => return Err(self.refused_out(tenant, number, refused, ctx)),
+        };
+        if !targets.is_empty() && !self.trunk_slot {
+            let max = tenant.policy.max_calls;
+            if !ctx.presence.take_outbound(&tenant.id, max) {
+                let refused = Refused::Full(max.unwrap_or(0));
+                return Err(self.refused_out(tenant, number, refused, ctx));
+            }
+            self.trunk_slot = true;
+        }
+        Ok(targets)
+    }
+
+    /// `refused`, logged when it is the call's first.
+    fn refused_out(
+        &mut self,
+        tenant: &Tenant,
+        number: &str,
+        refused: Refused,
+        ctx: &mut Ctx,
+    ) -> Refused {
+        if !self.refusal_logged {
+            self.refusal_logged = true;
+            ctx.out
+                .push_back(super::io::Output::Notice(Notice::OutboundRefused {
+                    tenant: tenant.id.clone(),
+                    number: number.to_string(),
+                    why: refused.clone(),
+                }));
+        }
+        refused
+    }
+
+    /// The call's slot among its tenant's calls out goes back once no leg to a trunk rings or
+    /// talks (a forward that failed on to voicemail does not hold it).
+    fn settle_trunk_slot(&mut self, ctx: &mut Ctx) {
+        let busy = self.legs.iter().any(|l| {
+            l.trunk.is_some() && (l.is_ringing() || matches!(l.state, LegState::Answered(_)))
+        });
+        if self.trunk_slot && (!busy || self.phase == Phase::Finished) {
+            self.trunk_slot = false;
+            if let Some(tenant) = self.directory.tenant(&self.domain) {
+                ctx.presence.release_outbound(&tenant.id);
+            }
+        }
+    }
+
+    /// The caller dialled a number that may not be called (or not now): refused with 403 or
+    /// 503, the call ends.
+    fn refuse_out(&mut self, refused: &Refused, ctx: &mut Ctx) {
+        self.cancel_all(ctx);
+        if self.caller_side.state != CallerState::Waiting {
+            return;
+        }
+        self.record.note = Some(refused.to_string());
+        let response = refused.answer(&self.caller_side.invite, self.caller_side.tag());
+        ctx.respond(&self.caller_side.key.clone(), &response);
+        self.caller_side.state = CallerState::Done;
+        self.finish(CallOutcome::Unavailable, Some(refused.status()), ctx);
     }
 
     /// The From of a new leg. Towards a phone: the caller as they called in. Towards a trunk:
@@ -534,7 +631,10 @@ impl Call {
         let Some(tenant) = directory.tenant(&self.domain) else {
             return;
         };
-        for target in trunk_target(&directory, tenant, &number, Some(failed)) {
+        let targets = self
+            .through_trunk(&directory, tenant, &number, Some(failed), ctx)
+            .unwrap_or_default();
+        for target in targets {
             self.start_leg(group, target, tenant, ctx);
         }
     }
@@ -1124,6 +1224,7 @@ impl Call {
         }
         self.holds.release(ctx.presence);
         self.phase = Phase::Finished;
+        self.settle_trunk_slot(ctx);
         let mut record = std::mem::take(&mut self.record);
         self.complete(&mut record, outcome, status, ctx.now.wall_ms);
         self.finished = Some(record);

@@ -41,6 +41,8 @@ pub struct Tenant {
     pub outbound: Vec<usize>,
     /// The caller ID of calls out: the tenant's first number.
     pub caller_id: Option<String>,
+    /// Where calls out may go, and how many at once (toll fraud).
+    pub policy: crate::config::outbound::Outbound,
 }
 
 impl Tenant {
@@ -138,6 +140,7 @@ impl Directory {
                     })
                     .collect(),
                 caller_id: t.numbers.first().map(|n| n.number.to_string()),
+                policy: t.outbound.clone(),
                 ..Tenant::default()
             };
             for (i, n) in t.numbers.iter().enumerate() {

@@ -113,6 +113,13 @@ pub enum Notice {
     Security(super::guard::Event),
     /// A request refused by a `server.limits` cap.
     Limit(Limit),
+    /// A call out through a trunk was not started (once per call): the number is not allowed,
+    /// or the tenant is at its cap of calls out.
+    OutboundRefused {
+        tenant: String,
+        number: String,
+        why: super::outbound::Refused,
+    },
 }
 
 /// A `server.limits` cap that refused a request.
@@ -191,6 +198,11 @@ impl fmt::Display for Notice {
             } => write!(f, "trunk {trunk}: unregistered from {gateway} ({code})"),
             Notice::Security(event) => write!(f, "{event}"),
             Notice::Limit(limit) => write!(f, "{limit}"),
+            Notice::OutboundRefused {
+                tenant,
+                number,
+                why,
+            } => write!(f, "tenant {tenant}: call out to {number} not started: {why}"),
             Notice::NoRelayPorts => write!(
                 f,
                 "no RTP relay ports ready (server.rtp range exhausted?): a call was refused with 503"

@@ -28,6 +28,7 @@ pub mod history;
 pub mod io;
 pub mod leg;
 pub mod limiter;
+pub mod outbound;
 pub mod presence;
 pub mod random;
 pub mod reason;

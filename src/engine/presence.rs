@@ -8,6 +8,8 @@
 //! end) and per person (a caller from the start, a callee from the answer). A cap is taken in
 //! one step under the count's lock (`take`), so two shards never both take the last place, and
 //! every count a call took is given back when it finishes, however it ends.
+//!
+//! And each tenant's calls out through trunks, for `outbound.max_calls`.
 
 use super::directory::Tenant;
 use crate::config::model::StaffId;
@@ -31,6 +33,8 @@ pub struct Presence {
     /// Calls in progress each staff member is on (as caller from the start, as callee from
     /// the answer).
     person_calls: Striped<Who, u32>,
+    /// Calls out through trunks each tenant has now (by tenant id).
+    outbound: Striped<String, u32>,
 }
 
 impl Presence {
@@ -111,6 +115,22 @@ impl Presence {
     pub fn tenant_calls(&self, tenant: &str) -> u32 {
         self.tenant_calls
             .read(&tenant.to_string(), |n| n.copied().unwrap_or(0))
+    }
+
+    /// One more call out for `tenant`, unless it has `max` already (`None`: no cap); `false`
+    /// when refused. Checked and counted under one lock, so shards cannot overshoot together.
+    pub fn take_outbound(&self, tenant: &str, max: Option<u32>) -> bool {
+        take(&self.outbound, tenant.to_string(), max.unwrap_or(0))
+    }
+
+    /// A call out of `tenant` taken with `take_outbound` ended.
+    pub fn release_outbound(&self, tenant: &str) {
+        release(&self.outbound, tenant.to_string());
+    }
+
+    /// Calls out through trunks `tenant` has now.
+    pub fn outbound_calls(&self, tenant: &str) -> u32 {
+        self.outbound.read(tenant, |n| n.copied().unwrap_or(0))
     }
 
     /// Staff on a call now, in all.
@@ -220,5 +240,20 @@ mod tests {
             p.release_tenant_call("acme");
         }
         assert_eq!(p.tenant_calls("acme"), 0);
+    }
+
+    #[test]
+    fn calls_out_are_capped_per_tenant() {
+        let p = Presence::default();
+        assert!(p.take_outbound("acme", Some(2)));
+        assert!(p.take_outbound("acme", Some(2)));
+        assert!(!p.take_outbound("acme", Some(2)));
+        assert!(p.take_outbound("other", Some(2)));
+        assert!(p.take_outbound("acme", None));
+        assert_eq!(p.outbound_calls("acme"), 3);
+        p.release_outbound("acme");
+        p.release_outbound("acme");
+        assert!(p.take_outbound("acme", Some(2)));
+        assert_eq!(p.outbound_calls("acme"), 2);
     }
 }

@@ -7,6 +7,7 @@
 
 mod loops;
 mod names;
+mod outbound;
 mod ranges;
 mod routing;
 mod schedule;

@@ -13,6 +13,7 @@ use crate::config::values::{Extension, MenuDigit, E164};
 use std::collections::{BTreeMap, HashMap};
 
 use super::names::Names;
+use super::outbound::denied;
 
 pub(super) fn no_trunk(ctx: &mut Ctx, path: &ConfigPath, what: &str) {
     ctx.error(
@@ -44,6 +45,8 @@ pub(super) fn check_no_answer(
             if !names.has_outbound {
                 no_trunk(ctx, &p, "forwarding to an external number");
             }
+            let np = p.key("number");
+            denied(ctx, names, number.as_ref(), &np, "the forward");
             Some(model::NoAnswer::Forward {
                 number: number?,
                 timeout: timeout?,
@@ -137,6 +140,8 @@ fn check_destination(
             if !names.has_outbound {
                 no_trunk(ctx, &path.key("external"), "an external destination");
             }
+            let p = path.key("external");
+            denied(ctx, names, number.as_ref(), &p, "calls sent there");
             number.map(D::External)
         }
         raw::Destination::Hangup => Some(D::Hangup),

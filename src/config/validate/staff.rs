@@ -142,6 +142,10 @@ pub(super) fn check_staff(
         if forwarding != model::Forwarding::Off && !names.has_outbound {
             no_trunk(ctx, &p.key("forwarding"), "forwarding to a mobile");
         }
+        if forwarding != model::Forwarding::Off {
+            let np = p.key("number");
+            super::outbound::denied(ctx, names, number.as_ref(), &np, "forwarding to it");
+        }
         Some(model::Mobile {
             number: number?,
             forwarding,

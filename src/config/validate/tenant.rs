@@ -136,6 +136,13 @@ pub(super) fn check_tenant(
         }
     }
 
+    let outbound = super::outbound::check_outbound(
+        ctx,
+        &t.outbound,
+        (country.as_deref(), &path.key("country")),
+        !t.outbound_trunks.is_empty(),
+        &path.key("outbound"),
+    );
     let names = Names {
         staff: logins
             .iter()
@@ -161,6 +168,7 @@ pub(super) fn check_tenant(
             .map(|(i, s)| (s.id.as_str(), ScheduleId(i)))
             .collect(),
         has_outbound: !t.outbound_trunks.is_empty(),
+        outbound: outbound.clone(),
     };
 
     let staff: Vec<Option<model::Staff>> = t
@@ -209,6 +217,7 @@ pub(super) fn check_tenant(
         timezone: timezone?,
         trunks: own_trunks?,
         outbound_trunks,
+        outbound: outbound?,
         prompts: prompts?,
         language,
         country: country?,

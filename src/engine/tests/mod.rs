@@ -12,6 +12,7 @@ mod registration;
 mod robustness;
 mod routing;
 mod security;
+mod toll_fraud;
 mod trunks;
 
 pub use phone::Answer;
