@@ -90,6 +90,11 @@ codes! {
     OutboundPrefix = "E0120" "outbound-prefix" "A prefix in `outbound.allow` or `outbound.deny` that is not in E.164 form (`+` and 1 to 15 digits).";
     OutboundConflict = "E0121" "outbound-conflict" "The same prefix both in `outbound.allow` and in `outbound.deny`.";
     OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000.";
+    TemplateUnreadable = "E0140" "template-unreadable" "`server.smtp.templates` is not a readable directory, or a template in it cannot be read (as UTF-8 text).";
+    TemplateName = "E0141" "template-name" "A `.txt` or `.html` file in `server.smtp.templates` that is not one of the templates (`<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`).";
+    TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";
+    TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters do not carry.";
+    TemplateRender = "E0144" "template-render" "A template override that fails to render with sample data of its kind.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";

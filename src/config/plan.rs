@@ -487,6 +487,11 @@ fn server_view(s: &Server, base: &Path) -> View {
         put(&mut v, "smtp.from", m.from.clone());
         put_opt(&mut v, "smtp.username", m.username.clone());
         put_field(&mut v, "smtp.password", m.password.as_ref().map(secret));
+        put_opt(
+            &mut v,
+            "smtp.templates",
+            m.templates.as_ref().map(|t| relative(t, base)),
+        );
     }
     // Shown only when set, so plans of configs without it stay as they were.
     let g = &s.security;

@@ -208,6 +208,12 @@ pub struct Smtp {
     pub username: Option<String>,
     /// Password for SMTP authentication; use `{env: NAME}` or `{file: PATH}`.
     pub password: Option<Secret>,
+    /// A directory (relative to this file's) of templates replacing the built-in ones:
+    /// any of `<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`. A file present replaces
+    /// its built-in template, the others stay built in. The first line of a `.txt` is the
+    /// subject. `pbx validate` compiles each one and renders it with sample data; a variable
+    /// the letter does not carry is an error.
+    pub templates: Option<String>,
 }
 
 /// How the SMTP connection is protected.

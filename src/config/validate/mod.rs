@@ -542,6 +542,10 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                 )
                 .help = Some("write `Name <address@domain>` or `address@domain`".into());
             }
+            let templates = m
+                .templates
+                .as_deref()
+                .map(|dir| check_templates(ctx, dir, &p.key("templates")));
             password.map(|password| {
                 Some(model::Smtp {
                     host: m.host.clone(),
@@ -550,6 +554,7 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                     from: m.from.clone(),
                     username: m.username.clone(),
                     password,
+                    templates,
                 })
             })
         }
@@ -582,6 +587,78 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         security: security?,
         limits: limits?,
     })
+}
+
+/// `server.smtp.templates`: the directory resolved, and (when files are checked) each override
+/// in it compiled, free of unknown variables and rendered with sample data — the same check an
+/// apply runs before the overrides replace the running ones.
+fn check_templates(ctx: &mut Ctx, dir: &str, path: &ConfigPath) -> PathBuf {
+    use crate::mail::render::{self, TemplateProblem};
+    let full = ctx.resolve_file(dir, path);
+    if !ctx.options.check_audio {
+        return full;
+    }
+    let overrides = match render::read_overrides(&full) {
+        Ok(o) => o,
+        Err(e) => {
+            let code = match e.problem {
+                TemplateProblem::UnknownName => Code::TemplateName,
+                _ => Code::TemplateUnreadable,
+            };
+            let file = if e.template == full.display().to_string() {
+                dir.to_owned()
+            } else {
+                format!("{}/{}", dir.trim_end_matches('/'), e.template)
+            };
+            let help = match e.problem {
+                TemplateProblem::UnknownName => {
+                    "name it `<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`, or move it out"
+                }
+                _ => "give a directory holding any of `<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`",
+            };
+            ctx.error(code, path, format!("template `{file}` {}", e.problem))
+                .help = Some(help.into());
+            return full;
+        }
+    };
+    for (name, source) in &overrides {
+        let Err(e) = render::check(name, source) else {
+            continue;
+        };
+        let code = match &e.problem {
+            TemplateProblem::Syntax(_) => Code::TemplateSyntax,
+            TemplateProblem::UnknownVariable { .. } => Code::TemplateVariable,
+            TemplateProblem::Render(_) => Code::TemplateRender,
+            TemplateProblem::Unreadable(_) => Code::TemplateUnreadable,
+            TemplateProblem::UnknownName => Code::TemplateName,
+        };
+        let at = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
+        let file = format!("{}/{name}", dir.trim_end_matches('/'));
+        let help = match &e.problem {
+            TemplateProblem::UnknownVariable { known, .. } => {
+                Some(format!("this template knows: {}", known.join(", ")))
+            }
+            _ => None,
+        };
+        let problem = match &e.problem {
+            TemplateProblem::Syntax(m) | TemplateProblem::Render(m) => {
+                let kind = if matches!(e.problem, TemplateProblem::Syntax(_)) {
+                    "does not compile"
+                } else {
+                    "does not render with sample data"
+                };
+                format!(
+                    "{kind}: {}",
+                    m.detail()
+                        .map_or_else(|| m.kind().to_string(), str::to_owned)
+                )
+            }
+            other => other.to_string(),
+        };
+        ctx.error(code, path, format!("template `{file}`{at} {problem}"))
+            .help = help;
+    }
+    full
 }
 
 /// `server.limits`: each cap within its range (0 meaning no limit where allowed).
