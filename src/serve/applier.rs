@@ -18,6 +18,7 @@ use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1};
 use crate::engine::directory::Directory;
+use crate::mail::render::Templates;
 use crate::media::prompt::Prompts;
 use crate::store::Applies;
 use crate::store::{NewApply, StaffState, Store, StoreError};
@@ -34,6 +35,19 @@ pub struct Running {
     pub resolution: Arc<Resolution>,
     /// Who may register, with which hashes (rebuilt on every apply and password rotation).
     pub directory: Arc<Directory>,
+    /// The mail templates: the shipped ones with `server.smtp.templates`' overrides, read
+    /// and checked when the config was applied (or when a reload found them changed).
+    pub templates: Arc<Templates>,
+}
+
+/// The mail templates `config` names, read and checked (`mail::render::check`).
+fn load_templates(config: &Config) -> Result<Templates, String> {
+    let dir = config
+        .server
+        .smtp
+        .as_ref()
+        .and_then(|s| s.templates.as_deref());
+    Templates::load(dir).map_err(|e| format!("a mail template cannot be used: {e}"))
 }
 
 /// Who asked for a reload.
@@ -215,6 +229,7 @@ impl Applier {
             crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
         let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
         let prompts = Arc::new(Prompts::load(&config)?);
+        let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
         let directory = Directory::build(config.clone(), &resolution, &stored, prompts);
         self.swap(Running {
@@ -223,6 +238,7 @@ impl Applier {
             config,
             resolution: Arc::new(resolution),
             directory: Arc::new(directory),
+            templates,
         });
         Ok(Some(applied.revision))
     }
@@ -240,6 +256,7 @@ impl Applier {
         let current = self.running();
         if let Some(c) = &current {
             if c.bundle.digest() == bundle.digest() {
+                self.refresh_templates(c);
                 return Outcome::Unchanged {
                     revision: c.revision,
                 };
@@ -247,6 +264,37 @@ impl Applier {
         }
         let validated = validate(loaded, Options { check_audio: true });
         self.decide(bundle, validated, source, ApplyOptions::default(), current)
+    }
+
+    /// Reads the running config's mail templates again (a reload with unchanged config files):
+    /// changed ones that pass the check replace the running set; broken ones are logged and
+    /// the running set stays.
+    fn refresh_templates(&self, running: &Arc<Running>) {
+        if running
+            .config
+            .server
+            .smtp
+            .as_ref()
+            .and_then(|s| s.templates.as_ref())
+            .is_none()
+        {
+            return;
+        }
+        match load_templates(&running.config) {
+            Ok(t) if t == *running.templates => {}
+            Ok(t) => {
+                eprintln!("pbx serve: mail templates reloaded");
+                self.swap(Running {
+                    revision: running.revision,
+                    bundle: running.bundle.clone(),
+                    config: running.config.clone(),
+                    resolution: running.resolution.clone(),
+                    directory: running.directory.clone(),
+                    templates: Arc::new(t),
+                });
+            }
+            Err(e) => eprintln!("pbx serve: {e}; the running templates stay"),
+        }
     }
 
     /// Makes `bundle` the running config if it is acceptable: the admin API's way in. It also
@@ -359,6 +407,11 @@ impl Applier {
                 )))
             }
         };
+        // So are its mail templates: one changed since validation into a broken one refuses it.
+        let templates = match load_templates(&p.config) {
+            Ok(t) => Arc::new(t),
+            Err(e) => return Outcome::Rejected(Refusal::Bundle(e)),
+        };
         let existing = match self.store.all_staff_states() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
@@ -445,6 +498,7 @@ impl Applier {
             directory: Arc::new(directory),
             config,
             resolution: Arc::new(p.resolution),
+            templates,
         };
         self.swap(running);
         Outcome::Applied {
@@ -524,6 +578,7 @@ impl Applier {
             config: running.config.clone(),
             resolution: running.resolution.clone(),
             directory: Arc::new(directory),
+            templates: running.templates.clone(),
         });
         let letter = notify
             .then(|| {

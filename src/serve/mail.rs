@@ -1,5 +1,6 @@
 //! The mail sender: one tokio task (started by `pbx serve`) that takes due letters (welcome,
-//! voicemail, missed-call) from the outbox, renders them (`mail::render`), sends them over SMTP with lettre, and marks each
+//! voicemail, missed-call) from the outbox, renders them with the running config's templates
+//! (`mail::render::Templates`, read at apply time), sends them over SMTP with lettre, and marks each
 //! one sent — with its plaintext password erased from the stored payload — or failed: a
 //! temporary failure (no connection, a 4xx answer) is tried again later (`mail::retry`), a
 //! permanent one (a 5xx answer, a letter that cannot be built) is given up and logged.
@@ -15,7 +16,7 @@
 use super::applier::{now_ms, Applier};
 use crate::config::model::{Smtp, SmtpSecurity};
 use crate::mail::payload::{self, MissedCallLetter, VoicemailLetter, WelcomeLetter};
-use crate::mail::render::{self, Rendered};
+use crate::mail::render::{Rendered, Templates};
 use crate::mail::retry::{next_attempt, Failure};
 use crate::store::{Outbox, OutboxEntry};
 use lettre::message::header::ContentType;
@@ -46,7 +47,12 @@ pub fn spawn(
 async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken) {
     let mut told_no_smtp = false;
     loop {
-        let smtp = applier.running().and_then(|r| r.config.server.smtp.clone());
+        let running = applier.running();
+        let smtp = running.as_ref().and_then(|r| r.config.server.smtp.clone());
+        let templates = running.map_or_else(
+            || Arc::new(Templates::load(None).expect("the shipped templates compile")),
+            |r| r.templates.clone(),
+        );
         let due = {
             let applier = applier.clone();
             tokio::task::spawn_blocking(move || applier.store().due(now_ms(), BATCH)).await
@@ -75,7 +81,7 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
                             if cancel.is_cancelled() {
                                 return;
                             }
-                            deliver(&applier, &sender, &data_dir, entry).await;
+                            deliver(&applier, &sender, &templates, &data_dir, entry).await;
                         }
                         continue;
                     }
@@ -137,7 +143,12 @@ struct Built {
 }
 
 /// Builds the letter of `entry`; an error is permanent (the entry cannot become a letter).
-async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<Built, String> {
+async fn build(
+    sender: &Sender,
+    templates: &Templates,
+    data_dir: &Path,
+    entry: &OutboxEntry,
+) -> Result<Built, String> {
     let to: Mailbox = payload::recipient(&entry.payload)
         .ok_or("the entry names no recipient")?
         .parse()
@@ -156,7 +167,7 @@ async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<
             if letter.password.is_none() {
                 return Err("the welcome letter's password was erased".into());
             }
-            let r = render::welcome(&letter).map_err(|e| e.to_string())?;
+            let r = templates.welcome(&letter).map_err(|e| e.to_string())?;
             let message = head
                 .subject(r.subject.clone())
                 .multipart(alternative(&r))
@@ -190,7 +201,9 @@ async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<
                     .flatten(),
                 Err(_) => None,
             };
-            let r = render::voicemail(&letter, recording.is_some()).map_err(|e| e.to_string())?;
+            let r = templates
+                .voicemail(&letter, recording.is_some())
+                .map_err(|e| e.to_string())?;
             let head = head.subject(r.subject.clone());
             let message = match recording {
                 Some(bytes) => {
@@ -212,7 +225,7 @@ async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<
         payload::MISSED_CALL => {
             let letter: MissedCallLetter = serde_json::from_value(entry.payload.clone())
                 .map_err(|e| format!("a malformed missed-call letter: {e}"))?;
-            let r = render::missed_call(&letter).map_err(|e| e.to_string())?;
+            let r = templates.missed_call(&letter).map_err(|e| e.to_string())?;
             let message = head
                 .subject(r.subject.clone())
                 .multipart(alternative(&r))
@@ -227,11 +240,17 @@ async fn build(sender: &Sender, data_dir: &Path, entry: &OutboxEntry) -> Result<
 }
 
 /// Sends `entry` and records what happened.
-async fn deliver(applier: &Arc<Applier>, sender: &Sender, data_dir: &Path, entry: OutboxEntry) {
+async fn deliver(
+    applier: &Arc<Applier>,
+    sender: &Sender,
+    templates: &Templates,
+    data_dir: &Path,
+    entry: OutboxEntry,
+) {
     let id = entry.id;
     let attempts = entry.attempts.saturating_add(1);
     let to = payload::recipient(&entry.payload).unwrap_or("-").to_owned();
-    let outcome = match build(sender, data_dir, &entry).await {
+    let outcome = match build(sender, templates, data_dir, &entry).await {
         Err(e) => Err((Failure::Permanent, e)),
         Ok(built) => match sender.transport.send(built.message).await {
             Ok(_) => Ok(built.keep),

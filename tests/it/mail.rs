@@ -242,6 +242,79 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
     }
 }
 
+/// `server.smtp.templates`: a custom welcome template's text is what arrives (the HTML part
+/// stays built in), and a reload with unchanged config files picks up a changed template.
+#[test]
+fn a_custom_welcome_template_is_what_arrives_and_a_reload_picks_up_its_change() {
+    let sink = Sink::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = config(&sink).replacen("security: none,", "security: none, templates: mail,", 1);
+    assert!(yaml.contains("templates: mail"), "{yaml}");
+    std::fs::write(dir.path().join("pbx.yaml"), yaml).unwrap();
+    std::fs::create_dir_all(dir.path().join("mail/ru")).unwrap();
+    let template = dir.path().join("mail/ru/welcome.txt");
+    std::fs::write(
+        &template,
+        "Добро пожаловать в {{ company }}, {{ name }}\n\nЛогин {{ login }}, пароль {{ password }}.\n",
+    )
+    .unwrap();
+    let server = Server::start_in(dir);
+    let password = password(&server);
+    wait_until_or(
+        "the welcome letter arrives",
+        Duration::from_secs(20),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    let raw = std::fs::read(&sink.letters()[0]).unwrap();
+    let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(
+        letter.subject(),
+        Some("Добро пожаловать в Acme, Anna Smith")
+    );
+    let text = letter.body_text(0).unwrap();
+    assert_eq!(text.trim(), format!("Логин anna, пароль {password}."));
+    assert!(letter
+        .body_html(0)
+        .unwrap()
+        .contains("Здравствуйте, Anna Smith!"));
+
+    // A broken change is refused on reload (the running set stays); a good one replaces it.
+    std::fs::write(&template, "{{ nobody }}\n\n").unwrap();
+    server.hangup();
+    server.wait_for_log("the running templates stay");
+    std::fs::write(
+        &template,
+        "Новый пароль для {{ login }}\n\n{{ password }}\n",
+    )
+    .unwrap();
+    server.hangup();
+    server.wait_for_log("mail templates reloaded");
+    let reset = Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args([
+            "password",
+            "reset",
+            "acme",
+            "anna",
+            "--notify",
+            "--server",
+            &server.url,
+        ])
+        .env("PBX_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(reset.status.success(), "{reset:?}");
+    wait_until_or(
+        "the second letter arrives",
+        Duration::from_secs(20),
+        || sink.letters().len() == 2,
+        || server.log(),
+    );
+    let raw = std::fs::read(&sink.letters()[1]).unwrap();
+    let second = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(second.subject(), Some("Новый пароль для anna"));
+}
+
 /// Exactly once across `kill -9`, for a letter written while the mail server is down. The
 /// sink keeps its port for the whole test (no released port is handed on, so nothing else can
 /// take it) but refuses every recipient with 451 until the test creates its gate file: at the
