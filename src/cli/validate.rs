@@ -1,7 +1,8 @@
 //! `pbx validate [FILES]`: offline check of config files, every problem reported at once.
 
 use super::exit;
-use crate::config::report::{render, Format};
+use crate::config::diagnostic::Diagnostic;
+use crate::config::report::{render, render_json, Checked, Format};
 use crate::config::validate::{check_file, Options};
 use std::path::PathBuf;
 
@@ -21,12 +22,19 @@ pub fn run(args: Args) -> u8 {
         args.files
     };
     let mut code = exit::OK;
+    // For `json`, every file's result, printed as one document at the end.
+    let mut checked: Vec<(String, Result<Vec<Diagnostic>, String>)> = Vec::new();
     for file in &files {
         match check_file(file, Options::default()) {
-            Ok((outcome, sources)) => {
-                print!("{}", render(args.format, &outcome.diagnostics, &sources));
+            Ok((mut outcome, sources)) => {
                 if outcome.errors() > 0 {
                     code = code.max(exit::INVALID);
+                }
+                if args.format == Format::Json {
+                    let diagnostics = std::mem::take(&mut outcome.diagnostics);
+                    checked.push((file.display().to_string(), Ok(diagnostics)));
+                } else {
+                    print!("{}", render(args.format, &outcome.diagnostics, &sources));
                 }
                 // The process ends right after: freeing a 10,000-staff model piece by piece
                 // would only add to the wall time a CI job waits for.
@@ -35,8 +43,19 @@ pub fn run(args: Args) -> u8 {
             Err(e) => {
                 eprintln!("pbx validate: {e}");
                 code = exit::IO;
+                checked.push((file.display().to_string(), Err(e.to_string())));
             }
         }
+    }
+    if args.format == Format::Json {
+        let checked: Vec<Checked> = checked
+            .iter()
+            .map(|(file, result)| Checked {
+                file,
+                result: result.as_deref().map_err(String::as_str),
+            })
+            .collect();
+        print!("{}", render_json(&checked));
     }
     code
 }

@@ -197,10 +197,53 @@ pub struct SourceFile {
     pub rel: String,
     /// The file's text.
     pub text: String,
+    /// Where each line of `text` starts, so a diagnostic's snippet is found without rescanning.
+    pub lines: LineIndex,
     /// Its YAML tree, when it parsed.
     pub tree: Option<Node>,
     /// The directory that relative paths written in this file are resolved against.
     pub dir: PathBuf,
+}
+
+/// The start of every line of a text, indexed once, so looking up a line is O(1) rather than
+/// a scan from the top (`text.lines().nth(n)`), which made rendering n diagnostics O(n x size).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LineIndex {
+    /// Byte offset where each line starts; the first is 0. A text ending in a line break has
+    /// one more start, at its end, which holds no line (as `str::lines` counts them).
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// Line `line` (1-based) of `text` (the text this index was built from), without its
+    /// `\n` or `\r\n`: the same as `text.lines().nth(line - 1)`.
+    pub fn line<'a>(&self, text: &'a str, line: u32) -> Option<&'a str> {
+        let i = (line as usize).checked_sub(1)?;
+        let start = *self.starts.get(i)?;
+        if start >= text.len() {
+            return None;
+        }
+        match self.starts.get(i + 1) {
+            // Ends at its `\n`, a `\r` before it dropped.
+            Some(&next) => {
+                let l = &text[start..next - 1];
+                Some(l.strip_suffix('\r').unwrap_or(l))
+            }
+            // The last line, without a line break.
+            None => Some(&text[start..]),
+        }
+    }
 }
 
 /// All files of a config and where each tenant came from.
@@ -300,6 +343,7 @@ fn load_with(
     sources.files.push(SourceFile {
         name: name.to_string(),
         rel: rel.to_string(),
+        lines: LineIndex::new(&text),
         text,
         tree,
         dir: base_dir.to_path_buf(),
@@ -376,6 +420,7 @@ fn load_with(
         sources.files.push(SourceFile {
             name: shown,
             rel,
+            lines: LineIndex::new(&text),
             text,
             tree,
             dir,
@@ -522,10 +567,10 @@ impl Sources {
             .map_or_else(|| self.base_dir.clone(), |f| f.dir.clone())
     }
 
-    /// The text of line `line` (1-based) of the file named `file`.
+    /// The text of line `line` (1-based) of the file named `file`, without its line ending.
     pub fn line(&self, file: &str, line: u32) -> Option<&str> {
         let source = self.files.iter().find(|f| f.name == file)?;
-        source.text.lines().nth(line.checked_sub(1)? as usize)
+        source.lines.line(&source.text, line)
     }
 }
 
@@ -533,6 +578,29 @@ impl Sources {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn line_index_finds_the_lines_str_lines_finds() {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "a\n\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "a\r\n\r\nc",
+            "a\r",
+            "x\ry\nz",
+            "\n\n",
+            "день: ночь\nмир\n",
+        ] {
+            let index = LineIndex::new(text);
+            for n in 0..6u32 {
+                let expected = n.checked_sub(1).and_then(|i| text.lines().nth(i as usize));
+                assert_eq!(index.line(text, n), expected, "line {n} of {text:?}");
+            }
+        }
+    }
 
     const TENANT: &str = "id: acme\nname: Acme\ndomain: acme.example\nmax_users: 5\n";
 

@@ -5,7 +5,9 @@
 //! Each entity (the server, a trunk, a tenant, a staff member, a department, a number, a
 //! schedule, a menu) is first turned into a flat view — field name -> printable value, with
 //! references printed by name and file paths relative to the config — and views are compared.
-//! Views make the diff structural without a hand-written comparison per type.
+//! Views make the diff structural without a hand-written comparison per type. Enum values
+//! print as the config writes them (`all_at_once`, `starttls`), through their `word()`, never
+//! their Rust names, so a plan line can be searched for in the file.
 
 use super::clock::format_duration;
 use super::generated::{Effective, PasswordState, Resolution};
@@ -459,13 +461,7 @@ fn server_view(s: &Server, base: &Path) -> View {
     let listen: Vec<String> = s
         .sip_listen
         .iter()
-        .map(|l| {
-            format!(
-                "{}/{}",
-                l.address,
-                format!("{:?}", l.transport).to_lowercase()
-            )
-        })
+        .map(|l| format!("{}/{}", l.address, l.transport.word()))
         .collect();
     put(&mut v, "sip.listen", listen.join(", "));
     put_opt(&mut v, "sip.public_address", s.sip_public_address.clone());
@@ -482,7 +478,7 @@ fn server_view(s: &Server, base: &Path) -> View {
         put(
             &mut v,
             "smtp.server",
-            format!("{}:{} ({:?})", m.host, m.port, m.security).to_lowercase(),
+            format!("{}:{} ({})", m.host, m.port, m.security.word()),
         );
         put(&mut v, "smtp.from", m.from.clone());
         put_opt(&mut v, "smtp.username", m.username.clone());
@@ -539,7 +535,7 @@ fn trunk_view(t: &Trunk) -> View {
     put(
         &mut v,
         "gateway",
-        format!("{}:{} ({:?})", t.host, t.port, t.transport).to_lowercase(),
+        format!("{}:{} ({})", t.host, t.port, t.transport.word()),
     );
     if let Some(a) = &t.auth {
         put(&mut v, "auth.username", a.username.clone());
@@ -629,7 +625,7 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
     let e = n.effective(i);
     put(&mut v, "name", s.name.clone());
     put_opt(&mut v, "position", s.position.clone());
-    put(&mut v, "role", format!("{:?}", s.role).to_lowercase());
+    put(&mut v, "role", s.role.word());
     let login_generated = e.map_or(s.login_generated, |e| e.login_generated);
     v.insert(
         "login".into(),
@@ -715,9 +711,12 @@ fn staff_view(n: &Names, i: usize, s: &Staff) -> View {
             },
         );
         let mode = match m.forwarding {
-            Forwarding::Off => "off".to_string(),
-            Forwarding::Instant => "instant".to_string(),
-            Forwarding::Delayed => format!("after {}", format_duration(m.delay)),
+            Forwarding::Off | Forwarding::Instant => m.forwarding.word().to_string(),
+            Forwarding::Delayed => format!(
+                "{}, delay {}",
+                m.forwarding.word(),
+                format_duration(m.delay)
+            ),
         };
         put(&mut v, "mobile.forwarding", mode);
     }
@@ -739,7 +738,7 @@ fn department_view(n: &Names, d: &Department) -> View {
         "extension",
         d.extension.as_ref().map(ToString::to_string),
     );
-    put(&mut v, "strategy", format!("{:?}", d.strategy));
+    put(&mut v, "strategy", d.strategy.word());
     put(&mut v, "step", format_duration(d.step));
     put(&mut v, "ring_time", format_duration(d.ring_time));
     let members: Vec<String> = d.members.iter().map(|m| n.login(m.0)).collect();
@@ -933,5 +932,43 @@ mod tests {
     fn the_same_secrets_are_no_change() {
         let p = plan(&config("s3cret", MD5_A), &config("s3cret", MD5_A));
         assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn enum_values_print_as_the_config_writes_them() {
+        let yaml = "version: 1\nserver:\n  sip:\n    listen:\n      - { transport: tcp, address: \"0.0.0.0:5060\" }\n  smtp: { host: Mail.Example, port: 587, security: starttls, from: \"PBX <pbx@a.example>\" }\ntrunks:\n  - id: t\n    host: 192.0.2.1\n    transport: tcp\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n    language: en\n    outbound_trunks: [t]\n    staff:\n      - name: Maria\n        login: maria\n        extension: \"201\"\n        role: restricted\n        mobile: { number: \"+79161110202\", forwarding: delayed, delay: 20s }\n    departments:\n      - id: sales\n        name: Sales\n        strategy: in_order\n        members: [maria]\n";
+        let after = validate_text(yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let before = validate_text(&yaml.replace("in_order", "all_at_once"))
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let side = |c| Side {
+            config: c,
+            generated: None,
+            base: Path::new("."),
+        };
+        let p = diff(Some(&side(&before)), &side(&after));
+        let text = render(&p, PlanFormat::Human, true);
+        assert!(
+            text.contains("strategy: \"all_at_once\" -> \"in_order\""),
+            "{text}"
+        );
+        let v = views(&side(&after));
+        let field = |kind: &str, name: &str| {
+            v.iter()
+                .find(|(k, _)| k.kind == kind)
+                .and_then(|(_, view)| view.get(name))
+                .map(|f| f.value.clone())
+                .unwrap_or_else(|| panic!("no {kind}.{name} in {v:?}"))
+        };
+        assert_eq!(field("server", "sip.listen"), "0.0.0.0:5060/tcp");
+        assert_eq!(
+            field("server", "smtp.server"),
+            "Mail.Example:587 (starttls)",
+            "the host is printed as written, only the word is the config's"
+        );
+        assert_eq!(field("trunk", "gateway"), "192.0.2.1:5060 (tcp)");
+        assert_eq!(field("tenant", "language"), "en");
+        assert_eq!(field("staff", "role"), "restricted");
+        assert_eq!(field("staff", "mobile.forwarding"), "delayed, delay 20s");
+        assert_eq!(field("department", "strategy"), "in_order");
     }
 }

@@ -805,3 +805,72 @@ impl JsonSchema for DurationText {
         })
     }
 }
+
+/// `word()`: a value of a config enum as the config writes it (`all_at_once`, not `AllAtOnce`),
+/// for output a user compares with their file (plans, messages). `WORDS` lists every value, so
+/// a test can check each word reads back as its value.
+macro_rules! config_words {
+    ($($ty:ident { $($variant:ident => $word:literal),+ $(,)? })+) => {$(
+        impl $ty {
+            /// The value as written in the config.
+            pub fn word(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word,)+
+                }
+            }
+
+            /// Every value, for tests.
+            #[cfg(test)]
+            pub const WORDS: &'static [$ty] = &[$($ty::$variant),+];
+        }
+    )+};
+}
+
+config_words! {
+    DigestAlgorithm { Md5 => "md5", Sha256 => "sha-256" }
+    Transport { Udp => "udp", Tcp => "tcp" }
+    SmtpSecurity { None => "none", Starttls => "starttls", Tls => "tls" }
+    Language { Ru => "ru", En => "en" }
+    Role { Admin => "admin", User => "user", Restricted => "restricted" }
+    Forwarding { Off => "off", Instant => "instant", Delayed => "delayed" }
+    Strategy {
+        AllAtOnce => "all_at_once",
+        Evenly => "evenly",
+        InOrder => "in_order",
+        Increasing => "increasing",
+    }
+}
+
+#[cfg(test)]
+mod word_tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use std::fmt::Debug;
+
+    fn reads_back<T: DeserializeOwned + PartialEq + Debug + Copy>(
+        values: &[T],
+        word: fn(T) -> &'static str,
+    ) {
+        for &v in values {
+            let read: T =
+                serde_json::from_value(serde_json::Value::from(word(v))).unwrap_or_else(|e| {
+                    panic!(
+                        "{v:?} prints as `{}`, which the config does not accept: {e}",
+                        word(v)
+                    )
+                });
+            assert_eq!(read, v, "`{}`", word(v));
+        }
+    }
+
+    #[test]
+    fn every_config_word_reads_back_as_its_value() {
+        reads_back(DigestAlgorithm::WORDS, DigestAlgorithm::word);
+        reads_back(Transport::WORDS, Transport::word);
+        reads_back(SmtpSecurity::WORDS, SmtpSecurity::word);
+        reads_back(Language::WORDS, Language::word);
+        reads_back(Role::WORDS, Role::word);
+        reads_back(Forwarding::WORDS, Forwarding::word);
+        reads_back(Strategy::WORDS, Strategy::word);
+    }
+}

@@ -95,6 +95,70 @@ fn json_format_is_a_versioned_document() {
     assert_eq!(d["line"], 9);
     assert_eq!(d["column"], 34);
     assert_eq!(d["path"], "tenants[acme].staff[ivan].extension");
+    assert_eq!(d["config"], "extension_reserved.yaml");
+    assert_eq!(
+        doc["files"],
+        serde_json::json!([{"file": "extension_reserved.yaml", "valid": false, "errors": 2,
+            "warnings": 0, "read_error": null}])
+    );
+}
+
+/// Issue 15: two files printed two JSON documents, which no JSON reader takes.
+#[test]
+fn json_format_is_one_document_for_several_files() {
+    let out = pbx(
+        &invalid_dir(),
+        &[
+            "validate",
+            "--format",
+            "json",
+            "extension_reserved.yaml",
+            "plaintext_secret.yaml",
+            "no-such-file.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "the worst: a file unread");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["errors"], 2);
+    assert!(doc["warnings"].as_u64().unwrap() >= 1);
+    let files = doc["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "extension_reserved.yaml",
+            "plaintext_secret.yaml",
+            "no-such-file.yaml"
+        ]
+    );
+    assert_eq!(files[0]["valid"], false);
+    assert_eq!(files[0]["errors"], 2);
+    assert_eq!(files[0]["read_error"], serde_json::Value::Null);
+    assert_eq!(files[1]["valid"], true, "warnings alone are valid");
+    assert_eq!(files[1]["errors"], 0);
+    assert_eq!(files[2]["valid"], false);
+    assert!(files[2]["read_error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read no-such-file.yaml"));
+    let diagnostics = doc["diagnostics"].as_array().unwrap();
+    let of = |config: &str| diagnostics.iter().filter(|d| d["config"] == config).count();
+    assert_eq!(of("extension_reserved.yaml"), 2);
+    assert_eq!(
+        of("plaintext_secret.yaml") as u64,
+        files[1]["warnings"].as_u64().unwrap()
+    );
+    assert_eq!(
+        of("extension_reserved.yaml") + of("plaintext_secret.yaml"),
+        diagnostics.len()
+    );
+    assert!(
+        stderr(&out).contains("cannot read no-such-file.yaml"),
+        "a file unread is still said on stderr"
+    );
 }
 
 #[test]

@@ -257,3 +257,50 @@ fn a_dot_slash_include_validates_and_plans_alike() {
     );
     assert!(stdout(&plan).contains("No changes"), "{}", stdout(&plan));
 }
+
+/// Issue 15: a plan printed `"AllAtOnce" -> "InOrder"`; every enum value prints as the config
+/// writes it, in every format.
+#[test]
+fn enum_values_print_as_written_in_the_config() {
+    let dir = edited();
+    let before = std::fs::read_to_string(dir.path().join("before.yaml")).unwrap();
+    assert!(before.contains("strategy: all_at_once"));
+    std::fs::write(
+        dir.path().join("pbx.yaml"),
+        before.replace("strategy: all_at_once", "strategy: in_order"),
+    )
+    .unwrap();
+    for format in ["human", "markdown"] {
+        let out = pbx(
+            dir.path(),
+            &["plan", "--against", "before.yaml", "--format", format],
+        );
+        let text = stdout(&out);
+        assert!(
+            text.contains("strategy: \"all_at_once\" -> \"in_order\""),
+            "{format}:\n{text}"
+        );
+    }
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let field = &plan["changes"][0]["fields"][0];
+    assert_eq!(field["field"], "strategy");
+    assert_eq!(field["before"]["value"], "all_at_once");
+    assert_eq!(field["after"]["value"], "in_order");
+    // From nothing: every entity added, its words the config's.
+    let all = stdout(&pbx(dir.path(), &["plan"]));
+    for written in [
+        "role: \"admin\"",
+        "role: \"restricted\"",
+        "mobile.forwarding: \"delayed, delay 20s\"",
+        "strategy: \"in_order\"",
+    ] {
+        assert!(all.contains(written), "{written}:\n{all}");
+    }
+    for internal in ["AllAtOnce", "InOrder", "Delayed", "Restricted", "Udp"] {
+        assert!(!all.contains(internal), "{internal}:\n{all}");
+    }
+}
