@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use super::raw::{DigestAlgorithm, Forwarding, Role, SmtpSecurity, Strategy, Transport};
+pub use super::raw::{
+    DigestAlgorithm, Forwarding, Language, Role, SmtpSecurity, Strategy, Transport,
+};
 
 /// A whole validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -193,24 +195,6 @@ pub struct Tenant {
     pub numbers: Vec<Number>,
     pub schedules: Vec<Schedule>,
     pub menus: Vec<Menu>,
-}
-
-/// The language of a tenant's built-in prompts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Language {
-    #[default]
-    Ru,
-    En,
-}
-
-impl Language {
-    /// The directory of its prompts under `assets/prompts/`, and its config word.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Ru => "ru",
-            Language::En => "en",
-        }
-    }
 }
 
 /// How a tenant's voicemail boxes record and keep messages.

@@ -566,7 +566,7 @@ fn tenant_view(n: &Names) -> View {
     put(&mut v, "domain", t.domain.clone());
     put(&mut v, "max_users", t.max_users.to_string());
     put(&mut v, "timezone", t.timezone.name());
-    put(&mut v, "language", t.language.code());
+    put(&mut v, "language", t.language.word());
     put(&mut v, "country", t.country.clone());
     let vm = &t.voicemail;
     put(

@@ -432,11 +432,15 @@ pub struct Outbound {
     pub max_calls: Option<u32>,
 }
 
-/// The language of a tenant's built-in prompts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+/// The language of a tenant's built-in prompts (and letters). Its `word()` names the
+/// directory of its prompts under `assets/prompts/`.
+#[derive(
+    Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     /// Russian (`assets/prompts/ru/`).
+    #[default]
     Ru,
     /// English (`assets/prompts/en/`).
     En,

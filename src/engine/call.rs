@@ -170,20 +170,19 @@ impl Call {
                 let mut r = respond(&s.request, status, phrase, &tag);
                 caps::decorate(&mut r, &limit);
                 ctx.respond(&s.key, &r);
-                ctx.out.push_back(super::io::Output::Record(CallRecord {
-                    tenant: tenant.id.clone(),
-                    caller: s.caller.name().to_string(),
-                    callee: s.callee.clone(),
-                    started_ms: ctx.now.wall_ms,
-                    ended_ms: ctx.now.wall_ms,
-                    outcome: match limit {
-                        super::io::Limit::TenantCalls { .. } => CallOutcome::Unavailable,
-                        _ => CallOutcome::Busy,
-                    },
-                    status: Some(status.as_u16()),
-                    note: Some(limit.to_string()),
-                    ..CallRecord::default()
-                }));
+                let outcome = match limit {
+                    super::io::Limit::TenantCalls { .. } => CallOutcome::Unavailable,
+                    _ => CallOutcome::Busy,
+                };
+                let record = refused(
+                    &s,
+                    tenant,
+                    ctx.now.wall_ms,
+                    outcome,
+                    status,
+                    limit.to_string(),
+                );
+                ctx.out.push_back(super::io::Output::Record(record));
                 ctx.out
                     .push_back(super::io::Output::Notice(Notice::Limit(limit)));
                 return None;
@@ -218,17 +217,15 @@ impl Call {
                     ctx.out
                         .push_back(super::io::Output::Notice(Notice::NoRelayPorts));
                     // The refused call leaves its record too.
-                    ctx.out.push_back(super::io::Output::Record(CallRecord {
-                        tenant: tenant.id.clone(),
-                        caller: s.caller.name().to_string(),
-                        callee: s.callee.clone(),
-                        started_ms: ctx.now.wall_ms,
-                        ended_ms: ctx.now.wall_ms,
-                        outcome: CallOutcome::Unavailable,
-                        status: Some(503),
-                        note: Some("no relay ports were free".into()),
-                        ..CallRecord::default()
-                    }));
+                    let record = refused(
+                        &s,
+                        tenant,
+                        ctx.now.wall_ms,
+                        CallOutcome::Unavailable,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no relay ports were free".into(),
+                    );
+                    ctx.out.push_back(super::io::Output::Record(record));
                     return None;
                 }
             },
@@ -1561,6 +1558,29 @@ impl Call {
             r.set_body(relayed_body(response.body(), self.relay.map(|p| p.caller)));
         }
         r
+    }
+}
+
+/// The record of a call refused before it started (a limit, no relay ports): it ended as it
+/// began, with `status` and why.
+fn refused(
+    s: &Start,
+    tenant: &Tenant,
+    now_ms: u64,
+    outcome: CallOutcome,
+    status: StatusCode,
+    note: String,
+) -> CallRecord {
+    CallRecord {
+        tenant: tenant.id.clone(),
+        caller: s.caller.name().to_string(),
+        callee: s.callee.clone(),
+        started_ms: now_ms,
+        ended_ms: now_ms,
+        outcome,
+        status: Some(status.as_u16()),
+        note: Some(note),
+        ..CallRecord::default()
     }
 }
 

@@ -6,7 +6,7 @@
 //! password lives in the payload only until the letter is sent ([`WelcomeLetter::erased`]).
 
 use crate::config::generated::Resolution;
-use crate::config::model::{Config, Server, Staff, Tenant, Transport};
+use crate::config::model::{Config, Server, Staff, Tenant};
 use crate::store::{CallOutcome, CallRecord};
 use serde::{Deserialize, Serialize};
 
@@ -127,20 +127,13 @@ pub fn recipient(payload: &serde_json::Value) -> Option<&str> {
     payload.get("email").and_then(|e| e.as_str())
 }
 
-fn transport_word(t: Transport) -> &'static str {
-    match t {
-        Transport::Udp => "udp",
-        Transport::Tcp => "tcp",
-    }
-}
-
 /// How `tenant`'s phones reach `server`.
 pub fn sip_server(server: &Server, tenant: &Tenant) -> SipServer {
     let mut listen: Vec<SipListen> = server
         .sip_listen
         .iter()
         .map(|l| SipListen {
-            transport: transport_word(l.transport).to_owned(),
+            transport: l.transport.word().to_owned(),
             port: l.address.port(),
         })
         .collect();
@@ -174,7 +167,7 @@ pub fn welcome_letter(
         email: staff.email.as_ref()?.as_str().to_owned(),
         password: Some(password.to_owned()),
         sip: sip_server(server, tenant),
-        language: tenant.language.code().to_owned(),
+        language: tenant.language.word().to_owned(),
     })
 }
 
@@ -228,15 +221,8 @@ pub fn voicemail_recipients(
     tenant: &str,
     mailbox: &str,
 ) -> Vec<Recipient> {
-    let Some(ti) = config.tenants.iter().position(|t| t.id == tenant) else {
+    let Some((t, by_login)) = tenant_staff(config, resolution, tenant) else {
         return Vec::new();
-    };
-    let t = &config.tenants[ti];
-    let effective = resolution.staff.get(ti);
-    let by_login = |login: &str| {
-        effective
-            .and_then(|e| e.iter().position(|s| s.login == login))
-            .and_then(|si| t.staff.get(si))
     };
     let staff: Vec<&Staff> = if let Some(login) = mailbox.strip_prefix("staff:") {
         by_login(login).into_iter().collect()
@@ -249,17 +235,42 @@ pub fn voicemail_recipients(
     } else {
         Vec::new()
     };
-    let mut out: Vec<Recipient> = Vec::new();
+    distinct_emails(staff)
+        .into_iter()
+        .map(|email| Recipient {
+            email: email.to_owned(),
+            language: t.language.word().to_owned(),
+            timezone: t.timezone.name().to_owned(),
+        })
+        .collect()
+}
+
+/// Tenant `tenant` of `config`, and a lookup of its staff by login (written or generated).
+fn tenant_staff<'a>(
+    config: &'a Config,
+    resolution: &'a Resolution,
+    tenant: &str,
+) -> Option<(&'a Tenant, impl Fn(&str) -> Option<&'a Staff> + 'a)> {
+    let ti = config.tenants.iter().position(|t| t.id == tenant)?;
+    let t = &config.tenants[ti];
+    let effective = resolution.staff.get(ti);
+    let by_login = move |login: &str| {
+        effective
+            .and_then(|e| e.iter().position(|s| s.login == login))
+            .and_then(|si| t.staff.get(si))
+    };
+    Some((t, by_login))
+}
+
+/// The e-mail addresses of `staff`, each once, in order.
+fn distinct_emails<'a>(staff: impl IntoIterator<Item = &'a Staff>) -> Vec<&'a str> {
+    let mut emails: Vec<&str> = Vec::new();
     for email in staff.into_iter().filter_map(|s| s.email.as_ref()) {
-        if !out.iter().any(|r| r.email == email.as_str()) {
-            out.push(Recipient {
-                email: email.as_str().to_owned(),
-                language: t.language.code().to_owned(),
-                timezone: t.timezone.name().to_owned(),
-            });
+        if !emails.contains(&email.as_str()) {
+            emails.push(email.as_str());
         }
     }
-    out
+    emails
 }
 
 /// The login in an entry of a call record's `offered` (`anna`, `anna (mobile +7...)`); `None`
@@ -281,15 +292,8 @@ pub fn missed_call_letters(
     if record.outcome != CallOutcome::Missed {
         return Vec::new();
     }
-    let Some(ti) = config.tenants.iter().position(|t| t.id == record.tenant) else {
+    let Some((t, by_login)) = tenant_staff(config, resolution, &record.tenant) else {
         return Vec::new();
-    };
-    let t = &config.tenants[ti];
-    let effective = resolution.staff.get(ti);
-    let by_login = |login: &str| {
-        effective
-            .and_then(|e| e.iter().position(|s| s.login == login))
-            .and_then(|si| t.staff.get(si))
     };
     let mut staff: Vec<&Staff> = record
         .offered
@@ -306,13 +310,7 @@ pub fn missed_call_letters(
     for d in rang.iter().filter(|d| d.notify_missed_calls) {
         staff.extend(d.members.iter().filter_map(|m| t.staff.get(m.0)));
     }
-    let mut emails: Vec<&str> = Vec::new();
-    for email in staff.into_iter().filter_map(|s| s.email.as_ref()) {
-        if !emails.contains(&email.as_str()) {
-            emails.push(email.as_str());
-        }
-    }
-    emails
+    distinct_emails(staff)
         .into_iter()
         .filter_map(|email| {
             let letter = MissedCallLetter {
@@ -325,7 +323,7 @@ pub fn missed_call_letters(
                 departments: rang.iter().map(|d| d.name.clone()).collect(),
                 offered: record.offered.clone(),
                 email: email.to_owned(),
-                language: t.language.code().to_owned(),
+                language: t.language.word().to_owned(),
                 timezone: t.timezone.name().to_owned(),
             };
             serde_json::to_value(letter)

@@ -142,8 +142,8 @@ fn shared() -> Result<&'static Shared, String> {
             let cadence = tone::ringback("");
             let ringback = Arc::new(Audio::from_pcm(&tone::render_cycle(&cadence)));
             Ok(Shared {
-                en: decode(Language::En.code(), &EN)?,
-                ru: decode(Language::Ru.code(), &RU)?,
+                en: decode(Language::En.word(), &EN)?,
+                ru: decode(Language::Ru.word(), &RU)?,
                 beep: Arc::new(Audio::from_pcm(&tone::beep())),
                 default_ringback: (cadence, ringback),
             })

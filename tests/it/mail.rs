@@ -138,6 +138,25 @@ fn outbox(server: &Server) -> Vec<serde_json::Value> {
     response.body_mut().read_json().unwrap()
 }
 
+/// `pbx password reset acme anna --notify` against `server`; it must succeed.
+fn reset_with_notify(server: &Server) -> std::process::Output {
+    let reset = Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args([
+            "password",
+            "reset",
+            "acme",
+            "anna",
+            "--notify",
+            "--server",
+            &server.url,
+        ])
+        .env("PBX_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(reset.status.success(), "{reset:?}");
+    reset
+}
+
 /// Waits until no letter is pending: the sender sends only pending letters, so from then on
 /// nothing more can arrive — what the sink holds is everything that will.
 fn settled(server: &Server) {
@@ -185,6 +204,8 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
         .message_id()
         .is_some_and(|id| id.starts_with("pbx-outbox-")));
 
+    // The letter reaches the sink a moment before the outbox says so.
+    settled(&server);
     let entries = outbox(&server);
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["kind"], "welcome_letter");
@@ -194,20 +215,7 @@ fn a_welcome_letter_arrives_once_with_the_password_which_the_outbox_then_forgets
     assert!(!entries[0].to_string().contains(&password));
 
     // `pbx password reset --notify` mails the new password in a second letter.
-    let reset = Command::new(env!("CARGO_BIN_EXE_pbx"))
-        .args([
-            "password",
-            "reset",
-            "acme",
-            "anna",
-            "--notify",
-            "--server",
-            &server.url,
-        ])
-        .env("PBX_ADMIN_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(reset.status.success(), "{reset:?}");
+    let reset = reset_with_notify(&server);
     let out = String::from_utf8_lossy(&reset.stdout);
     let new_password = out.trim().rsplit(' ').next().unwrap().to_owned();
     assert_ne!(new_password, password);
@@ -290,20 +298,7 @@ fn a_custom_welcome_template_is_what_arrives_and_a_reload_picks_up_its_change() 
     .unwrap();
     server.hangup();
     server.wait_for_log("mail templates reloaded");
-    let reset = Command::new(env!("CARGO_BIN_EXE_pbx"))
-        .args([
-            "password",
-            "reset",
-            "acme",
-            "anna",
-            "--notify",
-            "--server",
-            &server.url,
-        ])
-        .env("PBX_ADMIN_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(reset.status.success(), "{reset:?}");
+    reset_with_notify(&server);
     wait_until_or(
         "the second letter arrives",
         Duration::from_secs(20),

@@ -33,10 +33,7 @@ pub(super) fn check_tenant(
             .map(|_| model::Timezone(tz.clone())),
     };
 
-    let language = match t.language {
-        None | Some(raw::Language::Ru) => model::Language::Ru,
-        Some(raw::Language::En) => model::Language::En,
-    };
+    let language = t.language.unwrap_or_default();
     let country = check_country(ctx, t.country.as_deref(), &path.key("country"));
     let voicemail = check_voicemail(ctx, &t.voicemail, &path.key("voicemail"));
 
