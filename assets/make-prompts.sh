@@ -9,7 +9,8 @@
 #
 # The built-in names are exactly those of `media::sound::Builtin` (the engine embeds the files
 # with include_bytes!): voicemail_greeting, after_hours, invalid_choice, please_hold,
-# impatient_offer, callback_confirmed, digit_0 ... digit_9. The voicemail greeting ends with its
+# impatient_offer, callback_confirmed, callback_number, callback_confirm, callback_enter,
+# callback_announce, digit_0 ... digit_9. The voicemail greeting ends with its
 # tone: 0.4 s of silence, then 1 kHz for 0.3 s.
 #
 # Every file is converted with sox to the one format the engine plays: WAV, 8000 Hz, mono, 16-bit
@@ -104,6 +105,10 @@ prompt en invalid_choice "Sorry, that is not a valid choice."
 prompt en please_hold "Please stay on the line."
 prompt en impatient_offer "All our operators are busy. Press 1 to be called back, press 2 to keep waiting, press 3 to leave a message."
 prompt en callback_confirmed "Thank you. We will call you back as soon as an operator is free."
+prompt en callback_number "We will call you back at the number"
+prompt en callback_confirm "To confirm, press 1. To give another number, press 2."
+prompt en callback_enter "Please enter the number to call you back at, then press the hash key."
+prompt en callback_announce "A callback to a customer who waited. Calling the number"
 en_digits=(zero one two three four five six seven eight nine)
 for d in 0 1 2 3 4 5 6 7 8 9; do prompt en "digit_$d" "${en_digits[$d]}"; done
 
@@ -113,6 +118,10 @@ prompt ru invalid_choice "Неверный выбор."
 prompt ru please_hold "Пожалуйста, оставайтесь на линии."
 prompt ru impatient_offer "Все операторы заняты. Нажмите один, чтобы мы вам перезвонили, два — чтобы продолжить ожидание, три — чтобы оставить сообщение."
 prompt ru callback_confirmed "Спасибо. Мы перезвоним вам, как только оператор освободится."
+prompt ru callback_number "Мы перезвоним вам по номеру"
+prompt ru callback_confirm "Чтобы подтвердить, нажмите один. Чтобы назвать другой номер, нажмите два."
+prompt ru callback_enter "Наберите номер, по которому вам перезвонить, и нажмите решётку."
+prompt ru callback_announce "Обратный звонок клиенту, который ждал ответа. Набираю номер"
 ru_digits=(ноль один два три четыре пять шесть семь восемь девять)
 for d in 0 1 2 3 4 5 6 7 8 9; do prompt ru "digit_$d" "${ru_digits[$d]}"; done
 

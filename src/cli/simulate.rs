@@ -9,6 +9,7 @@ use super::exit;
 use crate::config::model::{Config, DepartmentId};
 use crate::routing::simulation::{simulate, Line, Moment, Press, Script};
 use crate::routing::Entry;
+use crate::routing::offer::Choice;
 use crate::routing::NoChoice;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,6 +59,10 @@ pub struct Args {
     /// How long the caller speaks into voicemail, in seconds (0: says nothing).
     #[arg(long, value_name = "SECONDS", default_value = "10")]
     pub message: String,
+    /// The number a caller to a company number presents (what a callback would call;
+    /// `anonymous`: none).
+    #[arg(long, value_name = "NUMBER", default_value = "anonymous")]
+    pub from: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimFormat::Human)]
     pub format: SimFormat,
@@ -87,6 +92,7 @@ pub fn run(args: Args) -> u8 {
         refuses: args.refuse,
         unregistered: args.away,
         busy: args.busy,
+        from: args.from,
         ..Script::default()
     };
     for a in &args.answer {
@@ -310,6 +316,11 @@ fn describe(m: &Moment, zone: &jiff::tz::TimeZone) -> String {
             kept: false,
         } => format!("message of {}: too short, discarded", seconds(*duration)),
         Moment::Hangup(why) => format!("the PBX hangs up: {}", why.reason()),
+        Moment::OfferChoice(Choice::Callback) => "the caller chooses a callback".into(),
+        Moment::OfferChoice(Choice::Voicemail) => "the caller chooses voicemail".into(),
+        Moment::CallbackOrdered(number) => {
+            format!("a callback to {number} joins the department's queue")
+        }
     }
 }
 
@@ -373,6 +384,14 @@ fn json(line: &Line) -> serde_json::Value {
             serde_json::json!({"duration_s": duration.as_secs_f64(), "kept": kept}),
         ),
         Moment::Hangup(why) => ("hangup", serde_json::json!({"reason": why.reason()})),
+        Moment::OfferChoice(choice) => (
+            "offer_choice",
+            serde_json::json!(match choice {
+                Choice::Callback => "callback",
+                Choice::Voicemail => "voicemail",
+            }),
+        ),
+        Moment::CallbackOrdered(number) => ("callback_ordered", serde_json::json!(number)),
     };
     serde_json::json!({"at_s": line.at.as_secs_f64(), "event": event, "detail": detail})
 }

@@ -347,9 +347,9 @@ mod tests {
             ("1.5s", DurationProblem::UnexpectedChar('.')),
             ("30s1m", DurationProblem::UnitOrder),
             ("1m1m", DurationProblem::UnitOrder),
-            ("25h", DurationProblem::TooLong),
-            ("24h1ms", DurationProblem::TooLong),
-            ("86401", DurationProblem::TooLong),
+            ("721h", DurationProblem::TooLong),
+            ("720h1ms", DurationProblem::TooLong),
+            ("2592001", DurationProblem::TooLong),
             ("99999999999999999999", DurationProblem::TooLong),
             ("99999999999999999h", DurationProblem::TooLong),
         ];

@@ -124,7 +124,6 @@ codes! {
     EmptyDepartment = "W0702" "empty-department" "A department with no members.";
     Unused = "W0703" "unused" "A schedule no number uses, or a menu no number leads to (directly or through other menus).";
     UnreachableOption = "W0704" "unreachable-option" "A menu option callers can never choose (`#` in a menu with `dial_extensions`, where `#` ends the dialled extension).";
-    NotCarriedOut = "W0705" "not-carried-out" "A setting the server accepts but does not carry out yet (`impatient_callers`: the offer comes with callbacks).";
     NoticeNowhere = "W0706" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
     OutboundNoHome = "W0710" "outbound-no-home" "A tenant whose `country` has no entry in the outbound dial plans: every `+` number counts as international, and numbers without `+` are not recognised as premium-rate (allow the country's own code in `outbound.allow`).";
     OutboundDenied = "W0711" "outbound-denied" "A mobile forwarded to, a no-answer forward or an external destination whose number the tenant's `outbound` rules deny: it would never ring.";

@@ -338,10 +338,25 @@ pub struct Department {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImpatientCallers {
     pub after: Duration,
+    /// `None`: offered once.
+    pub repeat: Option<Duration>,
+    pub max_offers: u32,
     pub prompt: Option<PathBuf>,
     pub callback_digit: MenuDigit,
     pub wait_digit: MenuDigit,
     pub voicemail_digit: MenuDigit,
+    pub callback: CallbackRules,
+}
+
+/// How the callbacks a department's callers order are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackRules {
+    pub attempts: u32,
+    pub retry_after: Duration,
+    pub expires: Duration,
+    pub ring_time: Duration,
+    /// `None`: the hours of the number the caller called.
+    pub schedule: Option<ScheduleId>,
 }
 
 /// An external number (DID).

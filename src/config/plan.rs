@@ -756,10 +756,35 @@ fn department_view(n: &Names, d: &Department) -> View {
                 ic.voicemail_digit
             ),
         );
+        put(
+            &mut v,
+            "impatient_callers.offers",
+            match ic.repeat {
+                Some(r) => format!("{} at most, every {}", ic.max_offers, format_duration(r)),
+                None => "once".into(),
+            },
+        );
         put_opt(
             &mut v,
             "impatient_callers.prompt",
             ic.prompt.as_deref().map(|f| n.file(f)),
+        );
+        let cb = &ic.callback;
+        put(
+            &mut v,
+            "impatient_callers.callback",
+            format!(
+                "{} attempt(s) {} apart, ringing {}, given up after {}",
+                cb.attempts,
+                format_duration(cb.retry_after),
+                format_duration(cb.ring_time),
+                format_duration(cb.expires)
+            ),
+        );
+        put_opt(
+            &mut v,
+            "impatient_callers.callback.schedule",
+            cb.schedule.map(|s| n.tenant.schedules[s.0].id.clone()),
         );
     }
     put_opt(

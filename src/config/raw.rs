@@ -642,6 +642,11 @@ pub enum Target {
 pub struct ImpatientCallers {
     /// How long a caller waits before the offer is played. From 1s to 1h. Default: 20s.
     pub after: Option<DurationText>,
+    /// Offer again this long after the previous offer ended, while the caller still waits.
+    /// From 5s to 10m. Absent: the offer is made once.
+    pub repeat: Option<DurationText>,
+    /// At most this many offers to one caller. From 1 to 10. Default: 3 with `repeat`, else 1.
+    pub max_offers: Option<u32>,
     /// Replaces the built-in offer prompt (a WAV file, at most 2 minutes).
     pub prompt: Option<String>,
     /// Digit that orders a callback. Default: `1`.
@@ -650,6 +655,28 @@ pub struct ImpatientCallers {
     pub wait_digit: Option<String>,
     /// Digit that leaves a voicemail. Default: `3`.
     pub voicemail_digit: Option<String>,
+    /// How the callbacks ordered here are made.
+    pub callback: Option<Callback>,
+}
+
+/// How a callback is made: the department's members rung by its strategy, the one who answers
+/// told who is called back, then the caller's number rung through the tenant's trunk.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Callback {
+    /// Attempts in all before the callback is given up. From 1 to 10. Default: 3.
+    pub attempts: Option<u32>,
+    /// The wait after a failed attempt. From 1m to 24h. Default: 10m.
+    pub retry_after: Option<DurationText>,
+    /// A callback not made this long after it was ordered is given up. From 1h to 720h.
+    /// Default: 24h.
+    pub expires: Option<DurationText>,
+    /// How long the caller's number rings. From 5s to 5m. Default: 45s.
+    pub ring_time: Option<DurationText>,
+    /// When callbacks are made (a schedule id); outside it they wait for the next opening.
+    /// Default: the working hours of the number the caller called (any time for a number
+    /// without a schedule, or a call to the department's extension).
+    pub schedule: Option<String>,
 }
 
 /// An external number (DID) of the company.

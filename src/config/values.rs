@@ -30,7 +30,7 @@ pub const LOGIN_MAX_LEN: usize = 64;
 pub const EMAIL_MAX_LEN: usize = 254;
 
 /// The longest duration [`parse_duration`] accepts.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Why a string is not a valid domain value. Messages are sentence fragments (lower-case start,
 /// no final period) that name the value; [`ValueError::code`] gives a stable name for each.
@@ -279,7 +279,7 @@ fn duration_message(value: &str, problem: &DurationProblem) -> String {
             "duration `{value}` repeats a unit or has units out of order; write h, m, s, ms in \
              that order, each at most once, e.g. 1h15m"
         ),
-        DurationProblem::TooLong => format!("duration `{value}` is longer than 24h"),
+        DurationProblem::TooLong => format!("duration `{value}` is longer than 720h (30 days)"),
     }
 }
 

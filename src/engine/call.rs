@@ -68,19 +68,21 @@ pub enum Caller {
     Staff(String),
     /// Someone outside, through a trunk: the number they presented.
     External(String),
+    /// Nobody: the PBX calls a department's member and then this number back (a callback).
+    Callback(String),
 }
 
 impl Caller {
     fn staff(&self) -> Option<&str> {
         match self {
             Caller::Staff(login) => Some(login),
-            Caller::External(_) => None,
+            Caller::External(_) | Caller::Callback(_) => None,
         }
     }
 
     fn name(&self) -> &str {
         match self {
-            Caller::Staff(s) | Caller::External(s) => s,
+            Caller::Staff(s) | Caller::External(s) | Caller::Callback(s) => s,
         }
     }
 }
@@ -110,6 +112,15 @@ enum Phase {
     Connected(usize),
     /// The record is written; only late answers are awaited.
     Finished,
+}
+
+/// A callback the PBX makes: its queue entry, and whether a member took it.
+struct Calling {
+    id: u64,
+    ordered_ms: u64,
+    dialled: Option<String>,
+    /// A member answered: they are the call's first side from then on.
+    reached: bool,
 }
 
 /// Where a new leg goes.
@@ -148,6 +159,8 @@ pub struct Call {
     trunk_slot: bool,
     /// A refused call out was logged (once per call).
     refusal_logged: bool,
+    /// This call is a callback the PBX makes.
+    callback: Option<Calling>,
 }
 
 impl Call {
@@ -258,10 +271,15 @@ impl Call {
             };
             let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
                 .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            let from = match &s.caller {
+                Caller::External(number) => Some(number.as_str()),
+                Caller::Staff(_) | Caller::Callback(_) => None,
+            };
             Flow::start(
                 Arc::clone(&s.directory.config),
                 tenant.index,
                 s.entry.clone(),
+                from,
                 ctx.now.mono,
                 wall,
                 &live,
@@ -293,6 +311,155 @@ impl Call {
             dialled_out: matches!(s.entry, Entry::External(_)),
             trunk_slot: false,
             refusal_logged: false,
+            callback: None,
+        };
+        call.carry_out(actions, ctx);
+        call.journal(ctx);
+        Some(call)
+    }
+
+    /// Starts a callback the PBX makes: the department's members ring, offered the PBX's own
+    /// SDP at the caller's side of a relay pair (the member who answers takes the caller's
+    /// place in the call); then the flow calls the number back. `None` when it cannot start
+    /// (the department or tenant is gone, no relay ports): the attempt has failed.
+    pub fn originate(
+        id: CallId,
+        directory: Arc<Directory>,
+        callback: crate::routing::queue::Callback,
+        ctx: &mut Ctx,
+    ) -> Option<Call> {
+        let fail = |why: &str, ctx: &mut Ctx| {
+            ctx.out.push_back(super::io::Output::CallbackEnded {
+                id: callback.id,
+                attempt: crate::routing::queue::Attempt::Failed(why.to_string()),
+            });
+            None
+        };
+        let model = &directory.config;
+        let Some((t, dept)) = model
+            .tenants
+            .iter()
+            .position(|t| t.id == callback.tenant)
+            .and_then(|t| {
+                let d = model.tenants[t]
+                    .departments
+                    .iter()
+                    .position(|d| d.id == callback.department)?;
+                Some((t, d))
+            })
+        else {
+            return fail("the department no longer exists", ctx);
+        };
+        let domain = model.tenants[t].domain.to_string();
+        let Some(tenant) = directory.tenant(&domain) else {
+            return fail("the department no longer exists", ctx);
+        };
+        let Ok(number) = crate::config::values::E164::parse(&callback.number) else {
+            return fail("the number is not in E.164 form", ctx);
+        };
+        let Some(pair) = ctx.ports.take() else {
+            ctx.out
+                .push_back(super::io::Output::Notice(Notice::NoRelayPorts));
+            return fail("no relay ports were free", ctx);
+        };
+        ctx.media(MediaCommand::Start(pair.id));
+        // What the members' phones are offered, and the caller's side stands for until one
+        // answers: an INVITE from the number called back, to the department.
+        let tag = ctx.random.tag();
+        let call_id = ctx.shard.call_id(ctx.random);
+        let session = u64::from(u32::from_be_bytes(ctx.random.bytes::<4>()));
+        let user = model.tenants[t].departments[dept]
+            .extension
+            .as_ref()
+            .map_or(callback.department.clone(), |e| e.to_string());
+        let uri: Uri = format!("sip:{user}@{domain}").parse().ok()?;
+        let mut invite = Request::new(Method::Invite, uri);
+        let h = invite.headers_mut();
+        h.push("Via", ctx.via(Link::Udp(0)));
+        h.push("Max-Forwards", "70");
+        h.push(
+            "From",
+            format!("\"Callback\" <sip:{number}@{domain}>;tag={tag}"),
+        );
+        h.push("To", format!("<sip:{user}@{domain}>"));
+        h.push("Call-ID", &call_id);
+        h.push("CSeq", "1 INVITE");
+        h.push("Content-Type", "application/sdp");
+        invite.set_body(sdp::offer(pair.caller, session).into_bytes());
+        let nowhere = Peer {
+            addr: pair.caller,
+            link: Link::Udp(0),
+        };
+        let dialog = Dialog::as_uas(&invite, &tag, nowhere)?;
+        let key = crate::sip::transaction::TransactionKey::client(
+            &format!("z9hG4bKcallback{}", callback.id),
+            "INVITE",
+        )?;
+        let record = CallRecord {
+            tenant: tenant.id.clone(),
+            caller: callback.number.clone(),
+            callee: callback.department.clone(),
+            number: callback.dialled.clone(),
+            started_ms: ctx.now.wall_ms,
+            journal: Some(u64::from_be_bytes(ctx.random.bytes::<8>())),
+            ..CallRecord::default()
+        };
+        let entry = Entry::Callback {
+            department: crate::config::model::DepartmentId(dept),
+            number,
+        };
+        let (flow, actions) = {
+            let live = Live {
+                presence: ctx.presence,
+                location: ctx.location,
+                tenant,
+                caller: None,
+                now_ms: ctx.now.wall_ms,
+            };
+            let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            Flow::start(
+                Arc::clone(&directory.config),
+                tenant.index,
+                entry,
+                None,
+                ctx.now.mono,
+                wall,
+                &live,
+            )
+        };
+        let mut call = Call {
+            id,
+            caller_side: CallerSide {
+                invite,
+                key,
+                reply_to: nowhere,
+                dialog,
+                state: CallerState::Done,
+                serving: None,
+            },
+            caller: Caller::Callback(callback.number.clone()),
+            legs: Vec::new(),
+            phase: Phase::Routing,
+            relay: Some(pair),
+            flow,
+            directory: Arc::clone(&directory),
+            domain,
+            record,
+            answered_by: None,
+            flow_timer: None,
+            finished: None,
+            digits: Merge::new(),
+            holds: Holds::default(),
+            dialled_out: false,
+            trunk_slot: false,
+            refusal_logged: false,
+            callback: Some(Calling {
+                id: callback.id,
+                ordered_ms: callback.ordered_ms,
+                dialled: callback.dialled,
+                reached: false,
+            }),
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -379,6 +546,9 @@ impl Call {
                     }
                 }
                 Action::Hangup { why } => self.hang_up(why, ctx),
+                Action::OrderCallback { department, number } => {
+                    self.order_callback(department, &number, ctx)
+                }
             }
         }
         // A leg that could not even be started fails at once (one at a time: each may change
@@ -543,6 +713,13 @@ impl Call {
                 let user = match &self.caller {
                     Caller::Staff(login) => tenant.caller_id.as_deref().unwrap_or(login),
                     Caller::External(number) => number,
+                    // The company number the caller called, so they know who calls back.
+                    Caller::Callback(_) => self
+                        .callback
+                        .as_ref()
+                        .and_then(|c| c.dialled.as_deref())
+                        .or(tenant.caller_id.as_deref())
+                        .unwrap_or("pbx"),
                 };
                 let (_, local) = ctx.locals.local(Link::Udp(0));
                 let uri = format!("sip:{user}@{local}").parse();
@@ -573,7 +750,14 @@ impl Call {
             .unwrap_or(70)
             .saturating_sub(1)
             .max(1);
-        let mut body = relayed_body(invite.body(), self.relay.map(|r| r.callee));
+        // A callback's members are offered the caller's side of the relay (the one who answers
+        // takes the caller's place); everyone else the callee's.
+        let toward = if self.reaching_member() {
+            self.relay.map(|r| r.caller)
+        } else {
+            self.relay.map(|r| r.callee)
+        };
+        let mut body = relayed_body(invite.body(), toward);
         if let (Some(serving), Ok(text)) = (&self.caller_side.serving, std::str::from_utf8(&body)) {
             body = sdp::only(text, &serving.codec).into_bytes();
         }
@@ -667,7 +851,10 @@ impl Call {
             }
             LegState::Calling | LegState::Proceeding => {
                 self.legs[i].state = LegState::Proceeding;
-                if response.code().as_u16() == 100 || self.phase != Phase::Routing {
+                if response.code().as_u16() == 100
+                    || self.phase != Phase::Routing
+                    || self.reaching_member()
+                {
                     return;
                 }
                 self.callee_audio(response, false, ctx);
@@ -696,6 +883,9 @@ impl Call {
         if !wanted {
             self.bye_leg(i, ctx);
             return;
+        }
+        if self.reaching_member() {
+            return self.member_reached(i, &response, ctx);
         }
         self.callee_audio(&response, true, ctx);
         self.phase = Phase::Connected(i);
@@ -737,9 +927,106 @@ impl Call {
             self.holds.answered_by(ctx.presence, &login);
             self.answered_by = Some(login);
         }
+        if self.callback.is_none() {
+            self.count_talking(1, ctx); // a callback's member counts from when they answered
+        }
+        self.journal(ctx);
+        self.route(Event::Answered(group), ctx);
+    }
+
+    /// Whether this is a callback still ringing the department's members.
+    fn reaching_member(&self) -> bool {
+        self.callback.as_ref().is_some_and(|c| !c.reached)
+    }
+
+    /// A member answered a callback (leg `i`, ACKed): they take the caller's place — their
+    /// dialog is the caller's side, their audio the caller's side of the relay, served by the
+    /// PBX — and the flow tells them who is called back.
+    fn member_reached(&mut self, i: usize, response: &Response, ctx: &mut Ctx) {
+        let LegState::Answered(dialog) = &self.legs[i].state else {
+            return;
+        };
+        let dialog = (**dialog).clone();
+        let codec = std::str::from_utf8(response.body())
+            .ok()
+            .and_then(sdp::choose);
+        let (Some(codec), Some(relay)) = (codec, self.relay) else {
+            self.bye_leg(i, ctx);
+            self.cancel_all(ctx);
+            self.record.note =
+                Some("the member's phone answered with no audio codec the PBX speaks".into());
+            return self.finish(CallOutcome::CallbackFailed, None, ctx);
+        };
+        ctx.index.dialogs.insert(
+            (dialog.call_id.clone(), dialog.local_tag().to_string()),
+            (self.id, End::Caller),
+        );
+        let leg = &mut self.legs[i];
+        leg.state = LegState::Ended(200);
+        let (reply_to, group) = (leg.target, leg.group);
+        let side = &mut self.caller_side;
+        side.serving = Some(Serving {
+            codec,
+            sdp: side.invite.body().to_vec(),
+            answered: true,
+        });
+        side.dialog = dialog;
+        side.reply_to = reply_to;
+        side.state = CallerState::Confirmed;
+        if let Some(addr) = body_audio(response.body()) {
+            ctx.media(MediaCommand::Expect {
+                relay: relay.id,
+                side: Side::Caller,
+                addr,
+            });
+        }
+        ctx.media(MediaCommand::Serve {
+            relay: relay.id,
+            codec,
+        });
+        for j in 0..self.legs.len() {
+            if j != i {
+                self.cancel_leg(j, ctx);
+            }
+        }
+        let directory = Arc::clone(&self.directory);
+        if let (Some(Callee::Devices(s)), Some(tenant)) =
+            (self.flow.callee(group), directory.tenant(&self.domain))
+        {
+            let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
+            ctx.presence.received(&tenant.id, &login, ctx.now.wall_ms);
+            self.answered_by = Some(login);
+        }
+        if let Some(c) = &mut self.callback {
+            c.reached = true;
+        }
         self.count_talking(1, ctx);
         self.journal(ctx);
         self.route(Event::Answered(group), ctx);
+    }
+
+    /// The caller ordered a callback: it goes to its department's queue.
+    fn order_callback(
+        &mut self,
+        department: crate::config::model::DepartmentId,
+        number: &crate::config::values::E164,
+        ctx: &mut Ctx,
+    ) {
+        let Some(tenant) = self.directory.tenant(&self.domain) else {
+            return;
+        };
+        let model = &self.directory.config.tenants[tenant.index];
+        let Some(dept) = model.departments.get(department.0) else {
+            return;
+        };
+        ctx.out
+            .push_back(super::io::Output::CallbackOrdered(crate::routing::queue::Order {
+                tenant: tenant.id.clone(),
+                department: dept.id.clone(),
+                number: number.to_string(),
+                dialled: self.flow.route().number.as_ref().map(ToString::to_string),
+                called_ms: self.record.started_ms,
+            }));
     }
 
     /// Leg `i` ended without answering. When it was the last live leg of its routing leg,
@@ -887,6 +1174,11 @@ impl Call {
     /// Routing gave up: every leg still ringing is cancelled and the caller is refused.
     fn reject(&mut self, refusal: Refusal, why: &GiveUp, ctx: &mut Ctx) {
         self.cancel_all(ctx);
+        if self.callback.is_some() {
+            self.record.note = Some(why.reason().to_string());
+            self.bye_caller(ctx);
+            return self.finish(CallOutcome::CallbackFailed, None, ctx);
+        }
         if self.served_answered() {
             // Answered by the PBX already: hung up instead, saying why.
             self.record.note = Some(why.reason().to_string());
@@ -1023,6 +1315,14 @@ impl Call {
 
     /// A 2xx retransmitted by leg `i` after its transaction ended: ACK it again.
     pub fn on_stray_2xx(&self, end: End, ctx: &mut Ctx) {
+        if end == End::Caller && self.callback.as_ref().is_some_and(|c| c.reached) {
+            // A callback's member: their 200 again, our ACK was lost.
+            let dialog = &self.caller_side.dialog;
+            let via = ctx.via(dialog.peer.link);
+            let ack = dialog.ack(1, &via);
+            ctx.transmit(dialog.next_hop(), ack.to_bytes());
+            return;
+        }
         if let End::Leg(i) = end {
             if let Some(LegState::Answered(dialog)) = self.legs.get(i).map(|l| &l.state) {
                 let via = ctx.via(dialog.peer.link);
@@ -1216,17 +1516,60 @@ impl Call {
         if self.phase == Phase::Finished {
             return;
         }
-        if let Phase::Connected(_) = self.phase {
+        let talking = match &self.callback {
+            Some(c) => c.reached,
+            None => matches!(self.phase, Phase::Connected(_)),
+        };
+        if talking {
             self.count_talking(-1, ctx);
         }
+        let outcome = self.callback_outcome(outcome, ctx);
         self.holds.release(ctx.presence);
         self.phase = Phase::Finished;
         self.settle_trunk_slot(ctx);
         let mut record = std::mem::take(&mut self.record);
         self.complete(&mut record, outcome, status, ctx.now.wall_ms);
+        if let (Some(c), None) = (&self.callback, &record.number) {
+            record.number = c.dialled.clone();
+        }
         self.finished = Some(record);
         ctx.timers
             .set(ctx.now.mono + LINGER, Timer::Linger(self.id));
+    }
+
+    /// A callback's outcome for its record (completed when the member and the caller talked,
+    /// else failed — with why in the note), told to its queue; other calls' as they are.
+    fn callback_outcome(&mut self, outcome: CallOutcome, ctx: &mut Ctx) -> CallOutcome {
+        let Some(c) = &self.callback else {
+            return outcome;
+        };
+        let completed = matches!(self.phase, Phase::Connected(_));
+        let attempt = if completed {
+            let after = ctx.now.wall_ms.saturating_sub(c.ordered_ms) / 1000;
+            self.record.note = Some(format!(
+                "called back {}m {}s after it was ordered",
+                after / 60,
+                after % 60
+            ));
+            crate::routing::queue::Attempt::Completed
+        } else {
+            let why = match &self.record.note {
+                Some(note) => note.clone(),
+                None if c.reached => Ended::CallbackAbandoned.reason().to_string(),
+                None => Ended::CallbackNoMember.reason().to_string(),
+            };
+            self.record.note = Some(why.clone());
+            crate::routing::queue::Attempt::Failed(why)
+        };
+        ctx.out.push_back(super::io::Output::CallbackEnded {
+            id: c.id,
+            attempt,
+        });
+        if completed {
+            CallOutcome::CallbackCompleted
+        } else {
+            CallOutcome::CallbackFailed
+        }
     }
 
     /// `record` completed from the route so far, as ending now with `outcome`.
@@ -1471,8 +1814,13 @@ impl Call {
         let outcome = match why {
             Ended::VoicemailLeft => CallOutcome::Voicemail,
             Ended::Closed => CallOutcome::Closed,
-            Ended::VoicemailEmpty | Ended::MenuNoChoice | Ended::Hangup => {
-                self.unanswered(CallOutcome::Unavailable)
+            Ended::CallbackOrdered => CallOutcome::CallbackRequested,
+            Ended::VoicemailEmpty
+            | Ended::MenuNoChoice
+            | Ended::Hangup
+            | Ended::CallbackNotOrdered => self.unanswered(CallOutcome::Unavailable),
+            Ended::CallbackNoMember | Ended::CallbackUnreachable | Ended::CallbackAbandoned => {
+                CallOutcome::CallbackFailed
             }
         };
         self.finish(outcome, None, ctx);

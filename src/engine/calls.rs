@@ -59,6 +59,24 @@ impl Calls {
         }
     }
 
+    /// Starts a callback the PBX makes (`Call::originate`).
+    pub fn originate(
+        &mut self,
+        directory: std::sync::Arc<super::directory::Directory>,
+        callback: crate::routing::queue::Callback,
+        ctx: &mut Ctx,
+    ) {
+        let id = self.next;
+        self.next += 1;
+        if let Some(call) = Call::originate(id, directory, callback, ctx) {
+            if let Some(relay) = call.relay() {
+                self.relays.insert(relay, id);
+            }
+            self.calls.insert(id, call);
+            self.settle(id, ctx);
+        }
+    }
+
     /// An answer one of the calls' client transactions passed up.
     pub fn on_answer(
         &mut self,

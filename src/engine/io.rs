@@ -6,6 +6,7 @@
 
 use super::directory::Directory;
 use crate::media::anchor::{MediaCommand, MediaEvent};
+use crate::routing::queue::{Attempt, Callback, Order};
 use crate::sip::link::{Peer, Transmit};
 use crate::sip::message::Message;
 use crate::sip::registrar::{Aor, Binding};
@@ -61,6 +62,8 @@ pub enum Input {
     /// End every call in progress now: a BYE to both sides of answered calls, CANCEL and 503
     /// for ringing ones.
     EndCalls(Now),
+    /// Make this callback now (its queue says it is due): the department's members ring.
+    Callback { now: Now, callback: Callback },
 }
 
 /// Everything the engine asks for. (Outputs are moved once, out of `poll`.)
@@ -80,6 +83,10 @@ pub enum Output {
     Bindings { aor: Aor, bindings: Vec<Binding> },
     /// Something the operator should hear of.
     Notice(Notice),
+    /// A caller ordered a callback: into its department's queue.
+    CallbackOrdered(Order),
+    /// An attempt of callback `id` ended (its call's record comes separately).
+    CallbackEnded { id: u64, attempt: Attempt },
     /// Nothing more for now: call `handle(Input::Timeout)` at this instant (or earlier with
     /// any other input).
     Timeout(Instant),

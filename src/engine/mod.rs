@@ -232,6 +232,11 @@ impl Engine {
                 self.now = now;
                 with_ctx!(self, ctx, self.calls.end_all(&mut ctx));
             }
+            Input::Callback { now, callback } => {
+                self.now = now;
+                let directory = Arc::clone(&self.directory);
+                with_ctx!(self, ctx, self.calls.originate(directory, callback, &mut ctx));
+            }
         }
     }
 

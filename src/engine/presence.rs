@@ -194,6 +194,37 @@ impl crate::routing::Presence for Live<'_> {
     }
 }
 
+/// Who of the running config's staff can take a callback now: registered, not on a call.
+pub struct Free<'a> {
+    pub presence: &'a Presence,
+    pub location: &'a dyn Location,
+    pub directory: &'a super::directory::Directory,
+    pub now_ms: u64,
+}
+
+impl crate::routing::queue::Staffing for Free<'_> {
+    fn free(&self, tenant: usize, staff: StaffId) -> bool {
+        use crate::routing::Presence as _;
+        let Some(tenant) = self
+            .directory
+            .config
+            .tenants
+            .get(tenant)
+            .and_then(|t| self.directory.tenant(t.domain.as_str()))
+        else {
+            return false;
+        };
+        let live = Live {
+            presence: self.presence,
+            location: self.location,
+            tenant,
+            caller: None,
+            now_ms: self.now_ms,
+        };
+        live.registered(staff) && !live.busy(staff)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

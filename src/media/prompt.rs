@@ -82,17 +82,19 @@ macro_rules! embed {
     };
 }
 
-type Embedded = [(&'static str, &'static [u8]); 16];
+type Embedded = [(&'static str, &'static [u8]); 20];
 
 const EN: Embedded = embed!("en":
     "voicemail_greeting", "after_hours", "invalid_choice", "please_hold", "impatient_offer",
-    "callback_confirmed", "digit_0", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5",
+    "callback_confirmed", "callback_number", "callback_confirm", "callback_enter",
+    "callback_announce", "digit_0", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5",
     "digit_6", "digit_7", "digit_8", "digit_9",
 );
 
 const RU: Embedded = embed!("ru":
     "voicemail_greeting", "after_hours", "invalid_choice", "please_hold", "impatient_offer",
-    "callback_confirmed", "digit_0", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5",
+    "callback_confirmed", "callback_number", "callback_confirm", "callback_enter",
+    "callback_announce", "digit_0", "digit_1", "digit_2", "digit_3", "digit_4", "digit_5",
     "digit_6", "digit_7", "digit_8", "digit_9",
 );
 
@@ -255,7 +257,12 @@ fn replacement(prompts: &model::Prompts, builtin: Builtin) -> Option<&Path> {
         Builtin::AfterHours => prompts.after_hours.as_deref(),
         Builtin::InvalidChoice => prompts.invalid_choice.as_deref(),
         Builtin::CallbackConfirmed => prompts.callback_confirmed.as_deref(),
-        Builtin::PleaseHold | Builtin::Digit(_) => None,
+        Builtin::PleaseHold
+        | Builtin::CallbackNumber
+        | Builtin::CallbackConfirm
+        | Builtin::CallbackEnter
+        | Builtin::CallbackAnnounce
+        | Builtin::Digit(_) => None,
     }
 }
 

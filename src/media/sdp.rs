@@ -104,6 +104,19 @@ pub fn answer(codec: &Codec, at: SocketAddr, session: u64) -> String {
     )
 }
 
+/// The PBX's own offer, when it places a call itself (a callback): PCMU, PCMA and
+/// telephone-event (101) at `at`.
+pub fn offer(at: SocketAddr, session: u64) -> String {
+    let family = if at.is_ipv4() { "IP4" } else { "IP6" };
+    let ip = at.ip();
+    format!(
+        "v=0\r\no=pbx {session} {session} IN {family} {ip}\r\ns=pbx\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+        at.port()
+    )
+}
+
 /// `offer` with its first audio stream narrowed to `codec` (and its telephone-event): what
 /// the legs of a call whose caller the PBX already answered are offered, so whoever answers
 /// speaks what the caller was answered with.

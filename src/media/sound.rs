@@ -19,19 +19,32 @@ pub enum Builtin {
     ImpatientOffer,
     /// "We will call you back."
     CallbackConfirmed,
+    /// "We will call you back at the number" (its digits follow).
+    CallbackNumber,
+    /// "To confirm, press 1. To give another number, press 2."
+    CallbackConfirm,
+    /// "Please enter the number to call you back at, then press the hash key."
+    CallbackEnter,
+    /// To the member who took a callback: "A callback to a customer who waited. Calling the
+    /// number" (its digits follow).
+    CallbackAnnounce,
     /// A digit read out, 0–9.
     Digit(u8),
 }
 
 impl Builtin {
     /// Every built-in prompt.
-    pub const ALL: [Builtin; 16] = [
+    pub const ALL: [Builtin; 20] = [
         Builtin::VoicemailGreeting,
         Builtin::AfterHours,
         Builtin::InvalidChoice,
         Builtin::PleaseHold,
         Builtin::ImpatientOffer,
         Builtin::CallbackConfirmed,
+        Builtin::CallbackNumber,
+        Builtin::CallbackConfirm,
+        Builtin::CallbackEnter,
+        Builtin::CallbackAnnounce,
         Builtin::Digit(0),
         Builtin::Digit(1),
         Builtin::Digit(2),
@@ -53,6 +66,10 @@ impl Builtin {
             Builtin::PleaseHold => "please_hold".into(),
             Builtin::ImpatientOffer => "impatient_offer".into(),
             Builtin::CallbackConfirmed => "callback_confirmed".into(),
+            Builtin::CallbackNumber => "callback_number".into(),
+            Builtin::CallbackConfirm => "callback_confirm".into(),
+            Builtin::CallbackEnter => "callback_enter".into(),
+            Builtin::CallbackAnnounce => "callback_announce".into(),
             Builtin::Digit(d) => format!("digit_{d}"),
         }
     }

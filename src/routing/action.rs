@@ -6,7 +6,7 @@
 //! audio sample; the engine never decides who rings or what the caller hears.
 
 use super::number::Dialled;
-use crate::config::model::{StaffId, Target};
+use crate::config::model::{DepartmentId, StaffId, Target};
 use crate::config::values::E164;
 use crate::media::sound::Sound;
 use std::time::Duration;
@@ -113,6 +113,12 @@ pub enum Action {
     StopRecording,
     /// Ends an answered call (BYE); `why` goes into the history.
     Hangup { why: Ended },
+    /// Puts a callback in `department`'s queue: `number` is called back (the caller ordered
+    /// it; the engine keeps one entry per caller and department).
+    OrderCallback {
+        department: DepartmentId,
+        number: E164,
+    },
 }
 
 /// Why the PBX hung up a call it answered itself.
@@ -128,6 +134,16 @@ pub enum Ended {
     MenuNoChoice,
     /// The config says hang up.
     Hangup,
+    /// The caller ordered a callback.
+    CallbackOrdered,
+    /// The caller chose a callback but confirmed no number.
+    CallbackNotOrdered,
+    /// A callback: no member of the department answered.
+    CallbackNoMember,
+    /// A callback: the caller's number did not answer (or could not be called).
+    CallbackUnreachable,
+    /// A callback: the member hung up before the caller answered.
+    CallbackAbandoned,
 }
 
 impl Ended {
@@ -139,6 +155,11 @@ impl Ended {
             Ended::Closed => "outside working hours: the after-hours prompt played",
             Ended::MenuNoChoice => "the voice menu got no valid choice",
             Ended::Hangup => "the config says to hang up",
+            Ended::CallbackOrdered => "the caller ordered a callback",
+            Ended::CallbackNotOrdered => "the caller chose a callback but confirmed no number",
+            Ended::CallbackNoMember => "no member of the department answered the callback",
+            Ended::CallbackUnreachable => "the caller's number did not answer the callback",
+            Ended::CallbackAbandoned => "the member hung up before the caller answered",
         }
     }
 }

@@ -24,15 +24,18 @@
 //! The caller hanging up ends the call in the engine at any time; the flow is simply dropped.
 
 use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refusal};
+use super::callback::{self, CallbackOrder};
 use super::hunt::{Ctx, Hunt, HuntEnd, HuntPlan, Legs};
 use super::menu::{MenuEnd, VoiceMenu};
 use super::number::Dialled;
+use super::offer::{Choice, Offer};
 use super::route::{NoChoice, Route, Step, Via};
 use super::schedule;
 use super::voicemail::Voicemail;
 use crate::config::model::{
     Config, DepartmentId, Destination, NoAnswer, StaffId, Strategy, Target, Tenant,
 };
+use crate::config::values::E164;
 use crate::media::sound::{Builtin, Sound, Tone};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,6 +55,12 @@ pub enum Entry {
     Department(DepartmentId),
     /// A staff member dialled an external number.
     External(Dialled),
+    /// A callback the PBX makes: `department`'s members ring; the one who answers hears who is
+    /// called back, then `number` is rung through the trunk and the two are connected.
+    Callback {
+        department: DepartmentId,
+        number: E164,
+    },
 }
 
 /// Whether the PBX serves the caller's audio.
@@ -71,6 +80,8 @@ enum Phase {
         hunt: Hunt,
         no_answer: NoAnswer,
         mailbox: Target,
+        /// The impatient-caller offer (a department's, for a caller from outside).
+        offer: Option<Offer>,
     },
     /// A no-answer forward ringing an external number until `until`, then `mailbox`.
     Forward {
@@ -88,6 +99,14 @@ enum Phase {
     Voicemail(Voicemail),
     /// The after-hours prompt plays; then the PBX hangs up.
     Closing,
+    /// A caller who chose the callback confirms the number.
+    Ordering(CallbackOrder),
+    /// A callback: the department's members ring (nobody is on the line yet).
+    CallbackHunt { hunt: Hunt, number: E164 },
+    /// A callback: the member who answered hears who is called back.
+    Announcing { number: E164 },
+    /// A callback: the caller's number rings until `until`, the member hearing the ringback.
+    CallingBack { leg: LegId, until: Instant },
     Done,
 }
 
@@ -101,15 +120,18 @@ pub struct Flow {
     /// Destinations gone to since the caller last chose (a guard against endless transfers).
     destinations: u32,
     route: Route,
+    /// The number an outside caller presented (what a callback would call).
+    from: Option<String>,
 }
 
 impl Flow {
-    /// Starts the flow of a call entering at `entry`; `wall` is the current time of day for
-    /// schedules. Returns the first actions.
+    /// Starts the flow of a call entering at `entry` (from `from`, the number an outside caller
+    /// presented); `wall` is the current time of day for schedules. Returns the first actions.
     pub fn start(
         config: Arc<Config>,
         tenant: usize,
         entry: Entry,
+        from: Option<&str>,
         now: Instant,
         wall: jiff::Timestamp,
         presence: &dyn Presence,
@@ -122,6 +144,7 @@ impl Flow {
             served: Served::Not,
             destinations: 0,
             route: Route::default(),
+            from: from.map(str::to_string),
         };
         let mut out = Vec::new();
         let mut greeting = None;
@@ -144,6 +167,10 @@ impl Flow {
             Entry::Department(d) => Some(Destination::Department(d)),
             Entry::External(e) => {
                 flow.go_external(e, &mut out);
+                return (flow, out);
+            }
+            Entry::Callback { department, number } => {
+                flow.call_back(department, number, now, presence, &mut out);
                 return (flow, out);
             }
         };
@@ -178,7 +205,11 @@ impl Flow {
     /// Feeds one event in; returns what the engine must do.
     pub fn on_event(&mut self, event: Event, now: Instant, presence: &dyn Presence) -> Vec<Action> {
         let mut out = Vec::new();
-        if event == Event::PlayDone && self.ringing() && self.served != Served::Not {
+        if event == Event::PlayDone
+            && self.ringing()
+            && self.served != Served::Not
+            && !self.offer_playing()
+        {
             // The greeting ended while legs still ring.
             out.push(ringback());
             return out;
@@ -192,9 +223,21 @@ impl Flow {
                     mut hunt,
                     no_answer,
                     mailbox,
+                    mut offer,
                 },
                 event,
             ) => {
+                if let Some(o) = offer.as_mut() {
+                    if event == Event::Tick && o.due(now) {
+                        self.answer(&mut out);
+                        o.play(&mut out);
+                    }
+                    if let Some(choice) = o.on_event(&event, now, &mut out) {
+                        hunt.cancel_all(&mut out);
+                        self.leave_queue(choice, mailbox, &mut out);
+                        return out;
+                    }
+                }
                 let end = {
                     let mut ctx = Ctx {
                         tenant,
@@ -218,6 +261,7 @@ impl Flow {
                         hunt,
                         no_answer,
                         mailbox,
+                        offer,
                     },
                     Some(HuntEnd::Answered(leg)) => {
                         self.answered(leg);
@@ -302,6 +346,78 @@ impl Flow {
                     }
                 }
             }
+            (Phase::Ordering(mut order), event) => {
+                match order.on_event(&event, now, &tenant.outbound, &mut out) {
+                    None => Phase::Ordering(order),
+                    Some(why) => {
+                        self.route.ended = Some(why);
+                        Phase::Done
+                    }
+                }
+            }
+            (Phase::CallbackHunt { mut hunt, number }, event) => {
+                let end = {
+                    let mut ctx = Ctx {
+                        tenant,
+                        presence,
+                        legs: &mut self.legs,
+                    };
+                    match event {
+                        Event::Answered(leg) if hunt.owns(leg) => {
+                            Some(hunt.on_answered(leg, &mut out))
+                        }
+                        Event::Failed(leg, _) => hunt.on_failed(leg, now, &mut ctx, &mut out),
+                        Event::Tick => hunt.on_tick(now, &mut ctx, &mut out),
+                        _ => None,
+                    }
+                };
+                match end {
+                    None => Phase::CallbackHunt { hunt, number },
+                    Some(HuntEnd::Answered(leg)) => {
+                        // The member is on the line: told who is called back.
+                        self.answered(leg);
+                        self.served = Served::Answered;
+                        let mut sounds = vec![Sound::Builtin(Builtin::CallbackAnnounce)];
+                        sounds.extend(callback::spoken(&number, &tenant.outbound));
+                        out.push(Action::Play {
+                            sounds,
+                            looped: false,
+                        });
+                        Phase::Announcing { number }
+                    }
+                    Some(HuntEnd::NoAnswer) => {
+                        self.hangup(Ended::CallbackNoMember, &mut out);
+                        Phase::Done
+                    }
+                }
+            }
+            (Phase::Announcing { number }, Event::PlayDone) => {
+                out.push(ringback());
+                let leg = self.legs.ring(Callee::External(number.into()), &mut out);
+                let ring_time = tenant
+                    .departments
+                    .get(self.route.departments().last().map_or(0, |d| d.0))
+                    .and_then(|d| d.impatient_callers.as_ref())
+                    .map_or(Duration::from_secs(45), |ic| ic.callback.ring_time);
+                Phase::CallingBack {
+                    leg,
+                    until: now + ring_time,
+                }
+            }
+            (Phase::CallingBack { leg, until }, event) => match event {
+                Event::Answered(l) if l == leg => Phase::Done,
+                Event::Failed(l, _) if l == leg => {
+                    self.hangup(Ended::CallbackUnreachable, &mut out);
+                    Phase::Done
+                }
+                Event::Tick if now >= until => {
+                    out.push(Action::Cancel(leg));
+                    self.hangup(Ended::CallbackUnreachable, &mut out);
+                    Phase::Done
+                }
+                _ => Phase::CallingBack { leg, until },
+            },
+            (phase @ Phase::Announcing { .. }, _) => phase,
             (Phase::Closing, Event::PlayDone) => {
                 self.hangup(Ended::Closed, &mut out);
                 Phase::Done
@@ -315,10 +431,23 @@ impl Flow {
     /// When the engine must send the next `Tick`.
     pub fn next_deadline(&self) -> Option<Instant> {
         match &self.phase {
-            Phase::Hunt { hunt, .. } => hunt.next_deadline(),
+            Phase::Hunt { hunt, offer, .. } => {
+                let offer = offer.as_ref().and_then(Offer::next_deadline);
+                match (hunt.next_deadline(), offer) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             Phase::Forward { until, .. } => Some(*until),
             Phase::Menu(menu) => menu.next_deadline(),
-            Phase::External { .. } | Phase::Voicemail(_) | Phase::Closing | Phase::Done => None,
+            Phase::Ordering(order) => order.next_deadline(),
+            Phase::CallbackHunt { hunt, .. } => hunt.next_deadline(),
+            Phase::CallingBack { until, .. } => Some(*until),
+            Phase::External { .. }
+            | Phase::Voicemail(_)
+            | Phase::Closing
+            | Phase::Announcing { .. }
+            | Phase::Done => None,
         }
     }
 
@@ -358,6 +487,71 @@ impl Flow {
         )
     }
 
+    /// Whether the impatient-caller offer plays now.
+    fn offer_playing(&self) -> bool {
+        matches!(&self.phase, Phase::Hunt { offer: Some(o), .. } if o.playing())
+    }
+
+    /// Whether this flow is a callback the PBX makes (a member answering is not the end).
+    pub fn is_callback(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::CallbackHunt { .. } | Phase::Announcing { .. } | Phase::CallingBack { .. }
+        )
+    }
+
+    /// The caller left the department's queue from the offer (what rang is cancelled).
+    fn leave_queue(&mut self, choice: Choice, mailbox: Target, out: &mut Vec<Action>) {
+        self.route.steps.push(Step::OfferChoice(choice));
+        match (choice, mailbox) {
+            (Choice::Callback, Target::Department(d)) => {
+                let order = CallbackOrder::start(
+                    d,
+                    self.from.as_deref(),
+                    &self.config.tenants[self.tenant].outbound,
+                    out,
+                );
+                self.phase = Phase::Ordering(order);
+            }
+            (Choice::Voicemail, _) | (Choice::Callback, Target::Staff(_)) => {
+                self.voicemail(mailbox, out)
+            }
+        }
+    }
+
+    /// Starts a callback: `department`'s members ring for the department's `ring_time`.
+    fn call_back(
+        &mut self,
+        department: DepartmentId,
+        number: E164,
+        now: Instant,
+        presence: &dyn Presence,
+        out: &mut Vec<Action>,
+    ) {
+        self.route.steps.push(Step::Department(department));
+        let dept = &self.config.tenants[self.tenant].departments[department.0];
+        let plan = HuntPlan {
+            members: dept.members.clone(),
+            strategy: dept.strategy,
+            step: dept.step,
+            ring_time: dept.ring_time,
+            skip_busy: true,
+        };
+        let config = Arc::clone(&self.config);
+        let (hunt, end) = {
+            let mut ctx = Ctx {
+                tenant: &config.tenants[self.tenant],
+                presence,
+                legs: &mut self.legs,
+            };
+            Hunt::start(plan, now, &mut ctx, out)
+        };
+        match end {
+            Some(HuntEnd::NoAnswer) => self.hangup(Ended::CallbackNoMember, out),
+            Some(HuntEnd::Answered(_)) | None => self.phase = Phase::CallbackHunt { hunt, number },
+        }
+    }
+
     fn answered(&mut self, leg: LegId) {
         self.route.answered = self.callee(leg).cloned();
     }
@@ -394,6 +588,7 @@ impl Flow {
         if self.destinations > MAX_DESTINATIONS {
             return self.give_up(Refusal::Unavailable, GiveUp::TooManySteps, out);
         }
+        let mut offer = None;
         let (plan, no_answer, mailbox) = match destination {
             Destination::Staff(s) => {
                 let staff = &self.tenant().staff[s.0];
@@ -409,6 +604,9 @@ impl Flow {
             Destination::Department(d) => {
                 self.route.steps.push(Step::Department(d));
                 let dept = &self.tenant().departments[d.0];
+                if self.from.is_some() {
+                    offer = dept.impatient_callers.as_ref().map(|ic| Offer::new(ic, now));
+                }
                 let plan = HuntPlan {
                     members: dept.members.clone(),
                     strategy: dept.strategy,
@@ -449,6 +647,7 @@ impl Flow {
                     hunt,
                     no_answer,
                     mailbox,
+                    offer,
                 }
             }
         }

@@ -305,7 +305,8 @@ impl Hunt {
         self.offers.push(offer);
     }
 
-    fn cancel_all(&mut self, out: &mut Vec<Action>) {
+    /// Stops ringing: every leg is cancelled (the caller left the queue).
+    pub fn cancel_all(&mut self, out: &mut Vec<Action>) {
         for offer in self.offers.drain(..) {
             out.extend(offer.legs.into_iter().map(Action::Cancel));
         }

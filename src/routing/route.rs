@@ -76,6 +76,8 @@ pub enum Step {
     MenuNoChoice { menu: MenuId, after: NoChoice },
     /// The call reached a voicemail box.
     Voicemail(Target),
+    /// The caller chose from the impatient-caller offer: a callback or voicemail.
+    OfferChoice(super::offer::Choice),
 }
 
 /// What a caller did in a voice menu.

@@ -38,6 +38,8 @@ pub struct Script {
     pub sound: Duration,
     /// How long the caller speaks into voicemail (the tenant's maximum length cuts it).
     pub message: Duration,
+    /// The number an outside caller presents (`anonymous`: none usable).
+    pub from: String,
 }
 
 impl Default for Script {
@@ -50,6 +52,7 @@ impl Default for Script {
             presses: Vec::new(),
             sound: Duration::from_secs(5),
             message: Duration::from_secs(10),
+            from: "anonymous".into(),
         }
     }
 }
@@ -135,6 +138,10 @@ pub enum Moment {
         duration: Duration,
         kept: bool,
     },
+    /// The caller chose from the impatient-caller offer.
+    OfferChoice(super::offer::Choice),
+    /// A callback to this number is put in the department's queue.
+    CallbackOrdered(String),
     /// The PBX hangs up.
     Hangup(Ended),
 }
@@ -251,7 +258,9 @@ pub fn simulate(
         Entry::Number(i) => config.tenants[tenant].numbers[i].schedule,
         _ => None,
     };
-    let (mut flow, first) = Flow::start(Arc::clone(&config), tenant, entry, t0, wall, &people);
+    let from = matches!(entry, Entry::Number(_)).then_some(script.from.as_str());
+    let (mut flow, first) =
+        Flow::start(Arc::clone(&config), tenant, entry, from, t0, wall, &people);
     let mut lines = Vec::new();
     let mut seen = 0;
     if flow.route().after_hours {
@@ -346,6 +355,7 @@ pub fn simulate(
                     Moment::StopRecording
                 }
                 Action::Hangup { why } => Moment::Hangup(why),
+                Action::OrderCallback { number, .. } => Moment::CallbackOrdered(number.to_string()),
             };
             lines.push(Line { at: now, moment });
         }
@@ -455,6 +465,7 @@ fn note_steps(
                 after: *after,
             },
             Step::Voicemail(t) => Moment::Voicemail(target_name(tenant, *t)),
+            Step::OfferChoice(choice) => Moment::OfferChoice(*choice),
         };
         lines.push(Line { at: now, moment });
     }

@@ -73,6 +73,10 @@ fn render(t: &Tenant, actions: &[Action]) -> String {
             Action::Record { mailbox } => format!("record {}", render_target(t, *mailbox)),
             Action::StopRecording => "stop-recording".into(),
             Action::Hangup { why } => format!("hangup {why:?}"),
+            Action::OrderCallback { department, number } => format!(
+                "order-callback {} {number}",
+                render_target(t, Target::Department(*department))
+            ),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -132,6 +136,7 @@ fn render_steps(t: &Tenant, flow: &Flow) -> String {
             },
             Step::MenuNoChoice { menu: m, after } => format!("{}:no-choice {after:?}", menu(m)),
             Step::Voicemail(x) => format!("voicemail {}", render_target(t, *x)),
+            Step::OfferChoice(choice) => format!("offer {choice:?}").to_lowercase(),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -208,7 +213,12 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                 }
                 continue;
             }
-            ["start", kind, what] => {
+            ["start", kind, what, more @ ..] => {
+                let from = match more {
+                    [] => None,
+                    ["from", number] => Some(*number),
+                    _ => return Err(format!("{}: expected `from NUMBER`", at(n))),
+                };
                 let entry = match *kind {
                     "number" => Entry::Number(
                         t.numbers
@@ -221,9 +231,20 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                         t.departments.iter().position(|d| d.id == *what).unwrap(),
                     )),
                     "external" => Entry::External(Dialled::parse(what).unwrap()),
+                    "callback" => Entry::Callback {
+                        department: crate::config::model::DepartmentId(
+                            t.departments.iter().position(|d| d.id == *what).unwrap(),
+                        ),
+                        number: crate::config::values::E164::parse(
+                            from.ok_or_else(|| format!("{}: callback needs `from`", at(n)))?,
+                        )
+                        .unwrap(),
+                    },
                     other => return Err(format!("{}: unknown entry {other}", at(n))),
                 };
-                let (f, actions) = Flow::start(Arc::clone(&config), 0, entry, t0, wall, &presence);
+                let from = from.filter(|_| *kind == "number");
+                let (f, actions) =
+                    Flow::start(Arc::clone(&config), 0, entry, from, t0, wall, &presence);
                 flow = Some(f);
                 render(t, &actions)
             }
@@ -407,8 +428,10 @@ fn random_timelines_keep_the_invariants() {
                 let wall =
                     jiff::Timestamp::from_second(1_795_000_000 + (rng.next() % 31_536_000) as i64)
                         .unwrap();
+                // Outside callers present a number (what a callback would call).
+                let from = matches!(entry, Entry::Number(_)).then_some("+79161234567");
                 let (mut flow, first) =
-                    Flow::start(Arc::clone(&config), 0, entry.clone(), t0, wall, &presence);
+                    Flow::start(Arc::clone(&config), 0, entry.clone(), from, t0, wall, &presence);
                 let mut live: BTreeSet<u32> = BTreeSet::new();
                 let mut audio = Audio::default();
                 let mut rung = 0u32;
@@ -465,6 +488,10 @@ fn random_timelines_keep_the_invariants() {
                             Action::Hangup { .. } => {
                                 assert!(audio.answered, "{what}: hangup unanswered");
                                 *ended += 1;
+                            }
+                            Action::OrderCallback { .. } => {
+                                assert!(audio.answered, "{what}: callback ordered unanswered");
+                                assert!(live.is_empty(), "{what}: callback ordered while ringing");
                             }
                         }
                     }
@@ -586,6 +613,7 @@ fn a_zero_step_that_slipped_through_still_ends() {
             config,
             0,
             Entry::Department(crate::config::model::DepartmentId(0)),
+            None,
             t0,
             jiff::Timestamp::UNIX_EPOCH,
             &presence,

@@ -8,6 +8,7 @@
 //! restart is refused with a message saying so.
 
 pub mod applier;
+mod callbacks;
 mod mail;
 mod shards;
 pub mod voicemail;
@@ -364,6 +365,8 @@ async fn start_sip(
         guard: guard.clone(),
     };
     let (persist, writer) = shards::writer(applier.clone());
+    let (reports, incoming_reports) = callbacks::channel();
+    let persist = persist.with_callbacks(reports);
     // Requests per source, limited before parsing; the rules follow the running config.
     let limiter = Arc::new(crate::engine::limiter::Limiter::default());
     let mut directories = applier.directories();
@@ -380,14 +383,22 @@ async fn start_sip(
     let router = Router::new(udp.clone(), sink, cancel.clone());
     let setup = shards::Setup {
         locals,
-        shared,
+        shared: shared.clone(),
         relays: relays.clone(),
         directories: applier.directories(),
-        persist,
+        persist: persist.clone(),
         cancel: cancel.clone(),
     };
     let shards = shards::Shards::start(setup, inboxes, router.clone());
     let mut tasks = vec![
+        tokio::spawn(callbacks::run(
+            applier.clone(),
+            shared,
+            shards.starter(),
+            persist,
+            incoming_reports,
+            cancel.clone(),
+        )),
         tokio::spawn({
             let cancel = cancel.clone();
             async move {

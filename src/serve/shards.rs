@@ -48,10 +48,12 @@ pub struct Inbound {
 }
 
 /// What the server tells a shard besides messages.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Command {
     Drain,
     EndCalls,
+    /// Make this callback (its queue says it is due).
+    Callback(Box<crate::routing::queue::Callback>),
 }
 
 /// A call for the store writer: in progress (for the journal) or finished (for the history).
@@ -68,11 +70,25 @@ pub enum Call {
 #[derive(Clone, Default)]
 pub struct Persist {
     records: Option<mpsc::UnboundedSender<Call>>,
+    /// Where callbacks ordered and attempts ended are reported (`serve::callbacks`).
+    callbacks: Option<super::callbacks::Reports>,
     bindings: Arc<std::sync::Mutex<HashMap<Aor, Vec<Binding>>>>,
 }
 
 impl Persist {
-    fn call(&self, call: Call) {
+    /// The same, reporting callbacks to `reports`.
+    pub fn with_callbacks(mut self, reports: super::callbacks::Reports) -> Persist {
+        self.callbacks = Some(reports);
+        self
+    }
+
+    fn callback(&self, report: super::callbacks::Report) {
+        if let Some(callbacks) = &self.callbacks {
+            let _ = callbacks.send(report);
+        }
+    }
+
+    pub(super) fn call(&self, call: Call) {
         if let Some(records) = &self.records {
             let _ = records.send(call);
         }
@@ -213,8 +229,13 @@ impl Shards {
     /// Tells every shard.
     pub fn command(&self, command: Command) {
         for c in &self.commands {
-            let _ = c.send(command);
+            let _ = c.send(command.clone());
         }
+    }
+
+    /// What starts callbacks on the shards.
+    pub fn starter(&self) -> Starter {
+        Starter(self.commands.clone())
     }
 
     /// Calls in progress on all shards.
@@ -227,6 +248,20 @@ impl Shards {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+/// Starts callbacks on the shards, spread by id.
+#[derive(Clone)]
+pub struct Starter(Vec<mpsc::UnboundedSender<Command>>);
+
+impl Starter {
+    pub fn callback(&self, callback: crate::routing::queue::Callback) {
+        if self.0.is_empty() {
+            return;
+        }
+        let shard = (callback.id % self.0.len() as u64) as usize;
+        let _ = self.0[shard].send(Command::Callback(Box::new(callback)));
     }
 }
 
@@ -278,6 +313,9 @@ impl ShardTask {
                 Some(command) = commands.recv() => match command {
                     Command::Drain => engine.handle(Input::Drain),
                     Command::EndCalls => engine.handle(Input::EndCalls(now())),
+                    Command::Callback(callback) => {
+                        engine.handle(Input::Callback { now: now(), callback: *callback })
+                    }
                 },
                 first = inbox.recv() => {
                     let Some(first) = first else { return };
@@ -329,6 +367,12 @@ impl ShardTask {
                     self.persist.bindings(aor, bindings);
                 }
                 Output::Notice(notice) => eprintln!("pbx serve: {notice}"),
+                Output::CallbackOrdered(order) => self
+                    .persist
+                    .callback(super::callbacks::Report::Ordered(order)),
+                Output::CallbackEnded { id, attempt } => self
+                    .persist
+                    .callback(super::callbacks::Report::Ended { id, attempt }),
                 Output::Timeout(at) => {
                     if reports.is_empty() {
                         return at;
@@ -348,6 +392,7 @@ pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
     let (records, incoming) = mpsc::unbounded_channel();
     let persist = Persist {
         records: Some(records),
+        callbacks: None,
         bindings: Arc::default(),
     };
     let task = tokio::spawn(write(applier, incoming, persist.clone()));
@@ -367,10 +412,13 @@ async fn write(
     persist: Persist,
 ) {
     // The writer keeps no sender of records: it ends when the shards' are gone.
-    let Persist { records, bindings } = persist;
+    let Persist {
+        records, bindings, ..
+    } = persist;
     drop(records);
     let persist = Persist {
         records: None,
+        callbacks: None,
         bindings,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));

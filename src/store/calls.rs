@@ -41,6 +41,13 @@ pub enum CallOutcome {
     Voicemail,
     /// Outside working hours: the caller heard the after-hours prompt.
     Closed,
+    /// The caller ordered a callback from the impatient-caller offer (and hung up).
+    CallbackRequested,
+    /// A callback the PBX made: a member and the caller talked (`answered_by`; `note` says
+    /// how long after the order).
+    CallbackCompleted,
+    /// A callback attempt that failed (`note` says why); it is retried or given up.
+    CallbackFailed,
 }
 
 /// One finished call.

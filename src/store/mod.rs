@@ -28,6 +28,7 @@
 //! drop, and [`Store::flush`] forces it.
 
 mod applies;
+mod callbacks;
 mod calls;
 mod codec;
 mod counters;
@@ -49,6 +50,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use applies::{Applied, Applies, ApplyRecord, NewApply, StaffState};
+pub use callbacks::{Callback, CallbackQueue};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
 pub use journal::{Journal, INTERRUPTED};

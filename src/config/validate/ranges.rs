@@ -39,6 +39,14 @@ pub(crate) const FORWARD_TIMEOUT: Range<Duration> = secs(1, 10 * MINUTE);
 pub(crate) const MOBILE_DELAY: Range<Duration> = secs(1, 10 * MINUTE);
 /// `impatient_callers.after`: 1s to 1h.
 pub(crate) const IMPATIENT_AFTER: Range<Duration> = secs(1, HOUR);
+/// `impatient_callers.repeat`: 5s to 10m.
+pub(crate) const IMPATIENT_REPEAT: Range<Duration> = secs(5, 10 * MINUTE);
+/// `impatient_callers.callback.retry_after`: 1m to 1 day.
+pub(crate) const CALLBACK_RETRY: Range<Duration> = secs(MINUTE, DAY);
+/// `impatient_callers.callback.expires`: 1h to 30 days.
+pub(crate) const CALLBACK_EXPIRES: Range<Duration> = secs(HOUR, 30 * DAY);
+/// `impatient_callers.callback.ring_time`: 5s to 5m.
+pub(crate) const CALLBACK_RING: Range<Duration> = secs(5, 5 * MINUTE);
 /// A menu's `timeout`: 1s to 60s.
 pub(crate) const MENU_TIMEOUT: Range<Duration> = secs(1, MINUTE);
 /// `server.security.window`: 1s to 1 day.
@@ -46,6 +54,10 @@ pub(crate) const SECURITY_WINDOW: Range<Duration> = secs(1, DAY);
 /// `server.security.ban`: 1s to 30 days.
 pub(crate) const SECURITY_BAN: Range<Duration> = secs(1, 30 * DAY);
 
+/// `impatient_callers.max_offers`: 1 to 10.
+pub(crate) const MAX_OFFERS: Range<u32> = Range { min: 1, max: 10 };
+/// `impatient_callers.callback.attempts`: 1 to 10.
+pub(crate) const CALLBACK_ATTEMPTS: Range<u32> = Range { min: 1, max: 10 };
 /// A menu's `repeat`: 0 to 10.
 pub(crate) const MENU_REPEAT: Range<u32> = Range { min: 0, max: 10 };
 /// A tenant's `max_users`: 1 to 100000.
@@ -84,6 +96,10 @@ mod tests {
             FORWARD_TIMEOUT,
             MOBILE_DELAY,
             IMPATIENT_AFTER,
+            IMPATIENT_REPEAT,
+            CALLBACK_RETRY,
+            CALLBACK_EXPIRES,
+            CALLBACK_RING,
             MENU_TIMEOUT,
             SECURITY_WINDOW,
             SECURITY_BAN,

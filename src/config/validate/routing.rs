@@ -201,7 +201,7 @@ pub(super) fn check_department(
     let impatient = d
         .impatient_callers
         .as_ref()
-        .map(|ic| check_impatient(ctx, ic, &path.key("impatient_callers")));
+        .map(|ic| check_impatient(ctx, names, ic, &path.key("impatient_callers")));
     let greeting = d
         .voicemail_greeting
         .as_deref()
@@ -231,18 +231,10 @@ pub(super) fn check_department(
 
 fn check_impatient(
     ctx: &mut Ctx,
+    names: &Names,
     ic: &raw::ImpatientCallers,
     path: &ConfigPath,
 ) -> Option<model::ImpatientCallers> {
-    ctx.warn(
-        Code::NotCarriedOut,
-        path,
-        "the impatient-caller offer is not carried out yet: callers wait as they would without it",
-    )
-    .help = Some(
-        "the setting is checked and kept for when callbacks are built; remove it to silence this"
-            .into(),
-    );
     let after = ctx.duration(
         ic.after.as_ref(),
         20,
@@ -250,6 +242,18 @@ fn check_impatient(
         path,
         "after",
     );
+    let repeat = ic
+        .repeat
+        .as_ref()
+        .map(|r| ctx.duration(Some(r), 30, ranges::IMPATIENT_REPEAT, path, "repeat"));
+    let max_offers = ctx.count(
+        ic.max_offers,
+        if ic.repeat.is_some() { 3 } else { 1 },
+        ranges::MAX_OFFERS,
+        path,
+        "max_offers",
+    );
+    let rules = check_callback(ctx, names, ic.callback.as_ref(), &path.key("callback"));
     let prompt = ic
         .prompt
         .as_deref()
@@ -281,10 +285,68 @@ fn check_impatient(
     }
     Some(model::ImpatientCallers {
         after: after?,
+        repeat: opt(repeat)?,
+        max_offers: max_offers?,
+        callback: rules?,
         prompt: opt(prompt)?,
         callback_digit: callback.0,
         wait_digit: wait.0,
         voicemail_digit: voicemail.0,
+    })
+}
+
+fn check_callback(
+    ctx: &mut Ctx,
+    names: &Names,
+    cb: Option<&raw::Callback>,
+    path: &ConfigPath,
+) -> Option<model::CallbackRules> {
+    let attempts = ctx.count(
+        cb.and_then(|c| c.attempts),
+        3,
+        ranges::CALLBACK_ATTEMPTS,
+        path,
+        "attempts",
+    );
+    let retry_after = ctx.duration(
+        cb.and_then(|c| c.retry_after.as_ref()),
+        600,
+        ranges::CALLBACK_RETRY,
+        path,
+        "retry_after",
+    );
+    let expires = ctx.duration(
+        cb.and_then(|c| c.expires.as_ref()),
+        86_400,
+        ranges::CALLBACK_EXPIRES,
+        path,
+        "expires",
+    );
+    let ring_time = ctx.duration(
+        cb.and_then(|c| c.ring_time.as_ref()),
+        45,
+        ranges::CALLBACK_RING,
+        path,
+        "ring_time",
+    );
+    let schedule = cb.and_then(|c| c.schedule.as_deref()).map(|s| {
+        let found = names.schedules.get(s).copied();
+        if found.is_none() {
+            ctx.unknown(
+                "schedule",
+                s,
+                names.schedules.keys().copied(),
+                &path.key("schedule"),
+            );
+        }
+        found
+    });
+    Some(model::CallbackRules {
+        attempts: attempts?,
+        retry_after: retry_after?,
+        expires: expires?,
+        ring_time: ring_time?,
+        schedule: opt(schedule)?,
     })
 }
 

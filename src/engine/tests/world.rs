@@ -128,6 +128,10 @@ pub struct World {
     pub media: Vec<MediaCommand>,
     /// The journal of calls in progress, as the store writer would keep it.
     pub journal: BTreeMap<u64, CallRecord>,
+    /// The callback queue, as `serve::callbacks` keeps it (looked at by `start_callbacks`).
+    pub callbacks: crate::routing::queue::Queue,
+    /// How each callback attempt ended, in order.
+    pub attempts: Vec<(u64, crate::routing::queue::Attempt)>,
     domain: String,
 }
 
@@ -180,6 +184,8 @@ impl World {
             stored: BTreeMap::new(),
             media: Vec::new(),
             journal: BTreeMap::new(),
+            callbacks: Default::default(),
+            attempts: Vec::new(),
             domain,
         };
         world.boot(count);
@@ -421,6 +427,28 @@ impl World {
             .unwrap_or(false)
     }
 
+    /// Starts the callbacks the queue says are due now (each on the shard its id picks, as
+    /// the server does); their ids.
+    pub fn start_callbacks(&mut self) -> Vec<u64> {
+        let now = self.now();
+        let (start, _) = {
+            let free = crate::engine::presence::Free {
+                presence: &self.presence,
+                location: self.location.as_ref(),
+                directory: &self.directory,
+                now_ms: now.wall_ms,
+            };
+            self.callbacks.due(now.wall_ms, &self.directory.config, &free)
+        };
+        let ids = start.iter().map(|c| c.id).collect();
+        for callback in start {
+            let shard = (callback.id % self.shards.len() as u64) as usize;
+            self.shards[shard].handle(Input::Callback { now, callback });
+            self.drain_outputs(shard);
+        }
+        ids
+    }
+
     /// The relay of the last call the PBX served.
     pub fn served_relay(&self) -> RelayId {
         self.media
@@ -618,6 +646,16 @@ impl World {
                         }
                     }
                     Output::Notice(n) => self.notices.push(n),
+                    Output::CallbackOrdered(order) => {
+                        let now = self.now().wall_ms;
+                        self.callbacks.order(order, now);
+                    }
+                    Output::CallbackEnded { id, attempt } => {
+                        let now = self.now().wall_ms;
+                        self.attempts.push((id, attempt.clone()));
+                        self.callbacks
+                            .ended(id, attempt, now, &self.directory.config);
+                    }
                     Output::Timeout(at) => {
                         self.deadlines[shard] = at;
                         break;
