@@ -724,7 +724,9 @@ impl Call {
                 let (_, local) = ctx.locals.local(Link::Udp(0));
                 let uri = format!("sip:{user}@{local}").parse();
                 let mut n = NameAddr::new(uri.unwrap_or_else(|_| invite.uri().clone()));
-                n.display_name = original.and_then(|f| f.display_name);
+                if self.callback.is_none() {
+                    n.display_name = original.and_then(|f| f.display_name);
+                }
                 n
             }
             (false, Some(f)) => {

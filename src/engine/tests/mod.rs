@@ -5,6 +5,7 @@
 pub mod phone;
 mod world;
 
+mod callbacks;
 mod calls;
 mod limits;
 mod media;
