@@ -18,6 +18,7 @@
 //! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
 //! | `DELETE /api/v1/tenants/{tenant}/voicemail/{id}` | 204; the message and its recording are gone |
 //! | `POST /api/v1/tenants/{tenant}/voicemail/{id}/heard` | 204; the message is marked heard |
+//! | `GET /api/v1/tenants/{tenant}/callbacks` | the tenant's callbacks waiting or being made, in queue order: `[{id, department, number, dialled, first_called_ms, ordered_ms, attempts, next_ms, calling, last_failure}]` |
 //! | `GET /api/v1/security/bans` | sources banned for password guessing: `[{source, until, until_ms, failures, last_user}]` by address |
 //! | `DELETE /api/v1/security/bans/{ip}` | 204; the ban is lifted (and logged); 404 when that address is not banned, 400 when it is not an address |
 //!
@@ -77,6 +78,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
             "/api/v1/tenants/{tenant}/voicemail/{id}/heard",
             post(voicemail_heard),
         )
+        .route("/api/v1/tenants/{tenant}/callbacks", get(callbacks))
         .route("/api/v1/security/bans", get(bans))
         .route("/api/v1/security/bans/{ip}", delete(lift_ban))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -344,6 +346,30 @@ async fn open_calls(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Resp
         Ok(Ok(mut open)) => {
             open.sort_by_key(|r| r.started_ms);
             Json(open).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// The tenant's callback queue (an unknown tenant has none: the same empty answer).
+async fn callbacks(
+    State(admin): State<Arc<Admin>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> Response {
+    if !authorized(&admin, &headers) {
+        return unauthorized();
+    }
+    let applier = admin.applier.clone();
+    match tokio::task::spawn_blocking(move || {
+        crate::store::CallbackQueue::callbacks(applier.store(), Some(&tenant))
+    })
+    .await
+    {
+        Ok(Ok(queue)) => Json(queue).into_response(),
+        Ok(Err(e @ crate::store::StoreError::InvalidKey { .. })) => {
+            error(StatusCode::BAD_REQUEST, "bad-tenant", e.to_string())
         }
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),

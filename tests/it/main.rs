@@ -2,6 +2,7 @@
 
 mod audio;
 mod baresip;
+mod callbacks;
 mod calls;
 mod cli;
 mod drain;
