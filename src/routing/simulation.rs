@@ -10,7 +10,7 @@ use super::action::{Action, Callee, Ended, Event, GiveUp, LegId, Presence, Refus
 use super::flow::{Entry, Flow};
 use super::route::{MenuInput, NoChoice, Step};
 use crate::config::model::{Config, StaffId, Strategy, Target, Tenant};
-use crate::media::sound::{Sound, Tone};
+use crate::media::sound::{Builtin, Sound, Tone};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// Longest a simulated call may last (a guard: every flow ends well before).
 const LIMIT: Duration = Duration::from_secs(3600);
 
-/// How long a beep plays.
+/// How long a beep plays, and a digit read out.
 pub const BEEP: Duration = Duration::from_secs(1);
 
 /// How the people behave. Names are logins, or numbers for outside numbers and mobiles.
@@ -213,6 +213,26 @@ pub fn sound_name(sound: &Sound) -> String {
     }
 }
 
+/// Sounds as the timeline names them, digits read out one after the other as one number.
+fn sound_names(sounds: &[Sound]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut digits = String::new();
+    for s in sounds {
+        if let Sound::Builtin(Builtin::Digit(d)) = s {
+            digits.push(char::from(b'0' + d));
+            continue;
+        }
+        if !digits.is_empty() {
+            names.push(format!("the digits {}", std::mem::take(&mut digits)));
+        }
+        names.push(sound_name(s));
+    }
+    if !digits.is_empty() {
+        names.push(format!("the digits {digits}"));
+    }
+    names
+}
+
 /// Events the script has in store, by when they happen (then in the order they were made).
 #[derive(Default)]
 struct Pending {
@@ -321,14 +341,14 @@ pub fn simulate(
                         let length: Duration = sounds
                             .iter()
                             .map(|s| match s {
-                                Sound::Tone(Tone::Beep) => BEEP,
+                                Sound::Tone(Tone::Beep) | Sound::Builtin(Builtin::Digit(_)) => BEEP,
                                 _ => script.sound,
                             })
                             .sum();
                         pending.add(now + length, None, Event::PlayDone);
                     }
                     Moment::Play {
-                        sounds: sounds.iter().map(sound_name).collect(),
+                        sounds: sound_names(&sounds),
                         looped,
                     }
                 }

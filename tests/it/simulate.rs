@@ -30,6 +30,10 @@ tenants:
         ring_time: 30s
         members: [maria, oleg]
         no_answer: { transfer: { staff: ivan } }
+      - id: support
+        strategy: all_at_once
+        members: [maria]
+        impatient_callers: { after: 20s }
     menus:
       - id: main
         prompt: prompts/main.wav
@@ -43,6 +47,7 @@ tenants:
       - { number: "+74230000001", name: Main, schedule: office, destination: { department: sales } }
       - { number: "+74230000002", destination: { menu: main } }
       - { number: "+74230000003", destination: { staff: oleg }, greeting: prompts/hello.wav }
+      - { number: "+74230000004", destination: { department: support } }
 "#;
 
 fn dir() -> tempfile::TempDir {
@@ -327,4 +332,39 @@ fn shlex(line: &str) -> Vec<String> {
         args.push(current);
     }
     args
+}
+
+#[test]
+fn the_impatient_caller_offer_and_a_callback_ordered() {
+    let dir = dir();
+    let out = pbx(
+        dir.path(),
+        &[
+            "simulate",
+            "+74230000004",
+            "--from",
+            "+79161234567",
+            "--press",
+            "1@22",
+            "--press",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let want = "\
+     0s  department support (all at once)
+     0s  ring maria
+    20s  the PBX answers
+    20s  plays the impatient offer prompt
+    22s  the caller presses 1
+    22s  stop ringing maria
+    22s  the caller chooses a callback
+    22s  plays the callback number prompt, then the digits 89161234567, then the callback confirm prompt
+    43s  the caller presses 1
+    43s  a callback to +79161234567 joins the department's queue
+    43s  plays the callback confirmed prompt
+    48s  the PBX hangs up: the caller ordered a callback
+";
+    assert!(text.ends_with(want), "{text}");
 }
