@@ -8,10 +8,10 @@
 //! call writes its own.
 
 use super::applier::{now_ms, Applier};
-use super::shards::{Call, Persist, Starter};
+use super::shards::{Call, Persist, Report, Reports, Starter};
 use crate::engine::presence::Free;
 use crate::engine::Shared;
-use crate::routing::queue::{Attempt, Change, Order, Queue};
+use crate::routing::queue::{Change, Queue};
 use crate::store::{CallOutcome, CallRecord, CallbackQueue};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,19 +21,8 @@ use tokio_util::sync::CancellationToken;
 /// How often the queue is asked what is due (members become free without a deadline).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
-/// What a shard tells the queue.
-#[derive(Debug)]
-pub enum Report {
-    /// A caller ordered a callback.
-    Ordered(Order),
-    /// An attempt ended.
-    Ended { id: u64, attempt: Attempt },
-}
-
-/// Where the shards send their reports.
-pub type Reports = mpsc::UnboundedSender<Report>;
-
-/// The channel the shards report into, and its receiving end for `run`.
+/// The channel the shards report into (through `Persist::with_callbacks`), and its receiving
+/// end for `run`.
 pub fn channel() -> (Reports, mpsc::UnboundedReceiver<Report>) {
     mpsc::unbounded_channel()
 }
@@ -173,13 +162,6 @@ async fn keep(applier: &Arc<Applier>, persist: &Persist, changes: Vec<Change>, b
         Err(e) => eprintln!("pbx serve: the callback queue writer failed: {e}"),
     }
     for record in records {
-        persist.record(record);
-    }
-}
-
-impl Persist {
-    /// A record written with the calls' (a callback given up without a call).
-    fn record(&self, record: CallRecord) {
-        self.call(Call::Finished(record));
+        persist.call(Call::Finished(record));
     }
 }

@@ -56,6 +56,21 @@ pub enum Command {
     Callback(Box<crate::routing::queue::Callback>),
 }
 
+/// What a shard tells the callback queue (`serve::callbacks`).
+#[derive(Debug)]
+pub enum Report {
+    /// A caller ordered a callback.
+    Ordered(crate::routing::queue::Order),
+    /// An attempt ended.
+    Ended {
+        id: u64,
+        attempt: crate::routing::queue::Attempt,
+    },
+}
+
+/// Where the shards send their reports.
+pub type Reports = mpsc::UnboundedSender<Report>;
+
 /// A call for the store writer: in progress (for the journal) or finished (for the history).
 /// One channel carries both, so a call's finish is never written before its start.
 pub enum Call {
@@ -71,18 +86,18 @@ pub enum Call {
 pub struct Persist {
     records: Option<mpsc::UnboundedSender<Call>>,
     /// Where callbacks ordered and attempts ended are reported (`serve::callbacks`).
-    callbacks: Option<super::callbacks::Reports>,
+    callbacks: Option<Reports>,
     bindings: Arc<std::sync::Mutex<HashMap<Aor, Vec<Binding>>>>,
 }
 
 impl Persist {
     /// The same, reporting callbacks to `reports`.
-    pub fn with_callbacks(mut self, reports: super::callbacks::Reports) -> Persist {
+    pub fn with_callbacks(mut self, reports: Reports) -> Persist {
         self.callbacks = Some(reports);
         self
     }
 
-    fn callback(&self, report: super::callbacks::Report) {
+    fn callback(&self, report: Report) {
         if let Some(callbacks) = &self.callbacks {
             let _ = callbacks.send(report);
         }
@@ -369,10 +384,10 @@ impl ShardTask {
                 Output::Notice(notice) => eprintln!("pbx serve: {notice}"),
                 Output::CallbackOrdered(order) => self
                     .persist
-                    .callback(super::callbacks::Report::Ordered(order)),
+                    .callback(Report::Ordered(order)),
                 Output::CallbackEnded { id, attempt } => self
                     .persist
-                    .callback(super::callbacks::Report::Ended { id, attempt }),
+                    .callback(Report::Ended { id, attempt }),
                 Output::Timeout(at) => {
                     if reports.is_empty() {
                         return at;
