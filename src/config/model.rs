@@ -370,6 +370,8 @@ pub struct Number {
     /// `None`: the after-hours prompt, then hang up.
     pub after_hours: Option<Destination>,
     pub greeting: Option<PathBuf>,
+    /// Replaces the `after` of the impatient-caller offer for calls on this number.
+    pub impatient_after: Option<Duration>,
 }
 
 /// Weekly hours and holidays.

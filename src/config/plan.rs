@@ -817,6 +817,11 @@ fn number_view(n: &Names, num: &Number) -> View {
         "greeting",
         num.greeting.as_deref().map(|f| n.file(f)),
     );
+    put_opt(
+        &mut v,
+        "impatient_after",
+        num.impatient_after.map(format_duration),
+    );
     v
 }
 

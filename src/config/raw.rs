@@ -695,6 +695,9 @@ pub struct Number {
     pub after_hours: Option<Destination>,
     /// A WAV file played to the caller instead of ringback tone (at most 5 minutes).
     pub greeting: Option<String>,
+    /// For calls on this number, the impatient-caller offer of the department they wait for
+    /// comes after this long instead of the department's `after`. From 1s to 1h.
+    pub impatient_after: Option<DurationText>,
 }
 
 /// Where a call goes.

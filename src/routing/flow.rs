@@ -122,6 +122,8 @@ pub struct Flow {
     route: Route,
     /// The number an outside caller presented (what a callback would call).
     from: Option<String>,
+    /// The number's own `impatient_after`, replacing the departments' `after`.
+    offer_after: Option<Duration>,
 }
 
 impl Flow {
@@ -145,6 +147,7 @@ impl Flow {
             destinations: 0,
             route: Route::default(),
             from: from.map(str::to_string),
+            offer_after: None,
         };
         let mut out = Vec::new();
         let mut greeting = None;
@@ -152,6 +155,7 @@ impl Flow {
             Entry::Number(i) => {
                 let number = flow.config.tenants[tenant].numbers[i].clone();
                 flow.route.number = Some(number.number.clone());
+                flow.offer_after = number.impatient_after;
                 let open = number.schedule.is_none_or(|s| {
                     schedule::is_open(&flow.config.tenants[tenant].schedules[s.0], wall)
                 });
@@ -605,7 +609,11 @@ impl Flow {
                 self.route.steps.push(Step::Department(d));
                 let dept = &self.tenant().departments[d.0];
                 if self.from.is_some() {
-                    offer = dept.impatient_callers.as_ref().map(|ic| Offer::new(ic, now));
+                    offer = dept.impatient_callers.as_ref().map(|ic| {
+                        let mut ic = ic.clone();
+                        ic.after = self.offer_after.unwrap_or(ic.after);
+                        Offer::new(&ic, now)
+                    });
                 }
                 let plan = HuntPlan {
                     members: dept.members.clone(),

@@ -32,6 +32,53 @@ impl Presence for FakePresence {
     }
 }
 
+impl crate::routing::queue::Staffing for FakePresence {
+    fn free(&self, _tenant: usize, s: StaffId) -> bool {
+        self.registered(s) && !self.busy(s)
+    }
+}
+
+/// A time in a queue command: seconds (`90`, `90s`) or a duration (`10m`, `2h`) after `wall`.
+fn offset_ms(s: &str) -> Result<u64, String> {
+    crate::config::clock::parse_duration(s)
+        .map(|d| d.as_millis() as u64)
+        .or_else(|_| secs(s).as_millis().try_into().map_err(|_| format!("`{s}`")))
+}
+
+/// `ms` after `base` as the scripts write times: `90s`, `10m30s`, `2h`.
+fn render_offset(ms: u64, base: u64) -> String {
+    crate::config::clock::format_duration(Duration::from_millis(ms.saturating_sub(base)))
+}
+
+/// The queue's changes as a script line: callbacks started (`call +7...`), given up (`give up
+/// +7...: why`), retried (`retry +7... at T`), completed (`done +7...`); `-` for none.
+fn render_changes(
+    started: &[crate::routing::queue::Callback],
+    changes: &[crate::routing::queue::Change],
+    base: u64,
+) -> String {
+    use crate::routing::queue::Change;
+    let mut out: Vec<String> = started.iter().map(|c| format!("call {}", c.number)).collect();
+    for change in changes {
+        match change {
+            Change::Put(c) if !c.calling && c.attempts > 0 => {
+                out.push(format!("retry {} at {}", c.number, render_offset(c.next_ms, base)))
+            }
+            Change::Put(_) => {}
+            Change::Removed {
+                callback,
+                given_up: Some(why),
+            } => out.push(format!("give up {}: {why}", callback.number)),
+            Change::Removed { callback, .. } => out.push(format!("done {}", callback.number)),
+        }
+    }
+    if out.is_empty() {
+        "-".into()
+    } else {
+        out.join(", ")
+    }
+}
+
 fn config(yaml: &str, file: &str) -> Result<Arc<Config>, String> {
     validate_text(yaml)
         .map(Arc::new)
@@ -187,6 +234,7 @@ fn run(file: &str, text: &str) -> Result<(), String> {
     let mut presence = FakePresence::default();
     let mut wall = jiff::Timestamp::UNIX_EPOCH;
     let mut flow: Option<Flow> = None;
+    let mut queue = crate::routing::queue::Queue::default();
     for (n, line) in script.lines().enumerate() {
         let (cmd, expected) = match line.split_once("=>") {
             Some((c, e)) => (c.trim(), Some(e.trim())),
@@ -247,6 +295,72 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                     Flow::start(Arc::clone(&config), 0, entry, from, t0, wall, &presence);
                 flow = Some(f);
                 render(t, &actions)
+            }
+            ["queue", verb, rest @ ..] => {
+                use crate::routing::queue::{Attempt, Change, Order};
+                let base = wall.as_millisecond() as u64;
+                let bad = || format!("{}: cannot read `{cmd}`", at(n));
+                match (*verb, rest) {
+                    ("order", [s, dept, number, more @ ..]) => {
+                        let now = base + offset_ms(s)?;
+                        let mut called_ms = now;
+                        let mut dialled = None;
+                        for pair in more.chunks(2) {
+                            match pair {
+                                ["first", f] => called_ms = base + offset_ms(f)?,
+                                ["on", did] => dialled = Some(did.to_string()),
+                                _ => return Err(bad()),
+                            }
+                        }
+                        let before = queue.len();
+                        let order = Order {
+                            tenant: t.id.clone(),
+                            department: dept.to_string(),
+                            number: number.to_string(),
+                            dialled,
+                            called_ms,
+                        };
+                        let Change::Put(c) = queue.order(order, now) else {
+                            return Err(bad());
+                        };
+                        let verb = if queue.len() > before { "queued" } else { "kept" };
+                        format!("{verb} {} first {}", c.number, render_offset(c.first_called_ms, base))
+                    }
+                    ("due", [s]) => {
+                        let now = base + offset_ms(s)?;
+                        let (started, changes) = queue.due(now, &config, &presence);
+                        render_changes(&started, &changes, base)
+                    }
+                    ("ended", [s, number, how, why @ ..]) => {
+                        let now = base + offset_ms(s)?;
+                        let id = queue
+                            .entries()
+                            .iter()
+                            .find(|c| c.number == *number)
+                            .map(|c| c.id)
+                            .ok_or_else(|| format!("{}: {number} is not queued", at(n)))?;
+                        let attempt = match *how {
+                            "completed" => Attempt::Completed,
+                            "failed" => Attempt::Failed(why.join(" ")),
+                            _ => return Err(bad()),
+                        };
+                        let change = queue.ended(id, attempt, now, &config);
+                        render_changes(&[], &change.into_iter().collect::<Vec<_>>(), base)
+                    }
+                    ("list", []) => {
+                        let entries = queue.entries();
+                        if entries.is_empty() {
+                            "-".into()
+                        } else {
+                            entries
+                                .iter()
+                                .map(|c| format!("{} {}", c.number, c.attempts))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    }
+                    _ => return Err(bad()),
+                }
             }
             [verb, rest @ ..] => {
                 let f = flow

@@ -421,6 +421,15 @@ pub(super) fn check_number(
         .greeting
         .as_deref()
         .map(|g| ctx.audio(g, Use::NumberGreeting, &path.key("greeting")));
+    let impatient_after = n.impatient_after.as_ref().map(|a| {
+        ctx.duration(
+            Some(a),
+            20,
+            ranges::IMPATIENT_AFTER,
+            path,
+            "impatient_after",
+        )
+    });
     Some(model::Number {
         number: number?,
         name: n.name.clone(),
@@ -428,6 +437,7 @@ pub(super) fn check_number(
         destination: destination?,
         after_hours: opt(after_hours)?,
         greeting: opt(greeting)?,
+        impatient_after: opt(impatient_after)?,
     })
 }
 
