@@ -992,7 +992,7 @@ impl Call {
             }
         }
         let directory = Arc::clone(&self.directory);
-        if let (Some(Callee::Devices(s)), Some(tenant)) =
+        if let (Some(Callee::Devices(s) | Callee::Mobile(s, _)), Some(tenant)) =
             (self.flow.callee(group), directory.tenant(&self.domain))
         {
             let login = tenant.logins.get(s.0).cloned().unwrap_or_default();
