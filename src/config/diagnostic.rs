@@ -95,6 +95,7 @@ codes! {
     TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";
     TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters do not carry.";
     TemplateRender = "E0144" "template-render" "A template override that fails to render with sample data of its kind.";
+    NumberAsText = "E0160" "number-as-text" "A value YAML reads as a number where text is expected, written so that the number reads differently (`0o101` is 65, `0x70` is 112, `201.0`, `1e3`, `+74951234567`): quote it. Plain digits such as `201` are taken as written.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
