@@ -372,7 +372,7 @@ impl<'a> Walker<'a> {
 
 /// How a list item is named in paths: by its `id`, `login`, `number`, or the login its `name`
 /// would get.
-fn item_name(item: &Node) -> Option<String> {
+pub fn item_name(item: &Node) -> Option<String> {
     let text = |key: &str| match item.get(key).map(|e| &e.node.value) {
         Some(Value::Str(s)) => Some(s.clone()),
         Some(Value::Int(_, written)) => Some(written.to_string()),
