@@ -267,26 +267,30 @@ pub struct Loaded {
 
 /// Reads `path` and every file it includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let text = read_regular(path).map_err(|e| LoadError {
+    let text = read_file(path)?;
+    Ok(load_text(path, text))
+}
+
+/// Reads one config file as `load` does, for a caller that looks at it before loading it.
+pub(super) fn read_file(path: &Path) -> Result<String, LoadError> {
+    read_regular(path).map_err(|e| LoadError {
         path: path.display().to_string(),
         source: match e {
             ReadError::Io(e) => e,
             ReadError::Refused(r) => std::io::Error::other(r.to_string()),
         },
-    })?;
+    })
+}
+
+/// `load` of a main file whose `text` is already read.
+pub(super) fn load_text(path: &Path, text: String) -> Loaded {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let read = |rel: &str| read_contained(&base_dir, rel);
-    Ok(load_with(
-        &path.display().to_string(),
-        &main,
-        text,
-        &base_dir,
-        &read,
-    ))
+    load_with(&path.display().to_string(), &main, text, &base_dir, &read)
 }
 
 /// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
@@ -495,7 +499,7 @@ fn read_main(
 
 /// The `include:` entries of the main file with their spans (read from the tree, so that they
 /// are found even when the rest of the file has problems).
-fn include_entries(tree: &Node) -> Vec<(String, Span)> {
+pub(super) fn include_entries(tree: &Node) -> Vec<(String, Span)> {
     match tree.get("include").map(|e| &e.node.value) {
         Some(Value::Seq(items)) => items
             .iter()
@@ -508,7 +512,7 @@ fn include_entries(tree: &Node) -> Vec<(String, Span)> {
     }
 }
 
-fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
+pub(super) fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
     match tree::parse(text) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -532,7 +536,7 @@ fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node>
 
 /// The typed read of a repaired tree. After the shape check it succeeds; if the two ever
 /// disagree, the reader's message is reported rather than lost.
-fn read_typed<T: serde::de::DeserializeOwned>(
+pub(super) fn read_typed<T: serde::de::DeserializeOwned>(
     name: &str,
     tree: &Node,
     out: &mut Vec<Diagnostic>,
@@ -555,6 +559,15 @@ fn read_typed<T: serde::de::DeserializeOwned>(
 }
 
 impl Sources {
+    /// The sources of a config made of one tenant file: `file`, whose root is tenant 0.
+    pub(super) fn one_tenant(file: SourceFile) -> Sources {
+        Sources {
+            base_dir: file.dir.clone(),
+            files: vec![file],
+            tenant_roots: vec![(0, ConfigPath::root())],
+        }
+    }
+
     /// The files read, as a bundle: their texts under their names relative to the main file's
     /// directory, the main file first.
     pub fn bundle(&self) -> Bundle {

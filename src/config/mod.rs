@@ -22,6 +22,7 @@ pub mod reference;
 pub mod report;
 pub mod schema;
 pub mod shape;
+pub mod tenant_file;
 pub mod translit;
 pub mod tree;
 pub mod typed;
