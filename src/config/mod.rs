@@ -15,6 +15,7 @@ pub mod network;
 pub mod outbound;
 pub mod path;
 pub mod plan;
+pub mod plan_notes;
 pub mod plan_report;
 pub mod proposal;
 pub mod raw;
