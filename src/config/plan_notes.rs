@@ -8,6 +8,9 @@
 //!   says who keeps what and who is removed, and when the other fields (e-mail, mobile,
 //!   position, role, written extension) show that a person now takes another's place, it says
 //!   that too, with the `login:` to write to prevent it.
+//! - **A generated extension taken in the config.** When the config now writes a number that
+//!   the server had generated for someone, that person is renumbered: the note names them,
+//!   the old and the new number, and who took it.
 //!
 //! Pure: computed from the two sides of a plan.
 
@@ -19,7 +22,7 @@ use std::collections::BTreeMap;
 /// One thing the plan says in words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Note {
-    /// `namesakes`.
+    /// `namesakes` or `renumbered`.
     pub kind: &'static str,
     pub tenant: String,
     pub message: String,
@@ -45,6 +48,7 @@ pub fn notes(before: Option<Generated>, after: Generated) -> Vec<Note> {
         let old = Members::of(&before, bi);
         let new = Members::of(&after, ai);
         namesakes(&old, &new, &mut out);
+        renumbered(&old, &new, &mut out);
     }
     out
 }
@@ -57,8 +61,10 @@ struct Members<'a> {
 
 struct Person<'a> {
     staff: &'a Staff,
+    identity: Option<String>,
     login: String,
     extension: Option<String>,
+    extension_generated: bool,
 }
 
 impl<'a> Members<'a> {
@@ -73,11 +79,13 @@ impl<'a> Members<'a> {
                 let e = generated.and_then(|g| g.get(i));
                 Person {
                     staff: s,
+                    identity: e.map(|e| e.identity.clone()),
                     login: e.map_or_else(|| s.login.to_string(), |e| e.login.clone()),
                     extension: e.map_or_else(
                         || s.extension.as_ref().map(ToString::to_string),
                         |e| e.extension.clone(),
                     ),
+                    extension_generated: e.is_some_and(|e| e.extension_generated),
                 }
             })
             .collect();
@@ -229,6 +237,60 @@ fn namesakes(old: &Members, new: &Members, out: &mut Vec<Note>) {
     }
 }
 
+fn renumbered(old: &Members, new: &Members, out: &mut Vec<Note>) {
+    for p in &new.staff {
+        if !p.extension_generated {
+            continue;
+        }
+        // The same person before: by identity, or by login (a generated login written out).
+        let was = old
+            .staff
+            .iter()
+            .find(|o| o.identity.is_some() && o.identity == p.identity)
+            .or_else(|| old.staff.iter().find(|o| o.login == p.login));
+        let Some(was) = was else {
+            continue;
+        };
+        let (Some(from), true) = (&was.extension, was.extension_generated) else {
+            continue;
+        };
+        if p.extension.as_ref() == Some(from) {
+            continue;
+        }
+        let taker = new
+            .staff
+            .iter()
+            .find(|o| {
+                o.staff
+                    .extension
+                    .as_ref()
+                    .is_some_and(|x| x.as_str() == from)
+            })
+            .map(|o| format!("staff member {}", o.login))
+            .or_else(|| {
+                new.tenant
+                    .departments
+                    .iter()
+                    .find(|d| d.extension.as_ref().is_some_and(|x| x.as_str() == from))
+                    .map(|d| format!("department {}", d.id))
+            });
+        let Some(taker) = taker else {
+            continue;
+        };
+        out.push(Note {
+            kind: "renumbered",
+            tenant: new.tenant.id.clone(),
+            message: format!(
+                "{} is renumbered from {from} to {}: {from}, generated for {} earlier, is now \
+                 written in the config for {taker}.",
+                p.login,
+                p.extension.as_deref().unwrap_or("(none)"),
+                p.login
+            ),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::proposal::{plan_against, RunningState};
@@ -312,5 +374,33 @@ mod tests {
         )
         .is_empty());
         assert!(notes_of(TWO_IVANS, TWO_IVANS).is_empty());
+    }
+
+    #[test]
+    fn a_generated_extension_taken_in_the_config_is_a_renumbering_note() {
+        // Ivan 200, Ivan 201, Oleg 202 generated; then Maria is written with 202.
+        let after = format!("{TWO_IVANS}      - {{ name: Maria, extension: \"202\" }}\n");
+        let notes = notes_of(TWO_IVANS, &after);
+        assert_eq!(
+            notes,
+            ["renumbered a: oleg is renumbered from 202 to 203: 202, generated for oleg earlier, is now written in the config for staff member maria."]
+        );
+        // A department taking it is named too.
+        let yaml_dept = |ext: &str| {
+            format!("version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 50\n    staff:\n      - {{ name: Oleg }}\n    departments:\n      - {{ id: sales, strategy: evenly, members: [oleg]{ext} }}\n")
+        };
+        let p = plan_against(
+            validate_text(&yaml_dept(", extension: \"200\"")).unwrap(),
+            Vec::new(),
+            Path::new("."),
+            &RunningState::default(),
+            Some(Arc::new(validate_text(&yaml_dept("")).unwrap())),
+            &mut || "pw".to_string(),
+        );
+        assert_eq!(p.plan.notes.len(), 1, "{:?}", p.plan.notes);
+        assert_eq!(
+            p.plan.notes[0].message,
+            "oleg is renumbered from 200 to 201: 200, generated for oleg earlier, is now written in the config for department sales."
+        );
     }
 }

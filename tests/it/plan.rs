@@ -349,3 +349,29 @@ fn a_namesake_taking_anothers_login_is_said_in_words() {
         stdout(&out)
     );
 }
+
+/// A generated extension that the config later gives to someone else: the person who had it
+/// is renumbered, and the plan says who, from what to what, and who took it.
+#[test]
+fn a_renumbering_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = format!("{NAMESAKES}      - {{ name: Oleg }}\n      - {{ name: Vera }}\n");
+    let after = format!(
+        "{NAMESAKES}      - {{ name: Oleg }}\n      - {{ name: Vera }}\n      - {{ name: Maria, extension: \"200\" }}\n"
+    );
+    std::fs::write(dir.path().join("before.yaml"), &before).unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), &after).unwrap();
+    let out = pbx(dir.path(), &["plan", "--against", "before.yaml"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Note: tenant a: oleg is renumbered from 200 to 202: 200, generated for oleg earlier, is now written in the config for staff member maria.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "~ change staff a/oleg\n      extension: \"200\" (generated) -> \"202\" (generated)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("vera is renumbered"), "{text}");
+}
