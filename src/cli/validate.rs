@@ -3,12 +3,15 @@
 use super::exit;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::report::{render, render_json, Checked, Format};
-use crate::config::validate::{check_file, Options};
+use crate::config::tenant_file::Scope;
+use crate::config::validate::{check_any_file, Options};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Config files to check, each a whole config. Default: pbx.yaml.
+    /// Config files to check. Default: pbx.yaml. A tenant file (tenant keys, no `version:`) is
+    /// checked with the config that includes it (looked for in its directory and up to two
+    /// above), or alone when none does.
     files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -25,8 +28,20 @@ pub fn run(args: Args) -> u8 {
     // For `json`, every file's result, printed as one document at the end.
     let mut checked: Vec<(String, Result<Vec<Diagnostic>, String>)> = Vec::new();
     for file in &files {
-        match check_file(file, Options::default()) {
-            Ok((mut outcome, sources)) => {
+        match check_any_file(file, Options::default()) {
+            Ok((mut outcome, sources, scope)) => {
+                match &scope {
+                    Scope::Config => {}
+                    Scope::IncludedBy(main) => eprintln!(
+                        "pbx validate: {} is a tenant file included by {}: checked as part of that config",
+                        file.display(),
+                        main.display()
+                    ),
+                    Scope::Alone => eprintln!(
+                        "pbx validate: {} is a tenant file that no config in its directory or the two above includes: checked alone (default server settings; trunks it names but does not define are taken to be shared ones)",
+                        file.display()
+                    ),
+                }
                 if outcome.errors() > 0 {
                     code = code.max(exit::INVALID);
                 }

@@ -95,6 +95,7 @@ codes! {
     TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";
     TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters do not carry.";
     TemplateRender = "E0144" "template-render" "A template override that fails to render with sample data of its kind.";
+    NumberAsText = "E0160" "number-as-text" "A value YAML reads as a number where text is expected, written so that the number reads differently (`0o101` is 65, `0x70` is 112, `201.0`, `1e3`, `+74951234567`): quote it. Plain digits such as `201` are taken as written.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";
@@ -127,6 +128,7 @@ codes! {
     NoticeNowhere = "W0706" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
     OutboundNoHome = "W0710" "outbound-no-home" "A tenant whose `country` has no entry in the outbound dial plans: every `+` number counts as international, and numbers without `+` are not recognised as premium-rate (allow the country's own code in `outbound.allow`).";
     OutboundDenied = "W0711" "outbound-denied" "A mobile forwarded to, a no-answer forward or an external destination whose number the tenant's `outbound` rules deny: it would never ring.";
+    NamesakeWithoutLogin = "W0730" "namesake-without-login" "Two or more staff of one tenant with the same name and no `login:`: they are told apart only by their order, so removing or moving one hands its login, extension and password to another. Write their logins.";
 }
 
 /// One problem in a config.

@@ -267,26 +267,30 @@ pub struct Loaded {
 
 /// Reads `path` and every file it includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let text = read_regular(path).map_err(|e| LoadError {
+    let text = read_file(path)?;
+    Ok(load_text(path, text))
+}
+
+/// Reads one config file as `load` does, for a caller that looks at it before loading it.
+pub(super) fn read_file(path: &Path) -> Result<String, LoadError> {
+    read_regular(path).map_err(|e| LoadError {
         path: path.display().to_string(),
         source: match e {
             ReadError::Io(e) => e,
             ReadError::Refused(r) => std::io::Error::other(r.to_string()),
         },
-    })?;
+    })
+}
+
+/// `load` of a main file whose `text` is already read.
+pub(super) fn load_text(path: &Path, text: String) -> Loaded {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let read = |rel: &str| read_contained(&base_dir, rel);
-    Ok(load_with(
-        &path.display().to_string(),
-        &main,
-        text,
-        &base_dir,
-        &read,
-    ))
+    load_with(&path.display().to_string(), &main, text, &base_dir, &read)
 }
 
 /// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
@@ -323,22 +327,17 @@ fn load_with(
     let mut tree = parse_tree(name, &text, &mut diagnostics);
     let mut raw = None;
     if let Some(tree) = &mut tree {
-        if shape::check(
-            tree,
-            &schema::json(Document::Config),
-            name,
-            ConfigPath::root(),
-            &mut diagnostics,
-        ) {
-            raw = read_typed::<raw::Config>(name, tree, &mut diagnostics);
+        let (main, inline) = read_main(name, tree, &mut diagnostics);
+        raw = main;
+        if raw.is_some() {
+            for i in inline {
+                sources
+                    .tenant_roots
+                    .push((0, ConfigPath::root().key("tenants").index(i)));
+            }
         }
     }
     let inline = raw.as_ref().map_or(0, |r: &raw::Config| r.tenants.len());
-    for i in 0..inline {
-        sources
-            .tenant_roots
-            .push((0, ConfigPath::root().key("tenants").index(i)));
-    }
     let includes = tree.as_ref().map(include_entries).unwrap_or_default();
     sources.files.push(SourceFile {
         name: name.to_string(),
@@ -437,9 +436,70 @@ fn load_with(
     }
 }
 
+/// The main file's typed document and, in order, the indexes in `tenants:` of the inline
+/// tenants it holds. Each inline tenant is shape-checked and read on its own, so one whose
+/// shape cannot be repaired (a missing required key, a bad list item) is left out — its errors
+/// reported — while every other tenant is still validated. The rest of the file (version,
+/// server, trunks, include) must be readable for any tenant to be validated.
+fn read_main(
+    name: &str,
+    tree: &mut Node,
+    out: &mut Vec<Diagnostic>,
+) -> (Option<raw::Config>, Vec<usize>) {
+    // The tenants are taken out while the rest is checked, and put back afterwards: the tree
+    // stays the whole file, which paths are located in.
+    let mut tenants =
+        match tree.value {
+            Value::Map(ref mut entries) => entries
+                .iter_mut()
+                .find(|e| e.key == "tenants")
+                .and_then(|e| match &mut e.node.value {
+                    Value::Seq(items) => Some(std::mem::take(items)),
+                    _ => None,
+                }),
+            _ => None,
+        };
+    let main_ok = shape::check(
+        tree,
+        &schema::json(Document::Config),
+        name,
+        ConfigPath::root(),
+        out,
+    );
+    let mut raw = if main_ok {
+        read_typed::<raw::Config>(name, tree, out)
+    } else {
+        None
+    };
+    let mut inline = Vec::new();
+    if let Some(items) = &mut tenants {
+        let tenant_schema = schema::json(Document::Tenant);
+        for (i, item) in items.iter_mut().enumerate() {
+            let path = ConfigPath::root()
+                .key("tenants")
+                .child(Seg::Item(i, shape::item_name(item)));
+            if !shape::check(item, &tenant_schema, name, path, out) {
+                continue;
+            }
+            if let Some(r) = raw.as_mut() {
+                if let Some(t) = read_typed::<raw::Tenant>(name, item, out) {
+                    r.tenants.push(t);
+                    inline.push(i);
+                }
+            }
+        }
+    }
+    if let (Some(items), Value::Map(entries)) = (tenants, &mut tree.value) {
+        if let Some(e) = entries.iter_mut().find(|e| e.key == "tenants") {
+            e.node.value = Value::Seq(items);
+        }
+    }
+    (raw, inline)
+}
+
 /// The `include:` entries of the main file with their spans (read from the tree, so that they
 /// are found even when the rest of the file has problems).
-fn include_entries(tree: &Node) -> Vec<(String, Span)> {
+pub(super) fn include_entries(tree: &Node) -> Vec<(String, Span)> {
     match tree.get("include").map(|e| &e.node.value) {
         Some(Value::Seq(items)) => items
             .iter()
@@ -452,7 +512,7 @@ fn include_entries(tree: &Node) -> Vec<(String, Span)> {
     }
 }
 
-fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
+pub(super) fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
     match tree::parse(text) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -476,7 +536,7 @@ fn parse_tree(name: &str, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node>
 
 /// The typed read of a repaired tree. After the shape check it succeeds; if the two ever
 /// disagree, the reader's message is reported rather than lost.
-fn read_typed<T: serde::de::DeserializeOwned>(
+pub(super) fn read_typed<T: serde::de::DeserializeOwned>(
     name: &str,
     tree: &Node,
     out: &mut Vec<Diagnostic>,
@@ -499,6 +559,15 @@ fn read_typed<T: serde::de::DeserializeOwned>(
 }
 
 impl Sources {
+    /// The sources of a config made of one tenant file: `file`, whose root is tenant 0.
+    pub(super) fn one_tenant(file: SourceFile) -> Sources {
+        Sources {
+            base_dir: file.dir.clone(),
+            files: vec![file],
+            tenant_roots: vec![(0, ConfigPath::root())],
+        }
+    }
+
     /// The files read, as a bundle: their texts under their names relative to the main file's
     /// directory, the main file first.
     pub fn bundle(&self) -> Bundle {
@@ -797,5 +866,31 @@ mod tests {
         let loaded = load_bundle(&bundle, Path::new("."));
         let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::IncludeRefused, Code::IncludeRefused]);
+    }
+
+    /// A tenant whose shape cannot be repaired is left out; the tenants around it are read
+    /// and located where they are written.
+    #[test]
+    fn a_broken_inline_tenant_leaves_the_others_readable() {
+        let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 5\n  - id: b\n    name: B\n  - id: c\n    name: C\n    domain: c.example\n    max_users: 5\n";
+        let bundle = Bundle {
+            main: "pbx.yaml".into(),
+            files: [("pbx.yaml".to_string(), yaml.to_string())].into(),
+        };
+        let loaded = load_bundle(&bundle, Path::new("."));
+        let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::MissingKey, Code::MissingKey]);
+        let raw = loaded.raw.expect("the rest of the file is readable");
+        let ids: Vec<&str> = raw.tenants.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        // The second tenant read is the third written.
+        let at = loaded
+            .sources
+            .locate(&ConfigPath::root().key("tenants").index(1).key("domain"))
+            .unwrap();
+        assert_eq!((at.line, at.column), (11, 13));
+        // The tree is still the whole file.
+        let tree = loaded.sources.files[0].tree.as_ref().unwrap();
+        assert!(tree.get("tenants").unwrap().node.item(2).is_some());
     }
 }

@@ -15,6 +15,7 @@ use super::model::{
     Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule,
     SecretRef, Server, Staff, Target, Tenant, Trunk, TrunkRef,
 };
+use super::plan_notes::{notes, Generated, Note};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -116,6 +117,9 @@ pub struct Plan {
     pub restart_required: Vec<String>,
     /// Removals first, then changes, then additions.
     pub changes: Vec<Change>,
+    /// What the changes do to whom, in words: namesakes told apart by order, generated
+    /// extensions renumbered because the config took them (see `plan_notes`).
+    pub notes: Vec<Note>,
 }
 
 impl Plan {
@@ -172,6 +176,16 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
         summary,
         restart_required,
         changes,
+        notes: notes(
+            before.map(|b| Generated {
+                config: b.config,
+                generated: b.generated,
+            }),
+            Generated {
+                config: after.config,
+                generated: after.generated,
+            },
+        ),
     }
 }
 
@@ -216,7 +230,9 @@ fn change(action: Action, key: &Key, old: &View, new: &View) -> Change {
         if after != Some(before) {
             let after = after.cloned().map(|mut a| {
                 // Only the secret differs: say so without showing it.
-                if a.value == before.value {
+                if a.value == before.value
+                    && (a.fingerprint.is_some() || before.fingerprint.is_some())
+                {
                     a.value = CHANGED_SECRET.into();
                 }
                 a

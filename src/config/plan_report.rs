@@ -123,6 +123,9 @@ fn human(plan: &Plan) -> String {
             "Restart required: `{r}` changes only when the server restarts."
         );
     }
+    for n in &plan.notes {
+        let _ = writeln!(out, "Note: tenant {}: {}", n.tenant, n.message);
+    }
     for c in &plan.changes {
         out.push('\n');
         let _ = writeln!(out, "{}", title(c));
@@ -139,6 +142,9 @@ fn markdown(plan: &Plan) -> String {
             out,
             "> Restart required: `{r}` changes only when the server restarts.\n"
         );
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "> **Note** (tenant `{}`): {}\n", n.tenant, n.message);
     }
     if !plan.is_empty() {
         out.push_str("```diff\n");

@@ -9,6 +9,13 @@
 //! The walk also repairs what it can so that validation can go on in the same run: unknown and
 //! repeated keys are removed, and so is an optional key whose value is wrong. What cannot be
 //! repaired (a required key missing or wrong, a bad list item) makes the tree unusable.
+//!
+//! A value YAML reads as a number where the schema wants text is text as written when that is
+//! unambiguous — `201` is `"201"` — and refused (`E0160 number-as-text`) when the number reads
+//! differently from what was written (`0o101` is 65, `0x70` is 112, `201.0` is 201, `1e3`,
+//! `+74951234567`): the editor's schema says string, so CI must not quietly take the number.
+//! A refused optional value is removed like any wrong one; a refused required value or list
+//! item is kept as written, so the rest of the file is still checked.
 
 use super::diagnostic::{did_you_mean, Code, Diagnostic, Location};
 use super::path::{ConfigPath, Seg};
@@ -31,6 +38,7 @@ pub fn check(
         file,
         path,
         fatal: false,
+        as_written: false,
     };
     let keep = walker.node(node, schema, out);
     keep && !walker.fatal
@@ -42,6 +50,9 @@ struct Walker<'a> {
     path: ConfigPath,
     /// Set when a problem could not be repaired by removing a key.
     fatal: bool,
+    /// Set by a refused number (`E0160`) that was replaced by its text as written: wrong, but
+    /// usable where removing it is not (a required key, a list item). Taken by the parent.
+    as_written: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -92,6 +103,9 @@ impl<'a> Walker<'a> {
             ));
             return false;
         }
+        if wants_text(schema.get("type"), node) {
+            return self.number_as_text(node, out);
+        }
         match &mut node.value {
             Value::Map(_) => self.object(node, schema, out),
             Value::Seq(items) => {
@@ -100,16 +114,41 @@ impl<'a> Walker<'a> {
                     let parent = self.path.child(Seg::Item(i, item_name(item)));
                     let parent = std::mem::replace(&mut self.path, parent);
                     // Removing an item would shift the indexes later paths are located by.
-                    if !self.node(item, item_schema, out) {
+                    if !self.node(item, item_schema, out) && !std::mem::take(&mut self.as_written) {
                         self.fatal = true;
                     }
                     self.path = parent;
                 }
                 true
             }
-            Value::Int(i) => self.bounds(node.span, *i, schema, out),
+            Value::Int(i, _) => self.bounds(node.span, *i, schema, out),
             _ => true,
         }
+    }
+
+    /// A number where text is wanted: its text as written when the number reads the same
+    /// (`201`), else `E0160` and the text as written in its place (for a parent that cannot
+    /// remove it), returning false.
+    fn number_as_text(&mut self, node: &mut Node, out: &mut Vec<Diagnostic>) -> bool {
+        let (written, read) = match &node.value {
+            Value::Int(i, w) => (w.to_string(), i.to_string()),
+            Value::Float(f, w) => (w.to_string(), f.to_string()),
+            _ => return true,
+        };
+        let same = written == read;
+        if !same {
+            out.push(
+                self.error(
+                    Code::NumberAsText,
+                    node.span,
+                    format!("`{written}` is text here, but YAML reads it as the number {read}"),
+                )
+                .with_help(format!("quote it to keep it as written: \"{written}\"")),
+            );
+            self.as_written = true;
+        }
+        node.value = Value::Str(written);
+        same
     }
 
     fn bounds(&self, span: Span, value: i64, schema: &Json, out: &mut Vec<Diagnostic>) -> bool {
@@ -177,10 +216,11 @@ impl<'a> Walker<'a> {
             match sub {
                 Some(s) => {
                     if !self.node(&mut entry.node, s, out) {
-                        if required.contains(&entry.key.as_str()) {
-                            keep_me = false;
-                        } else {
+                        let as_written = std::mem::take(&mut self.as_written);
+                        if !required.contains(&entry.key.as_str()) {
                             remove[i] = true;
+                        } else if !as_written {
+                            keep_me = false;
                         }
                     }
                 }
@@ -267,6 +307,7 @@ impl<'a> Walker<'a> {
             let mut found = Vec::new();
             self.node(&mut trial, v, &mut found);
             self.fatal = fatal;
+            self.as_written = false;
             if found.is_empty() {
                 *node = trial;
                 return true;
@@ -331,10 +372,10 @@ impl<'a> Walker<'a> {
 
 /// How a list item is named in paths: by its `id`, `login`, `number`, or the login its `name`
 /// would get.
-fn item_name(item: &Node) -> Option<String> {
+pub fn item_name(item: &Node) -> Option<String> {
     let text = |key: &str| match item.get(key).map(|e| &e.node.value) {
         Some(Value::Str(s)) => Some(s.clone()),
-        Some(Value::Int(i)) => Some(i.to_string()),
+        Some(Value::Int(_, written)) => Some(written.to_string()),
         _ => None,
     };
     text("id")
@@ -358,12 +399,28 @@ fn type_accepts(ty: Option<&Json>, node: &Node) -> bool {
 fn one_type_accepts(t: &str, node: &Node) -> bool {
     match (t, &node.value) {
         ("object", Value::Map(_)) | ("array", Value::Seq(_)) | ("null", Value::Null) => true,
-        ("boolean", Value::Bool(_)) | ("integer", Value::Int(_)) => true,
-        ("number", Value::Int(_) | Value::Float(_)) => true,
-        // serde-saphyr gives a plain scalar such as `201` or `yes` to a string field as written.
-        ("string", Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => true,
+        ("boolean", Value::Bool(_)) | ("integer", Value::Int(..)) => true,
+        ("number", Value::Int(..) | Value::Float(..)) => true,
+        // A plain scalar such as `201` or `true` may be text; `number_as_text` decides.
+        ("string", Value::Str(_) | Value::Int(..) | Value::Float(..) | Value::Bool(_)) => true,
         _ => false,
     }
+}
+
+/// Whether `node` is a number that the schema takes only as text (no `integer` or `number`
+/// type that would take it as a number).
+fn wants_text(ty: Option<&Json>, node: &Node) -> bool {
+    let types: Vec<&str> = match ty {
+        Some(Json::String(t)) => vec![t.as_str()],
+        Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+        _ => return false,
+    };
+    let number = match node.value {
+        Value::Int(..) => types.contains(&"integer") || types.contains(&"number"),
+        Value::Float(..) => types.contains(&"number"),
+        _ => return false,
+    };
+    types.contains(&"string") && !number
 }
 
 /// Whether a variant is worth trying for this kind of node (saves a confusing message).
@@ -498,5 +555,64 @@ mod tests {
     fn integers_out_of_range() {
         let p = problems("version: 1\nserver:\n  rtp:\n    port_min: 70000\n");
         assert_eq!(p, vec!["4:15 wrong-type server.rtp.port_min 70000 is out of range: must be between 0 and 65535"]);
+    }
+
+    #[test]
+    fn numbers_where_text_is_wanted_are_taken_as_written_or_refused() {
+        let yaml = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: d\n    max_users: 0x10\n    staff:\n      - {name: A, extension: 201}\n      - {name: B, extension: 0o101}\n      - {name: C, extension: 201.0}\n    departments:\n      - {id: s, strategy: evenly, members: [a, 1e3]}\n    numbers:\n      - {number: +74951234567, destination: hangup}\n";
+        let mut tree = parse(yaml).unwrap();
+        let mut out = Vec::new();
+        let usable = check(
+            &mut tree,
+            &json(Document::Config),
+            "t.yaml",
+            ConfigPath::root(),
+            &mut out,
+        );
+        let found: Vec<String> = out
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} {}",
+                    d.code.code(),
+                    d.path,
+                    d.help.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "E0160 tenants[a].staff[b].extension quote it to keep it as written: \"0o101\"",
+                "E0160 tenants[a].staff[c].extension quote it to keep it as written: \"201.0\"",
+                "E0160 tenants[a].departments[s].members[1] quote it to keep it as written: \"1e3\"",
+                "E0160 tenants[a].numbers[+74951234567].number quote it to keep it as written: \"+74951234567\"",
+            ]
+        );
+        // Refused required values and list items are kept as written; the rest stays usable.
+        assert!(usable);
+        let t = tree.get("tenants").unwrap().node.item(0).unwrap();
+        let text = |n: &Node| match &n.value {
+            Value::Str(s) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        let staff = &t.get("staff").unwrap().node;
+        assert_eq!(
+            text(&staff.item(0).unwrap().get("extension").unwrap().node),
+            "201"
+        );
+        assert!(
+            staff.item(1).unwrap().get("extension").is_none(),
+            "optional: removed"
+        );
+        let number = &t.get("numbers").unwrap().node.item(0).unwrap();
+        assert_eq!(text(&number.get("number").unwrap().node), "+74951234567");
+        // An integer field keeps its number.
+        assert!(matches!(
+            t.get("max_users").unwrap().node.value,
+            Value::Int(16, _)
+        ));
+        let cfg: crate::config::raw::Config = crate::config::typed::from_node(&tree).unwrap();
+        assert_eq!(cfg.tenants[0].staff[0].extension.as_deref(), Some("201"));
     }
 }

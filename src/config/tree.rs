@@ -55,13 +55,17 @@ pub struct Node {
 }
 
 /// The value of a node. Scalars keep what YAML made of them; maps keep every entry in order,
-/// duplicates included.
+/// duplicates included. Numbers also keep the text they were written as (`0o101`, `201.0`,
+/// `+74951234567`), so that a field that wants text can take it as written, or refuse it when
+/// the number reads differently (see `shape`).
 #[derive(Clone, Debug)]
 pub enum Value {
     Null,
     Bool(bool),
-    Int(i64),
-    Float(f64),
+    /// An integer and its text as written.
+    Int(i64, Box<str>),
+    /// A float and its text as written.
+    Float(f64, Box<str>),
     Str(String),
     Seq(Vec<Node>),
     Map(Vec<Entry>),
@@ -97,8 +101,8 @@ impl Node {
         match self.value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a number",
+            Value::Int(..) => "an integer",
+            Value::Float(..) => "a number",
             Value::Str(_) => "a string",
             Value::Seq(_) => "a list",
             Value::Map(_) => "a mapping",
@@ -111,6 +115,7 @@ impl Node {
         let own = std::mem::size_of::<Node>();
         match &self.value {
             Value::Str(s) => own.saturating_add(s.len()),
+            Value::Int(_, s) | Value::Float(_, s) => own.saturating_add(s.len()),
             Value::Seq(items) => items
                 .iter()
                 .fold(own, |w, item| w.saturating_add(item.weight())),
@@ -387,10 +392,10 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
+            return Value::Float(f64::INFINITY, text.into())
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY, text.into()),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN, text.into()),
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -399,22 +404,22 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
             return Value::Str(text.to_string());
         }
         if let Ok(i) = text.parse::<i64>() {
-            return Value::Int(i);
+            return Value::Int(i, text.into());
         }
     }
     if let Some(hex) = text.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
+            return Value::Int(i, text.into());
         }
     }
     if let Some(oct) = text.strip_prefix("0o") {
         if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Int(i);
+            return Value::Int(i, text.into());
         }
     }
     if looks_like_float(digits) {
         if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
+            return Value::Float(f, text.into());
         }
     }
     Value::Str(text.to_string())
@@ -439,13 +444,13 @@ fn looks_like_float(s: &str) -> bool {
     mantissa_ok && exponent_ok && (frac.is_some() || exponent.is_some())
 }
 
-/// Mapping keys are compared as text: `1:` and `"1":` are the same menu digit.
+/// Mapping keys are compared as text, as written: `1:` and `"1":` are the same menu digit,
+/// `0x1:` is not.
 fn key_text(v: &Value) -> String {
     match v {
         Value::Null => "~".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
+        Value::Int(_, written) | Value::Float(_, written) => written.to_string(),
         Value::Str(s) => s.clone(),
         Value::Seq(_) | Value::Map(_) => "<complex key>".into(),
     }
@@ -486,16 +491,16 @@ mod tests {
             [
                 "Null",
                 "Bool(true)",
-                "Int(12)",
-                "Int(-3)",
+                "Int(12, \"12\")",
+                "Int(-3, \"-3\")",
                 "Str(\"0101\")",
                 "Str(\"1_000\")",
-                "Float(1.5)",
-                "Float(1000.0)",
+                "Float(1.5, \"1.5\")",
+                "Float(1000.0, \"1e3\")",
                 "Str(\"yes\")",
                 "Str(\"12\")",
-                "Int(31)",
-                "Float(inf)"
+                "Int(31, \"0x1F\")",
+                "Float(inf, \".inf\")"
             ]
         );
     }

@@ -52,8 +52,7 @@ impl NodeDe<'_> {
     fn scalar_text(&self) -> Option<String> {
         match &self.0.value {
             Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(i.to_string()),
-            Value::Float(f) => Some(f.to_string()),
+            Value::Int(_, written) | Value::Float(_, written) => Some(written.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
@@ -67,8 +66,8 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         let r = match &self.0.value {
             Value::Null => v.visit_unit(),
             Value::Bool(b) => v.visit_bool(*b),
-            Value::Int(i) => v.visit_i64(*i),
-            Value::Float(f) => v.visit_f64(*f),
+            Value::Int(i, _) => v.visit_i64(*i),
+            Value::Float(f, _) => v.visit_f64(*f),
             Value::Str(s) => v.visit_str(s),
             Value::Seq(items) => v.visit_seq(SeqDe {
                 items: items.iter(),
@@ -81,8 +80,9 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         r.map_err(|e| self.locate(e))
     }
 
-    /// A plain scalar (`201`, `yes`) read into a string field keeps its text, as serde-saphyr
-    /// does; the shape check allows the same.
+    /// A plain scalar (`201`, `yes`) read into a string field keeps its text as written; the
+    /// shape check has already turned such numbers into text, or refused those whose number
+    /// reads differently (`0o101`).
     fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, TypedError> {
         match self.scalar_text() {
             Some(s) => v.visit_string(s).map_err(|e| self.locate(e)),

@@ -501,6 +501,11 @@ fn report(outcome: &Outcome, source: &Source, took: std::time::Duration) {
                 took.as_millis(),
                 crate::config::plan_report::summary_line(plan)
             ));
+            // What moved from one person to another (namesakes told apart by order, generated
+            // extensions renumbered because the config took them).
+            for n in &plan.notes {
+                log(&format!("note: tenant {}: {}", n.tenant, n.message));
+            }
             // Warnings once per apply (a setting accepted but not carried out, ...).
             for w in warnings {
                 log(&format!(

@@ -193,3 +193,45 @@ fn schema_subcommand_prints_json_schema() {
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(schema["title"], "Tenant");
 }
+
+/// A CI job that validates only the files a change touched may be given a tenant file: it is
+/// checked with the config that includes it, found above it.
+#[test]
+fn a_tenant_file_is_checked_with_the_config_that_includes_it() {
+    let out = pbx(&root(), &["validate", "examples/tenants/alpha.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("valid (0 warnings)"));
+    assert!(
+        stderr(&out).contains("included by examples/multi-tenant.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A tenant file that no config includes is checked alone: its own problems, at their lines.
+#[test]
+fn a_tenant_file_nobody_includes_is_checked_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join(".git"), "").unwrap();
+    let tenant = std::fs::read_to_string(root().join("examples/tenants/alpha.yaml")).unwrap();
+    std::fs::write(tmp.path().join("alpha.yaml"), &tenant).unwrap();
+    let out = pbx(tmp.path(), &["validate", "alpha.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("checked alone"), "{}", stderr(&out));
+
+    let broken = tenant.replace("extension: \"211\"", "extension: \"112\"");
+    assert_ne!(broken, tenant);
+    std::fs::write(tmp.path().join("alpha.yaml"), &broken).unwrap();
+    let out = pbx(tmp.path(), &["validate", "alpha.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("error[E0103]"), "{text}");
+    assert!(text.contains("--> alpha.yaml:12:"), "{text}");
+    assert!(text.contains("invalid: 1 error"), "{text}");
+}

@@ -304,3 +304,74 @@ fn enum_values_print_as_written_in_the_config() {
         assert!(!all.contains(internal), "{internal}:\n{all}");
     }
 }
+
+const NAMESAKES: &str = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 9\n    staff:\n";
+
+/// Removing the first of two people of one name without a login: the plan says who gets
+/// whose login, and how to prevent it; `validate` warned beforehand.
+#[test]
+fn a_namesake_taking_anothers_login_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = format!("{NAMESAKES}      - {{ name: Иван Петров, email: first@a.example }}\n      - {{ name: Иван Петров, email: second@a.example }}\n");
+    let after = format!("{NAMESAKES}      - {{ name: Иван Петров, email: second@a.example }}\n");
+    std::fs::write(dir.path().join("before.yaml"), &before).unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), &after).unwrap();
+    let out = pbx(dir.path(), &["validate", "before.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("warning[W0730]"), "{}", stdout(&out));
+
+    let out = pbx(dir.path(), &["plan", "--against", "before.yaml"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "Note: tenant a: 2 staff named `Иван Петров` without a `login:` before, 1 now."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("write `login: ivan.petrov2` for them to keep theirs."),
+        "{text}"
+    );
+    assert!(!text.contains("second@"), "masked: {text}");
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["notes"][0]["kind"], "namesakes", "{json}");
+    let out = pbx(
+        dir.path(),
+        &["plan", "--against", "before.yaml", "--format", "markdown"],
+    );
+    assert!(
+        stdout(&out).contains("> **Note** (tenant `a`): 2 staff named"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A generated extension that the config later gives to someone else: the person who had it
+/// is renumbered, and the plan says who, from what to what, and who took it.
+#[test]
+fn a_renumbering_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = format!("{NAMESAKES}      - {{ name: Oleg }}\n      - {{ name: Vera }}\n");
+    let after = format!(
+        "{NAMESAKES}      - {{ name: Oleg }}\n      - {{ name: Vera }}\n      - {{ name: Maria, extension: \"200\" }}\n"
+    );
+    std::fs::write(dir.path().join("before.yaml"), &before).unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), &after).unwrap();
+    let out = pbx(dir.path(), &["plan", "--against", "before.yaml"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Note: tenant a: oleg is renumbered from 200 to 202: 200, generated for oleg earlier, is now written in the config for staff member maria.\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "~ change staff a/oleg\n      extension: \"200\" (generated) -> \"202\" (generated)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("vera is renumbered"), "{text}");
+}

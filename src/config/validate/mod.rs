@@ -895,7 +895,19 @@ fn check_trunk(ctx: &mut Ctx, t: &raw::Trunk, path: &ConfigPath) -> Option<model
     })
 }
 
-/// Loads and validates the config at `path` (the whole of `pbx validate`).
+/// Loads and validates the file at `path` as what it is (the whole of `pbx validate`): a
+/// whole config, or a tenant file — with the config that includes it, or alone (see
+/// `tenant_file`).
+pub fn check_any_file(
+    path: &Path,
+    options: Options,
+) -> Result<(Outcome, Sources, super::tenant_file::Scope), super::load::LoadError> {
+    let (loaded, scope) = super::tenant_file::load_any(path)?;
+    let (outcome, sources) = validate(loaded, options);
+    Ok((outcome, sources, scope))
+}
+
+/// Loads and validates the config at `path`, a whole config.
 pub fn check_file(
     path: &Path,
     options: Options,

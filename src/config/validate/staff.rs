@@ -69,6 +69,59 @@ pub(super) fn check_logins(
     result
 }
 
+/// People of the same name without a written login are known by their order among that name
+/// (`generated::identities`): removing or moving one would hand its login, extension and
+/// password to the next. Each of them is warned, with the login to write.
+pub(super) fn check_namesakes(
+    ctx: &mut Ctx,
+    t: &raw::Tenant,
+    logins: &[Option<(Login, bool)>],
+    staff_paths: &[ConfigPath],
+) {
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, s) in t.staff.iter().enumerate() {
+        if s.login.is_some() {
+            continue;
+        }
+        match groups.iter_mut().find(|(name, _)| *name == s.name) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((s.name.as_str(), vec![i])),
+        }
+    }
+    for (name, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+        for &i in members {
+            let login = logins[i].as_ref().map(|l| l.0.to_string());
+            let others: Vec<ConfigPath> = members
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| staff_paths[j].key("name"))
+                .collect();
+            let mut d = Diagnostic::warning(
+                Code::NamesakeWithoutLogin,
+                staff_paths[i].key("name"),
+                format!(
+                    "{} staff are named `{name}` without a `login:`: they are told apart only by \
+                     their order, so removing or moving one of them hands its login, extension \
+                     and password to another",
+                    members.len()
+                ),
+            );
+            d.location = ctx.sources.locate(&d.path);
+            for other in &others {
+                ctx.related(&mut d, other, "same name, no login");
+            }
+            d.help = Some(match login {
+                Some(l) => format!(
+                    "write its login out: `login: {l}` (what it is generated as here; if a \
+                     server gave it another, `pbx plan --server` shows which)"
+                ),
+                None => "write a `login:` for each of them".into(),
+            });
+            ctx.out.push(d);
+        }
+    }
+}
+
 pub(super) fn check_max_users(ctx: &mut Ctx, t: &raw::Tenant, path: &ConfigPath) {
     if ctx
         .count(Some(t.max_users), 0, ranges::MAX_USERS, path, "max_users")

@@ -5,7 +5,7 @@
 
 use super::names::Names;
 use super::routing::{check_department, check_menu, check_menu_keys, check_number, dialable};
-use super::staff::{check_extensions, check_logins, check_max_users, check_staff};
+use super::staff::{check_extensions, check_logins, check_max_users, check_namesakes, check_staff};
 use super::{check_trunks, opt, schedule, Ctx};
 use crate::config::audio::Use;
 use crate::config::clock::{self, format_duration};
@@ -46,6 +46,7 @@ pub(super) fn check_tenant(
                 .item(i, l.as_ref().map_or("?", |l| l.0.as_str()))
         })
         .collect();
+    check_namesakes(ctx, t, &logins, &staff_paths);
     check_max_users(ctx, t, path);
     let dept_paths: Vec<ConfigPath> = t
         .departments
