@@ -7,9 +7,9 @@
 
 use super::exit;
 use crate::config::model::{Config, DepartmentId};
+use crate::routing::offer::Choice;
 use crate::routing::simulation::{simulate, Line, Moment, Press, Script};
 use crate::routing::Entry;
-use crate::routing::offer::Choice;
 use crate::routing::NoChoice;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1021,14 +1021,15 @@ impl Call {
         let Some(dept) = model.departments.get(department.0) else {
             return;
         };
-        ctx.out
-            .push_back(super::io::Output::CallbackOrdered(crate::routing::queue::Order {
+        ctx.out.push_back(super::io::Output::CallbackOrdered(
+            crate::routing::queue::Order {
                 tenant: tenant.id.clone(),
                 department: dept.id.clone(),
                 number: number.to_string(),
                 dialled: self.flow.route().number.as_ref().map(ToString::to_string),
                 called_ms: self.record.started_ms,
-            }));
+            },
+        ));
     }
 
     /// Leg `i` ended without answering. When it was the last live leg of its routing leg,
@@ -1563,10 +1564,8 @@ impl Call {
             self.record.note = Some(why.clone());
             crate::routing::queue::Attempt::Failed(why)
         };
-        ctx.out.push_back(super::io::Output::CallbackEnded {
-            id: c.id,
-            attempt,
-        });
+        ctx.out
+            .push_back(super::io::Output::CallbackEnded { id: c.id, attempt });
         if completed {
             CallOutcome::CallbackCompleted
         } else {

@@ -235,7 +235,11 @@ impl Engine {
             Input::Callback { now, callback } => {
                 self.now = now;
                 let directory = Arc::clone(&self.directory);
-                with_ctx!(self, ctx, self.calls.originate(directory, callback, &mut ctx));
+                with_ctx!(
+                    self,
+                    ctx,
+                    self.calls.originate(directory, callback, &mut ctx)
+                );
             }
         }
     }

@@ -161,9 +161,7 @@ impl CallbackOrder {
                 self.keyed(&digits, outbound, out);
                 None
             }
-            (State::Entering { digits, until }, Event::Tick)
-                if until.is_some_and(|u| now >= u) =>
-            {
+            (State::Entering { digits, until }, Event::Tick) if until.is_some_and(|u| now >= u) => {
                 if digits.is_empty() {
                     self.again(out, |order, out| order.ask_number(out))
                 } else {

@@ -102,11 +102,19 @@ enum Phase {
     /// A caller who chose the callback confirms the number.
     Ordering(CallbackOrder),
     /// A callback: the department's members ring (nobody is on the line yet).
-    CallbackHunt { hunt: Hunt, number: E164 },
+    CallbackHunt {
+        hunt: Hunt,
+        number: E164,
+    },
     /// A callback: the member who answered hears who is called back.
-    Announcing { number: E164 },
+    Announcing {
+        number: E164,
+    },
     /// A callback: the caller's number rings until `until`, the member hearing the ringback.
-    CallingBack { leg: LegId, until: Instant },
+    CallingBack {
+        leg: LegId,
+        until: Instant,
+    },
     Done,
 }
 

@@ -89,7 +89,12 @@ impl Offer {
 
     /// Feeds a key or the end of the offer's prompt in; `Some` when the caller chose to leave
     /// the queue. Keeping on waiting brings the ringback tone back.
-    pub fn on_event(&mut self, event: &Event, now: Instant, out: &mut Vec<Action>) -> Option<Choice> {
+    pub fn on_event(
+        &mut self,
+        event: &Event,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) -> Option<Choice> {
         match *event {
             Event::PlayDone if self.state == State::Playing => {
                 self.wait_again(now, out);

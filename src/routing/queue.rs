@@ -223,7 +223,10 @@ impl Queue {
                 }
                 let c = self.entries.get_mut(id).expect("listed");
                 // One outside its hours keeps its place and lets the next go.
-                if c.calling || c.next_ms > now_ms || !open(tenant, &rules, c.dialled.as_deref(), now_ms) {
+                if c.calling
+                    || c.next_ms > now_ms
+                    || !open(tenant, &rules, c.dialled.as_deref(), now_ms)
+                {
                     continue;
                 }
                 c.calling = true;
@@ -278,7 +281,8 @@ impl Queue {
             .values()
             .filter(|c| !c.calling)
             .map(|c| {
-                let expires = resolve(config, c).map_or(0, |(_, _, r)| c.ordered_ms + ms(r.expires));
+                let expires =
+                    resolve(config, c).map_or(0, |(_, _, r)| c.ordered_ms + ms(r.expires));
                 c.next_ms.min(expires)
             })
             .min()
@@ -326,7 +330,8 @@ fn open(tenant: &Tenant, rules: &CallbackRules, dialled: Option<&str>, now_ms: u
     let Some(s) = schedule else {
         return true;
     };
-    let wall = jiff::Timestamp::from_millisecond(now_ms as i64).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let wall =
+        jiff::Timestamp::from_millisecond(now_ms as i64).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     super::schedule::is_open(&tenant.schedules[s.0], wall)
 }
 
@@ -400,9 +405,18 @@ tenants:
     fn callbacks_go_in_the_order_callers_first_called_one_per_free_member() {
         let config = config();
         let mut q = Queue::default();
-        q.order(order("sales", "+79160000003", MONDAY_10 + 3, "+74950000001"), MONDAY_10 + 10);
-        q.order(order("sales", "+79160000001", MONDAY_10 + 1, "+74950000001"), MONDAY_10 + 11);
-        q.order(order("sales", "+79160000002", MONDAY_10 + 2, "+74950000001"), MONDAY_10 + 12);
+        q.order(
+            order("sales", "+79160000003", MONDAY_10 + 3, "+74950000001"),
+            MONDAY_10 + 10,
+        );
+        q.order(
+            order("sales", "+79160000001", MONDAY_10 + 1, "+74950000001"),
+            MONDAY_10 + 11,
+        );
+        q.order(
+            order("sales", "+79160000002", MONDAY_10 + 2, "+74950000001"),
+            MONDAY_10 + 12,
+        );
         // Nobody free: nothing starts.
         let (started, _) = q.due(MONDAY_10 + MIN, &config, &(&config, &Free(vec![])));
         assert!(started.is_empty());
@@ -423,9 +437,18 @@ tenants:
     fn a_caller_ordering_again_keeps_one_entry_at_the_earlier_place() {
         let config = config();
         let mut q = Queue::default();
-        let first = q.order(order("sales", "+79160000001", MONDAY_10 + 5, "+74950000001"), MONDAY_10 + 6);
-        q.order(order("sales", "+79160000002", MONDAY_10 + 3, "+74950000001"), MONDAY_10 + 7);
-        let again = q.order(order("sales", "+79160000001", MONDAY_10 + 1, "+74950000001"), MONDAY_10 + 8);
+        let first = q.order(
+            order("sales", "+79160000001", MONDAY_10 + 5, "+74950000001"),
+            MONDAY_10 + 6,
+        );
+        q.order(
+            order("sales", "+79160000002", MONDAY_10 + 3, "+74950000001"),
+            MONDAY_10 + 7,
+        );
+        let again = q.order(
+            order("sales", "+79160000001", MONDAY_10 + 1, "+74950000001"),
+            MONDAY_10 + 8,
+        );
         let (Change::Put(a), Change::Put(b)) = (first, again) else {
             panic!("puts")
         };
@@ -435,7 +458,10 @@ tenants:
         let (started, _) = q.due(MONDAY_10 + MIN, &config, &(&config, &Free(vec!["anna"])));
         assert_eq!(numbers(&started), ["+79160000001"]);
         // Another department's queue is another entry.
-        q.order(order("support", "+79160000001", MONDAY_10, "+74950000002"), MONDAY_10 + 9);
+        q.order(
+            order("support", "+79160000001", MONDAY_10, "+74950000002"),
+            MONDAY_10 + 9,
+        );
         assert_eq!(q.len(), 3);
     }
 
@@ -444,20 +470,44 @@ tenants:
         let config = config();
         let free = Free(vec!["anna"]);
         let mut q = Queue::default();
-        q.order(order("sales", "+79160000001", MONDAY_10, "+74950000001"), MONDAY_10);
+        q.order(
+            order("sales", "+79160000001", MONDAY_10, "+74950000001"),
+            MONDAY_10,
+        );
         let (started, _) = q.due(MONDAY_10, &config, &(&config, &free));
         let id = started[0].id;
-        let change = q.ended(id, Attempt::Failed("no member answered".into()), MONDAY_10 + MIN, &config);
-        assert!(matches!(change, Some(Change::Put(ref c)) if c.next_ms == MONDAY_10 + 11 * MIN && !c.calling));
-        assert!(q.due(MONDAY_10 + 10 * MIN, &config, &(&config, &free)).0.is_empty());
+        let change = q.ended(
+            id,
+            Attempt::Failed("no member answered".into()),
+            MONDAY_10 + MIN,
+            &config,
+        );
+        assert!(
+            matches!(change, Some(Change::Put(ref c)) if c.next_ms == MONDAY_10 + 11 * MIN && !c.calling)
+        );
+        assert!(q
+            .due(MONDAY_10 + 10 * MIN, &config, &(&config, &free))
+            .0
+            .is_empty());
         assert_eq!(q.next_deadline(&config), Some(MONDAY_10 + 11 * MIN));
         let (started, _) = q.due(MONDAY_10 + 11 * MIN, &config, &(&config, &free));
         assert_eq!(started[0].attempts, 2);
         // The second of two attempts fails: given up.
-        let change = q.ended(id, Attempt::Failed("the caller's number did not answer".into()), MONDAY_10 + 12 * MIN, &config);
+        let change = q.ended(
+            id,
+            Attempt::Failed("the caller's number did not answer".into()),
+            MONDAY_10 + 12 * MIN,
+            &config,
+        );
         match change {
-            Some(Change::Removed { given_up: Some(why), .. }) => {
-                assert_eq!(why, "the caller's number did not answer; given up after 2 attempt(s)")
+            Some(Change::Removed {
+                given_up: Some(why),
+                ..
+            }) => {
+                assert_eq!(
+                    why,
+                    "the caller's number did not answer; given up after 2 attempt(s)"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -468,10 +518,16 @@ tenants:
     fn a_completed_callback_leaves_the_queue() {
         let config = config();
         let mut q = Queue::default();
-        q.order(order("sales", "+79160000001", MONDAY_10, "+74950000001"), MONDAY_10);
+        q.order(
+            order("sales", "+79160000001", MONDAY_10, "+74950000001"),
+            MONDAY_10,
+        );
         let (started, _) = q.due(MONDAY_10, &config, &(&config, &Free(vec!["boris"])));
         let change = q.ended(started[0].id, Attempt::Completed, MONDAY_10 + MIN, &config);
-        assert!(matches!(change, Some(Change::Removed { given_up: None, .. })));
+        assert!(matches!(
+            change,
+            Some(Change::Removed { given_up: None, .. })
+        ));
         assert!(q.is_empty());
     }
 
@@ -500,14 +556,19 @@ tenants:
         let mut q = Queue::default();
         // Friday 17:59; it expires 72 h later, Monday 17:59 — nobody is free all Monday.
         let friday = MONDAY_10 - 3 * 24 * 60 * MIN + 7 * 60 * MIN + 59 * MIN;
-        q.order(order("sales", "+79160000001", friday, "+74950000001"), friday);
+        q.order(
+            order("sales", "+79160000001", friday, "+74950000001"),
+            friday,
+        );
         let monday_18 = MONDAY_10 + 8 * 60 * MIN;
         let (_, changes) = q.due(monday_18 - 2 * MIN, &config, &(&config, &Free(vec![])));
         assert!(changes.is_empty());
         let (started, changes) = q.due(monday_18, &config, &(&config, &Free(vec!["anna"])));
         assert!(started.is_empty());
-        assert!(matches!(&changes[..], [Change::Removed { callback, given_up: Some(why) }]
-            if callback.number == "+79160000001" && why == "expired: not made within 72h"));
+        assert!(
+            matches!(&changes[..], [Change::Removed { callback, given_up: Some(why) }]
+            if callback.number == "+79160000001" && why == "expired: not made within 72h")
+        );
         assert!(q.is_empty());
     }
 
@@ -518,8 +579,14 @@ tenants:
         let mut q = Queue::default();
         let saturday = MONDAY_10 + 5 * 24 * 60 * MIN;
         // First in line called the office number; the second a number without hours.
-        q.order(order("sales", "+79160000001", saturday - 1, "+74950000001"), saturday);
-        q.order(order("sales", "+79160000002", saturday, "+74950000002"), saturday);
+        q.order(
+            order("sales", "+79160000001", saturday - 1, "+74950000001"),
+            saturday,
+        );
+        q.order(
+            order("sales", "+79160000002", saturday, "+74950000002"),
+            saturday,
+        );
         let (started, _) = q.due(saturday + MIN, &config, &(&config, &free));
         assert_eq!(numbers(&started), ["+79160000002"]);
         let monday = MONDAY_10 + 7 * 24 * 60 * MIN;
@@ -531,7 +598,10 @@ tenants:
     fn attempts_in_progress_at_a_restart_are_due_again() {
         let config = config();
         let mut q = Queue::default();
-        q.order(order("sales", "+79160000001", MONDAY_10, "+74950000001"), MONDAY_10);
+        q.order(
+            order("sales", "+79160000001", MONDAY_10, "+74950000001"),
+            MONDAY_10,
+        );
         let (started, _) = q.due(MONDAY_10, &config, &(&config, &Free(vec!["anna"])));
         let kept: Vec<Callback> = q.entries().into_iter().cloned().collect();
         assert!(kept[0].calling);
@@ -541,7 +611,8 @@ tenants:
         assert_eq!(again[0].id, started[0].id);
         assert_eq!(again[0].attempts, 2);
         // New ids keep growing past the restored ones.
-        let Change::Put(c) = q.order(order("sales", "+79160000009", MONDAY_10, "+74950000001"), 0) else {
+        let Change::Put(c) = q.order(order("sales", "+79160000009", MONDAY_10, "+74950000001"), 0)
+        else {
             panic!()
         };
         assert!(c.id > started[0].id);

@@ -58,12 +58,17 @@ fn render_changes(
     base: u64,
 ) -> String {
     use crate::routing::queue::Change;
-    let mut out: Vec<String> = started.iter().map(|c| format!("call {}", c.number)).collect();
+    let mut out: Vec<String> = started
+        .iter()
+        .map(|c| format!("call {}", c.number))
+        .collect();
     for change in changes {
         match change {
-            Change::Put(c) if !c.calling && c.attempts > 0 => {
-                out.push(format!("retry {} at {}", c.number, render_offset(c.next_ms, base)))
-            }
+            Change::Put(c) if !c.calling && c.attempts > 0 => out.push(format!(
+                "retry {} at {}",
+                c.number,
+                render_offset(c.next_ms, base)
+            )),
             Change::Put(_) => {}
             Change::Removed {
                 callback,
@@ -323,8 +328,16 @@ fn run(file: &str, text: &str) -> Result<(), String> {
                         let Change::Put(c) = queue.order(order, now) else {
                             return Err(bad());
                         };
-                        let verb = if queue.len() > before { "queued" } else { "kept" };
-                        format!("{verb} {} first {}", c.number, render_offset(c.first_called_ms, base))
+                        let verb = if queue.len() > before {
+                            "queued"
+                        } else {
+                            "kept"
+                        };
+                        format!(
+                            "{verb} {} first {}",
+                            c.number,
+                            render_offset(c.first_called_ms, base)
+                        )
                     }
                     ("due", [s]) => {
                         let now = base + offset_ms(s)?;
@@ -544,8 +557,15 @@ fn random_timelines_keep_the_invariants() {
                         .unwrap();
                 // Outside callers present a number (what a callback would call).
                 let from = matches!(entry, Entry::Number(_)).then_some("+79161234567");
-                let (mut flow, first) =
-                    Flow::start(Arc::clone(&config), 0, entry.clone(), from, t0, wall, &presence);
+                let (mut flow, first) = Flow::start(
+                    Arc::clone(&config),
+                    0,
+                    entry.clone(),
+                    from,
+                    t0,
+                    wall,
+                    &presence,
+                );
                 let mut live: BTreeSet<u32> = BTreeSet::new();
                 let mut audio = Audio::default();
                 let mut rung = 0u32;

@@ -382,12 +382,10 @@ impl ShardTask {
                     self.persist.bindings(aor, bindings);
                 }
                 Output::Notice(notice) => eprintln!("pbx serve: {notice}"),
-                Output::CallbackOrdered(order) => self
-                    .persist
-                    .callback(Report::Ordered(order)),
-                Output::CallbackEnded { id, attempt } => self
-                    .persist
-                    .callback(Report::Ended { id, attempt }),
+                Output::CallbackOrdered(order) => self.persist.callback(Report::Ordered(order)),
+                Output::CallbackEnded { id, attempt } => {
+                    self.persist.callback(Report::Ended { id, attempt })
+                }
                 Output::Timeout(at) => {
                     if reports.is_empty() {
                         return at;

@@ -96,12 +96,20 @@ mod tests {
             store.put_callback(&changed).unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let all: Vec<u64> = store.callbacks(None).unwrap().iter().map(|c| c.id).collect();
+        let all: Vec<u64> = store
+            .callbacks(None)
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
         assert_eq!(all, [7, 9, 8]);
         let acme = store.callbacks(Some("acme")).unwrap();
         assert_eq!(acme.iter().map(|c| c.id).collect::<Vec<_>>(), [7, 9]);
         assert_eq!(acme[0].attempts, 2);
-        assert!(!store.remove_callback("beta", 7).unwrap(), "another tenant's id");
+        assert!(
+            !store.remove_callback("beta", 7).unwrap(),
+            "another tenant's id"
+        );
         assert!(store.remove_callback("acme", 7).unwrap());
         assert_eq!(store.callbacks(Some("acme")).unwrap().len(), 1);
     }

@@ -19,7 +19,10 @@ const CALLER: &str = "+79161112233";
 /// `callback_hours` (a schedule's YAML, or none: any time).
 fn config(trunk_port: u16, callback_hours: Option<&str>) -> String {
     let (schedule, hours) = match callback_hours {
-        Some(h) => (", schedule: closed".to_string(), format!("    schedules:\n      - {h}\n")),
+        Some(h) => (
+            ", schedule: closed".to_string(),
+            format!("    schedules:\n      - {h}\n"),
+        ),
         None => (String::new(), String::new()),
     };
     format!(
@@ -82,7 +85,17 @@ fn a_callback_ordered_before_a_restart_is_made_after_it_with_audio_both_ways() {
         d,
         scenario_path("trunk_call_keys.xml").to_str().unwrap(),
         &[
-            "-s", DID, "-key", "from_number", CALLER, "-key", "first", "1", "-key", "second", "1",
+            "-s",
+            DID,
+            "-key",
+            "from_number",
+            CALLER,
+            "-key",
+            "first",
+            "1",
+            "-key",
+            "second",
+            "1",
         ],
     )
     .output()
@@ -90,7 +103,11 @@ fn a_callback_ordered_before_a_restart_is_made_after_it_with_audio_both_ways() {
     ok(&caller, "the caller");
     let record = &server.history("acme", 1)[0];
     assert_eq!(record["outcome"], "callback_requested", "{record}");
-    assert_eq!(record["departments"], serde_json::json!(["sales"]), "{record}");
+    assert_eq!(
+        record["departments"],
+        serde_json::json!(["sales"]),
+        "{record}"
+    );
     let queued = callbacks(&server);
     assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(queued[0]["number"], CALLER);
@@ -112,10 +129,16 @@ fn a_callback_ordered_before_a_restart_is_made_after_it_with_audio_both_ways() {
         .collect();
     assert_eq!(invites.len(), 1, "{invites:?}");
     assert!(
-        invites[0].line.starts_with(&format!("INVITE sip:{CALLER}@127.0.0.2:{port}")),
+        invites[0]
+            .line
+            .starts_with(&format!("INVITE sip:{CALLER}@127.0.0.2:{port}")),
         "{invites:?}"
     );
-    assert_eq!(received(&trunk_log, "BYE").len(), 0, "the trunk hung up itself");
+    assert_eq!(
+        received(&trunk_log, "BYE").len(),
+        0,
+        "the trunk hung up itself"
+    );
     let record = server.wait_for("the callback's record", Duration::from_secs(15), || {
         server
             .history("acme", 1)

@@ -34,7 +34,11 @@ fn played(w: &mut World) {
 fn order_callback(w: &mut World, caller: PhoneId) {
     w.dial(caller, DID, None, None);
     w.run(20.5);
-    assert_eq!(w.finals_to(caller), [200], "the PBX answers to make the offer");
+    assert_eq!(
+        w.finals_to(caller),
+        [200],
+        "the PBX answers to make the offer"
+    );
     key(w, '1');
     played(w);
     key(w, '1');
@@ -60,7 +64,11 @@ fn a_callback_is_ordered_then_a_free_member_calls_the_caller_back_through_the_tr
     );
     let caller = outside_caller(&mut w);
     order_callback(&mut w, caller);
-    assert_eq!(w.received(anna, "CANCEL").len(), 1, "the department stopped ringing");
+    assert_eq!(
+        w.received(anna, "CANCEL").len(),
+        1,
+        "the department stopped ringing"
+    );
     let queued = w.callbacks.entries();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].number, "+79161112233");
@@ -78,17 +86,30 @@ fn a_callback_is_ordered_then_a_free_member_calls_the_caller_back_through_the_tr
         .filter(|t| t.starts_with("INVITE "))
         .collect();
     let invite = invites.last().expect("anna's phone rings");
-    assert!(invite.contains("\"Callback\" <sip:+79161112233@"), "{invite}");
-    assert!(invite.contains("RTP/AVP 0 8 101"), "the PBX's own offer: {invite}");
+    assert!(
+        invite.contains("\"Callback\" <sip:+79161112233@"),
+        "{invite}"
+    );
+    assert!(
+        invite.contains("RTP/AVP 0 8 101"),
+        "the PBX's own offer: {invite}"
+    );
     // She answered: served by the PBX, told who is called back.
     let told: Vec<&MediaCommand> = w.media[mark..].iter().collect();
-    assert!(told.iter().any(|c| matches!(c, MediaCommand::Serve { .. })), "{told:?}");
     assert!(
-        told.iter()
-            .any(|c| matches!(c, MediaCommand::Play { clips, looped: false, .. } if clips.len() == 12)),
+        told.iter().any(|c| matches!(c, MediaCommand::Serve { .. })),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().any(
+            |c| matches!(c, MediaCommand::Play { clips, looped: false, .. } if clips.len() == 12)
+        ),
         "the announcement and the 11 digits: {told:?}"
     );
-    assert!(w.received(gw, "INVITE").is_empty(), "not before the announcement ends");
+    assert!(
+        w.received(gw, "INVITE").is_empty(),
+        "not before the announcement ends"
+    );
     played(&mut w);
     w.run(3.0);
     let to_gateway: Vec<String> = w
@@ -98,22 +119,35 @@ fn a_callback_is_ordered_then_a_free_member_calls_the_caller_back_through_the_tr
         .collect();
     let out = to_gateway.last().expect("the trunk is called");
     assert!(out.starts_with("INVITE sip:89161112233@"), "{out}");
-    assert!(out.contains(&format!("From: <sip:{DID}@")), "the company's number: {out}");
-    assert!(out.contains("RTP/AVP 0 101"), "only the member's codec: {out}");
+    assert!(
+        out.contains(&format!("From: <sip:{DID}@")),
+        "the company's number: {out}"
+    );
+    assert!(
+        out.contains("RTP/AVP 0 101"),
+        "only the member's codec: {out}"
+    );
     assert!(
         w.media.iter().any(|c| matches!(c, MediaCommand::Bridge(_))),
         "member and caller bridged"
     );
     assert!(w.callbacks.entries()[0].calling);
     w.run(11.0);
-    assert_eq!(w.received(anna, "BYE").len(), 1, "the caller hung up: so is the member");
+    assert_eq!(
+        w.received(anna, "BYE").len(),
+        1,
+        "the caller hung up: so is the member"
+    );
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::CallbackCompleted);
     assert_eq!(r.answered_by.as_deref(), Some("anna"));
     assert_eq!(r.caller, "+79161112233");
     assert_eq!(r.number.as_deref(), Some(DID));
     assert!(r.talk_ms >= 10_000, "{r:?}");
-    assert!(r.note.as_deref().unwrap_or("").starts_with("called back "), "{r:?}");
+    assert!(
+        r.note.as_deref().unwrap_or("").starts_with("called back "),
+        "{r:?}"
+    );
     assert_eq!(w.attempts, [(started[0], Attempt::Completed)]);
     assert!(w.callbacks.is_empty(), "completed: out of the queue");
 }
@@ -129,7 +163,10 @@ fn a_failed_attempt_waits_for_the_retry_and_the_last_one_gives_up() {
     w.run(61.0);
     assert_eq!(
         w.attempts,
-        [(id, Attempt::Failed("no member of the department answered the callback".into()))]
+        [(
+            id,
+            Attempt::Failed("no member of the department answered the callback".into())
+        )]
     );
     let r = w.record();
     assert_eq!(r.outcome, CallOutcome::CallbackFailed);

@@ -438,7 +438,8 @@ impl World {
                 directory: &self.directory,
                 now_ms: now.wall_ms,
             };
-            self.callbacks.due(now.wall_ms, &self.directory.config, &free)
+            self.callbacks
+                .due(now.wall_ms, &self.directory.config, &free)
         };
         let ids = start.iter().map(|c| c.id).collect();
         for callback in start {
