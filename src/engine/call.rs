@@ -261,30 +261,7 @@ impl Call {
             journal: Some(u64::from_be_bytes(ctx.random.bytes::<8>())),
             ..CallRecord::default()
         };
-        let (flow, actions) = {
-            let live = Live {
-                presence: ctx.presence,
-                location: ctx.location,
-                tenant,
-                caller: s.caller.staff(),
-                now_ms: ctx.now.wall_ms,
-            };
-            let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            let from = match &s.caller {
-                Caller::External(number) => Some(number.as_str()),
-                Caller::Staff(_) | Caller::Callback(_) => None,
-            };
-            Flow::start(
-                Arc::clone(&s.directory.config),
-                tenant.index,
-                s.entry.clone(),
-                from,
-                ctx.now.mono,
-                wall,
-                &live,
-            )
-        };
+        let (flow, actions) = start_flow(&s.directory, tenant, s.entry.clone(), &s.caller, ctx);
         let mut call = Call {
             id,
             caller_side: CallerSide {
@@ -408,26 +385,8 @@ impl Call {
             department: crate::config::model::DepartmentId(dept),
             number,
         };
-        let (flow, actions) = {
-            let live = Live {
-                presence: ctx.presence,
-                location: ctx.location,
-                tenant,
-                caller: None,
-                now_ms: ctx.now.wall_ms,
-            };
-            let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            Flow::start(
-                Arc::clone(&directory.config),
-                tenant.index,
-                entry,
-                None,
-                ctx.now.mono,
-                wall,
-                &live,
-            )
-        };
+        let caller = Caller::Callback(callback.number.clone());
+        let (flow, actions) = start_flow(&directory, tenant, entry, &caller, ctx);
         let mut call = Call {
             id,
             caller_side: CallerSide {
@@ -438,7 +397,7 @@ impl Call {
                 state: CallerState::Done,
                 serving: None,
             },
-            caller: Caller::Callback(callback.number.clone()),
+            caller,
             legs: Vec::new(),
             phase: Phase::Routing,
             relay: Some(pair),
@@ -1908,6 +1867,39 @@ impl Call {
         }
         r
     }
+}
+
+/// The flow of a call from `caller` entering `tenant` at `entry`, started now.
+fn start_flow(
+    directory: &Directory,
+    tenant: &Tenant,
+    entry: Entry,
+    caller: &Caller,
+    ctx: &mut Ctx,
+) -> (Flow, Vec<Action>) {
+    let live = Live {
+        presence: ctx.presence,
+        location: ctx.location,
+        tenant,
+        caller: caller.staff(),
+        now_ms: ctx.now.wall_ms,
+    };
+    let wall = jiff::Timestamp::from_millisecond(ctx.now.wall_ms as i64)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    // An outside caller's number is what a callback would call.
+    let from = match caller {
+        Caller::External(number) => Some(number.as_str()),
+        Caller::Staff(_) | Caller::Callback(_) => None,
+    };
+    Flow::start(
+        Arc::clone(&directory.config),
+        tenant.index,
+        entry,
+        from,
+        ctx.now.mono,
+        wall,
+        &live,
+    )
 }
 
 /// The record of a call refused before it started (a limit, no relay ports): it ended as it

@@ -256,17 +256,7 @@ impl Flow {
                         presence,
                         legs: &mut self.legs,
                     };
-                    match event {
-                        Event::Answered(leg) if hunt.owns(leg) => {
-                            Some(hunt.on_answered(leg, &mut out))
-                        }
-                        Event::Failed(leg, _) => hunt.on_failed(leg, now, &mut ctx, &mut out),
-                        Event::Tick => hunt.on_tick(now, &mut ctx, &mut out),
-                        Event::Answered(_)
-                        | Event::Digit(_)
-                        | Event::PlayDone
-                        | Event::Recorded { .. } => None,
-                    }
+                    hunt.on_event(&event, now, &mut ctx, &mut out)
                 };
                 match end {
                     None => Phase::Hunt {
@@ -374,14 +364,7 @@ impl Flow {
                         presence,
                         legs: &mut self.legs,
                     };
-                    match event {
-                        Event::Answered(leg) if hunt.owns(leg) => {
-                            Some(hunt.on_answered(leg, &mut out))
-                        }
-                        Event::Failed(leg, _) => hunt.on_failed(leg, now, &mut ctx, &mut out),
-                        Event::Tick => hunt.on_tick(now, &mut ctx, &mut out),
-                        _ => None,
-                    }
+                    hunt.on_event(&event, now, &mut ctx, &mut out)
                 };
                 match end {
                     None => Phase::CallbackHunt { hunt, number },
@@ -541,23 +524,8 @@ impl Flow {
         out: &mut Vec<Action>,
     ) {
         self.route.steps.push(Step::Department(department));
-        let dept = &self.config.tenants[self.tenant].departments[department.0];
-        let plan = HuntPlan {
-            members: dept.members.clone(),
-            strategy: dept.strategy,
-            step: dept.step,
-            ring_time: dept.ring_time,
-            skip_busy: true,
-        };
-        let config = Arc::clone(&self.config);
-        let (hunt, end) = {
-            let mut ctx = Ctx {
-                tenant: &config.tenants[self.tenant],
-                presence,
-                legs: &mut self.legs,
-            };
-            Hunt::start(plan, now, &mut ctx, out)
-        };
+        let plan = department_plan(&self.tenant().departments[department.0]);
+        let (hunt, end) = self.hunt(plan, now, presence, out);
         match end {
             Some(HuntEnd::NoAnswer) => self.hangup(Ended::CallbackNoMember, out),
             Some(HuntEnd::Answered(_)) | None => self.phase = Phase::CallbackHunt { hunt, number },
@@ -623,14 +591,8 @@ impl Flow {
                         Offer::new(&ic, now)
                     });
                 }
-                let plan = HuntPlan {
-                    members: dept.members.clone(),
-                    strategy: dept.strategy,
-                    step: dept.step,
-                    ring_time: dept.ring_time,
-                    skip_busy: true,
-                };
-                (plan, dept.no_answer.clone(), Target::Department(d))
+                let no_answer = dept.no_answer.clone();
+                (department_plan(dept), no_answer, Target::Department(d))
             }
             Destination::External(number) => return self.go_external(number.into(), out),
             Destination::Menu(m) => {
@@ -646,15 +608,7 @@ impl Flow {
             }
             Destination::Hangup => return self.give_up(Refusal::Unavailable, GiveUp::Hangup, out),
         };
-        let config = Arc::clone(&self.config);
-        let (hunt, end) = {
-            let mut ctx = Ctx {
-                tenant: &config.tenants[self.tenant],
-                presence,
-                legs: &mut self.legs,
-            };
-            Hunt::start(plan, now, &mut ctx, out)
-        };
+        let (hunt, end) = self.hunt(plan, now, presence, out);
         match end {
             Some(HuntEnd::NoAnswer) => self.no_answer(no_answer, mailbox, now, presence, out),
             // A hunt cannot be answered before it rang.
@@ -683,6 +637,23 @@ impl Flow {
         if self.ringing() {
             out.insert(mark, ringback());
         }
+    }
+
+    /// Starts ringing by `plan`.
+    fn hunt(
+        &mut self,
+        plan: HuntPlan,
+        now: Instant,
+        presence: &dyn Presence,
+        out: &mut Vec<Action>,
+    ) -> (Hunt, Option<HuntEnd>) {
+        let config = Arc::clone(&self.config);
+        let mut ctx = Ctx {
+            tenant: &config.tenants[self.tenant],
+            presence,
+            legs: &mut self.legs,
+        };
+        Hunt::start(plan, now, &mut ctx, out)
     }
 
     /// Rings an external number for as long as the caller waits.
@@ -730,6 +701,17 @@ impl Flow {
                 self.go(destination, now, presence, out);
             }
         }
+    }
+}
+
+/// How a department rings: its members by its strategy, those on a call skipped.
+fn department_plan(dept: &crate::config::model::Department) -> HuntPlan {
+    HuntPlan {
+        members: dept.members.clone(),
+        strategy: dept.strategy,
+        step: dept.step,
+        ring_time: dept.ring_time,
+        skip_busy: true,
     }
 }
 

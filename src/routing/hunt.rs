@@ -14,7 +14,7 @@
 //! delay — or at once when the phones are not available. A member nobody can reach is skipped.
 //! A member who refuses (busy, decline, every phone failed) moves a sequential hunt on at once.
 
-use super::action::{Action, Callee, Presence};
+use super::action::{Action, Callee, Event, Presence};
 use super::LegId;
 use crate::config::model::{Forwarding, StaffId, Strategy, Tenant};
 use std::time::{Duration, Instant};
@@ -160,6 +160,23 @@ impl Hunt {
             return self.advance(now, true, ctx, out);
         }
         None
+    }
+
+    /// Feeds one of the flow's events in: a leg of the hunt answering or failing, or time
+    /// passing (other events are not the hunt's); `Some` when the hunt ended.
+    pub fn on_event(
+        &mut self,
+        event: &Event,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<Action>,
+    ) -> Option<HuntEnd> {
+        match *event {
+            Event::Answered(leg) if self.owns(leg) => Some(self.on_answered(leg, out)),
+            Event::Failed(leg, _) => self.on_failed(leg, now, ctx, out),
+            Event::Tick => self.on_tick(now, ctx, out),
+            _ => None,
+        }
     }
 
     /// A leg answered: every other leg is cancelled.
