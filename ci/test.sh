@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use: SIPp (Debian's sip-tester) drives the SIP tests, baresip is
-# the real softphone of the audio test, Graphviz's dot draws `pbx graph --format svg`, aiosmtpd
+# the real softphone of the audio and TLS tests, Graphviz's dot draws `pbx graph --format svg`,
+# openssl makes the TLS tests' certificates and reads what the server presents, aiosmtpd
 # (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests.
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
 command -v dot >/dev/null || need+=(graphviz)
+command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

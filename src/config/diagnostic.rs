@@ -90,6 +90,8 @@ codes! {
     OutboundPrefix = "E0120" "outbound-prefix" "A prefix in `outbound.allow` or `outbound.deny` that is not in E.164 form (`+` and 1 to 15 digits).";
     OutboundConflict = "E0121" "outbound-conflict" "The same prefix both in `outbound.allow` and in `outbound.deny`.";
     OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000.";
+    TlsFiles = "E0150" "tls-files" "A TLS listener's `certificate` or `key` that cannot be read, holds no PEM certificate or key, or a key that does not belong to the certificate.";
+    TlsTransport = "E0151" "tls-transport" "`transport: tls` without `certificate` and `key`, those on a listener that is not TLS, or TLS towards a trunk (not supported: trunks use UDP or TCP).";
     TemplateUnreadable = "E0140" "template-unreadable" "`server.smtp.templates` is not a readable directory, or a template in it cannot be read (as UTF-8 text).";
     TemplateName = "E0141" "template-name" "A `.txt` or `.html` file in `server.smtp.templates` that is not one of the templates (`<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`).";
     TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";

@@ -24,6 +24,7 @@ pub mod report;
 pub mod schema;
 pub mod shape;
 pub mod tenant_file;
+pub mod tls;
 pub mod translit;
 pub mod tree;
 pub mod typed;

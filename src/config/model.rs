@@ -100,6 +100,15 @@ impl Default for Security {
 pub struct Listen {
     pub transport: Transport,
     pub address: SocketAddr,
+    /// For TLS: the certificate chain and key files (PEM).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A TLS listener's certificate chain and private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Where a secret comes from at run time.

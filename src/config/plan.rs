@@ -477,7 +477,16 @@ fn server_view(s: &Server, base: &Path) -> View {
     let listen: Vec<String> = s
         .sip_listen
         .iter()
-        .map(|l| format!("{}/{}", l.address, l.transport.word()))
+        .map(|l| match &l.tls {
+            Some(t) => format!(
+                "{}/{} (certificate {}, key {})",
+                l.address,
+                l.transport.word(),
+                relative(&t.certificate, base),
+                relative(&t.key, base)
+            ),
+            None => format!("{}/{}", l.address, l.transport.word()),
+        })
         .collect();
     put(&mut v, "sip.listen", listen.join(", "));
     put_opt(&mut v, "sip.public_address", s.sip_public_address.clone());

@@ -156,10 +156,16 @@ pub enum DigestAlgorithm {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Listen {
-    /// `udp` or `tcp`.
+    /// `udp`, `tcp` or `tls`.
     pub transport: Transport,
-    /// `IP:port`, e.g. `0.0.0.0:5060`.
+    /// `IP:port`, e.g. `0.0.0.0:5060` (`0.0.0.0:5061` for TLS).
     pub address: String,
+    /// For `tls`: the certificate chain, a PEM file (relative to this file's directory). Read
+    /// again at every reload (SIGHUP, an apply), so a renewed certificate is served without a
+    /// restart.
+    pub certificate: Option<String>,
+    /// For `tls`: the certificate's private key, a PEM file (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<String>,
 }
 
 /// A SIP transport.
@@ -170,6 +176,9 @@ pub enum Transport {
     Udp,
     /// SIP over TCP.
     Tcp,
+    /// SIP over TLS (RFC 3261 §26, `sips:` aside): phones connect to the PBX; only on
+    /// `server.sip.listen`, with `certificate` and `key`.
+    Tls,
 }
 
 /// RTP media relay settings.
@@ -862,7 +871,7 @@ macro_rules! config_words {
 
 config_words! {
     DigestAlgorithm { Md5 => "md5", Sha256 => "sha-256" }
-    Transport { Udp => "udp", Tcp => "tcp" }
+    Transport { Udp => "udp", Tcp => "tcp", Tls => "tls" }
     SmtpSecurity { None => "none", Starttls => "starttls", Tls => "tls" }
     Language { Ru => "ru", En => "en" }
     Role { Admin => "admin", User => "user", Restricted => "restricted" }

@@ -563,6 +563,7 @@ impl Call {
                                 link: match b.transport {
                                     Transport::Udp => Link::Udp(0),
                                     Transport::Tcp => Link::Tcp,
+                                    Transport::Tls => Link::Tls,
                                 },
                             },
                             trunk: None,

@@ -174,6 +174,7 @@ fn answer(
         transport: match from.link {
             Link::Udp(_) => Transport::Udp,
             Link::Tcp => Transport::Tcp,
+            Link::Tls => Transport::Tls,
         },
     };
     let max = directory.config.server.limits.contacts_per_person;

@@ -179,6 +179,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                     Ok(o) => report(&o, &source, started.elapsed()),
                     Err(e) => log(&format!("reload failed: {e}")),
                 }
+                reload_certificates(&sip).await;
             }
             Control::Shutdown => break,
         }
@@ -193,6 +194,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
         tasks,
         writer,
         voicemails,
+        ..
     } = sip;
     for task in tasks {
         let _ = task.await;
@@ -214,6 +216,11 @@ struct Sip {
     writer: tokio::task::JoinHandle<()>,
     /// The voicemail writer the relays hand recordings to.
     voicemails: voicemail::Voicemails,
+    /// The TLS listeners' certificates and the files they are read from.
+    certificates: Vec<(
+        Arc<crate::sip::tls::Certificate>,
+        crate::config::model::TlsFiles,
+    )>,
 }
 
 /// Recordings waiting for the voicemail writer; more are dropped (and counted), never waited
@@ -270,9 +277,10 @@ async fn start_sip(
     cancel: &CancellationToken,
 ) -> Result<Sip, ServeError> {
     use crate::config::model::Transport;
-    use crate::sip::transport::{run_tcp, run_udp, Router};
+    use crate::sip::transport::{run_tcp, run_tls, run_udp, Router};
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
+    let mut tls = Vec::new();
     for l in &server.sip_listen {
         let bind_error = |source| ServeError::Listen {
             addr: l.address,
@@ -287,6 +295,17 @@ async fn start_sip(
                     .await
                     .map_err(bind_error)?,
             ),
+            Transport::Tls => {
+                let files = l
+                    .tls
+                    .clone()
+                    .ok_or_else(|| ServeError::Startup("a TLS listener without files".into()))?;
+                let certificate = crate::sip::tls::Certificate::new(tls_identity(&files)?);
+                let listener = tokio::net::TcpListener::bind(l.address)
+                    .await
+                    .map_err(bind_error)?;
+                tls.push((listener, certificate, files));
+            }
         }
     }
     let public: Option<std::net::IpAddr> = server
@@ -296,7 +315,8 @@ async fn start_sip(
     let udp_addrs: Vec<std::net::SocketAddr> =
         udp.iter().filter_map(|s| s.local_addr().ok()).collect();
     let tcp_addr = tcp.first().and_then(|l| l.local_addr().ok());
-    let locals = shards::locals(&udp_addrs, tcp_addr, public);
+    let tls_addr = tls.first().and_then(|(l, _, _)| l.local_addr().ok());
+    let locals = shards::locals(&udp_addrs, tcp_addr, tls_addr, public);
     // Calls' audio is anchored at relays on the first SIP address, announced as the RTP public
     // address (or the SIP one, or the bound address).
     let bind_ip = server
@@ -438,12 +458,56 @@ async fn start_sip(
         ));
         tasks.push(tokio::spawn(run_tcp(listener, router.clone())));
     }
+    let mut certificates = Vec::new();
+    for (listener, certificate, files) in tls {
+        log(&format!(
+            "SIP on tls {}",
+            listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string())
+        ));
+        let acceptor = tokio_rustls::TlsAcceptor::from(certificate.server_config());
+        tasks.push(tokio::spawn(run_tls(listener, acceptor, router.clone())));
+        certificates.push((certificate, files));
+    }
     Ok(Sip {
         shards,
         tasks,
         writer,
         voicemails,
+        certificates,
     })
+}
+
+/// A TLS listener's certificate and key, loaded for rustls.
+fn tls_identity(
+    files: &crate::config::model::TlsFiles,
+) -> Result<rustls::sign::CertifiedKey, ServeError> {
+    crate::config::tls::load(&files.certificate, &files.key)
+        .and_then(|identity| {
+            identity
+                .certified()
+                .map_err(|e| crate::config::tls::TlsError::Mismatch {
+                    certificate: files.certificate.clone(),
+                    key: files.key.clone(),
+                    reason: e.to_string(),
+                })
+        })
+        .map_err(|e| ServeError::Startup(format!("TLS: {e}")))
+}
+
+/// Reads every TLS listener's certificate and key again (at SIGHUP and every reload of the
+/// config files): a renewed certificate is presented from the next handshake on; files that
+/// cannot be used are logged and the certificate in use is kept.
+async fn reload_certificates(sip: &Sip) {
+    for (certificate, files) in &sip.certificates {
+        let files = files.clone();
+        match tokio::task::spawn_blocking(move || tls_identity(&files)).await {
+            Ok(Ok(key)) => certificate.set(key),
+            Ok(Err(e)) => log(&format!("{e}; the certificate in use is kept")),
+            Err(e) => log(&format!("TLS: {e}")),
+        }
+    }
 }
 
 /// Tasks reading each UDP socket: parsing is spread over them, so one reads while another

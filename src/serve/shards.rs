@@ -548,6 +548,7 @@ pub fn limits(directory: &Directory) -> Rules {
 pub fn locals(
     udp: &[std::net::SocketAddr],
     tcp: Option<std::net::SocketAddr>,
+    tls: Option<std::net::SocketAddr>,
     public: Option<std::net::IpAddr>,
 ) -> Locals {
     let advertised = |bound: std::net::SocketAddr| {
@@ -566,6 +567,9 @@ pub fn locals(
     }
     if let Some(a) = tcp {
         locals.set(Link::Tcp, advertised(a));
+    }
+    if let Some(a) = tls {
+        locals.set(Link::Tls, advertised(a));
     }
     locals
 }

@@ -1,23 +1,33 @@
 //! Where SIP messages come from and go to, without the sockets: a `Link` (a UDP socket by
-//! index, or TCP), a `Peer` (an address on a link), a `Transmit` (bytes for a peer), and
+//! index, TCP or TLS), a `Peer` (an address on a link), a `Transmit` (bytes for a peer), and
 //! `Locals` — the PBX's own address on each link, as written into the Via and Contact of the
 //! requests it sends.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-/// How a message reached us, and so how answers go back: a UDP socket (by index) or the TCP
-/// connection of a peer.
+/// How a message reached us, and so how answers go back: a UDP socket (by index), or the TCP
+/// or TLS connection of a peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Link {
     Udp(usize),
     Tcp,
+    Tls,
 }
 
 impl Link {
     /// Whether the transport retransmits for us (RFC 3261 §17: no retransmission timers).
     pub fn is_reliable(self) -> bool {
-        self == Link::Tcp
+        matches!(self, Link::Tcp | Link::Tls)
+    }
+
+    /// The transport's name in a Via (`UDP`, `TCP`, `TLS`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Link::Udp(_) => "UDP",
+            Link::Tcp => "TCP",
+            Link::Tls => "TLS",
+        }
     }
 }
 
@@ -49,7 +59,7 @@ impl Locals {
 
     /// Our transport name and address on `link` (any of ours when that link has none).
     pub fn local(&self, link: Link) -> (&'static str, SocketAddr) {
-        let proto = if link == Link::Tcp { "TCP" } else { "UDP" };
+        let proto = link.name();
         let addr = self
             .addrs
             .get(&link)
@@ -96,5 +106,11 @@ mod tests {
         // A second UDP socket without its own address borrows the first's.
         assert_eq!(locals.local(Link::Udp(1)).1.port(), 5060);
         assert!(Link::Tcp.is_reliable() && !Link::Udp(0).is_reliable());
+        locals.set(Link::Tls, "10.0.0.1:5062".parse().unwrap());
+        assert_eq!(
+            locals.contact(Link::Tls, "pbx"),
+            "<sip:pbx@10.0.0.1:5062;transport=tls>"
+        );
+        assert!(Link::Tls.is_reliable());
     }
 }

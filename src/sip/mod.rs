@@ -13,6 +13,7 @@ pub mod location;
 pub mod message;
 pub mod register_client;
 pub mod registrar;
+pub mod tls;
 pub mod transaction;
 pub mod transactions;
 pub mod transport;

@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 pub enum Transport {
     Udp,
     Tcp,
+    Tls,
 }
 
 /// One registered device.

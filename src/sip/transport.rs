@@ -1,9 +1,10 @@
-//! The only socket code of SIP: UDP sockets and TCP connections (accepted, or opened by the
-//! `Router` to a peer such as a trunk's gateway). Every datagram or TCP frame received goes to
+//! The only socket code of SIP: UDP sockets, TCP connections (accepted, or opened by the
+//! `Router` to a peer such as a trunk's gateway) and TLS connections (accepted: phones connect
+//! to the PBX; the handshake within `TLS_HANDSHAKE`, with the certificate `sip::tls` holds). Every datagram or TCP frame received goes to
 //! the `Sink` the server plugs in (which parses it and hands it to the right engine shard); the
 //! `Router` sends `Transmit`s over the right socket or connection.
 //!
-//! TCP streams are framed by Content-Length (`StreamFramer`); a framing error answers 400 when
+//! TCP and TLS streams are framed by Content-Length (`StreamFramer`); a framing error answers 400 when
 //! it can and closes the connection; a CRLF keep-alive is answered with CRLF (RFC 5626). Each
 //! connection's outgoing queue is bounded: a peer that stops reading loses messages (its
 //! transactions time out) rather than growing the server's memory.
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,8 @@ const TCP_IDLE: Duration = Duration::from_secs(15 * 60);
 /// How long opening a connection to a peer may take; its queued messages are dropped after
 /// that (their transactions time out as for a silent peer).
 const TCP_CONNECT: Duration = Duration::from_secs(5);
+/// How long a TLS client may take to finish its handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 /// Messages waiting to be written to one connection.
 const TCP_QUEUE: usize = 1024;
 /// Socket buffer asked for (the kernel caps it at `net.core.rmem_max`): bursts must wait in
@@ -52,7 +55,8 @@ pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 #[derive(Clone)]
 pub struct Router {
     udp: Arc<Vec<Arc<UdpSocket>>>,
-    tcp: Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>,
+    /// The open TCP and TLS connections, by peer.
+    streams: Arc<Mutex<HashMap<Peer, mpsc::Sender<Vec<u8>>>>>,
     sink: Sink,
     cancel: CancellationToken,
 }
@@ -67,14 +71,15 @@ impl Router {
     pub fn new(udp: Vec<Arc<UdpSocket>>, sink: Sink, cancel: CancellationToken) -> Router {
         Router {
             udp: Arc::new(udp),
-            tcp: Arc::default(),
+            streams: Arc::default(),
             sink,
             cancel,
         }
     }
 
     /// Sends `t`. A message for a TCP peer without a connection opens one, whose messages
-    /// feed the sink like an accepted connection's.
+    /// feed the sink like an accepted connection's; one for a TLS peer goes over the
+    /// connection it made, or nowhere (its transaction times out).
     pub async fn send(&self, t: Transmit) {
         match t.to.link {
             // A failed send (unreachable peer) is the transaction's business: its timers fire.
@@ -85,19 +90,25 @@ impl Router {
             }
             Link::Tcp => {
                 let sender = {
-                    let mut map = lock(&self.tcp);
-                    match map.get(&t.to.addr) {
+                    let mut map = lock(&self.streams);
+                    match map.get(&t.to) {
                         Some(sender) => sender.clone(),
                         None => {
                             // Queued until the connection is up; later messages join it.
                             let (tx, rx) = mpsc::channel(TCP_QUEUE);
-                            map.insert(t.to.addr, tx.clone());
+                            map.insert(t.to, tx.clone());
                             tokio::spawn(connect(t.to.addr, (tx.clone(), rx), self.clone()));
                             tx
                         }
                     }
                 };
                 let _ = sender.try_send(t.bytes);
+            }
+            Link::Tls => {
+                let sender = lock(&self.streams).get(&t.to).cloned();
+                if let Some(sender) = sender {
+                    let _ = sender.try_send(t.bytes);
+                }
             }
         }
     }
@@ -137,12 +148,43 @@ pub async fn run_tcp(listener: TcpListener, router: Router) {
         let Ok((stream, addr)) = accepted else {
             continue;
         };
+        let peer = Peer {
+            addr,
+            link: Link::Tcp,
+        };
         tokio::spawn(connection(
             stream,
-            addr,
+            peer,
             mpsc::channel(TCP_QUEUE),
             router.clone(),
         ));
+    }
+}
+
+/// Accepts SIP over TLS on `listener` until the router is cancelled: each connection's
+/// handshake with `acceptor`'s certificate (as it is at that moment), then served like TCP.
+pub async fn run_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, router: Router) {
+    loop {
+        let accepted = tokio::select! {
+            _ = router.cancel.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, addr)) = accepted else {
+            continue;
+        };
+        let (acceptor, router) = (acceptor.clone(), router.clone());
+        tokio::spawn(async move {
+            // A client that never finishes its handshake is dropped.
+            let Ok(Ok(stream)) = tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await
+            else {
+                return;
+            };
+            let peer = Peer {
+                addr,
+                link: Link::Tls,
+            };
+            connection(stream, peer, mpsc::channel(TCP_QUEUE), router).await;
+        });
     }
 }
 
@@ -152,22 +194,30 @@ async fn connect(
     channel: (mpsc::Sender<Vec<u8>>, mpsc::Receiver<Vec<u8>>),
     router: Router,
 ) {
+    let peer = Peer {
+        addr,
+        link: Link::Tcp,
+    };
     match tokio::time::timeout(TCP_CONNECT, TcpStream::connect(addr)).await {
-        Ok(Ok(stream)) => connection(stream, addr, channel, router).await,
+        Ok(Ok(stream)) => connection(stream, peer, channel, router).await,
         _ => {
-            lock(&router.tcp).remove(&addr);
+            lock(&router.streams).remove(&peer);
         }
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    addr: SocketAddr,
+/// Serves one TCP or TLS connection of `from`: frames read go to the sink, what is queued on
+/// `tx` is written, until either side closes, it is idle too long, or the router stops.
+async fn connection<S>(
+    stream: S,
+    from: Peer,
     (tx, mut rx): (mpsc::Sender<Vec<u8>>, mpsc::Receiver<Vec<u8>>),
     router: Router,
-) {
-    let (mut reader, mut writer) = stream.into_split();
-    lock(&router.tcp).insert(addr, tx.clone());
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    lock(&router.streams).insert(from, tx.clone());
     let write = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             if writer.write_all(&bytes).await.is_err() {
@@ -177,10 +227,6 @@ async fn connection(
     });
     let mut framer = StreamFramer::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let from = Peer {
-        addr,
-        link: Link::Tcp,
-    };
     'read: loop {
         let n = tokio::select! {
             _ = router.cancel.cancelled() => break,
@@ -212,7 +258,7 @@ async fn connection(
             }
         }
     }
-    lock(&router.tcp).remove(&addr);
+    lock(&router.streams).remove(&from);
     drop(tx);
     let _ = write.await;
 }

@@ -181,7 +181,7 @@ pub fn stamp_received(request: &mut Request, via: &Via, from: Peer) -> (Via, Pee
     }
     let addr = match from.link {
         Link::Udp(_) => response_address(&stamped, from.addr),
-        Link::Tcp => from.addr,
+        Link::Tcp | Link::Tls => from.addr,
     };
     (
         stamped,

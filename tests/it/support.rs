@@ -94,6 +94,8 @@ pub struct Server {
     pub sip: Option<std::net::SocketAddr>,
     /// The TCP address SIP is served on, when the config has one.
     pub sip_tcp: Option<std::net::SocketAddr>,
+    /// The TLS address SIP is served on, when the config has one.
+    pub sip_tls: Option<std::net::SocketAddr>,
     child: std::process::Child,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -150,6 +152,11 @@ impl Server {
                 .nth(1)
                 .and_then(|a| a.trim().parse().ok())
         });
+        let sip_tls = log.lock().unwrap().iter().find_map(|l| {
+            l.split("SIP on tls ")
+                .nth(1)
+                .and_then(|a| a.trim().parse().ok())
+        });
         let sip_tcp = log.lock().unwrap().iter().find_map(|l| {
             l.split("SIP on tcp ")
                 .nth(1)
@@ -160,6 +167,7 @@ impl Server {
             url,
             sip,
             sip_tcp,
+            sip_tls,
             child,
             log,
         }

@@ -460,20 +460,25 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
             model::Listen {
                 transport: model::Transport::Udp,
                 address: SocketAddr::from(([0, 0, 0, 0], 5060)),
+                tls: None,
             },
             model::Listen {
                 transport: model::Transport::Tcp,
                 address: SocketAddr::from(([0, 0, 0, 0], 5060)),
+                tls: None,
             },
         ],
         Some(list) => list
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
-                let p = path.key("sip").key("listen").index(i).key("address");
-                socket_addr(ctx, &l.address, &p).map(|address| model::Listen {
+                let at = path.key("sip").key("listen").index(i);
+                let address = socket_addr(ctx, &l.address, &at.key("address"));
+                let tls = check_tls(ctx, l, &at);
+                Some(model::Listen {
                     transport: l.transport,
-                    address,
+                    address: address?,
+                    tls: tls?,
                 })
             })
             .collect(),
@@ -587,6 +592,58 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         security: security?,
         limits: limits?,
     })
+}
+
+/// A listener's TLS files: required for `tls` (and checked: readable PEM, the key the
+/// certificate's), refused for the others.
+fn check_tls(ctx: &mut Ctx, l: &raw::Listen, at: &ConfigPath) -> Option<Option<model::TlsFiles>> {
+    match (l.transport, &l.certificate, &l.key) {
+        (model::Transport::Tls, Some(certificate), Some(key)) => {
+            let files = model::TlsFiles {
+                certificate: ctx.resolve_file(certificate, &at.key("certificate")),
+                key: ctx.resolve_file(key, &at.key("key")),
+            };
+            if ctx.options.check_audio {
+                if let Err(e) = crate::config::tls::load(&files.certificate, &files.key) {
+                    let key = match e {
+                        crate::config::tls::TlsError::NoKey { .. } => "key",
+                        crate::config::tls::TlsError::Unreadable { ref path, .. }
+                            if *path == files.key =>
+                        {
+                            "key"
+                        }
+                        _ => "certificate",
+                    };
+                    ctx.error(Code::TlsFiles, &at.key(key), e.to_string()).help = Some(
+                        "give the certificate chain and its private key as PEM files, e.g. \
+                         certbot's fullchain.pem and privkey.pem"
+                            .into(),
+                    );
+                    return None;
+                }
+            }
+            Some(Some(files))
+        }
+        (model::Transport::Tls, _, _) => {
+            ctx.error(
+                Code::TlsTransport,
+                at,
+                "a TLS listener needs `certificate` and `key`",
+            )
+            .help =
+                Some("add `certificate: fullchain.pem` and `key: privkey.pem` (PEM files)".into());
+            None
+        }
+        (_, None, None) => Some(None),
+        (_, _, _) => {
+            ctx.error(
+                Code::TlsTransport,
+                at,
+                "`certificate` and `key` are only for `transport: tls`",
+            );
+            None
+        }
+    }
 }
 
 /// `server.smtp.templates`: the directory resolved, and (when files are checked) each override
@@ -886,7 +943,17 @@ fn check_trunk(ctx: &mut Ctx, t: &raw::Trunk, path: &ConfigPath) -> Option<model
         id: t.id.clone(),
         host: t.host.clone(),
         port: t.port.unwrap_or(5060),
-        transport: t.transport.unwrap_or(model::Transport::Udp),
+        transport: match t.transport {
+            Some(model::Transport::Tls) => {
+                ctx.error(
+                    Code::TlsTransport,
+                    &path.key("transport"),
+                    "trunks are reached over `udp` or `tcp`; TLS is for phones connecting here",
+                );
+                return None;
+            }
+            other => other.unwrap_or(model::Transport::Udp),
+        },
         auth: auth?,
         register: t.register,
         inbound_from,
