@@ -44,6 +44,7 @@ use crate::config::model::Target as Mailbox;
 use crate::media::anchor::{self, Clip, MediaCommand, PortPair, Side};
 use crate::media::dtmf::{Merge, Via};
 use crate::media::endpoint::Limits;
+use crate::media::sdes::{self, Crypto};
 use crate::media::sdp;
 use crate::media::sound::Sound;
 use crate::routing::{Action, Callee, Ended, Entry, Event, Flow, GiveUp, LegId, Refusal};
@@ -161,6 +162,9 @@ pub struct Call {
     refusal_logged: bool,
     /// This call is a callback the PBX makes.
     callback: Option<Calling>,
+    /// The caller offered SRTP: the PBX's key for it (with the tag and suite it chose). The
+    /// caller's side of the relay speaks SRTP; the legs are offered plain RTP.
+    srtp: Option<Crypto>,
 }
 
 impl Call {
@@ -243,6 +247,31 @@ impl Call {
                 }
             },
         };
+        // A caller offering SRTP gets it: its side of the relay is keyed from now on.
+        let srtp = match (
+            relay,
+            std::str::from_utf8(s.request.body())
+                .ok()
+                .and_then(sdes::offered),
+        ) {
+            (Some(pair), Some(theirs)) => {
+                let ours = Crypto {
+                    key: ctx.random.bytes::<{ crate::media::srtp::KEY_LEN }>(),
+                    ..theirs.clone()
+                };
+                ctx.media(MediaCommand::Secure {
+                    relay: pair.id,
+                    side: Side::Caller,
+                    keys: Box::new(anchor::SrtpKeys {
+                        suite: theirs.suite,
+                        remote: theirs.key,
+                        local: ours.key,
+                    }),
+                });
+                Some(ours)
+            }
+            _ => None,
+        };
         let trying = respond(&s.request, StatusCode::TRYING, "Trying", &tag);
         ctx.respond(&s.key, &trying);
         let Some(dialog) = Dialog::as_uas(&s.request, &tag, s.from) else {
@@ -289,6 +318,7 @@ impl Call {
             trunk_slot: false,
             refusal_logged: false,
             callback: None,
+            srtp,
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -419,6 +449,7 @@ impl Call {
                 dialled: callback.dialled,
                 reached: false,
             }),
+            srtp: None,
         };
         call.carry_out(actions, ctx);
         call.journal(ctx);
@@ -719,7 +750,11 @@ impl Call {
         } else {
             self.relay.map(|r| r.callee)
         };
-        let mut body = relayed_body(invite.body(), toward);
+        let mut body = sided(
+            self.srtp.as_ref(),
+            Side::Callee,
+            relayed_body(invite.body(), toward),
+        );
         if let (Some(serving), Ok(text)) = (&self.caller_side.serving, std::str::from_utf8(&body)) {
             body = sdp::only(text, &serving.codec).into_bytes();
         }
@@ -1348,7 +1383,15 @@ impl Call {
         if let Some(ct) = request.headers().get("Content-Type") {
             forward.headers_mut().push("Content-Type", ct);
         }
-        forward.set_body(relayed_body(request.body(), toward_addr));
+        let side = match toward {
+            Toward::Callee => Side::Callee,
+            Toward::Caller => Side::Caller,
+        };
+        forward.set_body(sided(
+            self.srtp.as_ref(),
+            side,
+            relayed_body(request.body(), toward_addr),
+        ));
         let to = dialog.next_hop();
         ctx.send(
             forward,
@@ -1434,7 +1477,15 @@ impl Call {
             if let Some(ct) = response.headers().get("Content-Type") {
                 answer.headers_mut().push("Content-Type", ct);
             }
-            answer.set_body(relayed_body(response.body(), back_to));
+            let origin_side = match toward {
+                Toward::Callee => Side::Caller,
+                Toward::Caller => Side::Callee,
+            };
+            answer.set_body(sided(
+                self.srtp.as_ref(),
+                origin_side,
+                relayed_body(response.body(), back_to),
+            ));
         }
         ctx.respond(origin, &answer);
     }
@@ -1614,13 +1665,14 @@ impl Call {
         };
         let session = u64::from(u32::from_be_bytes(ctx.random.bytes::<4>()));
         let answer = sdp::answer(&codec, relay.caller, session);
+        let answer = sided(self.srtp.as_ref(), Side::Caller, answer.into_bytes());
         ctx.media(MediaCommand::Serve {
             relay: relay.id,
             codec,
         });
         self.caller_side.serving = Some(Serving {
             codec,
-            sdp: answer.into_bytes(),
+            sdp: answer,
             answered: false,
         });
         true
@@ -1864,7 +1916,11 @@ impl Call {
             if let Some(ct) = response.headers().get("Content-Type") {
                 r.headers_mut().push("Content-Type", ct);
             }
-            r.set_body(relayed_body(response.body(), self.relay.map(|p| p.caller)));
+            r.set_body(sided(
+                self.srtp.as_ref(),
+                Side::Caller,
+                relayed_body(response.body(), self.relay.map(|p| p.caller)),
+            ));
         }
         r
     }
@@ -1959,6 +2015,18 @@ fn trunk_target(
         peer: Peer { addr, link },
         trunk: Some(i),
     }]
+}
+
+/// `body` (SDP, or anything else, as it is) as `side` is to get it when the caller speaks SRTP
+/// (`srtp`): SRTP with the PBX's key towards the caller, plain RTP towards the legs.
+fn sided(srtp: Option<&Crypto>, side: Side, body: Vec<u8>) -> Vec<u8> {
+    let (Some(crypto), Ok(text)) = (srtp, std::str::from_utf8(&body)) else {
+        return body;
+    };
+    match side {
+        Side::Caller => sdes::secured(text, crypto).into_bytes(),
+        Side::Callee => sdes::plain(text).into_bytes(),
+    }
 }
 
 /// Where the SDP in `body` wants its audio.

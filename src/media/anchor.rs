@@ -85,6 +85,30 @@ pub enum MediaCommand {
     StopRecording(RelayId),
     /// The caller's side is relayed again (someone answered): their audio reaches each other.
     Bridge(RelayId),
+    /// `side` speaks SRTP (it offered it, RFC 4568): its packets are unprotected with its
+    /// key, what goes to it is protected with ours, from now on.
+    Secure {
+        relay: RelayId,
+        side: Side,
+        keys: Box<SrtpKeys>,
+    },
+}
+
+/// One side's SRTP keys, as the SDP `a=crypto` lines gave them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SrtpKeys {
+    pub suite: super::srtp::Suite,
+    /// The party's master key and salt: what it protects its packets with.
+    pub remote: [u8; super::srtp::KEY_LEN],
+    /// Ours: what the packets to it are protected with.
+    pub local: [u8; super::srtp::KEY_LEN],
+}
+
+impl std::fmt::Debug for SrtpKeys {
+    /// Keys are never written to a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SrtpKeys({:?})", self.suite)
+    }
 }
 
 /// A sound ready to play, compared by identity (the same prompt of the same config).

@@ -90,8 +90,43 @@ struct Active {
     peers: Arc<Peers>,
     counts: Arc<[AtomicU64; 2]>,
     served: Arc<ServedCell>,
+    secure: Arc<SecureCell>,
     /// The caller-facing socket, once started (the pacer sends on it).
     caller: Option<Arc<UdpSocket>>,
+}
+
+/// The SRTP of both sides (each `None` while it speaks plain RTP): the flag keeps the relay
+/// task off the lock while neither does.
+#[derive(Default)]
+struct SecureCell {
+    on: AtomicBool,
+    sides: Mutex<[Option<Srtp>; 2]>,
+}
+
+/// One side's SRTP: what comes from it, and what goes to it.
+struct Srtp {
+    inbound: crate::media::srtp::Context,
+    outbound: crate::media::srtp::Context,
+}
+
+impl SecureCell {
+    /// `packet` from `from` as plain RTP; `None` when that side's SRTP refuses it.
+    fn open(&self, from: Side, packet: &[u8]) -> Option<Vec<u8>> {
+        let mut plain = packet.to_vec();
+        if let Some(s) = lock(&self.sides)[from as usize].as_mut() {
+            s.inbound.unprotect(&mut plain).ok()?;
+        }
+        Some(plain)
+    }
+
+    /// `packet` protected for `to`, when that side speaks SRTP.
+    fn seal(&self, to: Side, packet: &[u8]) -> Option<Vec<u8>> {
+        let mut sides = lock(&self.sides);
+        let s = sides[to as usize].as_mut()?;
+        let mut sealed = packet.to_vec();
+        s.outbound.protect(&mut sealed);
+        Some(sealed)
+    }
 }
 
 /// A caller side the PBX serves: the flag keeps the relay task off the lock while it relays.
@@ -203,6 +238,7 @@ struct Paced {
     cell: Arc<ServedCell>,
     socket: Arc<UdpSocket>,
     peers: Arc<Peers>,
+    secure: Arc<SecureCell>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -278,7 +314,15 @@ impl Relays {
                 }
                 let to = paced.peers.get()[Side::Caller as usize].addr;
                 if let Some(to) = to {
-                    let _ = paced.socket.try_send_to(&packet, to);
+                    let sealed = paced
+                        .secure
+                        .on
+                        .load(Ordering::Acquire)
+                        .then(|| paced.secure.seal(Side::Caller, &packet))
+                        .flatten();
+                    let _ = paced
+                        .socket
+                        .try_send_to(sealed.as_deref().unwrap_or(&packet), to);
                 }
             }
         }
@@ -383,7 +427,7 @@ impl Relays {
         match command {
             MediaCommand::Start(id) => {
                 // The sockets are taken out under the lock; the task is spawned outside it.
-                let (a, b, peers, counts, served) = {
+                let (a, b, peers, counts, served, secure) = {
                     let mut active = lock(&self.active);
                     let Some(relay) = active.get_mut(&id) else {
                         return Vec::new();
@@ -395,6 +439,7 @@ impl Relays {
                             relay.peers.clone(),
                             relay.counts.clone(),
                             relay.served.clone(),
+                            relay.secure.clone(),
                         ),
                         // A second Start: nothing to do.
                         started => {
@@ -412,7 +457,7 @@ impl Relays {
                     return Vec::new();
                 };
                 let a = Arc::new(a);
-                let task = tokio::spawn(relay_task(a.clone(), b, peers, counts, served));
+                let task = tokio::spawn(relay_task(a.clone(), b, peers, counts, served, secure));
                 match lock(&self.active).get_mut(&id) {
                     Some(relay) => {
                         relay.stage = Stage::Relaying(task);
@@ -478,6 +523,7 @@ impl Relays {
                             cell: a.served.clone(),
                             socket: a.caller.clone()?,
                             peers: a.peers.clone(),
+                            secure: a.secure.clone(),
                         },
                     ))
                 }) else {
@@ -531,6 +577,17 @@ impl Relays {
                 out
             }
             MediaCommand::Bridge(relay) => self.unserve(relay, false),
+            MediaCommand::Secure { relay, side, keys } => {
+                use crate::media::srtp::Context;
+                if let Some(active) = lock(&self.active).get(&relay) {
+                    lock(&active.secure.sides)[side as usize] = Some(Srtp {
+                        inbound: Context::new(keys.suite, &keys.remote),
+                        outbound: Context::new(keys.suite, &keys.local),
+                    });
+                    active.secure.on.store(true, Ordering::Release);
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -597,6 +654,7 @@ impl Ports for Relays {
                 peers: Arc::default(),
                 counts: Arc::default(),
                 served: Arc::default(),
+                secure: Arc::default(),
                 caller: None,
             },
         );
@@ -618,6 +676,7 @@ async fn relay_task(
     peers: Arc<Peers>,
     counts: Arc<[AtomicU64; 2]>,
     served: Arc<ServedCell>,
+    secure: Arc<SecureCell>,
 ) {
     let mut events = Vec::new();
     let mut relay = Relay {
@@ -648,6 +707,17 @@ async fn relay_task(
                         let Some(to) = relay.accept(from, src) else {
                             continue;
                         };
+                        // A side speaking SRTP: its packets opened here, sealed for the other.
+                        let secured = secure.on.load(Ordering::Acquire);
+                        let opened = if secured {
+                            match secure.open(from, packet) {
+                                Some(plain) => Some(plain),
+                                None => continue,
+                            }
+                        } else {
+                            None
+                        };
+                        let packet = opened.as_deref().unwrap_or(packet);
                         if served.on.load(Ordering::Acquire) {
                             if from == Side::Caller {
                                 if let Some(s) = lock(&served.state).as_mut() {
@@ -658,7 +728,17 @@ async fn relay_task(
                             continue;
                         }
                         if let Some(to) = to {
-                            if other.try_send_to(packet, to).is_ok() {
+                            let toward = match from {
+                                Side::Caller => Side::Callee,
+                                Side::Callee => Side::Caller,
+                            };
+                            let sealed = if secured {
+                                secure.seal(toward, packet)
+                            } else {
+                                None
+                            };
+                            let bytes = sealed.as_deref().unwrap_or(packet);
+                            if other.try_send_to(bytes, to).is_ok() {
                                 counts[from as usize].fetch_add(1, Ordering::Relaxed);
                             }
                         }
@@ -792,6 +872,69 @@ mod tests {
             }]
         );
         assert_eq!(relays.active(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_side_speaking_srtp_is_opened_and_sealed_and_forgeries_are_dropped() {
+        use crate::media::srtp::{Context, Suite};
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let relays = Relays::new(lo, lo, 49000, 49999);
+        relays.fill();
+        let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let pair = started(&relays);
+        let (theirs, ours) = ([1u8; 30], [2u8; 30]);
+        let suite = Suite::AesCm128HmacSha1_80;
+        relays.command(
+            MediaCommand::Secure {
+                relay: pair.id,
+                side: Side::Caller,
+                keys: Box::new(crate::media::anchor::SrtpKeys {
+                    suite,
+                    remote: theirs,
+                    local: ours,
+                }),
+            },
+            &events(),
+        );
+        relays.command(
+            MediaCommand::Expect {
+                relay: pair.id,
+                side: Side::Callee,
+                addr: callee.local_addr().unwrap(),
+            },
+            &events(),
+        );
+        // The caller (SRTP) and the PBX, each with the other's key.
+        let (mut caller_out, mut caller_in) =
+            (Context::new(suite, &theirs), Context::new(suite, &ours));
+        for seq in 0..5u16 {
+            let plain = |seq: u16, fill: u8| {
+                let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+                p[2..4].copy_from_slice(&seq.to_be_bytes());
+                p.extend_from_slice(&[fill; 20]);
+                p
+            };
+            let mut sealed = plain(seq, 7);
+            caller_out.protect(&mut sealed);
+            caller.send_to(&sealed, pair.caller).await.unwrap();
+            assert_eq!(
+                recv(&callee).await.0,
+                plain(seq, 7),
+                "opened for the callee"
+            );
+            callee.send_to(&plain(seq, 8), pair.callee).await.unwrap();
+            let (mut got, _) = recv(&caller).await;
+            assert_ne!(got, plain(seq, 8), "sealed for the caller");
+            caller_in.unprotect(&mut got).unwrap();
+            assert_eq!(got, plain(seq, 8));
+        }
+        // A packet not sealed with the caller's key goes nowhere.
+        let mut forged = vec![0x80, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 9];
+        forged.extend_from_slice(&[0; 30]);
+        caller.send_to(&forged, pair.caller).await.unwrap();
+        assert!(silent(&callee).await);
+        relays.command(MediaCommand::Close(pair.id), &events());
     }
 
     #[tokio::test]

@@ -13,24 +13,16 @@ use std::time::Duration;
 /// A baresip configuration directory for `login` (auto-answering when `answer`), talking to
 /// the PBX at `pbx` over `transport` (`udp` or `tcp`). baresip listens on 127.0.0.1 port 0:
 /// the ports are the kernel's choice, and it registers from them.
+/// Over TLS it trusts the CA certificate `ca`; with `srtp` it insists on SRTP (`RTP/SAVP` with
+/// an SDES key, baresip's `srtp-mand`).
 fn phone(
     dir: &Path,
     login: &str,
     password: &str,
     (pbx, transport): (std::net::SocketAddr, &str),
     answer: bool,
-) -> std::path::PathBuf {
-    phone_trusting(dir, login, password, (pbx, transport), answer, None)
-}
-
-/// `phone`, trusting the CA certificate `ca` for TLS.
-fn phone_trusting(
-    dir: &Path,
-    login: &str,
-    password: &str,
-    (pbx, transport): (std::net::SocketAddr, &str),
-    answer: bool,
     ca: Option<&Path>,
+    srtp: bool,
 ) -> std::path::PathBuf {
     let home = dir.join(login);
     std::fs::create_dir_all(&home).unwrap();
@@ -39,10 +31,15 @@ fn phone_trusting(
     let wav = home.join("prompt.wav");
     std::fs::copy(root().join("assets/prompts/examples/welcome.wav"), &wav).unwrap();
     let ca = ca.map_or(String::new(), |c| format!("sip_cafile {}\n", c.display()));
+    let (srtp_module, mediaenc) = if srtp {
+        ("module srtp.so\n", ";mediaenc=srtp-mand")
+    } else {
+        ("", "")
+    };
     std::fs::write(
         home.join("config"),
         format!(
-            "sip_listen 127.0.0.1:0\n{ca}rtp_ports 21000-21999\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\n",
+            "sip_listen 127.0.0.1:0\n{ca}rtp_ports 21000-21999\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\naudio_srate 8000\naudio_channels 1\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n{srtp_module}module_app account.so\nmodule_app menu.so\n",
             wav.display(),
             home.join("heard.wav").display(),
             home.join("alert.wav").display()
@@ -52,7 +49,7 @@ fn phone_trusting(
     let mode = if answer { ";answermode=auto" } else { "" };
     std::fs::write(
         home.join("accounts"),
-        format!("<sip:{login}@acme.example;transport={transport}>;auth_pass={password};outbound=\"sip:{pbx};transport={transport}\";regint=300{mode}\n"),
+        format!("<sip:{login}@acme.example;transport={transport}>;auth_pass={password};outbound=\"sip:{pbx};transport={transport}\";regint=300{mode}{mediaenc}\n"),
     )
     .unwrap();
     home
@@ -60,17 +57,22 @@ fn phone_trusting(
 
 #[test]
 fn two_softphones_talk_through_the_relay() {
-    talk("udp");
+    talk("udp", false);
 }
 
 #[test]
 fn a_softphone_on_tcp_takes_a_call() {
-    talk("tcp");
+    talk("tcp", false);
 }
 
 #[test]
 fn a_softphone_on_tls_takes_a_call() {
-    talk("tls");
+    talk("tls", false);
+}
+
+#[test]
+fn a_softphone_on_tls_with_srtp_calls_one_on_plain_rtp() {
+    talk("udp", true);
 }
 
 const CONFIG: &str = "version: 1\nserver:\n  http: { listen: \"127.0.0.1:0\" }\n  sip:\n    listen: [{ transport: udp, address: \"127.0.0.1:0\" }, { transport: tcp, address: \"127.0.0.1:0\" }, { transport: tls, address: \"127.0.0.1:0\", certificate: cert.pem, key: key.pem }]\n    digest_algorithms: [md5]\n  rtp: { port_min: 23000, port_max: 23999 }\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 5\n    staff:\n      - { name: Ivan, login: ivan, extension: \"201\", password: \"ivan-secret-2024\" }\n      - { name: Maria, login: maria, extension: \"202\", password: \"maria-secret-2024\" }\n";
@@ -145,8 +147,9 @@ fn a_renewed_certificate_is_presented_after_sighup() {
     assert_eq!(presented(&server), "CN = renewed.pbx.test");
 }
 
-/// ivan (UDP) calls maria (on `transport`), who answers; audio must flow both ways.
-fn talk(transport: &str) {
+/// ivan (UDP; or TLS with SRTP when `secure`) calls maria (on `transport`), who answers; audio
+/// must flow both ways.
+fn talk(transport: &str, secure: bool) {
     let server = server("pbx.test");
     let to_callee = match transport {
         "tcp" => (server.sip_tcp.unwrap(), "tcp"),
@@ -155,20 +158,28 @@ fn talk(transport: &str) {
     };
     let dir = tempfile::tempdir().unwrap();
     let ca = server.dir.path().join("cert.pem");
-    let maria = phone_trusting(
+    let maria = phone(
         dir.path(),
         "maria",
         "maria-secret-2024",
         to_callee,
         true,
         (transport == "tls").then_some(ca.as_path()),
+        false,
     );
+    let to_caller = if secure {
+        (server.sip_tls.unwrap(), "tls")
+    } else {
+        (server.sip.unwrap(), "udp")
+    };
     let ivan = phone(
         dir.path(),
         "ivan",
         "ivan-secret-2024",
-        (server.sip.unwrap(), "udp"),
+        to_caller,
         false,
+        secure.then_some(ca.as_path()),
+        secure,
     );
     let callee_log = dir.path().join("maria.log");
     let mut callee = Command::new("baresip")
@@ -204,6 +215,14 @@ fn talk(transport: &str) {
         caller_out.contains("Call established"),
         "the call did not connect:\n{caller_out}"
     );
+    if secure {
+        // The PBX answered RTP/SAVP with its key, and the packets the caller sealed were opened
+        // by the relay (counted below only when their tags matched).
+        assert!(
+            caller_out.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+            "{caller_out}"
+        );
+    }
     let record = server
         .history("acme", 1)
         .first()

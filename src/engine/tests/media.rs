@@ -226,3 +226,55 @@ fn a_caller_in_a_menu_that_sends_a_re_invite_gets_the_pbx_s_answer_again() {
     assert_eq!(body(&answers[0]), body(&first));
     assert!(w.calls() == 1, "the call goes on");
 }
+
+#[test]
+fn a_caller_offering_srtp_gets_srtp_with_the_pbx_key_and_the_callee_plain_rtp() {
+    let mut w = World::new(&config(""));
+    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
+    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
+    w.phone_mut(boris).srtp = true;
+    w.dial(boris, "210", Some(2.0), None);
+    w.run(3.0);
+    let invite = w
+        .texts_to(anna)
+        .into_iter()
+        .find(|t| t.starts_with("INVITE "))
+        .expect("anna rings");
+    assert!(
+        invite.contains("RTP/AVP 0 101") && !invite.contains("a=crypto"),
+        "{invite}"
+    );
+    let ok = w
+        .texts_to(boris)
+        .into_iter()
+        .find(|t| t.starts_with("SIP/2.0 200") && t.contains(" INVITE\r\n"))
+        .expect("boris is answered");
+    assert!(ok.contains("RTP/SAVP 0 101"), "{ok}");
+    let line = ok
+        .lines()
+        .find(|l| l.starts_with("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
+        .unwrap_or_else(|| panic!("the PBX's key for boris: {ok}"));
+    assert!(
+        !line.contains("WnD7c1ksDGs"),
+        "the PBX's own key, not boris's"
+    );
+    let keys = w
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::Secure {
+                side: crate::media::anchor::Side::Caller,
+                keys,
+                ..
+            } => Some(keys.clone()),
+            _ => None,
+        })
+        .expect("the caller's side of the relay speaks SRTP");
+    assert_eq!(
+        keys.remote[..3],
+        [0x5a, 0x70, 0xfb],
+        "boris's key, from his offer"
+    );
+    assert_ne!(keys.local, keys.remote);
+    assert_eq!(w.record().outcome, CallOutcome::Answered);
+}

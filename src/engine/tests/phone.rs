@@ -111,6 +111,8 @@ pub struct Phone {
     domain: String,
     /// Challenge incoming INVITEs once and expect these credentials (a trunk's gateway).
     pub challenge_invites: Option<(String, String)>,
+    /// Offer (and answer) SRTP with an SDES key.
+    pub srtp: bool,
     /// Answer REGISTERs: challenge, then grant this many seconds (a provider's registrar).
     pub registrar: Option<u32>,
     tx: Transactions<Role>,
@@ -140,6 +142,7 @@ impl Phone {
             login: None,
             domain: domain.to_string(),
             challenge_invites: None,
+            srtp: false,
             registrar: None,
             tx: Transactions::new(TimerConfig::default()),
             answers: VecDeque::new(),
@@ -189,8 +192,16 @@ impl Phone {
     }
 
     fn sdp(&self) -> String {
+        let (profile, crypto) = if self.srtp {
+            (
+                "RTP/SAVP",
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ\r\n",
+            )
+        } else {
+            ("RTP/AVP", "")
+        };
         format!(
-            "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+            "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} {profile} 0 101\r\na=rtpmap:101 telephone-event/8000\r\n{crypto}",
             ip = self.addr.ip(),
             port = self.addr.port() + 1000
         )
