@@ -120,6 +120,9 @@ pub struct Smtp {
     pub from: String,
     pub username: Option<String>,
     pub password: Option<SecretRef>,
+    /// The PEM file of the certificates trusted for TLS (only these), resolved against the
+    /// config file's directory; `None`: the built-in public roots.
+    pub ca_file: Option<PathBuf>,
     /// The directory of template overrides, resolved against the config file's directory.
     pub templates: Option<PathBuf>,
 }

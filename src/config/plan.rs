@@ -501,6 +501,11 @@ fn server_view(s: &Server, base: &Path) -> View {
         put_field(&mut v, "smtp.password", m.password.as_ref().map(secret));
         put_opt(
             &mut v,
+            "smtp.ca_file",
+            m.ca_file.as_ref().map(|f| relative(f, base)),
+        );
+        put_opt(
+            &mut v,
             "smtp.templates",
             m.templates.as_ref().map(|t| relative(t, base)),
         );

@@ -11,17 +11,27 @@
 //! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id
 //! (`<pbx-outbox-<id>@<from's domain>>`), so such a duplicate is recognisable.
 //!
-//! Without `server.smtp` letters wait in the outbox (logged once) until a config has it.
+//! TLS (rustls): `security: starttls` requires the server's STARTTLS (one that does not offer
+//! it gets nothing, rather than a letter in clear), `tls` speaks TLS from the first byte; the
+//! certificate must chain to `server.smtp.ca_file`'s certificates when it is given, to the
+//! public roots otherwise, and name the host (`mail::tls`). A TLS failure is a temporary
+//! failure like a lost connection: retried, with the error in the entry's `last_error`.
+//!
+//! Without `server.smtp` letters wait in the outbox (logged once) until a config has it; SMTP
+//! settings that cannot be used (an unreadable `ca_file` or password) are logged once while
+//! they last, and the letters wait too.
 
 use super::applier::{now_ms, Applier};
 use crate::config::model::{Smtp, SmtpSecurity};
 use crate::mail::payload::{self, MissedCallLetter, VoicemailLetter, WelcomeLetter};
 use crate::mail::render::{Rendered, Templates};
 use crate::mail::retry::{next_attempt, Failure};
+use crate::mail::tls::{self, TrustedCa};
 use crate::store::{Outbox, OutboxEntry};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +56,8 @@ pub fn spawn(
 
 async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken) {
     let mut told_no_smtp = false;
+    // The last reason the SMTP settings could not be used, logged once while it lasts.
+    let mut told_error: Option<String> = None;
     loop {
         let running = applier.running();
         let smtp = running.as_ref().and_then(|r| r.config.server.smtp.clone());
@@ -77,6 +89,7 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
                 told_no_smtp = false;
                 match Sender::new(smtp) {
                     Ok(sender) => {
+                        told_error = None;
                         for entry in due {
                             if cancel.is_cancelled() {
                                 return;
@@ -85,7 +98,12 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
                         }
                         continue;
                     }
-                    Err(e) => log(&format!("letters wait: {e}")),
+                    Err(e) => {
+                        if told_error.as_ref() != Some(&e) {
+                            log(&format!("letters wait: {e}"));
+                            told_error = Some(e);
+                        }
+                    }
                 }
             }
             _ => {}
@@ -109,16 +127,25 @@ impl Sender {
             .from
             .parse()
             .map_err(|e| format!("server.smtp.from {:?}: {e}", smtp.from))?;
+        // Never in clear when TLS is asked for: STARTTLS is required (a server that does not
+        // offer it is an error), and the certificate is checked against `ca_file` (only) or the
+        // public roots, and against the host.
+        let tls = || {
+            let ca = smtp
+                .ca_file
+                .as_deref()
+                .map(|file| {
+                    TrustedCa::read(file)
+                        .map_err(|e| format!("server.smtp.ca_file {}: {e}", file.display()))
+                })
+                .transpose()?;
+            tls::parameters(&smtp.host, ca.as_ref()).map_err(|e| format!("server.smtp: {e}"))
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str());
         let builder = match smtp.security {
-            SmtpSecurity::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
-            }
-            SmtpSecurity::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                    .map_err(|e| format!("server.smtp: {e}"))?
-            }
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                .map_err(|e| format!("server.smtp: {e}"))?,
+            SmtpSecurity::None => builder,
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
         };
         let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
         if let Some(user) = &smtp.username {

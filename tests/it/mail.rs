@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The Python with aiosmtpd (Debian's `python3-aiosmtpd` installs into the system Python).
-fn python() -> String {
+pub(crate) fn python() -> String {
     for candidate in ["/usr/bin/python3", "python3"] {
         let ok = Command::new(candidate)
             .args(["-c", "import aiosmtpd"])
@@ -39,32 +39,31 @@ fn python() -> String {
 }
 
 /// An SMTP server writing what it accepts into a directory.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Sink {
     /// Starts one that answers the first `fail` letters with 451.
-    fn start(fail: u32) -> Sink {
-        Sink::start_with(fail, None)
+    pub(crate) fn start(fail: u32) -> Sink {
+        Sink::spawn(&["--fail".as_ref(), fail.to_string().as_ref()])
     }
 
     /// Starts one that answers every recipient with 451 until the file `gate` exists.
     fn start_gated(gate: &Path) -> Sink {
-        Sink::start_with(0, Some(gate))
+        Sink::spawn(&["--gate".as_ref(), gate.as_os_str()])
     }
 
-    fn start_with(fail: u32, gate: Option<&Path>) -> Sink {
+    /// Starts `smtp_sink.py DIR ARGS...` (see its usage).
+    pub(crate) fn spawn(args: &[&std::ffi::OsStr]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_sink.py");
-        let mut command = Command::new(python());
-        command.arg(script).arg(dir.path()).arg(fail.to_string());
-        if let Some(gate) = gate {
-            command.arg(gate);
-        }
-        let mut child = command
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(dir.path())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -81,15 +80,25 @@ impl Sink {
         Sink { child, port, dir }
     }
 
-    /// The letters received so far, in order.
-    fn letters(&self) -> Vec<PathBuf> {
+    /// The files of the sink's directory ending in `.extension`, in order.
+    fn files(&self, extension: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
             .collect();
         files.sort();
         files
+    }
+
+    /// The letters received so far, in order.
+    pub(crate) fn letters(&self) -> Vec<PathBuf> {
+        self.files("eml")
+    }
+
+    /// How `letter` came: the TLS version (`TLSv1.3`), or `clear`.
+    pub(crate) fn via(letter: &Path) -> String {
+        std::fs::read_to_string(letter.with_extension("via")).unwrap()
     }
 
     /// The config's `server.smtp` towards this sink.
@@ -117,7 +126,7 @@ fn config(sink: &Sink) -> String {
 }
 
 /// Anna's password, from the log line that shows new credentials.
-fn password(server: &Server) -> String {
+pub(crate) fn password(server: &Server) -> String {
     server.wait_for_log("new credentials: acme/anna");
     let log = server.log();
     log.lines()
@@ -130,7 +139,7 @@ fn password(server: &Server) -> String {
         .expect("the log shows Anna's password")
 }
 
-fn outbox(server: &Server) -> Vec<serde_json::Value> {
+pub(crate) fn outbox(server: &Server) -> Vec<serde_json::Value> {
     let mut response = ureq::get(&format!("{}/api/v1/outbox", server.url))
         .header("Authorization", &format!("Bearer {TOKEN}"))
         .call()
@@ -159,7 +168,7 @@ fn reset_with_notify(server: &Server) -> std::process::Output {
 
 /// Waits until no letter is pending: the sender sends only pending letters, so from then on
 /// nothing more can arrive — what the sink holds is everything that will.
-fn settled(server: &Server) {
+pub(crate) fn settled(server: &Server) {
     wait_until_or(
         "no letter pending",
         Duration::from_secs(30),
