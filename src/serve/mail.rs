@@ -11,6 +11,9 @@
 //! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id
 //! (`<pbx-outbox-<id>@<from's domain>>`), so such a duplicate is recognisable.
 //!
+//! Letters sent or given up stay in the outbox for `server.smtp.keep_sent` (30 days by
+//! default; the admin API shows them meanwhile) and are then removed, at start and hourly.
+//!
 //! TLS (rustls): `security: starttls` requires the server's STARTTLS (one that does not offer
 //! it gets nothing, rather than a letter in clear), `tls` speaks TLS from the first byte; the
 //! certificate must chain to `server.smtp.ca_file`'s certificates when it is given, to the
@@ -22,7 +25,7 @@
 //! they last, and the letters wait too.
 
 use super::applier::{now_ms, Applier};
-use crate::config::model::{Smtp, SmtpSecurity};
+use crate::config::model::{Smtp, SmtpSecurity, DEFAULT_KEEP_SENT};
 use crate::mail::payload::{self, MissedCallLetter, VoicemailLetter, WelcomeLetter};
 use crate::mail::render::{Rendered, Templates};
 use crate::mail::retry::{next_attempt, Failure};
@@ -44,6 +47,8 @@ const POLL: Duration = Duration::from_millis(500);
 const BATCH: usize = 16;
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often done letters past `server.smtp.keep_sent` are removed (and once at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Starts the sender; it stops when `cancel` is cancelled (between letters).
 pub fn spawn(
@@ -58,9 +63,15 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
     let mut told_no_smtp = false;
     // The last reason the SMTP settings could not be used, logged once while it lasts.
     let mut told_error: Option<String> = None;
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         let running = applier.running();
         let smtp = running.as_ref().and_then(|r| r.config.server.smtp.clone());
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            let keep = smtp.as_ref().map_or(DEFAULT_KEEP_SENT, |m| m.keep_sent);
+            prune(&applier, keep).await;
+        }
         let templates = running.map_or_else(
             || Arc::new(Templates::load(None).expect("the shipped templates compile")),
             |r| r.templates.clone(),
@@ -266,6 +277,21 @@ async fn build(
     }
 }
 
+/// Removes the letters sent or given up more than `keep` ago.
+async fn prune(applier: &Arc<Applier>, keep: Duration) {
+    let applier = applier.clone();
+    let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
+    match tokio::task::spawn_blocking(move || applier.store().prune(now_ms(), keep_ms)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => log(&format!(
+            "{n} letter(s) sent or given up over {} ago removed from the outbox",
+            crate::config::clock::format_duration(keep)
+        )),
+        Ok(Err(e)) => log(&format!("cannot prune the outbox: {e}")),
+        Err(e) => log(&format!("cannot prune the outbox: {e}")),
+    }
+}
+
 /// Sends `entry` and records what happened.
 async fn deliver(
     applier: &Arc<Applier>,
@@ -296,7 +322,7 @@ async fn deliver(
             Err((failure, reason)) => {
                 let now = now_ms();
                 let retry = next_attempt(failure, attempts, now);
-                store.failed(id, &reason, retry).map(|()| match retry {
+                store.failed(id, &reason, retry, now).map(|()| match retry {
                     Some(at) => format!(
                         "{kind} {id} to {to} not sent ({reason}); trying again in {} s",
                         at.saturating_sub(now) / 1000

@@ -550,7 +550,14 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                 .ca_file
                 .as_deref()
                 .map(|file| check_ca_file(ctx, file, security, &p.key("ca_file")));
-            password.map(|password| {
+            let keep_sent = ctx.duration(
+                m.keep_sent.as_ref(),
+                model::DEFAULT_KEEP_SENT.as_secs(),
+                ranges::KEEP_SENT,
+                &p,
+                "keep_sent",
+            );
+            password.zip(keep_sent).map(|(password, keep_sent)| {
                 Some(model::Smtp {
                     host: m.host.clone(),
                     port,
@@ -559,6 +566,7 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                     username: m.username.clone(),
                     password,
                     ca_file,
+                    keep_sent,
                     templates,
                 })
             })
