@@ -8,8 +8,9 @@
 //! Once: an entry is marked sent right after the SMTP server accepted it (its 250 answer to
 //! the data), and a restart only takes pending entries, so a letter is not sent twice — but
 //! a kill between that 250 and the mark leaves it pending, and it goes out once more after the
-//! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id
-//! (`<pbx-outbox-<id>@<from's domain>>`), so such a duplicate is recognisable.
+//! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id and
+//! the store's tag (`<pbx-outbox-<id>.<tag>@<from's domain>>`), the same at every attempt, so
+//! such a duplicate is recognisable.
 //!
 //! Letters sent or given up stay in the outbox for `server.smtp.keep_sent` (30 days by
 //! default; the admin API shows them meanwhile) and are then removed, at start and hourly.
@@ -60,6 +61,19 @@ pub fn spawn(
 }
 
 async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken) {
+    // The store's tag, part of every Message-ID; nothing is sent without it.
+    let tag = loop {
+        let store = applier.clone();
+        match tokio::task::spawn_blocking(move || store.store().outbox_tag()).await {
+            Ok(Ok(tag)) => break tag,
+            Ok(Err(e)) => log(&format!("letters wait: no outbox tag: {e}")),
+            Err(e) => log(&format!("letters wait: no outbox tag: {e}")),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(POLL * 10) => {}
+        }
+    };
     let mut told_no_smtp = false;
     // The last reason the SMTP settings could not be used, logged once while it lasts.
     let mut told_error: Option<String> = None;
@@ -98,7 +112,7 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
             }
             (Some(smtp), false) => {
                 told_no_smtp = false;
-                match Sender::new(smtp) {
+                match Sender::new(smtp, &tag) {
                     Ok(sender) => {
                         told_error = None;
                         for entry in due {
@@ -130,10 +144,12 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
 struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The store's `Outbox::outbox_tag`.
+    tag: String,
 }
 
 impl Sender {
-    fn new(smtp: &Smtp) -> Result<Sender, String> {
+    fn new(smtp: &Smtp, tag: &str) -> Result<Sender, String> {
         let from: Mailbox = smtp
             .from
             .parse()
@@ -170,8 +186,18 @@ impl Sender {
         Ok(Sender {
             transport: builder.build(),
             from,
+            tag: tag.to_owned(),
         })
     }
+}
+
+/// The `Message-ID` of outbox entry `id`: the same at every attempt — a letter sent again
+/// after a kill between the SMTP server's acceptance and the mark carries the one it carried
+/// the first time, so the receiving side can drop the duplicate — and unique across servers
+/// sending from one domain (the store's `tag`). Stable as long as `server.smtp.from` keeps its
+/// domain.
+fn message_id(id: u64, tag: &str, from: &Mailbox) -> String {
+    format!("<pbx-outbox-{id}.{tag}@{}>", from.email.domain())
 }
 
 /// A letter ready to go, and the payload to keep once it went (`None`: keep it as it is).
@@ -191,11 +217,10 @@ async fn build(
         .ok_or("the entry names no recipient")?
         .parse()
         .map_err(|e| format!("the recipient: {e}"))?;
-    let domain = sender.from.email.domain().to_owned();
     let head = Message::builder()
         .from(sender.from.clone())
         .to(to)
-        .message_id(Some(format!("<pbx-outbox-{}@{domain}>", entry.id)));
+        .message_id(Some(message_id(entry.id, &sender.tag, &sender.from)));
     let alternative =
         |r: &Rendered| MultiPart::alternative_plain_html(r.text.clone(), r.html.clone());
     match entry.kind.as_str() {
@@ -344,4 +369,19 @@ async fn deliver(
 
 fn log(message: &str) {
     eprintln!("pbx serve: mail: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_id_is_made_of_the_entry_the_store_and_the_senders_domain() {
+        let from: Mailbox = "PBX <pbx@example.com>".parse().unwrap();
+        let id = message_id(42, "0123456789abcdef", &from);
+        assert_eq!(id, "<pbx-outbox-42.0123456789abcdef@example.com>");
+        assert_eq!(message_id(42, "0123456789abcdef", &from), id);
+        assert_ne!(message_id(43, "0123456789abcdef", &from), id);
+        assert_ne!(message_id(42, "fedcba9876543210", &from), id);
+    }
 }

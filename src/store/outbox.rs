@@ -8,6 +8,10 @@
 //! | tree     | key                  | value                  |
 //! |----------|----------------------|------------------------|
 //! | `outbox` | `id` (8 bytes, BE)   | JSON [`OutboxEntry`]   |
+//! | `meta`   | `outbox-tag`         | 16 hex digits (UTF-8)  |
+//!
+//! Ids grow and are never reused within a store; `outbox-tag`, drawn once per store, tells
+//! one store's ids from another's (the letters' `Message-ID`s are made of both).
 
 use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -72,6 +76,9 @@ pub trait Outbox {
     ) -> Result<(), StoreError>;
     /// The newest `limit` entries, whatever their state.
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// This store's tag: 16 hex digits drawn (OS randomness) the first time it is asked for,
+    /// then kept (flushed) — the same for the life of the store, different between stores.
+    fn outbox_tag(&self) -> Result<String, StoreError>;
     /// Removes the entries done (sent or given up) at least `keep_ms` before `now_ms`, and
     /// flushes; how many it removed. Pending entries always stay. A given-up entry that does
     /// not say when is stamped `now_ms` instead (so it stays `keep_ms` from now).
@@ -183,6 +190,37 @@ impl Outbox for Store {
                 },
             };
         })
+    }
+
+    fn outbox_tag(&self) -> Result<String, StoreError> {
+        const KEY: &[u8] = b"outbox-tag";
+        let read = |v: &[u8]| {
+            String::from_utf8(v.to_vec()).map_err(|_| StoreError::Corrupt {
+                what: "meta outbox-tag".into(),
+                detail: "not UTF-8".into(),
+            })
+        };
+        if let Some(v) = self.meta.get(KEY).map_err(storage("read outbox tag"))? {
+            return read(&v);
+        }
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Storage {
+            op: "draw outbox tag",
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Whoever writes first wins; the loser takes the winner's.
+        match self
+            .meta
+            .compare_and_swap(KEY, None as Option<&[u8]>, Some(tag.as_bytes()))
+            .map_err(storage("write outbox tag"))?
+        {
+            Ok(()) => {
+                self.meta.flush().map_err(storage("flush outbox tag"))?;
+                Ok(tag)
+            }
+            Err(e) => read(e.current.as_deref().unwrap_or_default()),
+        }
     }
 
     fn prune(&self, now_ms: u64, keep_ms: u64) -> Result<usize, StoreError> {
@@ -361,5 +399,20 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(ids(&store), vec![pending]);
+    }
+
+    #[test]
+    fn the_outbox_tag_is_drawn_once_and_kept() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let tag = {
+            let store = Store::open(a.path()).unwrap();
+            let tag = store.outbox_tag().unwrap();
+            assert_eq!(tag.len(), 16);
+            assert!(tag.bytes().all(|c| c.is_ascii_hexdigit()));
+            assert_eq!(store.outbox_tag().unwrap(), tag);
+            tag
+        };
+        assert_eq!(Store::open(a.path()).unwrap().outbox_tag().unwrap(), tag);
+        assert_ne!(Store::open(b.path()).unwrap().outbox_tag().unwrap(), tag);
     }
 }
