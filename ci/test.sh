@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use: SIPp (Debian's sip-tester) drives the SIP tests, baresip is
 # the real softphone of the audio and TLS tests, Graphviz's dot draws `pbx graph --format svg`,
-# openssl makes the TLS tests' certificates and reads what the server presents, aiosmtpd
+# openssl makes the TLS tests' certificates (SIP and SMTP) and reads what the server presents, aiosmtpd
 # (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests.
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)

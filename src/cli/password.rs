@@ -104,6 +104,7 @@ pub fn run(command: Command) -> u8 {
         &identity,
         ha1(&state.login, &state.realm, &password),
         now_ms(),
+        None,
     ) {
         Ok(_) => {
             println!(

@@ -97,6 +97,8 @@ codes! {
     TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";
     TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters do not carry.";
     TemplateRender = "E0144" "template-render" "A template override that fails to render with sample data of its kind.";
+    SmtpCaFile = "E0145" "smtp-ca-file" "`server.smtp.ca_file` cannot be read (as a regular text file), holds no PEM certificate, or holds one that cannot be used as a trust anchor.";
+    SmtpCaInClear = "E0146" "smtp-ca-in-clear" "`server.smtp.ca_file` with `security: none`: the letters would go unencrypted and the file would be ignored.";
     NumberAsText = "E0160" "number-as-text" "A value YAML reads as a number where text is expected, written so that the number reads differently (`0o101` is 65, `0x70` is 112, `201.0`, `1e3`, `+74951234567`): quote it. Plain digits such as `201` are taken as written.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";

@@ -120,6 +120,10 @@ pub enum SecretRef {
     File(PathBuf),
 }
 
+/// How long a sent or given-up letter stays in the outbox unless `server.smtp.keep_sent`
+/// says otherwise: 30 days.
+pub const DEFAULT_KEEP_SENT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// Outgoing mail settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Smtp {
@@ -129,6 +133,11 @@ pub struct Smtp {
     pub from: String,
     pub username: Option<String>,
     pub password: Option<SecretRef>,
+    /// The PEM file of the certificates trusted for TLS (only these), resolved against the
+    /// config file's directory; `None`: the built-in public roots.
+    pub ca_file: Option<PathBuf>,
+    /// How long a sent or given-up letter stays in the outbox.
+    pub keep_sent: std::time::Duration,
     /// The directory of template overrides, resolved against the config file's directory.
     pub templates: Option<PathBuf>,
 }

@@ -508,6 +508,18 @@ fn server_view(s: &Server, base: &Path) -> View {
         put(&mut v, "smtp.from", m.from.clone());
         put_opt(&mut v, "smtp.username", m.username.clone());
         put_field(&mut v, "smtp.password", m.password.as_ref().map(secret));
+        if m.keep_sent != crate::config::model::DEFAULT_KEEP_SENT {
+            put(
+                &mut v,
+                "smtp.keep_sent",
+                crate::config::clock::format_duration(m.keep_sent),
+            );
+        }
+        put_opt(
+            &mut v,
+            "smtp.ca_file",
+            m.ca_file.as_ref().map(|f| relative(f, base)),
+        );
         put_opt(
             &mut v,
             "smtp.templates",

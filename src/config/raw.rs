@@ -217,6 +217,15 @@ pub struct Smtp {
     pub username: Option<String>,
     /// Password for SMTP authentication; use `{env: NAME}` or `{file: PATH}`.
     pub password: Option<Secret>,
+    /// A PEM file (relative to this file's directory) of the certificates to trust for the
+    /// server's TLS (`starttls` or `tls`), e.g. a private CA's or the server's self-signed
+    /// one. When given, only these are trusted; by default, the public roots (Mozilla's list,
+    /// built in). The host name or address in `host` must match the server's certificate
+    /// either way. Not with `security: none`.
+    pub ca_file: Option<String>,
+    /// How long a letter stays in the outbox (and in `GET /api/v1/outbox`) once it was sent
+    /// or given up; then the sender removes it. From 1h to 720h (30 days). Default: `720h`.
+    pub keep_sent: Option<DurationText>,
     /// A directory (relative to this file's) of templates replacing the built-in ones:
     /// any of `<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`. A file present replaces
     /// its built-in template, the others stay built in. The first line of a `.txt` is the

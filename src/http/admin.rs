@@ -12,7 +12,7 @@
 //! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
 //! | `GET /api/v1/history` | the apply history, newest first |
 //! | `GET /api/v1/calls?tenant=&limit=` | call history records, newest first |
-//! | `GET /api/v1/outbox` | the newest 100 letters: `{id, kind, to, state, attempts, last_error}` (no payload: it may hold a password) |
+//! | `GET /api/v1/outbox` | the newest 100 letters: `{id, kind, to, state, attempts, last_error, at_ms}` (no payload: it may hold a password) |
 //! | `POST /api/v1/tenants/{tenant}/staff/{login}/password` | `{notify?}` -> a new password, shown once, and `notified`: whether a welcome letter with it was enqueued (`notify: true` and an e-mail address) |
 //! | `GET /api/v1/tenants/{tenant}/voicemail?mailbox=` | the tenant's messages (of one box: `staff:<login>`, `department:<id>`), newest first |
 //! | `GET /api/v1/tenants/{tenant}/voicemail/{id}` | the recording, `audio/wav` |
@@ -255,7 +255,7 @@ struct OutboxLine {
     state: &'static str,
     attempts: u32,
     last_error: Option<String>,
-    /// When it was sent, or is tried next (ms since the epoch).
+    /// When it was sent, is tried next, or was given up (ms since the epoch).
     at_ms: Option<u64>,
 }
 
@@ -273,7 +273,7 @@ async fn outbox(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response
                     let (state, at_ms) = match e.delivery {
                         Delivery::Pending { next_attempt_ms } => ("pending", Some(next_attempt_ms)),
                         Delivery::Sent { at_ms } => ("sent", Some(at_ms)),
-                        Delivery::Failed { .. } => ("failed", None),
+                        Delivery::Failed { at_ms, .. } => ("failed", at_ms),
                     };
                     OutboxLine {
                         id: e.id,

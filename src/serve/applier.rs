@@ -526,9 +526,9 @@ impl Applier {
 
     /// Generates a new password for a staff member (by login) and stores its hashes. Returns the
     /// plaintext, shown once, and whether a welcome letter with it was enqueued: with `notify`,
-    /// when the member has an e-mail address (after the hashes are stored, not in their
-    /// transaction: a crash between the two loses the letter, and the caller still has the
-    /// password).
+    /// when the member has an e-mail address, in the same store transaction as the hashes (a
+    /// crash can neither lose the letter of a stored password nor leave a letter whose
+    /// password was never stored).
     pub fn rotate_password(
         &self,
         tenant: &str,
@@ -553,14 +553,32 @@ impl Applier {
             return Err(RotateError::Configured);
         }
         let password = generate_password();
-        self.store
+        let letter = notify
+            .then(|| {
+                crate::mail::payload::welcome_letter(
+                    &running.config.server,
+                    t,
+                    &t.staff[si],
+                    login,
+                    eff.extension.as_deref(),
+                    &password,
+                )
+            })
+            .flatten()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| RotateError::Store(format!("the welcome letter: {e}")))?;
+        let (_, letter_id) = self
+            .store
             .set_password(
                 tenant,
                 &eff.identity,
                 ha1(login, &t.domain, &password),
                 now_ms(),
+                letter.map(|payload| (crate::mail::payload::WELCOME, payload)),
             )
             .map_err(|e| RotateError::Store(e.to_string()))?;
+        let notified = letter_id.is_some();
         // Phones must log in with the new password from now on.
         let stored = self
             .store
@@ -580,29 +598,6 @@ impl Applier {
             directory: Arc::new(directory),
             templates: running.templates.clone(),
         });
-        let letter = notify
-            .then(|| {
-                crate::mail::payload::welcome_letter(
-                    &running.config.server,
-                    t,
-                    &t.staff[si],
-                    login,
-                    eff.extension.as_deref(),
-                    &password,
-                )
-            })
-            .flatten()
-            .and_then(|l| serde_json::to_value(l).ok());
-        let notified = match letter {
-            Some(payload) => {
-                use crate::store::Outbox;
-                self.store
-                    .enqueue(crate::mail::payload::WELCOME, payload, now_ms())
-                    .map_err(|e| RotateError::Store(e.to_string()))?;
-                true
-            }
-            None => false,
-        };
         Ok((
             Credential {
                 tenant: tenant.into(),

@@ -8,20 +8,34 @@
 //! Once: an entry is marked sent right after the SMTP server accepted it (its 250 answer to
 //! the data), and a restart only takes pending entries, so a letter is not sent twice — but
 //! a kill between that 250 and the mark leaves it pending, and it goes out once more after the
-//! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id
-//! (`<pbx-outbox-<id>@<from's domain>>`), so such a duplicate is recognisable.
+//! restart (at least once, not exactly once). Its `Message-ID` is derived from the outbox id and
+//! the store's tag (`<pbx-outbox-<id>.<tag>@<from's domain>>`), the same at every attempt, so
+//! such a duplicate is recognisable.
 //!
-//! Without `server.smtp` letters wait in the outbox (logged once) until a config has it.
+//! Letters sent or given up stay in the outbox for `server.smtp.keep_sent` (30 days by
+//! default; the admin API shows them meanwhile) and are then removed, at start and hourly.
+//!
+//! TLS (rustls): `security: starttls` requires the server's STARTTLS (one that does not offer
+//! it gets nothing, rather than a letter in clear), `tls` speaks TLS from the first byte; the
+//! certificate must chain to `server.smtp.ca_file`'s certificates when it is given, to the
+//! public roots otherwise, and name the host (`mail::tls`). A TLS failure is a temporary
+//! failure like a lost connection: retried, with the error in the entry's `last_error`.
+//!
+//! Without `server.smtp` letters wait in the outbox (logged once) until a config has it; SMTP
+//! settings that cannot be used (an unreadable `ca_file` or password) are logged once while
+//! they last, and the letters wait too.
 
 use super::applier::{now_ms, Applier};
-use crate::config::model::{Smtp, SmtpSecurity};
+use crate::config::model::{Smtp, SmtpSecurity, DEFAULT_KEEP_SENT};
 use crate::mail::payload::{self, MissedCallLetter, VoicemailLetter, WelcomeLetter};
 use crate::mail::render::{Rendered, Templates};
 use crate::mail::retry::{next_attempt, Failure};
+use crate::mail::tls::{self, TrustedCa};
 use crate::store::{Outbox, OutboxEntry};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +48,8 @@ const POLL: Duration = Duration::from_millis(500);
 const BATCH: usize = 16;
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often done letters past `server.smtp.keep_sent` are removed (and once at start).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Starts the sender; it stops when `cancel` is cancelled (between letters).
 pub fn spawn(
@@ -45,10 +61,31 @@ pub fn spawn(
 }
 
 async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken) {
+    // The store's tag, part of every Message-ID; nothing is sent without it.
+    let tag = loop {
+        let store = applier.clone();
+        match tokio::task::spawn_blocking(move || store.store().outbox_tag()).await {
+            Ok(Ok(tag)) => break tag,
+            Ok(Err(e)) => log(&format!("letters wait: no outbox tag: {e}")),
+            Err(e) => log(&format!("letters wait: no outbox tag: {e}")),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(POLL * 10) => {}
+        }
+    };
     let mut told_no_smtp = false;
+    // The last reason the SMTP settings could not be used, logged once while it lasts.
+    let mut told_error: Option<String> = None;
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         let running = applier.running();
         let smtp = running.as_ref().and_then(|r| r.config.server.smtp.clone());
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            let keep = smtp.as_ref().map_or(DEFAULT_KEEP_SENT, |m| m.keep_sent);
+            prune(&applier, keep).await;
+        }
         let templates = running.map_or_else(
             || Arc::new(Templates::load(None).expect("the shipped templates compile")),
             |r| r.templates.clone(),
@@ -75,8 +112,9 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
             }
             (Some(smtp), false) => {
                 told_no_smtp = false;
-                match Sender::new(smtp) {
+                match Sender::new(smtp, &tag) {
                     Ok(sender) => {
+                        told_error = None;
                         for entry in due {
                             if cancel.is_cancelled() {
                                 return;
@@ -85,7 +123,12 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
                         }
                         continue;
                     }
-                    Err(e) => log(&format!("letters wait: {e}")),
+                    Err(e) => {
+                        if told_error.as_ref() != Some(&e) {
+                            log(&format!("letters wait: {e}"));
+                            told_error = Some(e);
+                        }
+                    }
                 }
             }
             _ => {}
@@ -101,24 +144,35 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
 struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The store's `Outbox::outbox_tag`.
+    tag: String,
 }
 
 impl Sender {
-    fn new(smtp: &Smtp) -> Result<Sender, String> {
+    fn new(smtp: &Smtp, tag: &str) -> Result<Sender, String> {
         let from: Mailbox = smtp
             .from
             .parse()
             .map_err(|e| format!("server.smtp.from {:?}: {e}", smtp.from))?;
+        // Never in clear when TLS is asked for: STARTTLS is required (a server that does not
+        // offer it is an error), and the certificate is checked against `ca_file` (only) or the
+        // public roots, and against the host.
+        let tls = || {
+            let ca = smtp
+                .ca_file
+                .as_deref()
+                .map(|file| {
+                    TrustedCa::read(file)
+                        .map_err(|e| format!("server.smtp.ca_file {}: {e}", file.display()))
+                })
+                .transpose()?;
+            tls::parameters(&smtp.host, ca.as_ref()).map_err(|e| format!("server.smtp: {e}"))
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str());
         let builder = match smtp.security {
-            SmtpSecurity::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
-            }
-            SmtpSecurity::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                    .map_err(|e| format!("server.smtp: {e}"))?
-            }
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-                .map_err(|e| format!("server.smtp: {e}"))?,
+            SmtpSecurity::None => builder,
+            SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
+            SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
         };
         let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
         if let Some(user) = &smtp.username {
@@ -132,8 +186,18 @@ impl Sender {
         Ok(Sender {
             transport: builder.build(),
             from,
+            tag: tag.to_owned(),
         })
     }
+}
+
+/// The `Message-ID` of outbox entry `id`: the same at every attempt — a letter sent again
+/// after a kill between the SMTP server's acceptance and the mark carries the one it carried
+/// the first time, so the receiving side can drop the duplicate — and unique across servers
+/// sending from one domain (the store's `tag`). Stable as long as `server.smtp.from` keeps its
+/// domain.
+fn message_id(id: u64, tag: &str, from: &Mailbox) -> String {
+    format!("<pbx-outbox-{id}.{tag}@{}>", from.email.domain())
 }
 
 /// A letter ready to go, and the payload to keep once it went (`None`: keep it as it is).
@@ -153,11 +217,10 @@ async fn build(
         .ok_or("the entry names no recipient")?
         .parse()
         .map_err(|e| format!("the recipient: {e}"))?;
-    let domain = sender.from.email.domain().to_owned();
     let head = Message::builder()
         .from(sender.from.clone())
         .to(to)
-        .message_id(Some(format!("<pbx-outbox-{}@{domain}>", entry.id)));
+        .message_id(Some(message_id(entry.id, &sender.tag, &sender.from)));
     let alternative =
         |r: &Rendered| MultiPart::alternative_plain_html(r.text.clone(), r.html.clone());
     match entry.kind.as_str() {
@@ -239,6 +302,21 @@ async fn build(
     }
 }
 
+/// Removes the letters sent or given up more than `keep` ago.
+async fn prune(applier: &Arc<Applier>, keep: Duration) {
+    let applier = applier.clone();
+    let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
+    match tokio::task::spawn_blocking(move || applier.store().prune(now_ms(), keep_ms)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => log(&format!(
+            "{n} letter(s) sent or given up over {} ago removed from the outbox",
+            crate::config::clock::format_duration(keep)
+        )),
+        Ok(Err(e)) => log(&format!("cannot prune the outbox: {e}")),
+        Err(e) => log(&format!("cannot prune the outbox: {e}")),
+    }
+}
+
 /// Sends `entry` and records what happened.
 async fn deliver(
     applier: &Arc<Applier>,
@@ -269,7 +347,7 @@ async fn deliver(
             Err((failure, reason)) => {
                 let now = now_ms();
                 let retry = next_attempt(failure, attempts, now);
-                store.failed(id, &reason, retry).map(|()| match retry {
+                store.failed(id, &reason, retry, now).map(|()| match retry {
                     Some(at) => format!(
                         "{kind} {id} to {to} not sent ({reason}); trying again in {} s",
                         at.saturating_sub(now) / 1000
@@ -291,4 +369,19 @@ async fn deliver(
 
 fn log(message: &str) {
     eprintln!("pbx serve: mail: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_id_is_made_of_the_entry_the_store_and_the_senders_domain() {
+        let from: Mailbox = "PBX <pbx@example.com>".parse().unwrap();
+        let id = message_id(42, "0123456789abcdef", &from);
+        assert_eq!(id, "<pbx-outbox-42.0123456789abcdef@example.com>");
+        assert_eq!(message_id(42, "0123456789abcdef", &from), id);
+        assert_ne!(message_id(43, "0123456789abcdef", &from), id);
+        assert_ne!(message_id(42, "fedcba9876543210", &from), id);
+    }
 }

@@ -4,7 +4,8 @@
 //! `record_apply` and `set_password` commit in one transaction and flush to disk before
 //! returning: once they return `Ok`, a `kill -9` cannot lose the write. An apply's letters
 //! (welcome letters with new passwords) go into the outbox in that same transaction: an apply
-//! is never recorded without its letters, nor a letter without its apply.
+//! is never recorded without its letters, nor a letter without its apply — and likewise a
+//! rotated password and the letter mailing it (`pbx password reset --notify`).
 
 use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
 use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
@@ -104,15 +105,19 @@ pub trait Applies {
     /// Every stored staff state, by (tenant id, identity).
     fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError>;
 
-    /// Replaces one staff member's password hashes (rotation), flushed before returning.
-    /// [`StoreError::NotFound`] if the identity has no state.
+    /// Replaces one staff member's password hashes (rotation) and, when `letter` is given
+    /// (kind, payload: the welcome letter mailing the new password), writes it to the outbox,
+    /// due at `at_ms`, in the same transaction; flushed before returning. Returns the new state
+    /// and the letter's outbox id. [`StoreError::NotFound`] if the identity has no state (and
+    /// then no letter is written).
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
         at_ms: u64,
-    ) -> Result<StaffState, StoreError>;
+        letter: Option<(&str, serde_json::Value)>,
+    ) -> Result<(StaffState, Option<u64>), StoreError>;
 }
 
 impl Applies for Store {
@@ -259,20 +264,33 @@ impl Applies for Store {
             .collect()
     }
 
-    /// Replaces one staff member's password hashes (rotation), flushed before returning.
-    /// [`StoreError::NotFound`] if the identity has no state.
+    /// Replaces one staff member's password hashes (rotation) and, when `letter` is given
+    /// (kind, payload: the welcome letter mailing the new password), writes it to the outbox,
+    /// due at `at_ms`, in the same transaction; flushed before returning. Returns the new state
+    /// and the letter's outbox id. [`StoreError::NotFound`] if the identity has no state (and
+    /// then no letter is written).
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
         at_ms: u64,
-    ) -> Result<StaffState, StoreError> {
+        letter: Option<(&str, serde_json::Value)>,
+    ) -> Result<(StaffState, Option<u64>), StoreError> {
         let key = codec::staff_key(tenant, identity)?;
         let what = codec::staff_what(&key);
-        let state = self
-            .staff
-            .transaction(|tx| {
+        // The id is taken before the transaction, as `record_apply` does (a gap is fine).
+        let letter = match letter {
+            Some((kind, payload)) => {
+                let id = self.db.generate_id().map_err(storage("outbox id"))?;
+                let entry = super::outbox::new_entry(id, kind, payload, at_ms);
+                Some((id, encode("outbox entry", &entry)?))
+            }
+            None => None,
+        };
+        let outbox = self.tree("outbox")?;
+        let state = (&self.staff, &outbox)
+            .transaction(|(tx, outbox_tree)| {
                 let Some(value) = tx.get(&key)? else {
                     return abort(StoreError::NotFound {
                         tenant: tenant.to_owned(),
@@ -289,10 +307,13 @@ impl Applies for Store {
                     Ok(v) => tx.insert(key.as_slice(), v)?,
                     Err(e) => return abort(e),
                 };
+                if let Some((id, entry)) = &letter {
+                    outbox_tree.insert(&id.to_be_bytes()[..], entry.as_slice())?;
+                }
                 Ok(state)
             })
             .map_err(transaction_error("set password"))?;
         self.flush()?;
-        Ok(state)
+        Ok((state, letter.map(|(id, _)| id)))
     }
 }

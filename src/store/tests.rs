@@ -223,12 +223,15 @@ fn set_password_rotates_and_persists() {
         let mut apply = new_apply(1);
         apply.staff = vec![("acme".to_owned(), "ivan".to_owned(), staff_state("ivan", 1))];
         store.record_apply(apply, None).unwrap();
-        let state = store.set_password("acme", "ivan", new.clone(), 42).unwrap();
+        let state = store
+            .set_password("acme", "ivan", new.clone(), 42, None)
+            .unwrap()
+            .0;
         assert_eq!(state.password.as_ref(), Some(&new));
         assert_eq!(state.password_set_at_ms, 42);
         assert_eq!(state.login, "ivan");
         assert_eq!(state.extension, staff_state("ivan", 1).extension);
-        match store.set_password("acme", "nobody", new.clone(), 1) {
+        match store.set_password("acme", "nobody", new.clone(), 1, None) {
             Err(StoreError::NotFound { tenant, identity }) => {
                 assert_eq!((tenant.as_str(), identity.as_str()), ("acme", "nobody"));
             }
@@ -449,4 +452,64 @@ fn the_journal_keeps_calls_in_progress_until_their_record_and_closes_the_rest_at
         .find(|r| r.note.as_deref() == Some(INTERRUPTED) && r.answered_ms.is_none())
         .unwrap();
     assert_eq!(ringing.outcome, CallOutcome::Unavailable);
+}
+
+/// `pbx password reset --notify`: the new hashes and the welcome letter mailing them are one
+/// write — both there after a reopen, the letter due at the rotation's time; a rotation that
+/// fails (no such identity) leaves no letter behind.
+#[test]
+fn set_password_writes_its_letter_in_the_same_transaction() {
+    use crate::store::{Delivery, Outbox};
+    let dir = tempfile::tempdir().unwrap();
+    let new = ha1("ivan", "acme", "new secret");
+    let letter = serde_json::json!({"to": "ivan@example.com", "password": "new secret"});
+    let id = {
+        let store = Store::open(dir.path()).unwrap();
+        let mut apply = new_apply(1);
+        apply.staff = vec![("acme".to_owned(), "ivan".to_owned(), staff_state("ivan", 1))];
+        store.record_apply(apply, None).unwrap();
+        assert!(matches!(
+            store.set_password(
+                "acme",
+                "nobody",
+                new.clone(),
+                7,
+                Some(("welcome_letter", letter.clone()))
+            ),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(store.outbox(10).unwrap().is_empty());
+        let (state, id) = store
+            .set_password(
+                "acme",
+                "ivan",
+                new.clone(),
+                42,
+                Some(("welcome_letter", letter.clone())),
+            )
+            .unwrap();
+        assert_eq!(state.password.as_ref(), Some(&new));
+        id.expect("the letter's outbox id")
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.staff_states("acme").unwrap()["ivan"]
+            .password
+            .as_ref(),
+        Some(&new)
+    );
+    let entries = store.outbox(10).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].id, entries[0].kind.as_str(), &entries[0].payload),
+        (id, "welcome_letter", &letter)
+    );
+    assert_eq!(
+        entries[0].delivery,
+        Delivery::Pending {
+            next_attempt_ms: 42
+        }
+    );
+    assert_eq!(store.due(41, 10).unwrap().len(), 0);
+    assert_eq!(store.due(42, 10).unwrap().len(), 1);
 }

@@ -2,7 +2,10 @@
 //! member with an e-mail address gets exactly one welcome letter (a text and an HTML part, with
 //! the login and the password), and `pbx password reset --notify` a second one; nothing is sent
 //! again across a restart; the outbox shows them sent and keeps no
-//! password; a server that answers 451 first gets the letter once, on the retry; a letter written
+//! password; a server that answers 451 first gets the letter once, on the retry, with the
+//! `Message-ID` of the refused attempt; a letter sent again from the duplicate window (a kill
+//! between the server's acceptance and the mark, replayed with a copy of the data directory)
+//! carries the same `Message-ID`; a letter written
 //! while the mail server is down arrives once after a `kill -9` and a restart; a missed call
 //! (SIPp: the callee's phone is busy, the caller hangs up in the voicemail greeting) mails a
 //! missed-call letter to the callee who asked for them, once, and nothing to one who did not; a voicemail
@@ -23,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The Python with aiosmtpd (Debian's `python3-aiosmtpd` installs into the system Python).
-fn python() -> String {
+pub(crate) fn python() -> String {
     for candidate in ["/usr/bin/python3", "python3"] {
         let ok = Command::new(candidate)
             .args(["-c", "import aiosmtpd"])
@@ -39,32 +42,31 @@ fn python() -> String {
 }
 
 /// An SMTP server writing what it accepts into a directory.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Sink {
     /// Starts one that answers the first `fail` letters with 451.
-    fn start(fail: u32) -> Sink {
-        Sink::start_with(fail, None)
+    pub(crate) fn start(fail: u32) -> Sink {
+        Sink::spawn(&["--fail".as_ref(), fail.to_string().as_ref()])
     }
 
     /// Starts one that answers every recipient with 451 until the file `gate` exists.
     fn start_gated(gate: &Path) -> Sink {
-        Sink::start_with(0, Some(gate))
+        Sink::spawn(&["--gate".as_ref(), gate.as_os_str()])
     }
 
-    fn start_with(fail: u32, gate: Option<&Path>) -> Sink {
+    /// Starts `smtp_sink.py DIR ARGS...` (see its usage).
+    pub(crate) fn spawn(args: &[&std::ffi::OsStr]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_sink.py");
-        let mut command = Command::new(python());
-        command.arg(script).arg(dir.path()).arg(fail.to_string());
-        if let Some(gate) = gate {
-            command.arg(gate);
-        }
-        let mut child = command
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(dir.path())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -81,15 +83,30 @@ impl Sink {
         Sink { child, port, dir }
     }
 
-    /// The letters received so far, in order.
-    fn letters(&self) -> Vec<PathBuf> {
+    /// The files of the sink's directory ending in `.extension`, in order.
+    fn files(&self, extension: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
             .collect();
         files.sort();
         files
+    }
+
+    /// The letters received so far, in order.
+    pub(crate) fn letters(&self) -> Vec<PathBuf> {
+        self.files("eml")
+    }
+
+    /// The letters answered 451 at their data so far, in order.
+    fn refused(&self) -> Vec<PathBuf> {
+        self.files("refused")
+    }
+
+    /// How `letter` came: the TLS version (`TLSv1.3`), or `clear`.
+    pub(crate) fn via(letter: &Path) -> String {
+        std::fs::read_to_string(letter.with_extension("via")).unwrap()
     }
 
     /// The config's `server.smtp` towards this sink.
@@ -117,7 +134,7 @@ fn config(sink: &Sink) -> String {
 }
 
 /// Anna's password, from the log line that shows new credentials.
-fn password(server: &Server) -> String {
+pub(crate) fn password(server: &Server) -> String {
     server.wait_for_log("new credentials: acme/anna");
     let log = server.log();
     log.lines()
@@ -130,7 +147,7 @@ fn password(server: &Server) -> String {
         .expect("the log shows Anna's password")
 }
 
-fn outbox(server: &Server) -> Vec<serde_json::Value> {
+pub(crate) fn outbox(server: &Server) -> Vec<serde_json::Value> {
     let mut response = ureq::get(&format!("{}/api/v1/outbox", server.url))
         .header("Authorization", &format!("Bearer {TOKEN}"))
         .call()
@@ -159,7 +176,7 @@ fn reset_with_notify(server: &Server) -> std::process::Output {
 
 /// Waits until no letter is pending: the sender sends only pending letters, so from then on
 /// nothing more can arrive — what the sink holds is everything that will.
-fn settled(server: &Server) {
+pub(crate) fn settled(server: &Server) {
     wait_until_or(
         "no letter pending",
         Duration::from_secs(30),
@@ -363,6 +380,8 @@ fn a_letter_written_while_the_mail_server_is_down_arrives_once_across_kill_9() {
     assert_eq!(outbox(&server)[0]["state"], "sent");
 }
 
+/// A letter answered 451 at its data goes once, on the retry, with the `Message-ID` the refused
+/// attempt carried.
 #[test]
 fn a_letter_answered_451_is_sent_once_on_the_retry() {
     let sink = Sink::start(1);
@@ -388,11 +407,86 @@ fn a_letter_answered_451_is_sent_once_on_the_retry() {
     let raw = std::fs::read(&letters[0]).unwrap();
     let letter = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert!(letter.body_text(0).unwrap().contains(&password));
+    let refused = sink.refused();
+    assert_eq!(refused.len(), 1);
+    let raw = std::fs::read(&refused[0]).unwrap();
+    let first = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(letter
+        .message_id()
+        .is_some_and(|id| id.starts_with("pbx-outbox-")));
+    assert_eq!(first.message_id(), letter.message_id());
     let sent = outbox(&server);
     assert_eq!(
         (sent[0]["state"].as_str(), sent[0]["attempts"].as_u64()),
         (Some("sent"), Some(2))
     );
+}
+
+/// Copies directory `from` into `to`, recursively (a stopped server's directory).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The duplicate window, replayed: a kill between the SMTP server's 250 and the mark leaves
+/// the store with the letter still pending — the state a copy of the data directory keeps,
+/// taken from a server killed while the letter waited. The letter is sent from the original;
+/// then a server started on the copy sends it once more (the window is too short to hit with
+/// a kill on purpose, its outcome is this one): both arrive with the same `Message-ID` and
+/// body, so the receiving side can tell the second for a duplicate.
+#[test]
+fn a_letter_sent_again_from_the_duplicate_window_carries_the_same_message_id() {
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("open");
+    let sink = Sink::start_gated(&gate);
+    let server = Server::start(&config(&sink));
+    let password = password(&server);
+    server.wait_for_log("trying again in 10 s");
+    let dir = server.kill();
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+
+    std::fs::write(&gate, b"").unwrap();
+    let server = Server::start_in(dir);
+    wait_until_or(
+        "the letter arrives",
+        Duration::from_secs(30),
+        || !sink.letters().is_empty(),
+        || server.log(),
+    );
+    settled(&server);
+    drop(server.stop());
+    let server = Server::start_in(copy);
+    wait_until_or(
+        "the letter arrives again from the copy",
+        Duration::from_secs(30),
+        || sink.letters().len() >= 2,
+        || server.log(),
+    );
+    settled(&server);
+    let raws: Vec<Vec<u8>> = sink
+        .letters()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(raws.len(), 2, "{}", server.log());
+    let letters: Vec<_> = raws
+        .iter()
+        .map(|raw| mail_parser::MessageParser::default().parse(raw).unwrap())
+        .collect();
+    let id = letters[0].message_id().expect("a Message-ID");
+    assert!(id.starts_with("pbx-outbox-"), "{id}");
+    assert_eq!(letters[1].message_id(), Some(id));
+    assert_eq!(letters[0].body_text(0), letters[1].body_text(0));
+    assert!(letters[1].body_text(0).unwrap().contains(&password));
 }
 
 /// Leaves one message per recording in `data` through the voicemail writer (no server runs:

@@ -11,6 +11,7 @@ mod fixtures;
 mod graph;
 mod layering;
 mod mail;
+mod mail_tls;
 mod media;
 mod peers;
 mod plan;

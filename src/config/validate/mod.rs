@@ -551,7 +551,18 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                 .templates
                 .as_deref()
                 .map(|dir| check_templates(ctx, dir, &p.key("templates")));
-            password.map(|password| {
+            let ca_file = m
+                .ca_file
+                .as_deref()
+                .map(|file| check_ca_file(ctx, file, security, &p.key("ca_file")));
+            let keep_sent = ctx.duration(
+                m.keep_sent.as_ref(),
+                model::DEFAULT_KEEP_SENT.as_secs(),
+                ranges::KEEP_SENT,
+                &p,
+                "keep_sent",
+            );
+            password.zip(keep_sent).map(|(password, keep_sent)| {
                 Some(model::Smtp {
                     host: m.host.clone(),
                     port,
@@ -559,6 +570,8 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
                     from: m.from.clone(),
                     username: m.username.clone(),
                     password,
+                    ca_file,
+                    keep_sent,
                     templates,
                 })
             })
@@ -644,6 +657,38 @@ fn check_tls(ctx: &mut Ctx, l: &raw::Listen, at: &ConfigPath) -> Option<Option<m
             None
         }
     }
+}
+
+/// `server.smtp.ca_file`: the file resolved, refused with `security: none` (it would be
+/// ignored and the letters go in clear), and (when files are checked) read and checked the way
+/// the sender will read it: a regular text file with at least one PEM certificate, each one
+/// usable as a trust anchor.
+fn check_ca_file(
+    ctx: &mut Ctx,
+    file: &str,
+    security: model::SmtpSecurity,
+    path: &ConfigPath,
+) -> PathBuf {
+    let full = ctx.resolve_file(file, path);
+    if security == model::SmtpSecurity::None {
+        ctx.error(
+            Code::SmtpCaInClear,
+            path,
+            format!("`ca_file: {file}` with `security: none`: the letters would go unencrypted"),
+        )
+        .help = Some("use `security: starttls` or `tls`, or drop `ca_file`".into());
+        return full;
+    }
+    if !ctx.options.check_audio {
+        return full;
+    }
+    if let Err(e) = crate::mail::tls::TrustedCa::read(&full) {
+        ctx.error(Code::SmtpCaFile, path, format!("CA file `{file}` {e}"))
+            .help = Some(
+            "give a PEM file of the certificates to trust (`-----BEGIN CERTIFICATE-----` blocks), relative to this file's directory".into(),
+        );
+    }
+    full
 }
 
 /// `server.smtp.templates`: the directory resolved, and (when files are checked) each override

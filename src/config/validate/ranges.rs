@@ -53,6 +53,8 @@ pub(crate) const MENU_TIMEOUT: Range<Duration> = secs(1, MINUTE);
 pub(crate) const SECURITY_WINDOW: Range<Duration> = secs(1, DAY);
 /// `server.security.ban`: 1s to 30 days.
 pub(crate) const SECURITY_BAN: Range<Duration> = secs(1, 30 * DAY);
+/// `server.smtp.keep_sent`: 1h to 30 days (the default).
+pub(crate) const KEEP_SENT: Range<Duration> = secs(HOUR, 30 * DAY);
 
 /// `impatient_callers.max_offers`: 1 to 10.
 pub(crate) const MAX_OFFERS: Range<u32> = Range { min: 1, max: 10 };
@@ -103,6 +105,7 @@ mod tests {
             MENU_TIMEOUT,
             SECURITY_WINDOW,
             SECURITY_BAN,
+            KEEP_SENT,
         ] {
             assert!(r.min >= Duration::from_secs(1) && r.min < r.max, "{r:?}");
         }
