@@ -122,6 +122,16 @@ pub struct Recipient {
     pub timezone: String,
 }
 
+/// What to keep of a letter of `kind` once it is done, sent or given up: a welcome letter
+/// without its password; other letters as they are (`None`).
+pub fn done(kind: &str, payload: &serde_json::Value) -> Option<serde_json::Value> {
+    if kind != WELCOME {
+        return None;
+    }
+    let letter: WelcomeLetter = serde_json::from_value(payload.clone()).ok()?;
+    serde_json::to_value(letter.erased()).ok()
+}
+
 /// Who a letter goes to (the payloads' common part).
 pub fn recipient(payload: &serde_json::Value) -> Option<&str> {
     payload.get("email").and_then(|e| e.as_str())

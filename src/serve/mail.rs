@@ -1,7 +1,8 @@
 //! The mail sender: one tokio task (started by `pbx serve`) that takes due letters (welcome,
 //! voicemail, missed-call) from the outbox, renders them with the running config's templates
 //! (`mail::render::Templates`, read at apply time), sends them over SMTP with lettre, and marks each
-//! one sent — with its plaintext password erased from the stored payload — or failed: a
+//! one sent — with its plaintext password erased from the stored payload — or failed (given
+//! up, erased too): a
 //! temporary failure (no connection, a 4xx answer) is tried again later (`mail::retry`), a
 //! permanent one (a 5xx answer, a letter that cannot be built) is given up and logged.
 //!
@@ -235,10 +236,9 @@ async fn build(
                 .subject(r.subject.clone())
                 .multipart(alternative(&r))
                 .map_err(|e| e.to_string())?;
-            let keep = serde_json::to_value(letter.erased()).map_err(|e| e.to_string())?;
             Ok(Built {
                 message,
-                keep: Some(keep),
+                keep: payload::done(&entry.kind, &entry.payload),
             })
         }
         payload::VOICEMAIL => {
@@ -338,6 +338,8 @@ async fn deliver(
     };
     let applier = applier.clone();
     let kind = entry.kind.clone();
+    // A letter given up keeps no password either.
+    let erased = payload::done(&entry.kind, &entry.payload);
     let marked = tokio::task::spawn_blocking(move || {
         let store = applier.store();
         match outcome {
@@ -347,13 +349,15 @@ async fn deliver(
             Err((failure, reason)) => {
                 let now = now_ms();
                 let retry = next_attempt(failure, attempts, now);
-                store.failed(id, &reason, retry, now).map(|()| match retry {
-                    Some(at) => format!(
-                        "{kind} {id} to {to} not sent ({reason}); trying again in {} s",
-                        at.saturating_sub(now) / 1000
-                    ),
-                    None => format!("{kind} {id} to {to} given up: {reason}"),
-                })
+                store
+                    .failed(id, &reason, retry, now, erased)
+                    .map(|()| match retry {
+                        Some(at) => format!(
+                            "{kind} {id} to {to} not sent ({reason}); trying again in {} s",
+                            at.saturating_sub(now) / 1000
+                        ),
+                        None => format!("{kind} {id} to {to} given up: {reason}"),
+                    })
             }
         }
     })

@@ -66,13 +66,15 @@ pub trait Outbox {
         payload: Option<serde_json::Value>,
     ) -> Result<(), StoreError>;
     /// Entry `id` failed for `reason` at `now_ms`: tried again at `retry_at_ms`, or given up
-    /// when `None`.
+    /// when `None` — then keeping `payload` instead when given (a welcome letter without its
+    /// password).
     fn failed(
         &self,
         id: u64,
         reason: &str,
         retry_at_ms: Option<u64>,
         now_ms: u64,
+        payload: Option<serde_json::Value>,
     ) -> Result<(), StoreError>;
     /// The newest `limit` entries, whatever their state.
     fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
@@ -178,16 +180,22 @@ impl Outbox for Store {
         reason: &str,
         retry_at_ms: Option<u64>,
         now_ms: u64,
+        payload: Option<serde_json::Value>,
     ) -> Result<(), StoreError> {
         update(self, id, |e| {
             e.attempts += 1;
             e.last_error = Some(reason.to_string());
             e.delivery = match retry_at_ms {
                 Some(next_attempt_ms) => Delivery::Pending { next_attempt_ms },
-                None => Delivery::Failed {
-                    reason: reason.to_string(),
-                    at_ms: Some(now_ms),
-                },
+                None => {
+                    if let Some(p) = payload {
+                        e.payload = p;
+                    }
+                    Delivery::Failed {
+                        reason: reason.to_string(),
+                        at_ms: Some(now_ms),
+                    }
+                }
             };
         })
     }
@@ -303,7 +311,7 @@ mod tests {
                 .sent(a, 1100, Some(serde_json::json!({"password": null})))
                 .unwrap();
             store
-                .failed(b, "450 mailbox busy", Some(5000), 1200)
+                .failed(b, "450 mailbox busy", Some(5000), 1200, None)
                 .unwrap();
             (a, b)
         };
@@ -312,7 +320,15 @@ mod tests {
         let due = store.due(5000, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].id, due[0].attempts), (b, 1));
-        store.failed(b, "550 no such user", None, 5100).unwrap();
+        store
+            .failed(
+                b,
+                "550 no such user",
+                None,
+                5100,
+                Some(serde_json::json!({"erased": true})),
+            )
+            .unwrap();
         assert!(store.due(u64::MAX, 10).unwrap().is_empty());
         let all = store.outbox(10).unwrap();
         let sent = all.iter().find(|e| e.id == a).unwrap();
@@ -321,6 +337,11 @@ mod tests {
         let failed = all.iter().find(|e| e.id == b).unwrap();
         assert!(
             matches!(&failed.delivery, Delivery::Failed { reason, at_ms: Some(5100) } if reason.starts_with("550"))
+        );
+        assert_eq!(
+            failed.payload,
+            serde_json::json!({"erased": true}),
+            "given up: what to keep"
         );
         assert!(matches!(
             store.sent(999_999, 1, None),
@@ -351,9 +372,11 @@ mod tests {
         );
         store.sent(sent_early, day, None).unwrap();
         store.sent(sent_late, 2 * day, None).unwrap();
-        store.failed(failed, "550 no such user", None, day).unwrap();
         store
-            .failed(pending, "451 later", Some(40 * day), day)
+            .failed(failed, "550 no such user", None, day, None)
+            .unwrap();
+        store
+            .failed(pending, "451 later", Some(40 * day), day, None)
             .unwrap();
         // Given up by a version that did not record when.
         let tree = store.tree("outbox").unwrap();
