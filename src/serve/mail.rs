@@ -330,11 +330,24 @@ async fn deliver(
     let to = payload::recipient(&entry.payload).unwrap_or("-").to_owned();
     let outcome = match build(sender, templates, data_dir, &entry).await {
         Err(e) => Err((Failure::Permanent, e)),
-        Ok(built) => match sender.transport.send(built.message).await {
-            Ok(_) => Ok(built.keep),
-            Err(e) if e.is_permanent() => Err((Failure::Permanent, e.to_string())),
-            Err(e) => Err((Failure::Temporary, e.to_string())),
-        },
+        // lettre's own timeout does not cover every step (a server that never answers an AUTH
+        // would hold the sender, and every letter behind it, for good): the whole conversation
+        // is bounded here too.
+        Ok(built) => {
+            match tokio::time::timeout(2 * SMTP_TIMEOUT, sender.transport.send(built.message)).await
+            {
+                Ok(Ok(_)) => Ok(built.keep),
+                Ok(Err(e)) if e.is_permanent() => Err((Failure::Permanent, e.to_string())),
+                Ok(Err(e)) => Err((Failure::Temporary, e.to_string())),
+                Err(_) => Err((
+                    Failure::Temporary,
+                    format!(
+                        "the SMTP server did not finish within {} s",
+                        (2 * SMTP_TIMEOUT).as_secs()
+                    ),
+                )),
+            }
+        }
     };
     let applier = applier.clone();
     let kind = entry.kind.clone();

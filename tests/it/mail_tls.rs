@@ -4,7 +4,8 @@
 //! over implicit TLS when `server.smtp.ca_file` names that CA; with another CA in `ca_file`
 //! the certificate is refused, the letter stays pending with the TLS error in the outbox's
 //! `last_error` and nothing reaches the server; a server that offers no STARTTLS gets nothing
-//! in clear when `security: starttls` is asked for.
+//! in clear when `security: starttls` is asked for; a server that requires authentication gets
+//! the user and the password from `{file: ...}`, and a wrong password is given up, not sent.
 
 use crate::mail::{outbox, password, settled, Sink};
 use crate::support::{server_config, wait_until_or, Server};
@@ -95,15 +96,30 @@ impl Pki {
 
     /// `--starttls`/`--tls` and the server's certificate and key, for `smtp_sink.py`.
     fn sink(&self, mode: &str) -> Sink {
+        self.sink_with(mode, &[])
+    }
+
+    /// `sink` with more arguments (`--auth USER PASSWORD`).
+    fn sink_with(&self, mode: &str, more: &[&str]) -> Sink {
         let (cert, key) = (self.path("server.pem"), self.path("server.key"));
-        Sink::spawn(&[OsStr::new(mode), cert.as_os_str(), key.as_os_str()])
+        let mut args = vec![OsStr::new(mode), cert.as_os_str(), key.as_os_str()];
+        args.extend(more.iter().map(OsStr::new));
+        Sink::spawn(&args)
     }
 }
 
 /// A server directory whose config mails Anna through `sink` with `security` and, when given,
 /// `ca` copied in as `ca.pem` (`ca_file: ca.pem`, relative to the config).
 fn server(sink: &Sink, security: &str, ca: Option<&Path>) -> Server {
+    server_with(sink, security, ca, "")
+}
+
+/// `server` with more `server.smtp` settings (`extra`, flow-mapping entries ending in `,`).
+fn server_with(sink: &Sink, security: &str, ca: Option<&Path>, extra: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    if !extra.is_empty() {
+        std::fs::write(dir.path().join("smtp-password"), "mail-s3cret\n").unwrap();
+    }
     let ca_file = match ca {
         Some(ca) => {
             std::fs::copy(ca, dir.path().join("ca.pem")).unwrap();
@@ -112,7 +128,7 @@ fn server(sink: &Sink, security: &str, ca: Option<&Path>) -> Server {
         None => "",
     };
     let smtp = format!(
-        "  smtp: {{ host: 127.0.0.1, port: {}, security: {security},{ca_file} from: \"PBX <pbx@example.com>\" }}\n",
+        "  smtp: {{ host: 127.0.0.1, port: {}, security: {security},{ca_file}{extra} from: \"PBX <pbx@example.com>\" }}\n",
         sink.port
     );
     let yaml = server_config(
@@ -195,4 +211,29 @@ fn starttls_is_required_never_skipped() {
     let sink = Sink::start(0);
     let server = server(&sink, "starttls", None);
     refused(&sink, &server, "STARTTLS");
+}
+
+#[test]
+fn the_smtp_user_and_password_from_a_file_authenticate_and_a_wrong_one_is_given_up() {
+    let pki = Pki::new();
+    let sink = pki.sink_with("--starttls", &["--auth", "mailer", "mail-s3cret"]);
+    let auth = " username: mailer, password: { file: smtp-password },";
+    let server = server_with(&sink, "starttls", Some(&pki.ca()), auth);
+    arrives_over_tls(&sink, &server);
+    let letters = sink.letters();
+    let who = std::fs::read_to_string(letters[0].with_extension("auth")).unwrap();
+    assert_eq!(who, "mailer", "the letter came authenticated");
+
+    // Another password: refused (535) for good — given up, never sent unauthenticated.
+    let sink = pki.sink_with("--starttls", &["--auth", "mailer", "another-password"]);
+    let server = server_with(&sink, "starttls", Some(&pki.ca()), auth);
+    let _ = password(&server);
+    let entry = server.wait_for("the letter given up", Duration::from_secs(20), || {
+        outbox(&server).into_iter().find(|e| e["state"] == "failed")
+    });
+    assert!(
+        entry["last_error"].as_str().unwrap_or("").contains("535"),
+        "{entry}"
+    );
+    assert!(sink.letters().is_empty());
 }

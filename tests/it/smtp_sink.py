@@ -12,7 +12,11 @@ process can take it meanwhile.
 --starttls CERT KEY: offers STARTTLS with that certificate (PEM) and key, and requires it
 before MAIL (530 otherwise). --tls CERT KEY: TLS from the first byte (SMTPS) instead.
 
+--auth USER PASSWORD: requires SMTP authentication (PLAIN or LOGIN, over TLS) with these
+credentials before MAIL; each accepted message's 0000.auth says who authenticated.
+
 Usage: python3 smtp_sink.py DIR [--fail N] [--gate FILE] [--starttls CERT KEY | --tls CERT KEY]
+       [--auth USER PASSWORD]
 """
 import argparse
 import asyncio
@@ -21,7 +25,7 @@ import os
 import socket
 import ssl
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class OneLine(logging.Formatter):
@@ -69,6 +73,8 @@ class Sink:
         self.count += 1
         tls = server.transport.get_extra_info("ssl_object")
         write(name + ".via", (tls.version() if tls is not None else "clear").encode())
+        if session.auth_data is not None:
+            write(name + ".auth", bytes(session.auth_data))
         write(name + ".eml", content)
         return "250 OK"
 
@@ -81,6 +87,7 @@ async def main():
     parser.add_argument("out")
     parser.add_argument("--fail", type=int, default=0)
     parser.add_argument("--gate")
+    parser.add_argument("--auth", nargs=2, metavar=("USER", "PASSWORD"))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     mode.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
@@ -93,6 +100,22 @@ async def main():
         context.load_cert_chain(pair[0], pair[1])
 
     sink = Sink(args.out, args.fail, args.gate)
+    auth = {}
+    if args.auth:
+        user, password = args.auth[0].encode(), args.auth[1].encode()
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = (
+                isinstance(data, LoginPassword)
+                and data.login == user
+                and data.password == password
+            )
+            # handled=False: aiosmtpd answers a failure 535 itself.
+            return AuthResult(
+                success=ok, handled=False, auth_data=data.login if ok else None
+            )
+
+        auth = dict(authenticator=authenticator, auth_required=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     loop = asyncio.get_running_loop()
@@ -103,10 +126,17 @@ async def main():
             decode_data=False,
             tls_context=context,
             require_starttls=True,
+            **auth,
         )
         server = await loop.create_server(factory, sock=sock)
     else:
-        factory = lambda: SMTP(sink, hostname="sink.test", decode_data=False)
+        factory = lambda: SMTP(
+            sink,
+            hostname="sink.test",
+            decode_data=False,
+            auth_require_tls=not args.tls,
+            **auth,
+        )
         server = await loop.create_server(
             factory, sock=sock, ssl=context if args.tls else None
         )
