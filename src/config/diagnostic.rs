@@ -89,7 +89,7 @@ codes! {
     LoginDigits = "E0118" "login-digits" "A login made only of digits: calls dialled to that number would reach the person.";
     OutboundPrefix = "E0120" "outbound-prefix" "A prefix in `outbound.allow` or `outbound.deny` that is not in E.164 form (`+` and 1 to 15 digits).";
     OutboundConflict = "E0121" "outbound-conflict" "The same prefix both in `outbound.allow` and in `outbound.deny`.";
-    OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000.";
+    OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000, or `outbound.max_minutes_per_hour` outside 1-1000000.";
     TlsFiles = "E0150" "tls-files" "A TLS listener's `certificate` or `key` that cannot be read, holds no PEM certificate or key, or a key that does not belong to the certificate.";
     TlsTransport = "E0151" "tls-transport" "`transport: tls` without `certificate` and `key`, those on a listener that is not TLS, or TLS towards a trunk (not supported: trunks use UDP or TCP).";
     TemplateUnreadable = "E0140" "template-unreadable" "`server.smtp.templates` is not a readable directory, or a template in it cannot be read (as UTF-8 text).";

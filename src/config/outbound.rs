@@ -163,6 +163,11 @@ pub struct Outbound {
     pub premium: bool,
     /// At most this many calls out at once (calls with a leg through a trunk); `None`: no cap.
     pub max_calls: Option<u32>,
+    /// At most this many minutes of calls out in any 60 minutes; `None`: no cap.
+    pub max_minutes_per_hour: Option<u32>,
+    /// The rules of the staff whose role or own `outbound` changes them, for the calls they
+    /// dial (the caps stay the tenant's), by the person's index in the tenant's `staff`.
+    pub per_staff: std::collections::BTreeMap<usize, Outbound>,
     /// How the tenant's people dial (from its `country`); `None`: not in `DIAL_PLANS`.
     pub plan: Option<DialPlan>,
 }
@@ -176,6 +181,8 @@ impl Default for Outbound {
             international: false,
             premium: false,
             max_calls: None,
+            max_minutes_per_hour: None,
+            per_staff: Default::default(),
             plan: dial_plan("RU"),
         }
     }

@@ -644,6 +644,26 @@ fn tenant_view(n: &Names) -> View {
         "outbound.max_calls",
         o.max_calls.map_or("no limit".into(), |n| n.to_string()),
     );
+    put(
+        &mut v,
+        "outbound.max_minutes_per_hour",
+        o.max_minutes_per_hour
+            .map_or("no limit".into(), |n| n.to_string()),
+    );
+    // The rules of staff whose role or own rules change the tenant's, as they come out.
+    for (s, rules) in &o.per_staff {
+        put(
+            &mut v,
+            &format!("outbound.staff.{}", n.login(*s)),
+            format!(
+                "allow [{}], deny [{}], international {}, premium {}",
+                list(&rules.allow),
+                list(&rules.deny),
+                rules.international,
+                rules.premium
+            ),
+        );
+    }
     let p = &t.prompts;
     for (name, file) in [
         ("prompts.voicemail_greeting", &p.voicemail_greeting),

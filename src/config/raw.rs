@@ -448,6 +448,40 @@ pub struct Outbound {
     /// 503 (a staff member dialling) or fails like an unreachable number (a forward). From 1 to
     /// 100000. Default: no limit.
     pub max_calls: Option<u32>,
+    /// At most this many minutes of calls out (talk time through trunks, counted when each call
+    /// ends) in any 60 minutes; beyond it calls out are refused like `max_calls` until the
+    /// hour's minutes fall below it again. From 1 to 1000000. Default: no limit.
+    pub max_minutes_per_hour: Option<u32>,
+    /// Rules for the calls staff of a role dial, replacing the tenant's where written (the
+    /// person's own `outbound` replaces these in turn).
+    pub roles: Option<RoleRules>,
+}
+
+/// The outbound rules of each cabinet role.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRules {
+    /// The rules of staff with `role: admin`.
+    pub admin: Option<DialRules>,
+    /// The rules of staff with `role: user` (or no role).
+    pub user: Option<DialRules>,
+    /// The rules of staff with `role: restricted`.
+    pub restricted: Option<DialRules>,
+}
+
+/// Outbound rules for some staff: each field written replaces the one they would have from
+/// their role or the tenant.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialRules {
+    /// E.164 prefixes they may call even where the defaults deny them.
+    pub allow: Option<Vec<String>>,
+    /// E.164 prefixes they may not call.
+    pub deny: Option<Vec<String>>,
+    /// Numbers outside the tenant's `country` may be called.
+    pub international: Option<bool>,
+    /// Premium-rate and high-cost ranges may be called.
+    pub premium: Option<bool>,
 }
 
 /// The language of a tenant's built-in prompts (and letters). Its `word()` names the
@@ -511,6 +545,9 @@ pub struct Staff {
     pub voicemail_greeting: Option<String>,
     /// What this person is told of by e-mail (at `email`), besides voicemail.
     pub notify: Option<Notify>,
+    /// The rules for the calls out this person dials, replacing their role's and the
+    /// tenant's where written (`outbound.roles`, `outbound`).
+    pub outbound: Option<DialRules>,
 }
 
 /// E-mail notices, besides voicemail letters (they need `server.smtp`).

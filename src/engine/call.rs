@@ -629,12 +629,26 @@ impl Call {
         after: Option<usize>,
         ctx: &mut Ctx,
     ) -> Result<Vec<Target>, Refused> {
-        let checked = tenant.policy.check(number).map_err(Refused::Barred);
+        // What the staff member who dialled may call (their role's or own rules), else the
+        // tenant's rules.
+        let rules = match (&self.caller, self.dialled_out) {
+            (Caller::Staff(login), true) => tenant
+                .staff(login)
+                .and_then(|s| tenant.policy.per_staff.get(&s.0))
+                .unwrap_or(&tenant.policy),
+            _ => &tenant.policy,
+        };
+        let checked = rules.check(number).map_err(Refused::Barred);
         let targets = match checked {
             Ok(()) => trunk_target(directory, tenant, number, after),
             Err(refused) => return Err(self.refused_out(tenant, number, refused, ctx)),
         };
         if !targets.is_empty() && !self.trunk_slot {
+            if let Some(cap) = tenant.policy.max_minutes_per_hour {
+                if ctx.presence.minutes_out(&tenant.id, ctx.now.wall_ms) >= u64::from(cap) {
+                    return Err(self.refused_out(tenant, number, Refused::Minutes(cap), ctx));
+                }
+            }
             let max = tenant.policy.max_calls;
             if !ctx.presence.take_outbound(&tenant.id, max) {
                 let refused = Refused::Full(max.unwrap_or(0));
@@ -1538,6 +1552,16 @@ impl Call {
             self.count_talking(-1, ctx);
         }
         let outcome = self.callback_outcome(outcome, ctx);
+        // A call out that talked counts towards its tenant's minutes out.
+        if let (Phase::Connected(i), Some(answered)) = (self.phase, self.record.answered_ms) {
+            if self.legs.get(i).is_some_and(|l| l.trunk.is_some()) {
+                if let Some(tenant) = self.directory.tenant(&self.domain) {
+                    let seconds = ctx.now.wall_ms.saturating_sub(answered) / 1000;
+                    ctx.presence
+                        .talked_out(&tenant.id, seconds, ctx.now.wall_ms);
+                }
+            }
+        }
         self.holds.release(ctx.presence);
         self.phase = Phase::Finished;
         self.settle_trunk_slot(ctx);

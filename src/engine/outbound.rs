@@ -19,6 +19,9 @@ pub enum Refused {
     Barred(Barred),
     /// The tenant has this many calls out already (its `max_calls`).
     Full(u32),
+    /// The tenant's calls out talked this many minutes in the last hour already (its
+    /// `max_minutes_per_hour`).
+    Minutes(u32),
 }
 
 impl fmt::Display for Refused {
@@ -26,6 +29,10 @@ impl fmt::Display for Refused {
         match self {
             Refused::Barred(b) => b.fmt(f),
             Refused::Full(n) => write!(f, "the company has {n} calls out already (its limit)"),
+            Refused::Minutes(n) => write!(
+                f,
+                "the company's calls out talked {n} minutes in the last hour already (its limit)"
+            ),
         }
     }
 }
@@ -42,7 +49,7 @@ impl Refused {
                 h.push("Reason", format!("SIP;cause=403;text=\"{text}\""));
                 r
             }
-            Refused::Full(_) => {
+            Refused::Full(_) | Refused::Minutes(_) => {
                 let mut r = respond(
                     invite,
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -61,7 +68,7 @@ impl Refused {
     pub fn status(&self) -> u16 {
         match self {
             Refused::Barred(_) => 403,
-            Refused::Full(_) => 503,
+            Refused::Full(_) | Refused::Minutes(_) => 503,
         }
     }
 }

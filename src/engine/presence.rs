@@ -9,7 +9,8 @@
 //! one step under the count's lock (`take`), so two shards never both take the last place, and
 //! every count a call took is given back when it finishes, however it ends.
 //!
-//! And each tenant's calls out through trunks, for `outbound.max_calls`.
+//! And each tenant's calls out through trunks, for `outbound.max_calls`, and the minutes they
+//! talked in the last hour, for `outbound.max_minutes_per_hour`.
 
 use super::directory::Tenant;
 use crate::config::model::StaffId;
@@ -35,6 +36,31 @@ pub struct Presence {
     person_calls: Striped<Who, u32>,
     /// Calls out through trunks each tenant has now (by tenant id).
     outbound: Striped<String, u32>,
+    /// What each tenant's calls out talked over the last hour.
+    outbound_talk: Striped<String, Hour>,
+}
+
+/// Seconds talked per minute over the last 60 minutes.
+#[derive(Clone, Copy, Debug)]
+struct Hour {
+    /// Seconds talked in each minute, by minute since the epoch modulo 60.
+    seconds: [u32; 60],
+    /// The newest minute written (since the epoch).
+    minute: u64,
+}
+
+impl Hour {
+    /// Forgets the minutes more than an hour before `minute`.
+    fn advance(&mut self, minute: u64) {
+        if minute <= self.minute {
+            return;
+        }
+        let gone = (minute - self.minute).min(60);
+        for m in 1..=gone {
+            self.seconds[((self.minute + m) % 60) as usize] = 0;
+        }
+        self.minute = minute;
+    }
 }
 
 impl Presence {
@@ -126,6 +152,32 @@ impl Presence {
     /// A call out of `tenant` taken with `take_outbound` ended.
     pub fn release_outbound(&self, tenant: &str) {
         release(&self.outbound, tenant.to_string());
+    }
+
+    /// A call out of `tenant` that ended at `now_ms` talked `seconds`.
+    pub fn talked_out(&self, tenant: &str, seconds: u64, now_ms: u64) {
+        let minute = now_ms / 60_000;
+        self.outbound_talk.update(tenant.to_string(), |h| {
+            let hour = h.get_or_insert(Hour {
+                seconds: [0; 60],
+                minute,
+            });
+            hour.advance(minute);
+            let slot = &mut hour.seconds[(minute % 60) as usize];
+            *slot = slot.saturating_add(u32::try_from(seconds).unwrap_or(u32::MAX));
+        });
+    }
+
+    /// Whole minutes `tenant`'s calls out talked in the 60 minutes up to `now_ms` (calls are
+    /// counted when they end).
+    pub fn minutes_out(&self, tenant: &str, now_ms: u64) -> u64 {
+        self.outbound_talk.read(tenant, |h| {
+            h.map_or(0, |h| {
+                let mut h = *h;
+                h.advance(now_ms / 60_000);
+                h.seconds.iter().map(|s| u64::from(*s)).sum::<u64>() / 60
+            })
+        })
     }
 
     /// Calls out through trunks `tenant` has now.

@@ -12,9 +12,12 @@ use crate::config::outbound::{dial_plan, Outbound, Prefix};
 use crate::config::path::ConfigPath;
 use crate::config::raw;
 use crate::config::values::E164;
+use std::collections::BTreeMap;
 
 /// The bounds of `outbound.max_calls`.
 const MAX_CALLS: (u32, u32) = (1, 100_000);
+/// The bounds of `outbound.max_minutes_per_hour`.
+const MAX_MINUTES: (u32, u32) = (1, 1_000_000);
 
 /// `outbound` of a tenant in `country` (already checked, at `country_path`; `None` when it
 /// was wrong), calling out through trunks when `calls_out`.
@@ -70,14 +73,100 @@ pub(super) fn check_outbound(
                 .into(),
         );
     }
+    let max_minutes = match o.max_minutes_per_hour {
+        Some(n) if !(MAX_MINUTES.0..=MAX_MINUTES.1).contains(&n) => {
+            let msg = format!(
+                "`max_minutes_per_hour` is {n}; it must be from {} to {}",
+                MAX_MINUTES.0, MAX_MINUTES.1
+            );
+            ctx.error(
+                Code::OutboundMaxCalls,
+                &path.key("max_minutes_per_hour"),
+                msg,
+            )
+            .help = Some("leave `max_minutes_per_hour` out for no limit".into());
+            None
+        }
+        n => Some(n),
+    };
     Some(Outbound {
         allow: allow?,
         deny: deny?,
         international: o.international.unwrap_or(false),
         premium: o.premium.unwrap_or(false),
         max_calls: max_calls?,
+        max_minutes_per_hour: max_minutes?,
+        per_staff: Default::default(),
         plan,
     })
+}
+
+/// The rules of the staff whose role (`outbound.roles`) or own `outbound` changes the
+/// tenant's `tenant` rules: each field written replaces the one inherited. Every prefix is
+/// checked like the tenant's. `path` is the tenant's.
+pub(super) fn check_staff_rules(
+    ctx: &mut Ctx,
+    t: &raw::Tenant,
+    tenant: &Outbound,
+    path: &ConfigPath,
+    staff_paths: &[ConfigPath],
+) -> Option<BTreeMap<usize, Outbound>> {
+    let roles = t.outbound.roles.as_ref();
+    let mut by_role: BTreeMap<&'static str, Option<Outbound>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (i, (s, p)) in t.staff.iter().zip(staff_paths).enumerate() {
+        let role = s.role.unwrap_or(raw::Role::User);
+        let written = roles.and_then(|r| match role {
+            raw::Role::Admin => r.admin.as_ref(),
+            raw::Role::User => r.user.as_ref(),
+            raw::Role::Restricted => r.restricted.as_ref(),
+        });
+        if written.is_none() && s.outbound.is_none() {
+            continue;
+        }
+        // A role's rules are checked (and reported) once, whoever has it.
+        let base = match written {
+            None => Some(tenant.clone()),
+            Some(r) => by_role
+                .entry(role.word())
+                .or_insert_with(|| {
+                    let at = path.key("outbound").key("roles").key(role.word());
+                    apply(ctx, tenant, r, &at)
+                })
+                .clone(),
+        };
+        let rules = match (base, &s.outbound) {
+            (Some(base), Some(own)) => apply(ctx, &base, own, &p.key("outbound")),
+            (base, _) => base,
+        };
+        match rules {
+            Some(rules) => {
+                out.insert(i, rules);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `base` with what `rules` (at `path`) writes replacing its fields.
+fn apply(
+    ctx: &mut Ctx,
+    base: &Outbound,
+    rules: &raw::DialRules,
+    path: &ConfigPath,
+) -> Option<Outbound> {
+    let mut out = base.clone();
+    if let Some(list) = &rules.allow {
+        out.allow = prefixes(ctx, list, &path.key("allow"))?;
+    }
+    if let Some(list) = &rules.deny {
+        out.deny = prefixes(ctx, list, &path.key("deny"))?;
+    }
+    out.international = rules.international.unwrap_or(base.international);
+    out.premium = rules.premium.unwrap_or(base.premium);
+    Some(out)
 }
 
 /// The prefixes of one list; every malformed one is an error at its place.

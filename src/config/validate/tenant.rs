@@ -200,6 +200,13 @@ pub(super) fn check_tenant(
         .enumerate()
         .map(|(i, n)| check_number(ctx, &names, n, &path.key("numbers").item(i, &n.number)))
         .collect();
+    // Checked (and reported) even when the tenant's own rules are wrong.
+    let base = outbound.clone().unwrap_or_default();
+    let per_staff = super::outbound::check_staff_rules(ctx, t, &base, path, &staff_paths);
+    let outbound = outbound.and_then(|mut o| {
+        o.per_staff = per_staff?;
+        Some(o)
+    });
     check_unused(ctx, t, &sched_paths, &menu_paths);
     let prompts = check_prompts(ctx, &t.prompts, &path.key("prompts"));
 

@@ -159,3 +159,72 @@ fn a_forward_over_the_cap_fails_and_voicemail_follows() {
     assert_eq!(invites(&w, gw), 2, "only anna's call went out");
     assert_eq!(w.finals_to(caller).last(), Some(&200), "voicemail answered");
 }
+
+#[test]
+fn a_roles_rules_and_a_persons_own_replace_the_tenants_for_the_calls_they_dial() {
+    // Restricted staff may not call mobiles (+79); vera is restricted but may call Minsk and
+    // anywhere abroad; anna (a user) has the tenant's rules.
+    let mut w = World::new(&config_with(
+        "",
+        "    outbound:\n      roles: { restricted: { deny: [\"+79\"] } }\n",
+    )
+    .replace(
+        "- { name: vera, login: vera, extension: \"212\", password: \"vera-secret-2024\" }",
+        "- { name: vera, login: vera, extension: \"212\", password: \"vera-secret-2024\", role: restricted, outbound: { international: true } }",
+    )
+    .replace(
+        "- { name: boris, login: boris, extension: \"211\", password: \"boris-secret-2024\" }",
+        "- { name: boris, login: boris, extension: \"211\", password: \"boris-secret-2024\", role: restricted }",
+    ));
+    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
+    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
+    let vera = registered(&mut w, VERA, "10.0.0.3:5060", Answer::pick());
+    let gw = gateway(&mut w, Answer::pick());
+    w.dial(boris, "+79990001122", None, None);
+    w.run(2.0);
+    assert_eq!(
+        w.finals_to(boris).last(),
+        Some(&403),
+        "restricted: no mobiles"
+    );
+    assert_eq!(invites(&w, gw), 0);
+    w.dial(anna, "+79990001122", Some(0.3), None);
+    w.run(2.0);
+    assert_eq!(invites(&w, gw), 2, "a user may");
+    w.dial(anna, "+375171234567", None, None);
+    w.run(2.0);
+    assert_eq!(
+        w.finals_to(anna).last(),
+        Some(&403),
+        "the tenant allows no calls abroad"
+    );
+    // vera: her role denies mobiles still; her own rule opens abroad.
+    w.dial(vera, "+375171234567", Some(0.3), None);
+    w.run(2.0);
+    assert_eq!(invites(&w, gw), 4);
+    w.dial(vera, "+79990001122", None, None);
+    w.run(2.0);
+    assert_eq!(w.finals_to(vera).last(), Some(&403));
+    assert_eq!(invites(&w, gw), 4);
+}
+
+#[test]
+fn minutes_out_over_the_hours_cap_get_503_until_the_hour_has_room_again() {
+    let mut w = World::new(&config("    outbound: { max_minutes_per_hour: 2 }\n"));
+    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
+    let gw = gateway(&mut w, Answer::pick());
+    // 130 s of talk: over the two minutes.
+    w.dial(anna, "+79990001122", Some(130.0), None);
+    w.run(135.0);
+    assert_eq!(invites(&w, gw), 2);
+    w.dial(anna, "+79990003344", None, None);
+    w.run(2.0);
+    assert_eq!(w.finals_to(anna).last(), Some(&503));
+    assert!(last_final(&w, anna).contains("talked 2 minutes in the last hour"));
+    assert!(matches!(refusals(&w)[..], [Refused::Minutes(2)]));
+    // An hour after that call ended, its minutes no longer count.
+    w.run(3600.0);
+    w.dial(anna, "+79990003344", Some(0.3), None);
+    w.run(2.0);
+    assert_eq!(invites(&w, gw), 4);
+}
