@@ -54,6 +54,10 @@ pub struct Limits {
     pub calls_per_tenant: u32,
     /// Calls one staff member may be on (0: no limit).
     pub calls_per_person: u32,
+    /// Calls in progress on the server (0: no limit).
+    pub calls: u32,
+    /// SIP transactions alive on the server.
+    pub transactions: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +66,8 @@ impl Default for Limits {
             contacts_per_person: 10,
             calls_per_tenant: 0,
             calls_per_person: 0,
+            calls: 0,
+            transactions: 200_000,
         }
     }
 }

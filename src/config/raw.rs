@@ -91,6 +91,16 @@ pub struct LimitSettings {
     /// they take from their answer. `0`: no limit. From 0 to 1000. Default: 0.
     #[schemars(range(min = 0, max = 1000))]
     pub calls_per_person: Option<u32>,
+    /// Calls in progress on the whole server (its dialogs); a new call beyond it gets 503 with
+    /// `Retry-After`. Each engine shard takes an even share. `0`: no limit. From 0 to 1000000.
+    /// Default: 0.
+    #[schemars(range(min = 0, max = 1000000))]
+    pub calls: Option<u32>,
+    /// SIP transactions the server keeps at once (each lives up to 32 s after its answer); a
+    /// new request beyond it is answered 503 without one. Each engine shard takes an even
+    /// share. From 1000 to 10000000. Default: 200000.
+    #[schemars(range(min = 1000, max = 10000000))]
+    pub transactions: Option<u32>,
 }
 
 /// Password-guessing protection. A failed digest response is a REGISTER or INVITE whose

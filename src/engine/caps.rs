@@ -95,7 +95,9 @@ impl Holds {
 /// The status a call refused by `limit` gets, and its reason phrase.
 pub(super) fn status(limit: &Limit) -> (StatusCode, &'static str) {
     match limit {
-        Limit::TenantCalls { .. } => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Limit::TenantCalls { .. } | Limit::Calls { .. } | Limit::Transactions { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
         _ => (StatusCode::BUSY_HERE, "Busy Here"),
     }
 }
@@ -110,6 +112,12 @@ pub(super) fn decorate(response: &mut Response, limit: &Limit) {
                 .headers_mut()
                 .push("Retry-After", RETRY_AFTER.to_string());
             "too many calls in progress for the company"
+        }
+        Limit::Calls { .. } | Limit::Transactions { .. } => {
+            response
+                .headers_mut()
+                .push("Retry-After", RETRY_AFTER.to_string());
+            "the server is at its limit"
         }
         Limit::PersonCalls { calling: true, .. } => "the caller is on too many calls",
         Limit::PersonCalls { .. } => "the callee is on too many calls",

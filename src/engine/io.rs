@@ -149,6 +149,12 @@ pub enum Limit {
         /// Whether the person was the caller (else the callee).
         calling: bool,
     },
+    /// New calls beyond the server's `calls` got 503 (`refused` of them since the last
+    /// notice: one line a second at most).
+    Calls { limit: u32, refused: u64 },
+    /// New requests beyond the server's `transactions` got 503 without one (`refused` of
+    /// them since the last notice).
+    Transactions { limit: u32, refused: u64 },
 }
 
 impl fmt::Display for Limit {
@@ -176,6 +182,14 @@ impl fmt::Display for Limit {
                 f,
                 "limit: {login}@{tenant}: a call {} refused with 486, {limit} call(s) in progress (calls_per_person)",
                 if *calling { "from them" } else { "to them" }
+            ),
+            Limit::Calls { limit, refused } => write!(
+                f,
+                "limit: {refused} new call(s) refused with 503, the server has its {limit} calls in progress (calls)"
+            ),
+            Limit::Transactions { limit, refused } => write!(
+                f,
+                "limit: {refused} request(s) refused with 503, the server keeps its {limit} transactions (transactions)"
             ),
         }
     }

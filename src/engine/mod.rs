@@ -47,7 +47,7 @@ use calls::Calls;
 use context::{Ctx, Index, Owner, Timer, Timers};
 use directory::Directory;
 use guard::{Attempt, Guard};
-use io::{Input, Now, Output};
+use io::{Input, Limit, Notice, Now, Output};
 use presence::Presence;
 use random::Random;
 use shard::Shard;
@@ -63,7 +63,7 @@ use crate::sip::transactions::{Answer, Incoming, Transactions};
 use crate::sip::uas;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs `$body` with `$ctx`, a `Ctx` lending the engine's parts (everything but `calls` and
 /// `trunks`, which the body uses beside it).
@@ -146,6 +146,8 @@ pub struct Engine {
     draining: bool,
     /// The last time an input brought.
     now: Now,
+    /// Requests refused over a table limit since its last notice, and when that was.
+    over_tables: (u64, u64, Option<Instant>),
     pub stats: Stats,
 }
 
@@ -169,6 +171,7 @@ impl Engine {
             out: VecDeque::new(),
             draining: false,
             now,
+            over_tables: (0, 0, None),
             stats: Stats::default(),
         };
         if first {
@@ -176,6 +179,58 @@ impl Engine {
             engine.timers.set(now.mono, Timer::Sweep);
         }
         engine
+    }
+
+    /// The answer to `request` refused by `limit` (its status, `Retry-After` and `Reason`).
+    fn refusal(&mut self, request: &Request, limit: &Limit) -> crate::sip::message::Response {
+        let tag = self.random.tag();
+        let (status, phrase) = caps::status(limit);
+        let mut r = uas::respond(request, status, phrase, &tag);
+        caps::decorate(&mut r, limit);
+        r
+    }
+
+    /// This shard's even share of a server-wide `limit` (at least 1).
+    fn share(&self, limit: u32) -> usize {
+        (limit as usize).div_ceil(self.shard.count.max(1)).max(1)
+    }
+
+    /// A request refused over a table limit (`calls`, else `transactions`): counted, and told
+    /// in a notice at most once a second.
+    fn over_table(&mut self, calls: bool, limit: u32) {
+        if calls {
+            self.over_tables.0 += 1;
+        } else {
+            self.over_tables.1 += 1;
+        }
+        let due = self
+            .over_tables
+            .2
+            .is_none_or(|last| self.now.mono >= last + Duration::from_secs(1));
+        if !due {
+            return;
+        }
+        self.over_tables.2 = Some(self.now.mono);
+        let (c, t) = (self.over_tables.0, self.over_tables.1);
+        self.over_tables.0 = 0;
+        self.over_tables.1 = 0;
+        let limits = &self.directory.config.server.limits;
+        if c > 0 {
+            let limit = if calls { limit } else { limits.calls };
+            self.out
+                .push_back(Output::Notice(Notice::Limit(Limit::Calls {
+                    limit,
+                    refused: c,
+                })));
+        }
+        if t > 0 {
+            let limit = if calls { limits.transactions } else { limit };
+            self.out
+                .push_back(Output::Notice(Notice::Limit(Limit::Transactions {
+                    limit,
+                    refused: t,
+                })));
+        }
     }
 
     /// Calls in progress on this shard.
@@ -407,6 +462,21 @@ impl Engine {
             Incoming::Absorbed => return,
             Incoming::New(key) => key,
         };
+        // The shard's share of the server's transactions: a new one beyond it is refused
+        // without being kept.
+        let limits = &self.directory.config.server.limits;
+        let (servers, clients) = self.tx.len();
+        if key.is_some() && servers + clients > self.share(limits.transactions) {
+            if let Some(key) = &key {
+                self.tx.discard(key);
+            }
+            let limit = limits.transactions;
+            if *request.method() != Method::Ack {
+                let busy = self.refusal(&request, &Limit::Transactions { limit, refused: 0 });
+                self.reply(None, reply_to, &busy);
+            }
+            return self.over_table(false, limit);
+        }
         if *request.method() == Method::Ack {
             // The ACK for a 2xx belongs to the dialog.
             return with_ctx!(self, ctx, self.calls.on_ack(&request, &mut ctx));
@@ -513,6 +583,18 @@ impl Engine {
         reply_to: Peer,
         key: Option<TransactionKey>,
     ) {
+        let cap = self.directory.config.server.limits.calls;
+        if cap > 0 && self.calls.len() >= self.share(cap) {
+            let busy = self.refusal(
+                &request,
+                &Limit::Calls {
+                    limit: cap,
+                    refused: 0,
+                },
+            );
+            self.reply(key.as_ref(), reply_to, &busy);
+            return self.over_table(true, cap);
+        }
         let directory = Arc::clone(&self.directory);
         let mut attempt = None;
         let admission = admission::admit(

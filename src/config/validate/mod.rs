@@ -787,10 +787,20 @@ fn check_limits(ctx: &mut Ctx, s: &raw::LimitSettings, path: &ConfigPath) -> Opt
         path,
         "calls_per_person",
     );
+    let calls = ctx.count(s.calls, defaults.calls, ranges::CALLS, path, "calls");
+    let transactions = ctx.count(
+        s.transactions,
+        defaults.transactions,
+        ranges::TRANSACTIONS,
+        path,
+        "transactions",
+    );
     Some(model::Limits {
         contacts_per_person: contacts_per_person?,
         calls_per_tenant: calls_per_tenant?,
         calls_per_person: calls_per_person?,
+        calls: calls?,
+        transactions: transactions?,
     })
 }
 

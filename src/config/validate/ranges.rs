@@ -83,6 +83,16 @@ pub(crate) const CALLS_PER_TENANT: Range<u32> = Range {
     min: 0,
     max: 100_000,
 };
+/// `server.limits.calls`: 0 (no limit) to 1000000.
+pub(crate) const CALLS: Range<u32> = Range {
+    min: 0,
+    max: 1_000_000,
+};
+/// `server.limits.transactions`: 1000 to 10000000.
+pub(crate) const TRANSACTIONS: Range<u32> = Range {
+    min: 1000,
+    max: 10_000_000,
+};
 /// `server.limits.calls_per_person`: 0 (no limit) to 1000.
 pub(crate) const CALLS_PER_PERSON: Range<u32> = Range { min: 0, max: 1000 };
 

@@ -204,3 +204,80 @@ fn a_department_skips_a_member_at_their_cap() {
     assert!(w.received(anna, "INVITE").is_empty(), "anna is at her cap");
     assert_eq!(w.received(boris, "INVITE").len(), 2, "boris rings for both");
 }
+
+#[test]
+fn calls_beyond_the_servers_limit_get_503_and_one_notice_a_second() {
+    let mut w = World::new(&limited("{ calls: 1 }"));
+    let anna = registered(&mut w, ANNA, "10.0.0.1:5060", Answer::pick());
+    let boris = registered(&mut w, BORIS, "10.0.0.2:5060", Answer::pick());
+    let vera = registered(&mut w, VERA, "10.0.0.3:5060", Answer::pick());
+    w.dial(anna, "211", Some(10.0), None);
+    w.run(1.0);
+    for _ in 0..3 {
+        w.dial(vera, "210", None, None);
+    }
+    w.run(1.0);
+    assert_eq!(
+        w.finals_to(vera)[2..],
+        [503, 503, 503],
+        "after her REGISTER's 401 and 200"
+    );
+    let refusal = w
+        .texts_to(vera)
+        .into_iter()
+        .rfind(|t| t.starts_with("SIP/2.0 503"))
+        .unwrap();
+    assert!(refusal.contains("Retry-After:"), "{refusal}");
+    assert!(refusal.contains("the server is at its limit"), "{refusal}");
+    // One notice for the burst (the first refusal), the rest counted into the next.
+    assert_eq!(
+        limits(&w),
+        [Limit::Calls {
+            limit: 1,
+            refused: 1
+        }]
+    );
+    assert!(w.received(boris, "INVITE").len() == 1);
+    // The call ends: room again.
+    w.run(10.0);
+    w.dial(vera, "210", Some(0.5), None);
+    w.run(2.0);
+    assert_eq!(w.finals_to(vera).last(), Some(&200));
+}
+
+#[test]
+fn requests_beyond_the_transaction_table_get_503_without_being_kept() {
+    let mut w = World::new(&limited("{ transactions: 1000 }"));
+    let flood = w.peer(
+        "flood",
+        "10.9.9.9:5060",
+        crate::sip::link::Link::Udp(0),
+        Answer::Silent,
+    );
+    // OPTIONS each make a transaction that lives 32 s after its answer (UDP).
+    for i in 0..1005 {
+        let options = format!(
+            "OPTIONS sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKflood{i}\r\nMax-Forwards: 70\r\nFrom: <sip:flood@acme.example>;tag=f{i}\r\nTo: <sip:acme.example>\r\nCall-ID: flood-{i}@10.9.9.9\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        w.send_raw(flood, options.into_bytes());
+    }
+    w.run(1.0);
+    let answers = w.finals_to(flood);
+    assert_eq!(answers.len(), 1005);
+    assert_eq!(answers[..1000].iter().filter(|c| **c == 200).count(), 1000);
+    assert_eq!(answers[1000..], [503; 5], "the table holds 1000");
+    assert!(w.held().1 <= 1000, "{:?}", w.held());
+    assert!(matches!(
+        limits(&w)[..],
+        [Limit::Transactions {
+            limit: 1000,
+            refused: 1
+        }]
+    ));
+    // 32 s later the table has room again.
+    w.run(33.0);
+    let options = "OPTIONS sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKlater\r\nMax-Forwards: 70\r\nFrom: <sip:flood@acme.example>;tag=l\r\nTo: <sip:acme.example>\r\nCall-ID: later@10.9.9.9\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    w.send_raw(flood, options.as_bytes().to_vec());
+    w.run(1.0);
+    assert_eq!(w.finals_to(flood).last(), Some(&200));
+}

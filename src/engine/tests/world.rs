@@ -683,6 +683,18 @@ impl World {
         });
     }
 
+    /// Phone `id` sends `bytes` to the PBX as they are (a request no phone logic makes).
+    pub fn send_raw(&mut self, id: PhoneId, bytes: Vec<u8>) {
+        let (from, link) = (self.phones[id.0].addr, self.phones[id.0].link);
+        let to = self.pbx;
+        self.enqueue(Datagram {
+            from,
+            to,
+            link,
+            bytes,
+        });
+    }
+
     fn send_from(&mut self, id: PhoneId, out: Vec<Transmit>) {
         let (from, link) = (self.phones[id.0].addr, self.phones[id.0].link);
         for t in out {
