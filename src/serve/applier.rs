@@ -16,7 +16,7 @@ use crate::config::plan_report::summary_line;
 use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
-use crate::credentials::{generate_password, ha1};
+use crate::credentials::{generate_password, ha1, web_password, WebCost, WebPassword};
 use crate::engine::directory::Directory;
 use crate::mail::render::Templates;
 use crate::media::prompt::Prompts;
@@ -420,6 +420,18 @@ impl Applier {
         let mut staff = Vec::new();
         let mut credentials = Vec::new();
         for r in &p.resolution.records {
+            let web = match &r.new_password {
+                Some(pw) => Some(web_password(&r.login, &r.realm, pw, WebCost::Generated)),
+                None => existing
+                    .get(&(r.tenant.clone(), r.identity.clone()))
+                    .or_else(|| {
+                        existing
+                            .iter()
+                            .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
+                            .map(|(_, s)| s)
+                    })
+                    .and_then(|s| s.web.clone()),
+            };
             let password = match &r.new_password {
                 Some(pw) => {
                     credentials.push(Credential {
@@ -451,8 +463,30 @@ impl Applier {
                     password,
                     realm: r.realm.clone(),
                     password_set_at_ms: set_at,
+                    web,
                 },
             ));
+        }
+        // Passwords the config sets: their cabinet hash follows the config's value.
+        let mut staged = existing.clone();
+        for (tenant, identity, state) in &staff {
+            staged.insert((tenant.clone(), identity.clone()), state.clone());
+        }
+        for (tenant, identity, web) in web_updates(&p.config, &p.resolution, &staged) {
+            let key = (tenant, identity);
+            match staff
+                .iter_mut()
+                .find(|(t, i, _)| (t, i) == (&key.0, &key.1))
+            {
+                Some((_, _, state)) => state.web = web,
+                None => {
+                    if let Some(state) = staged.get(&key) {
+                        let mut state = state.clone();
+                        state.web = web;
+                        staff.push((key.0, key.1, state));
+                    }
+                }
+            }
         }
         let summary = summary_line(&p.plan);
         // Welcome letters to those with a new password and an e-mail address, recorded with
@@ -558,6 +592,7 @@ impl Applier {
                 tenant,
                 &eff.identity,
                 ha1(login, &t.domain, &password),
+                web_password(login, &t.domain, &password, WebCost::Generated),
                 now_ms(),
             )
             .map_err(|e| RotateError::Store(e.to_string()))?;
@@ -614,10 +649,69 @@ impl Applier {
         ))
     }
 
+    /// Brings the cabinet hashes of passwords the config sets up to date with their values now
+    /// (an `{env}` variable or `{file}` may have changed without the config changing): run at
+    /// startup, after the files are applied. Returns how many were changed.
+    pub fn sync_web_passwords(&self) -> Result<usize, StoreError> {
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(running) = self.running() else {
+            return Ok(0);
+        };
+        let stored = self.store.all_staff_states()?;
+        let updates = web_updates(&running.config, &running.resolution, &stored);
+        for (tenant, identity, web) in &updates {
+            self.store.set_web_password(tenant, identity, web.clone())?;
+        }
+        Ok(updates.len())
+    }
+
     /// Applied revisions, newest first.
     pub fn history(&self, limit: usize) -> Result<Vec<crate::store::ApplyRecord>, StoreError> {
         self.store.history(limit)
     }
+}
+
+/// The cabinet hashes that must change for passwords the config sets: a plaintext one
+/// (`{env}`, `{file}`, a literal) is hashed (argon2id, [`WebCost::Chosen`]) when the stored
+/// hash was not made from its value; one given only as digest hashes, or a secret that is not
+/// set, has none (the cabinet cannot check a password against an HA1 alone). Staff without a
+/// stored state are skipped (their apply writes one first).
+fn web_updates(
+    config: &Config,
+    resolution: &Resolution,
+    stored: &std::collections::BTreeMap<(String, String), StaffState>,
+) -> Vec<(String, String, Option<WebPassword>)> {
+    use crate::config::model::PasswordSource;
+    let mut out = Vec::new();
+    for (ti, t) in config.tenants.iter().enumerate() {
+        for (si, s) in t.staff.iter().enumerate() {
+            let Some(source) = &s.password else { continue };
+            let Some(eff) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                continue;
+            };
+            let key = (t.id.clone(), eff.identity.clone());
+            let Some(state) = stored.get(&key) else {
+                continue;
+            };
+            let plaintext = match source {
+                PasswordSource::Secret(secret) => crate::credentials::reveal(secret),
+                PasswordSource::Hash { .. } => None,
+            };
+            let web = match plaintext {
+                None if state.web.is_none() => continue,
+                None => None,
+                Some(pw) => {
+                    let sha = ha1(&eff.login, &t.domain, &pw).sha256;
+                    if state.web.as_ref().is_some_and(|w| w.ha1_sha256 == sha) {
+                        continue;
+                    }
+                    Some(web_password(&eff.login, &t.domain, &pw, WebCost::Chosen))
+                }
+            };
+            out.push((key.0, key.1, web));
+        }
+    }
+    out
 }
 
 /// What was generated for every staff member, as planning needs it (no hashes).

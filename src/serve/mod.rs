@@ -97,6 +97,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     let started = std::time::Instant::now();
     let outcome = applier.reload_files(Source::Startup);
     report(&outcome, &Source::Startup, started.elapsed());
+    // A password the config sets through `{env}` or `{file}` may have changed while the
+    // config did not: the cabinet's hash of it follows.
+    if let Err(e) = applier.sync_web_passwords() {
+        log(&format!("cannot update the cabinet's password hashes: {e}"));
+    }
     let Some(running) = applier.running() else {
         return Err(ServeError::Startup("no config could be applied".into()));
     };

@@ -8,7 +8,7 @@
 
 use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
 use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
-use crate::credentials::DigestHashes;
+use crate::credentials::{DigestHashes, WebPassword};
 use serde::{Deserialize, Serialize};
 use sled::transaction::Transactional;
 use std::collections::BTreeMap;
@@ -27,6 +27,11 @@ pub struct StaffState {
     pub realm: String,
     /// When the password was set, in milliseconds since the Unix epoch.
     pub password_set_at_ms: u64,
+    /// What the web cabinet checks a sign-in against: an argon2id hash of the same password
+    /// (generated, rotated, or a plaintext one of the config), absent for a password the
+    /// config gives only as digest hashes, and in states written before the cabinet existed.
+    #[serde(default)]
+    pub web: Option<WebPassword>,
 }
 
 /// The config that is running, as the files it came from (file name -> YAML text).
@@ -104,14 +109,28 @@ pub trait Applies {
     /// Every stored staff state, by (tenant id, identity).
     fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError>;
 
-    /// Replaces one staff member's password hashes (rotation), flushed before returning.
-    /// [`StoreError::NotFound`] if the identity has no state.
+    /// One staff member's stored state, if any.
+    fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError>;
+
+    /// Replaces one staff member's password hashes (rotation) and its cabinet hash, flushed
+    /// before returning. [`StoreError::NotFound`] if the identity has no state.
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
+        web: WebPassword,
         at_ms: u64,
+    ) -> Result<StaffState, StoreError>;
+
+    /// Replaces one staff member's cabinet hash only (a password the config sets in plaintext,
+    /// hashed when it changed), flushed before returning. [`StoreError::NotFound`] if the
+    /// identity has no state.
+    fn set_web_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        web: Option<WebPassword>,
     ) -> Result<StaffState, StoreError>;
 }
 
@@ -259,14 +278,51 @@ impl Applies for Store {
             .collect()
     }
 
-    /// Replaces one staff member's password hashes (rotation), flushed before returning.
-    /// [`StoreError::NotFound`] if the identity has no state.
+    fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError> {
+        let key = codec::staff_key(tenant, identity)?;
+        let value = self.staff.get(&key).map_err(storage("read staff state"))?;
+        value
+            .map(|v| decode(&codec::staff_what(&key), &v))
+            .transpose()
+    }
+
+    /// Replaces one staff member's password hashes (rotation) and its cabinet hash, flushed
+    /// before returning. [`StoreError::NotFound`] if the identity has no state.
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
+        web: WebPassword,
         at_ms: u64,
+    ) -> Result<StaffState, StoreError> {
+        self.update_staff(tenant, identity, "set password", |state| {
+            state.password = Some(password.clone());
+            state.web = Some(web.clone());
+            state.password_set_at_ms = at_ms;
+        })
+    }
+
+    fn set_web_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        web: Option<WebPassword>,
+    ) -> Result<StaffState, StoreError> {
+        self.update_staff(tenant, identity, "set web password", |state| {
+            state.web = web.clone();
+        })
+    }
+}
+
+impl Store {
+    /// Changes one stored staff state in a transaction and flushes.
+    fn update_staff(
+        &self,
+        tenant: &str,
+        identity: &str,
+        doing: &'static str,
+        change: impl Fn(&mut StaffState),
     ) -> Result<StaffState, StoreError> {
         let key = codec::staff_key(tenant, identity)?;
         let what = codec::staff_what(&key);
@@ -283,15 +339,14 @@ impl Applies for Store {
                     Ok(s) => s,
                     Err(e) => return abort(e),
                 };
-                state.password = Some(password.clone());
-                state.password_set_at_ms = at_ms;
+                change(&mut state);
                 match encode(&what, &state) {
                     Ok(v) => tx.insert(key.as_slice(), v)?,
                     Err(e) => return abort(e),
                 };
                 Ok(state)
             })
-            .map_err(transaction_error("set password"))?;
+            .map_err(transaction_error(doing))?;
         self.flush()?;
         Ok(state)
     }
