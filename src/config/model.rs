@@ -37,12 +37,34 @@ pub struct Server {
     pub rtp_port_max: u16,
     pub rtp_public_address: Option<String>,
     pub http_listen: SocketAddr,
+    pub cabinet: Cabinet,
     /// Resolved against the config file's directory.
     pub data_dir: PathBuf,
     pub admin_token: Option<SecretRef>,
     pub smtp: Option<Smtp>,
     pub security: Security,
     pub limits: Limits,
+}
+
+/// The web cabinet's settings (`server.cabinet`), defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cabinet {
+    /// `None`: the cabinet is off.
+    pub listen: Option<SocketAddr>,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// The session cookie is `Secure` whatever the request says.
+    pub secure_cookies: bool,
+}
+
+impl Default for Cabinet {
+    fn default() -> Self {
+        Cabinet {
+            listen: None,
+            session_idle: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
 }
 
 /// Caps on registrations and concurrent calls (`server.limits`), defaults filled in.

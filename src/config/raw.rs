@@ -48,9 +48,14 @@ pub struct Server {
     /// RTP media relay.
     #[serde(default)]
     pub rtp: RtpSettings,
-    /// The web cabinet and the admin API.
+    /// The admin API.
     #[serde(default)]
     pub http: HttpSettings,
+    /// The web cabinet, where staff sign in with their login, their company's domain and
+    /// their phone's password: call history and statistics by role, and for administrators
+    /// the applied config, its history and password resets. Off unless `listen` is set.
+    #[serde(default)]
+    pub cabinet: CabinetSettings,
     /// Directory of the embedded store (generated credentials, history, counters), relative to
     /// this file. Default: `data`.
     pub data_dir: Option<String>,
@@ -184,12 +189,28 @@ pub struct RtpSettings {
     pub public_address: Option<String>,
 }
 
-/// Web cabinet and admin API settings.
+/// Admin API settings (the web cabinet has its own, `server.cabinet`).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     /// `IP:port` of the HTTP server. Default: `127.0.0.1:8080`.
     pub listen: Option<String>,
+}
+
+/// The web cabinet. Changing `listen` needs a restart; the rest applies to new sessions.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CabinetSettings {
+    /// `IP:port` the cabinet is served on (plain HTTP: put a TLS proxy in front of it beyond
+    /// loopback). Default: none, the cabinet is off.
+    pub listen: Option<String>,
+    /// A session ends after this long without a request; signing in again starts a new one.
+    /// From 5m to 7 days (168h). Default: `8h`.
+    pub session_idle: Option<DurationText>,
+    /// Mark the session cookie `Secure`, so browsers send it over HTTPS only: set it when the
+    /// cabinet is reached through a TLS proxy. A request the proxy marks
+    /// `X-Forwarded-Proto: https` gets a `Secure` cookie either way. Default: `false`.
+    pub secure_cookies: Option<bool>,
 }
 
 /// Outgoing mail over SMTP.

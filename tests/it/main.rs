@@ -2,6 +2,7 @@
 
 mod audio;
 mod baresip;
+mod cabinet;
 mod calls;
 mod cli;
 mod drain;

@@ -45,6 +45,8 @@ pub(crate) const MENU_TIMEOUT: Range<Duration> = secs(1, MINUTE);
 pub(crate) const SECURITY_WINDOW: Range<Duration> = secs(1, DAY);
 /// `server.security.ban`: 1s to 30 days.
 pub(crate) const SECURITY_BAN: Range<Duration> = secs(1, 30 * DAY);
+/// `server.cabinet.session_idle`: 5m to 7 days.
+pub(crate) const SESSION_IDLE: Range<Duration> = secs(5 * MINUTE, 7 * DAY);
 
 /// A menu's `repeat`: 0 to 10.
 pub(crate) const MENU_REPEAT: Range<u32> = Range { min: 0, max: 10 };

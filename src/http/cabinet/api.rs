@@ -1,0 +1,308 @@
+//! The cabinet's JSON API: the data of every page under the same rights, for scripts and
+//! tests. The session cookie authenticates (sign in through `POST /api/signin`); requests that
+//! change something also carry the session's CSRF token in `X-CSRF-Token` (it is in the
+//! sign-in answer and in `GET /api/{tenant}/me`).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /api/signin` | `{domain, login, password}` -> `{tenant, login, role, csrf}` and the session cookie; 401 (one answer for every failure), 429 throttled |
+//! | `POST /api/signout` | 204 |
+//! | `GET /api/{tenant}/me` | `{tenant, login, name, role, language, csrf}` |
+//! | `GET /api/{tenant}/history` | `{calls, next}`, the history page's filters as query parameters |
+//! | `GET /api/{tenant}/stats` | `{period, first, since_ms, until_ms, tenant, departments, people}` (`period`, `at`) |
+//! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
+//! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
+//!
+//! No session: 401; another tenant's route: 404; not the role's: 403; a bad filter: 400.
+
+use super::rights::{Area, Denied, Viewer};
+use super::session;
+use super::{admin, history, stats, Cabinet, Problem, Refused};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The JSON routes.
+pub fn routes() -> Router<Arc<Cabinet>> {
+    Router::new()
+        .route("/api/signin", post(signin))
+        .route("/api/signout", post(signout))
+        .route("/api/{tenant}/me", get(me))
+        .route("/api/{tenant}/history", get(history_json))
+        .route("/api/{tenant}/stats", get(stats_json))
+        .route("/api/{tenant}/admin", get(admin_json))
+        .route(
+            "/api/{tenant}/admin/staff/{login}/password",
+            post(reset_password),
+        )
+}
+
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": kind, "message": message.into() })),
+    )
+        .into_response()
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn denied(d: Denied) -> Response {
+    match d {
+        Denied::SignIn => error(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first"),
+        Denied::NotFound => error(StatusCode::NOT_FOUND, "not-found", "no such tenant"),
+        Denied::Forbidden => error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role does not give access to this",
+        ),
+    }
+}
+
+fn problem(p: Problem) -> Response {
+    match p {
+        Problem::BadRequest(m) => error(StatusCode::BAD_REQUEST, "bad-request", m),
+        Problem::NotFound => error(StatusCode::NOT_FOUND, "not-found", "no such staff member"),
+        Problem::Conflict(m) => error(StatusCode::CONFLICT, "conflict", m),
+        Problem::Internal(m) => {
+            eprintln!("pbx serve: cabinet: {m}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed",
+            )
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Problem::Internal(e.to_string())))
+}
+
+/// Whether the request carries the session's CSRF token.
+fn csrf_ok(v: &Viewer, headers: &HeaderMap) -> bool {
+    let given = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    session::same_token(&v.csrf, given)
+}
+
+/// The body of `POST /api/signin`.
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    pub domain: String,
+    pub login: String,
+    pub password: String,
+}
+
+async fn signin(
+    State(cab): State<Arc<Cabinet>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<SignIn>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    match cab
+        .sign_in(peer.ip(), &body.domain, &body.login, &body.password)
+        .await
+    {
+        Ok((id, account)) => {
+            let idle = cab.settings().session_idle;
+            let Some(s) = cab.sessions.touch(&id, std::time::Instant::now(), idle) else {
+                return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again");
+            };
+            let role = cab
+                .applier
+                .running()
+                .and_then(|r| {
+                    let t = r
+                        .config
+                        .tenants
+                        .iter()
+                        .position(|t| t.id == account.tenant)?;
+                    let i = r.resolution.staff[t]
+                        .iter()
+                        .position(|e| e.login == account.login)?;
+                    Some(r.config.tenants[t].staff[i].role.word())
+                })
+                .unwrap_or("restricted");
+            let mut r = Json(json!({
+                "tenant": account.tenant, "login": account.login, "role": role, "csrf": s.csrf,
+            }))
+            .into_response();
+            let cookie = session::set_cookie(session::COOKIE, &id, cab.secure(&headers));
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().append(SET_COOKIE, v);
+            }
+            no_store(r)
+        }
+        Err(Refused::Failed) => error(
+            StatusCode::UNAUTHORIZED,
+            "sign-in-failed",
+            "the login, domain or password is not right",
+        ),
+        Err(Refused::Throttled) => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many attempts; try again in a few minutes",
+        ),
+        Err(Refused::Unavailable) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the cabinet cannot sign anyone in now",
+        ),
+    }
+}
+
+async fn signout(
+    State(cab): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    // Read (and dropped) before answering: a body left unread would end the connection.
+    _body: axum::body::Bytes,
+) -> Response {
+    let Some((id, s)) = cab.session(&headers) else {
+        return denied(Denied::SignIn);
+    };
+    let given = headers
+        .get("x-csrf-token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !session::same_token(&s.csrf, given) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    cab.sessions.close(&id);
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let cookie = session::clear_cookie(session::COOKIE, cab.secure(&headers));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
+}
+
+async fn me(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match cab.viewer(&headers, &tenant, Area::History) {
+        Ok(v) => no_store(
+            Json(json!({
+                "tenant": v.tenant().id, "login": v.login, "name": v.name(),
+                "role": v.role.word(), "language": v.language().word(), "csrf": v.csrf,
+            }))
+            .into_response(),
+        ),
+        Err(d) => denied(d),
+    }
+}
+
+async fn history_json(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<history::Params>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::History) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    let Query(params) = match params {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    match blocking(move || history::for_viewer(&v, &params)).await {
+        Ok((calls, next)) => {
+            no_store(Json(json!({ "calls": calls, "next": next })).into_response())
+        }
+        Err(p) => problem(p),
+    }
+}
+
+async fn stats_json(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<stats::Params>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Statistics) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    let Query(params) = match params {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    match blocking(move || stats::for_viewer(&v, &params)).await {
+        Ok(report) => no_store(Json(report).into_response()),
+        Err(p) => problem(p),
+    }
+}
+
+async fn admin_json(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    match blocking(move || admin::overview(&v)).await {
+        Ok(o) => no_store(Json(o).into_response()),
+        Err(p) => problem(p),
+    }
+}
+
+async fn reset_password(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, login)): Path<(String, String)>,
+    headers: HeaderMap,
+    // Read (and dropped) before answering: a body left unread would end the connection.
+    _body: axum::body::Bytes,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    if !csrf_ok(&v, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    let (who, by, tenant_id) = (login.clone(), v.login.clone(), v.tenant().id.clone());
+    match blocking(move || admin::reset(&v, &who)).await {
+        Ok((_, password)) => {
+            eprintln!(
+                "pbx serve: cabinet: {by} of tenant {tenant_id} reset the password of {login}"
+            );
+            no_store(Json(json!({ "login": login, "password": password })).into_response())
+        }
+        Err(p) => problem(p),
+    }
+}
