@@ -4,7 +4,7 @@
 //! and password reset. Call records are written into the server's store before it starts.
 
 use crate::support::Server;
-use pbx::store::{CallHistory, CallOutcome, CallRecord, Store};
+use pbx::store::{CallHistory, CallOutcome, CallRecord, Store, Voicemail, VoicemailIndex};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -241,9 +241,41 @@ fn call(
     }
 }
 
-/// The history both tenants have before the server starts.
-fn seed(data: &std::path::Path) {
+/// Voicemail messages by name: (tenant, box).
+const MESSAGES: [(&str, &str, &str); 4] = [
+    ("rita", "acme", "staff:rita"),
+    ("sales", "acme", "department:sales"),
+    ("anna", "acme", "staff:anna"),
+    ("gleb", "globex", "staff:gleb"),
+];
+
+/// The history and voicemail both tenants have before the server starts; the messages' ids.
+fn seed(data: &std::path::Path) -> BTreeMap<&'static str, u64> {
     let store = Store::open(data).unwrap();
+    let mut ids = BTreeMap::new();
+    for (i, (name, tenant, mailbox)) in MESSAGES.into_iter().enumerate() {
+        let id = store.new_voicemail_id().unwrap();
+        let file = format!("voicemail/{tenant}/{id}.wav");
+        std::fs::create_dir_all(data.join(format!("voicemail/{tenant}"))).unwrap();
+        // A WAV header and a little silence, with the name in it to tell them apart.
+        let mut wav = b"RIFF\0\0\0\0WAVE".to_vec();
+        wav.extend_from_slice(name.as_bytes());
+        std::fs::write(data.join(&file), wav).unwrap();
+        store
+            .add_voicemail(Voicemail {
+                id,
+                tenant: tenant.into(),
+                mailbox: mailbox.into(),
+                caller: format!("+7916000000{i}"),
+                number: None,
+                received_ms: DAY_MS + i as u64 * 1000,
+                duration_ms: 4_000,
+                file,
+                heard: false,
+            })
+            .unwrap();
+        ids.insert(name, id);
+    }
     store
         .append_calls(&[
             call(
@@ -267,13 +299,20 @@ fn seed(data: &std::path::Path) {
             call("globex", 5, "+79009990005", &["gleb"], Some("gleb"), &[]),
         ])
         .unwrap();
+    ids
 }
 
-/// A started server with seeded history, its cabinet's URL and the generated passwords.
-fn start() -> (Server, String, BTreeMap<String, String>) {
+/// A started server with seeded history: its cabinet's URL, the generated passwords, the
+/// voicemail messages' ids.
+fn start() -> (
+    Server,
+    String,
+    BTreeMap<String, String>,
+    BTreeMap<&'static str, u64>,
+) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pbx.yaml"), config()).unwrap();
-    seed(&dir.path().join("data"));
+    let vm = seed(&dir.path().join("data"));
     let server = Server::start_in(dir);
     let log = server.log();
     let url = log
@@ -290,7 +329,7 @@ fn start() -> (Server, String, BTreeMap<String, String>) {
             (words[0].to_owned(), words[words.len() - 1].to_owned())
         })
         .collect();
-    (server, url, passwords)
+    (server, url, passwords, vm)
 }
 
 fn domain(tenant: &str) -> String {
@@ -299,7 +338,7 @@ fn domain(tenant: &str) -> String {
 
 #[test]
 fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another() {
-    let (server, url, pw) = start();
+    let (server, url, pw, vm) = start();
     let other = |t: &str| if t == "acme" { "globex" } else { "acme" };
     // (tenant, login, role)
     let viewers = [
@@ -338,7 +377,9 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
                     expect(true),
                 ),
                 ("GET", format!("/api/{target}/admin"), expect(admin)),
+                ("GET", format!("/api/{target}/voicemail"), expect(true)),
                 ("GET", format!("/{target}/history"), expect(true)),
+                ("GET", format!("/{target}/voicemail"), expect(true)),
                 ("GET", format!("/{target}/stats"), expect(true)),
                 ("GET", format!("/{target}/admin"), expect(admin)),
                 // Changes last: only an admin of the tenant may reset its victim's password.
@@ -476,6 +517,120 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
     assert!(o["revision"].as_u64().unwrap() >= 1);
     assert!(!o.to_string().contains("gleb"));
 
+    // Voicemail: an admin opens every box, others their own and their departments'; a
+    // message of another box is answered like one that does not exist.
+    let boxes = |b: &mut Browser, tenant: &str| -> Vec<String> {
+        let a = b.get(&format!("/api/{tenant}/voicemail"));
+        assert_eq!(a.status, 200, "{}", a.body);
+        let mut names: Vec<String> = a.json()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mailbox"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        boxes(browsers.get_mut("anna").unwrap(), "acme"),
+        ["department:sales", "staff:anna", "staff:rita"]
+    );
+    assert_eq!(
+        boxes(browsers.get_mut("ivan").unwrap(), "acme"),
+        ["department:sales"]
+    );
+    assert_eq!(
+        boxes(browsers.get_mut("rita").unwrap(), "acme"),
+        ["department:sales", "staff:rita"]
+    );
+    assert_eq!(
+        boxes(browsers.get_mut("galya").unwrap(), "globex"),
+        Vec::<String>::new()
+    );
+    let audio = |b: &mut Browser, tenant: &str, name: &str| {
+        b.get(&format!("/api/{tenant}/voicemail/{}/audio", vm[name]))
+    };
+    let a = audio(browsers.get_mut("anna").unwrap(), "acme", "rita");
+    assert_eq!(a.status, 200);
+    assert!(a.body.starts_with("RIFF") && a.body.ends_with("rita"));
+    assert_eq!(
+        audio(browsers.get_mut("rita").unwrap(), "acme", "rita").status,
+        200
+    );
+    assert_eq!(
+        audio(browsers.get_mut("rita").unwrap(), "acme", "anna").status,
+        404
+    );
+    assert_eq!(
+        audio(browsers.get_mut("ivan").unwrap(), "acme", "rita").status,
+        404
+    );
+    assert_eq!(
+        audio(browsers.get_mut("gleb").unwrap(), "globex", "anna").status,
+        404,
+        "acme's id under globex"
+    );
+    assert_eq!(
+        audio(browsers.get_mut("gleb").unwrap(), "acme", "anna").status,
+        404
+    );
+    // Changes: only with the token, only to a box one may open.
+    let ivan = browsers.get_mut("ivan").unwrap();
+    let rita_msg = format!("/api/acme/voicemail/{}", vm["rita"]);
+    assert_eq!(ivan.post_api(&format!("{rita_msg}/heard")).status, 404);
+    let rita = browsers.get_mut("rita").unwrap();
+    assert_eq!(
+        rita.post(&format!("{rita_msg}/heard"), "application/json", "{}", None)
+            .status,
+        403,
+        "no CSRF token"
+    );
+    assert_eq!(rita.post_api(&format!("{rita_msg}/heard")).status, 204);
+    let list = rita.get("/api/acme/voicemail").json();
+    let heard: Vec<bool> = list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["mailbox"] == "staff:rita")
+        .map(|m| m["heard"].as_bool().unwrap())
+        .collect();
+    assert_eq!(heard, [true]);
+    let sales_msg = format!("/api/acme/voicemail/{}", vm["sales"]);
+    let token = rita.csrf.clone();
+    let agent_delete = |b: &mut Browser, path: &str, token: &str| {
+        let r = b
+            .agent
+            .delete(&format!("{}{path}", b.base))
+            .header("Cookie", &b.cookie_header())
+            .header("X-CSRF-Token", token)
+            .call();
+        b.take(path, r).status
+    };
+    assert_eq!(
+        agent_delete(rita, &sales_msg, &token),
+        204,
+        "a member deletes the department's"
+    );
+    assert_eq!(agent_delete(rita, &sales_msg, &token), 404, "gone");
+    assert!(!server
+        .dir
+        .path()
+        .join(format!("data/voicemail/acme/{}.wav", vm["sales"]))
+        .exists());
+    let anna = browsers.get_mut("anna").unwrap();
+    let token = anna.csrf.clone();
+    let gleb_msg = format!("/api/acme/voicemail/{}", vm["gleb"]);
+    assert_eq!(
+        agent_delete(anna, &gleb_msg, &token),
+        404,
+        "another tenant's message"
+    );
+    assert!(server
+        .dir
+        .path()
+        .join(format!("data/voicemail/globex/{}.wav", vm["gleb"]))
+        .exists());
+
     // An admin resets a password in their tenant: shown once; the old one stops working and
     // the victim's session ends.
     let mut temp = Browser::new(&url);
@@ -530,7 +685,7 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
 
 #[test]
 fn sign_in_answers_every_failure_alike_and_throttles_guessing() {
-    let (server, url, pw) = start();
+    let (server, url, pw, _) = start();
     let mut b = Browser::new(&url);
     let failures = [
         ("acme.example", "ivan", "wrong password"),
@@ -595,7 +750,7 @@ fn sign_in_answers_every_failure_alike_and_throttles_guessing() {
 
 #[test]
 fn pages_sign_in_with_a_form_show_history_stats_admin_and_sign_out() {
-    let (_server, url, pw) = start();
+    let (_server, url, pw, vm) = start();
     let mut b = Browser::new(&url);
     let a = b.get("/signin");
     assert_eq!(a.status, 200);
@@ -718,6 +873,37 @@ fn pages_sign_in_with_a_form_show_history_stats_admin_and_sign_out() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("It is shown only this once"), "{}", r.body);
     assert_eq!(r.cache_control.as_deref(), Some("no-store"));
+
+    // Voicemail: each message playable, marked heard and deleted by forms.
+    let page = b.get("/acme/voicemail");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<audio controls") && page.body.contains("staff:rita"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("(new)"));
+    let id = vm["anna"];
+    let r = b.post_form(
+        &format!("/acme/voicemail/{id}/heard"),
+        &[("csrf", "forged")],
+    );
+    assert_eq!(r.status, 403);
+    let r = b.post_form(&format!("/acme/voicemail/{id}/heard"), &[("csrf", &csrf)]);
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (303, Some("/acme/voicemail"))
+    );
+    let r = b.post_form(&format!("/acme/voicemail/{id}/delete"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    let page = b.get("/acme/voicemail");
+    assert!(
+        !page.body.contains("staff:anna") && page.body.contains("staff:rita"),
+        "{}",
+        page.body
+    );
+    let a = b.get(&format!("/acme/voicemail/{}/audio?download=1", vm["rita"]));
+    assert_eq!(a.status, 200);
 
     // Sign out: a forged form does nothing, the real one ends the session.
     assert_eq!(b.post_form("/signout", &[("csrf", "forged")]).status, 403);

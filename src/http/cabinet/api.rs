@@ -10,6 +10,10 @@
 //! | `GET /api/{tenant}/me` | `{tenant, login, name, role, language, csrf}` |
 //! | `GET /api/{tenant}/history` | `{calls, next}`, the history page's filters as query parameters |
 //! | `GET /api/{tenant}/stats` | `{period, first, since_ms, until_ms, tenant, departments, people}` (`period`, `at`) |
+//! | `GET /api/{tenant}/voicemail` | `{messages}`: of the boxes the viewer may open, newest first |
+//! | `GET /api/{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (the page's route) |
+//! | `POST /api/{tenant}/voicemail/{id}/heard` | 204 |
+//! | `DELETE /api/{tenant}/voicemail/{id}` | 204: the message and its recording are gone |
 //! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
 //! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
 //!
@@ -17,13 +21,13 @@
 
 use super::rights::{Area, Denied, Viewer};
 use super::session;
-use super::{admin, history, stats, Cabinet, Problem, Refused};
+use super::{admin, history, stats, voicemail, Cabinet, Problem, Refused};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -38,6 +42,13 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/api/{tenant}/me", get(me))
         .route("/api/{tenant}/history", get(history_json))
         .route("/api/{tenant}/stats", get(stats_json))
+        .route("/api/{tenant}/voicemail", get(voicemail_json))
+        .route(
+            "/api/{tenant}/voicemail/{id}/audio",
+            get(super::pages::voicemail_audio),
+        )
+        .route("/api/{tenant}/voicemail/{id}/heard", post(voicemail_heard))
+        .route("/api/{tenant}/voicemail/{id}", delete(voicemail_delete))
         .route("/api/{tenant}/admin", get(admin_json))
         .route(
             "/api/{tenant}/admin/staff/{login}/password",
@@ -305,4 +316,62 @@ async fn reset_password(
         }
         Err(p) => problem(p),
     }
+}
+
+async fn voicemail_json(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    match blocking(move || voicemail::list(&v)).await {
+        Ok(messages) => no_store(Json(json!({ "messages": messages })).into_response()),
+        Err(p) => problem(p),
+    }
+}
+
+/// A change to one message: the viewer, the CSRF header, then `change` off the runtime.
+async fn voicemail_change(
+    cab: Arc<Cabinet>,
+    headers: HeaderMap,
+    tenant: String,
+    id: String,
+    change: fn(&Viewer, &str) -> Result<(), Problem>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    if !csrf_ok(&v, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    match blocking(move || change(&v, &id)).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(p) => problem(p),
+    }
+}
+
+async fn voicemail_heard(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    _body: axum::body::Bytes,
+) -> Response {
+    voicemail_change(cab, headers, tenant, id, voicemail::mark_heard).await
+}
+
+async fn voicemail_delete(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    _body: axum::body::Bytes,
+) -> Response {
+    voicemail_change(cab, headers, tenant, id, voicemail::remove).await
 }

@@ -20,6 +20,7 @@ pub mod signin;
 pub mod stats;
 pub mod throttle;
 pub mod view;
+pub mod voicemail;
 
 use crate::config::model::Language;
 use crate::serve::applier::Applier;

@@ -9,13 +9,16 @@
 //! | `POST /signout` | ends the session |
 //! | `GET /{tenant}/history` | calls, filtered (`from`, `to`, `number`, `department`, `person`, `outcome`), a page at a time (`before`) |
 //! | `GET /{tenant}/stats` | statistics for a `period` (`day`, `week`, `month`) holding the day `at`, with a chart |
+//! | `GET /{tenant}/voicemail` | the messages of the boxes the viewer may open, each playable |
+//! | `GET /{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (`?download=1`: as an attachment) |
+//! | `POST /{tenant}/voicemail/{id}/heard`, `.../delete` | marks it heard, deletes it; back to the list |
 //! | `GET /{tenant}/admin` | administrators: the applied revision, staff, departments, numbers, apply history |
 //! | `POST /{tenant}/admin/staff/{login}/password` | administrators: a new password, shown once |
 
 use super::admin::path_segment;
 use super::rights::{Area, Denied, Viewer};
 use super::session::{self, SIGNIN_COOKIE};
-use super::{admin, history, stats, Cabinet, Problem, Refused};
+use super::{admin, history, stats, voicemail, Cabinet, Problem, Refused};
 use crate::config::model::Language;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
@@ -36,6 +39,10 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/signout", post(signout))
         .route("/{tenant}/history", get(history_page))
         .route("/{tenant}/stats", get(stats_page))
+        .route("/{tenant}/voicemail", get(voicemail_page))
+        .route("/{tenant}/voicemail/{id}/audio", get(voicemail_audio))
+        .route("/{tenant}/voicemail/{id}/heard", post(voicemail_heard))
+        .route("/{tenant}/voicemail/{id}/delete", post(voicemail_delete))
         .route("/{tenant}/admin", get(admin_page))
         .route(
             "/{tenant}/admin/staff/{login}/password",
@@ -52,7 +59,7 @@ fn page(status: StatusCode, html: String) -> Response {
         .insert("x-frame-options", HeaderValue::from_static("DENY"));
     r.headers_mut().insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'"),
     );
     r
 }
@@ -433,13 +440,7 @@ async fn reset_password(
         Err(d) => return denied(&cab, &headers, d),
     };
     if !session::same_token(&v.csrf, &form.csrf) {
-        return render(
-            &cab,
-            StatusCode::FORBIDDEN,
-            "error.html",
-            v.language(),
-            context! { message => "form_expired", detail => (), ..frame(&v, "admin") },
-        );
+        return form_expired(&cab, &v, "admin");
     }
     let viewer = v.clone();
     let who = login.clone();
@@ -458,6 +459,124 @@ async fn reset_password(
                 context! { name => name, login => login, password => password, ..frame(&v, "admin") },
             )
         }
+        Err(p) => problem(&cab, &v, p),
+    }
+}
+
+async fn voicemail_page(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    let viewer = v.clone();
+    match blocking(move || voicemail::list(&viewer)).await {
+        Ok(messages) => render(
+            &cab,
+            StatusCode::OK,
+            "voicemail.html",
+            v.language(),
+            context! { messages => messages, ..frame(&v, "voicemail") },
+        ),
+        Err(p) => problem(&cab, &v, p),
+    }
+}
+
+/// `?download=1` asks for the recording as an attachment.
+#[derive(Debug, Default, Deserialize)]
+pub struct AudioQuery {
+    #[serde(default)]
+    pub download: Option<String>,
+}
+
+/// The recording of a message (pages and the JSON API alike).
+pub async fn voicemail_audio(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<AudioQuery>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    let viewer = v.clone();
+    match blocking(move || voicemail::audio(&viewer, &id)).await {
+        Ok((id, bytes)) => {
+            let how = if q.download.is_some() {
+                "attachment"
+            } else {
+                "inline"
+            };
+            let mut r = (
+                [
+                    (axum::http::header::CONTENT_TYPE, "audio/wav".to_owned()),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("{how}; filename=\"voicemail-{id}.wav\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(p) => problem(&cab, &v, p),
+    }
+}
+
+/// The answer to a form without the session's token.
+fn form_expired(cab: &Cabinet, v: &Viewer, page: &str) -> Response {
+    render(
+        cab,
+        StatusCode::FORBIDDEN,
+        "error.html",
+        v.language(),
+        context! { message => "form_expired", detail => (), ..frame(v, page) },
+    )
+}
+
+async fn voicemail_heard(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    if !session::same_token(&v.csrf, &form.csrf) {
+        return form_expired(&cab, &v, "voicemail");
+    }
+    let viewer = v.clone();
+    match blocking(move || voicemail::mark_heard(&viewer, &id)).await {
+        Ok(()) => redirect(&format!("/{}/voicemail", path_segment(&v.tenant().id))),
+        Err(p) => problem(&cab, &v, p),
+    }
+}
+
+async fn voicemail_delete(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    if !session::same_token(&v.csrf, &form.csrf) {
+        return form_expired(&cab, &v, "voicemail");
+    }
+    let viewer = v.clone();
+    match blocking(move || voicemail::remove(&viewer, &id)).await {
+        Ok(()) => redirect(&format!("/{}/voicemail", path_segment(&v.tenant().id))),
         Err(p) => problem(&cab, &v, p),
     }
 }

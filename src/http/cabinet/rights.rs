@@ -3,11 +3,11 @@
 //! request). `Viewer` is a signed-in staff member as the running config knows them; `Area`
 //! is what a route shows; `Scope` is whose calls a viewer reads.
 //!
-//! | role | history | statistics | admin pages (config, apply history, password reset) |
-//! |---|---|---|---|
-//! | admin | the company's | the company's | yes |
-//! | user | the company's | the company's | no |
-//! | restricted | their own calls | their own | no |
+//! | role | history | statistics | voicemail | admin pages (config, apply history, password reset) |
+//! |---|---|---|---|---|
+//! | admin | the company's | the company's | every box | yes |
+//! | user | the company's | the company's | their own box, their departments' | no |
+//! | restricted | their own calls | their own | their own box, their departments' | no |
 //!
 //! Every route names its tenant; a viewer of another tenant gets the answer an unknown tenant
 //! gets (404), so one company cannot even learn another's id.
@@ -21,6 +21,8 @@ use std::sync::Arc;
 pub enum Area {
     History,
     Statistics,
+    /// Voicemail boxes (which ones: `voicemail::may_open`).
+    Voicemail,
     /// The applied config, its apply history, password resets.
     Admin,
 }
@@ -81,7 +83,7 @@ impl Viewer {
 /// Whether `role` may open `area`.
 pub fn may(role: Role, area: Area) -> bool {
     match area {
-        Area::History | Area::Statistics => true,
+        Area::History | Area::Statistics | Area::Voicemail => true,
         Area::Admin => role == Role::Admin,
     }
 }
@@ -114,6 +116,7 @@ mod tests {
         for role in [Role::Admin, Role::User, Role::Restricted] {
             assert!(may(role, Area::History));
             assert!(may(role, Area::Statistics));
+            assert!(may(role, Area::Voicemail));
             assert_eq!(may(role, Area::Admin), role == Role::Admin);
         }
         assert_eq!(scope(Role::Restricted, "ivan"), Scope::Own("ivan".into()));

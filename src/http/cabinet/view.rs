@@ -9,7 +9,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
 
 /// The templates: (name, source).
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     (
         "layout.html",
         include_str!("../../../assets/cabinet/templates/layout.html"),
@@ -33,6 +33,10 @@ const TEMPLATES: [(&str, &str); 7] = [
     (
         "password.html",
         include_str!("../../../assets/cabinet/templates/password.html"),
+    ),
+    (
+        "voicemail.html",
+        include_str!("../../../assets/cabinet/templates/voicemail.html"),
     ),
     (
         "error.html",
