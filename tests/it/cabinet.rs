@@ -304,7 +304,7 @@ fn seed(data: &std::path::Path) -> BTreeMap<&'static str, u64> {
 
 /// A started server with seeded history: its cabinet's URL, the generated passwords, the
 /// voicemail messages' ids.
-fn start() -> (
+pub(crate) fn start() -> (
     Server,
     String,
     BTreeMap<String, String>,

@@ -2,6 +2,7 @@
 
 mod audio;
 mod baresip;
+mod browser;
 mod cabinet;
 mod calls;
 mod cli;

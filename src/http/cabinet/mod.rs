@@ -163,11 +163,13 @@ impl Cabinet {
         })
     }
 
-    /// The language to answer a request in: its session's tenant's, else the default.
+    /// The language to answer a request in: its session's tenant's, else the browser's
+    /// (`Accept-Language`; never the language of a domain typed into the sign-in form, which
+    /// would tell whether that company is here).
     pub fn language(&self, headers: &HeaderMap) -> Language {
         self.session(headers)
             .and_then(|(_, s)| self.resolve(&s))
-            .map_or_else(Language::default, |v| v.language())
+            .map_or_else(|| accepted_language(headers), |v| v.language())
     }
 
     /// Signs in: throttling, the check (off the runtime), the session. Answers no sooner than
@@ -238,6 +240,54 @@ impl Cabinet {
                 Err(Refused::Failed)
             }
         }
+    }
+}
+
+/// The first of Russian and English in the request's `Accept-Language`, by weight; Russian
+/// when it names neither.
+pub fn accepted_language(headers: &HeaderMap) -> Language {
+    let Some(value) = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Language::default();
+    };
+    let mut best: Option<(f32, Language)> = None;
+    for item in value.split(',') {
+        let mut parts = item.trim().split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let language = match tag.split('-').next() {
+            Some("ru") => Language::Ru,
+            Some("en") => Language::En,
+            _ => continue,
+        };
+        if best.is_none_or(|(w, _)| q > w) {
+            best = Some((q, language));
+        }
+    }
+    best.map_or_else(Language::default, |(_, l)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browsers_language_is_read_by_weight() {
+        let lang = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("accept-language", v.parse().unwrap());
+            accepted_language(&h)
+        };
+        assert_eq!(lang("en-US,en;q=0.9"), Language::En);
+        assert_eq!(lang("de-DE, ru;q=0.8, en;q=0.5"), Language::Ru);
+        assert_eq!(lang("ru;q=0.3, en-GB;q=0.7"), Language::En);
+        assert_eq!(lang("fr"), Language::Ru);
+        assert_eq!(accepted_language(&HeaderMap::new()), Language::Ru);
     }
 }
 
