@@ -569,52 +569,11 @@ impl Applier {
         login: &str,
         notify: bool,
     ) -> Result<(Credential, bool), RotateError> {
-        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let running = self.running().ok_or(RotateError::NotFound)?;
-        let ti = running
-            .config
-            .tenants
-            .iter()
-            .position(|t| t.id == tenant)
-            .ok_or(RotateError::NotFound)?;
-        let t = &running.config.tenants[ti];
-        let (si, eff) = running.resolution.staff[ti]
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.login == login)
-            .ok_or(RotateError::NotFound)?;
-        if t.staff[si].password.is_some() {
-            return Err(RotateError::Configured);
-        }
         let password = generate_password();
-        self.store
-            .set_password(
-                tenant,
-                &eff.identity,
-                ha1(login, &t.domain, &password),
-                web_password(login, &t.domain, &password, WebCost::Generated),
-                now_ms(),
-            )
-            .map_err(|e| RotateError::Store(e.to_string()))?;
-        // Phones must log in with the new password from now on.
-        let stored = self
-            .store
-            .all_staff_states()
-            .map_err(|e| RotateError::Store(e.to_string()))?;
-        let directory = Directory::build(
-            running.config.clone(),
-            &running.resolution,
-            &stored,
-            running.directory.prompts.clone(),
-        );
-        self.swap(Running {
-            revision: running.revision,
-            bundle: running.bundle.clone(),
-            config: running.config.clone(),
-            resolution: running.resolution.clone(),
-            directory: Arc::new(directory),
-            templates: running.templates.clone(),
-        });
+        let (running, ti, si) =
+            self.replace_password(tenant, login, &password, WebCost::Generated)?;
+        let t = &running.config.tenants[ti];
+        let eff = &running.resolution.staff[ti][si];
         let letter = notify
             .then(|| {
                 crate::mail::payload::welcome_letter(
@@ -647,6 +606,76 @@ impl Applier {
             },
             notified,
         ))
+    }
+
+    /// Sets a password a staff member chose (the cabinet's profile page): stored as digest
+    /// hashes and an argon2id hash at [`WebCost::Chosen`]; their phones must use it from now on.
+    /// Refused for a password the config sets. Slow (argon2): call it off the async runtime.
+    pub fn change_password(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+    ) -> Result<(), RotateError> {
+        self.replace_password(tenant, login, password, WebCost::Chosen)
+            .map(|_| ())
+    }
+
+    /// Stores `password` as `login`'s of `tenant` and rebuilds the directory, so phones must use
+    /// it from now on. Returns the running snapshot it was done under and the member's indexes.
+    fn replace_password(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+        cost: WebCost,
+    ) -> Result<(Arc<Running>, usize, usize), RotateError> {
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let running = self.running().ok_or(RotateError::NotFound)?;
+        let ti = running
+            .config
+            .tenants
+            .iter()
+            .position(|t| t.id == tenant)
+            .ok_or(RotateError::NotFound)?;
+        let t = &running.config.tenants[ti];
+        let (si, eff) = running.resolution.staff[ti]
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.login == login)
+            .ok_or(RotateError::NotFound)?;
+        if t.staff[si].password.is_some() {
+            return Err(RotateError::Configured);
+        }
+        self.store
+            .set_password(
+                tenant,
+                &eff.identity,
+                ha1(login, &t.domain, password),
+                web_password(login, &t.domain, password, cost),
+                now_ms(),
+            )
+            .map_err(|e| RotateError::Store(e.to_string()))?;
+        // Phones must log in with the new password from now on.
+        let stored = self
+            .store
+            .all_staff_states()
+            .map_err(|e| RotateError::Store(e.to_string()))?;
+        let directory = Directory::build(
+            running.config.clone(),
+            &running.resolution,
+            &stored,
+            running.directory.prompts.clone(),
+        );
+        self.swap(Running {
+            revision: running.revision,
+            bundle: running.bundle.clone(),
+            config: running.config.clone(),
+            resolution: running.resolution.clone(),
+            directory: Arc::new(directory),
+            templates: running.templates.clone(),
+        });
+        Ok((running, ti, si))
     }
 
     /// Brings the cabinet hashes of passwords the config sets up to date with their values now

@@ -378,8 +378,10 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
                 ),
                 ("GET", format!("/api/{target}/admin"), expect(admin)),
                 ("GET", format!("/api/{target}/voicemail"), expect(true)),
+                ("GET", format!("/api/{target}/profile"), expect(true)),
                 ("GET", format!("/{target}/history"), expect(true)),
                 ("GET", format!("/{target}/voicemail"), expect(true)),
+                ("GET", format!("/{target}/profile"), expect(true)),
                 ("GET", format!("/{target}/stats"), expect(true)),
                 ("GET", format!("/{target}/admin"), expect(admin)),
                 // Changes last: only an admin of the tenant may reset its victim's password.
@@ -936,4 +938,116 @@ fn pages_sign_in_with_a_form_show_history_stats_admin_and_sign_out() {
     );
     assert_eq!(g.get("/acme/history").status, 404);
     assert_eq!(g.get("/globex/admin").status, 403);
+}
+
+#[test]
+fn a_person_changes_their_own_password_and_their_other_sessions_end() {
+    let (server, url, pw, _) = start();
+    let old = pw["acme/ivan"].clone();
+    let mut here = Browser::new(&url);
+    let mut there = Browser::new(&url);
+    assert_eq!(here.sign_in("acme.example", "ivan", &old).status, 200);
+    assert_eq!(there.sign_in("acme.example", "ivan", &old).status, 200);
+    let change = |b: &mut Browser, current: &str, new: &str, csrf: bool| {
+        let body = serde_json::json!({ "current": current, "new": new }).to_string();
+        let token = b.csrf.clone();
+        b.post(
+            "/api/acme/profile/password",
+            "application/json",
+            &body,
+            csrf.then_some(token.as_str()),
+        )
+    };
+    let new = "a long new password 42";
+    assert_eq!(
+        change(&mut here, &old, new, false).status,
+        403,
+        "no CSRF token"
+    );
+    let a = change(&mut here, "wrong", new, true);
+    assert_eq!(
+        (a.status, a.json()["error"].as_str()),
+        (400, Some("password_wrong"))
+    );
+    let a = change(&mut here, &old, "short", true);
+    assert_eq!(
+        (a.status, a.json()["error"].as_str()),
+        (400, Some("password_weak"))
+    );
+    assert_eq!(change(&mut here, &old, new, true).status, 204);
+    server.wait_for_log("ivan of tenant acme changed their password");
+    assert_eq!(
+        here.get("/api/acme/me").status,
+        200,
+        "the session it was changed in lives on"
+    );
+    assert_eq!(there.get("/api/acme/me").status, 401, "the others end");
+    assert_eq!(
+        Browser::new(&url)
+            .sign_in("acme.example", "ivan", &old)
+            .status,
+        401
+    );
+    assert_eq!(
+        Browser::new(&url)
+            .sign_in("acme.example", "ivan", new)
+            .status,
+        200
+    );
+    // A password the config sets is changed in the config.
+    let mut conf = Browser::new(&url);
+    assert_eq!(
+        conf.sign_in("acme.example", "conf", "Conf-Pass-2026")
+            .status,
+        200
+    );
+    let a = change(&mut conf, "Conf-Pass-2026", new, true);
+    assert_eq!(
+        (a.status, a.json()["error"].as_str()),
+        (409, Some("password_configured"))
+    );
+
+    // The page: the form with its labels, the refusals in words.
+    let page = here.get("/acme/profile");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("<label for=\"current\">Current password</label>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Ivan User") && page.body.contains("Change password"));
+    let csrf = here.csrf.clone();
+    let r = here.post_form(
+        "/acme/profile/password",
+        &[
+            ("current", new),
+            ("new", "another long one 1"),
+            ("repeat", "another long one 2"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("The two new passwords differ."),
+        "{}",
+        r.body
+    );
+    let r = here.post_form(
+        "/acme/profile/password",
+        &[
+            ("current", new),
+            ("new", "another long one 1"),
+            ("repeat", "another long one 1"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Your password is changed."), "{}", r.body);
+    assert_eq!(
+        Browser::new(&url)
+            .sign_in("acme.example", "ivan", "another long one 1")
+            .status,
+        200
+    );
 }

@@ -14,6 +14,8 @@
 //! | `GET /api/{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (the page's route) |
 //! | `POST /api/{tenant}/voicemail/{id}/heard` | 204 |
 //! | `DELETE /api/{tenant}/voicemail/{id}` | 204: the message and its recording are gone |
+//! | `GET /api/{tenant}/profile` | `{name, login, extension, position, email, mobile, forwarding, role, password_configured}` |
+//! | `POST /api/{tenant}/profile/password` | `{current, new}` -> 204: the viewer's new password; 400 `{error: password_wrong, password_weak}`, 409 `password_configured`, 429 `throttled` |
 //! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
 //! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
 //!
@@ -21,7 +23,7 @@
 
 use super::rights::{Area, Denied, Viewer};
 use super::session;
-use super::{admin, history, stats, voicemail, Cabinet, Problem, Refused};
+use super::{admin, history, profile, stats, voicemail, Cabinet, Problem, Refused};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
@@ -49,6 +51,8 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         )
         .route("/api/{tenant}/voicemail/{id}/heard", post(voicemail_heard))
         .route("/api/{tenant}/voicemail/{id}", delete(voicemail_delete))
+        .route("/api/{tenant}/profile", get(profile_json))
+        .route("/api/{tenant}/profile/password", post(change_password))
         .route("/api/{tenant}/admin", get(admin_json))
         .route(
             "/api/{tenant}/admin/staff/{login}/password",
@@ -374,4 +378,73 @@ async fn voicemail_delete(
     _body: axum::body::Bytes,
 ) -> Response {
     voicemail_change(cab, headers, tenant, id, voicemail::remove).await
+}
+
+async fn profile_json(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => no_store(Json(profile::of(&v)).into_response()),
+        Err(d) => denied(d),
+    }
+}
+
+/// The body of `POST /api/{tenant}/profile/password`.
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+async fn change_password(
+    State(cab): State<Arc<Cabinet>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordChange>, JsonRejection>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    if !csrf_ok(&v, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    let id = session::cookie(&headers, session::COOKIE)
+        .unwrap_or("")
+        .to_owned();
+    match profile::change_password(
+        &cab,
+        &v,
+        &id,
+        peer.ip(),
+        &body.current,
+        &body.new,
+        &body.new,
+    )
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => problem(p),
+        Err(r) => {
+            let status = match r {
+                profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                profile::Refusal::Configured => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let strings = cab.views.strings(v.language());
+            let message = strings.get(r.key()).cloned().unwrap_or_default();
+            error(status, r.key(), message)
+        }
+    }
 }

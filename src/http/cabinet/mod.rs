@@ -14,6 +14,7 @@ pub mod api;
 pub mod history;
 pub mod pages;
 pub mod period;
+pub mod profile;
 pub mod rights;
 pub mod session;
 pub mod signin;

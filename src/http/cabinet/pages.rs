@@ -12,13 +12,15 @@
 //! | `GET /{tenant}/voicemail` | the messages of the boxes the viewer may open, each playable |
 //! | `GET /{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (`?download=1`: as an attachment) |
 //! | `POST /{tenant}/voicemail/{id}/heard`, `.../delete` | marks it heard, deletes it; back to the list |
+//! | `GET /{tenant}/profile` | the viewer's own profile, and the password change form |
+//! | `POST /{tenant}/profile/password` | `current`, `new`, `repeat`: a new password they chose |
 //! | `GET /{tenant}/admin` | administrators: the applied revision, staff, departments, numbers, apply history |
 //! | `POST /{tenant}/admin/staff/{login}/password` | administrators: a new password, shown once |
 
 use super::admin::path_segment;
 use super::rights::{Area, Denied, Viewer};
 use super::session::{self, SIGNIN_COOKIE};
-use super::{admin, history, stats, voicemail, Cabinet, Problem, Refused};
+use super::{admin, history, profile, stats, voicemail, Cabinet, Problem, Refused};
 use crate::config::model::Language;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
@@ -43,6 +45,8 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/{tenant}/voicemail/{id}/audio", get(voicemail_audio))
         .route("/{tenant}/voicemail/{id}/heard", post(voicemail_heard))
         .route("/{tenant}/voicemail/{id}/delete", post(voicemail_delete))
+        .route("/{tenant}/profile", get(profile_page))
+        .route("/{tenant}/profile/password", post(change_password))
         .route("/{tenant}/admin", get(admin_page))
         .route(
             "/{tenant}/admin/staff/{login}/password",
@@ -578,5 +582,89 @@ async fn voicemail_delete(
     match blocking(move || voicemail::remove(&viewer, &id)).await {
         Ok(()) => redirect(&format!("/{}/voicemail", path_segment(&v.tenant().id))),
         Err(p) => problem(&cab, &v, p),
+    }
+}
+
+fn profile_view(
+    cab: &Cabinet,
+    v: &Viewer,
+    status: StatusCode,
+    done: Option<&str>,
+    message: Option<&str>,
+) -> Response {
+    render(
+        cab,
+        status,
+        "profile.html",
+        v.language(),
+        context! {
+            profile => profile::of(v), done => done, message => message,
+            ..frame(v, "profile")
+        },
+    )
+}
+
+async fn profile_page(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => profile_view(&cab, &v, StatusCode::OK, None, None),
+        Err(d) => denied(&cab, &headers, d),
+    }
+}
+
+/// The password change form's fields.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub current: String,
+    #[serde(default)]
+    pub new: String,
+    #[serde(default)]
+    pub repeat: String,
+    #[serde(default)]
+    pub csrf: String,
+}
+
+async fn change_password(
+    State(cab): State<Arc<Cabinet>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    if !session::same_token(&v.csrf, &form.csrf) {
+        return form_expired(&cab, &v, "profile");
+    }
+    let id = session::cookie(&headers, session::COOKIE)
+        .unwrap_or("")
+        .to_owned();
+    let changed = profile::change_password(
+        &cab,
+        &v,
+        &id,
+        peer.ip(),
+        &form.current,
+        &form.new,
+        &form.repeat,
+    )
+    .await;
+    match changed {
+        Ok(()) => profile_view(&cab, &v, StatusCode::OK, Some("password_changed"), None),
+        Err(profile::Refusal::Failed(p)) => problem(&cab, &v, p),
+        Err(r) => {
+            let status = match r {
+                profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                profile::Refusal::Configured => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            profile_view(&cab, &v, status, None, Some(r.key()))
+        }
     }
 }

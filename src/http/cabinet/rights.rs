@@ -3,11 +3,11 @@
 //! request). `Viewer` is a signed-in staff member as the running config knows them; `Area`
 //! is what a route shows; `Scope` is whose calls a viewer reads.
 //!
-//! | role | history | statistics | voicemail | admin pages (config, apply history, password reset) |
-//! |---|---|---|---|---|
-//! | admin | the company's | the company's | every box | yes |
-//! | user | the company's | the company's | their own box, their departments' | no |
-//! | restricted | their own calls | their own | their own box, their departments' | no |
+//! | role | history | statistics | voicemail | profile | admin pages (config, apply history, password reset) |
+//! |---|---|---|---|---|---|
+//! | admin | the company's | the company's | every box | their own | yes |
+//! | user | the company's | the company's | their own box, their departments' | their own | no |
+//! | restricted | their own calls | their own | their own box, their departments' | their own | no |
 //!
 //! Every route names its tenant; a viewer of another tenant gets the answer an unknown tenant
 //! gets (404), so one company cannot even learn another's id.
@@ -23,6 +23,8 @@ pub enum Area {
     Statistics,
     /// Voicemail boxes (which ones: `voicemail::may_open`).
     Voicemail,
+    /// Their own profile and password.
+    Profile,
     /// The applied config, its apply history, password resets.
     Admin,
 }
@@ -83,7 +85,7 @@ impl Viewer {
 /// Whether `role` may open `area`.
 pub fn may(role: Role, area: Area) -> bool {
     match area {
-        Area::History | Area::Statistics | Area::Voicemail => true,
+        Area::History | Area::Statistics | Area::Voicemail | Area::Profile => true,
         Area::Admin => role == Role::Admin,
     }
 }
@@ -117,6 +119,7 @@ mod tests {
             assert!(may(role, Area::History));
             assert!(may(role, Area::Statistics));
             assert!(may(role, Area::Voicemail));
+            assert!(may(role, Area::Profile));
             assert_eq!(may(role, Area::Admin), role == Role::Admin);
         }
         assert_eq!(scope(Role::Restricted, "ivan"), Scope::Own("ivan".into()));

@@ -113,6 +113,19 @@ impl Sessions {
         Some(session.clone())
     }
 
+    /// Moves the session with cookie value `id` to a new password (changed in it), so it lives
+    /// on while the account's other sessions end.
+    pub fn rebind(&self, id: &str, ha1_sha256: &str) {
+        if let Some(s) = self
+            .by_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&key(id))
+        {
+            s.ha1_sha256 = ha1_sha256.to_owned();
+        }
+    }
+
     /// Ends the session with cookie value `id`, if there is one.
     pub fn close(&self, id: &str) {
         self.by_key

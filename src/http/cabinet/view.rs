@@ -9,7 +9,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
 
 /// The templates: (name, source).
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     (
         "layout.html",
         include_str!("../../../assets/cabinet/templates/layout.html"),
@@ -37,6 +37,10 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "voicemail.html",
         include_str!("../../../assets/cabinet/templates/voicemail.html"),
+    ),
+    (
+        "profile.html",
+        include_str!("../../../assets/cabinet/templates/profile.html"),
     ),
     (
         "error.html",

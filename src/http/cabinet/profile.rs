@@ -1,0 +1,150 @@
+//! A staff member's own profile: who the config says they are (name, login, extension, mobile
+//! and its forwarding, e-mail, role) and the password change. The change needs the current
+//! password (wrong ones count towards the sign-in throttle of the account and the address),
+//! a new one of 12 to 128 characters typed twice; it goes through
+//! `Applier::change_password` (digest hashes and argon2id together; the phones must use it
+//! from then on), ends the member's other sessions and keeps the one it was made in. A
+//! password the config sets cannot be changed here.
+
+use super::rights::Viewer;
+use super::throttle::account_key;
+use super::{signin, Cabinet, Problem};
+use crate::serve::applier::RotateError;
+use serde::Serialize;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The shortest and longest password a person may choose.
+pub const MIN_LEN: usize = 12;
+pub const MAX_LEN: usize = 128;
+
+/// The profile page's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub name: String,
+    pub login: String,
+    pub extension: Option<String>,
+    pub position: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    /// `off`, `instant` or `delayed` (the config's).
+    pub forwarding: Option<String>,
+    pub role: String,
+    /// The config sets the password: it cannot be changed here.
+    pub password_configured: bool,
+}
+
+/// What `viewer`'s profile shows.
+pub fn of(viewer: &Viewer) -> Profile {
+    let s = &viewer.tenant().staff[viewer.staff_index];
+    let e = &viewer.running.resolution.staff[viewer.tenant_index][viewer.staff_index];
+    Profile {
+        name: s.name.clone(),
+        login: e.login.clone(),
+        extension: e.extension.clone(),
+        position: s.position.clone(),
+        email: s.email.as_ref().map(|m| m.to_string()),
+        mobile: s.mobile.as_ref().map(|m| m.number.to_string()),
+        forwarding: s.mobile.as_ref().map(|m| m.forwarding.word().to_owned()),
+        role: viewer.role.word().to_owned(),
+        password_configured: s.password.is_some(),
+    }
+}
+
+/// Why a password change was refused: the key of the message the page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The current password is wrong.
+    Wrong,
+    /// The two new ones differ.
+    Mismatch,
+    /// Shorter than [`MIN_LEN`] or longer than [`MAX_LEN`] characters, or the login itself.
+    Weak,
+    /// The config sets this password.
+    Configured,
+    /// Too many wrong passwords for the account or from the address.
+    Throttled,
+    Failed(Problem),
+}
+
+impl Refusal {
+    /// The strings table's key.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Refusal::Wrong => "password_wrong",
+            Refusal::Mismatch => "password_mismatch",
+            Refusal::Weak => "password_weak",
+            Refusal::Configured => "password_configured",
+            Refusal::Throttled => "throttled",
+            Refusal::Failed(_) => "error",
+        }
+    }
+}
+
+/// Changes `viewer`'s password from `current` to `new` (typed twice: `repeat`), keeping the
+/// session `session_id` signed in.
+pub async fn change_password(
+    cab: &Arc<Cabinet>,
+    viewer: &Viewer,
+    session_id: &str,
+    source: IpAddr,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Result<(), Refusal> {
+    let tenant = viewer.tenant();
+    if tenant.staff[viewer.staff_index].password.is_some() {
+        return Err(Refusal::Configured);
+    }
+    if new != repeat {
+        return Err(Refusal::Mismatch);
+    }
+    let length = new.chars().count();
+    if !(MIN_LEN..=MAX_LEN).contains(&length) || new == viewer.login {
+        return Err(Refusal::Weak);
+    }
+    let key = account_key(&tenant.domain, &viewer.login);
+    if !cab.throttle.allows(&key, source, Instant::now()) {
+        return Err(Refusal::Throttled);
+    }
+    let (running, applier) = (viewer.running.clone(), viewer.applier.clone());
+    let (domain, login, current, new) = (
+        tenant.domain.clone(),
+        viewer.login.clone(),
+        current.to_owned(),
+        new.to_owned(),
+    );
+    let tenant_id = tenant.id.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        if signin::check(&running, applier.store(), &domain, &login, &current).is_err() {
+            return Err(Refusal::Wrong);
+        }
+        applier
+            .change_password(&tenant_id, &login, &new)
+            .map_err(|e| match e {
+                RotateError::Configured => Refusal::Configured,
+                RotateError::NotFound => Refusal::Failed(Problem::NotFound),
+                RotateError::Store(e) => Refusal::Failed(Problem::Internal(e)),
+            })?;
+        Ok(crate::credentials::ha1(&login, &domain, &new).sha256)
+    })
+    .await
+    .unwrap_or_else(|e| Err(Refusal::Failed(Problem::Internal(e.to_string()))));
+    match outcome {
+        Ok(ha1_sha256) => {
+            cab.throttle.succeeded(&key);
+            cab.sessions.rebind(session_id, &ha1_sha256);
+            eprintln!(
+                "pbx serve: cabinet: {} of tenant {} changed their password",
+                viewer.login, tenant.id
+            );
+            Ok(())
+        }
+        Err(Refusal::Wrong) => {
+            cab.throttle.failed(&key, source, Instant::now());
+            Err(Refusal::Wrong)
+        }
+        Err(r) => Err(r),
+    }
+}
