@@ -212,11 +212,29 @@ pub struct Tenant {
     /// ISO 3166 alpha-2 code (upper case): the ringback tone callers hear.
     pub country: String,
     pub voicemail: VoicemailSettings,
+    /// What staff may change for themselves in the web cabinet.
+    pub self_service: SelfService,
     pub staff: Vec<Staff>,
     pub departments: Vec<Department>,
     pub numbers: Vec<Number>,
     pub schedules: Vec<Schedule>,
     pub menus: Vec<Menu>,
+}
+
+/// What staff may change for themselves in the web cabinet (`self_service`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelfService {
+    pub forwarding: bool,
+    pub password: bool,
+}
+
+impl Default for SelfService {
+    fn default() -> Self {
+        SelfService {
+            forwarding: true,
+            password: true,
+        }
+    }
 }
 
 /// How a tenant's voicemail boxes record and keep messages.

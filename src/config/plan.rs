@@ -596,6 +596,16 @@ fn tenant_view(n: &Names) -> View {
     );
     put(&mut v, "voicemail.silence", format_duration(vm.silence));
     put(&mut v, "voicemail.keep", vm.keep.to_string());
+    put(
+        &mut v,
+        "self_service.forwarding",
+        t.self_service.forwarding.to_string(),
+    );
+    put(
+        &mut v,
+        "self_service.password",
+        t.self_service.password.to_string(),
+    );
     let trunks: Vec<String> = t
         .outbound_trunks
         .iter()

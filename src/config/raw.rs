@@ -385,7 +385,8 @@ pub struct Tenant {
     pub timezone: Option<String>,
     /// Language of the built-in prompts callers hear (the voicemail greeting, the after-hours
     /// message, "invalid choice", the impatient-caller offer, digits read out): `ru` or `en`.
-    /// Files named in `prompts` replace them whatever the language. Default: `ru`.
+    /// Files named in `prompts` replace them whatever the language. Also the language of the
+    /// web cabinet's pages for this company's staff. Default: `ru`.
     pub language: Option<Language>,
     /// Country of the company, as an ISO 3166-1 alpha-2 code such as `RU`, `KZ` or `DE` (upper
     /// or lower case): the tones callers hear (ringback) follow its conventions. Default: `RU`.
@@ -393,6 +394,10 @@ pub struct Tenant {
     /// How the voicemail boxes of this company's staff and departments record and keep messages.
     #[serde(default)]
     pub voicemail: Voicemail,
+    /// What staff may change for themselves in the web cabinet's profile page. What they set
+    /// is kept by the server, over the config (`pbx plan` does not report it as a change).
+    #[serde(default)]
+    pub self_service: SelfService,
     /// Trunks of this tenant only (the same keys as the top-level `trunks`).
     #[serde(default)]
     pub trunks: Vec<Trunk>,
@@ -465,6 +470,20 @@ pub enum Language {
     Ru,
     /// English (`assets/prompts/en/`).
     En,
+}
+
+/// What staff may change for themselves in the web cabinet. Every key may be omitted.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfService {
+    /// Their mobile forwarding (off, instant, delayed, and the delay), for staff with a
+    /// `mobile`: it then replaces the config's `mobile.forwarding` and `mobile.delay` for
+    /// their calls. `false`: the config's settings apply and the cabinet only shows them.
+    /// Default: `true`.
+    pub forwarding: Option<bool>,
+    /// Their password (a generated one; a password the config sets is changed in the
+    /// config). Default: `true`.
+    pub password: Option<bool>,
 }
 
 /// How a tenant's voicemail boxes record and keep messages. Every key may be omitted.

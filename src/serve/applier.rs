@@ -231,7 +231,12 @@ impl Applier {
         let prompts = Arc::new(Prompts::load(&config)?);
         let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
-        let directory = Directory::build(config.clone(), &resolution, &stored, prompts);
+        let directory = Directory::build(
+            self.layered(&config, &resolution),
+            &resolution,
+            &stored,
+            prompts,
+        );
         self.swap(Running {
             revision: applied.revision,
             bundle,
@@ -519,7 +524,12 @@ impl Applier {
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
         let config = Arc::new(p.config);
-        let directory = Directory::build(config.clone(), &p.resolution, &stored, prompts);
+        let directory = Directory::build(
+            self.layered(&config, &p.resolution),
+            &p.resolution,
+            &stored,
+            prompts,
+        );
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
             eprintln!(
                 "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
@@ -661,10 +671,21 @@ impl Applier {
             .store
             .all_staff_states()
             .map_err(|e| RotateError::Store(e.to_string()))?;
+        self.rebuild_directory(&running, &stored);
+        Ok((running, ti, si))
+    }
+
+    /// Rebuilds the running snapshot's directory (stored hashes or profiles changed): new calls
+    /// and registrations see it.
+    fn rebuild_directory(
+        &self,
+        running: &Arc<Running>,
+        stored: &std::collections::BTreeMap<(String, String), StaffState>,
+    ) {
         let directory = Directory::build(
-            running.config.clone(),
+            self.layered(&running.config, &running.resolution),
             &running.resolution,
-            &stored,
+            stored,
             running.directory.prompts.clone(),
         );
         self.swap(Running {
@@ -675,7 +696,75 @@ impl Applier {
             directory: Arc::new(directory),
             templates: running.templates.clone(),
         });
-        Ok((running, ti, si))
+    }
+
+    /// `config` with what staff set for themselves in the cabinet (`store::Profiles`) laid
+    /// over it, where the tenant's `self_service` allows: the config the engine's calls run
+    /// with. `Running::config` stays the config as applied, which is what `pbx plan`
+    /// compares, so a profile is never drift. A store that cannot be read lays nothing over.
+    fn layered(&self, config: &Arc<Config>, resolution: &Resolution) -> Arc<Config> {
+        use crate::store::Profiles;
+        match self.store.profiles() {
+            Ok(profiles) => layered(config, resolution, &profiles),
+            Err(e) => {
+                eprintln!(
+                    "pbx serve: staff's own settings cannot be read ({e}); the config's apply"
+                );
+                config.clone()
+            }
+        }
+    }
+
+    /// Sets how calls to `login` of `tenant` are forwarded to their mobile (the cabinet's
+    /// profile), and makes new calls follow it. Refused when they have no mobile, when the
+    /// tenant's `self_service.forwarding` is off, or for a delay outside 1s-10m.
+    pub fn set_forwarding(
+        &self,
+        tenant: &str,
+        login: &str,
+        forwarding: crate::config::model::Forwarding,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), ProfileError> {
+        use crate::store::{Profile, Profiles};
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let running = self.running().ok_or(ProfileError::NotFound)?;
+        let ti = running
+            .config
+            .tenants
+            .iter()
+            .position(|t| t.id == tenant)
+            .ok_or(ProfileError::NotFound)?;
+        let t = &running.config.tenants[ti];
+        let si = running.resolution.staff[ti]
+            .iter()
+            .position(|e| e.login == login)
+            .ok_or(ProfileError::NotFound)?;
+        if !t.self_service.forwarding {
+            return Err(ProfileError::NotAllowed);
+        }
+        if t.staff[si].mobile.is_none() {
+            return Err(ProfileError::NoMobile);
+        }
+        if let Some(d) = delay {
+            if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(600))
+                .contains(&d)
+            {
+                return Err(ProfileError::Delay);
+            }
+        }
+        let profile = Profile {
+            forwarding: Some(forwarding.word().to_owned()),
+            delay_ms: delay.map(|d| d.as_millis() as u64),
+        };
+        self.store
+            .set_profile(tenant, login, &profile)
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        let stored = self
+            .store
+            .all_staff_states()
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        self.rebuild_directory(&running, &stored);
+        Ok(())
     }
 
     /// Brings the cabinet hashes of passwords the config sets up to date with their values now
@@ -773,6 +862,68 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
     })
 }
 
+/// `config` with `profiles` laid over it (see [`Applier::layered`]); the same `Arc` when no
+/// profile changes anything.
+fn layered(
+    config: &Arc<Config>,
+    resolution: &Resolution,
+    profiles: &std::collections::BTreeMap<(String, String), crate::store::Profile>,
+) -> Arc<Config> {
+    use crate::config::model::Forwarding;
+    if profiles.is_empty() {
+        return config.clone();
+    }
+    let word = |w: &str| {
+        serde_json::from_value::<Forwarding>(serde_json::Value::String(w.to_owned())).ok()
+    };
+    let mut out = (**config).clone();
+    let mut changed = false;
+    for (ti, t) in out.tenants.iter_mut().enumerate() {
+        if !t.self_service.forwarding {
+            continue;
+        }
+        for (si, s) in t.staff.iter_mut().enumerate() {
+            let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                continue;
+            };
+            let (Some(p), Some(mobile)) = (
+                profiles.get(&(t.id.clone(), e.login.clone())),
+                s.mobile.as_mut(),
+            ) else {
+                continue;
+            };
+            if let Some(f) = p.forwarding.as_deref().and_then(word) {
+                mobile.forwarding = f;
+                changed = true;
+            }
+            if let Some(ms) = p.delay_ms {
+                mobile.delay = std::time::Duration::from_millis(ms);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        Arc::new(out)
+    } else {
+        config.clone()
+    }
+}
+
+/// Why a staff member's own setting could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("no such staff member in the running config")]
+    NotFound,
+    #[error("the tenant's self_service does not allow it")]
+    NotAllowed,
+    #[error("the staff member has no mobile in the config")]
+    NoMobile,
+    #[error("the delay must be from 1s to 10m")]
+    Delay,
+    #[error("the store failed: {0}")]
+    Store(String),
+}
+
 /// Why a password could not be rotated.
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
@@ -789,4 +940,60 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Forwarding;
+    use crate::store::Profile;
+    use std::collections::BTreeMap;
+
+    fn config(self_service: &str) -> Config {
+        let yaml = format!(
+            "version: 1\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n{self_service}    staff:\n      - {{ name: Anna, login: anna, mobile: {{ number: \"+79161234567\" }} }}\n      - {{ name: Oleg, login: oleg }}\n"
+        );
+        crate::config::validate::validate_text(&yaml).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn profiles() -> BTreeMap<(String, String), Profile> {
+        let mut p = BTreeMap::new();
+        for login in ["anna", "oleg"] {
+            p.insert(
+                ("acme".to_owned(), login.to_owned()),
+                Profile {
+                    forwarding: Some("delayed".into()),
+                    delay_ms: Some(7_000),
+                },
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn own_forwarding_is_laid_over_the_config_where_self_service_allows() {
+        let c = Arc::new(config(""));
+        let r = crate::config::generated::resolve(&c, &BTreeMap::new(), &mut String::new);
+        let l = layered(&c, &r, &profiles());
+        let anna = l.tenants[0].staff[0].mobile.as_ref().unwrap();
+        assert_eq!(anna.forwarding, Forwarding::Delayed);
+        assert_eq!(anna.delay, std::time::Duration::from_secs(7));
+        assert!(
+            l.tenants[0].staff[1].mobile.is_none(),
+            "no mobile, nothing to forward"
+        );
+        assert_eq!(
+            c.tenants[0].staff[0].mobile.as_ref().unwrap().forwarding,
+            Forwarding::Off,
+            "the applied config itself is untouched"
+        );
+        assert!(Arc::ptr_eq(&layered(&c, &r, &BTreeMap::new()), &c));
+
+        let c = Arc::new(config("    self_service: { forwarding: false }\n"));
+        let l = layered(&c, &r, &profiles());
+        assert_eq!(
+            l.tenants[0].staff[0].mobile.as_ref().unwrap().forwarding,
+            Forwarding::Off
+        );
+    }
 }

@@ -36,6 +36,7 @@ mod lock;
 #[cfg(test)]
 mod lock_tests;
 mod outbox;
+mod profiles;
 mod registrations;
 #[cfg(test)]
 mod tests;
@@ -54,6 +55,7 @@ pub use counters::Counters;
 pub use journal::{Journal, INTERRUPTED};
 use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
+pub use profiles::{Profile, Profiles};
 pub use registrations::Registrations;
 pub use voicemail::{Voicemail, VoicemailIndex};
 

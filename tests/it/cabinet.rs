@@ -12,25 +12,25 @@ use std::time::{Duration, Instant};
 const DAY_MS: u64 = 1_793_613_600_000;
 
 /// A browser of sorts: keeps cookies, never follows redirects.
-struct Browser {
+pub(crate) struct Browser {
     base: String,
     agent: ureq::Agent,
     cookies: BTreeMap<String, String>,
     /// The CSRF token of the session, once signed in through the JSON API.
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 /// An answer: status, `Set-Cookie` values, `Location`, body.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     set_cookies: Vec<String>,
     location: Option<String>,
     cache_control: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
@@ -56,7 +56,7 @@ fn form_encode(fields: &[(&str, &str)]) -> String {
 }
 
 impl Browser {
-    fn new(base: &str) -> Browser {
+    pub(crate) fn new(base: &str) -> Browser {
         Browser {
             base: base.to_owned(),
             agent: ureq::Agent::config_builder()
@@ -118,7 +118,7 @@ impl Browser {
         }
     }
 
-    fn get(&mut self, path: &str) -> Answer {
+    pub(crate) fn get(&mut self, path: &str) -> Answer {
         let r = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -127,7 +127,13 @@ impl Browser {
         self.take(path, r)
     }
 
-    fn post(&mut self, path: &str, content_type: &str, body: &str, csrf: Option<&str>) -> Answer {
+    pub(crate) fn post(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        csrf: Option<&str>,
+    ) -> Answer {
         let mut r = self
             .agent
             .post(&format!("{}{path}", self.base))
@@ -150,7 +156,7 @@ impl Browser {
     }
 
     /// Signs in through the JSON API.
-    fn sign_in(&mut self, domain: &str, login: &str, password: &str) -> Answer {
+    pub(crate) fn sign_in(&mut self, domain: &str, login: &str, password: &str) -> Answer {
         let body = serde_json::json!({ "domain": domain, "login": login, "password": password });
         let a = self.post("/api/signin", "application/json", &body.to_string(), None);
         if a.status == 200 {

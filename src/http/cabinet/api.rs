@@ -14,7 +14,8 @@
 //! | `GET /api/{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (the page's route) |
 //! | `POST /api/{tenant}/voicemail/{id}/heard` | 204 |
 //! | `DELETE /api/{tenant}/voicemail/{id}` | 204: the message and its recording are gone |
-//! | `GET /api/{tenant}/profile` | `{name, login, extension, position, email, mobile, forwarding, role, password_configured}` |
+//! | `GET /api/{tenant}/profile` | `{name, login, extension, position, email, mobile, forwarding, delay_s, may_forward, role, password_configured, may_change_password}` |
+//! | `POST /api/{tenant}/profile/forwarding` | `{forwarding, delay_s?}` -> 204: new calls follow it; 400 `no_mobile`, `delay_range`; 403 `self_service_off` |
 //! | `POST /api/{tenant}/profile/password` | `{current, new}` -> 204: the viewer's new password; 400 `{error: password_wrong, password_weak}`, 409 `password_configured`, 429 `throttled` |
 //! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
 //! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
@@ -53,6 +54,7 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/api/{tenant}/voicemail/{id}", delete(voicemail_delete))
         .route("/api/{tenant}/profile", get(profile_json))
         .route("/api/{tenant}/profile/password", post(change_password))
+        .route("/api/{tenant}/profile/forwarding", post(set_forwarding))
         .route("/api/{tenant}/admin", get(admin_json))
         .route(
             "/api/{tenant}/admin/staff/{login}/password",
@@ -436,15 +438,60 @@ async fn change_password(
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => {
-            let status = match r {
-                profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
-                profile::Refusal::Configured => StatusCode::CONFLICT,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let strings = cab.views.strings(v.language());
-            let message = strings.get(r.key()).cloned().unwrap_or_default();
-            error(status, r.key(), message)
-        }
+        Err(r) => refused(&cab, &v, r),
+    }
+}
+
+/// The answer to a refused profile change: the strings table's key and its words.
+fn refused(cab: &Cabinet, v: &Viewer, r: profile::Refusal) -> Response {
+    let status = match r {
+        profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        profile::Refusal::Configured => StatusCode::CONFLICT,
+        profile::Refusal::NotAllowed => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let strings = cab.views.strings(v.language());
+    let message = strings.get(r.key()).cloned().unwrap_or_default();
+    error(status, r.key(), message)
+}
+
+/// The body of `POST /api/{tenant}/profile/forwarding`.
+#[derive(Debug, Deserialize)]
+pub struct ForwardingChange {
+    pub forwarding: String,
+    pub delay_s: Option<u64>,
+}
+
+async fn set_forwarding(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<ForwardingChange>, JsonRejection>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    if !csrf_ok(&v, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    let viewer = v.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        profile::set_forwarding(&viewer, &body.forwarding, body.delay_s)
+    })
+    .await
+    .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
+    match set {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => problem(p),
+        Err(r) => refused(&cab, &v, r),
     }
 }

@@ -14,6 +14,7 @@
 //! | `POST /{tenant}/voicemail/{id}/heard`, `.../delete` | marks it heard, deletes it; back to the list |
 //! | `GET /{tenant}/profile` | the viewer's own profile, and the password change form |
 //! | `POST /{tenant}/profile/password` | `current`, `new`, `repeat`: a new password they chose |
+//! | `POST /{tenant}/profile/forwarding` | `forwarding` (`off`, `instant`, `delayed`), `delay` (seconds) |
 //! | `GET /{tenant}/admin` | administrators: the applied revision, staff, departments, numbers, apply history |
 //! | `POST /{tenant}/admin/staff/{login}/password` | administrators: a new password, shown once |
 
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/{tenant}/voicemail/{id}/delete", post(voicemail_delete))
         .route("/{tenant}/profile", get(profile_page))
         .route("/{tenant}/profile/password", post(change_password))
+        .route("/{tenant}/profile/forwarding", post(set_forwarding))
         .route("/{tenant}/admin", get(admin_page))
         .route(
             "/{tenant}/admin/staff/{login}/password",
@@ -662,6 +664,65 @@ async fn change_password(
             let status = match r {
                 profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
                 profile::Refusal::Configured => StatusCode::CONFLICT,
+                profile::Refusal::NotAllowed => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            profile_view(&cab, &v, status, None, Some(r.key()))
+        }
+    }
+}
+
+/// The forwarding form's fields.
+#[derive(Debug, Deserialize)]
+pub struct ForwardingForm {
+    #[serde(default)]
+    pub forwarding: String,
+    #[serde(default)]
+    pub delay: String,
+    #[serde(default)]
+    pub csrf: String,
+}
+
+async fn set_forwarding(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ForwardingForm>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    if !session::same_token(&v.csrf, &form.csrf) {
+        return form_expired(&cab, &v, "profile");
+    }
+    let delay = match form.delay.trim() {
+        "" => None,
+        d => match d.parse::<u64>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return profile_view(&cab, &v, StatusCode::BAD_REQUEST, None, Some("delay_range"))
+            }
+        },
+    };
+    let viewer = v.clone();
+    let mode = form.forwarding.clone();
+    let set = tokio::task::spawn_blocking(move || profile::set_forwarding(&viewer, &mode, delay))
+        .await
+        .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
+    match set {
+        Ok(()) => {
+            // The page shows the directory the change made.
+            let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+                Ok(v) => v,
+                Err(d) => return denied(&cab, &headers, d),
+            };
+            profile_view(&cab, &v, StatusCode::OK, Some("forwarding_saved"), None)
+        }
+        Err(profile::Refusal::Failed(p)) => problem(&cab, &v, p),
+        Err(r) => {
+            let status = match r {
+                profile::Refusal::NotAllowed => StatusCode::FORBIDDEN,
                 _ => StatusCode::BAD_REQUEST,
             };
             profile_view(&cab, &v, status, None, Some(r.key()))

@@ -1,5 +1,7 @@
 //! A staff member's own profile: who the config says they are (name, login, extension, mobile
-//! and its forwarding, e-mail, role) and the password change. The change needs the current
+//! and its forwarding, e-mail, role), their mobile forwarding (`set_forwarding`: kept by the
+//! server over the config, `Applier::set_forwarding`; the next call follows it) and the
+//! password change, each where the tenant's `self_service` allows. The change needs the current
 //! password (wrong ones count towards the sign-in throttle of the account and the address),
 //! a new one of 12 to 128 characters typed twice; it goes through
 //! `Applier::change_password` (digest hashes and argon2id together; the phones must use it
@@ -28,17 +30,33 @@ pub struct Profile {
     pub position: Option<String>,
     pub email: Option<String>,
     pub mobile: Option<String>,
-    /// `off`, `instant` or `delayed` (the config's).
+    /// `off`, `instant` or `delayed`: what calls do now (their own setting over the config's).
     pub forwarding: Option<String>,
+    /// For `delayed`: how long the phones ring alone, in seconds.
+    pub delay_s: Option<u64>,
+    /// They may change their forwarding here (`self_service.forwarding`, and a mobile).
+    pub may_forward: bool,
     pub role: String,
     /// The config sets the password: it cannot be changed here.
     pub password_configured: bool,
+    /// They may change their password here (`self_service.password`).
+    pub may_change_password: bool,
 }
 
 /// What `viewer`'s profile shows.
 pub fn of(viewer: &Viewer) -> Profile {
     let s = &viewer.tenant().staff[viewer.staff_index];
     let e = &viewer.running.resolution.staff[viewer.tenant_index][viewer.staff_index];
+    // What calls run with: the directory's config has the member's own settings laid over.
+    let now = viewer
+        .running
+        .directory
+        .config
+        .tenants
+        .get(viewer.tenant_index)
+        .and_then(|t| t.staff.get(viewer.staff_index))
+        .and_then(|s| s.mobile.clone());
+    let self_service = viewer.tenant().self_service;
     Profile {
         name: s.name.clone(),
         login: e.login.clone(),
@@ -46,9 +64,12 @@ pub fn of(viewer: &Viewer) -> Profile {
         position: s.position.clone(),
         email: s.email.as_ref().map(|m| m.to_string()),
         mobile: s.mobile.as_ref().map(|m| m.number.to_string()),
-        forwarding: s.mobile.as_ref().map(|m| m.forwarding.word().to_owned()),
+        forwarding: now.as_ref().map(|m| m.forwarding.word().to_owned()),
+        delay_s: now.as_ref().map(|m| m.delay.as_secs()),
+        may_forward: self_service.forwarding && s.mobile.is_some(),
         role: viewer.role.word().to_owned(),
         password_configured: s.password.is_some(),
+        may_change_password: self_service.password,
     }
 }
 
@@ -65,6 +86,12 @@ pub enum Refusal {
     Configured,
     /// Too many wrong passwords for the account or from the address.
     Throttled,
+    /// The tenant's `self_service` does not allow this.
+    NotAllowed,
+    /// No mobile in the config.
+    NoMobile,
+    /// A forwarding delay outside 1-600 s, or a mode that is not one.
+    Delay,
     Failed(Problem),
 }
 
@@ -77,6 +104,9 @@ impl Refusal {
             Refusal::Weak => "password_weak",
             Refusal::Configured => "password_configured",
             Refusal::Throttled => "throttled",
+            Refusal::NotAllowed => "self_service_off",
+            Refusal::NoMobile => "no_mobile",
+            Refusal::Delay => "delay_range",
             Refusal::Failed(_) => "error",
         }
     }
@@ -94,6 +124,9 @@ pub async fn change_password(
     repeat: &str,
 ) -> Result<(), Refusal> {
     let tenant = viewer.tenant();
+    if !tenant.self_service.password {
+        return Err(Refusal::NotAllowed);
+    }
     if tenant.staff[viewer.staff_index].password.is_some() {
         return Err(Refusal::Configured);
     }
@@ -147,4 +180,39 @@ pub async fn change_password(
         }
         Err(r) => Err(r),
     }
+}
+
+/// Sets `viewer`'s forwarding to their mobile: `off`, `instant` or `delayed` (with `delay_s`,
+/// 1-600; the config's delay when not given). Blocks (the store's flush): call it off the runtime.
+pub fn set_forwarding(
+    viewer: &Viewer,
+    forwarding: &str,
+    delay_s: Option<u64>,
+) -> Result<(), Refusal> {
+    use crate::config::model::Forwarding;
+    use crate::serve::applier::ProfileError;
+    let mode: Forwarding =
+        serde_json::from_value(serde_json::Value::String(forwarding.trim().to_owned()))
+            .map_err(|_| Refusal::Delay)?;
+    if delay_s.is_some_and(|d| !(1..=600).contains(&d)) {
+        return Err(Refusal::Delay);
+    }
+    let delay = delay_s.map(std::time::Duration::from_secs);
+    viewer
+        .applier
+        .set_forwarding(&viewer.tenant().id, &viewer.login, mode, delay)
+        .map_err(|e| match e {
+            ProfileError::NotAllowed => Refusal::NotAllowed,
+            ProfileError::NoMobile => Refusal::NoMobile,
+            ProfileError::Delay => Refusal::Delay,
+            ProfileError::NotFound => Refusal::Failed(Problem::NotFound),
+            ProfileError::Store(e) => Refusal::Failed(Problem::Internal(e)),
+        })?;
+    eprintln!(
+        "pbx serve: cabinet: {} of tenant {} set their forwarding to {forwarding}{}",
+        viewer.login,
+        viewer.tenant().id,
+        delay_s.map_or(String::new(), |d| format!(" after {d}s"))
+    );
+    Ok(())
 }
