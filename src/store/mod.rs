@@ -28,6 +28,7 @@
 //! drop, and [`Store::flush`] forces it.
 
 mod applies;
+mod call_stats;
 mod calls;
 mod codec;
 mod counters;
@@ -50,6 +51,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use applies::{Applied, Applies, ApplyRecord, NewApply, StaffState};
+pub use call_stats::{CallStats, Sums, Totals};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
 pub use journal::{Journal, INTERRUPTED};
@@ -223,7 +225,7 @@ impl Store {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_err(e.into()));
-        Ok(Store {
+        let store = Store {
             dir: dir.to_owned(),
             meta: tree("meta")?,
             history: tree("history")?,
@@ -231,7 +233,10 @@ impl Store {
             counters: tree("counters")?,
             db,
             _lock: lock,
-        })
+        };
+        // The hourly call statistics of a store written before they existed.
+        store.build_call_stats()?;
+        Ok(store)
     }
 
     /// The tree `name` (opened on first use).

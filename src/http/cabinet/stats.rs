@@ -2,17 +2,18 @@
 //! answered, missed, answer rate, average and longest wait, talk time — counted from the call
 //! history of that window in one pass.
 //!
-//! What counts: a tenant's calls are all its records; a department's, the calls that rang it
-//! (answered: someone answered); a person's, the calls offered to them or dialled to them
-//! (answered: they answered). Missed is calls less answered. The wait is the ringing time
-//! (until the answer, or until the call gave up); talk time is summed.
+//! What counts (`store::call_stats::dimensions`): a tenant's calls are all its records; a
+//! department's, the calls that rang it (answered: someone answered); a person's, the calls
+//! offered to them or dialled to them (answered: they answered). Missed is calls less
+//! answered. The wait is the ringing time (until the answer, or until the call gave up);
+//! talk time is summed. Read from the store's hourly sums, so a month costs its hours, not
+//! its calls.
 
-use super::history::received;
 use super::period::{self, Length, Window};
 use super::rights::{Scope, Viewer};
 use super::Problem;
 use crate::config::model::Tenant;
-use crate::store::{CallHistory, CallQuery, CallRecord, StoreError};
+use crate::store::{CallStats, StoreError};
 use serde::Serialize;
 
 /// One row of a statistics table.
@@ -47,16 +48,6 @@ impl Row {
         }
     }
 
-    fn add(&mut self, r: &CallRecord, answered: bool) {
-        self.calls += 1;
-        if answered {
-            self.answered += 1;
-        }
-        self.wait_total_ms += r.ring_ms;
-        self.longest_wait_ms = self.longest_wait_ms.max(r.ring_ms);
-        self.talk_ms += r.talk_ms;
-    }
-
     fn finish(&mut self) {
         self.missed = self.calls - self.answered;
         if let Some(average) = self.wait_total_ms.checked_div(self.calls) {
@@ -79,21 +70,29 @@ pub struct Stats {
     pub people: Vec<Row>,
 }
 
-/// Counts `tenant`'s calls that ended within `window`, as `scope` may see them.
+/// The statistics of `tenant`'s calls that ended within `window`, as `scope` may see them,
+/// from the store's hourly sums (`store::CallStats`).
 pub fn count(
-    store: &impl CallHistory,
+    store: &impl CallStats,
     tenant: &Tenant,
     logins: &[String],
     scope: &Scope,
     window: Window,
 ) -> Result<Stats, StoreError> {
-    let mut whole = Row::new("", &tenant.name);
-    let mut departments: Vec<Row> = tenant
-        .departments
-        .iter()
-        .map(|d| Row::new(&d.id, &d.name))
-        .collect();
-    let mut people: Vec<Row> = tenant
+    let totals = store.call_stats(&tenant.id, window.since_ms, window.until_ms)?;
+    let row = |dim: String, id: &str, name: &str| {
+        let mut r = Row::new(id, name);
+        if let Some(s) = totals.get(&dim) {
+            r.calls = s.calls;
+            r.answered = s.answered;
+            r.wait_total_ms = s.wait_ms;
+            r.longest_wait_ms = s.longest_wait_ms;
+            r.talk_ms = s.talk_ms;
+        }
+        r.finish();
+        r
+    };
+    let people: Vec<Row> = tenant
         .staff
         .iter()
         .zip(logins)
@@ -101,46 +100,16 @@ pub fn count(
             Scope::Company => true,
             Scope::Own(own) => *login == own,
         })
-        .map(|(s, login)| Row::new(login, &s.name))
+        .map(|(s, login)| row(format!("person:{login}"), login, &s.name))
         .collect();
-    let mut query = CallQuery {
-        tenant: Some(tenant.id.clone()),
-        since_ms: Some(window.since_ms),
-        until_ms: Some(window.until_ms),
-        before: None,
-        limit: 2000,
-    };
-    loop {
-        let records = store.calls(&query)?;
-        let exhausted = records.len() < query.limit;
-        for r in &records {
-            if r.tenant != tenant.id {
-                continue;
-            }
-            whole.add(r, r.answered_ms.is_some());
-            for d in departments
-                .iter_mut()
-                .filter(|d| r.departments.contains(&d.id))
-            {
-                d.add(r, r.answered_ms.is_some());
-            }
-            for p in people.iter_mut().filter(|p| received(r, &p.id)) {
-                let answered = r.answered_by.as_deref() == Some(p.id.as_str());
-                p.add(r, answered);
-            }
-        }
-        query.before = records.last().and_then(|r| r.cursor.clone());
-        if exhausted || query.before.is_none() {
-            break;
-        }
-    }
-    whole.finish();
-    departments.iter_mut().for_each(Row::finish);
-    people.iter_mut().for_each(Row::finish);
     Ok(match scope {
         Scope::Company => Stats {
-            tenant: Some(whole),
-            departments,
+            tenant: Some(row(String::new(), "", &tenant.name)),
+            departments: tenant
+                .departments
+                .iter()
+                .map(|d| row(format!("department:{}", d.id), &d.id, &d.name))
+                .collect(),
             people,
         },
         Scope::Own(_) => Stats {
@@ -273,7 +242,7 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CallOutcome, Store};
+    use crate::store::{CallHistory, CallOutcome, CallRecord, Store};
 
     fn tenant() -> Tenant {
         let yaml = "version: 1\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n    staff:\n      - { name: Ivan, login: ivan }\n      - { name: Maria, login: maria }\n    departments:\n      - { id: sales, name: Sales, strategy: all_at_once, members: [ivan, maria] }\n";
