@@ -203,6 +203,7 @@ impl Applier {
             revision: running.as_ref().map_or(0, |r| r.revision),
             bundle: running.map(|r| r.bundle.clone()),
             known: known_staff(&self.store)?,
+            own_settings: own_settings(&self.store)?,
         })
     }
 
@@ -832,6 +833,21 @@ fn web_updates(
     out
 }
 
+/// What staff set for themselves in the cabinet, for `pbx plan` to list.
+fn own_settings(store: &Store) -> Result<Vec<crate::config::proposal::OwnSetting>, StoreError> {
+    use crate::store::Profiles;
+    Ok(store
+        .profiles()?
+        .into_iter()
+        .map(|((tenant, login), p)| crate::config::proposal::OwnSetting {
+            tenant,
+            login,
+            forwarding: p.forwarding,
+            delay_ms: p.delay_ms,
+        })
+        .collect())
+}
+
 /// What was generated for every staff member, as planning needs it (no hashes).
 fn known_staff(store: &Store) -> Result<Vec<KnownStaff>, StoreError> {
     Ok(store
@@ -859,6 +875,7 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
         revision,
         bundle,
         known: known_staff(store)?,
+        own_settings: own_settings(store)?,
     })
 }
 

@@ -446,11 +446,18 @@ fn a_call_follows_the_forwarding_its_callee_set_in_the_cabinet() {
             .contains("+79990001122"),
         "answered on her mobile: {record}"
     );
-    // The config did not change: nothing to plan.
-    let (status, state) =
-        scene
-            .server
-            .call("GET", "/api/v1/state", Some(crate::support::TOKEN), None);
-    assert_eq!(status, 200);
-    assert!(!state.to_string().contains("instant"), "{state}");
+    // The config did not change: nothing to plan, and the plan lists her setting apart.
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args(["plan", "--server", &scene.server.url, "--detailed-exitcode"])
+        .current_dir(scene.server.dir.path())
+        .env("PBX_ADMIN_TOKEN", crate::support::TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(0), "no drift: {text}");
+    assert!(
+        text.contains("Set by staff in the cabinet, kept over the config")
+            && text.contains("  acme/anna: forwarding instant\n"),
+        "{text}"
+    );
 }
