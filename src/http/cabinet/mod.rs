@@ -40,6 +40,9 @@ pub struct Cabinet {
     pub sessions: Sessions,
     pub throttle: Throttle,
     pub views: view::Views,
+    /// Password checks running at once (argon2 takes up to 19 MiB each): one per core; more
+    /// wait their turn, so a flood of sign-ins cannot take the memory.
+    pub hashing: tokio::sync::Semaphore,
 }
 
 /// The cabinet's routes: the pages and the JSON API.
@@ -81,6 +84,9 @@ impl Cabinet {
             sessions: Sessions::default(),
             throttle: Throttle::default(),
             views: view::Views::new(),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         }
     }
 
@@ -208,6 +214,11 @@ impl Cabinet {
         };
         let cabinet = self.clone();
         let (d, l, p) = (domain.to_owned(), login.to_owned(), password.to_owned());
+        let _turn = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| Refused::Unavailable)?;
         let checked = tokio::task::spawn_blocking(move || {
             signin::check(&running, cabinet.applier.store(), &d, &l, &p)
         })

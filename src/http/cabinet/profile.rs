@@ -149,6 +149,11 @@ pub async fn change_password(
         new.to_owned(),
     );
     let tenant_id = tenant.id.clone();
+    let _turn = cab
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| Refusal::Failed(Problem::Internal("shutting down".into())))?;
     let outcome = tokio::task::spawn_blocking(move || {
         if signin::check(&running, applier.store(), &domain, &login, &current).is_err() {
             return Err(Refusal::Wrong);
