@@ -192,7 +192,7 @@ tenants:
     language: en
     staff:
       - {{ name: Anna Admin, login: anna, role: admin }}
-      - {{ name: Ivan User, login: ivan, role: user }}
+      - {{ name: Ivan User, login: ivan, role: user, mobile: {{ number: "+79160000002" }} }}
       - {{ name: Rita Restricted, login: rita, role: restricted }}
       - {{ name: Tom Temp, login: temp, role: user }}
       - {{ name: Conf Igured, login: conf, role: user, password: "Conf-Pass-2026" }}
@@ -638,6 +638,65 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
         .path()
         .join(format!("data/voicemail/globex/{}.wav", vm["gleb"]))
         .exists());
+
+    // An admin sets anyone's forwarding in their tenant; nobody else may, nor another tenant.
+    let forwarding = r#"{"forwarding": "delayed", "delay_s": 20}"#;
+    let ivan = browsers.get_mut("ivan").unwrap();
+    let token = ivan.csrf.clone();
+    let a = ivan.post(
+        "/api/acme/admin/staff/ivan/forwarding",
+        "application/json",
+        forwarding,
+        Some(&token),
+    );
+    assert_eq!(a.status, 403, "a user is no administrator: {}", a.body);
+    let gleb = browsers.get_mut("gleb").unwrap();
+    let token = gleb.csrf.clone();
+    let a = gleb.post(
+        "/api/acme/admin/staff/ivan/forwarding",
+        "application/json",
+        forwarding,
+        Some(&token),
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    let anna = browsers.get_mut("anna").unwrap();
+    let token = anna.csrf.clone();
+    let a = anna.post(
+        "/api/acme/admin/staff/rita/forwarding",
+        "application/json",
+        forwarding,
+        Some(&token),
+    );
+    assert_eq!(
+        (a.status, a.json()["error"].as_str()),
+        (400, Some("no_mobile")),
+        "{}",
+        a.body
+    );
+    let a = anna.post(
+        "/api/acme/admin/staff/ivan/forwarding",
+        "application/json",
+        forwarding,
+        Some(&token),
+    );
+    assert_eq!(a.status, 204, "{}", a.body);
+    let page = anna.get("/acme/admin");
+    assert!(
+        page.body.contains("<option value=\"delayed\" selected>"),
+        "{}",
+        page.body
+    );
+    let p = browsers
+        .get_mut("ivan")
+        .unwrap()
+        .get("/api/acme/profile")
+        .json();
+    assert_eq!(
+        (p["forwarding"].as_str(), p["delay_s"].as_u64()),
+        (Some("delayed"), Some(20)),
+        "{p}"
+    );
+    server.wait_for_log("anna of tenant acme set ivan's forwarding to delayed after 20s");
 
     // An admin resets a password in their tenant: shown once; the old one stops working and
     // the victim's session ends.

@@ -36,6 +36,11 @@ pub struct Member {
     pub configured: bool,
     /// Where the page's reset form posts.
     pub reset_url: String,
+    /// Their forwarding to the mobile as calls run it now (`None`: no mobile).
+    pub forwarding: Option<String>,
+    pub delay_s: Option<u64>,
+    /// Where the page's forwarding form posts.
+    pub forwarding_url: String,
 }
 
 /// A department, as an administrator sees it.
@@ -109,6 +114,18 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
     let effective = &viewer.running.resolution.staff[viewer.tenant_index];
     let login = |i: usize| effective.get(i).map_or(String::new(), |e| e.login.clone());
     let base = format!("/{}", path_segment(&tenant.id));
+    // Forwarding as calls run it: staff's own settings laid over the config.
+    let now = viewer
+        .running
+        .directory
+        .config
+        .tenants
+        .get(viewer.tenant_index);
+    let mobile_now = |i: usize| {
+        tenant.self_service.forwarding.then_some(())?;
+        now.and_then(|t| t.staff.get(i))
+            .and_then(|s| s.mobile.as_ref())
+    };
     Ok(Overview {
         revision: viewer.running.revision,
         applied,
@@ -124,6 +141,12 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
                 email: s.email.as_ref().map(|e| e.to_string()),
                 configured: s.password.is_some(),
                 reset_url: format!("{base}/admin/staff/{}/password", path_segment(&login(i))),
+                forwarding: mobile_now(i).map(|m| m.forwarding.word().to_owned()),
+                delay_s: mobile_now(i).map(|m| m.delay.as_secs()),
+                forwarding_url: format!(
+                    "{base}/admin/staff/{}/forwarding",
+                    path_segment(&login(i))
+                ),
             })
             .collect(),
         departments: tenant

@@ -18,6 +18,7 @@
 //! | `POST /api/{tenant}/profile/forwarding` | `{forwarding, delay_s?}` -> 204: new calls follow it; 400 `no_mobile`, `delay_range`; 403 `self_service_off` |
 //! | `POST /api/{tenant}/profile/password` | `{current, new}` -> 204: the viewer's new password; 400 `{error: password_wrong, password_weak}`, 409 `password_configured`, 429 `throttled` |
 //! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
+//! | `POST /api/{tenant}/admin/staff/{login}/forwarding` | administrators: `{forwarding, delay_s?}` for anyone of the tenant -> 204 |
 //! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
 //!
 //! No session: 401; another tenant's route: 404; not the role's: 403; a bad filter: 400.
@@ -56,6 +57,10 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/api/{tenant}/profile/password", post(change_password))
         .route("/api/{tenant}/profile/forwarding", post(set_forwarding))
         .route("/api/{tenant}/admin", get(admin_json))
+        .route(
+            "/api/{tenant}/admin/staff/{login}/forwarding",
+            post(set_forwarding_of),
+        )
         .route(
             "/api/{tenant}/admin/staff/{login}/password",
             post(reset_password),
@@ -486,6 +491,40 @@ async fn set_forwarding(
     let viewer = v.clone();
     let set = tokio::task::spawn_blocking(move || {
         profile::set_forwarding(&viewer, &body.forwarding, body.delay_s)
+    })
+    .await
+    .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
+    match set {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => problem(p),
+        Err(r) => refused(&cab, &v, r),
+    }
+}
+
+async fn set_forwarding_of(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, login)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<ForwardingChange>, JsonRejection>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+        Ok(v) => v,
+        Err(d) => return denied(d),
+    };
+    if !csrf_ok(&v, &headers) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        );
+    }
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
+    };
+    let viewer = v.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        profile::set_forwarding_of(&viewer, &login, &body.forwarding, body.delay_s)
     })
     .await
     .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));

@@ -16,6 +16,7 @@
 //! | `POST /{tenant}/profile/password` | `current`, `new`, `repeat`: a new password they chose |
 //! | `POST /{tenant}/profile/forwarding` | `forwarding` (`off`, `instant`, `delayed`), `delay` (seconds) |
 //! | `GET /{tenant}/admin` | administrators: the applied revision, staff, departments, numbers, apply history |
+//! | `POST /{tenant}/admin/staff/{login}/forwarding` | administrators: anyone's forwarding (`forwarding`, `delay`) |
 //! | `POST /{tenant}/admin/staff/{login}/password` | administrators: a new password, shown once |
 
 use super::admin::path_segment;
@@ -53,6 +54,10 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route(
             "/{tenant}/admin/staff/{login}/password",
             post(reset_password),
+        )
+        .route(
+            "/{tenant}/admin/staff/{login}/forwarding",
+            post(set_forwarding_of),
         )
 }
 
@@ -727,5 +732,41 @@ async fn set_forwarding(
             };
             profile_view(&cab, &v, status, None, Some(r.key()))
         }
+    }
+}
+
+async fn set_forwarding_of(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, login)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ForwardingForm>,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    if !session::same_token(&v.csrf, &form.csrf) {
+        return form_expired(&cab, &v, "admin");
+    }
+    let delay = match form.delay.trim() {
+        "" => None,
+        d => d.parse::<u64>().ok().or(Some(0)),
+    };
+    let viewer = v.clone();
+    let set = tokio::task::spawn_blocking(move || {
+        profile::set_forwarding_of(&viewer, &login, &form.forwarding, delay)
+    })
+    .await
+    .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
+    match set {
+        Ok(()) => redirect(&format!("/{}/admin", path_segment(&v.tenant().id))),
+        Err(profile::Refusal::Failed(p)) => problem(&cab, &v, p),
+        Err(r) => render(
+            &cab,
+            StatusCode::BAD_REQUEST,
+            "error.html",
+            v.language(),
+            context! { message => r.key(), detail => (), ..frame(&v, "admin") },
+        ),
     }
 }

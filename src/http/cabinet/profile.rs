@@ -194,6 +194,18 @@ pub fn set_forwarding(
     forwarding: &str,
     delay_s: Option<u64>,
 ) -> Result<(), Refusal> {
+    let login = viewer.login.clone();
+    set_forwarding_of(viewer, &login, forwarding, delay_s)
+}
+
+/// Sets the forwarding of `login` of the viewer's tenant (the viewer themselves, or anyone for
+/// an administrator: the caller checks which).
+pub fn set_forwarding_of(
+    viewer: &Viewer,
+    login: &str,
+    forwarding: &str,
+    delay_s: Option<u64>,
+) -> Result<(), Refusal> {
     use crate::config::model::Forwarding;
     use crate::serve::applier::ProfileError;
     let mode: Forwarding =
@@ -205,7 +217,7 @@ pub fn set_forwarding(
     let delay = delay_s.map(std::time::Duration::from_secs);
     viewer
         .applier
-        .set_forwarding(&viewer.tenant().id, &viewer.login, mode, delay)
+        .set_forwarding(&viewer.tenant().id, login, mode, delay)
         .map_err(|e| match e {
             ProfileError::NotAllowed => Refusal::NotAllowed,
             ProfileError::NoMobile => Refusal::NoMobile,
@@ -213,8 +225,13 @@ pub fn set_forwarding(
             ProfileError::NotFound => Refusal::Failed(Problem::NotFound),
             ProfileError::Store(e) => Refusal::Failed(Problem::Internal(e)),
         })?;
+    let whose = if login == viewer.login {
+        "their".to_owned()
+    } else {
+        format!("{login}'s")
+    };
     eprintln!(
-        "pbx serve: cabinet: {} of tenant {} set their forwarding to {forwarding}{}",
+        "pbx serve: cabinet: {} of tenant {} set {whose} forwarding to {forwarding}{}",
         viewer.login,
         viewer.tenant().id,
         delay_s.map_or(String::new(), |d| format!(" after {d}s"))
