@@ -146,7 +146,7 @@ impl Browser {
         self.take(path, r)
     }
 
-    fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+    pub(crate) fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         self.post(
             path,
             "application/x-www-form-urlencoded",
@@ -396,15 +396,33 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
                     format!("/api/{target}/admin/staff/{}/password", victim(target)),
                     if admin && own { 0 } else { expect(admin) },
                 ),
+                (
+                    "FORM",
+                    format!("/{target}/admin/staff/{}/password", victim(target)),
+                    if admin && own { 0 } else { expect(admin) },
+                ),
+                (
+                    "POST",
+                    format!("/api/{target}/admin/staff/{}/forwarding", victim(target)),
+                    if admin && own { 0 } else { expect(admin) },
+                ),
+                (
+                    "FORM",
+                    format!("/{target}/admin/staff/{}/forwarding", victim(target)),
+                    if admin && own { 0 } else { expect(admin) },
+                ),
             ];
             for (method, path, status) in routes {
                 if status == 0 {
-                    continue; // the admins' own resets are tested below
+                    continue; // the admins' own changes are tested below
                 }
-                let a = if method == "GET" {
-                    b.get(&path)
-                } else {
-                    b.post_api(&path)
+                let a = match method {
+                    "GET" => b.get(&path),
+                    "FORM" => {
+                        let token = b.csrf.clone();
+                        b.post_form(&path, &[("csrf", &token), ("forwarding", "instant")])
+                    }
+                    _ => b.post_api(&path),
                 };
                 assert_eq!(
                     a.status, status,
