@@ -234,16 +234,17 @@ mod tests {
     use crate::store::CallOutcome;
 
     fn record(tenant: &str, ended_ms: u64, i: u64) -> CallRecord {
-        let answered = (i % 3 != 0).then(|| if i % 2 == 0 { "anna" } else { "oleg" });
+        let answered =
+            (!i.is_multiple_of(3)).then_some(if i.is_multiple_of(2) { "anna" } else { "oleg" });
         CallRecord {
             tenant: tenant.into(),
-            caller: if i % 5 == 0 {
+            caller: if i.is_multiple_of(5) {
                 "oleg".into()
             } else {
                 "+7900".into()
             },
             callee: "sales".into(),
-            departments: if i % 4 == 0 {
+            departments: if i.is_multiple_of(4) {
                 vec![]
             } else {
                 vec!["sales".into()]

@@ -284,6 +284,11 @@ pub fn accepted_language(headers: &HeaderMap) -> Language {
     best.map_or_else(Language::default, |(_, l)| l)
 }
 
+/// A line in the server's log.
+fn log(message: &str) {
+    eprintln!("pbx serve: cabinet: {message}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,9 +306,4 @@ mod tests {
         assert_eq!(lang("fr"), Language::Ru);
         assert_eq!(accepted_language(&HeaderMap::new()), Language::Ru);
     }
-}
-
-/// A line in the server's log.
-fn log(message: &str) {
-    eprintln!("pbx serve: cabinet: {message}");
 }
