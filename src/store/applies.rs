@@ -296,7 +296,7 @@ impl Applies for Store {
         web: WebPassword,
         at_ms: u64,
     ) -> Result<StaffState, StoreError> {
-        self.update_staff(tenant, identity, "set password", |state| {
+        update_staff(self, tenant, identity, "set password", |state| {
             state.password = Some(password.clone());
             state.web = Some(web.clone());
             state.password_set_at_ms = at_ms;
@@ -309,45 +309,43 @@ impl Applies for Store {
         identity: &str,
         web: Option<WebPassword>,
     ) -> Result<StaffState, StoreError> {
-        self.update_staff(tenant, identity, "set web password", |state| {
+        update_staff(self, tenant, identity, "set web password", |state| {
             state.web = web.clone();
         })
     }
 }
 
-impl Store {
-    /// Changes one stored staff state in a transaction and flushes.
-    fn update_staff(
-        &self,
-        tenant: &str,
-        identity: &str,
-        doing: &'static str,
-        change: impl Fn(&mut StaffState),
-    ) -> Result<StaffState, StoreError> {
-        let key = codec::staff_key(tenant, identity)?;
-        let what = codec::staff_what(&key);
-        let state = self
-            .staff
-            .transaction(|tx| {
-                let Some(value) = tx.get(&key)? else {
-                    return abort(StoreError::NotFound {
-                        tenant: tenant.to_owned(),
-                        identity: identity.to_owned(),
-                    });
-                };
-                let mut state: StaffState = match decode(&what, &value) {
-                    Ok(s) => s,
-                    Err(e) => return abort(e),
-                };
-                change(&mut state);
-                match encode(&what, &state) {
-                    Ok(v) => tx.insert(key.as_slice(), v)?,
-                    Err(e) => return abort(e),
-                };
-                Ok(state)
-            })
-            .map_err(transaction_error(doing))?;
-        self.flush()?;
-        Ok(state)
-    }
+/// Changes one stored staff state in a transaction and flushes.
+fn update_staff(
+    store: &Store,
+    tenant: &str,
+    identity: &str,
+    doing: &'static str,
+    change: impl Fn(&mut StaffState),
+) -> Result<StaffState, StoreError> {
+    let key = codec::staff_key(tenant, identity)?;
+    let what = codec::staff_what(&key);
+    let state = store
+        .staff
+        .transaction(|tx| {
+            let Some(value) = tx.get(&key)? else {
+                return abort(StoreError::NotFound {
+                    tenant: tenant.to_owned(),
+                    identity: identity.to_owned(),
+                });
+            };
+            let mut state: StaffState = match decode(&what, &value) {
+                Ok(s) => s,
+                Err(e) => return abort(e),
+            };
+            change(&mut state);
+            match encode(&what, &state) {
+                Ok(v) => tx.insert(key.as_slice(), v)?,
+                Err(e) => return abort(e),
+            };
+            Ok(state)
+        })
+        .map_err(transaction_error(doing))?;
+    store.flush()?;
+    Ok(state)
 }

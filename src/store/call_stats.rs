@@ -13,9 +13,9 @@
 //! `person:<login>` (answered: by them). The sums are updated in the flush of their records'
 //! batch; a store written before they existed has them built once when it is opened.
 
-use super::calls::{CallHistory, CallQuery, CallRecord};
 use super::codec::{decode, encode};
 use super::{storage, Store, StoreError};
+use super::{CallHistory, CallQuery, CallRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -115,10 +115,10 @@ impl CallStats for Store {
         let first = since_ms.div_ceil(HOUR_MS);
         let last = until_ms / HOUR_MS;
         if first >= last {
-            self.scan_into(&mut totals, tenant, since_ms, until_ms)?;
+            scan_into(self, &mut totals, tenant, since_ms, until_ms)?;
             return Ok(totals);
         }
-        self.scan_into(&mut totals, tenant, since_ms, first * HOUR_MS)?;
+        scan_into(self, &mut totals, tenant, since_ms, first * HOUR_MS)?;
         let tree = self.tree("call_stats")?;
         let range = bucket_key(tenant, first)?..bucket_key(tenant, last)?;
         for item in tree.range(range) {
@@ -134,98 +134,97 @@ impl CallStats for Store {
                 totals.entry(dim.clone()).or_default().merge(sums);
             }
         }
-        self.scan_into(&mut totals, tenant, last * HOUR_MS, until_ms)?;
+        scan_into(self, &mut totals, tenant, last * HOUR_MS, until_ms)?;
         Ok(totals)
     }
 }
 
-impl Store {
-    /// Counts `tenant`'s records of `[since_ms, until_ms)` one by one.
-    fn scan_into(
-        &self,
-        totals: &mut Totals,
-        tenant: &str,
-        since_ms: u64,
-        until_ms: u64,
-    ) -> Result<(), StoreError> {
-        if since_ms >= until_ms {
+/// Counts `tenant`'s records of `[since_ms, until_ms)` one by one.
+fn scan_into(
+    store: &Store,
+    totals: &mut Totals,
+    tenant: &str,
+    since_ms: u64,
+    until_ms: u64,
+) -> Result<(), StoreError> {
+    if since_ms >= until_ms {
+        return Ok(());
+    }
+    let mut query = CallQuery {
+        tenant: Some(tenant.to_owned()),
+        since_ms: Some(since_ms),
+        until_ms: Some(until_ms),
+        before: None,
+        limit: 2000,
+    };
+    loop {
+        let records = store.calls(&query)?;
+        for r in records.iter().filter(|r| r.tenant == tenant) {
+            add_record(totals, r);
+        }
+        if records.len() < query.limit {
             return Ok(());
         }
-        let mut query = CallQuery {
-            tenant: Some(tenant.to_owned()),
-            since_ms: Some(since_ms),
-            until_ms: Some(until_ms),
-            before: None,
-            limit: 2000,
-        };
-        loop {
-            let records = self.calls(&query)?;
-            for r in records.iter().filter(|r| r.tenant == tenant) {
-                add_record(totals, r);
-            }
-            if records.len() < query.limit {
-                return Ok(());
-            }
-            query.before = records.last().and_then(|r| r.cursor.clone());
-        }
+        query.before = records.last().and_then(|r| r.cursor.clone());
     }
+}
 
-    /// Adds `records` to their hours' sums (one read and write per tenant and hour).
-    pub(super) fn add_call_stats(&self, records: &[CallRecord]) -> Result<(), StoreError> {
-        let mut buckets: HashMap<(String, u64), Totals> = HashMap::new();
-        for r in records {
-            add_record(
-                buckets
-                    .entry((r.tenant.clone(), r.ended_ms / HOUR_MS))
-                    .or_default(),
-                r,
-            );
-        }
-        let tree = self.tree("call_stats")?;
-        for ((tenant, hour), add) in buckets {
-            let key = bucket_key(&tenant, hour)?;
-            let mut bucket: Totals = match tree.get(&key).map_err(storage("read call stats"))? {
-                Some(v) => decode("call stats", &v)?,
-                None => Totals::new(),
-            };
-            for (dim, sums) in &add {
-                bucket.entry(dim.clone()).or_default().merge(sums);
-            }
-            tree.insert(key, encode("call stats", &bucket)?)
-                .map_err(storage("write call stats"))?;
-        }
-        Ok(())
+/// Adds `records` to their hours' sums (one read and write per tenant and hour).
+pub(super) fn add(store: &Store, records: &[CallRecord]) -> Result<(), StoreError> {
+    let mut buckets: HashMap<(String, u64), Totals> = HashMap::new();
+    for r in records {
+        add_record(
+            buckets
+                .entry((r.tenant.clone(), r.ended_ms / HOUR_MS))
+                .or_default(),
+            r,
+        );
     }
-
-    /// Builds the sums from every record, once: for a store written before they existed.
-    pub(super) fn build_call_stats(&self) -> Result<(), StoreError> {
-        if self
-            .meta
-            .get(BUILT_KEY)
-            .map_err(storage("read meta"))?
-            .is_some()
-        {
-            return Ok(());
-        }
-        let tree = self.tree("call_stats")?;
-        tree.clear().map_err(storage("clear call stats"))?;
-        let mut query = CallQuery {
-            limit: 5000,
-            ..CallQuery::default()
+    let tree = store.tree("call_stats")?;
+    for ((tenant, hour), add) in buckets {
+        let key = bucket_key(&tenant, hour)?;
+        let mut bucket: Totals = match tree.get(&key).map_err(storage("read call stats"))? {
+            Some(v) => decode("call stats", &v)?,
+            None => Totals::new(),
         };
-        loop {
-            let records = self.calls(&query)?;
-            self.add_call_stats(&records)?;
-            if records.len() < query.limit {
-                break;
-            }
-            query.before = records.last().and_then(|r| r.cursor.clone());
+        for (dim, sums) in &add {
+            bucket.entry(dim.clone()).or_default().merge(sums);
         }
-        self.meta
-            .insert(BUILT_KEY, &[1u8][..])
-            .map_err(storage("write meta"))?;
-        self.flush()
+        tree.insert(key, encode("call stats", &bucket)?)
+            .map_err(storage("write call stats"))?;
     }
+    Ok(())
+}
+
+/// Builds the sums from every record, once: for a store written before they existed.
+pub(super) fn build(store: &Store) -> Result<(), StoreError> {
+    if store
+        .meta
+        .get(BUILT_KEY)
+        .map_err(storage("read meta"))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let tree = store.tree("call_stats")?;
+    tree.clear().map_err(storage("clear call stats"))?;
+    let mut query = CallQuery {
+        limit: 5000,
+        ..CallQuery::default()
+    };
+    loop {
+        let records = store.calls(&query)?;
+        add(store, &records)?;
+        if records.len() < query.limit {
+            break;
+        }
+        query.before = records.last().and_then(|r| r.cursor.clone());
+    }
+    store
+        .meta
+        .insert(BUILT_KEY, &[1u8][..])
+        .map_err(storage("write meta"))?;
+    store.flush()
 }
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ impl CallHistory for Store {
                 .map_err(storage("write call index"))?;
         }
         // The hourly statistics, flushed with the records.
-        self.add_call_stats(records)?;
+        super::call_stats::add(self, records)?;
         // A finished call leaves the journal of calls in progress, flushed with its record.
         for key in records.iter().filter_map(|r| r.journal) {
             open.remove(key.to_be_bytes())

@@ -235,7 +235,7 @@ impl Store {
             _lock: lock,
         };
         // The hourly call statistics of a store written before they existed.
-        store.build_call_stats()?;
+        call_stats::build(&store)?;
         Ok(store)
     }
 
