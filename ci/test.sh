@@ -6,14 +6,17 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use: SIPp (Debian's sip-tester) drives the SIP tests, baresip is
 # the real softphone of the audio and TLS tests, Graphviz's dot draws `pbx graph --format svg`,
-# openssl makes the TLS tests' certificates (SIP and SMTP) and reads what the server presents, aiosmtpd
-# (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests.
+# openssl makes the TLS tests' certificates (SIP and SMTP) and reads what the server presents,
+# aiosmtpd (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests,
+# and chromium driven by chromedriver (chromium-driver) is the browser of the cabinet's tests.
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
 command -v dot >/dev/null || need+=(graphviz)
 command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -2,7 +2,8 @@
 //! reading a configured secret (environment variable or file), and constant-time comparison.
 //!
 //! A password is never stored: the store keeps `H(login:realm:password)` for MD5 (RFC 2617) and
-//! SHA-256 (RFC 8760), which is all a digest-authenticating registrar needs.
+//! SHA-256 (RFC 8760), which is all a digest-authenticating registrar needs, and an argon2id
+//! hash of it for signing in to the web cabinet ([`web_hash`], [`WebPassword`]).
 
 use md5::Md5;
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,86 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         s.push(DIGITS[(b & 0x0f) as usize] as char);
     }
     s
+}
+
+/// How costly a cabinet password hash is. The parameters ride in each PHC string, so a hash
+/// verifies with the cost it was made with, whatever the cost of new ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebCost {
+    /// A password the server generated: 20 characters of 60, 118 bits — no hash makes it
+    /// guessable, and every new staff member costs one when a config is applied (10,000 on a
+    /// first start), so argon2id at 512 KiB and 1 pass (well under a millisecond).
+    Generated,
+    /// A password people chose (a plaintext `{env}`, `{file}` or literal in the config):
+    /// argon2id at OWASP's 19 MiB and 2 passes.
+    Chosen,
+}
+
+impl WebCost {
+    fn argon2(self) -> argon2::Argon2<'static> {
+        let (memory_kib, passes) = match self {
+            WebCost::Generated => (512, 1),
+            WebCost::Chosen => (19 * 1024, 2),
+        };
+        let params = argon2::Params::new(memory_kib, passes, 1, None)
+            .expect("constant argon2 parameters are valid");
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+    }
+}
+
+/// What the cabinet checks a password against: an argon2id hash (PHC string) of the same
+/// password as the digest hashes, and the SHA-256 HA1 it was made with, so a password changed
+/// since (a rotation, a new `{env}` value) is told apart from a wrong one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebPassword {
+    /// `$argon2id$v=19$m=...,t=...,p=1$salt$hash`.
+    pub argon2: String,
+    /// [`DigestHashes::sha256`] of the same password, login and realm.
+    pub ha1_sha256: String,
+}
+
+/// The argon2id hash of `password` with a fresh random salt, as a PHC string. Slow on purpose
+/// (tens of milliseconds at [`WebCost::Chosen`]): call it off the async runtime.
+///
+/// # Panics
+/// If the operating system's random number generator fails.
+pub fn web_hash(password: &str, cost: WebCost) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random number generator failed");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    cost.argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing with valid parameters succeeds")
+        .to_string()
+}
+
+/// The cabinet's secret for a password: its argon2id hash and the SHA-256 HA1 it matches.
+pub fn web_password(login: &str, realm: &str, password: &str, cost: WebCost) -> WebPassword {
+    WebPassword {
+        argon2: web_hash(password, cost),
+        ha1_sha256: ha1(login, realm, password).sha256,
+    }
+}
+
+/// Whether `password` matches the PHC string `phc` (argon2; the comparison is constant-time).
+/// A string that is not a PHC hash matches nothing.
+pub fn verify_web(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(phc) {
+        // The verifier takes the algorithm and cost from the PHC string itself.
+        Ok(hash) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash no password matches in practice, made once at the highest cost: verified against
+/// when a sign-in names nobody, so an unknown login does the work a known one does.
+pub fn dummy_web_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| web_hash(&generate_password(), WebCost::Chosen))
 }
 
 /// The value of a secret read now: the literal, the environment variable, or the first line of
@@ -176,6 +257,34 @@ mod tests {
         let a: std::collections::BTreeSet<String> =
             (0..1000).map(|_| generate_password()).collect();
         assert_eq!(a.len(), 1000);
+    }
+
+    #[test]
+    fn web_hashes_verify_the_password_only() {
+        for (cost, prefix) in [
+            (WebCost::Generated, "$argon2id$v=19$m=512,t=1,p=1$"),
+            (WebCost::Chosen, "$argon2id$v=19$m=19456,t=2,p=1$"),
+        ] {
+            let started = std::time::Instant::now();
+            let h = web_hash("Circle Of Life", cost);
+            eprintln!("argon2id {cost:?}: {:?}", started.elapsed());
+            assert!(h.starts_with(prefix), "{h}");
+            assert!(verify_web("Circle Of Life", &h));
+            assert!(!verify_web("Circle of Life", &h));
+            assert_ne!(h, web_hash("Circle Of Life", cost), "salted");
+        }
+        assert!(!verify_web("Circle Of Life", "not a hash"));
+        let w = web_password(
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life",
+            WebCost::Generated,
+        );
+        assert_eq!(
+            w.ha1_sha256,
+            ha1("Mufasa", "testrealm@host.com", "Circle Of Life").sha256
+        );
+        assert!(!verify_web("anything", dummy_web_hash()));
     }
 
     #[test]

@@ -103,6 +103,12 @@ pub fn run(command: Command) -> u8 {
         &args.tenant,
         &identity,
         ha1(&state.login, &state.realm, &password),
+        crate::credentials::web_password(
+            &state.login,
+            &state.realm,
+            &password,
+            crate::credentials::WebCost::Generated,
+        ),
         now_ms(),
         None,
     ) {

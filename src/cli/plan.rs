@@ -136,6 +136,7 @@ fn fetch_state(against: &Against, token_env: &str) -> Result<(RunningState, Opti
             revision: 0,
             bundle: Some(bundle),
             known: Vec::new(),
+            own_settings: Vec::new(),
         };
         return Ok((state, Some(current)));
     }
@@ -168,6 +169,32 @@ fn letters(proposal: &Proposal, show_sensitive: bool) -> String {
     out
 }
 
+/// What staff set for themselves in the cabinet, kept by the server over the config: listed
+/// apart, for the human plan (the config does not hold it, so it is never a change).
+fn own_settings(state: &RunningState) -> String {
+    let set: Vec<String> = state
+        .own_settings
+        .iter()
+        .filter_map(|o| {
+            let forwarding = o.forwarding.as_deref()?;
+            let delay = o
+                .delay_ms
+                .map_or(String::new(), |ms| format!(" after {}s", ms / 1000));
+            Some(format!(
+                "  {}/{}: forwarding {forwarding}{delay}\n",
+                o.tenant, o.login
+            ))
+        })
+        .collect();
+    if set.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nSet by staff in the cabinet, kept over the config (not changed by this plan; the tenant's self_service decides whether it applies):\n{}",
+        set.concat()
+    )
+}
+
 pub fn run(args: Args) -> u8 {
     let prepared = match prepare(&args.config, &args.against, &args.token_env) {
         Ok(p) => p,
@@ -179,6 +206,7 @@ pub fn run(args: Args) -> u8 {
     // new), so only a plan against a server, a state or nothing lists letters.
     if args.format == PlanFormat::Human && args.against.against.is_none() {
         print!("{}", letters(&prepared.proposal, args.show_sensitive));
+        print!("{}", own_settings(&prepared.state));
     }
     let code = if args.detailed_exitcode && !plan.is_empty() {
         exit::CHANGES

@@ -37,12 +37,34 @@ pub struct Server {
     pub rtp_port_max: u16,
     pub rtp_public_address: Option<String>,
     pub http_listen: SocketAddr,
+    pub cabinet: Cabinet,
     /// Resolved against the config file's directory.
     pub data_dir: PathBuf,
     pub admin_token: Option<SecretRef>,
     pub smtp: Option<Smtp>,
     pub security: Security,
     pub limits: Limits,
+}
+
+/// The web cabinet's settings (`server.cabinet`), defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cabinet {
+    /// `None`: the cabinet is off.
+    pub listen: Option<SocketAddr>,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// The session cookie is `Secure` whatever the request says.
+    pub secure_cookies: bool,
+}
+
+impl Default for Cabinet {
+    fn default() -> Self {
+        Cabinet {
+            listen: None,
+            session_idle: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
 }
 
 /// Caps on registrations and concurrent calls (`server.limits`), defaults filled in.
@@ -214,11 +236,29 @@ pub struct Tenant {
     /// ISO 3166 alpha-2 code (upper case): the ringback tone callers hear.
     pub country: String,
     pub voicemail: VoicemailSettings,
+    /// What staff may change for themselves in the web cabinet.
+    pub self_service: SelfService,
     pub staff: Vec<Staff>,
     pub departments: Vec<Department>,
     pub numbers: Vec<Number>,
     pub schedules: Vec<Schedule>,
     pub menus: Vec<Menu>,
+}
+
+/// What staff may change for themselves in the web cabinet (`self_service`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelfService {
+    pub forwarding: bool,
+    pub password: bool,
+}
+
+impl Default for SelfService {
+    fn default() -> Self {
+        SelfService {
+            forwarding: true,
+            password: true,
+        }
+    }
 }
 
 /// How a tenant's voicemail boxes record and keep messages.

@@ -129,7 +129,7 @@ impl Plan {
 }
 
 /// Server settings a running server cannot change.
-const RESTART_FIELDS: &[&str] = &["sip.listen", "http.listen", "data_dir"];
+const RESTART_FIELDS: &[&str] = &["sip.listen", "http.listen", "cabinet.listen", "data_dir"];
 
 /// The plan that turns `before` (`None`: nothing yet) into `after`.
 pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
@@ -497,6 +497,21 @@ fn server_view(s: &Server, base: &Path) -> View {
     );
     put_opt(&mut v, "rtp.public_address", s.rtp_public_address.clone());
     put(&mut v, "http.listen", s.http_listen.to_string());
+    put_opt(
+        &mut v,
+        "cabinet.listen",
+        s.cabinet.listen.map(|a| a.to_string()),
+    );
+    put(
+        &mut v,
+        "cabinet.session_idle",
+        crate::config::clock::format_duration(s.cabinet.session_idle),
+    );
+    put(
+        &mut v,
+        "cabinet.secure_cookies",
+        s.cabinet.secure_cookies.to_string(),
+    );
     put(&mut v, "data_dir", relative(&s.data_dir, base));
     put_field(&mut v, "admin_token", s.admin_token.as_ref().map(secret));
     if let Some(m) = &s.smtp {
@@ -618,6 +633,16 @@ fn tenant_view(n: &Names) -> View {
     );
     put(&mut v, "voicemail.silence", format_duration(vm.silence));
     put(&mut v, "voicemail.keep", vm.keep.to_string());
+    put(
+        &mut v,
+        "self_service.forwarding",
+        t.self_service.forwarding.to_string(),
+    );
+    put(
+        &mut v,
+        "self_service.password",
+        t.self_service.password.to_string(),
+    );
     let trunks: Vec<String> = t
         .outbound_trunks
         .iter()

@@ -24,6 +24,21 @@ pub struct RunningState {
     pub revision: u64,
     pub bundle: Option<Bundle>,
     pub known: Vec<KnownStaff>,
+    /// What staff set for themselves in the cabinet, kept over the config: listed by `pbx
+    /// plan` apart from the changes, never compared with the config.
+    #[serde(default)]
+    pub own_settings: Vec<OwnSetting>,
+}
+
+/// One staff member's own settings (the cabinet's profile), as sent over the admin API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnSetting {
+    pub tenant: String,
+    pub login: String,
+    /// Their forwarding to the mobile (`off`, `instant`, `delayed`), if they set it.
+    pub forwarding: Option<String>,
+    /// For `delayed`, in ms, if they set it.
+    pub delay_ms: Option<u64>,
 }
 
 /// One staff member's generated values, as sent over the admin API.

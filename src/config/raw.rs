@@ -48,9 +48,14 @@ pub struct Server {
     /// RTP media relay.
     #[serde(default)]
     pub rtp: RtpSettings,
-    /// The web cabinet and the admin API.
+    /// The admin API.
     #[serde(default)]
     pub http: HttpSettings,
+    /// The web cabinet, where staff sign in with their login, their company's domain and
+    /// their phone's password: call history and statistics by role, and for administrators
+    /// the applied config, its history and password resets. Off unless `listen` is set.
+    #[serde(default)]
+    pub cabinet: CabinetSettings,
     /// Directory of the embedded store (generated credentials, history, counters), relative to
     /// this file. Default: `data`.
     pub data_dir: Option<String>,
@@ -203,12 +208,28 @@ pub struct RtpSettings {
     pub public_address: Option<String>,
 }
 
-/// Web cabinet and admin API settings.
+/// Admin API settings (the web cabinet has its own, `server.cabinet`).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     /// `IP:port` of the HTTP server. Default: `127.0.0.1:8080`.
     pub listen: Option<String>,
+}
+
+/// The web cabinet. Changing `listen` needs a restart; the rest applies to new sessions.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CabinetSettings {
+    /// `IP:port` the cabinet is served on (plain HTTP: put a TLS proxy in front of it beyond
+    /// loopback). Default: none, the cabinet is off.
+    pub listen: Option<String>,
+    /// A session ends after this long without a request; signing in again starts a new one.
+    /// From 5m to 7 days (168h). Default: `8h`.
+    pub session_idle: Option<DurationText>,
+    /// Mark the session cookie `Secure`, so browsers send it over HTTPS only: set it when the
+    /// cabinet is reached through a TLS proxy. A request the proxy marks
+    /// `X-Forwarded-Proto: https` gets a `Secure` cookie either way. Default: `false`.
+    pub secure_cookies: Option<bool>,
 }
 
 /// Outgoing mail over SMTP.
@@ -392,7 +413,8 @@ pub struct Tenant {
     pub timezone: Option<String>,
     /// Language of the built-in prompts callers hear (the voicemail greeting, the after-hours
     /// message, "invalid choice", the impatient-caller offer, digits read out): `ru` or `en`.
-    /// Files named in `prompts` replace them whatever the language. Default: `ru`.
+    /// Files named in `prompts` replace them whatever the language. Also the language of the
+    /// web cabinet's pages for this company's staff. Default: `ru`.
     pub language: Option<Language>,
     /// Country of the company, as an ISO 3166-1 alpha-2 code such as `RU`, `KZ` or `DE` (upper
     /// or lower case): the tones callers hear (ringback) follow its conventions. Default: `RU`.
@@ -400,6 +422,10 @@ pub struct Tenant {
     /// How the voicemail boxes of this company's staff and departments record and keep messages.
     #[serde(default)]
     pub voicemail: Voicemail,
+    /// What staff may change for themselves in the web cabinet's profile page. What they set
+    /// is kept by the server, over the config (`pbx plan` does not report it as a change).
+    #[serde(default)]
+    pub self_service: SelfService,
     /// Trunks of this tenant only (the same keys as the top-level `trunks`).
     #[serde(default)]
     pub trunks: Vec<Trunk>,
@@ -506,6 +532,20 @@ pub enum Language {
     Ru,
     /// English (`assets/prompts/en/`).
     En,
+}
+
+/// What staff may change for themselves in the web cabinet. Every key may be omitted.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfService {
+    /// Their mobile forwarding (off, instant, delayed, and the delay), for staff with a
+    /// `mobile`: it then replaces the config's `mobile.forwarding` and `mobile.delay` for
+    /// their calls. `false`: the config's settings apply and the cabinet only shows them.
+    /// Default: `true`.
+    pub forwarding: Option<bool>,
+    /// Their password (a generated one; a password the config sets is changed in the
+    /// config). Default: `true`.
+    pub password: Option<bool>,
 }
 
 /// How a tenant's voicemail boxes record and keep messages. Every key may be omitted.

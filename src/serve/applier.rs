@@ -16,7 +16,7 @@ use crate::config::plan_report::summary_line;
 use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
-use crate::credentials::{generate_password, ha1};
+use crate::credentials::{generate_password, ha1, web_password, WebCost, WebPassword};
 use crate::engine::directory::Directory;
 use crate::mail::render::Templates;
 use crate::media::prompt::Prompts;
@@ -203,6 +203,7 @@ impl Applier {
             revision: running.as_ref().map_or(0, |r| r.revision),
             bundle: running.map(|r| r.bundle.clone()),
             known: known_staff(&self.store)?,
+            own_settings: own_settings(&self.store)?,
         })
     }
 
@@ -231,7 +232,12 @@ impl Applier {
         let prompts = Arc::new(Prompts::load(&config)?);
         let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
-        let directory = Directory::build(config.clone(), &resolution, &stored, prompts);
+        let directory = Directory::build(
+            self.layered(&config, &resolution),
+            &resolution,
+            &stored,
+            prompts,
+        );
         self.swap(Running {
             revision: applied.revision,
             bundle,
@@ -420,6 +426,18 @@ impl Applier {
         let mut staff = Vec::new();
         let mut credentials = Vec::new();
         for r in &p.resolution.records {
+            let web = match &r.new_password {
+                Some(pw) => Some(web_password(&r.login, &r.realm, pw, WebCost::Generated)),
+                None => existing
+                    .get(&(r.tenant.clone(), r.identity.clone()))
+                    .or_else(|| {
+                        existing
+                            .iter()
+                            .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
+                            .map(|(_, s)| s)
+                    })
+                    .and_then(|s| s.web.clone()),
+            };
             let password = match &r.new_password {
                 Some(pw) => {
                     credentials.push(Credential {
@@ -451,8 +469,30 @@ impl Applier {
                     password,
                     realm: r.realm.clone(),
                     password_set_at_ms: set_at,
+                    web,
                 },
             ));
+        }
+        // Passwords the config sets: their cabinet hash follows the config's value.
+        let mut staged = existing.clone();
+        for (tenant, identity, state) in &staff {
+            staged.insert((tenant.clone(), identity.clone()), state.clone());
+        }
+        for (tenant, identity, web) in web_updates(&p.config, &p.resolution, &staged) {
+            let key = (tenant, identity);
+            match staff
+                .iter_mut()
+                .find(|(t, i, _)| (t, i) == (&key.0, &key.1))
+            {
+                Some((_, _, state)) => state.web = web,
+                None => {
+                    if let Some(state) = staged.get(&key) {
+                        let mut state = state.clone();
+                        state.web = web;
+                        staff.push((key.0, key.1, state));
+                    }
+                }
+            }
         }
         let summary = summary_line(&p.plan);
         // Welcome letters to those with a new password and an e-mail address, recorded with
@@ -485,7 +525,12 @@ impl Applier {
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
         let config = Arc::new(p.config);
-        let directory = Directory::build(config.clone(), &p.resolution, &stored, prompts);
+        let directory = Directory::build(
+            self.layered(&config, &p.resolution),
+            &p.resolution,
+            &stored,
+            prompts,
+        );
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
             eprintln!(
                 "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
@@ -535,6 +580,46 @@ impl Applier {
         login: &str,
         notify: bool,
     ) -> Result<(Credential, bool), RotateError> {
+        let password = generate_password();
+        let (running, ti, si, notified) =
+            self.replace_password(tenant, login, &password, WebCost::Generated, notify)?;
+        let eff = &running.resolution.staff[ti][si];
+        Ok((
+            Credential {
+                tenant: tenant.into(),
+                login: login.into(),
+                extension: eff.extension.clone(),
+                password,
+            },
+            notified,
+        ))
+    }
+
+    /// Sets a password a staff member chose (the cabinet's profile page): stored as digest
+    /// hashes and an argon2id hash at [`WebCost::Chosen`]; their phones must use it from now on.
+    /// Refused for a password the config sets. Slow (argon2): call it off the async runtime.
+    pub fn change_password(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+    ) -> Result<(), RotateError> {
+        self.replace_password(tenant, login, password, WebCost::Chosen, false)
+            .map(|_| ())
+    }
+
+    /// Stores `password` as `login`'s of `tenant` and rebuilds the directory, so phones must use
+    /// it from now on; with `notify`, a welcome letter with it goes into the outbox in the same
+    /// store transaction (when the member has an e-mail address). Returns the running snapshot
+    /// it was done under, the member's indexes, and whether a letter was written.
+    fn replace_password(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+        cost: WebCost,
+        notify: bool,
+    ) -> Result<(Arc<Running>, usize, usize, bool), RotateError> {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(RotateError::NotFound)?;
         let ti = running
@@ -552,7 +637,6 @@ impl Applier {
         if t.staff[si].password.is_some() {
             return Err(RotateError::Configured);
         }
-        let password = generate_password();
         let letter = notify
             .then(|| {
                 crate::mail::payload::welcome_letter(
@@ -561,7 +645,7 @@ impl Applier {
                     &t.staff[si],
                     login,
                     eff.extension.as_deref(),
-                    &password,
+                    password,
                 )
             })
             .flatten()
@@ -573,21 +657,32 @@ impl Applier {
             .set_password(
                 tenant,
                 &eff.identity,
-                ha1(login, &t.domain, &password),
+                ha1(login, &t.domain, password),
+                web_password(login, &t.domain, password, cost),
                 now_ms(),
                 letter.map(|payload| (crate::mail::payload::WELCOME, payload)),
             )
             .map_err(|e| RotateError::Store(e.to_string()))?;
-        let notified = letter_id.is_some();
         // Phones must log in with the new password from now on.
         let stored = self
             .store
             .all_staff_states()
             .map_err(|e| RotateError::Store(e.to_string()))?;
+        self.rebuild_directory(&running, &stored);
+        Ok((running, ti, si, letter_id.is_some()))
+    }
+
+    /// Rebuilds the running snapshot's directory (stored hashes or profiles changed): new calls
+    /// and registrations see it.
+    fn rebuild_directory(
+        &self,
+        running: &Arc<Running>,
+        stored: &std::collections::BTreeMap<(String, String), StaffState>,
+    ) {
         let directory = Directory::build(
-            running.config.clone(),
+            self.layered(&running.config, &running.resolution),
             &running.resolution,
-            &stored,
+            stored,
             running.directory.prompts.clone(),
         );
         self.swap(Running {
@@ -598,21 +693,155 @@ impl Applier {
             directory: Arc::new(directory),
             templates: running.templates.clone(),
         });
-        Ok((
-            Credential {
-                tenant: tenant.into(),
-                login: login.into(),
-                extension: eff.extension.clone(),
-                password,
-            },
-            notified,
-        ))
+    }
+
+    /// `config` with what staff set for themselves in the cabinet (`store::Profiles`) laid
+    /// over it, where the tenant's `self_service` allows: the config the engine's calls run
+    /// with. `Running::config` stays the config as applied, which is what `pbx plan`
+    /// compares, so a profile is never drift. A store that cannot be read lays nothing over.
+    fn layered(&self, config: &Arc<Config>, resolution: &Resolution) -> Arc<Config> {
+        use crate::store::Profiles;
+        match self.store.profiles() {
+            Ok(profiles) => layered(config, resolution, &profiles),
+            Err(e) => {
+                eprintln!(
+                    "pbx serve: staff's own settings cannot be read ({e}); the config's apply"
+                );
+                config.clone()
+            }
+        }
+    }
+
+    /// Sets how calls to `login` of `tenant` are forwarded to their mobile (the cabinet's
+    /// profile), and makes new calls follow it. Refused when they have no mobile, when the
+    /// tenant's `self_service.forwarding` is off, or for a delay outside 1s-10m.
+    pub fn set_forwarding(
+        &self,
+        tenant: &str,
+        login: &str,
+        forwarding: crate::config::model::Forwarding,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), ProfileError> {
+        use crate::store::{Profile, Profiles};
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let running = self.running().ok_or(ProfileError::NotFound)?;
+        let ti = running
+            .config
+            .tenants
+            .iter()
+            .position(|t| t.id == tenant)
+            .ok_or(ProfileError::NotFound)?;
+        let t = &running.config.tenants[ti];
+        let si = running.resolution.staff[ti]
+            .iter()
+            .position(|e| e.login == login)
+            .ok_or(ProfileError::NotFound)?;
+        if !t.self_service.forwarding {
+            return Err(ProfileError::NotAllowed);
+        }
+        if t.staff[si].mobile.is_none() {
+            return Err(ProfileError::NoMobile);
+        }
+        if let Some(d) = delay {
+            if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(600))
+                .contains(&d)
+            {
+                return Err(ProfileError::Delay);
+            }
+        }
+        let profile = Profile {
+            forwarding: Some(forwarding.word().to_owned()),
+            delay_ms: delay.map(|d| d.as_millis() as u64),
+        };
+        self.store
+            .set_profile(tenant, login, &profile)
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        let stored = self
+            .store
+            .all_staff_states()
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        self.rebuild_directory(&running, &stored);
+        Ok(())
+    }
+
+    /// Brings the cabinet hashes of passwords the config sets up to date with their values now
+    /// (an `{env}` variable or `{file}` may have changed without the config changing): run at
+    /// startup, after the files are applied. Returns how many were changed.
+    pub fn sync_web_passwords(&self) -> Result<usize, StoreError> {
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(running) = self.running() else {
+            return Ok(0);
+        };
+        let stored = self.store.all_staff_states()?;
+        let updates = web_updates(&running.config, &running.resolution, &stored);
+        for (tenant, identity, web) in &updates {
+            self.store.set_web_password(tenant, identity, web.clone())?;
+        }
+        Ok(updates.len())
     }
 
     /// Applied revisions, newest first.
     pub fn history(&self, limit: usize) -> Result<Vec<crate::store::ApplyRecord>, StoreError> {
         self.store.history(limit)
     }
+}
+
+/// The cabinet hashes that must change for passwords the config sets: a plaintext one
+/// (`{env}`, `{file}`, a literal) is hashed (argon2id, [`WebCost::Chosen`]) when the stored
+/// hash was not made from its value; one given only as digest hashes, or a secret that is not
+/// set, has none (the cabinet cannot check a password against an HA1 alone). Staff without a
+/// stored state are skipped (their apply writes one first).
+fn web_updates(
+    config: &Config,
+    resolution: &Resolution,
+    stored: &std::collections::BTreeMap<(String, String), StaffState>,
+) -> Vec<(String, String, Option<WebPassword>)> {
+    use crate::config::model::PasswordSource;
+    let mut out = Vec::new();
+    for (ti, t) in config.tenants.iter().enumerate() {
+        for (si, s) in t.staff.iter().enumerate() {
+            let Some(source) = &s.password else { continue };
+            let Some(eff) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                continue;
+            };
+            let key = (t.id.clone(), eff.identity.clone());
+            let Some(state) = stored.get(&key) else {
+                continue;
+            };
+            let plaintext = match source {
+                PasswordSource::Secret(secret) => crate::credentials::reveal(secret),
+                PasswordSource::Hash { .. } => None,
+            };
+            let web = match plaintext {
+                None if state.web.is_none() => continue,
+                None => None,
+                Some(pw) => {
+                    let sha = ha1(&eff.login, &t.domain, &pw).sha256;
+                    if state.web.as_ref().is_some_and(|w| w.ha1_sha256 == sha) {
+                        continue;
+                    }
+                    Some(web_password(&eff.login, &t.domain, &pw, WebCost::Chosen))
+                }
+            };
+            out.push((key.0, key.1, web));
+        }
+    }
+    out
+}
+
+/// What staff set for themselves in the cabinet, for `pbx plan` to list.
+fn own_settings(store: &Store) -> Result<Vec<crate::config::proposal::OwnSetting>, StoreError> {
+    use crate::store::Profiles;
+    Ok(store
+        .profiles()?
+        .into_iter()
+        .map(|((tenant, login), p)| crate::config::proposal::OwnSetting {
+            tenant,
+            login,
+            forwarding: p.forwarding,
+            delay_ms: p.delay_ms,
+        })
+        .collect())
 }
 
 /// What was generated for every staff member, as planning needs it (no hashes).
@@ -642,7 +871,70 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
         revision,
         bundle,
         known: known_staff(store)?,
+        own_settings: own_settings(store)?,
     })
+}
+
+/// `config` with `profiles` laid over it (see [`Applier::layered`]); the same `Arc` when no
+/// profile changes anything.
+fn layered(
+    config: &Arc<Config>,
+    resolution: &Resolution,
+    profiles: &std::collections::BTreeMap<(String, String), crate::store::Profile>,
+) -> Arc<Config> {
+    use crate::config::model::Forwarding;
+    if profiles.is_empty() {
+        return config.clone();
+    }
+    let word = |w: &str| {
+        serde_json::from_value::<Forwarding>(serde_json::Value::String(w.to_owned())).ok()
+    };
+    let mut out = (**config).clone();
+    let mut changed = false;
+    for (ti, t) in out.tenants.iter_mut().enumerate() {
+        if !t.self_service.forwarding {
+            continue;
+        }
+        for (si, s) in t.staff.iter_mut().enumerate() {
+            let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
+                continue;
+            };
+            let (Some(p), Some(mobile)) = (
+                profiles.get(&(t.id.clone(), e.login.clone())),
+                s.mobile.as_mut(),
+            ) else {
+                continue;
+            };
+            if let Some(f) = p.forwarding.as_deref().and_then(word) {
+                mobile.forwarding = f;
+                changed = true;
+            }
+            if let Some(ms) = p.delay_ms {
+                mobile.delay = std::time::Duration::from_millis(ms);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        Arc::new(out)
+    } else {
+        config.clone()
+    }
+}
+
+/// Why a staff member's own setting could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("no such staff member in the running config")]
+    NotFound,
+    #[error("the tenant's self_service does not allow it")]
+    NotAllowed,
+    #[error("the staff member has no mobile in the config")]
+    NoMobile,
+    #[error("the delay must be from 1s to 10m")]
+    Delay,
+    #[error("the store failed: {0}")]
+    Store(String),
 }
 
 /// Why a password could not be rotated.
@@ -661,4 +953,60 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Forwarding;
+    use crate::store::Profile;
+    use std::collections::BTreeMap;
+
+    fn config(self_service: &str) -> Config {
+        let yaml = format!(
+            "version: 1\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n{self_service}    staff:\n      - {{ name: Anna, login: anna, mobile: {{ number: \"+79161234567\" }} }}\n      - {{ name: Oleg, login: oleg }}\n"
+        );
+        crate::config::validate::validate_text(&yaml).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn profiles() -> BTreeMap<(String, String), Profile> {
+        let mut p = BTreeMap::new();
+        for login in ["anna", "oleg"] {
+            p.insert(
+                ("acme".to_owned(), login.to_owned()),
+                Profile {
+                    forwarding: Some("delayed".into()),
+                    delay_ms: Some(7_000),
+                },
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn own_forwarding_is_laid_over_the_config_where_self_service_allows() {
+        let c = Arc::new(config(""));
+        let r = crate::config::generated::resolve(&c, &BTreeMap::new(), &mut String::new);
+        let l = layered(&c, &r, &profiles());
+        let anna = l.tenants[0].staff[0].mobile.as_ref().unwrap();
+        assert_eq!(anna.forwarding, Forwarding::Delayed);
+        assert_eq!(anna.delay, std::time::Duration::from_secs(7));
+        assert!(
+            l.tenants[0].staff[1].mobile.is_none(),
+            "no mobile, nothing to forward"
+        );
+        assert_eq!(
+            c.tenants[0].staff[0].mobile.as_ref().unwrap().forwarding,
+            Forwarding::Off,
+            "the applied config itself is untouched"
+        );
+        assert!(Arc::ptr_eq(&layered(&c, &r, &BTreeMap::new()), &c));
+
+        let c = Arc::new(config("    self_service: { forwarding: false }\n"));
+        let l = layered(&c, &r, &profiles());
+        assert_eq!(
+            l.tenants[0].staff[0].mobile.as_ref().unwrap().forwarding,
+            Forwarding::Off
+        );
+    }
 }

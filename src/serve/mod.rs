@@ -98,6 +98,11 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     let started = std::time::Instant::now();
     let outcome = applier.reload_files(Source::Startup);
     report(&outcome, &Source::Startup, started.elapsed());
+    // A password the config sets through `{env}` or `{file}` may have changed while the
+    // config did not: the cabinet's hash of it follows.
+    if let Err(e) = applier.sync_web_passwords() {
+        log(&format!("cannot update the cabinet's password hashes: {e}"));
+    }
     let Some(running) = applier.running() else {
         return Err(ServeError::Startup("no config could be applied".into()));
     };
@@ -128,6 +133,29 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
                 .await
         }
     });
+    let cabinet = match config.server.cabinet.listen {
+        None => None,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Listen { addr, source })?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            let app = crate::http::cabinet::router(Arc::new(crate::http::cabinet::Cabinet::new(
+                applier.clone(),
+            )));
+            let cancel = cancel.clone();
+            log(&format!("cabinet on http://{bound}"));
+            Some(tokio::spawn(async move {
+                let shutdown = async move { cancel.cancelled().await };
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }))
+        }
+    };
     let sip = start_sip(&config.server, &applier, guard, &cancel).await?;
     let mail = mail::spawn(
         applier.clone(),
@@ -188,6 +216,9 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     log("shutting down");
     cancel.cancel();
     let _ = http.await;
+    if let Some(cabinet) = cabinet {
+        let _ = cabinet.await;
+    }
     let _ = mail.await;
     let Sip {
         shards,

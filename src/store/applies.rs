@@ -9,7 +9,7 @@
 
 use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
 use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
-use crate::credentials::DigestHashes;
+use crate::credentials::{DigestHashes, WebPassword};
 use serde::{Deserialize, Serialize};
 use sled::transaction::Transactional;
 use std::collections::BTreeMap;
@@ -28,6 +28,11 @@ pub struct StaffState {
     pub realm: String,
     /// When the password was set, in milliseconds since the Unix epoch.
     pub password_set_at_ms: u64,
+    /// What the web cabinet checks a sign-in against: an argon2id hash of the same password
+    /// (generated, rotated, or a plaintext one of the config), absent for a password the
+    /// config gives only as digest hashes, and in states written before the cabinet existed.
+    #[serde(default)]
+    pub web: Option<WebPassword>,
 }
 
 /// The config that is running, as the files it came from (file name -> YAML text).
@@ -105,19 +110,33 @@ pub trait Applies {
     /// Every stored staff state, by (tenant id, identity).
     fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError>;
 
-    /// Replaces one staff member's password hashes (rotation) and, when `letter` is given
-    /// (kind, payload: the welcome letter mailing the new password), writes it to the outbox,
-    /// due at `at_ms`, in the same transaction; flushed before returning. Returns the new state
-    /// and the letter's outbox id. [`StoreError::NotFound`] if the identity has no state (and
-    /// then no letter is written).
+    /// One staff member's stored state, if any.
+    fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError>;
+
+    /// Replaces one staff member's password hashes (rotation) and its cabinet hash and, when
+    /// `letter` is given (kind, payload: the welcome letter mailing the new password), writes
+    /// it to the outbox, due at `at_ms`, in the same transaction; flushed before returning.
+    /// Returns the new state and the letter's outbox id. [`StoreError::NotFound`] if the
+    /// identity has no state (and then no letter is written).
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
+        web: WebPassword,
         at_ms: u64,
         letter: Option<(&str, serde_json::Value)>,
     ) -> Result<(StaffState, Option<u64>), StoreError>;
+
+    /// Replaces one staff member's cabinet hash only (a password the config sets in plaintext,
+    /// hashed when it changed), flushed before returning. [`StoreError::NotFound`] if the
+    /// identity has no state.
+    fn set_web_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        web: Option<WebPassword>,
+    ) -> Result<StaffState, StoreError>;
 }
 
 impl Applies for Store {
@@ -264,16 +283,25 @@ impl Applies for Store {
             .collect()
     }
 
-    /// Replaces one staff member's password hashes (rotation) and, when `letter` is given
-    /// (kind, payload: the welcome letter mailing the new password), writes it to the outbox,
-    /// due at `at_ms`, in the same transaction; flushed before returning. Returns the new state
-    /// and the letter's outbox id. [`StoreError::NotFound`] if the identity has no state (and
-    /// then no letter is written).
+    fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError> {
+        let key = codec::staff_key(tenant, identity)?;
+        let value = self.staff.get(&key).map_err(storage("read staff state"))?;
+        value
+            .map(|v| decode(&codec::staff_what(&key), &v))
+            .transpose()
+    }
+
+    /// Replaces one staff member's password hashes (rotation) and its cabinet hash and, when
+    /// `letter` is given (kind, payload: the welcome letter mailing the new password), writes
+    /// it to the outbox, due at `at_ms`, in the same transaction; flushed before returning.
+    /// Returns the new state and the letter's outbox id. [`StoreError::NotFound`] if the
+    /// identity has no state (and then no letter is written).
     fn set_password(
         &self,
         tenant: &str,
         identity: &str,
         password: DigestHashes,
+        web: WebPassword,
         at_ms: u64,
         letter: Option<(&str, serde_json::Value)>,
     ) -> Result<(StaffState, Option<u64>), StoreError> {
@@ -302,6 +330,7 @@ impl Applies for Store {
                     Err(e) => return abort(e),
                 };
                 state.password = Some(password.clone());
+                state.web = Some(web.clone());
                 state.password_set_at_ms = at_ms;
                 match encode(&what, &state) {
                     Ok(v) => tx.insert(key.as_slice(), v)?,
@@ -316,4 +345,50 @@ impl Applies for Store {
         self.flush()?;
         Ok((state, letter.map(|(id, _)| id)))
     }
+
+    fn set_web_password(
+        &self,
+        tenant: &str,
+        identity: &str,
+        web: Option<WebPassword>,
+    ) -> Result<StaffState, StoreError> {
+        update_staff(self, tenant, identity, "set web password", |state| {
+            state.web = web.clone();
+        })
+    }
+}
+
+/// Changes one stored staff state in a transaction and flushes.
+fn update_staff(
+    store: &Store,
+    tenant: &str,
+    identity: &str,
+    doing: &'static str,
+    change: impl Fn(&mut StaffState),
+) -> Result<StaffState, StoreError> {
+    let key = codec::staff_key(tenant, identity)?;
+    let what = codec::staff_what(&key);
+    let state = store
+        .staff
+        .transaction(|tx| {
+            let Some(value) = tx.get(&key)? else {
+                return abort(StoreError::NotFound {
+                    tenant: tenant.to_owned(),
+                    identity: identity.to_owned(),
+                });
+            };
+            let mut state: StaffState = match decode(&what, &value) {
+                Ok(s) => s,
+                Err(e) => return abort(e),
+            };
+            change(&mut state);
+            match encode(&what, &state) {
+                Ok(v) => tx.insert(key.as_slice(), v)?,
+                Err(e) => return abort(e),
+            };
+            Ok(state)
+        })
+        .map_err(transaction_error(doing))?;
+    store.flush()?;
+    Ok(state)
 }

@@ -9,7 +9,8 @@
 //! | `calls_by_tenant` | `tenant` NUL `ended_ms` `id`         | empty                   |
 //! | `last_calls`      | `tenant` NUL `login`                 | u64 ms BE (`counters`)  |
 //!
-//! A batch may carry letters (missed-call notices) that go into the outbox in the same flush.
+//! A batch may carry letters (missed-call notices) that go into the outbox in the same flush,
+//! and updates the hourly statistics (`call_stats.rs`) in it too.
 
 use super::{storage, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -217,6 +218,8 @@ impl CallHistory for Store {
                 .insert(index, &[][..])
                 .map_err(storage("write call index"))?;
         }
+        // The hourly statistics, flushed with the records.
+        super::call_stats::add(self, records)?;
         // A finished call leaves the journal of calls in progress, flushed with its record.
         for key in records.iter().filter_map(|r| r.journal) {
             open.remove(key.to_be_bytes())

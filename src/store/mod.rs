@@ -28,6 +28,7 @@
 //! drop, and [`Store::flush`] forces it.
 
 mod applies;
+mod call_stats;
 mod callbacks;
 mod calls;
 mod codec;
@@ -37,6 +38,7 @@ mod lock;
 #[cfg(test)]
 mod lock_tests;
 mod outbox;
+mod profiles;
 mod registrations;
 #[cfg(test)]
 mod tests;
@@ -50,12 +52,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 pub use applies::{Applied, Applies, ApplyRecord, NewApply, StaffState};
+pub use call_stats::{CallStats, Sums, Totals};
 pub use callbacks::{Callback, CallbackQueue};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
 pub use journal::{Journal, INTERRUPTED};
 use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
+pub use profiles::{Profile, Profiles};
 pub use registrations::Registrations;
 pub use voicemail::{Voicemail, VoicemailIndex};
 
@@ -223,7 +227,7 @@ impl Store {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_err(e.into()));
-        Ok(Store {
+        let store = Store {
             dir: dir.to_owned(),
             meta: tree("meta")?,
             history: tree("history")?,
@@ -231,7 +235,10 @@ impl Store {
             counters: tree("counters")?,
             db,
             _lock: lock,
-        })
+        };
+        // The hourly call statistics of a store written before they existed.
+        call_stats::build(&store)?;
+        Ok(store)
     }
 
     /// The tree `name` (opened on first use).

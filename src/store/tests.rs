@@ -31,6 +31,7 @@ fn staff_state(login: &str, rev: u64) -> StaffState {
         password: Some(ha1(login, "acme", &format!("pw{rev}"))),
         realm: "acme".to_owned(),
         password_set_at_ms: rev,
+        web: None,
     }
 }
 
@@ -223,15 +224,25 @@ fn set_password_rotates_and_persists() {
         let mut apply = new_apply(1);
         apply.staff = vec![("acme".to_owned(), "ivan".to_owned(), staff_state("ivan", 1))];
         store.record_apply(apply, None).unwrap();
+        let web = crate::credentials::WebPassword {
+            argon2: "$argon2id$...".into(),
+            ha1_sha256: new.sha256.clone(),
+        };
         let state = store
-            .set_password("acme", "ivan", new.clone(), 42, None)
+            .set_password("acme", "ivan", new.clone(), web.clone(), 42, None)
             .unwrap()
             .0;
         assert_eq!(state.password.as_ref(), Some(&new));
+        assert_eq!(state.web.as_ref(), Some(&web));
+        assert_eq!(
+            store.staff_state("acme", "ivan").unwrap().as_ref(),
+            Some(&state)
+        );
+        assert_eq!(store.staff_state("acme", "nobody").unwrap(), None);
         assert_eq!(state.password_set_at_ms, 42);
         assert_eq!(state.login, "ivan");
         assert_eq!(state.extension, staff_state("ivan", 1).extension);
-        match store.set_password("acme", "nobody", new.clone(), 1, None) {
+        match store.set_password("acme", "nobody", new.clone(), web, 1, None) {
             Err(StoreError::NotFound { tenant, identity }) => {
                 assert_eq!((tenant.as_str(), identity.as_str()), ("acme", "nobody"));
             }
@@ -468,11 +479,16 @@ fn set_password_writes_its_letter_in_the_same_transaction() {
         let mut apply = new_apply(1);
         apply.staff = vec![("acme".to_owned(), "ivan".to_owned(), staff_state("ivan", 1))];
         store.record_apply(apply, None).unwrap();
+        let web = crate::credentials::WebPassword {
+            argon2: "$argon2id$...".into(),
+            ha1_sha256: new.sha256.clone(),
+        };
         assert!(matches!(
             store.set_password(
                 "acme",
                 "nobody",
                 new.clone(),
+                web.clone(),
                 7,
                 Some(("welcome_letter", letter.clone()))
             ),
@@ -484,6 +500,7 @@ fn set_password_writes_its_letter_in_the_same_transaction() {
                 "acme",
                 "ivan",
                 new.clone(),
+                web,
                 42,
                 Some(("welcome_letter", letter.clone())),
             )

@@ -2,6 +2,8 @@
 
 mod audio;
 mod baresip;
+mod browser;
+mod cabinet;
 mod callbacks;
 mod calls;
 mod cli;

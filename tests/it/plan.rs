@@ -154,6 +154,34 @@ fn restart_only_settings_are_flagged() {
         "{}",
         stdout(&out)
     );
+    // The cabinet's listener too; its session length is applied live.
+    let a = "version: 1\nserver:\n  cabinet: { listen: \"127.0.0.1:8090\", session_idle: 8h }\n";
+    std::fs::write(dir.path().join("a.yaml"), a).unwrap();
+    std::fs::write(
+        dir.path().join("pbx.yaml"),
+        a.replace("8090", "8091").replace("8h", "1h"),
+    )
+    .unwrap();
+    let out = pbx(dir.path(), &["plan", "--against", "a.yaml"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Restart required: `server.cabinet.listen`"),
+        "{text}"
+    );
+    assert!(!text.contains("`server.cabinet.session_idle`"), "{text}");
+    assert!(
+        text.contains("cabinet.session_idle: \"8h\" -> \"1h\""),
+        "{text}"
+    );
+    // Out of range.
+    std::fs::write(dir.path().join("pbx.yaml"), a.replace("8h", "1m")).unwrap();
+    let out = pbx(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("`session_idle` is 1m, outside 5m-"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

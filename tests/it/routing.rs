@@ -394,3 +394,70 @@ fn a_trunk_over_tcp_gets_a_connection_from_the_pbx() {
     assert!(text.contains("Via: SIP/2.0/TCP 127.0.0.1:"), "{text}");
     assert_eq!(server.history("acme", 1)[0]["answered_on"], "+79990001122");
 }
+
+#[test]
+fn a_call_follows_the_forwarding_its_callee_set_in_the_cabinet() {
+    let scene = Scene::with_gateway(
+        "",
+        "    numbers:\n      - { number: \"+74950000001\", destination: { staff: anna } }\n",
+        1,
+        "u1",
+        |yaml| {
+            yaml.replace(
+                "  http: {",
+                "  cabinet: { listen: \"127.0.0.1:0\" }\n  http: {",
+            )
+            .replace(
+                "password: \"anna-secret-2024\" }",
+                "password: \"anna-secret-2024\", mobile: { number: \"+79990001122\" } }",
+            )
+        },
+    );
+    let log = scene.server.log();
+    let cabinet = log
+        .lines()
+        .find_map(|l| l.split("cabinet on ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // The config says off, and anna has no phone: only the forwarding she sets can reach her.
+    let mut anna = crate::cabinet::Browser::new(&cabinet);
+    assert_eq!(anna.sign_in("acme.example", ANNA.0, ANNA.1).status, 200);
+    let token = anna.csrf.clone();
+    let set = anna.post(
+        "/api/acme/profile/forwarding",
+        "application/json",
+        r#"{"forwarding": "instant"}"#,
+        Some(&token),
+    );
+    assert_eq!(set.status, 204, "{}", set.body);
+    assert_eq!(
+        anna.get("/api/acme/profile").json()["forwarding"],
+        "instant"
+    );
+    ok(&call_in(&scene.server, scene.dir(), DID, 300), "the caller");
+    scene.gateway_finished();
+    let record = scene.record();
+    assert_eq!(record["answered_by"], "anna", "{record}");
+    assert!(
+        record["answered_on"]
+            .as_str()
+            .unwrap()
+            .contains("+79990001122"),
+        "answered on her mobile: {record}"
+    );
+    // The config did not change: nothing to plan, and the plan lists her setting apart.
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args(["plan", "--server", &scene.server.url, "--detailed-exitcode"])
+        .current_dir(scene.server.dir.path())
+        .env("PBX_ADMIN_TOKEN", crate::support::TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(0), "no drift: {text}");
+    assert!(
+        text.contains("Set by staff in the cabinet, kept over the config")
+            && text.contains("  acme/anna: forwarding instant\n"),
+        "{text}"
+    );
+}

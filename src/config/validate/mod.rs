@@ -509,6 +509,29 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
         Some(a) => socket_addr(ctx, a, &path.key("http").key("listen")),
     };
+    let cabinet = {
+        let p = path.key("cabinet");
+        let defaults = model::Cabinet::default();
+        let listen = match &s.cabinet.listen {
+            None => Some(None),
+            Some(a) => socket_addr(ctx, a, &p.key("listen")).map(Some),
+        };
+        let session_idle = ctx.duration(
+            s.cabinet.session_idle.as_ref(),
+            defaults.session_idle.as_secs(),
+            ranges::SESSION_IDLE,
+            &p,
+            "session_idle",
+        );
+        match (listen, session_idle) {
+            (Some(listen), Some(session_idle)) => Some(model::Cabinet {
+                listen,
+                session_idle,
+                secure_cookies: s.cabinet.secure_cookies.unwrap_or(false),
+            }),
+            _ => None,
+        }
+    };
     let data_dir = ctx.resolve_file(
         s.data_dir.as_deref().unwrap_or("data"),
         &path.key("data_dir"),
@@ -599,6 +622,7 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
         rtp_port_max,
         rtp_public_address: rtp_public_address.map(|a| a.to_string()),
         http_listen: http_listen?,
+        cabinet: cabinet?,
         data_dir,
         admin_token: admin_token?,
         smtp: smtp?,

@@ -55,6 +55,8 @@ pub(crate) const SECURITY_WINDOW: Range<Duration> = secs(1, DAY);
 pub(crate) const SECURITY_BAN: Range<Duration> = secs(1, 30 * DAY);
 /// `server.smtp.keep_sent`: 1h to 30 days (the default).
 pub(crate) const KEEP_SENT: Range<Duration> = secs(HOUR, 30 * DAY);
+/// `server.cabinet.session_idle`: 5m to 7 days.
+pub(crate) const SESSION_IDLE: Range<Duration> = secs(5 * MINUTE, 7 * DAY);
 
 /// `impatient_callers.max_offers`: 1 to 10.
 pub(crate) const MAX_OFFERS: Range<u32> = Range { min: 1, max: 10 };

@@ -227,6 +227,10 @@ pub(super) fn check_tenant(
         language,
         country: country?,
         voicemail: voicemail?,
+        self_service: model::SelfService {
+            forwarding: t.self_service.forwarding.unwrap_or(true),
+            password: t.self_service.password.unwrap_or(true),
+        },
         staff: staff.into_iter().collect::<Option<_>>()?,
         departments: departments.into_iter().collect::<Option<_>>()?,
         numbers: numbers.into_iter().collect::<Option<_>>()?,
