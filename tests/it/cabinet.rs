@@ -542,6 +542,7 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
     assert_eq!(logins, ["anna", "ivan", "rita", "temp", "conf", "hashy"]);
     assert!(o["revision"].as_u64().unwrap() >= 1);
     assert!(!o.to_string().contains("gleb"));
+    assert_eq!(o["callbacks"], serde_json::json!([]), "no callback waits");
 
     // Voicemail: an admin opens every box, others their own and their departments'; a
     // message of another box is answered like one that does not exist.
@@ -699,6 +700,11 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
     );
     assert_eq!(a.status, 204, "{}", a.body);
     let page = anna.get("/acme/admin");
+    assert!(
+        page.body.contains("No callbacks are waiting."),
+        "{}",
+        page.body
+    );
     assert!(
         page.body.contains("<option value=\"delayed\" selected>"),
         "{}",

@@ -26,7 +26,7 @@ fn config(trunk_port: u16, callback_hours: Option<&str>) -> String {
         None => (String::new(), String::new()),
     };
     format!(
-        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n    timezone: Europe/Moscow\n    language: en\n    trunks:\n      - {{ id: gw, host: 127.0.0.2, port: {trunk_port} }}\n    outbound_trunks: [gw]\n    staff:\n      - {{ name: Anna, login: anna, extension: \"210\", password: \"{}\" }}\n    departments:\n      - id: sales\n        strategy: all_at_once\n        ring_time: 60s\n        members: [anna]\n        impatient_callers:\n          after: 1s\n          callback: {{ ring_time: 30s{schedule} }}\n{hours}    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: sales }} }}\n",
+        "version: 1\nserver:\n  http: {{ listen: \"127.0.0.1:0\" }}\n  cabinet: {{ listen: \"127.0.0.1:0\" }}\n  sip:\n    listen: [{{ transport: udp, address: \"127.0.0.1:0\" }}]\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n    timezone: Europe/Moscow\n    language: en\n    trunks:\n      - {{ id: gw, host: 127.0.0.2, port: {trunk_port} }}\n    outbound_trunks: [gw]\n    staff:\n      - {{ name: Anna, login: anna, extension: \"210\", password: \"{}\", role: admin }}\n    departments:\n      - id: sales\n        strategy: all_at_once\n        ring_time: 60s\n        members: [anna]\n        impatient_callers:\n          after: 1s\n          callback: {{ ring_time: 30s{schedule} }}\n{hours}    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: sales }} }}\n",
         ANNA.1
     )
 }
@@ -113,6 +113,20 @@ fn a_callback_ordered_before_a_restart_is_made_after_it_with_audio_both_ways() {
     assert_eq!(queued[0]["number"], CALLER);
     assert_eq!(queued[0]["department"], "sales");
     assert_eq!(queued[0]["attempts"], 0, "outside its hours: not tried");
+    // The administrator sees it waiting in the cabinet.
+    let cabinet = server
+        .log()
+        .lines()
+        .find_map(|l| l.split("cabinet on ").nth(1).map(|u| u.trim().to_owned()))
+        .expect("the cabinet listens");
+    let mut admin = crate::cabinet::Browser::new(&cabinet);
+    assert_eq!(admin.sign_in("acme.example", ANNA.0, ANNA.1).status, 200);
+    let overview = admin.get("/api/acme/admin").json();
+    assert_eq!(overview["callbacks"][0]["number"], CALLER, "{overview}");
+    assert_eq!(
+        overview["callbacks"][0]["department"], "sales",
+        "{overview}"
+    );
 
     // The server stops; the callback's hours open in the config it starts with.
     let data = server.stop();

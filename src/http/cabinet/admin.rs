@@ -10,7 +10,7 @@ use super::period;
 use super::rights::Viewer;
 use super::Problem;
 use crate::serve::applier::RotateError;
-use crate::store::Applies;
+use crate::store::{Applies, CallbackQueue};
 use serde::Serialize;
 
 /// One apply, as an administrator sees it.
@@ -72,6 +72,23 @@ pub struct Overview {
     pub numbers: Vec<Number>,
     /// The newest 50 applies, newest first.
     pub history: Vec<Apply>,
+    /// The callbacks waiting in the tenant's departments' queues, in queue order.
+    pub callbacks: Vec<Callback>,
+}
+
+/// A callback waiting, as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Callback {
+    pub department: String,
+    /// The number called back.
+    pub number: String,
+    /// When the caller first called (their place), in the tenant's time zone.
+    pub since: String,
+    pub attempts: u32,
+    /// An attempt is being made now.
+    pub calling: bool,
+    /// Why the last attempt failed.
+    pub last_failure: Option<String>,
 }
 
 /// `text` made safe as one path segment of a URL.
@@ -169,6 +186,19 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
             })
             .collect(),
         history,
+        callbacks: store
+            .callbacks(Some(&tenant.id))
+            .map_err(internal)?
+            .into_iter()
+            .map(|c| Callback {
+                department: c.department,
+                number: c.number,
+                since: period::moment(c.first_called_ms, &tz),
+                attempts: c.attempts,
+                calling: c.calling,
+                last_failure: c.last_failure,
+            })
+            .collect(),
     })
 }
 

@@ -433,6 +433,7 @@ async fn admin_page(
                 departments => o.departments,
                 numbers => o.numbers,
                 history => o.history,
+                callbacks => o.callbacks,
                 ..frame(&v, "admin")
             },
         ),
