@@ -1,6 +1,8 @@
 //! Calls through the B2BUA between two staff members, with SIPp as both phones: answered and
 //! hung up by the caller, busy (voicemail answers), cancelled while ringing, hung up by the callee; the caller
-//! must authenticate; a phone stays reachable across a restart of the server.
+//! must authenticate; a phone stays reachable across a restart of the server; a `kill -9` in
+//! the middle of a call load loses no completed call (the history after the restart holds at
+//! least every call the callee saw end) and the phones are back.
 
 use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
 use crate::support::{root, server_config, Server, TOKEN};
@@ -274,4 +276,72 @@ fn a_call_up_when_the_server_is_killed_is_closed_in_the_history_at_the_next_star
     assert!(restarted.log().contains("closed 1 call(s) in the history"));
     let (_, open) = restarted.call("GET", "/api/v1/calls/open", Some(TOKEN), None);
     assert_eq!(open, serde_json::json!([]));
+}
+
+#[test]
+fn a_kill_under_call_load_loses_no_completed_call_and_the_phones_are_back() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    // The callee answers every call; the caller makes 10 calls a second, each held 300 ms.
+    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 1000);
+    let csv = credentials(dir.path(), CALLER);
+    let scenario = scenario_path("uac_call.xml");
+    let mut load = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        scenario.to_str().unwrap(),
+        &[
+            "-inf",
+            &csv,
+            "-s",
+            CALLEE_EXTENSION,
+            "-d",
+            "300",
+            "-r",
+            "10",
+            "-m",
+            "1000",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Killed in the middle of the load, with calls completed, in progress and ringing.
+    server.wait_until(
+        "twenty calls in the history",
+        Duration::from_secs(30),
+        || {
+            let (_, body) = server.call(
+                "GET",
+                "/api/v1/calls?tenant=acme&limit=100",
+                Some(TOKEN),
+                None,
+            );
+            body.as_array().is_some_and(|a| a.len() >= 20)
+        },
+    );
+    let data = server.kill();
+    let _ = load.kill();
+    let _ = load.wait();
+    drop(callee);
+    // Every call the callee saw end (its BYE answered) was completed before the kill.
+    let completed = crate::peers::received(&dir.path().join("maria.log"), "BYE").len();
+    assert!(completed >= 20, "{completed}");
+    let restarted = Server::start_in(data);
+    restarted.wait_for_log("restored 1 registration(s)");
+    let (status, body) = restarted.call(
+        "GET",
+        "/api/v1/calls?tenant=acme&limit=10000",
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(status, 200);
+    let records = body.as_array().cloned().unwrap_or_default();
+    let answered = records
+        .iter()
+        .filter(|r| r["outcome"] == "answered")
+        .count();
+    assert!(
+        answered >= completed,
+        "{completed} calls completed before the kill, {answered} answered records after it"
+    );
 }
