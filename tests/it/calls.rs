@@ -2,7 +2,8 @@
 //! hung up by the caller, busy (voicemail answers), cancelled while ringing, hung up by the callee; the caller
 //! must authenticate; a phone stays reachable across a restart of the server; a `kill -9` in
 //! the middle of a call load loses no completed call (the history after the restart holds at
-//! least every call the callee saw end) and the phones are back.
+//! least every call the callee saw end) and the phones are back; a new revision applied about
+//! every second during a call load fails no call.
 
 use crate::peers::{credentials, ok, phone, phone_with, scenario_path, sipp};
 use crate::support::{root, server_config, Server, TOKEN};
@@ -343,5 +344,76 @@ fn a_kill_under_call_load_loses_no_completed_call_and_the_phones_are_back() {
     assert!(
         answered >= completed,
         "{completed} calls completed before the kill, {answered} answered records after it"
+    );
+}
+
+#[test]
+fn a_reload_every_second_under_a_call_load_fails_no_call() {
+    let staff = format!(
+        "      - {{ name: Ivan, login: {}, extension: \"201\", password: \"{}\" }}\n      - {{ name: Maria, login: {}, extension: \"{CALLEE_EXTENSION}\", password: \"{}\" }}\n",
+        CALLER.0, CALLER.1, CALLEE.0, CALLEE.1
+    );
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 50);
+    let csv = credentials(dir.path(), CALLER);
+    let scenario = scenario_path("uac_call.xml");
+    // 50 calls, 10 a second, each held 300 ms: SIPp exits 0 only if every one succeeded.
+    let load = sipp(
+        server.sip.unwrap(),
+        dir.path(),
+        scenario.to_str().unwrap(),
+        &[
+            "-inf",
+            &csv,
+            "-s",
+            CALLEE_EXTENSION,
+            "-d",
+            "300",
+            "-r",
+            "10",
+            "-m",
+            "50",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Meanwhile a new revision about every second: a third person comes and goes.
+    let extra = "      - { name: Oleg, login: oleg, extension: \"203\" }\n";
+    let mut revision = server.revision();
+    for i in 0..5 {
+        let yaml = server_config(&if i % 2 == 0 {
+            format!("{staff}{extra}")
+        } else {
+            staff.clone()
+        });
+        let body =
+            serde_json::json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } }, "force": true })
+                .to_string();
+        let (status, answer) = server.call("POST", "/api/v1/apply", Some(TOKEN), Some(&body));
+        assert_eq!(status, 200, "{answer}");
+        revision += 1;
+        server.wait_for_revision(revision);
+        // About a second of load (ten more calls reached the callee) before the next one.
+        let trace = dir.path().join("maria.log");
+        server.wait_until("ten more calls", Duration::from_secs(10), || {
+            crate::peers::received(&trace, "INVITE").len() >= 10 * (i + 1)
+        });
+    }
+    ok(&load.wait_with_output().unwrap(), "the caller's 50 calls");
+    callee.finished("the callee took all 50");
+    let (_, body) = server.call(
+        "GET",
+        "/api/v1/calls?tenant=acme&limit=100",
+        Some(TOKEN),
+        None,
+    );
+    let records = body.as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["outcome"] == "answered")
+            .count(),
+        50
     );
 }
