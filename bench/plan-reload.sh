@@ -9,7 +9,8 @@
 # 2. `pbx serve` on the config, then the file is saved with that edit (written to a temporary
 #    file and renamed, as editors do); reported: the server's own apply time for the reload
 #    (parse, validate, plan, store, swap: "applied ... in N ms" in its log), and the wall time
-#    from the save until the admin API serves the new revision (includes the 250 ms debounce).
+#    from the save until the admin API serves the new revision (includes the 250 ms debounce);
+#    then the server's CPU over the next 10 s, idle (the watcher must go quiet).
 # Markdown report on stdout; progress on stderr. Loopback only; stops the server it starts.
 set -euo pipefail
 
@@ -85,3 +86,12 @@ echo "| measure | value |"
 echo "|---|---|"
 echo "| server apply time for the reload (read, validate, plan, store, swap) | $applied |"
 echo "| save to new revision served (includes the 250 ms debounce) | $wall_ms ms |"
+
+# 3. The server idle after that edit: CPU over 10 s (it must not keep re-reading the config).
+ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+hz="$(getconf CLK_TCK)"
+t0="$(ticks)"
+sleep 10
+t1="$(ticks)"
+idle_pct="$(python3 -c "print(f'{100 * ($t1 - $t0) / $hz / 10:.2f}')")"
+echo "| server CPU while idle for the 10 s after the edit | $idle_pct % of a core |"

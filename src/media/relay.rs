@@ -227,6 +227,8 @@ pub struct Relays {
     low: Notify,
     /// The served callers the pacer sends to.
     serving: Mutex<HashMap<RelayId, Paced>>,
+    /// Wakes the pacer when a caller is served (it sleeps while nobody is).
+    first_served: Notify,
     recordings: Mutex<Option<Recordings>>,
     /// How late the pacer's ticks were.
     pub lateness: Lateness,
@@ -263,6 +265,7 @@ impl Relays {
             active: Mutex::default(),
             low: Notify::new(),
             serving: Mutex::default(),
+            first_served: Notify::new(),
             recordings: Mutex::default(),
             lateness: Lateness {
                 buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -300,6 +303,13 @@ impl Relays {
             list.clear();
             list.extend(lock(&self.serving).values().cloned());
             if list.is_empty() {
+                // Nobody to pace: sleep until someone is served (an idle server wakes for
+                // nothing).
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = self.first_served.notified() => {}
+                }
+                next = Instant::now();
                 continue;
             }
             self.lateness.note(late);
@@ -544,6 +554,7 @@ impl Relays {
                 }
                 cell.on.store(true, Ordering::Release);
                 lock(&self.serving).insert(relay, paced);
+                self.first_served.notify_one();
                 Vec::new()
             }
             MediaCommand::Play {
