@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # the real softphone of the audio and TLS tests, Graphviz's dot draws `pbx graph --format svg`,
 # openssl makes the TLS tests' certificates (SIP and SMTP) and reads what the server presents,
 # aiosmtpd (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests,
-# and chromium driven by chromedriver (chromium-driver) is the browser of the cabinet's tests.
+# chromium driven by chromedriver (chromium-driver) is the browser of the cabinet's tests, and a
+# C++ compiler builds libFuzzer for the fuzz run (ci/fuzz.sh).
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
@@ -17,6 +18,7 @@ command -v openssl >/dev/null || need+=(openssl)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v c++ >/dev/null || command -v clang++ >/dev/null || need+=(g++)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
@@ -28,3 +30,6 @@ fi
 
 cargo build --locked --all-targets
 cargo test --locked
+
+# Then a short fuzz run of every target (FUZZ_SECONDS each, 60 by default): see ci/fuzz.sh.
+ci/fuzz.sh

@@ -385,6 +385,16 @@ struct RotateBody {
     notify: bool,
 }
 
+/// Reads the body of a password rotation as the handler does: empty (or only whitespace) is
+/// `{}`; otherwise a JSON `RotateBody`. Gives its `notify`. Public so the fuzz target
+/// `admin_body` reads bodies exactly the way the server does.
+pub fn rotate_notify(body: &[u8]) -> Result<bool, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RotateBody::default().notify);
+    }
+    serde_json::from_slice::<RotateBody>(body).map(|b| b.notify)
+}
+
 async fn rotate(
     State(admin): State<Arc<Admin>>,
     headers: HeaderMap,
@@ -394,16 +404,12 @@ async fn rotate(
     if !authorized(&admin, &headers) {
         return unauthorized();
     }
-    let body: RotateBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(b) => b,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.to_string()),
-        }
+    let notify = match rotate_notify(&body) {
+        Ok(notify) => notify,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.to_string()),
     };
     let applier = admin.applier.clone();
-    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login, body.notify))
+    match tokio::task::spawn_blocking(move || applier.rotate_password(&tenant, &login, notify))
         .await
     {
         Ok(Ok((c, notified))) => {

@@ -123,7 +123,9 @@ pub fn offer(at: SocketAddr, session: u64) -> String {
 pub fn only(offer: &str, codec: &Codec) -> String {
     let keep = |pt: u8| pt == codec.payload_type || Some(pt) == codec.event_type;
     let mut out = String::with_capacity(offer.len());
-    let mut section = 0; // 0 before any m=, 1 in the first audio, 2 elsewhere
+    // 0 before the first audio stream (which need not be the first stream: `choose` reads
+    // the first `m=audio` wherever it is), 1 in it, 2 after it.
+    let mut section = 0;
     for line in offer.split_inclusive('\n') {
         let body = line.trim_end_matches(['\r', '\n']);
         let ending = &line[body.len()..];
@@ -141,7 +143,9 @@ pub fn only(offer: &str, codec: &Codec) -> String {
                 out.push_str(ending);
                 continue;
             }
-            section = 2;
+            if section == 1 {
+                section = 2;
+            }
         } else if section == 1 {
             let pt = body
                 .strip_prefix("a=rtpmap:")
@@ -156,22 +160,27 @@ pub fn only(offer: &str, codec: &Codec) -> String {
     out
 }
 
-/// The address the audio of `sdp` should be sent to: the media-level `c=` of the first
-/// `m=audio`, else the session-level one, with that stream's port.
+/// The address the audio of `sdp` should be sent to: the first `m=audio` stream's port at its
+/// media-level `c=`, else the session-level one (a `c=` before any `m=`). `None` for a
+/// rejected stream (port 0, RFC 3264 §6: nothing to send to, nothing to relay) and for a port
+/// that does not read as one — the first audio stream is the one `choose` and `point_at` take,
+/// so no later one stands in for it.
 pub fn audio_endpoint(sdp: &str) -> Option<SocketAddr> {
     let mut session_addr: Option<IpAddr> = None;
-    let mut audio_port: Option<u16> = None;
     let mut media_addr: Option<IpAddr> = None;
-    let mut in_audio = false;
+    // The first audio stream's port, once its `m=` line was read.
+    let mut audio_port: Option<Option<u16>> = None;
+    let (mut in_media, mut in_audio) = (false, false);
     for line in sdp.lines().map(str::trim_end) {
         if let Some(m) = line.strip_prefix("m=") {
             if audio_port.is_some() {
                 break;
             }
+            in_media = true;
             let mut parts = m.split_whitespace();
             in_audio = parts.next() == Some("audio");
             if in_audio {
-                audio_port = parts.next().and_then(|p| p.split('/').next()?.parse().ok());
+                audio_port = Some(parts.next().and_then(|p| p.split('/').next()?.parse().ok()));
             }
         } else if let Some(c) = line.strip_prefix("c=") {
             let addr = c
@@ -180,15 +189,18 @@ pub fn audio_endpoint(sdp: &str) -> Option<SocketAddr> {
                 .and_then(|a| a.split('/').next()?.parse().ok());
             if in_audio {
                 media_addr = addr;
-            } else if audio_port.is_none() {
+            } else if !in_media {
                 session_addr = addr;
             }
         }
     }
-    Some(SocketAddr::new(media_addr.or(session_addr)?, audio_port?))
+    let port = audio_port.flatten().filter(|&p| p != 0)?;
+    Some(SocketAddr::new(media_addr.or(session_addr)?, port))
 }
 
 /// `sdp` with every `c=` address replaced by `to`'s and the first `m=audio` port by its port.
+/// The `m=` line is read as `audio_endpoint` and `choose` read it (fields split at any white
+/// space) and written back with single spaces.
 pub fn point_at(sdp: &str, to: SocketAddr) -> String {
     let family = if to.is_ipv4() { "IP4" } else { "IP6" };
     let mut out = String::with_capacity(sdp.len() + 16);
@@ -196,12 +208,15 @@ pub fn point_at(sdp: &str, to: SocketAddr) -> String {
     for line in sdp.split_inclusive('\n') {
         let body = line.trim_end_matches(['\r', '\n']);
         let ending = &line[body.len()..];
+        let audio = body
+            .strip_prefix("m=")
+            .filter(|m| m.split_whitespace().next() == Some("audio"));
         if body.starts_with("c=") {
             out.push_str(&format!("c=IN {family} {}", to.ip()));
-        } else if let (Some(m), false) = (body.strip_prefix("m=audio "), audio_done) {
+        } else if let (Some(m), false) = (audio, audio_done) {
             audio_done = true;
-            let rest = m.split_once(' ').map_or("", |(_, r)| r);
-            out.push_str(&format!("m=audio {} {rest}", to.port()));
+            let rest: Vec<&str> = m.split_whitespace().skip(2).collect();
+            out.push_str(&format!("m=audio {} {}", to.port(), rest.join(" ")));
         } else {
             out.push_str(body);
         }
@@ -282,6 +297,74 @@ mod tests {
         );
         assert_eq!(choose("v=0\nc=IN IP4 1.2.3.4\nm=audio 0 RTP/AVP 0\n"), None);
         assert_eq!(choose("garbage"), None);
+    }
+
+    #[test]
+    fn narrows_the_audio_stream_that_is_not_the_first_stream() {
+        // Found by the `sdp` fuzz target: `choose` reads the first `m=audio` wherever it is,
+        // `only` narrowed it only when it was the very first stream, so a video-first offer
+        // went to the legs with every codec and a leg could answer one the caller was not
+        // served with.
+        let offer = "v=0\r\nc=IN IP4 10.0.0.5\r\nm=video 4002 RTP/AVP 31\r\nm=audio 4000 RTP/AVP 9 0 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let codec = choose(offer).unwrap();
+        assert_eq!(codec.payload_type, 0);
+        let narrowed = only(offer, &codec);
+        assert!(
+            narrowed.contains("m=audio 4000 RTP/AVP 0 101\r\n"),
+            "{narrowed}"
+        );
+        assert!(!narrowed.contains("G722"), "{narrowed}");
+        assert!(
+            narrowed.contains("m=video 4002 RTP/AVP 31\r\n"),
+            "{narrowed}"
+        );
+        assert_eq!(choose(&narrowed), Some(codec));
+    }
+
+    #[test]
+    fn points_an_audio_line_split_by_any_white_space() {
+        // Found by the `sdp` fuzz target: `point_at` split the `m=` line at spaces only, while
+        // `audio_endpoint` and `choose` split it at any white space, so a tab after the port
+        // lost the codecs (and `m=audio\t...` was not moved to the relay at all).
+        let relay: SocketAddr = "127.0.0.1:20002".parse().unwrap();
+        for offer in [
+            "v=0\r\nc=IN IP4 10.0.0.5\r\nm=audio 4000\tRTP/AVP 0 101\r\n",
+            "v=0\r\nc=IN IP4 10.0.0.5\r\nm=audio\t4000  RTP/AVP\x0b0 101\r\n",
+        ] {
+            let pointed = point_at(offer, relay);
+            assert_eq!(audio_endpoint(&pointed), Some(relay), "{pointed:?}");
+            assert_eq!(choose(&pointed), choose(offer), "{pointed:?}");
+            assert!(
+                pointed.ends_with("m=audio 20002 RTP/AVP 0 101\r\n"),
+                "{pointed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rejected_stream_has_no_endpoint() {
+        // Found while fuzzing `sdp`: port 0 (a declined stream) read as an address to
+        // relay to, and pointing the SDP at the relay turned the refusal into an acceptance.
+        let declined = "v=0\r\nc=IN IP4 10.0.0.5\r\nm=audio 0 RTP/AVP 0\r\n";
+        assert_eq!(audio_endpoint(declined), None);
+        assert_eq!(choose(declined), None);
+    }
+
+    #[test]
+    fn the_first_audio_stream_is_the_audio_stream() {
+        // Found by the `sdp` fuzz target: a first `m=audio` whose port did not read made
+        // `audio_endpoint` take a later one while `point_at` moved the first, so the relayed
+        // SDP had no endpoint; and a `c=` of a video stream was taken as the session's.
+        let relay: SocketAddr = "127.0.0.1:20002".parse().unwrap();
+        let garbled =
+            "v=0\r\nc=IN IP4 10.0.0.5\r\nm=audio x RTP/AVP 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(audio_endpoint(garbled), None);
+        assert_eq!(audio_endpoint(&point_at(garbled, relay)), Some(relay));
+        let video_first = "v=0\r\nc=IN IP4 10.0.0.5\r\nm=video 4002 RTP/AVP 31\r\nc=IN IP4 10.0.0.9\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(
+            audio_endpoint(video_first),
+            Some("10.0.0.5:4000".parse().unwrap())
+        );
     }
 
     #[test]

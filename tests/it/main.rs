@@ -10,6 +10,7 @@ mod cli;
 mod drain;
 mod examples;
 mod fixtures;
+mod fuzz;
 mod graph;
 mod layering;
 mod mail;
