@@ -14,7 +14,7 @@ use pbx::config::report::{render, Format};
 use pbx::config::validate::{validate, Options};
 use pbx::engine::dispatch::{dispatch, overloaded, Dispatch};
 use pbx::http::admin::{rotate_notify, ApplyRequest};
-use pbx::media::sdp;
+use pbx::media::{sdes, sdp};
 use pbx::sip::auth::{Credentials, DigestAuth, Verdict};
 use pbx::sip::dialog::Dialog;
 use pbx::sip::link::{Link, Peer};
@@ -291,6 +291,47 @@ pub fn sdp(data: &[u8]) {
         }
     }
     let _ = sdp::offer(v4, 1);
+    // SDES: a party's key read back; the plain and secured forms keep the audio where it was
+    // and only the secured one carries a key — ours.
+    let offered = sdes::offered(text);
+    let plain = sdes::plain(text);
+    assert_eq!(
+        sdes::offered(&plain),
+        None,
+        "a plain SDP still offers a key:\n{plain}"
+    );
+    assert_eq!(
+        sdp::audio_endpoint(&plain),
+        endpoint,
+        "plain moved the audio"
+    );
+    if endpoint.is_some() {
+        let ours = sdes::Crypto {
+            tag: offered.as_ref().map_or(1, |c| c.tag),
+            suite: pbx::media::srtp::Suite::AesCm128HmacSha1_80,
+            key: [9; pbx::media::srtp::KEY_LEN],
+        };
+        let secured = sdes::secured(&plain, &ours);
+        assert_eq!(
+            sdp::audio_endpoint(&secured),
+            endpoint,
+            "secured moved the audio"
+        );
+        if matches!(sdp_profile(&plain).as_deref(), Some("RTP/AVP" | "RTP/AVPF")) {
+            assert_eq!(
+                sdes::offered(&secured),
+                Some(ours),
+                "our key does not read back:\n{secured}"
+            );
+        }
+    }
+}
+
+/// The profile of the first audio stream of `sdp`.
+fn sdp_profile(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("m=audio "))
+        .and_then(|m| m.split_whitespace().nth(1).map(str::to_string))
 }
 
 /// Marks a file boundary in a `config` input: `#=== <name>` on a line of its own starts the
@@ -348,6 +389,7 @@ fn check_bundle(bundle: &Bundle) {
         revision: 1,
         bundle: Some(bundle.clone()),
         known: Vec::new(),
+        own_settings: Vec::new(),
     };
     let proposal = plan_against(config, Vec::new(), base, &state, None, &mut || {
         "fuzzfuzzfuzzfuzz".to_string()

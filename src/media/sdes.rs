@@ -1,8 +1,8 @@
 //! SDES (RFC 4568): SRTP keys carried in SDP — the `a=crypto` line a party offers with an
 //! `RTP/SAVP` audio stream (`offered`), the same description turned into plain RTP for the
 //! other side of the relay (`plain`), and a description turned into SRTP with the PBX's own key
-//! for the party that offered it (`secured`). Only the first audio stream is touched; lines of
-//! other streams pass through.
+//! for the party that offered it (`secured`). Only the first audio stream (wherever it stands)
+//! is touched; lines of other streams pass through.
 
 use super::srtp::{Suite, KEY_LEN};
 use base64::Engine as _;
@@ -25,14 +25,15 @@ impl std::fmt::Debug for Crypto {
 /// Splits `sdp` into its lines, each with its line ending, marking those of the first audio
 /// stream.
 fn lines(sdp: &str) -> impl Iterator<Item = (&str, &str, bool)> {
-    let mut section = 0; // 0 before any m=, 1 in the first audio, 2 after it
+    let mut section = 0; // 0 before the first audio stream, 1 in it, 2 after it
     sdp.split_inclusive('\n').map(move |line| {
         let body = line.trim_end_matches(['\r', '\n']);
-        if body.starts_with("m=") {
-            section = if section == 0 && body.starts_with("m=audio ") {
-                1
-            } else {
-                2
+        if let Some(m) = body.strip_prefix("m=") {
+            let audio = m.split_whitespace().next() == Some("audio");
+            section = match section {
+                0 if audio => 1,
+                0 => 0,
+                _ => 2,
             };
         }
         (body, &line[body.len()..], section == 1)
@@ -99,9 +100,10 @@ fn rewrite(sdp: &str, crypto: Option<&Crypto>) -> String {
         if body.starts_with("a=crypto:") {
             continue;
         }
-        if let Some(m) = body.strip_prefix("m=audio ") {
-            let mut parts: Vec<&str> = m.split(' ').collect();
-            if let Some(p) = parts.get_mut(1) {
+        if body.starts_with("m=") {
+            // m=audio PORT PROFILE FORMATS...
+            let mut parts: Vec<&str> = body[2..].split_whitespace().collect();
+            if let Some(p) = parts.get_mut(2) {
                 *p = match (*p, crypto.is_some()) {
                     ("RTP/AVP" | "RTP/SAVP", true) => "RTP/SAVP",
                     ("RTP/AVPF" | "RTP/SAVPF", true) => "RTP/SAVPF",
@@ -110,17 +112,26 @@ fn rewrite(sdp: &str, crypto: Option<&Crypto>) -> String {
                     (other, _) => other,
                 };
             }
-            out.push_str("m=audio ");
+            out.push_str("m=");
             out.push_str(&parts.join(" "));
-            out.push_str(ending);
-            if let Some(c) = crypto {
-                let key = base64::engine::general_purpose::STANDARD.encode(c.key);
-                out.push_str(&format!(
-                    "a=crypto:{} {} inline:{key}{}",
-                    c.tag,
-                    c.suite.name(),
-                    if ending.is_empty() { "\r\n" } else { ending }
-                ));
+            match crypto {
+                Some(c) => {
+                    // The key's line right after, the m= line ended (with a line feed: readers
+                    // split lines there) even when it was the last or ended in a bare CR.
+                    let key = base64::engine::general_purpose::STANDARD.encode(c.key);
+                    out.push_str(if ending.contains('\n') {
+                        ending
+                    } else {
+                        "\r\n"
+                    });
+                    out.push_str(&format!(
+                        "a=crypto:{} {} inline:{key}",
+                        c.tag,
+                        c.suite.name()
+                    ));
+                    out.push_str(ending);
+                }
+                None => out.push_str(ending),
             }
             continue;
         }
@@ -134,7 +145,7 @@ fn rewrite(sdp: &str, crypto: Option<&Crypto>) -> String {
 mod tests {
     use super::*;
 
-    /// As baresip offers SRTP (`mediaenc srtp`): two suites, 80-bit tag first.
+    /// As baresip offers SRTP (`mediaenc srtp`): several lines, 80-bit tag first.
     const OFFER: &str = "v=0\r\no=- 1 2 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 40000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ|2^48|1:32\r\na=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ\r\na=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj\r\na=sendrecv\r\nm=video 40002 RTP/AVP 31\r\n";
 
     #[test]
@@ -146,6 +157,15 @@ mod tests {
         assert_eq!(offered(&plain(OFFER)), None, "plain RTP offers no key");
         let avp = OFFER.replace("RTP/SAVP 0", "RTP/AVP 0");
         assert_eq!(offered(&avp), None, "a=crypto on RTP/AVP does not count");
+    }
+
+    #[test]
+    fn the_audio_stream_is_found_after_a_video_one() {
+        let video_first = "v=0\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=video 40002 RTP/SAVP 31\r\na=crypto:9 AES_CM_128_HMAC_SHA1_80 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj\r\nm=audio 40000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WnD7c1ksDGs+dIefCEo8omPg4uO8DYIinNGL5yxQ\r\n";
+        assert_eq!(offered(video_first).map(|c| c.tag), Some(1));
+        let p = plain(video_first);
+        assert!(p.contains("m=video 40002 RTP/SAVP 31\r\na=crypto:9"), "{p}");
+        assert!(p.contains("m=audio 40000 RTP/AVP 0\r\n"), "{p}");
     }
 
     #[test]
