@@ -256,6 +256,40 @@ fn shell_quote(path: &Path) -> String {
     }
 }
 
+/// The largest audio file opened (five minutes of the engine's format is about 4.8 MB).
+pub const MAX_AUDIO_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Opens `path` for reading if it is a regular file of at most [`MAX_AUDIO_BYTES`]: opened
+/// without blocking (a FIFO named as a prompt would otherwise hang whoever opens it) and checked
+/// on the open file, so what is read is what was checked.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, FIFO, socket or device)",
+        ));
+    }
+    if meta.len() > MAX_AUDIO_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "it is {} bytes, more than audio may be (64 MiB)",
+                meta.len()
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 fn not_wav_message(detail: Option<&str>) -> String {
     match detail {
         None => "is not a WAV file (RIFF/WAVE header not found)".to_owned(),
@@ -269,7 +303,7 @@ fn not_wav_message(detail: Option<&str>) -> String {
 /// Problems are reported in that order, the first one found only.
 pub fn check_prompt(path: &Path) -> Result<AudioInfo, AudioError> {
     let unreadable = |e: io::Error| AudioError::Unreadable(e.to_string());
-    let mut file = File::open(path).map_err(|e| match e.kind() {
+    let mut file = open_regular(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => AudioError::Missing,
         _ => unreadable(e),
     })?;
@@ -431,6 +465,28 @@ mod tests {
             }
         );
         assert_eq!(info.to_string(), "8000 Hz, mono, 16-bit PCM");
+    }
+
+    /// A FIFO named as a prompt is refused at once, not waited on (nobody writes to it), and
+    /// so is a directory.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_directory_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("prompt.wav");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [fifo.as_path(), dir.path()] {
+            match check_prompt(path) {
+                Err(AudioError::Unreadable(why)) => {
+                    assert!(why.contains("not a regular file"), "{why}")
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
     }
 
     #[test]

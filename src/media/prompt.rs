@@ -300,7 +300,14 @@ fn named_files(config: &Config) -> BTreeSet<&Path> {
 
 /// One file read and encoded, or what is wrong with it.
 fn read(path: &Path) -> Result<Audio, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    crate::config::audio::open_regular(path)
+        .and_then(|f| {
+            f.take(crate::config::audio::MAX_AUDIO_BYTES)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let pcm = wav::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Audio::from_pcm(&pcm))
 }
