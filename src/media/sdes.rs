@@ -100,9 +100,9 @@ fn rewrite(sdp: &str, crypto: Option<&Crypto>) -> String {
         if body.starts_with("a=crypto:") {
             continue;
         }
-        if body.starts_with("m=") {
+        if let Some(m) = body.strip_prefix("m=") {
             // m=audio PORT PROFILE FORMATS...
-            let mut parts: Vec<&str> = body[2..].split_whitespace().collect();
+            let mut parts: Vec<&str> = m.split_whitespace().collect();
             if let Some(p) = parts.get_mut(2) {
                 *p = match (*p, crypto.is_some()) {
                     ("RTP/AVP" | "RTP/SAVP", true) => "RTP/SAVP",
