@@ -426,17 +426,18 @@ impl Applier {
         let mut staff = Vec::new();
         let mut credentials = Vec::new();
         for r in &p.resolution.records {
+            // What is stored for this identity, or the one it adopted (same login).
+            let kept = existing
+                .get(&(r.tenant.clone(), r.identity.clone()))
+                .or_else(|| {
+                    existing
+                        .iter()
+                        .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
+                        .map(|(_, s)| s)
+                });
             let web = match &r.new_password {
                 Some(pw) => Some(web_password(&r.login, &r.realm, pw, WebCost::Generated)),
-                None => existing
-                    .get(&(r.tenant.clone(), r.identity.clone()))
-                    .or_else(|| {
-                        existing
-                            .iter()
-                            .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
-                            .map(|(_, s)| s)
-                    })
-                    .and_then(|s| s.web.clone()),
+                None => kept.and_then(|s| s.web.clone()),
             };
             let password = match &r.new_password {
                 Some(pw) => {
@@ -448,16 +449,8 @@ impl Applier {
                     });
                     Some(ha1(&r.login, &r.realm, pw))
                 }
-                // Kept: carry the hashes over (from this identity, or the one it adopted).
-                None => existing
-                    .get(&(r.tenant.clone(), r.identity.clone()))
-                    .or_else(|| {
-                        existing
-                            .iter()
-                            .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
-                            .map(|(_, s)| s)
-                    })
-                    .and_then(|s| s.password.clone()),
+                // Kept: carry the hashes over.
+                None => kept.and_then(|s| s.password.clone()),
             };
             let set_at = if r.new_password.is_some() { now } else { 0 };
             staff.push((

@@ -279,17 +279,13 @@ fn a_call_up_when_the_server_is_killed_is_closed_in_the_history_at_the_next_star
     assert_eq!(open, serde_json::json!([]));
 }
 
-#[test]
-fn a_kill_under_call_load_loses_no_completed_call_and_the_phones_are_back() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    // The callee answers every call; the caller makes 10 calls a second, each held 300 ms.
-    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 1000);
-    let csv = credentials(dir.path(), CALLER);
+/// SIPp calling the callee `calls` times, 10 calls a second, each held 300 ms (running).
+fn call_load(server: &Server, dir: &std::path::Path, calls: u32) -> std::process::Child {
+    let csv = credentials(dir, CALLER);
     let scenario = scenario_path("uac_call.xml");
-    let mut load = sipp(
+    sipp(
         server.sip.unwrap(),
-        dir.path(),
+        dir,
         scenario.to_str().unwrap(),
         &[
             "-inf",
@@ -301,11 +297,20 @@ fn a_kill_under_call_load_loses_no_completed_call_and_the_phones_are_back() {
             "-r",
             "10",
             "-m",
-            "1000",
+            &calls.to_string(),
         ],
     )
     .spawn()
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_kill_under_call_load_loses_no_completed_call_and_the_phones_are_back() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    // The callee answers every call; the caller makes 10 calls a second, each held 300 ms.
+    let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 1000);
+    let mut load = call_load(&server, dir.path(), 1000);
     // Killed in the middle of the load, with calls completed, in progress and ringing.
     server.wait_until(
         "twenty calls in the history",
@@ -356,28 +361,8 @@ fn a_reload_every_second_under_a_call_load_fails_no_call() {
     let server = server();
     let dir = tempfile::tempdir().unwrap();
     let callee = phone(&server, dir.path(), CALLEE, "uas_answer.xml", 50);
-    let csv = credentials(dir.path(), CALLER);
-    let scenario = scenario_path("uac_call.xml");
     // 50 calls, 10 a second, each held 300 ms: SIPp exits 0 only if every one succeeded.
-    let load = sipp(
-        server.sip.unwrap(),
-        dir.path(),
-        scenario.to_str().unwrap(),
-        &[
-            "-inf",
-            &csv,
-            "-s",
-            CALLEE_EXTENSION,
-            "-d",
-            "300",
-            "-r",
-            "10",
-            "-m",
-            "50",
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let load = call_load(&server, dir.path(), 50);
     // Meanwhile a new revision about every second: a third person comes and goes.
     let extra = "      - { name: Oleg, login: oleg, extension: \"203\" }\n";
     let mut revision = server.revision();

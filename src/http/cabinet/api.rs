@@ -118,12 +118,29 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Whether the request carries the session's CSRF token.
-fn csrf_ok(v: &Viewer, headers: &HeaderMap) -> bool {
+/// The viewer of a change to `tenant`'s `area`, with the session's token in `X-CSRF-Token`;
+/// otherwise the answer (401, 404, 403).
+fn changing(
+    cab: &Cabinet,
+    headers: &HeaderMap,
+    tenant: &str,
+    area: Area,
+) -> Result<Viewer, Box<Response>> {
+    let v = cab
+        .viewer(headers, tenant, area)
+        .map_err(|d| Box::new(denied(d)))?;
     let given = headers
         .get("x-csrf-token")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    session::same_token(&v.csrf, given)
+    if !session::same_token(&v.csrf, given) {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "X-CSRF-Token is missing or wrong",
+        )));
+    }
+    Ok(v)
 }
 
 /// The body of `POST /api/signin`.
@@ -306,17 +323,10 @@ async fn reset_password(
     // Read (and dropped) before answering: a body left unread would end the connection.
     _body: axum::body::Bytes,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+    let v = match changing(&cab, &headers, &tenant, Area::Admin) {
         Ok(v) => v,
-        Err(d) => return denied(d),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "X-CSRF-Token is missing or wrong",
-        );
-    }
     let (who, by, tenant_id) = (login.clone(), v.login.clone(), v.tenant().id.clone());
     match blocking(move || admin::reset(&v, &who)).await {
         Ok((_, password)) => {
@@ -352,17 +362,10 @@ async fn voicemail_change(
     id: String,
     change: fn(&Viewer, &str) -> Result<(), Problem>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+    let v = match changing(&cab, &headers, &tenant, Area::Voicemail) {
         Ok(v) => v,
-        Err(d) => return denied(d),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "X-CSRF-Token is missing or wrong",
-        );
-    }
     match blocking(move || change(&v, &id)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(p) => problem(p),
@@ -412,17 +415,10 @@ async fn change_password(
     headers: HeaderMap,
     body: Result<Json<PasswordChange>, JsonRejection>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+    let v = match changing(&cab, &headers, &tenant, Area::Profile) {
         Ok(v) => v,
-        Err(d) => return denied(d),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "X-CSRF-Token is missing or wrong",
-        );
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
@@ -473,17 +469,10 @@ async fn set_forwarding(
     headers: HeaderMap,
     body: Result<Json<ForwardingChange>, JsonRejection>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+    let v = match changing(&cab, &headers, &tenant, Area::Profile) {
         Ok(v) => v,
-        Err(d) => return denied(d),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "X-CSRF-Token is missing or wrong",
-        );
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
@@ -507,17 +496,10 @@ async fn set_forwarding_of(
     headers: HeaderMap,
     body: Result<Json<ForwardingChange>, JsonRejection>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+    let v = match changing(&cab, &headers, &tenant, Area::Admin) {
         Ok(v) => v,
-        Err(d) => return denied(d),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &headers) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "X-CSRF-Token is missing or wrong",
-        );
-    }
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),

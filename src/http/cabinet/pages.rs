@@ -447,13 +447,10 @@ async fn reset_password(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+    let v = match posting(&cab, &headers, &tenant, Area::Admin, &form.csrf, "admin") {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "admin");
-    }
     let viewer = v.clone();
     let who = login.clone();
     match blocking(move || admin::reset(&viewer, &who)).await {
@@ -543,6 +540,25 @@ pub async fn voicemail_audio(
 }
 
 /// The answer to a form without the session's token.
+/// The viewer of a form posted to `tenant`'s `area`, with the session's CSRF token in `csrf`;
+/// otherwise the answer (sign-in, not found, forbidden, or the form expired, on `page`).
+fn posting(
+    cab: &Cabinet,
+    headers: &HeaderMap,
+    tenant: &str,
+    area: Area,
+    csrf: &str,
+    page: &str,
+) -> Result<Viewer, Box<Response>> {
+    let v = cab
+        .viewer(headers, tenant, area)
+        .map_err(|d| Box::new(denied(cab, headers, d)))?;
+    if !session::same_token(&v.csrf, csrf) {
+        return Err(Box::new(form_expired(cab, &v, page)));
+    }
+    Ok(v)
+}
+
 fn form_expired(cab: &Cabinet, v: &Viewer, page: &str) -> Response {
     render(
         cab,
@@ -559,13 +575,17 @@ async fn voicemail_heard(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+    let v = match posting(
+        &cab,
+        &headers,
+        &tenant,
+        Area::Voicemail,
+        &form.csrf,
+        "voicemail",
+    ) {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "voicemail");
-    }
     let viewer = v.clone();
     match blocking(move || voicemail::mark_heard(&viewer, &id)).await {
         Ok(()) => redirect(&format!("/{}/voicemail", path_segment(&v.tenant().id))),
@@ -579,13 +599,17 @@ async fn voicemail_delete(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Voicemail) {
+    let v = match posting(
+        &cab,
+        &headers,
+        &tenant,
+        Area::Voicemail,
+        &form.csrf,
+        "voicemail",
+    ) {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "voicemail");
-    }
     let viewer = v.clone();
     match blocking(move || voicemail::remove(&viewer, &id)).await {
         Ok(()) => redirect(&format!("/{}/voicemail", path_segment(&v.tenant().id))),
@@ -643,13 +667,17 @@ async fn change_password(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+    let v = match posting(
+        &cab,
+        &headers,
+        &tenant,
+        Area::Profile,
+        &form.csrf,
+        "profile",
+    ) {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "profile");
-    }
     let id = session::cookie(&headers, session::COOKIE)
         .unwrap_or("")
         .to_owned();
@@ -695,13 +723,17 @@ async fn set_forwarding(
     headers: HeaderMap,
     Form(form): Form<ForwardingForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+    let v = match posting(
+        &cab,
+        &headers,
+        &tenant,
+        Area::Profile,
+        &form.csrf,
+        "profile",
+    ) {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "profile");
-    }
     let delay = match form.delay.trim() {
         "" => None,
         d => match d.parse::<u64>() {
@@ -742,13 +774,10 @@ async fn set_forwarding_of(
     headers: HeaderMap,
     Form(form): Form<ForwardingForm>,
 ) -> Response {
-    let v = match cab.viewer(&headers, &tenant, Area::Admin) {
+    let v = match posting(&cab, &headers, &tenant, Area::Admin, &form.csrf, "admin") {
         Ok(v) => v,
-        Err(d) => return denied(&cab, &headers, d),
+        Err(r) => return *r,
     };
-    if !session::same_token(&v.csrf, &form.csrf) {
-        return form_expired(&cab, &v, "admin");
-    }
     let delay = match form.delay.trim() {
         "" => None,
         d => d.parse::<u64>().ok().or(Some(0)),
