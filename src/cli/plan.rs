@@ -176,14 +176,20 @@ fn own_settings(state: &RunningState) -> String {
         .own_settings
         .iter()
         .filter_map(|o| {
-            let forwarding = o.forwarding.as_deref()?;
-            let delay = o
-                .delay_ms
-                .map_or(String::new(), |ms| format!(" after {}s", ms / 1000));
-            Some(format!(
-                "  {}/{}: forwarding {forwarding}{delay}\n",
-                o.tenant, o.login
-            ))
+            let mut what = Vec::new();
+            if let Some(forwarding) = o.forwarding.as_deref() {
+                let delay = o
+                    .delay_ms
+                    .map_or(String::new(), |ms| format!(" after {}s", ms / 1000));
+                what.push(format!("forwarding {forwarding}{delay}"));
+            }
+            if let Some(ms) = o.greeting_ms {
+                what.push(format!(
+                    "voicemail greeting uploaded ({}s)",
+                    ms.div_ceil(1000)
+                ));
+            }
+            (!what.is_empty()).then(|| format!("  {}/{}: {}\n", o.tenant, o.login, what.join(", ")))
         })
         .collect();
     if set.is_empty() {

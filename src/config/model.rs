@@ -250,6 +250,7 @@ pub struct Tenant {
 pub struct SelfService {
     pub forwarding: bool,
     pub password: bool,
+    pub greeting: bool,
 }
 
 impl Default for SelfService {
@@ -257,6 +258,7 @@ impl Default for SelfService {
         SelfService {
             forwarding: true,
             password: true,
+            greeting: true,
         }
     }
 }

@@ -643,6 +643,11 @@ fn tenant_view(n: &Names) -> View {
         "self_service.password",
         t.self_service.password.to_string(),
     );
+    put(
+        &mut v,
+        "self_service.greeting",
+        t.self_service.greeting.to_string(),
+    );
     let trunks: Vec<String> = t
         .outbound_trunks
         .iter()

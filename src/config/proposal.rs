@@ -39,6 +39,9 @@ pub struct OwnSetting {
     pub forwarding: Option<String>,
     /// For `delayed`, in ms, if they set it.
     pub delay_ms: Option<u64>,
+    /// The length of the voicemail greeting they uploaded, in ms, if they did.
+    #[serde(default)]
+    pub greeting_ms: Option<u64>,
 }
 
 /// One staff member's generated values, as sent over the admin API.

@@ -546,6 +546,11 @@ pub struct SelfService {
     /// Their password (a generated one; a password the config sets is changed in the
     /// config). Default: `true`.
     pub password: Option<bool>,
+    /// Their voicemail greeting: a WAV file uploaded in the cabinet replaces the config's
+    /// `voicemail_greeting` (or the built-in one) for calls to their box. `false`: the
+    /// config's greeting plays, and greetings uploaded earlier are kept but not played.
+    /// Default: `true`.
+    pub greeting: Option<bool>,
 }
 
 /// How a tenant's voicemail boxes record and keep messages. Every key may be omitted.

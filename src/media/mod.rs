@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod g711;
 pub mod prompt;
 pub mod relay;
+pub mod resample;
 pub mod rtp;
 pub mod sdes;
 pub mod sdp;

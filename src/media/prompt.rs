@@ -243,6 +243,12 @@ impl Prompts {
         }
     }
 
+    /// Adds (or replaces) the audio known as `path`: a staff member's uploaded greeting,
+    /// which the config layered for calls names by that path.
+    pub fn insert(&mut self, path: PathBuf, audio: Arc<Audio>) {
+        self.files.insert(path, audio);
+    }
+
     /// How many distinct files this config's audio holds.
     pub fn files(&self) -> usize {
         self.files.len()

@@ -19,10 +19,12 @@ use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1, web_password, WebCost, WebPassword};
 use crate::engine::directory::Directory;
 use crate::mail::render::Templates;
+use crate::media::prompt::Audio;
 use crate::media::prompt::Prompts;
 use crate::store::Applies;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -151,6 +153,8 @@ pub struct Applier {
     directories: tokio::sync::watch::Sender<Option<Arc<Directory>>>,
     /// Serializes applies.
     lock: std::sync::Mutex<()>,
+    /// The voicemail greetings staff uploaded (`store::Greetings`), decoded, by (tenant, login).
+    greetings: RwLock<BTreeMap<(String, String), Arc<Audio>>>,
 }
 
 impl Applier {
@@ -162,6 +166,7 @@ impl Applier {
         let main_name = config_path
             .file_name()
             .map_or_else(|| "pbx.yaml".into(), |n| n.to_string_lossy().into_owned());
+        let greetings = RwLock::new(uploaded_greetings(&store));
         Applier {
             store,
             config_dir,
@@ -169,6 +174,7 @@ impl Applier {
             running: RwLock::new(None),
             directories: tokio::sync::watch::Sender::new(None),
             lock: std::sync::Mutex::new(()),
+            greetings,
         }
     }
 
@@ -232,12 +238,7 @@ impl Applier {
         let prompts = Arc::new(Prompts::load(&config)?);
         let templates = Arc::new(load_templates(&config)?);
         let config = Arc::new(config);
-        let directory = Directory::build(
-            self.layered(&config, &resolution),
-            &resolution,
-            &stored,
-            prompts,
-        );
+        let directory = self.directory(&config, &resolution, &stored, prompts);
         self.swap(Running {
             revision: applied.revision,
             bundle,
@@ -518,12 +519,7 @@ impl Applier {
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
         let config = Arc::new(p.config);
-        let directory = Directory::build(
-            self.layered(&config, &p.resolution),
-            &p.resolution,
-            &stored,
-            prompts,
-        );
+        let directory = self.directory(&config, &p.resolution, &stored, prompts);
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
             eprintln!(
                 "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
@@ -670,10 +666,10 @@ impl Applier {
     fn rebuild_directory(
         &self,
         running: &Arc<Running>,
-        stored: &std::collections::BTreeMap<(String, String), StaffState>,
+        stored: &BTreeMap<(String, String), StaffState>,
     ) {
-        let directory = Directory::build(
-            self.layered(&running.config, &running.resolution),
+        let directory = self.directory(
+            &running.config,
             &running.resolution,
             stored,
             running.directory.prompts.clone(),
@@ -688,21 +684,35 @@ impl Applier {
         });
     }
 
-    /// `config` with what staff set for themselves in the cabinet (`store::Profiles`) laid
-    /// over it, where the tenant's `self_service` allows: the config the engine's calls run
-    /// with. `Running::config` stays the config as applied, which is what `pbx plan`
-    /// compares, so a profile is never drift. A store that cannot be read lays nothing over.
-    fn layered(&self, config: &Arc<Config>, resolution: &Resolution) -> Arc<Config> {
+    /// The directory new calls run with: `config` with what staff set for themselves in the
+    /// cabinet laid over it where the tenant's `self_service` allows (`store::Profiles`: their
+    /// forwarding; their uploaded greetings, added to `prompts`). `Running::config` stays the
+    /// config as applied, which is what `pbx plan` compares, so a profile is never drift. A
+    /// store that cannot be read lays nothing over.
+    fn directory(
+        &self,
+        config: &Arc<Config>,
+        resolution: &Resolution,
+        stored: &BTreeMap<(String, String), StaffState>,
+        prompts: Arc<Prompts>,
+    ) -> Directory {
         use crate::store::Profiles;
-        match self.store.profiles() {
-            Ok(profiles) => layered(config, resolution, &profiles),
-            Err(e) => {
-                eprintln!(
-                    "pbx serve: staff's own settings cannot be read ({e}); the config's apply"
-                );
-                config.clone()
+        let profiles = self.store.profiles().unwrap_or_else(|e| {
+            eprintln!("pbx serve: staff's own settings cannot be read ({e}); the config's apply");
+            BTreeMap::new()
+        });
+        let greetings = self.greetings.read().unwrap_or_else(|e| e.into_inner());
+        let layered = layered(config, resolution, &profiles, &greetings);
+        let prompts = if greetings.is_empty() {
+            prompts
+        } else {
+            let mut with = (*prompts).clone();
+            for ((tenant, login), audio) in greetings.iter() {
+                with.insert(uploaded_greeting(tenant, login), audio.clone());
             }
-        }
+            Arc::new(with)
+        };
+        Directory::build(layered, resolution, stored, prompts)
     }
 
     /// Sets how calls to `login` of `tenant` are forwarded to their mobile (the cabinet's
@@ -757,6 +767,88 @@ impl Applier {
         Ok(())
     }
 
+    /// Replaces the voicemail greeting of `login` of `tenant` with `wav` (any common WAV,
+    /// converted to the engine's format; at most 2 minutes), or with `None` goes back to the
+    /// config's; new calls to their box play it. Refused when the tenant's
+    /// `self_service.greeting` is off. Returns the greeting's length.
+    pub fn set_greeting(
+        &self,
+        tenant: &str,
+        login: &str,
+        wav: Option<&[u8]>,
+    ) -> Result<Option<std::time::Duration>, ProfileError> {
+        use crate::store::Greetings;
+        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let running = self.running().ok_or(ProfileError::NotFound)?;
+        let ti = running
+            .config
+            .tenants
+            .iter()
+            .position(|t| t.id == tenant)
+            .ok_or(ProfileError::NotFound)?;
+        if !running.resolution.staff[ti]
+            .iter()
+            .any(|e| e.login == login)
+        {
+            return Err(ProfileError::NotFound);
+        }
+        if !running.config.tenants[ti].self_service.greeting {
+            return Err(ProfileError::NotAllowed);
+        }
+        let key = (tenant.to_owned(), login.to_owned());
+        let length = match wav {
+            Some(bytes) => {
+                let limit = crate::config::audio::Use::VoicemailGreeting.limit();
+                let pcm =
+                    crate::media::resample::convert(bytes, limit).map_err(ProfileError::Audio)?;
+                self.store
+                    .set_greeting(tenant, login, Some(&crate::media::wav::write(&pcm)))
+                    .map_err(|e| ProfileError::Store(e.to_string()))?;
+                let length = std::time::Duration::from_millis(pcm.len() as u64 / 8);
+                self.greetings
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, Arc::new(Audio::from_pcm(&pcm)));
+                Some(length)
+            }
+            None => {
+                self.store
+                    .set_greeting(tenant, login, None)
+                    .map_err(|e| ProfileError::Store(e.to_string()))?;
+                self.greetings
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+                None
+            }
+        };
+        let stored = self
+            .store
+            .all_staff_states()
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        self.rebuild_directory(&running, &stored);
+        Ok(length)
+    }
+
+    /// The length of the greeting `login` of `tenant` uploaded, if one plays (the tenant's
+    /// `self_service.greeting` allows it).
+    pub fn greeting_length(&self, tenant: &str, login: &str) -> Option<std::time::Duration> {
+        let running = self.running()?;
+        let t = running.config.tenants.iter().find(|t| t.id == tenant)?;
+        if !t.self_service.greeting {
+            return None;
+        }
+        let greetings = self.greetings.read().unwrap_or_else(|e| e.into_inner());
+        let audio = greetings.get(&(tenant.to_owned(), login.to_owned()))?;
+        Some(std::time::Duration::from_millis(audio.samples() as u64 / 8))
+    }
+
+    /// The greeting `login` of `tenant` uploaded, as a WAV file of the engine's format.
+    pub fn greeting(&self, tenant: &str, login: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        use crate::store::Greetings;
+        self.store.greeting(tenant, login)
+    }
+
     /// Brings the cabinet hashes of passwords the config sets up to date with their values now
     /// (an `{env}` variable or `{file}` may have changed without the config changing): run at
     /// startup, after the files are applied. Returns how many were changed.
@@ -787,7 +879,7 @@ impl Applier {
 fn web_updates(
     config: &Config,
     resolution: &Resolution,
-    stored: &std::collections::BTreeMap<(String, String), StaffState>,
+    stored: &BTreeMap<(String, String), StaffState>,
 ) -> Vec<(String, String, Option<WebPassword>)> {
     use crate::config::model::PasswordSource;
     let mut out = Vec::new();
@@ -824,17 +916,60 @@ fn web_updates(
 
 /// What staff set for themselves in the cabinet, for `pbx plan` to list.
 fn own_settings(store: &Store) -> Result<Vec<crate::config::proposal::OwnSetting>, StoreError> {
-    use crate::store::Profiles;
-    Ok(store
-        .profiles()?
-        .into_iter()
-        .map(|((tenant, login), p)| crate::config::proposal::OwnSetting {
-            tenant,
-            login,
-            forwarding: p.forwarding,
-            delay_ms: p.delay_ms,
+    use crate::config::proposal::OwnSetting;
+    use crate::store::{Greetings, Profiles};
+    let mut out: BTreeMap<(String, String), OwnSetting> = BTreeMap::new();
+    for ((tenant, login), p) in store.profiles()? {
+        out.insert(
+            (tenant.clone(), login.clone()),
+            OwnSetting {
+                tenant,
+                login,
+                forwarding: p.forwarding,
+                delay_ms: p.delay_ms,
+                greeting_ms: None,
+            },
+        );
+    }
+    for ((tenant, login), wav) in store.greetings()? {
+        let ms = crate::media::wav::read(&wav).map_or(0, |pcm| pcm.len() as u64 / 8);
+        out.entry((tenant.clone(), login.clone()))
+            .or_insert_with(|| OwnSetting {
+                tenant,
+                login,
+                forwarding: None,
+                delay_ms: None,
+                greeting_ms: None,
+            })
+            .greeting_ms = Some(ms);
+    }
+    Ok(out.into_values().collect())
+}
+
+/// The greetings `store` holds, decoded; one that cannot be read is logged and left out.
+fn uploaded_greetings(store: &Store) -> BTreeMap<(String, String), Arc<Audio>> {
+    use crate::store::Greetings;
+    let all = store.greetings().unwrap_or_else(|e| {
+        eprintln!(
+            "pbx serve: uploaded voicemail greetings cannot be read ({e}); the config's play"
+        );
+        BTreeMap::new()
+    });
+    all.into_iter()
+        .filter_map(|((tenant, login), wav)| match crate::media::wav::read(&wav) {
+            Ok(pcm) => Some(((tenant, login), Arc::new(Audio::from_pcm(&pcm)))),
+            Err(e) => {
+                eprintln!("pbx serve: the greeting {login} of tenant {tenant} uploaded cannot be played ({e}); the config's plays");
+                None
+            }
         })
-        .collect())
+        .collect()
+}
+
+/// The name an uploaded greeting goes by among the prompts (never a file on disk: config
+/// paths are absolute, so it cannot meet one).
+fn uploaded_greeting(tenant: &str, login: &str) -> PathBuf {
+    PathBuf::from(format!("uploaded greeting of {login} in {tenant}"))
 }
 
 /// What was generated for every staff member, as planning needs it (no hashes).
@@ -873,10 +1008,11 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
 fn layered(
     config: &Arc<Config>,
     resolution: &Resolution,
-    profiles: &std::collections::BTreeMap<(String, String), crate::store::Profile>,
+    profiles: &BTreeMap<(String, String), crate::store::Profile>,
+    greetings: &BTreeMap<(String, String), Arc<Audio>>,
 ) -> Arc<Config> {
     use crate::config::model::Forwarding;
-    if profiles.is_empty() {
+    if profiles.is_empty() && greetings.is_empty() {
         return config.clone();
     }
     let word = |w: &str| {
@@ -885,17 +1021,19 @@ fn layered(
     let mut out = (**config).clone();
     let mut changed = false;
     for (ti, t) in out.tenants.iter_mut().enumerate() {
-        if !t.self_service.forwarding {
-            continue;
-        }
         for (si, s) in t.staff.iter_mut().enumerate() {
             let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
                 continue;
             };
-            let (Some(p), Some(mobile)) = (
-                profiles.get(&(t.id.clone(), e.login.clone())),
-                s.mobile.as_mut(),
-            ) else {
+            let key = (t.id.clone(), e.login.clone());
+            if t.self_service.greeting && greetings.contains_key(&key) {
+                s.voicemail_greeting = Some(uploaded_greeting(&t.id, &e.login));
+                changed = true;
+            }
+            if !t.self_service.forwarding {
+                continue;
+            }
+            let (Some(p), Some(mobile)) = (profiles.get(&key), s.mobile.as_mut()) else {
                 continue;
             };
             if let Some(f) = p.forwarding.as_deref().and_then(word) {
@@ -926,6 +1064,8 @@ pub enum ProfileError {
     NoMobile,
     #[error("the delay must be from 1s to 10m")]
     Delay,
+    #[error("the file {0}")]
+    Audio(crate::media::resample::ConvertError),
     #[error("the store failed: {0}")]
     Store(String),
 }
@@ -980,7 +1120,7 @@ mod tests {
     fn own_forwarding_is_laid_over_the_config_where_self_service_allows() {
         let c = Arc::new(config(""));
         let r = crate::config::generated::resolve(&c, &BTreeMap::new(), &mut String::new);
-        let l = layered(&c, &r, &profiles());
+        let l = layered(&c, &r, &profiles(), &BTreeMap::new());
         let anna = l.tenants[0].staff[0].mobile.as_ref().unwrap();
         assert_eq!(anna.forwarding, Forwarding::Delayed);
         assert_eq!(anna.delay, std::time::Duration::from_secs(7));
@@ -993,13 +1133,39 @@ mod tests {
             Forwarding::Off,
             "the applied config itself is untouched"
         );
-        assert!(Arc::ptr_eq(&layered(&c, &r, &BTreeMap::new()), &c));
+        assert!(Arc::ptr_eq(
+            &layered(&c, &r, &BTreeMap::new(), &BTreeMap::new()),
+            &c
+        ));
 
         let c = Arc::new(config("    self_service: { forwarding: false }\n"));
-        let l = layered(&c, &r, &profiles());
+        let l = layered(&c, &r, &profiles(), &BTreeMap::new());
         assert_eq!(
             l.tenants[0].staff[0].mobile.as_ref().unwrap().forwarding,
             Forwarding::Off
         );
+    }
+
+    #[test]
+    fn an_uploaded_greeting_replaces_the_configs_where_self_service_allows() {
+        let c = Arc::new(config(""));
+        let r = crate::config::generated::resolve(&c, &BTreeMap::new(), &mut String::new);
+        let mut greetings = BTreeMap::new();
+        greetings.insert(
+            ("acme".to_owned(), "oleg".to_owned()),
+            Arc::new(Audio::from_pcm(&[0; 800])),
+        );
+        let l = layered(&c, &r, &BTreeMap::new(), &greetings);
+        assert_eq!(l.tenants[0].staff[0].voicemail_greeting, None);
+        assert_eq!(
+            l.tenants[0].staff[1].voicemail_greeting,
+            Some(uploaded_greeting("acme", "oleg"))
+        );
+        assert_eq!(c.tenants[0].staff[1].voicemail_greeting, None, "untouched");
+        let c = Arc::new(config("    self_service: { greeting: false }\n"));
+        assert!(Arc::ptr_eq(
+            &layered(&c, &r, &BTreeMap::new(), &greetings),
+            &c
+        ));
     }
 }

@@ -17,6 +17,8 @@
 //! | `staff`    | `tenant` NUL `identity` (UTF-8)      | JSON [`StaffState`]                    |
 //! | `counters` | counter name (UTF-8)                 | u64, 8 bytes big-endian                |
 //!
+//! Each other tree is described in its own file (`calls.rs`, `profiles.rs`, `greetings.rs`, …).
+//!
 //! Big-endian revision keys make `history` iterate in revision order. JSON values ignore
 //! unknown fields, so a field added later must be `#[serde(default)]` to read older values.
 //!
@@ -33,6 +35,7 @@ mod callbacks;
 mod calls;
 mod codec;
 mod counters;
+mod greetings;
 mod journal;
 mod lock;
 #[cfg(test)]
@@ -56,6 +59,7 @@ pub use call_stats::{CallStats, Sums, Totals};
 pub use callbacks::{Callback, CallbackQueue};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
+pub use greetings::Greetings;
 pub use journal::{Journal, INTERRUPTED};
 use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};

@@ -1,7 +1,9 @@
 //! The cabinet in a real browser: Debian's `chromium`, headless, driven over WebDriver by
 //! `chromedriver` (package `chromium-driver`, installed by `ci/test.sh`), against a real
 //! `pbx serve`. Each role signs in through the form, sees what it may, fails to open what it
-//! may not; an administrator resets a password and reads it once; everyone signs out.
+//! may not; an administrator resets a password and reads it once; everyone signs out; a user
+//! sets their forwarding and uploads a voicemail greeting through the profile page's forms
+//! (`routing.rs` has a call follow the forwarding set in chromium).
 
 use crate::cabinet::start;
 use serde_json::{json, Value};
@@ -13,7 +15,7 @@ use std::time::Duration;
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver process and one headless chromium session; both end when dropped.
-struct Chromium {
+pub(crate) struct Chromium {
     driver: Child,
     base: String,
     session: String,
@@ -22,7 +24,7 @@ struct Chromium {
 }
 
 impl Chromium {
-    fn start() -> Chromium {
+    pub(crate) fn start() -> Chromium {
         let mut driver = Command::new("chromedriver")
             .arg("--port=0")
             .stdout(Stdio::piped())
@@ -109,11 +111,11 @@ impl Chromium {
         self.send(method, &format!("/session/{}{what}", self.session), body)
     }
 
-    fn open(&self, url: &str) {
+    pub(crate) fn open(&self, url: &str) {
         self.command("POST", "/url", Some(json!({ "url": url })));
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.command("GET", "/url", None)
             .as_str()
             .unwrap_or("")
@@ -121,7 +123,7 @@ impl Chromium {
     }
 
     /// The visible text of the page (once a page that was being replaced has loaded).
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         crate::support::wait_for_or(
             "the page's text",
             Duration::from_secs(15),
@@ -148,7 +150,7 @@ impl Chromium {
         text.as_str().map(str::to_owned)
     }
 
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         let v = self.command(
             "POST",
             "/element",
@@ -160,7 +162,7 @@ impl Chromium {
             .to_owned()
     }
 
-    fn count(&self, css: &str) -> usize {
+    pub(crate) fn count(&self, css: &str) -> usize {
         self.command(
             "POST",
             "/elements",
@@ -170,7 +172,7 @@ impl Chromium {
         .map_or(0, Vec::len)
     }
 
-    fn type_into(&self, css: &str, text: &str) {
+    pub(crate) fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
         self.command("POST", &format!("/element/{e}/clear"), None);
         self.command(
@@ -180,13 +182,13 @@ impl Chromium {
         );
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let e = self.find(css);
         self.command("POST", &format!("/element/{e}/click"), None);
     }
 
     /// Waits until the page's text contains `needle` (a click's page may still be loading).
-    fn wait_text(&self, needle: &str) -> String {
+    pub(crate) fn wait_text(&self, needle: &str) -> String {
         crate::support::wait_for_or(
             &format!("the page to say {needle:?}"),
             Duration::from_secs(15),
@@ -196,7 +198,7 @@ impl Chromium {
     }
 
     /// Signs in through the form, by labels' fields.
-    fn sign_in(&self, cabinet: &str, domain: &str, login: &str, password: &str) {
+    pub(crate) fn sign_in(&self, cabinet: &str, domain: &str, login: &str, password: &str) {
         self.open(&format!("{cabinet}/signin"));
         self.type_into("#login", login);
         self.type_into("#domain", domain);
@@ -204,7 +206,17 @@ impl Chromium {
         self.click("form[action='/signin'] button[type=submit]");
     }
 
-    fn sign_out(&self) {
+    /// Chooses `file` in the file input `css`, as a person picking it in the dialog.
+    pub(crate) fn choose_file(&self, css: &str, file: &std::path::Path) {
+        let e = self.find(css);
+        self.command(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": file.display().to_string() })),
+        );
+    }
+
+    pub(crate) fn sign_out(&self) {
         self.click("form[action='/signout'] button");
         self.wait_text("Sign in with your login");
     }
@@ -312,5 +324,47 @@ fn each_role_signs_in_sees_what_it_may_and_nothing_else_in_chromium() {
         text.contains("Выйти") && text.contains("+79009990005"),
         "{text}"
     );
+    browser.sign_out();
+}
+
+#[test]
+fn a_user_sets_forwarding_and_uploads_a_greeting_on_the_profile_page_in_chromium() {
+    let (_server, url, pw, _) = start();
+    let browser = Chromium::start();
+    browser.sign_in(&url, "acme.example", "ivan", &pw["acme/ivan"]);
+    browser.wait_text("Signed in as Ivan User");
+    browser.open(&format!("{url}/acme/profile"));
+    let text = browser.wait_text("Voicemail greeting");
+    assert!(
+        text.contains("the greeting from your company's configuration"),
+        "{text}"
+    );
+    // Forwarding: by the radio buttons' labels, keyboard-reachable form controls.
+    browser.click("input[name=forwarding][value=delayed]");
+    browser.type_into("#delay", "25");
+    browser.click("form[action$='/profile/forwarding'] button[type=submit]");
+    let text = browser.wait_text("Forwarding is saved");
+    assert!(text.contains("delayed, 25 s"), "{text}");
+    // A greeting file chosen and uploaded (44.1 kHz stereo: converted by the server).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("my greeting.wav");
+    std::fs::write(&file, crate::cabinet::greeting_wav()).unwrap();
+    browser.choose_file("#greeting", &file);
+    browser.click("form[action$='/profile/greeting'] button[type=submit]");
+    let text = browser.wait_text("The greeting is saved");
+    assert!(text.contains("the greeting you uploaded (2 s)"), "{text}");
+    assert_eq!(
+        browser.count("audio"),
+        1,
+        "the uploaded greeting can be played"
+    );
+    // Back to the company's greeting.
+    browser.click("form[action$='/profile/greeting/delete'] button[type=submit]");
+    let text = browser.wait_text("Your uploaded greeting is removed");
+    assert!(
+        text.contains("the greeting from your company's configuration"),
+        "{text}"
+    );
+    assert_eq!(browser.count("audio"), 0);
     browser.sign_out();
 }

@@ -146,6 +146,80 @@ impl Browser {
         self.take(path, r)
     }
 
+    /// A PUT of `body` (bytes) with the session's CSRF token.
+    pub(crate) fn put_bytes(&mut self, path: &str, content_type: &str, body: &[u8]) -> Answer {
+        let r = self
+            .agent
+            .put(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header("Content-Type", content_type)
+            .header("X-CSRF-Token", &self.csrf.clone())
+            .send(body);
+        self.take(path, r)
+    }
+
+    /// A DELETE with the session's CSRF token.
+    pub(crate) fn delete(&mut self, path: &str) -> Answer {
+        let r = self
+            .agent
+            .delete(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header("X-CSRF-Token", &self.csrf.clone())
+            .call();
+        self.take(path, r)
+    }
+
+    /// A GET of bytes (audio): status and body.
+    pub(crate) fn get_bytes(&mut self, path: &str) -> (u16, Vec<u8>) {
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .call()
+            .unwrap_or_else(|e| panic!("the cabinet answers {path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_vec().unwrap_or_default())
+    }
+
+    /// A `multipart/form-data` POST, as a browser uploads a file: `fields` and one `file`
+    /// (field name, file name, bytes).
+    pub(crate) fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "----pbxTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: audio/wav\r\n\r\n",
+                file.0, file.1
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file.2);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let r = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie_header())
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            )
+            .send(&body[..]);
+        self.take(path, r)
+    }
+
     pub(crate) fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
         self.post(
             path,
@@ -207,6 +281,7 @@ tenants:
     max_users: 100
     timezone: UTC
     language: ru
+    self_service: {{ greeting: false }}
     staff:
       - {{ name: Глеб Админ, login: gleb, role: admin }}
       - {{ name: Галя, login: galya, role: user }}
@@ -411,6 +486,27 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
                     format!("/{target}/admin/staff/{}/forwarding", victim(target)),
                     if admin && own { 0 } else { expect(admin) },
                 ),
+                (
+                    "UPLOAD",
+                    format!("/{target}/admin/staff/{}/greeting", victim(target)),
+                    if admin && own { 0 } else { expect(admin) },
+                ),
+                (
+                    "FORM",
+                    format!("/{target}/admin/staff/{}/greeting/delete", victim(target)),
+                    if admin && own { 0 } else { expect(admin) },
+                ),
+                // Their own greeting: only in their own tenant (and globex forbids it).
+                (
+                    "UPLOAD",
+                    format!("/{target}/profile/greeting"),
+                    if own { 0 } else { 404 },
+                ),
+                (
+                    "PUT",
+                    format!("/api/{target}/profile/greeting"),
+                    if own { 0 } else { 404 },
+                ),
             ];
             for (method, path, status) in routes {
                 if status == 0 {
@@ -422,6 +518,15 @@ fn every_role_gets_exactly_its_rights_in_its_own_tenant_and_nothing_of_another()
                         let token = b.csrf.clone();
                         b.post_form(&path, &[("csrf", &token), ("forwarding", "instant")])
                     }
+                    "UPLOAD" => {
+                        let token = b.csrf.clone();
+                        b.post_multipart(
+                            &path,
+                            &[("csrf", &token)],
+                            ("greeting", "g.wav", &greeting_wav()),
+                        )
+                    }
+                    "PUT" => b.put_bytes(&path, "audio/wav", &greeting_wav()),
                     _ => b.post_api(&path),
                 };
                 assert_eq!(
@@ -1139,4 +1244,170 @@ fn a_person_changes_their_own_password_and_their_other_sessions_end() {
             .status,
         200
     );
+}
+
+/// A WAV file as a phone or a sound editor would save it: 44.1 kHz, stereo, 16-bit, 1.5 s of
+/// 1 kHz.
+pub(crate) fn greeting_wav() -> Vec<u8> {
+    let rate = 44_100u32;
+    let frames = rate * 3 / 2;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + frames * 4).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 4).to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(frames * 4).to_le_bytes());
+    for i in 0..frames {
+        let v = (8000.0
+            * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(i) / f64::from(rate)).sin())
+            as i16;
+        out.extend_from_slice(&v.to_le_bytes());
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn staff_upload_their_greeting_converted_admins_anyones_and_bad_files_change_nothing() {
+    let (server, url, pw, _) = start();
+    let mut ivan = Browser::new(&url);
+    assert_eq!(
+        ivan.sign_in("acme.example", "ivan", &pw["acme/ivan"])
+            .status,
+        200
+    );
+    assert_eq!(
+        ivan.get("/api/acme/profile").json()["greeting_s"],
+        serde_json::Value::Null
+    );
+    // Files that cannot be played are refused, each with its reason, and change nothing.
+    let mut long = greeting_wav();
+    let frames = 44_100u32 * 121;
+    long.truncate(44);
+    long[4..8].copy_from_slice(&(36 + frames * 4).to_le_bytes());
+    long[40..44].copy_from_slice(&(frames * 4).to_le_bytes());
+    let mut cut = greeting_wav();
+    cut.truncate(cut.len() / 2);
+    for (body, error) in [
+        (b"ID3\x03 an mp3".to_vec(), "greeting_not_wav"),
+        (long, "greeting_too_long"),
+        (cut, "greeting_truncated"),
+    ] {
+        let a = ivan.put_bytes("/api/acme/profile/greeting", "audio/wav", &body);
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.json()["error"], error);
+    }
+    assert_eq!(ivan.get_bytes("/api/acme/profile/greeting").0, 404);
+    // Without the session's token: refused before the body is read.
+    let csrf = std::mem::take(&mut ivan.csrf);
+    assert_eq!(
+        ivan.put_bytes("/api/acme/profile/greeting", "audio/wav", &greeting_wav())
+            .status,
+        403
+    );
+    ivan.csrf = csrf;
+    // A 44.1 kHz stereo file is converted: 1.5 s at 8 kHz mono, the tone kept.
+    let a = ivan.put_bytes("/api/acme/profile/greeting", "audio/wav", &greeting_wav());
+    assert_eq!(a.status, 204, "{}", a.body);
+    assert_eq!(ivan.get("/api/acme/profile").json()["greeting_s"], 2);
+    let (status, wav) = ivan.get_bytes("/api/acme/profile/greeting");
+    assert_eq!(status, 200);
+    let pcm = pbx::media::wav::read(&wav).expect("8 kHz mono 16-bit");
+    assert_eq!(pcm.len(), 12_000);
+    assert!(crate::audio::share_of(&pcm[1000..11_000], 1000.0) > 0.9);
+    assert!(server
+        .log()
+        .contains("ivan of tenant acme uploaded their voicemail greeting (1.5 s)"));
+    // The page shows it, and its form uploads the same way a browser does.
+    let page = ivan.get("/acme/profile");
+    assert!(
+        page.body.contains("greeting you uploaded (2 s)"),
+        "{}",
+        page.body
+    );
+    let token = ivan.csrf.clone();
+    let a = ivan.post_multipart(
+        "/acme/profile/greeting",
+        &[("csrf", &token)],
+        ("greeting", "hello.wav", &greeting_wav()),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("The greeting is saved"), "{}", a.body);
+    let a = ivan.post_multipart(
+        "/acme/profile/greeting",
+        &[("csrf", "forged")],
+        ("greeting", "hello.wav", &greeting_wav()),
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    let a = ivan.post_multipart(
+        "/acme/profile/greeting",
+        &[("csrf", &token)],
+        ("greeting", "x.wav", b"not audio"),
+    );
+    assert_eq!(a.status, 400);
+    assert!(a.body.contains("not a WAV file"), "{}", a.body);
+    // An administrator uploads and removes anyone's.
+    let mut anna = Browser::new(&url);
+    assert_eq!(
+        anna.sign_in("acme.example", "anna", &pw["acme/anna"])
+            .status,
+        200
+    );
+    let token = anna.csrf.clone();
+    let a = anna.post_multipart(
+        "/acme/admin/staff/temp/greeting",
+        &[("csrf", &token)],
+        ("greeting", "t.wav", &greeting_wav()),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let admin = anna.get("/api/acme/admin").json();
+    let temp_row = admin["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["login"] == "temp")
+        .unwrap()
+        .clone();
+    assert_eq!(temp_row["greeting_s"], 2, "{temp_row}");
+    let a = anna.post_form(
+        "/acme/admin/staff/ivan/greeting/delete",
+        &[("csrf", &token)],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(
+        ivan.get("/api/acme/profile").json()["greeting_s"],
+        serde_json::Value::Null
+    );
+    assert_eq!(ivan.get_bytes("/api/acme/profile/greeting").0, 404);
+    // Removing one's own: back to the company's.
+    let mut temp = Browser::new(&url);
+    assert_eq!(
+        temp.sign_in("acme.example", "temp", &pw["acme/temp"])
+            .status,
+        200
+    );
+    assert_eq!(temp.get("/api/acme/profile").json()["greeting_s"], 2);
+    assert_eq!(temp.delete("/api/acme/profile/greeting").status, 204);
+    assert_eq!(
+        temp.get("/api/acme/profile").json()["greeting_s"],
+        serde_json::Value::Null
+    );
+    // A tenant whose config forbids it.
+    let mut galya = Browser::new(&url);
+    assert_eq!(
+        galya
+            .sign_in("globex.example", "galya", &pw["globex/galya"])
+            .status,
+        200
+    );
+    let a = galya.put_bytes("/api/globex/profile/greeting", "audio/wav", &greeting_wav());
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(a.json()["error"], "self_service_off");
 }

@@ -3,7 +3,8 @@
 //! the tone the caller sent; a voice menu whose key — sent as RFC 4733 events, as SIP INFO and
 //! as in-band tones — must ring the right department's phone (a SIPp phone that answers); a
 //! number's greeting heard as early media (read off the wire by the test) before the ringback
-//! tone, while the department's phone rings.
+//! tone, while the department's phone rings; a voicemail greeting uploaded in the cabinet heard
+//! by the next caller.
 
 use crate::audio;
 use crate::peers::{ok, phone, scenario_path, sipp_on};
@@ -204,26 +205,9 @@ fn menu_call(how: impl FnOnce(&Path) -> (&'static str, Vec<(String, String)>)) {
     assert_eq!(record["answered_by"], "boris", "{record}");
 }
 
-#[test]
-fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
-    let (_trunk, port) = trunk();
-    let dir = tempfile::tempdir().unwrap();
-    // The greeting's signature: 1 s of 1 kHz.
-    let greeting = dir.path().join("greeting.wav");
-    std::fs::write(
-        &greeting,
-        pbx::media::wav::write(&audio::sine(1000.0, 1000, 0.2)),
-    )
-    .unwrap();
-    let server = Server::start(&config(
-        port,
-        &format!(
-            "    departments:\n      - {{ id: sales, strategy: all_at_once, members: [anna] }}\n    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: sales }}, greeting: \"{}\" }}\n",
-            greeting.display()
-        ),
-    ));
-    let anna = phone(&server, dir.path(), ANNA, "uas_ring.xml", 1);
-    // The caller's audio goes to this socket: the test hears what the caller would.
+/// A socket the caller's audio is pointed at, its port, and the thread that collects what
+/// arrives (μ-law decoded) until the stream has stopped for a second.
+fn listen() -> (String, std::thread::JoinHandle<Vec<i16>>) {
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
     sink.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -232,7 +216,6 @@ fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
         let mut heard = Vec::new();
         let mut buf = [0u8; 1500];
         let mut quiet = 0;
-        // Until the stream has stopped for a second (the caller hung up).
         while quiet < 5 || heard.is_empty() {
             match sink.recv(&mut buf) {
                 Ok(n) => {
@@ -255,6 +238,91 @@ fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
         }
         heard
     });
+    (sink_port, listener)
+}
+
+#[test]
+fn a_greeting_uploaded_in_the_cabinet_is_what_callers_reaching_voicemail_hear() {
+    let (_trunk, port) = trunk();
+    let yaml = config(
+        port,
+        &format!(
+            "    numbers:\n      - {{ number: \"{DID}\", destination: {{ voicemail: anna }} }}\n"
+        ),
+    )
+    .replace(
+        "  http: {",
+        "  cabinet: { listen: \"127.0.0.1:0\" }\n  http: {",
+    );
+    let server = Server::start(&yaml);
+    let log = server.log();
+    let cabinet = log
+        .lines()
+        .find_map(|l| l.split("cabinet on ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut anna = crate::cabinet::Browser::new(&cabinet);
+    assert_eq!(anna.sign_in("acme.example", ANNA.0, ANNA.1).status, 200);
+    // 1.5 s of 1 kHz, 44.1 kHz stereo as a sound editor saves it.
+    let put = anna.put_bytes(
+        "/api/acme/profile/greeting",
+        "audio/wav",
+        &crate::cabinet::greeting_wav(),
+    );
+    assert_eq!(put.status, 204, "{}", put.body);
+    let dir = tempfile::tempdir().unwrap();
+    let (sink_port, listener) = listen();
+    let out = call(
+        &server,
+        dir.path(),
+        "trunk_call_hear.xml",
+        3000,
+        &[("sink_port", &sink_port)],
+    );
+    ok(&out, "the caller");
+    let heard = listener.join().unwrap();
+    assert!(heard.len() >= 8000 * 2, "heard {} samples", heard.len());
+    // The built-in greeting is speech: a steady 1 kHz for 1.4 s is the upload.
+    assert!(
+        audio::share_of(&heard[400..11_600], 1000.0) > 0.8,
+        "the uploaded greeting (1 kHz) first"
+    );
+    // Not drift: the plan lists it apart.
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_pbx"))
+        .args(["plan", "--server", &server.url, "--detailed-exitcode"])
+        .current_dir(server.dir.path())
+        .env("PBX_ADMIN_TOKEN", crate::support::TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(0), "no drift: {text}");
+    assert!(
+        text.contains("  acme/anna: voicemail greeting uploaded (2s)\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_number_s_greeting_is_heard_as_early_media_and_then_the_ringback_tone() {
+    let (_trunk, port) = trunk();
+    let dir = tempfile::tempdir().unwrap();
+    // The greeting's signature: 1 s of 1 kHz.
+    let greeting = dir.path().join("greeting.wav");
+    std::fs::write(
+        &greeting,
+        pbx::media::wav::write(&audio::sine(1000.0, 1000, 0.2)),
+    )
+    .unwrap();
+    let server = Server::start(&config(
+        port,
+        &format!(
+            "    departments:\n      - {{ id: sales, strategy: all_at_once, members: [anna] }}\n    numbers:\n      - {{ number: \"{DID}\", destination: {{ department: sales }}, greeting: \"{}\" }}\n",
+            greeting.display()
+        ),
+    ));
+    let anna = phone(&server, dir.path(), ANNA, "uas_ring.xml", 1);
+    let (sink_port, listener) = listen();
     let out = call(
         &server,
         dir.path(),

@@ -420,17 +420,17 @@ fn a_call_follows_the_forwarding_its_callee_set_in_the_cabinet() {
         .unwrap()
         .trim()
         .to_owned();
-    // The config says off, and anna has no phone: only the forwarding she sets can reach her.
+    // The config says off, and anna has no phone: only the forwarding she sets, in chromium on
+    // her profile page (in Russian, the tenant's language), can reach her.
+    let browser = crate::browser::Chromium::start();
+    browser.sign_in(&cabinet, "acme.example", ANNA.0, ANNA.1);
+    browser.wait_text("Вы вошли как anna");
+    browser.open(&format!("{cabinet}/acme/profile"));
+    browser.click("input[name=forwarding][value=instant]");
+    browser.click("form[action$='/profile/forwarding'] button[type=submit]");
+    browser.wait_text("Переадресация сохранена");
     let mut anna = crate::cabinet::Browser::new(&cabinet);
     assert_eq!(anna.sign_in("acme.example", ANNA.0, ANNA.1).status, 200);
-    let token = anna.csrf.clone();
-    let set = anna.post(
-        "/api/acme/profile/forwarding",
-        "application/json",
-        r#"{"forwarding": "instant"}"#,
-        Some(&token),
-    );
-    assert_eq!(set.status, 204, "{}", set.body);
     assert_eq!(
         anna.get("/api/acme/profile").json()["forwarding"],
         "instant"
@@ -457,7 +457,7 @@ fn a_call_follows_the_forwarding_its_callee_set_in_the_cabinet() {
     assert_eq!(plan.status.code(), Some(0), "no drift: {text}");
     assert!(
         text.contains("Set by staff in the cabinet, kept over the config")
-            && text.contains("  acme/anna: forwarding instant\n"),
+            && text.contains("  acme/anna: forwarding instant after 15s\n"),
         "{text}"
     );
 }

@@ -230,6 +230,7 @@ pub(super) fn check_tenant(
         self_service: model::SelfService {
             forwarding: t.self_service.forwarding.unwrap_or(true),
             password: t.self_service.password.unwrap_or(true),
+            greeting: t.self_service.greeting.unwrap_or(true),
         },
         staff: staff.into_iter().collect::<Option<_>>()?,
         departments: departments.into_iter().collect::<Option<_>>()?,

@@ -41,6 +41,10 @@ pub struct Member {
     pub delay_s: Option<u64>,
     /// Where the page's forwarding form posts.
     pub forwarding_url: String,
+    /// The length in seconds of the voicemail greeting they uploaded, if one plays.
+    pub greeting_s: Option<u64>,
+    /// Where the page's greeting forms post (`…/greeting`, `…/greeting/delete`).
+    pub greeting_url: String,
 }
 
 /// A department, as an administrator sees it.
@@ -164,6 +168,11 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
                     "{base}/admin/staff/{}/forwarding",
                     path_segment(&login(i))
                 ),
+                greeting_s: viewer
+                    .applier
+                    .greeting_length(&tenant.id, &login(i))
+                    .map(|d| d.as_secs_f64().ceil() as u64),
+                greeting_url: format!("{base}/admin/staff/{}/greeting", path_segment(&login(i))),
             })
             .collect(),
         departments: tenant

@@ -17,6 +17,9 @@
 //! | `GET /api/{tenant}/profile` | `{name, login, extension, position, email, mobile, forwarding, delay_s, may_forward, role, password_configured, may_change_password}` |
 //! | `POST /api/{tenant}/profile/forwarding` | `{forwarding, delay_s?}` -> 204: new calls follow it; 400 `no_mobile`, `delay_range`; 403 `self_service_off` |
 //! | `POST /api/{tenant}/profile/password` | `{current, new}` -> 204: the viewer's new password; 400 `{error: password_wrong, password_weak}`, 409 `password_configured`, 429 `throttled` |
+//! | `PUT /api/{tenant}/profile/greeting` | the body a WAV file (any common rate and channels, at most 2 minutes and 40 MiB; converted) -> 204: callers reaching the viewer's voicemail hear it; 400 `greeting_not_wav`, `greeting_unsupported`, `greeting_empty`, `greeting_too_long`, `greeting_truncated`; 403 `self_service_off`; 413 larger than 40 MiB |
+//! | `GET /api/{tenant}/profile/greeting` | the uploaded greeting, `audio/wav`; 404 without one |
+//! | `DELETE /api/{tenant}/profile/greeting` | 204: back to the config's greeting |
 //! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
 //! | `POST /api/{tenant}/admin/staff/{login}/forwarding` | administrators: `{forwarding, delay_s?}` for anyone of the tenant -> 204 |
 //! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
@@ -56,6 +59,12 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/api/{tenant}/profile", get(profile_json))
         .route("/api/{tenant}/profile/password", post(change_password))
         .route("/api/{tenant}/profile/forwarding", post(set_forwarding))
+        .route(
+            "/api/{tenant}/profile/greeting",
+            get(super::pages::greeting_audio)
+                .put(upload_greeting)
+                .delete(remove_greeting),
+        )
         .route("/api/{tenant}/admin", get(admin_json))
         .route(
             "/api/{tenant}/admin/staff/{login}/forwarding",
@@ -511,6 +520,53 @@ async fn set_forwarding_of(
     .await
     .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
     match set {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => problem(p),
+        Err(r) => refused(&cab, &v, r),
+    }
+}
+
+async fn upload_greeting(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let v = match changing(&cab, &headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(r) => {
+            super::pages::drain(body).await;
+            return *r;
+        }
+    };
+    // Read only for a signed-in viewer, one body per core at a time.
+    let Ok(_turn) = cab.hashing.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let Ok(wav) = axum::body::to_bytes(body, super::pages::MAX_UPLOAD).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "greeting_too_large",
+            "the body is larger than 40 MiB",
+        );
+    };
+    match profile::set_greeting(&v, None, Some(wav.to_vec())).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => problem(p),
+        Err(r) => refused(&cab, &v, r),
+    }
+}
+
+async fn remove_greeting(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let v = match changing(&cab, &headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    match profile::set_greeting(&v, None, None).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(profile::Refusal::Failed(p)) => problem(p),
         Err(r) => refused(&cab, &v, r),

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod history;
+pub mod multipart;
 pub mod pages;
 pub mod period;
 pub mod profile;

@@ -15,17 +15,21 @@
 //! | `GET /{tenant}/profile` | the viewer's own profile, and the password change form |
 //! | `POST /{tenant}/profile/password` | `current`, `new`, `repeat`: a new password they chose |
 //! | `POST /{tenant}/profile/forwarding` | `forwarding` (`off`, `instant`, `delayed`), `delay` (seconds) |
+//! | `POST /{tenant}/profile/greeting` | `multipart/form-data`: `csrf`, `greeting` (a WAV file, any common rate and channels, at most 2 minutes; converted) |
+//! | `GET /{tenant}/profile/greeting` | the uploaded greeting, `audio/wav` |
+//! | `POST /{tenant}/profile/greeting/delete` | back to the config's greeting |
 //! | `GET /{tenant}/admin` | administrators: the applied revision, staff, departments, numbers, apply history |
 //! | `POST /{tenant}/admin/staff/{login}/forwarding` | administrators: anyone's forwarding (`forwarding`, `delay`) |
 //! | `POST /{tenant}/admin/staff/{login}/password` | administrators: a new password, shown once |
+//! | `POST /{tenant}/admin/staff/{login}/greeting`, `.../greeting/delete` | administrators: anyone's greeting, as on the profile page |
 
 use super::admin::path_segment;
 use super::rights::{Area, Denied, Viewer};
 use super::session::{self, SIGNIN_COOKIE};
-use super::{admin, history, profile, stats, voicemail, Cabinet, Problem, Refused};
+use super::{admin, history, multipart, profile, stats, voicemail, Cabinet, Problem, Refused};
 use crate::config::model::Language;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -50,6 +54,11 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route("/{tenant}/profile", get(profile_page))
         .route("/{tenant}/profile/password", post(change_password))
         .route("/{tenant}/profile/forwarding", post(set_forwarding))
+        .route(
+            "/{tenant}/profile/greeting",
+            get(greeting_audio).post(upload_greeting),
+        )
+        .route("/{tenant}/profile/greeting/delete", post(remove_greeting))
         .route("/{tenant}/admin", get(admin_page))
         .route(
             "/{tenant}/admin/staff/{login}/password",
@@ -58,6 +67,14 @@ pub fn routes() -> Router<Arc<Cabinet>> {
         .route(
             "/{tenant}/admin/staff/{login}/forwarding",
             post(set_forwarding_of),
+        )
+        .route(
+            "/{tenant}/admin/staff/{login}/greeting",
+            post(upload_greeting_of),
+        )
+        .route(
+            "/{tenant}/admin/staff/{login}/greeting/delete",
+            post(remove_greeting_of),
         )
 }
 
@@ -799,4 +816,222 @@ async fn set_forwarding_of(
             context! { message => r.key(), detail => (), ..frame(&v, "admin") },
         ),
     }
+}
+
+/// The largest greeting upload read: two minutes of 48 kHz stereo 24-bit audio fit.
+pub const MAX_UPLOAD: usize = 40 * 1024 * 1024;
+
+/// Reads and drops what is left of a refused upload's body — at most [`MAX_UPLOAD`] bytes, for
+/// at most 10 s — so the client, still sending, gets the answer rather than a broken
+/// connection. Nothing is kept.
+pub async fn drain(mut body: axum::body::Body) {
+    use axum::body::HttpBody;
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+        {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > MAX_UPLOAD {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
+}
+
+/// The file of an upload form (`greeting`) posted to `tenant`'s `area` by a signed-in viewer
+/// with the session's token in its `csrf` field. The session is checked before the body is
+/// read, and bodies are read one per core at a time (`Cabinet::hashing`), so an upload costs
+/// memory only for a signed-in person, and a few at most.
+async fn uploaded<'c>(
+    cab: &'c Arc<Cabinet>,
+    headers: &HeaderMap,
+    tenant: &str,
+    area: Area,
+    page: &str,
+    body: axum::body::Body,
+) -> Result<(Viewer, Option<Vec<u8>>, tokio::sync::SemaphorePermit<'c>), Box<Response>> {
+    let v = match cab.viewer(headers, tenant, area) {
+        Ok(v) => v,
+        Err(d) => {
+            drain(body).await;
+            return Err(Box::new(denied(cab, headers, d)));
+        }
+    };
+    let turn = cab
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| Box::new(StatusCode::SERVICE_UNAVAILABLE.into_response()))?;
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_UPLOAD).await else {
+        return Err(Box::new(render(
+            cab,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "error.html",
+            v.language(),
+            context! { message => "greeting_too_large", detail => (), ..frame(&v, page) },
+        )));
+    };
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let parts = multipart::parse(content_type, &bytes)
+        .map_err(|e| Box::new(problem(cab, &v, Problem::BadRequest(e.to_string()))))?;
+    let csrf = parts
+        .iter()
+        .find(|p| p.name == "csrf")
+        .map_or(&[][..], |p| p.data);
+    if !session::same_token(&v.csrf, &String::from_utf8_lossy(csrf)) {
+        return Err(Box::new(form_expired(cab, &v, page)));
+    }
+    let file = parts
+        .iter()
+        .find(|p| p.name == "greeting" && !p.data.is_empty())
+        .map(|p| p.data.to_vec());
+    Ok((v, file, turn))
+}
+
+/// The profile page after a greeting change (or its refusal).
+async fn after_greeting(
+    cab: &Arc<Cabinet>,
+    headers: &HeaderMap,
+    tenant: &str,
+    v: &Viewer,
+    changed: Result<(), profile::Refusal>,
+    done: &str,
+) -> Response {
+    match changed {
+        Ok(()) => match cab.viewer(headers, tenant, Area::Profile) {
+            Ok(v) => profile_view(cab, &v, StatusCode::OK, Some(done), None),
+            Err(d) => denied(cab, headers, d),
+        },
+        Err(profile::Refusal::Failed(p)) => problem(cab, v, p),
+        Err(r) => {
+            let status = match r {
+                profile::Refusal::NotAllowed => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            profile_view(cab, v, status, None, Some(r.key()))
+        }
+    }
+}
+
+async fn upload_greeting(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let (v, file, _turn) =
+        match uploaded(&cab, &headers, &tenant, Area::Profile, "profile", body).await {
+            Ok(u) => u,
+            Err(r) => return *r,
+        };
+    let changed = match file {
+        Some(wav) => profile::set_greeting(&v, None, Some(wav)).await,
+        None => Err(profile::Refusal::NoFile),
+    };
+    after_greeting(&cab, &headers, &tenant, &v, changed, "greeting_saved").await
+}
+
+async fn remove_greeting(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let v = match posting(
+        &cab,
+        &headers,
+        &tenant,
+        Area::Profile,
+        &form.csrf,
+        "profile",
+    ) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let changed = profile::set_greeting(&v, None, None).await;
+    after_greeting(&cab, &headers, &tenant, &v, changed, "greeting_removed").await
+}
+
+/// The viewer's uploaded greeting, to listen to on the profile page (also the JSON API's).
+pub async fn greeting_audio(
+    State(cab): State<Arc<Cabinet>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let v = match cab.viewer(&headers, &tenant, Area::Profile) {
+        Ok(v) => v,
+        Err(d) => return denied(&cab, &headers, d),
+    };
+    let (applier, tenant_id, login) = (v.applier.clone(), v.tenant().id.clone(), v.login.clone());
+    let wav = blocking(move || {
+        applier
+            .greeting(&tenant_id, &login)
+            .map_err(|e| Problem::Internal(e.to_string()))?
+            .ok_or(Problem::NotFound)
+    })
+    .await;
+    match wav {
+        Ok(bytes) => {
+            let mut r = bytes.into_response();
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(p) => problem(&cab, &v, p),
+    }
+}
+
+/// After an administrator's change of someone's greeting: back to the admin page, or the
+/// refusal.
+fn after_greeting_of(cab: &Cabinet, v: &Viewer, changed: Result<(), profile::Refusal>) -> Response {
+    match changed {
+        Ok(()) => redirect(&format!("/{}/admin", path_segment(&v.tenant().id))),
+        Err(profile::Refusal::Failed(p)) => problem(cab, v, p),
+        Err(r) => render(
+            cab,
+            StatusCode::BAD_REQUEST,
+            "error.html",
+            v.language(),
+            context! { message => r.key(), detail => (), ..frame(v, "admin") },
+        ),
+    }
+}
+
+async fn upload_greeting_of(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, login)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let (v, file, _turn) = match uploaded(&cab, &headers, &tenant, Area::Admin, "admin", body).await
+    {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    let changed = match file {
+        Some(wav) => profile::set_greeting(&v, Some(login), Some(wav)).await,
+        None => Err(profile::Refusal::NoFile),
+    };
+    after_greeting_of(&cab, &v, changed)
+}
+
+async fn remove_greeting_of(
+    State(cab): State<Arc<Cabinet>>,
+    Path((tenant, login)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let v = match posting(&cab, &headers, &tenant, Area::Admin, &form.csrf, "admin") {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let changed = profile::set_greeting(&v, Some(login), None).await;
+    after_greeting_of(&cab, &v, changed)
 }

@@ -11,7 +11,7 @@
 use super::rights::Viewer;
 use super::throttle::account_key;
 use super::{signin, Cabinet, Problem};
-use crate::serve::applier::RotateError;
+use crate::serve::applier::{ProfileError, RotateError};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,6 +41,10 @@ pub struct Profile {
     pub password_configured: bool,
     /// They may change their password here (`self_service.password`).
     pub may_change_password: bool,
+    /// The length in seconds of the voicemail greeting they uploaded, if one plays.
+    pub greeting_s: Option<u64>,
+    /// They may upload a greeting here (`self_service.greeting`).
+    pub may_upload_greeting: bool,
 }
 
 /// What `viewer`'s profile shows.
@@ -70,6 +74,11 @@ pub fn of(viewer: &Viewer) -> Profile {
         role: viewer.role.word().to_owned(),
         password_configured: s.password.is_some(),
         may_change_password: self_service.password,
+        greeting_s: viewer
+            .applier
+            .greeting_length(&viewer.tenant().id, &e.login)
+            .map(|d| d.as_secs_f64().ceil() as u64),
+        may_upload_greeting: self_service.greeting,
     }
 }
 
@@ -92,6 +101,10 @@ pub enum Refusal {
     NoMobile,
     /// A forwarding delay outside 1-600 s, or a mode that is not one.
     Delay,
+    /// An uploaded greeting that cannot be played.
+    Greeting(crate::media::resample::ConvertError),
+    /// A greeting form without a file.
+    NoFile,
     Failed(Problem),
 }
 
@@ -107,7 +120,31 @@ impl Refusal {
             Refusal::NotAllowed => "self_service_off",
             Refusal::NoMobile => "no_mobile",
             Refusal::Delay => "delay_range",
+            Refusal::Greeting(e) => {
+                use crate::media::resample::ConvertError;
+                match e {
+                    ConvertError::NotWav => "greeting_not_wav",
+                    ConvertError::Unsupported(_) => "greeting_unsupported",
+                    ConvertError::Empty => "greeting_empty",
+                    ConvertError::TooLong { .. } => "greeting_too_long",
+                    ConvertError::Truncated => "greeting_truncated",
+                }
+            }
+            Refusal::NoFile => "greeting_no_file",
             Refusal::Failed(_) => "error",
+        }
+    }
+}
+
+impl From<ProfileError> for Refusal {
+    fn from(e: ProfileError) -> Refusal {
+        match e {
+            ProfileError::NotAllowed => Refusal::NotAllowed,
+            ProfileError::NoMobile => Refusal::NoMobile,
+            ProfileError::Delay => Refusal::Delay,
+            ProfileError::Audio(e) => Refusal::Greeting(e),
+            ProfileError::NotFound => Refusal::Failed(Problem::NotFound),
+            ProfileError::Store(e) => Refusal::Failed(Problem::Internal(e)),
         }
     }
 }
@@ -207,7 +244,6 @@ pub fn set_forwarding_of(
     delay_s: Option<u64>,
 ) -> Result<(), Refusal> {
     use crate::config::model::Forwarding;
-    use crate::serve::applier::ProfileError;
     let mode: Forwarding =
         serde_json::from_value(serde_json::Value::String(forwarding.trim().to_owned()))
             .map_err(|_| Refusal::Delay)?;
@@ -217,14 +253,7 @@ pub fn set_forwarding_of(
     let delay = delay_s.map(std::time::Duration::from_secs);
     viewer
         .applier
-        .set_forwarding(&viewer.tenant().id, login, mode, delay)
-        .map_err(|e| match e {
-            ProfileError::NotAllowed => Refusal::NotAllowed,
-            ProfileError::NoMobile => Refusal::NoMobile,
-            ProfileError::Delay => Refusal::Delay,
-            ProfileError::NotFound => Refusal::Failed(Problem::NotFound),
-            ProfileError::Store(e) => Refusal::Failed(Problem::Internal(e)),
-        })?;
+        .set_forwarding(&viewer.tenant().id, login, mode, delay)?;
     let whose = if login == viewer.login {
         "their".to_owned()
     } else {
@@ -236,5 +265,50 @@ pub fn set_forwarding_of(
         viewer.tenant().id,
         delay_s.map_or(String::new(), |d| format!(" after {d}s"))
     );
+    Ok(())
+}
+
+/// Sets (or with `None`, removes) the greeting of `login`, the viewer's own without one (an
+/// administrator may name another: the caller checks the role), off the runtime.
+pub async fn set_greeting(
+    v: &Viewer,
+    login: Option<String>,
+    wav: Option<Vec<u8>>,
+) -> Result<(), Refusal> {
+    let viewer = v.clone();
+    tokio::task::spawn_blocking(move || {
+        let login = login.unwrap_or_else(|| viewer.login.clone());
+        set_greeting_of(&viewer, &login, wav.as_deref())
+    })
+    .await
+    .unwrap_or_else(|e| Err(Refusal::Failed(Problem::Internal(e.to_string()))))
+}
+
+/// Replaces the voicemail greeting of `login` of the viewer's tenant (the viewer themselves, or
+/// anyone for an administrator: the caller checks which) with the WAV file `wav`, converted to
+/// the engine's format, or with `None` goes back to the config's. Blocks (conversion, the
+/// store's flush): call it off the runtime.
+pub fn set_greeting_of(viewer: &Viewer, login: &str, wav: Option<&[u8]>) -> Result<(), Refusal> {
+    let length = viewer
+        .applier
+        .set_greeting(&viewer.tenant().id, login, wav)?;
+    let whose = if login == viewer.login {
+        "their".to_owned()
+    } else {
+        format!("{login}'s")
+    };
+    match length {
+        Some(d) => eprintln!(
+            "pbx serve: cabinet: {} of tenant {} uploaded {whose} voicemail greeting ({:.1} s)",
+            viewer.login,
+            viewer.tenant().id,
+            d.as_secs_f64()
+        ),
+        None => eprintln!(
+            "pbx serve: cabinet: {} of tenant {} removed {whose} uploaded voicemail greeting",
+            viewer.login,
+            viewer.tenant().id
+        ),
+    }
     Ok(())
 }
