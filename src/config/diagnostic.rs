@@ -92,10 +92,10 @@ codes! {
     OutboundMaxCalls = "E0122" "outbound-max-calls" "`outbound.max_calls` outside 1-100000, or `outbound.max_minutes_per_hour` outside 1-1000000.";
     TlsFiles = "E0150" "tls-files" "A TLS listener's `certificate` or `key` that cannot be read, holds no PEM certificate or key, or a key that does not belong to the certificate.";
     TlsTransport = "E0151" "tls-transport" "`transport: tls` without `certificate` and `key`, those on a listener that is not TLS, or TLS towards a trunk (not supported: trunks use UDP or TCP).";
-    TemplateUnreadable = "E0140" "template-unreadable" "`server.smtp.templates` is not a readable directory, or a template in it cannot be read (as UTF-8 text).";
-    TemplateName = "E0141" "template-name" "A `.txt` or `.html` file in `server.smtp.templates` that is not one of the templates (`<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`).";
+    TemplateUnreadable = "E0140" "template-unreadable" "`server.smtp.templates` or `server.cabinet.templates` is not a readable directory, or a template in it cannot be read (as UTF-8 text).";
+    TemplateName = "E0141" "template-name" "A `.txt` or `.html` file in `server.smtp.templates` that is not one of the templates (`<ru|en>/<welcome|voicemail|missed_call>.<txt|html>`), or an `.html` or `.json` file in `server.cabinet.templates` that is not one of the pages or `en.json` / `ru.json`.";
     TemplateSyntax = "E0142" "template-syntax" "A template override that does not compile (minijinja syntax).";
-    TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters do not carry.";
+    TemplateVariable = "E0143" "template-variable" "A template override that names a variable its letters (or its cabinet page) do not carry, or a cabinet strings file with a key the cabinet does not have.";
     TemplateRender = "E0144" "template-render" "A template override that fails to render with sample data of its kind.";
     SmtpCaFile = "E0145" "smtp-ca-file" "`server.smtp.ca_file` cannot be read (as a regular text file), holds no PEM certificate, or holds one that cannot be used as a trust anchor.";
     SmtpCaInClear = "E0146" "smtp-ca-in-clear" "`server.smtp.ca_file` with `security: none`: the letters would go unencrypted and the file would be ignored.";

@@ -55,6 +55,9 @@ pub struct Cabinet {
     pub session_idle: Duration,
     /// The session cookie is `Secure` whatever the request says.
     pub secure_cookies: bool,
+    /// The deployment's replacements of the pages and strings, resolved against the config's
+    /// directory.
+    pub templates: Option<PathBuf>,
 }
 
 impl Default for Cabinet {
@@ -63,6 +66,7 @@ impl Default for Cabinet {
             listen: None,
             session_idle: Duration::from_secs(8 * 3600),
             secure_cookies: false,
+            templates: None,
         }
     }
 }

@@ -230,6 +230,14 @@ pub struct CabinetSettings {
     /// cabinet is reached through a TLS proxy. A request the proxy marks
     /// `X-Forwarded-Proto: https` gets a `Secure` cookie either way. Default: `false`.
     pub secure_cookies: Option<bool>,
+    /// A directory (relative to this file's) of pages and strings replacing the built-in
+    /// ones: any of `layout.html`, `signin.html`, `history.html`, `stats.html`,
+    /// `voicemail.html`, `profile.html`, `admin.html`, `password.html`, `error.html` (minijinja
+    /// templates; copy the shipped ones from `assets/cabinet/templates/` to start), and
+    /// `en.json` / `ru.json` replacing single strings by key. A file present replaces its
+    /// built-in one, the others stay built in. `pbx validate` compiles each template and
+    /// refuses a value its page is not given, an unknown file or string key.
+    pub templates: Option<String>,
 }
 
 /// Outgoing mail over SMTP.

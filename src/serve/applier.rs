@@ -18,6 +18,7 @@ use crate::config::report::{render, Format};
 use crate::config::validate::{validate, Options};
 use crate::credentials::{generate_password, ha1, web_password, WebCost, WebPassword};
 use crate::engine::directory::Directory;
+use crate::http::cabinet::view::Views;
 use crate::mail::render::Templates;
 use crate::media::prompt::Audio;
 use crate::media::prompt::Prompts;
@@ -40,6 +41,9 @@ pub struct Running {
     /// The mail templates: the shipped ones with `server.smtp.templates`' overrides, read
     /// and checked when the config was applied (or when a reload found them changed).
     pub templates: Arc<Templates>,
+    /// The cabinet's pages and strings: the shipped ones with `server.cabinet.templates`'
+    /// replacements, read and checked with the mail templates.
+    pub views: Arc<Views>,
 }
 
 /// The mail templates `config` names, read and checked (`mail::render::check`).
@@ -50,6 +54,12 @@ fn load_templates(config: &Config) -> Result<Templates, String> {
         .as_ref()
         .and_then(|s| s.templates.as_deref());
     Templates::load(dir).map_err(|e| format!("a mail template cannot be used: {e}"))
+}
+
+/// The cabinet's pages `config` names, read and checked (`Views::load`).
+fn load_views(config: &Config) -> Result<Views, String> {
+    Views::load(config.server.cabinet.templates.as_deref())
+        .map_err(|e| format!("a cabinet template cannot be used: {e}"))
 }
 
 /// Who asked for a reload.
@@ -237,6 +247,7 @@ impl Applier {
         let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
         let prompts = Arc::new(Prompts::load(&config)?);
         let templates = Arc::new(load_templates(&config)?);
+        let views = Arc::new(load_views(&config)?);
         let config = Arc::new(config);
         let directory = self.directory(&config, &resolution, &stored, prompts);
         self.swap(Running {
@@ -246,6 +257,7 @@ impl Applier {
             resolution: Arc::new(resolution),
             directory: Arc::new(directory),
             templates,
+            views,
         });
         Ok(Some(applied.revision))
     }
@@ -273,35 +285,50 @@ impl Applier {
         self.decide(bundle, validated, source, ApplyOptions::default(), current)
     }
 
-    /// Reads the running config's mail templates again (a reload with unchanged config files):
-    /// changed ones that pass the check replace the running set; broken ones are logged and
-    /// the running set stays.
+    /// Reads the running config's mail templates and cabinet pages again (a reload with
+    /// unchanged config files): changed ones that pass the check replace the running set;
+    /// broken ones are logged and the running set stays.
     fn refresh_templates(&self, running: &Arc<Running>) {
-        if running
-            .config
-            .server
+        let server = &running.config.server;
+        let mut templates = running.templates.clone();
+        if server
             .smtp
             .as_ref()
             .and_then(|s| s.templates.as_ref())
-            .is_none()
+            .is_some()
         {
+            match load_templates(&running.config) {
+                Ok(t) if t == *running.templates => {}
+                Ok(t) => {
+                    eprintln!("pbx serve: mail templates reloaded");
+                    templates = Arc::new(t);
+                }
+                Err(e) => eprintln!("pbx serve: {e}; the running templates stay"),
+            }
+        }
+        let mut views = running.views.clone();
+        if server.cabinet.templates.is_some() {
+            match load_views(&running.config) {
+                Ok(v) if v == *running.views => {}
+                Ok(v) => {
+                    eprintln!("pbx serve: cabinet templates reloaded");
+                    views = Arc::new(v);
+                }
+                Err(e) => eprintln!("pbx serve: {e}; the running pages stay"),
+            }
+        }
+        if Arc::ptr_eq(&templates, &running.templates) && Arc::ptr_eq(&views, &running.views) {
             return;
         }
-        match load_templates(&running.config) {
-            Ok(t) if t == *running.templates => {}
-            Ok(t) => {
-                eprintln!("pbx serve: mail templates reloaded");
-                self.swap(Running {
-                    revision: running.revision,
-                    bundle: running.bundle.clone(),
-                    config: running.config.clone(),
-                    resolution: running.resolution.clone(),
-                    directory: running.directory.clone(),
-                    templates: Arc::new(t),
-                });
-            }
-            Err(e) => eprintln!("pbx serve: {e}; the running templates stay"),
-        }
+        self.swap(Running {
+            revision: running.revision,
+            bundle: running.bundle.clone(),
+            config: running.config.clone(),
+            resolution: running.resolution.clone(),
+            directory: running.directory.clone(),
+            templates,
+            views,
+        });
     }
 
     /// Makes `bundle` the running config if it is acceptable: the admin API's way in. It also
@@ -419,6 +446,11 @@ impl Applier {
             Ok(t) => Arc::new(t),
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e)),
         };
+        // And its cabinet pages.
+        let views = match load_views(&p.config) {
+            Ok(v) => Arc::new(v),
+            Err(e) => return Outcome::Rejected(Refusal::Bundle(e)),
+        };
         let existing = match self.store.all_staff_states() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
@@ -533,6 +565,7 @@ impl Applier {
             config,
             resolution: Arc::new(p.resolution),
             templates,
+            views,
         };
         self.swap(running);
         Outcome::Applied {
@@ -681,6 +714,7 @@ impl Applier {
             resolution: running.resolution.clone(),
             directory: Arc::new(directory),
             templates: running.templates.clone(),
+            views: running.views.clone(),
         });
     }
 

@@ -1411,3 +1411,95 @@ fn staff_upload_their_greeting_converted_admins_anyones_and_bad_files_change_not
     assert_eq!(a.status, 403, "{}", a.body);
     assert_eq!(a.json()["error"], "self_service_off");
 }
+
+/// `server.cabinet.templates`: a deployment's page and strings replace the shipped ones (the
+/// rest stays built in), `pbx validate` refuses a page naming a value it is not given, and a
+/// reload picks up a changed page — a broken change is refused and the running pages stay.
+#[test]
+fn a_deployment_s_pages_and_strings_replace_the_shipped_ones_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = config().replace(
+        r#"cabinet: { listen: "127.0.0.1:0" }"#,
+        r#"cabinet: { listen: "127.0.0.1:0", templates: theme }"#,
+    );
+    assert!(yaml.contains("templates: theme"));
+    std::fs::write(dir.path().join("pbx.yaml"), &yaml).unwrap();
+    let theme = dir.path().join("theme");
+    std::fs::create_dir(&theme).unwrap();
+    let page = |heading: &str| {
+        format!(
+            "{{% extends \"layout.html\" %}}{{% block main %}}<h1 class=brand>{heading}</h1><p>{{{{ t.signin_intro }}}}</p>{{% endblock %}}"
+        )
+    };
+    std::fs::write(theme.join("signin.html"), page("Acme phones")).unwrap();
+    std::fs::write(
+        theme.join("ru.json"),
+        r#"{"signin_intro": "Пароль — как у рабочего телефона."}"#,
+    )
+    .unwrap();
+
+    // pbx validate: the same directory passes; a page naming what it is not given does not.
+    let validate = |yaml_dir: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pbx"))
+            .args(["validate", "pbx.yaml"])
+            .current_dir(yaml_dir)
+            .output()
+            .unwrap()
+    };
+    let out = validate(dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("pbx.yaml"), &yaml).unwrap();
+    std::fs::create_dir(bad.path().join("theme")).unwrap();
+    std::fs::write(
+        bad.path().join("theme/history.html"),
+        "<p>{{ records }}</p>\n<p>{{ passwords }}</p>",
+    )
+    .unwrap();
+    let out = validate(bad.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("E0143")
+            && text.contains("theme/history.html")
+            && text.contains("`passwords`"),
+        "{text}"
+    );
+
+    let server = Server::start_in(dir);
+    let url = server
+        .log()
+        .lines()
+        .find_map(|l| l.split("cabinet on ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut b = Browser::new(&url);
+    let signin = b.get("/signin");
+    assert_eq!(signin.status, 200);
+    assert!(
+        signin.body.contains("<h1 class=brand>Acme phones</h1>")
+            && signin.body.contains("Пароль — как у рабочего телефона."),
+        "{}",
+        signin.body
+    );
+    // The sign-in page speaks Russian without the browser's word otherwise: the shipped layout.
+    assert!(signin.body.contains("<html lang=\"ru\""), "{}", signin.body);
+    // A broken change is refused; the running page stays.
+    std::fs::write(theme.join("signin.html"), "{% if %}").unwrap();
+    server.hangup();
+    server.wait_for_log("the running pages stay");
+    assert!(b.get("/signin").body.contains("Acme phones"));
+    std::fs::write(theme.join("signin.html"), page("Acme telephony")).unwrap();
+    server.hangup();
+    server.wait_for_log("cabinet templates reloaded");
+    assert!(b
+        .get("/signin")
+        .body
+        .contains("<h1 class=brand>Acme telephony</h1>"));
+}

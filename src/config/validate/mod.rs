@@ -523,11 +523,17 @@ fn check_server(ctx: &mut Ctx, s: &raw::Server) -> Option<model::Server> {
             &p,
             "session_idle",
         );
+        let templates = s
+            .cabinet
+            .templates
+            .as_deref()
+            .map(|dir| check_cabinet_templates(ctx, dir, &p.key("templates")));
         match (listen, session_idle) {
             (Some(listen), Some(session_idle)) => Some(model::Cabinet {
                 listen,
                 session_idle,
                 secure_cookies: s.cabinet.secure_cookies.unwrap_or(false),
+                templates,
             }),
             _ => None,
         }
@@ -784,6 +790,48 @@ fn check_templates(ctx: &mut Ctx, dir: &str, path: &ConfigPath) -> PathBuf {
         ctx.error(code, path, format!("template `{file}`{at} {problem}"))
             .help = help;
     }
+    full
+}
+
+/// `server.cabinet.templates`: the directory resolved, and (when files are checked) its pages
+/// and strings read and checked as an apply does (`Views::load`), each problem at the key,
+/// naming the file (and line) inside.
+fn check_cabinet_templates(ctx: &mut Ctx, dir: &str, path: &ConfigPath) -> PathBuf {
+    use crate::http::cabinet::view::{Views, ViewsProblem};
+    let full = ctx.resolve_file(dir, path);
+    if !ctx.options.check_audio {
+        return full;
+    }
+    let Err(e) = Views::load(Some(&full)) else {
+        return full;
+    };
+    let file = if e.file == full.display().to_string() {
+        dir.to_owned()
+    } else {
+        format!("{}/{}", dir.trim_end_matches('/'), e.file)
+    };
+    let at = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
+    let (code, help) = match &e.problem {
+        ViewsProblem::Unreadable(_) => (
+            Code::TemplateUnreadable,
+            Some("give a directory holding any of the pages (`history.html`, …) and `en.json` / `ru.json`".to_owned()),
+        ),
+        ViewsProblem::UnknownName => (
+            Code::TemplateName,
+            Some("name it after a page of `assets/cabinet/templates/`, or `en.json` / `ru.json`, or move it out".to_owned()),
+        ),
+        ViewsProblem::Syntax(_) => (Code::TemplateSyntax, None),
+        ViewsProblem::UnknownVariable { known, .. } => (
+            Code::TemplateVariable,
+            Some(format!("this page is given: {}", known.join(", "))),
+        ),
+        ViewsProblem::UnknownString(_) => (
+            Code::TemplateVariable,
+            Some("the keys are those of `assets/cabinet/en.json`".to_owned()),
+        ),
+    };
+    ctx.error(code, path, format!("template `{file}`{at} {}", e.problem))
+        .help = help;
     full
 }
 

@@ -460,7 +460,8 @@ fn refused(cab: &Cabinet, v: &Viewer, r: profile::Refusal) -> Response {
         profile::Refusal::NotAllowed => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    let strings = cab.views.strings(v.language());
+    let views = cab.views();
+    let strings = views.strings(v.language());
     let message = strings.get(r.key()).cloned().unwrap_or_default();
     error(status, r.key(), message)
 }

@@ -40,7 +40,8 @@ pub struct Cabinet {
     pub applier: Arc<Applier>,
     pub sessions: Sessions,
     pub throttle: Throttle,
-    pub views: view::Views,
+    /// The pages when no config runs yet (the running config's otherwise: `views()`).
+    builtin_views: Arc<view::Views>,
     /// Password checks running at once (argon2 takes up to 19 MiB each): one per core; more
     /// wait their turn, so a flood of sign-ins cannot take the memory.
     pub hashing: tokio::sync::Semaphore,
@@ -84,11 +85,19 @@ impl Cabinet {
             applier,
             sessions: Sessions::default(),
             throttle: Throttle::default(),
-            views: view::Views::new(),
+            builtin_views: Arc::new(view::Views::new()),
             hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
         }
+    }
+
+    /// The pages and strings of the running config (the deployment's replacements laid over
+    /// the shipped ones), or the shipped ones.
+    pub fn views(&self) -> Arc<view::Views> {
+        self.applier
+            .running()
+            .map_or_else(|| self.builtin_views.clone(), |r| r.views.clone())
     }
 
     /// `server.cabinet` of the running config.

@@ -108,7 +108,7 @@ fn render(
     lang: Language,
     values: Value,
 ) -> Response {
-    match cab.views.render(name, lang, values) {
+    match cab.views().render(name, lang, values) {
         Ok(html) => page(status, html),
         Err(e) => {
             eprintln!("pbx serve: cabinet: page {name} cannot be rendered: {e:#}");
@@ -400,7 +400,8 @@ async fn stats_page(
         Ok(r) => r,
         Err(p) => return problem(&cab, &v, p),
     };
-    let strings = cab.views.strings(v.language());
+    let views = cab.views();
+    let strings = views.strings(v.language());
     let word = |k: &str| strings.get(k).cloned().unwrap_or_default();
     let chart = stats::chart(
         &report.stats.people,
