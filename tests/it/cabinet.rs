@@ -1503,3 +1503,50 @@ fn a_deployment_s_pages_and_strings_replace_the_shipped_ones_and_reload() {
         .body
         .contains("<h1 class=brand>Acme telephony</h1>"));
 }
+
+/// The JSON API answers as its OpenAPI document (served at `/api/openapi.json`, the same as
+/// `pbx schema --openapi`) says: every GET of the tenant's data answers an object with exactly
+/// the properties its schema names.
+#[test]
+fn the_api_answers_as_its_openapi_document_says() {
+    let (_server, url, pw, _) = start();
+    let mut anonymous = Browser::new(&url);
+    let served = anonymous.get("/api/openapi.json");
+    assert_eq!(served.status, 200);
+    let doc = served.json();
+    assert_eq!(doc, pbx::http::cabinet::api::openapi());
+    let mut anna = Browser::new(&url);
+    assert_eq!(
+        anna.sign_in("acme.example", "anna", &pw["acme/anna"])
+            .status,
+        200
+    );
+    let schemas = &doc["components"]["schemas"];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let Some(reference) =
+            get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        else {
+            continue;
+        };
+        if path.contains("{id}") || path.contains("{login}") {
+            continue;
+        }
+        let name = reference.rsplit('/').next().unwrap();
+        let mut expected: Vec<&String> = schemas[name]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        expected.sort();
+        let answer = anna.get(&path.replace("{tenant}", "acme"));
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        let body = answer.json();
+        let mut got: Vec<&String> = body.as_object().unwrap().keys().collect();
+        got.sort();
+        assert_eq!(got, expected, "{path}");
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} routes checked");
+}

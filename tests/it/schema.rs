@@ -1,4 +1,5 @@
-//! The committed JSON Schemas equal what the code generates, and every field is documented.
+//! The committed JSON Schemas (and the cabinet's OpenAPI document) equal what the code
+//! generates, and every field is documented.
 
 use crate::support::{diff, root};
 use pbx::config::schema::{text, Document};
@@ -22,6 +23,19 @@ fn committed_schemas_are_current() {
             diff(&committed, &generated)
         );
     }
+}
+
+#[test]
+fn the_committed_openapi_document_is_current() {
+    use pbx::http::cabinet::{api, openapi};
+    let file = "docs/cabinet-openapi.json";
+    let committed = std::fs::read_to_string(root().join(file)).unwrap_or_default();
+    let generated = openapi::text(&api::openapi());
+    assert!(
+        committed == generated,
+        "{file} is stale; run `cargo run -- schema --openapi > {file}`:\n{}",
+        diff(&committed, &generated)
+    );
 }
 
 /// An editor shows the description on hover: every property must have one.

@@ -14,7 +14,7 @@ use crate::store::{Applies, CallbackQueue};
 use serde::Serialize;
 
 /// One apply, as an administrator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Apply {
     pub revision: u64,
     pub applied_at_ms: u64,
@@ -25,7 +25,7 @@ pub struct Apply {
 }
 
 /// A staff member, as an administrator sees them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Member {
     pub name: String,
     pub login: String,
@@ -48,7 +48,7 @@ pub struct Member {
 }
 
 /// A department, as an administrator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Department {
     pub id: String,
     pub name: String,
@@ -58,14 +58,14 @@ pub struct Department {
 }
 
 /// A company number.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Number {
     pub number: String,
     pub name: Option<String>,
 }
 
 /// The admin page's data.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Overview {
     /// The running revision.
     pub revision: u64,
@@ -81,7 +81,7 @@ pub struct Overview {
 }
 
 /// A callback waiting, as the admin page shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Callback {
     pub department: String,
     /// The number called back.

@@ -3,29 +3,12 @@
 //! change something also carry the session's CSRF token in `X-CSRF-Token` (it is in the
 //! sign-in answer and in `GET /api/{tenant}/me`).
 //!
-//! | route | answer |
-//! |---|---|
-//! | `POST /api/signin` | `{domain, login, password}` -> `{tenant, login, role, csrf}` and the session cookie; 401 (one answer for every failure), 429 throttled |
-//! | `POST /api/signout` | 204 |
-//! | `GET /api/{tenant}/me` | `{tenant, login, name, role, language, csrf}` |
-//! | `GET /api/{tenant}/history` | `{calls, next}`, the history page's filters as query parameters |
-//! | `GET /api/{tenant}/stats` | `{period, first, since_ms, until_ms, tenant, departments, people}` (`period`, `at`) |
-//! | `GET /api/{tenant}/voicemail` | `{messages}`: of the boxes the viewer may open, newest first |
-//! | `GET /api/{tenant}/voicemail/{id}/audio` | the recording, `audio/wav` (the page's route) |
-//! | `POST /api/{tenant}/voicemail/{id}/heard` | 204 |
-//! | `DELETE /api/{tenant}/voicemail/{id}` | 204: the message and its recording are gone |
-//! | `GET /api/{tenant}/profile` | `{name, login, extension, position, email, mobile, forwarding, delay_s, may_forward, role, password_configured, may_change_password}` |
-//! | `POST /api/{tenant}/profile/forwarding` | `{forwarding, delay_s?}` -> 204: new calls follow it; 400 `no_mobile`, `delay_range`; 403 `self_service_off` |
-//! | `POST /api/{tenant}/profile/password` | `{current, new}` -> 204: the viewer's new password; 400 `{error: password_wrong, password_weak}`, 409 `password_configured`, 429 `throttled` |
-//! | `PUT /api/{tenant}/profile/greeting` | the body a WAV file (any common rate and channels, at most 2 minutes and 40 MiB; converted) -> 204: callers reaching the viewer's voicemail hear it; 400 `greeting_not_wav`, `greeting_unsupported`, `greeting_empty`, `greeting_too_long`, `greeting_truncated`; 403 `self_service_off`; 413 larger than 40 MiB |
-//! | `GET /api/{tenant}/profile/greeting` | the uploaded greeting, `audio/wav`; 404 without one |
-//! | `DELETE /api/{tenant}/profile/greeting` | 204: back to the config's greeting |
-//! | `GET /api/{tenant}/admin` | administrators: `{revision, applied, staff, departments, numbers, history}` |
-//! | `POST /api/{tenant}/admin/staff/{login}/forwarding` | administrators: `{forwarding, delay_s?}` for anyone of the tenant -> 204 |
-//! | `POST /api/{tenant}/admin/staff/{login}/password` | administrators: `{login, password}`, shown once |
-//!
+//! [`operations`] is the one table of the routes: each handler with its description (who may
+//! call it, query, body, answer types, refusals), from which the router is built and the
+//! OpenAPI document made (`openapi.rs`; committed as `docs/cabinet-openapi.json`).
 //! No session: 401; another tenant's route: 404; not the role's: 403; a bad filter: 400.
 
+use super::openapi::{self, Content, Operation, SchemaFn};
 use super::rights::{Area, Denied, Viewer};
 use super::session;
 use super::{admin, history, profile, stats, voicemail, Cabinet, Problem, Refused};
@@ -34,54 +17,282 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// One route: its description and its handler.
+type Route = (Operation, MethodRouter<Arc<Cabinet>>);
+
+fn op(method: &'static str, path: &'static str, summary: &'static str) -> Operation {
+    Operation {
+        method,
+        path,
+        summary,
+        rights: "everyone signed in to the tenant",
+        session: true,
+        changes: method != "get",
+        query: None,
+        body: Content::None,
+        answer: (204, Content::None),
+        refusals: &[],
+    }
+}
+
+fn schema<T: schemars::JsonSchema>(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    g.subschema_for::<T>()
+}
+
+/// Every JSON route, described (the OpenAPI document is made from this table).
+pub fn operations() -> Vec<Route> {
+    const ADMINS: &str = "administrators of the tenant";
+    const BAD: &[(u16, &str)] = &[(400, "bad-request: a parameter or body that cannot be read")];
+    let json = |f: SchemaFn| Content::Json(f);
+    vec![
+        (
+            Operation {
+                session: false,
+                rights: "anyone; every failure gets the same answer, no sooner than 250 ms",
+                body: json(schema::<SignIn>),
+                answer: (200, json(schema::<SignedIn>)),
+                refusals: &[
+                    (400, "bad-request"),
+                    (401, "sign-in-failed: the login, domain or password is not right"),
+                    (429, "throttled: too many failures for the account or from the address"),
+                    (503, "unavailable: no config runs, or too many sessions"),
+                ],
+                ..op("post", "/api/signin", "Sign in; the answer sets the session cookie")
+            },
+            post(signin),
+        ),
+        (op("post", "/api/signout", "End the session"), post(signout)),
+        (
+            Operation {
+                answer: (200, json(schema::<Me>)),
+                ..op("get", "/api/{tenant}/me", "Who is signed in, and the session's CSRF token")
+            },
+            get(me),
+        ),
+        (
+            Operation {
+                rights: "everyone: the company's calls; restricted users: calls they made, were offered or answered",
+                query: Some(schema::<history::Params>),
+                answer: (200, json(schema::<HistoryPage>)),
+                refusals: BAD,
+                ..op("get", "/api/{tenant}/history", "Call history, newest first, filtered, a page at a time")
+            },
+            get(history_json),
+        ),
+        (
+            Operation {
+                rights: "everyone: the company's; restricted users: their own row",
+                query: Some(schema::<stats::Params>),
+                answer: (200, json(schema::<stats::Report>)),
+                refusals: BAD,
+                ..op("get", "/api/{tenant}/stats", "Statistics of a day, week or month")
+            },
+            get(stats_json),
+        ),
+        (
+            Operation {
+                rights: "the boxes the viewer may open: their own, their departments', an administrator's every one",
+                answer: (200, json(schema::<Messages>)),
+                ..op("get", "/api/{tenant}/voicemail", "Voicemail messages, newest first")
+            },
+            get(voicemail_json),
+        ),
+        (
+            Operation {
+                rights: "as the list",
+                answer: (200, Content::Wav),
+                ..op("get", "/api/{tenant}/voicemail/{id}/audio", "A message's recording")
+            },
+            get(super::pages::voicemail_audio),
+        ),
+        (
+            Operation {
+                rights: "as the list",
+                ..op("post", "/api/{tenant}/voicemail/{id}/heard", "Mark a message heard")
+            },
+            post(voicemail_heard),
+        ),
+        (
+            Operation {
+                rights: "as the list",
+                ..op("delete", "/api/{tenant}/voicemail/{id}", "Delete a message and its recording")
+            },
+            delete(voicemail_delete),
+        ),
+        (
+            Operation {
+                answer: (200, json(schema::<profile::Profile>)),
+                ..op("get", "/api/{tenant}/profile", "The viewer's profile (forwarding as calls run it)")
+            },
+            get(profile_json),
+        ),
+        (
+            Operation {
+                body: json(schema::<PasswordChange>),
+                refusals: &[
+                    (400, "password_wrong, password_weak, bad-request"),
+                    (403, "self_service_off"),
+                    (409, "password_configured: the config sets it"),
+                    (429, "throttled"),
+                ],
+                ..op("post", "/api/{tenant}/profile/password", "Change one's password (phones need the new one)")
+            },
+            post(change_password),
+        ),
+        (
+            Operation {
+                body: json(schema::<ForwardingChange>),
+                refusals: &[(400, "no_mobile, delay_range, bad-request"), (403, "self_service_off")],
+                ..op("post", "/api/{tenant}/profile/forwarding", "Set one's forwarding to the mobile; new calls follow it")
+            },
+            post(set_forwarding),
+        ),
+        (
+            Operation {
+                answer: (200, Content::Wav),
+                ..op("get", "/api/{tenant}/profile/greeting", "The voicemail greeting one uploaded (8 kHz mono)")
+            },
+            get(super::pages::greeting_audio),
+        ),
+        (
+            Operation {
+                body: Content::Wav,
+                refusals: &[
+                    (400, "greeting_not_wav, greeting_unsupported, greeting_empty, greeting_too_long, greeting_truncated"),
+                    (403, "self_service_off"),
+                    (413, "greeting_too_large: over 40 MiB"),
+                ],
+                ..op("put", "/api/{tenant}/profile/greeting", "Upload one's voicemail greeting: any common WAV, at most 2 minutes, converted")
+            },
+            put(upload_greeting),
+        ),
+        (
+            Operation {
+                refusals: &[(403, "self_service_off")],
+                ..op("delete", "/api/{tenant}/profile/greeting", "Back to the company's greeting")
+            },
+            delete(remove_greeting),
+        ),
+        (
+            Operation {
+                rights: ADMINS,
+                answer: (200, json(schema::<admin::Overview>)),
+                ..op("get", "/api/{tenant}/admin", "The applied revision, staff, departments, numbers, callbacks waiting, apply history")
+            },
+            get(admin_json),
+        ),
+        (
+            Operation {
+                rights: ADMINS,
+                body: json(schema::<ForwardingChange>),
+                refusals: &[(400, "no_mobile, delay_range, bad-request"), (403, "self_service_off")],
+                ..op("post", "/api/{tenant}/admin/staff/{login}/forwarding", "Set anyone's forwarding to the mobile")
+            },
+            post(set_forwarding_of),
+        ),
+        (
+            Operation {
+                rights: ADMINS,
+                answer: (200, json(schema::<NewPassword>)),
+                refusals: &[(409, "the config sets this password")],
+                ..op("post", "/api/{tenant}/admin/staff/{login}/password", "Reset anyone's password: a new one, shown once")
+            },
+            post(reset_password),
+        ),
+        (
+            Operation {
+                session: false,
+                rights: "anyone",
+                answer: (200, json(|_| schemars::json_schema!({ "type": "object" }))),
+                ..op("get", "/api/openapi.json", "This document")
+            },
+            get(openapi_json),
+        ),
+    ]
+}
+
 /// The JSON routes.
 pub fn routes() -> Router<Arc<Cabinet>> {
-    Router::new()
-        .route("/api/signin", post(signin))
-        .route("/api/signout", post(signout))
-        .route("/api/{tenant}/me", get(me))
-        .route("/api/{tenant}/history", get(history_json))
-        .route("/api/{tenant}/stats", get(stats_json))
-        .route("/api/{tenant}/voicemail", get(voicemail_json))
-        .route(
-            "/api/{tenant}/voicemail/{id}/audio",
-            get(super::pages::voicemail_audio),
-        )
-        .route("/api/{tenant}/voicemail/{id}/heard", post(voicemail_heard))
-        .route("/api/{tenant}/voicemail/{id}", delete(voicemail_delete))
-        .route("/api/{tenant}/profile", get(profile_json))
-        .route("/api/{tenant}/profile/password", post(change_password))
-        .route("/api/{tenant}/profile/forwarding", post(set_forwarding))
-        .route(
-            "/api/{tenant}/profile/greeting",
-            get(super::pages::greeting_audio)
-                .put(upload_greeting)
-                .delete(remove_greeting),
-        )
-        .route("/api/{tenant}/admin", get(admin_json))
-        .route(
-            "/api/{tenant}/admin/staff/{login}/forwarding",
-            post(set_forwarding_of),
-        )
-        .route(
-            "/api/{tenant}/admin/staff/{login}/password",
-            post(reset_password),
-        )
+    operations()
+        .into_iter()
+        .fold(Router::new(), |r, (o, handler)| r.route(o.path, handler))
+}
+
+/// The OpenAPI document of the JSON API.
+pub fn openapi() -> serde_json::Value {
+    let ops: Vec<Operation> = operations().into_iter().map(|(o, _)| o).collect();
+    openapi::document(&ops, schema::<ApiError>)
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi()).into_response()
+}
+
+/// The body of every refusal.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ApiError {
+    /// What went wrong, as a word (`bad-request`, `csrf`, `throttled`, a strings key, ...).
+    pub error: String,
+    /// The same for people.
+    pub message: String,
+}
+
+/// The answer to a sign-in.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SignedIn {
+    pub tenant: String,
+    pub login: String,
+    /// `admin`, `user` or `restricted`.
+    pub role: String,
+    /// The token requests that change something carry in `X-CSRF-Token`.
+    pub csrf: String,
+}
+
+/// Who is signed in.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Me {
+    pub tenant: String,
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    /// `en` or `ru`: the tenant's.
+    pub language: String,
+    pub csrf: String,
+}
+
+/// A page of call history.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct HistoryPage {
+    pub calls: Vec<history::Call>,
+    /// For the next (older) page: its `before`; none on the last page.
+    pub next: Option<String>,
+}
+
+/// Voicemail messages.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Messages {
+    pub messages: Vec<voicemail::Message>,
+}
+
+/// A reset password, shown once.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct NewPassword {
+    pub login: String,
+    pub password: String,
 }
 
 fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "error": kind, "message": message.into() })),
-    )
-        .into_response()
+    let body = ApiError {
+        error: kind.to_owned(),
+        message: message.into(),
+    };
+    (status, Json(body)).into_response()
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -153,7 +364,7 @@ fn changing(
 }
 
 /// The body of `POST /api/signin`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SignIn {
     pub domain: String,
     pub login: String,
@@ -194,9 +405,12 @@ async fn signin(
                     Some(r.config.tenants[t].staff[i].role.word())
                 })
                 .unwrap_or("restricted");
-            let mut r = Json(json!({
-                "tenant": account.tenant, "login": account.login, "role": role, "csrf": s.csrf,
-            }))
+            let mut r = Json(SignedIn {
+                tenant: account.tenant,
+                login: account.login,
+                role: role.to_owned(),
+                csrf: s.csrf,
+            })
             .into_response();
             let cookie = session::set_cookie(session::COOKIE, &id, cab.secure(&headers));
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -258,10 +472,14 @@ async fn me(
 ) -> Response {
     match cab.viewer(&headers, &tenant, Area::History) {
         Ok(v) => no_store(
-            Json(json!({
-                "tenant": v.tenant().id, "login": v.login, "name": v.name(),
-                "role": v.role.word(), "language": v.language().word(), "csrf": v.csrf,
-            }))
+            Json(Me {
+                tenant: v.tenant().id.clone(),
+                name: v.name().to_owned(),
+                role: v.role.word().to_owned(),
+                language: v.language().word().to_owned(),
+                login: v.login,
+                csrf: v.csrf,
+            })
             .into_response(),
         ),
         Err(d) => denied(d),
@@ -283,9 +501,7 @@ async fn history_json(
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad-request", e.body_text()),
     };
     match blocking(move || history::for_viewer(&v, &params)).await {
-        Ok((calls, next)) => {
-            no_store(Json(json!({ "calls": calls, "next": next })).into_response())
-        }
+        Ok((calls, next)) => no_store(Json(HistoryPage { calls, next }).into_response()),
         Err(p) => problem(p),
     }
 }
@@ -342,7 +558,7 @@ async fn reset_password(
             eprintln!(
                 "pbx serve: cabinet: {by} of tenant {tenant_id} reset the password of {login}"
             );
-            no_store(Json(json!({ "login": login, "password": password })).into_response())
+            no_store(Json(NewPassword { login, password }).into_response())
         }
         Err(p) => problem(p),
     }
@@ -358,7 +574,7 @@ async fn voicemail_json(
         Err(d) => return denied(d),
     };
     match blocking(move || voicemail::list(&v)).await {
-        Ok(messages) => no_store(Json(json!({ "messages": messages })).into_response()),
+        Ok(messages) => no_store(Json(Messages { messages }).into_response()),
         Err(p) => problem(p),
     }
 }
@@ -411,7 +627,7 @@ async fn profile_json(
 }
 
 /// The body of `POST /api/{tenant}/profile/password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct PasswordChange {
     pub current: String,
     pub new: String,
@@ -467,7 +683,7 @@ fn refused(cab: &Cabinet, v: &Viewer, r: profile::Refusal) -> Response {
 }
 
 /// The body of `POST /api/{tenant}/profile/forwarding`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ForwardingChange {
     pub forwarding: String,
     pub delay_s: Option<u64>,

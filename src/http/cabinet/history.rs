@@ -20,7 +20,7 @@ pub const MAX_PAGE: usize = 500;
 pub const SCAN: usize = 20_000;
 
 /// The query string of a history page (every field optional; empty means "any").
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct Params {
     /// First day, `YYYY-MM-DD`, in the tenant's time zone.
     #[serde(default)]
@@ -191,7 +191,7 @@ pub fn page(
 }
 
 /// A call as a page or the JSON API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Call {
     pub started_ms: u64,
     pub ended_ms: u64,

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod api;
 pub mod history;
 pub mod multipart;
+pub mod openapi;
 pub mod pages;
 pub mod period;
 pub mod profile;

@@ -22,7 +22,7 @@ pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
 
 /// The profile page's data.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Profile {
     pub name: String,
     pub login: String,

@@ -17,7 +17,7 @@ use crate::store::{CallStats, StoreError};
 use serde::Serialize;
 
 /// One row of a statistics table.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Row {
     /// A department's id or a login (empty for the tenant).
     pub id: String,
@@ -61,7 +61,7 @@ impl Row {
 }
 
 /// The statistics of one window.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     /// The whole tenant (`None` for a viewer who sees only their own).
     pub tenant: Option<Row>,
@@ -121,7 +121,7 @@ pub fn count(
 }
 
 /// The query string of a statistics page.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 pub struct Params {
     /// `day` (default), `week` or `month`.
     pub period: Option<Length>,
@@ -131,7 +131,7 @@ pub struct Params {
 }
 
 /// The statistics of one period, as a page or the JSON API shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub period: Length,
     /// The first day of the period.

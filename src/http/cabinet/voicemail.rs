@@ -32,7 +32,7 @@ pub fn may_open(viewer: &Viewer, mailbox: &str) -> bool {
 }
 
 /// A message as a page or the JSON API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Message {
     pub id: u64,
     pub mailbox: String,
