@@ -1376,6 +1376,22 @@ fn staff_upload_their_greeting_converted_admins_anyones_and_bad_files_change_not
         .unwrap()
         .clone();
     assert_eq!(temp_row["greeting_s"], 2, "{temp_row}");
+    // Who cannot sign in to the cabinet (a password given only as digest hashes) is shown.
+    let row = |login: &str| {
+        admin["staff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["login"] == login)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("hashy")["signs_in"], false);
+    assert_eq!(row("ivan")["signs_in"], true);
+    assert!(anna
+        .get("/acme/admin")
+        .body
+        .contains("Cannot sign in to the cabinet yet"));
     let a = anna.post_form(
         "/acme/admin/staff/ivan/greeting/delete",
         &[("csrf", &token)],

@@ -34,6 +34,10 @@ pub struct Member {
     pub email: Option<String>,
     /// The config sets the password (it cannot be reset here).
     pub configured: bool,
+    /// They can sign in to the cabinet: the server holds a hash of their password made for it
+    /// (not so for a password generated before the cabinet existed — a reset gives one — or
+    /// one the config gives only as digest hashes).
+    pub signs_in: bool,
     /// Where the page's reset form posts.
     pub reset_url: String,
     /// Their forwarding to the mobile as calls run it now (`None`: no mobile).
@@ -133,6 +137,13 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
         .map(|a| apply(a.revision, a.applied_at_ms, a.actor, a.digest))
         .collect();
     let effective = &viewer.running.resolution.staff[viewer.tenant_index];
+    let states = store.staff_states(&tenant.id).map_err(internal)?;
+    let signs_in = |i: usize| {
+        effective
+            .get(i)
+            .and_then(|e| states.get(&e.identity))
+            .is_some_and(|s| s.web.is_some())
+    };
     let login = |i: usize| effective.get(i).map_or(String::new(), |e| e.login.clone());
     let base = format!("/{}", path_segment(&tenant.id));
     // Forwarding as calls run it: staff's own settings laid over the config.
@@ -161,6 +172,7 @@ pub fn overview(viewer: &Viewer) -> Result<Overview, Problem> {
                 role: s.role.word().to_owned(),
                 email: s.email.as_ref().map(|e| e.to_string()),
                 configured: s.password.is_some(),
+                signs_in: signs_in(i),
                 reset_url: format!("{base}/admin/staff/{}/password", path_segment(&login(i))),
                 forwarding: mobile_now(i).map(|m| m.forwarding.word().to_owned()),
                 delay_s: mobile_now(i).map(|m| m.delay.as_secs()),
