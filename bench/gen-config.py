@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Generate a large, valid pbx.yaml for benchmarks.
 
-    bench/gen-config.py OUT.yaml [--tenants N] [--staff M] [--seed S]
+    bench/gen-config.py OUT.yaml [--tenants N] [--staff M] [--seed S] [--split]
+
+With --split every tenant is written to its own file, `tenants/<id>.yaml` next to OUT.yaml,
+and OUT.yaml includes them (`include:`), the layout of a hosted provider's config: a file may
+be at most 16 MiB, so 1,000 tenants x 100 staff (~19 MB) needs it.
 
 Defaults: 100 tenants x 100 staff, 10 departments of 10 members and 10 numbers per
 tenant, i.e. 100 tenants, 10,000 staff, 1,000 departments and 1,000 numbers.
@@ -15,6 +19,7 @@ Standard library only.
 import argparse
 import json
 import math
+import os
 import random
 import sys
 
@@ -108,6 +113,17 @@ def login_of(name):
     return ".".join(words)
 
 
+class Indented:
+    """A list of lines that prefixes each line appended with `indent`; with no indent (a tenant
+    file's top level) the two columns of the list item ("- id:", "  name:") are dropped."""
+
+    def __init__(self, out, indent):
+        self.out, self.indent = out, indent
+
+    def append(self, line):
+        self.out.append(self.indent + line if self.indent else line[2:])
+
+
 def extensions(start, taken):
     """Extensions from `start` upwards, skipping reserved numbers and `taken`."""
     n = start
@@ -118,17 +134,20 @@ def extensions(start, taken):
         n += 1
 
 
-def gen_tenant(out, rng, ti, a):
-    tid = f"t{ti:03d}"
+def gen_tenant(out, rng, ti, a, indent="  "):
+    """Appends tenant `ti` as an item of `tenants:` (indent "  "), or as a tenant file's
+    top-level mapping (indent "")."""
+    tid = f"t{ti:0{a.width}d}"
+    out = Indented(out, indent)
     domain = f"{tid}.pbx.example"
     company = f"ООО «{COMPANY_WORDS[ti % len(COMPANY_WORDS)]}-{ti:03d}»"
     w = out.append
-    w(f"  - id: {tid}")
-    w(f"    name: {q(company)}")
-    w(f"    domain: {q(domain)}")
-    w(f"    max_users: {a.staff}")
-    w("    timezone: Europe/Moscow")
-    w("    outbound_trunks: [gw]")
+    w(f"- id: {tid}")
+    w(f"  name: {q(company)}")
+    w(f"  domain: {q(domain)}")
+    w(f"  max_users: {a.staff}")
+    w("  timezone: Europe/Moscow")
+    w("  outbound_trunks: [gw]")
 
     # Department extensions first (901...), staff extensions from 201 skip them.
     dept_ext_taken = set()
@@ -146,7 +165,7 @@ def gen_tenant(out, rng, ti, a):
     logins_used = set()
     member_pool = []
 
-    w("    staff:")
+    w("  staff:")
     for si in range(a.staff):
         female = rng.random() < 0.5
         first = rng.choice(FEMALE_FIRST if female else MALE_FIRST)
@@ -155,7 +174,7 @@ def gen_tenant(out, rng, ti, a):
             last = female_surname(last)
         name = f"{first} {last}"
         base = login_of(name)
-        w(f"      - name: {q(name)}")
+        w(f"    - name: {q(name)}")
         login = None
         if si in explicit:
             login, k = base, 2
@@ -163,62 +182,62 @@ def gen_tenant(out, rng, ti, a):
                 login, k = f"{base}{k}", k + 1
             logins_used.add(login)
             member_pool.append(login)
-            w(f"        login: {q(login)}")
-            w(f"        extension: {q(next(staff_ext))}")
+            w(f"      login: {q(login)}")
+            w(f"      extension: {q(next(staff_ext))}")
         if si == 0:
-            w("        role: admin")
-            w(f"        position: {q('Руководитель отдела')}")
+            w("      role: admin")
+            w(f"      position: {q('Руководитель отдела')}")
         elif rng.random() < 0.3:
-            w(f"        position: {q(rng.choice(POSITIONS))}")
+            w(f"      position: {q(rng.choice(POSITIONS))}")
         if rng.random() < 0.4:
-            w(f"        email: {q((login or base) + '@' + domain)}")
+            w(f"      email: {q((login or base) + '@' + domain)}")
         if rng.random() < 0.25:
             mobile = "+79" + "".join(rng.choice("0123456789") for _ in range(9))
-            w(f"        mobile: {{number: {q(mobile)}, forwarding: delayed, delay: 15s}}")
+            w(f"      mobile: {{number: {q(mobile)}, forwarding: delayed, delay: 15s}}")
 
-    w("    departments:")
+    w("  departments:")
     n_members = min(a.members, len(member_pool))
     for di in range(a.departments):
         did = f"d{di + 1:02d}"
         dname = DEPARTMENT_NAMES[di % len(DEPARTMENT_NAMES)]
         if di >= len(DEPARTMENT_NAMES):
             dname += f" {di // len(DEPARTMENT_NAMES) + 1}"
-        w(f"      - id: {did}")
-        w(f"        name: {q(dname)}")
-        w(f"        extension: {q(dept_exts[di])}")
-        w(f"        strategy: {STRATEGIES[di % len(STRATEGIES)]}")
-        w(f"        ring_time: {rng.choice(['30s', '45s', '60s', '1m30s'])}")
-        w(f"        step: {rng.choice(['10s', '15s', '20s'])}")
-        w(f"        members: {flow(rng.sample(member_pool, n_members))}")
+        w(f"    - id: {did}")
+        w(f"      name: {q(dname)}")
+        w(f"      extension: {q(dept_exts[di])}")
+        w(f"      strategy: {STRATEGIES[di % len(STRATEGIES)]}")
+        w(f"      ring_time: {rng.choice(['30s', '45s', '60s', '1m30s'])}")
+        w(f"      step: {rng.choice(['10s', '15s', '20s'])}")
+        w(f"      members: {flow(rng.sample(member_pool, n_members))}")
         # Transfers only go to a later department, so they can never form a cycle.
         kind = di % 3
         if kind == 1:
             number = "+7495" + "".join(rng.choice("0123456789") for _ in range(7))
-            w(f"        no_answer: {{forward: {{number: {q(number)}, timeout: 30s}}}}")
+            w(f"      no_answer: {{forward: {{number: {q(number)}, timeout: 30s}}}}")
         elif kind == 2 and di + 1 < a.departments:
             target = rng.randrange(di + 1, a.departments)
-            w(f"        no_answer: {{transfer: {{department: d{target + 1:02d}}}}}")
+            w(f"      no_answer: {{transfer: {{department: d{target + 1:02d}}}}}")
         else:
-            w("        no_answer: voicemail")
+            w("      no_answer: voicemail")
         if rng.random() < 0.4:
-            w("        impatient_callers: {after: 20s}")
+            w("      impatient_callers: {after: 20s}")
 
-    w("    schedules:")
-    w("      - id: office")
-    w("        hours:")
-    w(f"          weekdays: {flow(['09:00-18:00'])}")
-    w(f"        holidays: {flow(HOLIDAYS)}")
+    w("  schedules:")
+    w("    - id: office")
+    w("      hours:")
+    w(f"        weekdays: {flow(['09:00-18:00'])}")
+    w(f"      holidays: {flow(HOLIDAYS)}")
 
-    w("    numbers:")
+    w("  numbers:")
     for ni in range(a.numbers):
         # +7495 and 7 digits, unique across the file.
         serial = 2_000_000 + (ti - 1) * a.numbers + ni
         dept = ni % a.departments + 1
-        w(f"      - number: {q(f'+7495{serial:07d}')}")
-        w(f"        name: {q(DEPARTMENT_NAMES[(dept - 1) % len(DEPARTMENT_NAMES)])}")
-        w("        schedule: office")
-        w(f"        destination: {{department: d{dept:02d}}}")
-        w(f"        after_hours: {{voicemail: d{dept:02d}}}")
+        w(f"    - number: {q(f'+7495{serial:07d}')}")
+        w(f"      name: {q(DEPARTMENT_NAMES[(dept - 1) % len(DEPARTMENT_NAMES)])}")
+        w("      schedule: office")
+        w(f"      destination: {{department: d{dept:02d}}}")
+        w(f"      after_hours: {{voicemail: d{dept:02d}}}")
 
 
 def main():
@@ -230,9 +249,11 @@ def main():
     p.add_argument("--members", type=int, default=10, help="members per department")
     p.add_argument("--numbers", type=int, default=10, help="numbers per tenant")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--split", action="store_true", help="one file per tenant, included")
     a = p.parse_args()
-    if not 1 <= a.tenants <= 999:
-        p.error("--tenants must be 1 to 999 (ids are t001..t999)")
+    if not 1 <= a.tenants <= 9999:
+        p.error("--tenants must be 1 to 9999 (ids are t001..t999, or t0001..t9999 above 999)")
+    a.width = 3 if a.tenants <= 999 else 4
     if a.staff < 1 or a.departments < 1 or a.numbers < 1 or a.members < 0:
         p.error("--staff, --departments and --numbers must be at least 1")
     if a.departments > 99:
@@ -252,8 +273,20 @@ def main():
         "    port: 5080",
         "tenants:",
     ]
-    for ti in range(1, a.tenants + 1):
-        gen_tenant(out, rng, ti, a)
+    if a.split:
+        tenants_dir = os.path.join(os.path.dirname(os.path.abspath(a.out)), "tenants")
+        os.makedirs(tenants_dir, exist_ok=True)
+        out[-1] = "include:"
+        for ti in range(1, a.tenants + 1):
+            tid = f"t{ti:0{a.width}d}"
+            out.append(f"  - tenants/{tid}.yaml")
+            lines = []
+            gen_tenant(lines, rng, ti, a, indent="")
+            with open(os.path.join(tenants_dir, f"{tid}.yaml"), "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+    else:
+        for ti in range(1, a.tenants + 1):
+            gen_tenant(out, rng, ti, a)
     with open(a.out, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
     print(
