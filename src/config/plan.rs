@@ -17,7 +17,7 @@ use super::model::{
 };
 use super::plan_notes::{notes, Generated, Note};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// One side of a comparison: a validated config, its generated values (when known), and the
@@ -131,23 +131,39 @@ impl Plan {
 /// Server settings a running server cannot change.
 const RESTART_FIELDS: &[&str] = &["sip.listen", "http.listen", "cabinet.listen", "data_dir"];
 
-/// The plan that turns `before` (`None`: nothing yet) into `after`.
+/// The plan that turns `before` (`None`: nothing yet) into `after`. Views are built and
+/// compared one scope at a time — the shared settings, then each tenant (matched by id) — so
+/// only one tenant's views are in memory at once, whatever the config's size.
 pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
-    let old = before.map(views).unwrap_or_default();
-    let new = views(after);
     let mut changes = Vec::new();
-    for (key, old_fields) in &old {
-        match new.get(key) {
-            None => changes.push(change(Action::Remove, key, old_fields, &BTreeMap::new())),
-            Some(new_fields) if new_fields != old_fields => {
-                changes.push(change(Action::Change, key, old_fields, new_fields))
-            }
-            Some(_) => {}
-        }
+    compare(
+        before.map(shared_views).unwrap_or_default(),
+        shared_views(after),
+        &mut changes,
+    );
+    let old_index: HashMap<&str, usize> = before
+        .map(|b| {
+            b.config
+                .tenants
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.id.as_str(), i))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (i, t) in after.config.tenants.iter().enumerate() {
+        let old = match (before, old_index.get(t.id.as_str())) {
+            (Some(b), Some(&j)) => tenant_views(b, j),
+            _ => BTreeMap::new(),
+        };
+        compare(old, tenant_views(after, i), &mut changes);
     }
-    for (key, new_fields) in &new {
-        if !old.contains_key(key) {
-            changes.push(change(Action::Add, key, &BTreeMap::new(), new_fields));
+    if let Some(b) = before {
+        let kept: HashSet<&str> = after.config.tenants.iter().map(|t| t.id.as_str()).collect();
+        for (j, t) in b.config.tenants.iter().enumerate() {
+            if !kept.contains(t.id.as_str()) {
+                compare(tenant_views(b, j), BTreeMap::new(), &mut changes);
+            }
         }
     }
     changes.sort_by(|a, b| {
@@ -291,7 +307,26 @@ fn put_opt(view: &mut View, name: &str, value: Option<impl Into<String>>) {
     }
 }
 
-fn views(side: &Side) -> BTreeMap<Key, View> {
+/// Appends the changes that turn the views `old` into `new`.
+fn compare(old: BTreeMap<Key, View>, new: BTreeMap<Key, View>, changes: &mut Vec<Change>) {
+    for (key, old_fields) in &old {
+        match new.get(key) {
+            None => changes.push(change(Action::Remove, key, old_fields, &BTreeMap::new())),
+            Some(new_fields) if new_fields != old_fields => {
+                changes.push(change(Action::Change, key, old_fields, new_fields))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, new_fields) in &new {
+        if !old.contains_key(key) {
+            changes.push(change(Action::Add, key, &BTreeMap::new(), new_fields));
+        }
+    }
+}
+
+/// The views of what no tenant owns: the server and the shared trunks.
+fn shared_views(side: &Side) -> BTreeMap<Key, View> {
     let mut out = BTreeMap::new();
     out.insert(
         Key {
@@ -311,82 +346,87 @@ fn views(side: &Side) -> BTreeMap<Key, View> {
             trunk_view(t),
         );
     }
-    for (ti, t) in side.config.tenants.iter().enumerate() {
-        let tenant = Some(t.id.clone());
-        let names = Names {
-            side,
-            tenant: t,
-            index: ti,
-        };
+    out
+}
+
+/// The views of tenant `ti` of `side` and everything it owns.
+fn tenant_views(side: &Side, ti: usize) -> BTreeMap<Key, View> {
+    let mut out = BTreeMap::new();
+    let t = &side.config.tenants[ti];
+    let tenant = Some(t.id.clone());
+    let names = Names {
+        side,
+        tenant: t,
+        index: ti,
+    };
+    out.insert(
+        Key {
+            kind: "tenant",
+            tenant: tenant.clone(),
+            id: t.id.clone(),
+        },
+        tenant_view(&names),
+    );
+    for tr in &t.trunks {
         out.insert(
             Key {
-                kind: "tenant",
+                kind: "trunk",
                 tenant: tenant.clone(),
-                id: t.id.clone(),
+                id: tr.id.clone(),
             },
-            tenant_view(&names),
+            trunk_view(tr),
         );
-        for tr in &t.trunks {
-            out.insert(
-                Key {
-                    kind: "trunk",
-                    tenant: tenant.clone(),
-                    id: tr.id.clone(),
-                },
-                trunk_view(tr),
-            );
-        }
-        for (i, s) in t.staff.iter().enumerate() {
-            let id = names.login(i);
-            out.insert(
-                Key {
-                    kind: "staff",
-                    tenant: tenant.clone(),
-                    id,
-                },
-                staff_view(&names, i, s),
-            );
-        }
-        for d in &t.departments {
-            out.insert(
-                Key {
-                    kind: "department",
-                    tenant: tenant.clone(),
-                    id: d.id.clone(),
-                },
-                department_view(&names, d),
-            );
-        }
-        for n in &t.numbers {
-            out.insert(
-                Key {
-                    kind: "number",
-                    tenant: tenant.clone(),
-                    id: n.number.to_string(),
-                },
-                number_view(&names, n),
-            );
-        }
-        for s in &t.schedules {
-            out.insert(
-                Key {
-                    kind: "schedule",
-                    tenant: tenant.clone(),
-                    id: s.id.clone(),
-                },
-                schedule_view(s),
-            );
-        }
-        for m in &t.menus {
-            out.insert(
-                Key {
-                    kind: "menu",
-                    tenant: tenant.clone(),
-                    id: m.id.clone(),
-                },
-                menu_view(&names, m),
-            );
-        }
+    }
+    for (i, s) in t.staff.iter().enumerate() {
+        let id = names.login(i);
+        out.insert(
+            Key {
+                kind: "staff",
+                tenant: tenant.clone(),
+                id,
+            },
+            staff_view(&names, i, s),
+        );
+    }
+    for d in &t.departments {
+        out.insert(
+            Key {
+                kind: "department",
+                tenant: tenant.clone(),
+                id: d.id.clone(),
+            },
+            department_view(&names, d),
+        );
+    }
+    for n in &t.numbers {
+        out.insert(
+            Key {
+                kind: "number",
+                tenant: tenant.clone(),
+                id: n.number.to_string(),
+            },
+            number_view(&names, n),
+        );
+    }
+    for s in &t.schedules {
+        out.insert(
+            Key {
+                kind: "schedule",
+                tenant: tenant.clone(),
+                id: s.id.clone(),
+            },
+            schedule_view(s),
+        );
+    }
+    for m in &t.menus {
+        out.insert(
+            Key {
+                kind: "menu",
+                tenant: tenant.clone(),
+                id: m.id.clone(),
+            },
+            menu_view(&names, m),
+        );
     }
     out
 }
