@@ -2,7 +2,12 @@
 # Benchmark `pbx plan` and a hot reload on the large generated config (100 tenants x 100
 # staff by default; same options as gen-config.py's --tenants/--staff).
 #
-#   bench/plan-reload.sh [--tenants N] [--staff M] [--runs R]
+#   bench/plan-reload.sh [--tenants N] [--staff M] [--runs R] [--split] [--one-tenant]
+#
+# --split: one file per tenant, included by pbx.yaml (gen-config.py --split; a file may
+# be at most 16 MiB, so 1,000 x 100 needs it). --one-tenant: the edit renames the first staff
+# member of the first tenant only (with --split: one tenant file changes), for the cost of a
+# hot reload that changes one tenant.
 #
 # 1. `pbx plan --against` between the config and a copy where every "Иван" is renamed
 #    (a realistic edit touching ~2% of staff): timed with hyperfine.
@@ -16,12 +21,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-tenants=100 staff=100 runs=10
+tenants=100 staff=100 runs=10 split="" one_tenant=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --tenants) tenants="$2"; shift 2 ;;
     --staff) staff="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
+    --split) split="--split"; shift ;;
+    --one-tenant) one_tenant=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,9 +43,10 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-python3 "$here/gen-config.py" --tenants "$tenants" --staff "$staff" "$work/before.yaml" >&2
+mkdir -p "$work/before"
+python3 "$here/gen-config.py" --tenants "$tenants" --staff "$staff" $split "$work/before/pbx.yaml" >&2
 # Serve on loopback with an ephemeral port, data in the work directory.
-python3 - "$work/before.yaml" <<'PY'
+python3 - "$work/before/pbx.yaml" <<'PY'
 import sys
 p = sys.argv[1]
 text = open(p, encoding="utf-8").read()
@@ -46,25 +54,43 @@ head = 'server:\n  http: { listen: "127.0.0.1:0" }\n  sip:\n    listen: [{ trans
 text = text.replace("version: 1\n", "version: 1\n" + head, 1)
 open(p, "w", encoding="utf-8").write(text)
 PY
-sed 's/name: "Иван /name: "Иоанн /' "$work/before.yaml" > "$work/after.yaml"
+cp -r "$work/before" "$work/after"
+# The edited file: the main file, or with --split and --one-tenant the first tenant's file.
+edited="pbx.yaml"
+[ -n "$split" ] && [ "$one_tenant" = 1 ] && edited="$(cd "$work/before" && ls tenants | head -1 | sed 's|^|tenants/|')"
+if [ "$one_tenant" = 1 ]; then
+  # The first staff member of the first tenant gets another name.
+  python3 - "$work/after/$edited" <<'PY'
+import sys
+p = sys.argv[1]
+text = open(p, encoding="utf-8").read()
+i = text.index('- name: "') + len('- name: "')
+open(p, "w", encoding="utf-8").write(text[:i] + "Переименованный " + text[i:])
+PY
+  what="renames one staff member of the first tenant (file \`$edited\`)"
+else
+  for f in $(cd "$work/before" && find . -name '*.yaml'); do
+    sed 's/name: "Иван /name: "Иоанн /' "$work/before/$f" > "$work/after/$f"
+  done
+  what="renames every \"Иван\""
+fi
 
 echo "# pbx plan and hot reload benchmark"
 echo
-echo "- config: $(wc -c < "$work/before.yaml") bytes, $tenants tenants x $staff staff; the edit renames every \"Иван\""
+echo "- config: $(cat $(find "$work/before" -name '*.yaml') | wc -c) bytes, $tenants tenants x $staff staff${split:+, one file per tenant}; the edit $what"
 echo "- machine: $(nproc) CPUs, $(uname -sm)"
 echo
 echo "## pbx plan --against"
 echo
 hyperfine --warmup 2 --runs "$runs" --export-markdown "$work/plan.md" \
   -n "pbx plan ($tenants tenants x $staff staff)" \
-  "$pbx plan --config $work/after.yaml --against $work/before.yaml" >&2
+  "$pbx plan --config $work/after/pbx.yaml --against $work/before/pbx.yaml" >&2
 cat "$work/plan.md"
 
 echo
 echo "## hot reload"
 echo
-mkdir -p "$work/srv"
-cp "$work/before.yaml" "$work/srv/pbx.yaml"
+cp -r "$work/before" "$work/srv"
 export PBX_ADMIN_TOKEN=bench-token
 (cd "$work/srv" && exec "$pbx" serve --config pbx.yaml) 2> "$work/serve.log" &
 server_pid=$!
@@ -73,9 +99,9 @@ url="$(grep -o 'admin API on http://[0-9.:]*' "$work/serve.log" | sed 's/admin A
 [ -n "$url" ] || { cat "$work/serve.log" >&2; exit 1; }
 revision() { curl -s "$url/healthz" | sed 's/.*"revision":\([0-9]*\).*/\1/'; }
 before_rev="$(revision)"
-cp "$work/after.yaml" "$work/srv/pbx.yaml.tmp"
+cp "$work/after/$edited" "$work/srv/$edited.tmp"
 start=$(date +%s%N)
-mv "$work/srv/pbx.yaml.tmp" "$work/srv/pbx.yaml"
+mv "$work/srv/$edited.tmp" "$work/srv/$edited"
 while [ "$(revision)" = "$before_rev" ]; do
   [ $(( ($(date +%s%N) - start) / 1000000 )) -gt 30000 ] && { echo "no reload within 30 s" >&2; cat "$work/serve.log" >&2; exit 1; }
   sleep 0.02
