@@ -57,7 +57,10 @@ PY
 cp -r "$work/before" "$work/after"
 # The edited file: the main file, or with --split and --one-tenant the first tenant's file.
 edited="pbx.yaml"
-[ -n "$split" ] && [ "$one_tenant" = 1 ] && edited="$(cd "$work/before" && ls tenants | head -1 | sed 's|^|tenants/|')"
+if [ -n "$split" ] && [ "$one_tenant" = 1 ]; then
+  first=("$work/before/tenants/"*.yaml)
+  edited="tenants/$(basename "${first[0]}")"
+fi
 if [ "$one_tenant" = 1 ]; then
   # The first staff member of the first tenant gets another name.
   python3 - "$work/after/$edited" <<'PY'
