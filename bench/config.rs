@@ -48,6 +48,8 @@ struct Run {
 }
 
 /// Runs `program args` to the end, output discarded; panics unless it exits with one of `ok`.
+// Reaped by `wait4`, which also gives the peak memory `Child::wait` does not.
+#[allow(clippy::zombie_processes)]
 fn run_once(program: &Path, args: &[String], ok: &[i32]) -> Run {
     let start = Instant::now();
     let child = Command::new(program)
@@ -114,7 +116,12 @@ fn generate(root: &Path, dir: &Path, edited: &Path, tenants: usize, staff: usize
     let mut gen = Command::new("python3");
     gen.arg(root.join("bench/gen-config.py"))
         .arg(dir.join("pbx.yaml"))
-        .args(["--tenants", &tenants.to_string(), "--staff", &staff.to_string()])
+        .args([
+            "--tenants",
+            &tenants.to_string(),
+            "--staff",
+            &staff.to_string(),
+        ])
         .stderr(Stdio::null());
     if split {
         gen.arg("--split");
@@ -138,7 +145,10 @@ fn mib(kib: u64) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.first().map(String::as_str) == Some("parse") {
         parse(&args[1..]);
         return;
@@ -148,12 +158,17 @@ fn main() {
     } else {
         args.iter()
             .map(|s| {
-                let (t, m) = s.split_once('x').expect("a size is TENANTSxSTAFF, e.g. 100x100");
+                let (t, m) = s
+                    .split_once('x')
+                    .expect("a size is TENANTSxSTAFF, e.g. 100x100");
                 (t.parse().expect("tenants"), m.parse().expect("staff"))
             })
             .collect()
     };
-    let runs: usize = std::env::var("CONFIG_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("CONFIG_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     let split = std::env::var("CONFIG_SINGLE").map_or(true, |v| v != "1");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let pbx = PathBuf::from(env!("CARGO_BIN_EXE_pbx"));
@@ -174,12 +189,19 @@ fn main() {
         generate(&root, &dir, &edited, tenants, staff, split);
         let before = files_of(&dir);
         let after = files_of(&edited);
-        let parse_args: Vec<String> = std::iter::once("parse".to_string()).chain(before.iter().cloned()).collect();
-        let both_args: Vec<String> = parse_args.iter().cloned().chain(after.iter().cloned()).collect();
+        let parse_args: Vec<String> = std::iter::once("parse".to_string())
+            .chain(before.iter().cloned())
+            .collect();
+        let both_args: Vec<String> = parse_args
+            .iter()
+            .cloned()
+            .chain(after.iter().cloned())
+            .collect();
         let main = dir.join("pbx.yaml").display().to_string();
         let edited_main = edited.join("pbx.yaml").display().to_string();
         let (parse_t, parse_rss) = measure(&me, &parse_args, &[0], runs);
-        let (validate_t, validate_rss) = measure(&pbx, &["validate".into(), main.clone()], &[0], runs);
+        let (validate_t, validate_rss) =
+            measure(&pbx, &["validate".into(), main.clone()], &[0], runs);
         let (both_t, _) = measure(&me, &both_args, &[0], runs);
         let plan_args = vec![
             "plan".into(),
