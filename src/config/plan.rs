@@ -1108,7 +1108,9 @@ mod tests {
             text.contains("strategy: \"all_at_once\" -> \"in_order\""),
             "{text}"
         );
-        let v = views(&side(&after));
+        let after_side = side(&after);
+        let mut v = shared_views(&after_side);
+        v.extend(tenant_views(&after_side, 0));
         let field = |kind: &str, name: &str| {
             v.iter()
                 .find(|(k, _)| k.kind == kind)
