@@ -100,6 +100,7 @@ codes! {
     SmtpCaFile = "E0145" "smtp-ca-file" "`server.smtp.ca_file` cannot be read (as a regular text file), holds no PEM certificate, or holds one that cannot be used as a trust anchor.";
     SmtpCaInClear = "E0146" "smtp-ca-in-clear" "`server.smtp.ca_file` with `security: none`: the letters would go unencrypted and the file would be ignored.";
     NumberAsText = "E0160" "number-as-text" "A value YAML reads as a number where text is expected, written so that the number reads differently (`0o101` is 65, `0x70` is 112, `201.0`, `1e3`, `+74951234567`): quote it. Plain digits such as `201` are taken as written.";
+    BoolAsText = "E0161" "boolean-as-text" "A value YAML reads as a boolean where text is expected, written otherwise than `true` or `false` (`True`, `TRUE`, `False`): quote it. Plain `true` and `false` are taken as written.";
     UnknownReference = "E0201" "unknown-reference" "A name that refers to nothing: member, destination, schedule, menu, trunk.";
     RoutingLoop = "E0202" "routing-loop" "Calls would go round in a circle with nobody answering and no caller choice (no-answer transfers, menus' `on_timeout` and `on_invalid`, forwards to a number served here).";
     DuplicateMember = "E0203" "duplicate-member" "A person listed twice in one department.";

@@ -14,6 +14,8 @@
 //! unambiguous — `201` is `"201"` — and refused (`E0160 number-as-text`) when the number reads
 //! differently from what was written (`0o101` is 65, `0x70` is 112, `201.0` is 201, `1e3`,
 //! `+74951234567`): the editor's schema says string, so CI must not quietly take the number.
+//! Booleans likewise: `true` is `"true"`, but `True` or `TRUE` is refused (`E0161
+//! boolean-as-text`) rather than turned into `"true"`.
 //! A refused optional value is removed like any wrong one; a refused required value or list
 //! item is kept as written, so the rest of the file is still checked.
 
@@ -126,22 +128,23 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A number where text is wanted: its text as written when the number reads the same
-    /// (`201`), else `E0160` and the text as written in its place (for a parent that cannot
-    /// remove it), returning false.
+    /// A number or boolean where text is wanted: its text as written when the value reads the
+    /// same (`201`, `true`), else `E0160`/`E0161` and the text as written in its place (for a
+    /// parent that cannot remove it), returning false.
     fn number_as_text(&mut self, node: &mut Node, out: &mut Vec<Diagnostic>) -> bool {
-        let (written, read) = match &node.value {
-            Value::Int(i, w) => (w.to_string(), i.to_string()),
-            Value::Float(f, w) => (w.to_string(), f.to_string()),
+        let (written, read, code, kind) = match &node.value {
+            Value::Int(i, w) => (w.to_string(), i.to_string(), Code::NumberAsText, "number"),
+            Value::Float(f, w) => (w.to_string(), f.to_string(), Code::NumberAsText, "number"),
+            Value::Bool(b, w) => (w.to_string(), b.to_string(), Code::BoolAsText, "boolean"),
             _ => return true,
         };
         let same = written == read;
         if !same {
             out.push(
                 self.error(
-                    Code::NumberAsText,
+                    code,
                     node.span,
-                    format!("`{written}` is text here, but YAML reads it as the number {read}"),
+                    format!("`{written}` is text here, but YAML reads it as the {kind} {read}"),
                 )
                 .with_help(format!("quote it to keep it as written: \"{written}\"")),
             );
@@ -399,10 +402,10 @@ fn type_accepts(ty: Option<&Json>, node: &Node) -> bool {
 fn one_type_accepts(t: &str, node: &Node) -> bool {
     match (t, &node.value) {
         ("object", Value::Map(_)) | ("array", Value::Seq(_)) | ("null", Value::Null) => true,
-        ("boolean", Value::Bool(_)) | ("integer", Value::Int(..)) => true,
+        ("boolean", Value::Bool(..)) | ("integer", Value::Int(..)) => true,
         ("number", Value::Int(..) | Value::Float(..)) => true,
         // A plain scalar such as `201` or `true` may be text; `number_as_text` decides.
-        ("string", Value::Str(_) | Value::Int(..) | Value::Float(..) | Value::Bool(_)) => true,
+        ("string", Value::Str(_) | Value::Int(..) | Value::Float(..) | Value::Bool(..)) => true,
         _ => false,
     }
 }
@@ -415,12 +418,13 @@ fn wants_text(ty: Option<&Json>, node: &Node) -> bool {
         Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
         _ => return false,
     };
-    let number = match node.value {
+    let taken = match node.value {
         Value::Int(..) => types.contains(&"integer") || types.contains(&"number"),
         Value::Float(..) => types.contains(&"number"),
+        Value::Bool(..) => types.contains(&"boolean"),
         _ => return false,
     };
-    types.contains(&"string") && !number
+    types.contains(&"string") && !taken
 }
 
 /// Whether a variant is worth trying for this kind of node (saves a confusing message).
@@ -614,5 +618,38 @@ mod tests {
         ));
         let cfg: crate::config::raw::Config = crate::config::typed::from_node(&tree).unwrap();
         assert_eq!(cfg.tenants[0].staff[0].extension.as_deref(), Some("201"));
+    }
+
+    #[test]
+    fn booleans_where_text_is_wanted_are_taken_as_written_or_refused() {
+        let yaml = "version: 1\ntenants:\n  - id: a\n    name: TRUE\n    domain: d\n    max_users: 5\n    self_service: { forwarding: False }\n    staff:\n      - {name: A, position: true}\n      - {name: B, position: False}\n";
+        let mut tree = parse(yaml).unwrap();
+        let mut out = Vec::new();
+        let usable = check(
+            &mut tree,
+            &json(Document::Config),
+            "t.yaml",
+            ConfigPath::root(),
+            &mut out,
+        );
+        let found: Vec<String> = out
+            .iter()
+            .map(|d| format!("{} {} {}", d.code.code(), d.path, d.message))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "E0161 tenants[a].name `TRUE` is text here, but YAML reads it as the boolean true",
+                "E0161 tenants[a].staff[b].position `False` is text here, but YAML reads it as the boolean false",
+            ]
+        );
+        assert!(usable);
+        let cfg: crate::config::raw::Config = crate::config::typed::from_node(&tree).unwrap();
+        assert_eq!(cfg.tenants[0].staff[0].position.as_deref(), Some("true"));
+        assert_eq!(
+            cfg.tenants[0].self_service.forwarding,
+            Some(false),
+            "a boolean field takes `False`"
+        );
     }
 }

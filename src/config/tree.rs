@@ -61,7 +61,8 @@ pub struct Node {
 #[derive(Clone, Debug)]
 pub enum Value {
     Null,
-    Bool(bool),
+    /// A boolean and its text as written (`true`, `True`, `TRUE`).
+    Bool(bool, Box<str>),
     /// An integer and its text as written.
     Int(i64, Box<str>),
     /// A float and its text as written.
@@ -100,7 +101,7 @@ impl Node {
     pub fn kind(&self) -> &'static str {
         match self.value {
             Value::Null => "null",
-            Value::Bool(_) => "a boolean",
+            Value::Bool(..) => "a boolean",
             Value::Int(..) => "an integer",
             Value::Float(..) => "a number",
             Value::Str(_) => "a string",
@@ -389,8 +390,8 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "true" | "True" | "TRUE" => return Value::Bool(true, text.into()),
+        "false" | "False" | "FALSE" => return Value::Bool(false, text.into()),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
             return Value::Float(f64::INFINITY, text.into())
         }
@@ -449,8 +450,9 @@ fn looks_like_float(s: &str) -> bool {
 fn key_text(v: &Value) -> String {
     match v {
         Value::Null => "~".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(_, written) | Value::Float(_, written) => written.to_string(),
+        Value::Bool(_, written) | Value::Int(_, written) | Value::Float(_, written) => {
+            written.to_string()
+        }
         Value::Str(s) => s.clone(),
         Value::Seq(_) | Value::Map(_) => "<complex key>".into(),
     }
@@ -490,7 +492,7 @@ mod tests {
             kinds,
             [
                 "Null",
-                "Bool(true)",
+                "Bool(true, \"true\")",
                 "Int(12, \"12\")",
                 "Int(-3, \"-3\")",
                 "Str(\"0101\")",

@@ -52,8 +52,9 @@ impl NodeDe<'_> {
     fn scalar_text(&self) -> Option<String> {
         match &self.0.value {
             Value::Str(s) => Some(s.clone()),
-            Value::Int(_, written) | Value::Float(_, written) => Some(written.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::Bool(_, written) | Value::Int(_, written) | Value::Float(_, written) => {
+                Some(written.to_string())
+            }
             _ => None,
         }
     }
@@ -65,7 +66,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, TypedError> {
         let r = match &self.0.value {
             Value::Null => v.visit_unit(),
-            Value::Bool(b) => v.visit_bool(*b),
+            Value::Bool(b, _) => v.visit_bool(*b),
             Value::Int(i, _) => v.visit_i64(*i),
             Value::Float(f, _) => v.visit_f64(*f),
             Value::Str(s) => v.visit_str(s),
