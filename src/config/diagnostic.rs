@@ -133,7 +133,7 @@ codes! {
     NoticeNowhere = "W0706" "notice-nowhere" "`notify.missed_calls` on a staff member without an `email`: nobody to tell.";
     OutboundNoHome = "W0710" "outbound-no-home" "A tenant whose `country` has no entry in the outbound dial plans: every `+` number counts as international, and numbers without `+` are not recognised as premium-rate (allow the country's own code in `outbound.allow`).";
     OutboundDenied = "W0711" "outbound-denied" "A mobile forwarded to, a no-answer forward or an external destination whose number the tenant's `outbound` rules deny: it would never ring.";
-    NamesakeWithoutLogin = "W0730" "namesake-without-login" "Two or more staff of one tenant with the same name and no `login:`: they are told apart only by their order, so removing or moving one hands its login, extension and password to another. Write their logins.";
+    NamesakeWithoutLogin = "W0730" "namesake-without-login" "Two or more staff of one tenant with the same name and no `login:`, and nothing else (e-mail, mobile, position, extension) that tells this one apart: it is known by its order, so removing or moving one may hand its login, extension and password to another. Write their logins.";
 }
 
 /// One problem in a config.

@@ -7,8 +7,17 @@
 //! file renumbers nobody. A person who later gets their generated login written into the file
 //! keeps their extension and password. Pure: the caller passes what the store knows and a
 //! password generator.
+//!
+//! Namesakes (the same name, no `login:`) are told apart by what else the config says of them
+//! ([`signature`]: e-mail, mobile, position, written extension), kept with what was generated:
+//! one whose signature is exactly a stored namesake's takes that namesake's identity, wherever
+//! they now are in the list; the others take the remaining ones in order, except one whose
+//! stored signature shares nothing with theirs (clearly someone else), and new identities
+//! after that. So removing or moving a namesake hands nobody another's login and password
+//! when anything tells them apart; when nothing does, order decides, and the plan says so
+//! (`plan_notes`).
 
-use super::model::{Config, Tenant};
+use super::model::{Config, Staff, Tenant};
 use super::values::{Extension, RESERVED_EXTENSIONS};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -19,6 +28,8 @@ pub struct Known {
     pub extension: Option<String>,
     /// The login and realm the stored password hashes were made for, if a password is stored.
     pub password_for: Option<(String, String)>,
+    /// What the config said of them when it was stored ([`signature`]).
+    pub signature: Option<String>,
 }
 
 /// Where a staff member's password comes from after resolution.
@@ -54,6 +65,8 @@ pub struct Record {
     pub new_password: Option<String>,
     /// The realm the password belongs to.
     pub realm: String,
+    /// What tells them apart from a namesake ([`signature`]), for staff without a `login:`.
+    pub signature: Option<String>,
 }
 
 /// The outcome of resolving a config against what was generated before.
@@ -89,6 +102,95 @@ pub fn identities(t: &Tenant) -> Vec<String> {
         .collect()
 }
 
+/// What the config says of a person besides their name — e-mail, mobile, position, written
+/// extension, one `field=value` a line — or `None` when it says none of them.
+pub fn signature(s: &Staff) -> Option<String> {
+    let fields = [
+        s.email.as_ref().map(|e| format!("email={e}")),
+        s.mobile.as_ref().map(|m| format!("mobile={}", m.number)),
+        s.position.as_ref().map(|p| format!("position={p}")),
+        s.extension.as_ref().map(|x| format!("extension={x}")),
+    ];
+    let fields: Vec<String> = fields.into_iter().flatten().collect();
+    (!fields.is_empty()).then(|| fields.join("\n"))
+}
+
+/// Whether two signatures share a field's value.
+fn overlap(a: &str, b: &str) -> bool {
+    a.lines().any(|f| b.lines().any(|g| f == g))
+}
+
+/// The identities of `t`'s staff against what is stored (`known`): [`identities`], with each
+/// group of namesakes matched to the stored ones by signature (see the module doc).
+fn identities_known(t: &Tenant, known: &BTreeMap<(String, String), Known>) -> Vec<String> {
+    let mut ids = identities(t);
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in t.staff.iter().enumerate() {
+        if s.login_generated {
+            groups.entry(s.name.as_str()).or_default().push(i);
+        }
+    }
+    for (name, members) in groups {
+        let prefix = format!("name:{name}#");
+        let stored: Vec<(usize, Option<&str>)> = known
+            .range((t.id.clone(), prefix.clone())..)
+            .take_while(|((tid, id), _)| tid == &t.id && id.starts_with(&prefix))
+            .filter_map(|((_, id), k)| {
+                let n = id[prefix.len()..].parse::<usize>().ok()?;
+                Some((n, k.signature.as_deref()))
+            })
+            .collect();
+        if stored.is_empty() {
+            continue; // all new: by order
+        }
+        let sigs: Vec<Option<String>> = members.iter().map(|&i| signature(&t.staff[i])).collect();
+        let mut taken: HashSet<usize> = HashSet::new();
+        let mut chosen: Vec<Option<usize>> = vec![None; members.len()];
+        for (m, sig) in sigs.iter().enumerate() {
+            let Some(sig) = sig else { continue };
+            let twins = sigs.iter().filter(|s| s.as_ref() == Some(sig)).count();
+            let same: Vec<usize> = stored
+                .iter()
+                .filter(|(_, s)| *s == Some(sig.as_str()))
+                .map(|(n, _)| *n)
+                .collect();
+            if let (&[n], 1) = (&same[..], twins) {
+                if taken.insert(n) {
+                    chosen[m] = Some(n);
+                }
+            }
+        }
+        let mut fresh = stored.iter().map(|(n, _)| n + 1).max().unwrap_or(0);
+        for m in 0..members.len() {
+            if chosen[m].is_some() {
+                continue;
+            }
+            let someone_else = |stored_sig: Option<&str>| match (stored_sig, sigs[m].as_deref()) {
+                (Some(a), Some(b)) => !overlap(a, b),
+                _ => false,
+            };
+            let free = stored
+                .iter()
+                .find(|(n, s)| !taken.contains(n) && !someone_else(*s))
+                .map(|(n, _)| *n);
+            let n = free.unwrap_or_else(|| {
+                while taken.contains(&fresh) {
+                    fresh += 1;
+                }
+                fresh
+            });
+            taken.insert(n);
+            chosen[m] = Some(n);
+        }
+        for (m, &i) in members.iter().enumerate() {
+            if let Some(n) = chosen[m] {
+                ids[i] = format!("{prefix}{n}");
+            }
+        }
+    }
+    ids
+}
+
 /// First extension tried for allocation.
 pub(crate) const FIRST_EXTENSION: u32 = 200;
 
@@ -101,7 +203,7 @@ pub fn resolve(
 ) -> Resolution {
     let mut out = Resolution::default();
     for t in &config.tenants {
-        let ids = identities(t);
+        let ids = identities_known(t, known);
         let lookup = |identity: &str, login: &str| -> Option<Known> {
             if let Some(k) = known.get(&(t.id.clone(), identity.to_string())) {
                 return Some(k.clone());
@@ -204,10 +306,14 @@ pub fn resolve(
             } else {
                 PasswordState::New
             };
+            let signature = s.login_generated.then(|| signature(s)).flatten();
             let changed = match k {
                 None => true,
                 Some(k) => {
-                    k.login != login || k.extension != extension || password == PasswordState::New
+                    k.login != login
+                        || k.extension != extension
+                        || password == PasswordState::New
+                        || k.signature != signature
                 }
             };
             let adopted = k.is_some() && !known.contains_key(&(t.id.clone(), ids[i].clone()));
@@ -219,6 +325,7 @@ pub fn resolve(
                     extension: extension.clone(),
                     new_password: (password == PasswordState::New).then(&mut *new_password),
                     realm: t.domain.clone(),
+                    signature,
                 });
             }
             effective.push(Effective {
@@ -271,6 +378,7 @@ mod tests {
                     login: rec.login.clone(),
                     extension: rec.extension.clone(),
                     password_for,
+                    signature: rec.signature.clone(),
                 },
             );
         }
@@ -355,5 +463,81 @@ mod tests {
             .collect();
         assert_eq!(exts.len(), 20);
         assert!(exts.iter().all(|e| !RESERVED_EXTENSIONS.contains(e)));
+    }
+
+    /// Logins and whether each kept its password, by name and position.
+    fn who(r: &Resolution) -> Vec<(String, PasswordState)> {
+        r.staff[0]
+            .iter()
+            .map(|e| (e.login.clone(), e.password))
+            .collect()
+    }
+
+    #[test]
+    fn removing_a_namesake_hands_nobody_anothers_login_when_something_tells_them_apart() {
+        let mut known = BTreeMap::new();
+        let mut pw = passwords();
+        let both = "      - { name: Иван Петров, email: ivan.sales@acme.example }\n      - { name: Иван Петров, mobile: { number: \"+79160000002\" } }\n";
+        let r1 = resolve(&config(both), &known, &mut pw);
+        assert_eq!(who(&r1)[0].0, "ivan.petrov");
+        assert_eq!(who(&r1)[1].0, "ivan.petrov2");
+        let second_ext = r1.staff[0][1].extension.clone();
+        store(&r1, &mut known);
+
+        // The first leaves: the second keeps ivan.petrov2, its extension and password.
+        let second = "      - { name: Иван Петров, mobile: { number: \"+79160000002\" } }\n";
+        let r2 = resolve(&config(second), &known, &mut pw);
+        assert_eq!(who(&r2), [("ivan.petrov2".to_owned(), PasswordState::Kept)]);
+        assert_eq!(r2.staff[0][0].extension, second_ext);
+        assert_eq!(r2.staff[0][0].identity, "name:Иван Петров#1");
+        store(&r2, &mut known);
+
+        // A new namesake with nothing in common with the one who left gets new values.
+        let again = "      - { name: Иван Петров, mobile: { number: \"+79160000002\" } }\n      - { name: Иван Петров, email: another.ivan@acme.example }\n";
+        let r3 = resolve(&config(again), &known, &mut pw);
+        assert_eq!(
+            who(&r3)[0],
+            ("ivan.petrov2".to_owned(), PasswordState::Kept)
+        );
+        assert_eq!(r3.staff[0][1].identity, "name:Иван Петров#2");
+        assert_eq!(r3.staff[0][1].password, PasswordState::New);
+        assert_ne!(
+            r3.staff[0][1].login, "ivan.petrov",
+            "not the leaver's login"
+        );
+        assert_ne!(r3.staff[0][1].login, "ivan.petrov2");
+
+        // Swapping the two in the file swaps nothing.
+        store(&r3, &mut known);
+        let swapped = "      - { name: Иван Петров, email: another.ivan@acme.example }\n      - { name: Иван Петров, mobile: { number: \"+79160000002\" } }\n";
+        let r4 = resolve(&config(swapped), &known, &mut pw);
+        assert_eq!(r4.staff[0][0].login, r3.staff[0][1].login);
+        assert_eq!(r4.staff[0][1].login, "ivan.petrov2");
+        assert!(r4.records.is_empty(), "{:?}", r4.records);
+    }
+
+    #[test]
+    fn a_namesake_who_changes_one_field_keeps_their_values_and_identical_ones_go_by_order() {
+        let mut known = BTreeMap::new();
+        let mut pw = passwords();
+        let two = "      - { name: Анна, position: Sales, email: anna.s@acme.example }\n      - { name: Анна, position: Support }\n";
+        let r1 = resolve(&config(two), &known, &mut pw);
+        store(&r1, &mut known);
+        // The first's e-mail changes (her position stays): she is still the first.
+        let edited = "      - { name: Анна, position: Sales, email: anna@acme.example }\n      - { name: Анна, position: Support }\n";
+        let r2 = resolve(&config(edited), &known, &mut pw);
+        assert_eq!(r2.staff[0][0].login, r1.staff[0][0].login);
+        assert_eq!(r2.staff[0][1].login, r1.staff[0][1].login);
+        assert!(r2.staff[0]
+            .iter()
+            .all(|e| e.password == PasswordState::Kept));
+        assert_eq!(r2.records.len(), 1, "the new signature is stored");
+        // Nothing tells them apart: order decides, as before (the plan says so).
+        let mut known = BTreeMap::new();
+        let same = "      - name: Олег\n      - name: Олег\n";
+        let r = resolve(&config(same), &known, &mut pw);
+        store(&r, &mut known);
+        let r = resolve(&config("      - name: Олег\n"), &known, &mut pw);
+        assert_eq!(r.staff[0][0].identity, "name:Олег#0");
     }
 }

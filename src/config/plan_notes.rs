@@ -1,13 +1,11 @@
 //! What a plan must say in words, beyond its field changes: generated values that move from
 //! one person to another.
 //!
-//! - **Namesakes told apart by order.** People of the same name without a written `login:`
-//!   are known by their order among that name (`generated::identities`: `name:<name>#<k>`).
-//!   When their number changes, or one of them is moved, the k-th of that name in the file
-//!   gets what the k-th had — login, extension, password — whoever they are now. The note
-//!   says who keeps what and who is removed, and when the other fields (e-mail, mobile,
-//!   position, role, written extension) show that a person now takes another's place, it says
-//!   that too, with the `login:` to write to prevent it.
+//! - **Namesakes.** People of the same name without a written `login:` are told apart by what
+//!   else the config says of them, else by their order (`generated`). When their number or
+//!   order changes, the note says who stays with which login, extension and password, who is
+//!   removed and how many are new — and, when order decided for someone (nothing in the
+//!   config tells them apart), that it did, with the `login:` to write to be sure.
 //! - **A generated extension taken in the config.** When the config now writes a number that
 //!   the server had generated for someone, that person is renumbered: the note names them,
 //!   the old and the new number, and who took it.
@@ -112,30 +110,6 @@ impl Person<'_> {
             None => self.login.clone(),
         }
     }
-
-    /// What tells a person apart from a namesake, when anything does.
-    fn signature(&self) -> Option<String> {
-        let s = self.staff;
-        let parts = [
-            s.email.as_ref().map(|e| format!("email {e}")),
-            s.mobile.as_ref().map(|m| format!("mobile {}", m.number)),
-            s.position.as_ref().map(|p| format!("position {p}")),
-            s.extension.as_ref().map(|x| format!("extension {x}")),
-        ];
-        let parts: Vec<String> = parts.into_iter().flatten().collect();
-        (!parts.is_empty()).then(|| format!("{} {}", s.role.word(), parts.join(" ")))
-    }
-}
-
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (1, 11) | (2, 12) | (3, 13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 fn list(items: &[String]) -> String {
@@ -147,93 +121,84 @@ fn list(items: &[String]) -> String {
 }
 
 fn namesakes(old: &Members, new: &Members, out: &mut Vec<Note>) {
+    use super::generated::signature;
     let before = old.namesakes();
     let after = new.namesakes();
     for (name, now) in &after {
         let Some(was) = before.get(name) else {
             continue;
         };
-        let (nb, na) = (was.len(), now.len());
-        // Whose place each one now takes, where the other fields tell.
-        let mut shifts = Vec::new();
-        for (k, p) in now.iter().enumerate().take(nb) {
-            let Some(sig) = p.signature() else {
-                continue;
-            };
-            if was[k].signature().as_ref() == Some(&sig) {
-                continue;
-            }
-            let matches: Vec<usize> = (0..nb)
-                .filter(|&j| j != k && was[j].signature().as_ref() == Some(&sig))
-                .collect();
-            if let [j] = matches[..] {
-                shifts.push(format!(
-                    "The {} `{name}` in the file is, by e-mail, mobile, position and extension, \
-                     the one who had {}, yet gets {} and that password: write `login: {}` for \
-                     them to keep theirs.",
-                    ordinal(k + 1),
-                    was[j].describe(),
-                    was[k].describe(),
-                    was[j].login
-                ));
+        // Who now holds each identity held before, by identity (as resolved).
+        let held = |p: &Person| {
+            was.iter()
+                .position(|w| w.identity.is_some() && w.identity == p.identity)
+        };
+        let same_places =
+            was.len() == now.len() && now.iter().enumerate().all(|(k, p)| held(p) == Some(k));
+        if same_places {
+            continue;
+        }
+        let mut stays = Vec::new();
+        let mut by_order = false;
+        for p in now {
+            if let Some(j) = held(p) {
+                stays.push(was[j].describe());
+                let (a, b) = (signature(p.staff), signature(was[j].staff));
+                if a.is_none() || a != b {
+                    by_order = true;
+                }
             }
         }
-        let mut sentences = Vec::new();
-        if nb != na {
-            let kept = nb.min(na);
-            let keeps: Vec<String> = was[..kept].iter().map(|p| p.describe()).collect();
-            let first = if kept == 1 {
-                format!("the 1st in the file gets {} and its password", keeps[0])
-            } else {
-                format!(
-                    "the first {kept} in the file get {}, in that order, and their passwords",
-                    list(&keeps)
-                )
-            };
-            sentences.push(format!(
-                "{nb} staff named `{name}` without a `login:` before, {na} now. They are told \
-                 apart only by their order: {first}"
+        let fresh = now.iter().filter(|p| held(p).is_none()).count();
+        let gone: Vec<String> = was
+            .iter()
+            .filter(|w| {
+                !now.iter()
+                    .any(|p| p.identity.is_some() && p.identity == w.identity)
+            })
+            .map(|w| w.describe())
+            .collect();
+        let mut parts = Vec::new();
+        if !stays.is_empty() {
+            parts.push(format!(
+                "{} {} with {} login, extension and password",
+                list(&stays),
+                if stays.len() == 1 { "stays" } else { "stay" },
+                if stays.len() == 1 { "its" } else { "their" }
             ));
-            if nb > na {
-                let gone: Vec<String> = was[kept..].iter().map(|p| p.describe()).collect();
-                let last = sentences.pop().expect("just pushed");
-                sentences.push(format!(
-                    "{last}, and {} {} removed with {} password.",
-                    list(&gone),
-                    if gone.len() == 1 { "is" } else { "are" },
-                    if gone.len() == 1 { "its" } else { "their" }
-                ));
-                if shifts.is_empty() {
-                    sentences.push(format!(
-                        "If the one who left was not the last `{name}` in the file, a person \
-                         who stays takes over the leaver's login, extension and password \
-                         instead: write each remaining `{name}`'s login (`login: ...`) first."
-                    ));
-                }
-            } else {
-                let last = sentences.pop().expect("just pushed");
-                sentences.push(format!(
-                    "{last}; the new {} after them get{} new values.",
-                    if na - nb == 1 { "one" } else { "ones" },
-                    if na - nb == 1 { "s" } else { "" }
-                ));
-                if shifts.is_empty() {
-                    sentences.push(format!(
-                        "If a new `{name}` was written before an existing one, it takes over \
-                         that person's login, extension and password: write the existing \
-                         ones' logins (`login: ...`) first."
-                    ));
-                }
-            }
         }
-        sentences.extend(shifts);
-        if !sentences.is_empty() {
-            out.push(Note {
-                kind: "namesakes",
-                tenant: new.tenant.id.clone(),
-                message: sentences.join(" "),
-            });
+        if !gone.is_empty() {
+            parts.push(format!(
+                "{} {} removed with {} password",
+                list(&gone),
+                if gone.len() == 1 { "is" } else { "are" },
+                if gone.len() == 1 { "its" } else { "their" }
+            ));
         }
+        if fresh > 0 {
+            parts.push(format!(
+                "{fresh} new {} new values",
+                if fresh == 1 { "one gets" } else { "ones get" }
+            ));
+        }
+        let mut message = format!(
+            "{} staff named `{name}` without a `login:` before, {} now: {}.",
+            was.len(),
+            now.len(),
+            parts.join("; ")
+        );
+        if by_order {
+            message.push_str(&format!(
+                " Nothing in the config (e-mail, mobile, position, extension) tells every \
+                 `{name}` apart, so their order decided who keeps what: if that is not who \
+                 they are, write each `{name}`'s login (`login: ...`) first."
+            ));
+        }
+        out.push(Note {
+            kind: "namesakes",
+            tenant: new.tenant.id.clone(),
+            message,
+        });
     }
 }
 
@@ -323,46 +288,54 @@ mod tests {
     const TWO_IVANS: &str = "      - { name: Иван Петров, email: first@a.example }\n      - { name: Иван Петров, email: second@a.example }\n      - { name: Oleg }\n";
 
     #[test]
-    fn removing_the_first_namesake_says_who_takes_whose_login() {
+    fn removing_the_first_namesake_leaves_the_second_theirs_and_says_so() {
         let notes = notes_of(
             TWO_IVANS,
             "      - { name: Иван Петров, email: second@a.example }\n      - { name: Oleg }\n",
         );
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(
-            notes[0].starts_with(
-                "namesakes a: 2 staff named `Иван Петров` without a `login:` before, 1 now."
-            ),
-            "{notes:?}"
+        assert_eq!(
+            notes,
+            ["namesakes a: 2 staff named `Иван Петров` without a `login:` before, 1 now: ivan.petrov2 (extension 201) stays with its login, extension and password; ivan.petrov (extension 200) is removed with its password."],
         );
-        assert!(notes[0].contains("the 1st in the file gets ivan.petrov (extension 200) and its password, and ivan.petrov2 (extension 201) is removed with its password."), "{notes:?}");
-        assert!(notes[0].contains("is, by e-mail, mobile, position and extension, the one who had ivan.petrov2 (extension 201), yet gets ivan.petrov (extension 200) and that password: write `login: ivan.petrov2`"), "{notes:?}");
-        assert!(!notes[0].contains("second@"), "no personal data: {notes:?}");
     }
 
     #[test]
-    fn removing_the_last_namesake_still_warns_that_order_decides() {
-        let notes = notes_of(
-            TWO_IVANS,
-            "      - { name: Иван Петров, email: first@a.example }\n      - { name: Oleg }\n",
-        );
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(
-            notes[0].contains("If the one who left was not the last `Иван Петров` in the file"),
-            "{notes:?}"
-        );
-        assert!(!notes[0].contains("yet gets"), "{notes:?}");
-    }
-
-    #[test]
-    fn swapped_namesakes_are_named() {
-        let notes = notes_of(
+    fn swapped_or_removed_last_namesakes_keep_theirs() {
+        let swapped = notes_of(
             TWO_IVANS,
             "      - { name: Иван Петров, email: second@a.example }\n      - { name: Иван Петров, email: first@a.example }\n      - { name: Oleg }\n",
         );
+        assert!(
+            swapped[0].contains("ivan.petrov2 (extension 201) and ivan.petrov (extension 200) stay with their login"),
+            "{swapped:?}"
+        );
+        assert!(!swapped[0].contains("order decided"), "{swapped:?}");
+        let last = notes_of(
+            TWO_IVANS,
+            "      - { name: Иван Петров, email: first@a.example }\n      - { name: Oleg }\n",
+        );
+        assert!(
+            last[0].contains("ivan.petrov (extension 200) stays"),
+            "{last:?}"
+        );
+        assert!(!last[0].contains("second@"), "no personal data: {last:?}");
+    }
+
+    #[test]
+    fn namesakes_nothing_tells_apart_are_taken_by_order_and_the_note_says_so() {
+        let notes = notes_of(
+            "      - name: Иван Петров\n      - name: Иван Петров\n      - { name: Oleg }\n",
+            "      - name: Иван Петров\n      - { name: Oleg }\n",
+        );
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].contains("The 1st `Иван Петров` in the file is, by e-mail, mobile, position and extension, the one who had ivan.petrov2 (extension 201)"), "{notes:?}");
-        assert!(notes[0].contains("The 2nd `Иван Петров` in the file is, by e-mail, mobile, position and extension, the one who had ivan.petrov (extension 200)"), "{notes:?}");
+        assert!(
+            notes[0].contains("ivan.petrov (extension 200) stays"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[0].contains("so their order decided who keeps what"),
+            "{notes:?}"
+        );
     }
 
     #[test]

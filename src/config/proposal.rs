@@ -53,6 +53,9 @@ pub struct KnownStaff {
     pub extension: Option<String>,
     /// Login and realm the stored password was made for, if one is stored.
     pub password_for: Option<(String, String)>,
+    /// What tells them apart from a namesake (`generated::signature`), as stored.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 impl RunningState {
@@ -67,6 +70,7 @@ impl RunningState {
                         login: k.login.clone(),
                         extension: k.extension.clone(),
                         password_for: k.password_for.clone(),
+                        signature: k.signature.clone(),
                     },
                 )
             })
@@ -119,6 +123,7 @@ pub fn plan_against(
                     password_for: Some((r.login.clone(), r.realm.clone())),
                     login: r.login,
                     extension: r.extension,
+                    signature: r.signature,
                 });
         }
         // Counted as known, their passwords read as generated earlier.

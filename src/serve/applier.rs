@@ -496,6 +496,7 @@ impl Applier {
                     realm: r.realm.clone(),
                     password_set_at_ms: set_at,
                     web,
+                    signature: r.signature.clone(),
                 },
             ));
         }
@@ -1020,6 +1021,7 @@ fn known_staff(store: &Store) -> Result<Vec<KnownStaff>, StoreError> {
                 .map(|_| (s.login.clone(), s.realm.clone())),
             login: s.login,
             extension: s.extension,
+            signature: s.signature,
         })
         .collect())
 }

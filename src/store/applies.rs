@@ -33,6 +33,11 @@ pub struct StaffState {
     /// config gives only as digest hashes, and in states written before the cabinet existed.
     #[serde(default)]
     pub web: Option<WebPassword>,
+    /// For staff without a `login:`: what the config said of them besides their name
+    /// (`config::generated::signature`), which tells namesakes apart. Absent in states written
+    /// before it was kept.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// The config that is running, as the files it came from (file name -> YAML text).

@@ -32,6 +32,7 @@ fn staff_state(login: &str, rev: u64) -> StaffState {
         realm: "acme".to_owned(),
         password_set_at_ms: rev,
         web: None,
+        signature: None,
     }
 }
 

@@ -335,10 +335,12 @@ fn enum_values_print_as_written_in_the_config() {
 
 const NAMESAKES: &str = "version: 1\ntenants:\n  - id: a\n    name: A\n    domain: a.example\n    max_users: 9\n    staff:\n";
 
-/// Removing the first of two people of one name without a login: the plan says who gets
-/// whose login, and how to prevent it; `validate` warned beforehand.
+/// Removing the first of two people of one name without a login: the second, told apart by
+/// e-mail, keeps their login, and the plan says who stays and who is removed (no warning from
+/// `validate`: something tells them apart). Without anything to tell them apart, `validate`
+/// warns and the plan says order decided.
 #[test]
-fn a_namesake_taking_anothers_login_is_said_in_words() {
+fn a_removed_namesake_is_said_in_words_and_takes_nobody_elses_login() {
     let dir = tempfile::tempdir().unwrap();
     let before = format!("{NAMESAKES}      - {{ name: Иван Петров, email: first@a.example }}\n      - {{ name: Иван Петров, email: second@a.example }}\n");
     let after = format!("{NAMESAKES}      - {{ name: Иван Петров, email: second@a.example }}\n");
@@ -346,20 +348,17 @@ fn a_namesake_taking_anothers_login_is_said_in_words() {
     std::fs::write(dir.path().join("pbx.yaml"), &after).unwrap();
     let out = pbx(dir.path(), &["validate", "before.yaml"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("warning[W0730]"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("W0730"), "{}", stdout(&out));
 
     let out = pbx(dir.path(), &["plan", "--against", "before.yaml"]);
     let text = stdout(&out);
     assert!(
         text.contains(
-            "Note: tenant a: 2 staff named `Иван Петров` without a `login:` before, 1 now."
+            "Note: tenant a: 2 staff named `Иван Петров` without a `login:` before, 1 now: ivan.petrov2 (extension 201) stays with its login, extension and password; ivan.petrov (extension 200) is removed with its password."
         ),
         "{text}"
     );
-    assert!(
-        text.contains("write `login: ivan.petrov2` for them to keep theirs."),
-        "{text}"
-    );
+    assert!(text.contains("- remove staff a/ivan.petrov\n"), "{text}");
     assert!(!text.contains("second@"), "masked: {text}");
     let out = pbx(
         dir.path(),
@@ -375,6 +374,20 @@ fn a_namesake_taking_anothers_login_is_said_in_words() {
         stdout(&out).contains("> **Note** (tenant `a`): 2 staff named"),
         "{}",
         stdout(&out)
+    );
+
+    // Nothing tells them apart: a warning first, and the plan says order decided.
+    let before =
+        format!("{NAMESAKES}      - {{ name: Иван Петров }}\n      - {{ name: Иван Петров }}\n");
+    let after = format!("{NAMESAKES}      - {{ name: Иван Петров }}\n");
+    std::fs::write(dir.path().join("before.yaml"), &before).unwrap();
+    std::fs::write(dir.path().join("pbx.yaml"), &after).unwrap();
+    let out = pbx(dir.path(), &["validate", "before.yaml"]);
+    assert!(stdout(&out).contains("warning[W0730]"), "{}", stdout(&out));
+    let text = stdout(&pbx(dir.path(), &["plan", "--against", "before.yaml"]));
+    assert!(
+        text.contains("so their order decided who keeps what"),
+        "{text}"
     );
 }
 

@@ -648,3 +648,55 @@ fn a_dot_slash_include_is_applied_as_validated() {
     );
     assert!(server.dir.path().join("beta.yaml").is_file());
 }
+
+/// Two people of one name without a login, told apart by e-mail: when the first leaves, the
+/// second keeps their login and password on the running server (their phone still registers)
+/// and the leaver's login no longer works.
+#[test]
+fn a_namesake_leaving_hands_their_login_to_nobody() {
+    use crate::sip::{register, Phone};
+    let two = "      - { name: Иван Петров, email: first@acme.example }\n      - { name: Иван Петров, email: second@acme.example }\n";
+    let server = Server::start(&server_config(two));
+    let log = server.log();
+    let password = |login: &str| {
+        log.lines()
+            .filter_map(|l| l.split("new credentials: ").nth(1))
+            .find(|rest| rest.split_whitespace().next() == Some(&format!("acme/{login}")[..]))
+            .and_then(|rest| rest.split_whitespace().last())
+            .unwrap_or_else(|| panic!("{login}'s password in the log:\n{log}"))
+            .to_owned()
+    };
+    let (first, second) = (password("ivan.petrov"), password("ivan.petrov2"));
+    let file = server.dir.path().join("pbx.yaml");
+    save(
+        &file,
+        &server_config("      - { name: Иван Петров, email: second@acme.example }\n"),
+    );
+    server.wait_for_revision(2);
+    assert_eq!(
+        known(&server)
+            .iter()
+            .filter(|(_, login, _)| login.starts_with("ivan"))
+            .map(|(id, login, _)| (id.as_str(), login.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("name:Иван Петров#0", "ivan.petrov"),
+            ("name:Иван Петров#1", "ivan.petrov2")
+        ],
+        "the store keeps the leaver's values; nobody took them"
+    );
+    let (_, state) = server.call("GET", "/api/v1/state", Some(TOKEN), None);
+    let sip = server.sip.unwrap();
+    let mut phone = Phone::new(sip);
+    let (_, ok) = register(&mut phone, "ivan.petrov2", &second, "");
+    assert!(
+        ok.starts_with("SIP/2.0 200"),
+        "the one who stayed: {ok}\n{state}"
+    );
+    let mut phone = Phone::new(sip);
+    let (_, refused) = register(&mut phone, "ivan.petrov", &first, "");
+    assert!(
+        !refused.starts_with("SIP/2.0 200"),
+        "the one who left: {refused}"
+    );
+}

@@ -69,9 +69,11 @@ pub(super) fn check_logins(
     result
 }
 
-/// People of the same name without a written login are known by their order among that name
-/// (`generated::identities`): removing or moving one would hand its login, extension and
-/// password to the next. Each of them is warned, with the login to write.
+/// People of the same name without a written login are told apart by what else the config
+/// says of them (e-mail, mobile, position, extension: `generated::signature`); those it says
+/// nothing distinct of are known only by their order among that name, so removing or moving
+/// one could hand its login, extension and password to another. Each of those is warned, with
+/// the login to write.
 pub(super) fn check_namesakes(
     ctx: &mut Ctx,
     t: &raw::Tenant,
@@ -88,8 +90,26 @@ pub(super) fn check_namesakes(
             None => groups.push((s.name.as_str(), vec![i])),
         }
     }
+    // What tells a person apart (the raw counterpart of `generated::signature`).
+    let signature = |i: usize| {
+        let s = &t.staff[i];
+        let fields = [
+            s.email.as_deref(),
+            s.mobile.as_ref().map(|m| m.number.as_str()),
+            s.position.as_deref(),
+            s.extension.as_deref(),
+        ];
+        fields.iter().any(Option::is_some).then_some(fields)
+    };
     for (name, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
-        for &i in members {
+        let apart = |i: usize| {
+            signature(i).is_some()
+                && members
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .all(|&j| signature(j) != signature(i))
+        };
+        for &i in members.iter().filter(|&&i| !apart(i)) {
             let login = logins[i].as_ref().map(|l| l.0.to_string());
             let others: Vec<ConfigPath> = members
                 .iter()
@@ -100,9 +120,10 @@ pub(super) fn check_namesakes(
                 Code::NamesakeWithoutLogin,
                 staff_paths[i].key("name"),
                 format!(
-                    "{} staff are named `{name}` without a `login:`: they are told apart only by \
-                     their order, so removing or moving one of them hands its login, extension \
-                     and password to another",
+                    "{} staff are named `{name}` without a `login:`, and nothing else the config \
+                     says (e-mail, mobile, position, extension) tells this one apart: it is known \
+                     by its order, so removing or moving one of them may hand its login, \
+                     extension and password to another",
                     members.len()
                 ),
             );
