@@ -132,7 +132,7 @@ impl Outbox for Store {
         now_ms: u64,
     ) -> Result<u64, StoreError> {
         let tree = self.tree("outbox")?;
-        let id = self.db.generate_id().map_err(storage("outbox id"))?;
+        let id = self.trees()?.db.generate_id().map_err(storage("outbox id"))?;
         let entry = new_entry(id, kind, payload, now_ms);
         tree.insert(
             id.to_be_bytes(),
@@ -208,7 +208,7 @@ impl Outbox for Store {
                 detail: "not UTF-8".into(),
             })
         };
-        if let Some(v) = self.meta.get(KEY).map_err(storage("read outbox tag"))? {
+        if let Some(v) = self.trees()?.meta.get(KEY).map_err(storage("read outbox tag"))? {
             return read(&v);
         }
         let mut bytes = [0u8; 8];
@@ -219,12 +219,13 @@ impl Outbox for Store {
         let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         // Whoever writes first wins; the loser takes the winner's.
         match self
+            .trees()?
             .meta
             .compare_and_swap(KEY, None as Option<&[u8]>, Some(tag.as_bytes()))
             .map_err(storage("write outbox tag"))?
         {
             Ok(()) => {
-                self.meta.flush().map_err(storage("flush outbox tag"))?;
+                self.trees()?.meta.flush().map_err(storage("flush outbox tag"))?;
                 Ok(tag)
             }
             Err(e) => read(e.current.as_deref().unwrap_or_default()),
