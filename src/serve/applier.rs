@@ -196,6 +196,14 @@ impl Applier {
         &self.store
     }
 
+    /// Tells the store's health that writing `what` failed (the history writer then reopens
+    /// the store once the disk takes writes again); logs its line when it has one.
+    fn disk_failed(&self, what: &str, error: &StoreError) {
+        if let Some(line) = self.store.health().report(what, error) {
+            eprintln!("pbx serve: {line}");
+        }
+    }
+
     /// The state `pbx plan` compares against.
     pub fn state(&self) -> Result<RunningState, StoreError> {
         let running = self.running();
@@ -503,7 +511,10 @@ impl Applier {
             Err(StoreError::Conflict { expected, actual }) => {
                 return Outcome::Rejected(Refusal::Conflict { expected, actual })
             }
-            Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
+            Err(e) => {
+                self.disk_failed("the applied config", &e);
+                return Outcome::Rejected(Refusal::Store(e.to_string()));
+            }
         };
         if matches!(source, Source::Api(_)) {
             if let Err(e) = self.write_files(&bundle) {
@@ -655,7 +666,10 @@ impl Applier {
                 now_ms(),
                 letter.map(|payload| (crate::mail::payload::WELCOME, payload)),
             )
-            .map_err(|e| RotateError::Store(e.to_string()))?;
+            .map_err(|e| {
+                self.disk_failed("a new password", &e);
+                RotateError::Store(e.to_string())
+            })?;
         // Phones must log in with the new password from now on.
         let stored = self
             .store
@@ -748,7 +762,10 @@ impl Applier {
         };
         self.store
             .set_profile(tenant, login, &profile)
-            .map_err(|e| ProfileError::Store(e.to_string()))?;
+            .map_err(|e| {
+                self.disk_failed("a profile", &e);
+                ProfileError::Store(e.to_string())
+            })?;
         let stored = self
             .store
             .all_staff_states()

@@ -534,6 +534,12 @@ async fn write(
                 persist.restore_bindings(bindings);
                 continue;
             }
+            // Another writer's failure, and nothing waits here: the reopen was the repair.
+            if ready && unwritten.is_empty() && bindings.is_empty() {
+                if let Some(line) = health.written(Instant::now()) {
+                    eprintln!("pbx serve: {line}");
+                }
+            }
         }
         if !unwritten.is_empty() || !bindings.is_empty() {
             let writer = applier.clone();
@@ -584,7 +590,7 @@ async fn write(
                         .and_then(Result::err)
                         .map_or_else(|| store::reason(&e), |e| e.to_string());
                     if let Some(line) =
-                        health.failed("call history", &why, now, super::applier::now_ms())
+                        health.failed("call records and registrations", &why, now, super::applier::now_ms())
                     {
                         eprintln!("pbx serve: {line}");
                     }

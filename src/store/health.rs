@@ -96,12 +96,26 @@ impl Health {
                 });
                 Some(format!(
                     "store: cannot write to the data directory {} ({what}): {error}; calls go on, \
-                     and their records wait in memory ({waiting} now) until it can be written — \
+                     their records wait in memory ({waiting} now) until it takes writes again: \
                      free space there or make it writable",
                     self.dir.display()
                 ))
             }
         }
+    }
+
+    /// `error` happened while writing `what`, now: the line to log, if any. A failure of
+    /// the disk (sled's I/O) counts as [`Health::failed`] does — so the writer that reopens
+    /// the store learns of it, whoever wrote — and gives a line only when it is the first;
+    /// any other error (a conflict, a bad value) is not the disk's and always gives its line.
+    pub fn report(&self, what: &str, error: &StoreError) -> Option<String> {
+        if !matches!(error, StoreError::Storage { .. }) {
+            return Some(format!("cannot write {what}: {error}"));
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.failed(what, &reason(error), Instant::now(), now_ms)
     }
 
     /// Why writes fail now, for a reason found without a write (a probe): replaces the

@@ -317,3 +317,41 @@ fn a_read_only_or_full_data_directory_stops_the_start_with_its_reason() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_apply_on_a_full_data_directory_is_refused_and_goes_through_once_space_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tmpfs = Tmpfs::mount(&data, "size=4m");
+    std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
+    let server = start(dir, &tmpfs);
+    let yaml = config(&data).replace(
+        "    staff:\n",
+        "    staff:\n      - { name: Oleg, login: oleg, extension: \"203\" }\n",
+    );
+    let body = serde_json::json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } } })
+        .to_string();
+    tmpfs.fill();
+    let (status, answer) = server.call("POST", "/api/v1/apply", Some(TOKEN), Some(&body));
+    assert_eq!(status, 500, "{answer}");
+    let full = health(&server);
+    assert_eq!(
+        (&full["status"], &full["store"]["error"]),
+        (
+            &serde_json::json!("degraded"),
+            &serde_json::json!("No space left on device (os error 28)")
+        ),
+        "{full}"
+    );
+    assert_eq!(server.revision(), 1);
+    tmpfs.free();
+    server.wait_until("the store to write again", Duration::from_secs(30), || {
+        health(&server)["status"] == "ok"
+    });
+    let (status, answer) = server.call("POST", "/api/v1/apply", Some(TOKEN), Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(server.revision(), 2);
+    let dir = server.stop();
+    let server = start(dir, &tmpfs);
+    assert_eq!(server.revision(), 2, "{}", server.log());
+}
