@@ -119,7 +119,11 @@ async fn health(State(admin): State<Arc<Admin>>) -> Response {
     let revision = admin.applier.running().map_or(0, |r| r.revision);
     let store = admin.applier.store().health().status();
     // Calls go on while the store cannot write: degraded, not down.
-    let status = if store.state == "ok" { "ok" } else { "degraded" };
+    let status = if store.state == "ok" {
+        "ok"
+    } else {
+        "degraded"
+    };
     Json(json!({ "status": status, "revision": revision, "store": store })).into_response()
 }
 

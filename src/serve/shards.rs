@@ -589,9 +589,12 @@ async fn write(
                         .ok()
                         .and_then(Result::err)
                         .map_or_else(|| store::reason(&e), |e| e.to_string());
-                    if let Some(line) =
-                        health.failed("call records and registrations", &why, now, super::applier::now_ms())
-                    {
+                    if let Some(line) = health.failed(
+                        "call records and registrations",
+                        &why,
+                        now,
+                        super::applier::now_ms(),
+                    ) {
                         eprintln!("pbx serve: {line}");
                     }
                     probed = Some(now);

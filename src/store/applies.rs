@@ -182,7 +182,11 @@ impl Applies for Store {
         // is fine: ids only need to grow).
         let mut letters = Vec::with_capacity(apply.letters.len());
         for (kind, payload) in &apply.letters {
-            let id = self.trees()?.db.generate_id().map_err(storage("outbox id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("outbox id"))?;
             let entry = super::outbox::new_entry(id, kind, payload.clone(), applied_at_ms);
             letters.push((id.to_be_bytes(), encode("outbox entry", &entry)?));
         }
@@ -248,7 +252,8 @@ impl Applies for Store {
 
     /// The latest `limit` entries of the apply history, newest first.
     fn history(&self, limit: usize) -> Result<Vec<ApplyRecord>, StoreError> {
-        self.trees()?.history
+        self.trees()?
+            .history
             .iter()
             .rev()
             .take(limit)
@@ -263,7 +268,8 @@ impl Applies for Store {
     /// The stored staff states of one tenant, by identity.
     fn staff_states(&self, tenant: &str) -> Result<BTreeMap<String, StaffState>, StoreError> {
         let prefix = codec::staff_prefix(tenant)?;
-        self.trees()?.staff
+        self.trees()?
+            .staff
             .scan_prefix(&prefix)
             .map(|entry| {
                 let (key, value) = entry.map_err(storage("read staff states"))?;
@@ -275,7 +281,8 @@ impl Applies for Store {
 
     /// Every stored staff state, by (tenant id, identity).
     fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError> {
-        self.trees()?.staff
+        self.trees()?
+            .staff
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(storage("read staff states"))?;
@@ -287,7 +294,11 @@ impl Applies for Store {
 
     fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError> {
         let key = codec::staff_key(tenant, identity)?;
-        let value = self.trees()?.staff.get(&key).map_err(storage("read staff state"))?;
+        let value = self
+            .trees()?
+            .staff
+            .get(&key)
+            .map_err(storage("read staff state"))?;
         value
             .map(|v| decode(&codec::staff_what(&key), &v))
             .transpose()
@@ -312,7 +323,11 @@ impl Applies for Store {
         // The id is taken before the transaction, as `record_apply` does (a gap is fine).
         let letter = match letter {
             Some((kind, payload)) => {
-                let id = self.trees()?.db.generate_id().map_err(storage("outbox id"))?;
+                let id = self
+                    .trees()?
+                    .db
+                    .generate_id()
+                    .map_err(storage("outbox id"))?;
                 let entry = super::outbox::new_entry(id, kind, payload, at_ms);
                 Some((id, encode("outbox entry", &entry)?))
             }

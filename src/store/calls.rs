@@ -185,7 +185,11 @@ impl CallHistory for Store {
     ) -> Result<(), StoreError> {
         let outbox = self.tree("outbox")?;
         for (kind, payload) in letters {
-            let id = self.trees()?.db.generate_id().map_err(storage("outbox id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("outbox id"))?;
             let entry = super::outbox::new_entry(id, kind, payload.clone(), now_ms);
             outbox
                 .insert(

@@ -24,7 +24,8 @@ impl Counters for Store {
     /// see the module doc.
     fn counter_add(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let what = format!("counter {key}");
-        self.trees()?.counters
+        self.trees()?
+            .counters
             .transaction(|tx| {
                 let old = match tx.get(key.as_bytes())? {
                     Some(v) => match decode_u64(&what, &v) {

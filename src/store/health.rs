@@ -222,21 +222,35 @@ mod tests {
         assert!(first.contains(full), "{first}");
         assert!(first.contains("(3 now)"), "{first}");
         for s in 1..=59 {
-            assert_eq!(h.failed("call history", full, t0 + Duration::from_secs(s), 0), None);
+            assert_eq!(
+                h.failed("call history", full, t0 + Duration::from_secs(s), 0),
+                None
+            );
             assert_eq!(h.due(t0 + Duration::from_secs(s)), None);
         }
         let repeat = h.due(t0 + REPEAT).unwrap();
         assert!(repeat.starts_with("store: still cannot write"), "{repeat}");
-        assert!(repeat.contains("59 failed write(s) in the last 60 s"), "{repeat}");
+        assert!(
+            repeat.contains("59 failed write(s) in the last 60 s"),
+            "{repeat}"
+        );
         assert_eq!(h.due(t0 + REPEAT + Duration::from_secs(1)), None);
         let status = h.status();
         assert_eq!(
-            (status.state, status.since_ms, status.failures, status.waiting),
+            (
+                status.state,
+                status.since_ms,
+                status.failures,
+                status.waiting
+            ),
             ("failing", Some(1000), 60, 3)
         );
         assert_eq!(status.error.as_deref(), Some(full));
         let back = h.written(t0 + Duration::from_secs(90)).unwrap();
-        assert!(back.contains("again, after 90 s and 60 failed write(s)"), "{back}");
+        assert!(
+            back.contains("again, after 90 s and 60 failed write(s)"),
+            "{back}"
+        );
         assert_eq!(h.status().state, "ok");
         assert_eq!(h.written(t0 + Duration::from_secs(91)), None, "logged once");
         assert_eq!(h.due(t0 + Duration::from_secs(1000)), None);

@@ -132,7 +132,11 @@ impl Outbox for Store {
         now_ms: u64,
     ) -> Result<u64, StoreError> {
         let tree = self.tree("outbox")?;
-        let id = self.trees()?.db.generate_id().map_err(storage("outbox id"))?;
+        let id = self
+            .trees()?
+            .db
+            .generate_id()
+            .map_err(storage("outbox id"))?;
         let entry = new_entry(id, kind, payload, now_ms);
         tree.insert(
             id.to_be_bytes(),
@@ -208,7 +212,12 @@ impl Outbox for Store {
                 detail: "not UTF-8".into(),
             })
         };
-        if let Some(v) = self.trees()?.meta.get(KEY).map_err(storage("read outbox tag"))? {
+        if let Some(v) = self
+            .trees()?
+            .meta
+            .get(KEY)
+            .map_err(storage("read outbox tag"))?
+        {
             return read(&v);
         }
         let mut bytes = [0u8; 8];
@@ -225,7 +234,10 @@ impl Outbox for Store {
             .map_err(storage("write outbox tag"))?
         {
             Ok(()) => {
-                self.trees()?.meta.flush().map_err(storage("flush outbox tag"))?;
+                self.trees()?
+                    .meta
+                    .flush()
+                    .map_err(storage("flush outbox tag"))?;
                 Ok(tag)
             }
             Err(e) => read(e.current.as_deref().unwrap_or_default()),

@@ -70,7 +70,11 @@ impl VoicemailIndex for Store {
     fn new_voicemail_id(&self) -> Result<u64, StoreError> {
         // sled's ids start at 0, which `add_voicemail` reads as "none yet": never hand it out.
         loop {
-            let id = self.trees()?.db.generate_id().map_err(storage("voicemail id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("voicemail id"))?;
             if id != 0 {
                 return Ok(id);
             }

@@ -89,7 +89,11 @@ impl Tmpfs {
             self.at.display()
         ));
         let df = String::from_utf8_lossy(&out.stdout);
-        let free: u64 = df.split_whitespace().nth(3).and_then(|f| f.parse().ok()).unwrap();
+        let free: u64 = df
+            .split_whitespace()
+            .nth(3)
+            .and_then(|f| f.parse().ok())
+            .unwrap();
         assert_eq!(free, 0, "the tmpfs is full: {df}");
     }
 
@@ -191,21 +195,20 @@ fn a_full_data_directory_fails_no_call_and_loses_no_record() {
     let server = start(dir, &tmpfs);
     let peers = tempfile::tempdir().unwrap();
     let _callee = phone(&server, peers.path(), CALLEE, "uas_answer.xml", 10_000);
-    ok(&calls(&server, peers.path(), 1), "a call before the disk fills");
+    ok(
+        &calls(&server, peers.path(), 1),
+        "a call before the disk fills",
+    );
     let mut made = 1;
     records(&server, made);
 
     // The disk fills: a call or two may still find room in a page the store had begun.
     tmpfs.fill();
-    server.wait_until(
-        "a write to fail",
-        Duration::from_secs(60),
-        || {
-            ok(&calls(&server, peers.path(), 1), "a call as the disk fills");
-            made += 1;
-            health(&server)["store"]["state"] == "failing"
-        },
-    );
+    server.wait_until("a write to fail", Duration::from_secs(60), || {
+        ok(&calls(&server, peers.path(), 1), "a call as the disk fills");
+        made += 1;
+        health(&server)["store"]["state"] == "failing"
+    });
     // While it is full, calls go on.
     ok(&calls(&server, peers.path(), 20), "20 calls on a full disk");
     made += 20;
@@ -246,7 +249,10 @@ fn a_full_data_directory_fails_no_call_and_loses_no_record() {
         "store: writing to the data directory {} again",
         data.display()
     ));
-    ok(&calls(&server, peers.path(), 1), "a call after space is back");
+    ok(
+        &calls(&server, peers.path(), 1),
+        "a call after space is back",
+    );
     made += 1;
     let written = records(&server, made);
     assert_eq!(written.len(), made, "every call once");
@@ -283,7 +289,7 @@ fn refused_start(dir: &Path, tmpfs: &Tmpfs) -> (Option<i32>, String) {
         "pbx serve to stop",
         Duration::from_secs(20),
         || child.try_wait().ok().flatten(),
-        || String::new(),
+        String::new,
     );
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
@@ -312,8 +318,10 @@ fn a_read_only_or_full_data_directory_stops_the_start_with_its_reason() {
     let (code, stderr) = refused_start(dir.path(), &full);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(
-        stderr.contains(&format!("cannot write the data directory {}", data.display()))
-            && stderr.contains("No space left on device (os error 28)"),
+        stderr.contains(&format!(
+            "cannot write the data directory {}",
+            data.display()
+        )) && stderr.contains("No space left on device (os error 28)"),
         "{stderr}"
     );
 }
@@ -329,8 +337,9 @@ fn an_apply_on_a_full_data_directory_is_refused_and_goes_through_once_space_is_b
         "    staff:\n",
         "    staff:\n      - { name: Oleg, login: oleg, extension: \"203\" }\n",
     );
-    let body = serde_json::json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } } })
-        .to_string();
+    let body =
+        serde_json::json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } } })
+            .to_string();
     tmpfs.fill();
     let (status, answer) = server.call("POST", "/api/v1/apply", Some(TOKEN), Some(&body));
     assert_eq!(status, 500, "{answer}");
