@@ -26,6 +26,13 @@
 //! flush to disk before returning: once they return `Ok`, a `kill -9` cannot lose the write.
 //! [`Store::counter_add`] does not flush; sled flushes in the background (every 500 ms) and on
 //! drop, and [`Store::flush`] forces it.
+//!
+//! # A disk that fails
+//!
+//! After a failed write (a full or read-only disk) sled refuses every later write until the
+//! database is opened again: [`Store::reopen`] does that in place, once [`Store::probe`] finds
+//! the directory writable, and [`Store::health`] keeps what the server reports meanwhile
+//! (`health.rs`). Whatever was flushed before the failure is read back by the reopen.
 
 mod applies;
 mod call_stats;
