@@ -234,7 +234,7 @@ impl CallHistory for Store {
             open.remove(key.to_be_bytes())
                 .map_err(storage("remove open call"))?;
         }
-        calls.flush().map_err(storage("flush calls"))?;
+        self.sync("flush calls")?;
         Ok(())
     }
 

@@ -120,7 +120,7 @@ fn update(store: &Store, id: u64, change: impl FnOnce(&mut OutboxEntry)) -> Resu
     change(&mut entry);
     tree.insert(key, super::codec::encode("outbox entry", &entry)?)
         .map_err(storage("write outbox"))?;
-    tree.flush().map_err(storage("flush outbox"))?;
+    store.sync("flush outbox")?;
     Ok(())
 }
 
@@ -143,7 +143,7 @@ impl Outbox for Store {
             super::codec::encode("outbox entry", &entry)?,
         )
         .map_err(storage("write outbox"))?;
-        tree.flush().map_err(storage("flush outbox"))?;
+        self.sync("flush outbox")?;
         Ok(id)
     }
 
@@ -234,10 +234,7 @@ impl Outbox for Store {
             .map_err(storage("write outbox tag"))?
         {
             Ok(()) => {
-                self.trees()?
-                    .meta
-                    .flush()
-                    .map_err(storage("flush outbox tag"))?;
+                self.sync("flush outbox tag")?;
                 Ok(tag)
             }
             Err(e) => read(e.current.as_deref().unwrap_or_default()),
@@ -280,7 +277,7 @@ impl Outbox for Store {
             }
         }
         if changed {
-            tree.flush().map_err(storage("flush outbox"))?;
+            self.sync("flush outbox")?;
         }
         Ok(removed)
     }

@@ -89,7 +89,7 @@ impl VoicemailIndex for Store {
         let value = super::codec::encode("voicemail", &message)?;
         tree.insert(key(&message.tenant, message.id)?, value)
             .map_err(storage("write voicemail"))?;
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         Ok(message.id)
     }
 
@@ -150,7 +150,7 @@ impl VoicemailIndex for Store {
         if let Some(e) = failure {
             return Err(e);
         }
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         Ok(before.is_some())
     }
 
@@ -159,7 +159,7 @@ impl VoicemailIndex for Store {
         let removed = tree
             .remove(key(tenant, id)?)
             .map_err(storage("delete voicemail"))?;
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         removed
             .map(|v| super::codec::decode(&what(tenant, id), &v))
             .transpose()

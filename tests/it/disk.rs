@@ -7,8 +7,14 @@
 //! every call, once. A read-only or full data directory stops `pbx serve` at start, naming
 //! the directory and the OS's reason.
 //!
-//! These tests need root (mount namespaces and `mount -t tmpfs`), as CI has; without it they
-//! fail saying so, never pass silently.
+//! A file system that turns itself read-only after an error (ext4's `errors=remount-ro`,
+//! an image on a loop device, the error triggered through sysfs) is the other way a data
+//! directory becomes read-only under a running server — Linux refuses to remount one
+//! read-only while files on it are open for writing: calls go on, the log says why once, and
+//! after the file system is checked and mounted again the store holds what was written.
+//!
+//! These tests need root (mount namespaces, `mount`, loop devices) and e2fsprogs, as CI has;
+//! without them they fail saying so, never pass silently.
 
 use crate::peers::{credentials, ok, phone, scenario_path, sipp};
 use crate::support::{server_config, wait_for_or, Server, TOKEN};
@@ -21,22 +27,25 @@ const CALLER: (&str, &str) = ("ivan", "ivan-secret-2024");
 const CALLEE: (&str, &str) = ("maria", "maria-secret-2024");
 const CALLEE_EXTENSION: &str = "202";
 
-/// A tmpfs mounted at `at` in a mount namespace of its own, which a holder process (`cat`
-/// reading the test's pipe) keeps until this is dropped.
-struct Tmpfs {
+/// A file system mounted at `at` in a mount namespace of its own, which a holder process
+/// (`cat` reading the test's pipe) keeps until this is dropped.
+struct Namespace {
     holder: Child,
     at: PathBuf,
 }
 
-impl Tmpfs {
+impl Namespace {
     /// Mounts a tmpfs with `options` (`size=4m`, `ro,size=1m`) at `at` in a new mount
     /// namespace; panics, saying why, when mount namespaces are not available.
-    fn mount(at: &Path, options: &str) -> Tmpfs {
+    fn tmpfs(at: &Path, options: &str) -> Namespace {
+        Namespace::mount(at, &format!("mount -t tmpfs -o {options} pbx-test"))
+    }
+
+    /// Runs `mount` (a command to which the mount point is appended) in a new mount
+    /// namespace.
+    fn mount(at: &Path, mount: &str) -> Namespace {
         std::fs::create_dir_all(at).unwrap();
-        let script = format!(
-            "mount -t tmpfs -o {options} pbx-test '{}' && echo mounted && exec cat",
-            at.display()
-        );
+        let script = format!("{mount} '{}' && echo mounted && exec cat", at.display());
         let mut holder = Command::new("unshare")
             .args(["-m", "sh", "-c", &script])
             .stdin(Stdio::piped())
@@ -52,13 +61,14 @@ impl Tmpfs {
             drop(holder.stdin.take());
             let out = holder.wait_with_output().unwrap();
             panic!(
-                "mount namespaces are not available here (`unshare -m sh -c 'mount -t tmpfs ...'` failed: {}), \
+                "cannot mount in a mount namespace of its own (`unshare -m sh -c \"{mount} ...\"` failed: {}), \
                  so a full or read-only data directory cannot be tested: run these tests as root \
-                 (CI does), or leave them out with `--skip disk::`",
+                 with util-linux, loop devices and e2fsprogs (CI does), or leave them out with \
+                 `--skip disk::`",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Tmpfs {
+        Namespace {
             holder,
             at: at.to_owned(),
         }
@@ -97,6 +107,16 @@ impl Tmpfs {
         assert_eq!(free, 0, "the tmpfs is full: {df}");
     }
 
+    /// Makes the file system (an ext4 one mounted with `errors=remount-ro`) turn itself
+    /// read-only, as after an error it found.
+    fn fail_ext4(&self) {
+        let out = self.run(&format!(
+            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -n -o SOURCE '{}'))/trigger_fs_error",
+            self.at.display()
+        ));
+        assert!(out.status.success(), "{out:?}");
+    }
+
     /// Frees what `fill` took.
     fn free(&self) {
         let out = self.run(&format!("rm '{}/filler'", self.at.display()));
@@ -104,7 +124,7 @@ impl Tmpfs {
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for Namespace {
     fn drop(&mut self) {
         // `cat` ends with its input, and the namespace (and the tmpfs) with it once the
         // servers in it are gone.
@@ -126,9 +146,9 @@ fn config(data: &Path) -> String {
     )
 }
 
-/// Starts the server of `dir` in the namespace of `tmpfs`.
-fn start(dir: tempfile::TempDir, tmpfs: &Tmpfs) -> Server {
-    let enter = tmpfs.enter(dir.path());
+/// Starts the server of `dir` in `namespace`.
+fn start(dir: tempfile::TempDir, namespace: &Namespace) -> Server {
+    let enter = namespace.enter(dir.path());
     let enter: Vec<&str> = enter.iter().map(String::as_str).collect();
     Server::start_through(dir, &enter)
 }
@@ -190,7 +210,7 @@ fn records(server: &Server, n: usize) -> Vec<serde_json::Value> {
 fn a_full_data_directory_fails_no_call_and_loses_no_record() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let tmpfs = Tmpfs::mount(&data, "size=4m");
+    let tmpfs = Namespace::tmpfs(&data, "size=4m");
     std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
     let server = start(dir, &tmpfs);
     let peers = tempfile::tempdir().unwrap();
@@ -266,10 +286,10 @@ fn a_full_data_directory_fails_no_call_and_loses_no_record() {
     assert!(kept.iter().all(|r| r["outcome"] == "answered"), "{kept:?}");
 }
 
-/// Runs `pbx serve` on `dir`'s config in `tmpfs`'s namespace, expecting it to stop by
-/// itself: its exit code and stderr.
-fn refused_start(dir: &Path, tmpfs: &Tmpfs) -> (Option<i32>, String) {
-    let enter = tmpfs.enter(dir);
+/// Runs `pbx serve` on `dir`'s config in `namespace`, expecting it to stop by itself: its
+/// exit code and stderr.
+fn refused_start(dir: &Path, namespace: &Namespace) -> (Option<i32>, String) {
+    let enter = namespace.enter(dir);
     let config = dir.join("pbx.yaml");
     let mut child = Command::new(&enter[0])
         .args(&enter[1..])
@@ -301,7 +321,7 @@ fn a_read_only_or_full_data_directory_stops_the_start_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
-    let read_only = Tmpfs::mount(&data, "ro,size=1m");
+    let read_only = Namespace::tmpfs(&data, "ro,size=1m");
     let (code, stderr) = refused_start(dir.path(), &read_only);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(
@@ -313,7 +333,7 @@ fn a_read_only_or_full_data_directory_stops_the_start_with_its_reason() {
     );
     drop(read_only);
 
-    let full = Tmpfs::mount(&data, "size=1m");
+    let full = Namespace::tmpfs(&data, "size=1m");
     full.fill();
     let (code, stderr) = refused_start(dir.path(), &full);
     assert_eq!(code, Some(3), "{stderr}");
@@ -330,7 +350,7 @@ fn a_read_only_or_full_data_directory_stops_the_start_with_its_reason() {
 fn an_apply_on_a_full_data_directory_is_refused_and_goes_through_once_space_is_back() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let tmpfs = Tmpfs::mount(&data, "size=4m");
+    let tmpfs = Namespace::tmpfs(&data, "size=4m");
     std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
     let server = start(dir, &tmpfs);
     let yaml = config(&data).replace(
@@ -363,4 +383,73 @@ fn an_apply_on_a_full_data_directory_is_refused_and_goes_through_once_space_is_b
     let dir = server.stop();
     let server = start(dir, &tmpfs);
     assert_eq!(server.revision(), 2, "{}", server.log());
+}
+
+#[test]
+fn a_data_directory_turning_read_only_under_calls_fails_none_and_keeps_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let image = dir.path().join("data.ext4");
+    let made = |cmd: &mut Command| {
+        let status = cmd.status().unwrap_or_else(|e| {
+            panic!("{cmd:?} cannot run ({e}): this test needs e2fsprogs (CI has it)")
+        });
+        assert!(status.success(), "{cmd:?}");
+    };
+    made(Command::new("truncate").args(["-s", "16M"]).arg(&image));
+    made(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+    let ext4 = Namespace::mount(
+        &data,
+        &format!("mount -o loop,errors=remount-ro '{}'", image.display()),
+    );
+    std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
+    let server = start(dir, &ext4);
+    let peers = tempfile::tempdir().unwrap();
+    let _callee = phone(&server, peers.path(), CALLEE, "uas_answer.xml", 10_000);
+    ok(&calls(&server, peers.path(), 3), "3 calls before");
+    let written = records(&server, 3).len();
+
+    // The file system finds an error and turns read-only (ext4's errors=remount-ro).
+    ext4.fail_ext4();
+    ok(
+        &calls(&server, peers.path(), 10),
+        "10 calls on a read-only disk",
+    );
+    let last = std::cell::RefCell::new(serde_json::Value::Null);
+    wait_for_or(
+        "the store to fail",
+        Duration::from_secs(15),
+        || {
+            *last.borrow_mut() = health(&server);
+            (last.borrow()["store"]["error"] == "Read-only file system (os error 30)").then_some(())
+        },
+        || format!("{}\n{}", last.borrow(), server.log()),
+    );
+    ok(&calls(&server, peers.path(), 10), "10 more");
+    let log = server.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("cannot write to the data directory"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains("Read-only file system (os error 30)"),
+        "{log}"
+    );
+    assert_eq!(health(&server)["status"], "degraded");
+
+    // Such a file system is repaired offline: the server stops (saying what it could not
+    // write), the file system is checked and mounted again, and the store holds every record
+    // written before the error.
+    let dir = server.stop();
+    let repaired = ext4.run(&format!(
+        "umount '{0}' && (e2fsck -fy '{1}' >/dev/null; [ $? -le 1 ]) && mount -o loop '{1}' '{0}'",
+        data.display(),
+        image.display()
+    ));
+    assert!(repaired.status.success(), "{repaired:?}");
+    let server = start(dir, &ext4);
+    let kept = records(&server, written);
+    assert_eq!(kept.len(), written, "{kept:?}");
+    assert_eq!(health(&server)["status"], "ok");
 }
