@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 # openssl makes the TLS tests' certificates (SIP and SMTP) and reads what the server presents,
 # aiosmtpd (a Python module: `command -v` cannot find it) is the SMTP server of the mail tests,
 # chromium driven by chromedriver (chromium-driver) is the browser of the cabinet's tests, and a
-# C++ compiler builds libFuzzer for the fuzz run (ci/fuzz.sh).
+# C++ compiler builds libFuzzer for the fuzz run (ci/fuzz.sh); util-linux (unshare, nsenter,
+# losetup) and e2fsprogs (mkfs.ext4, e2fsck) give the full and read-only data directory tests
+# (tests/it/disk.rs) their file systems.
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
@@ -19,6 +21,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v c++ >/dev/null || command -v clang++ >/dev/null || need+=(g++)
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

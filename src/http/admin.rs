@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /healthz` | `{status: ok, revision}` (no token needed) |
+//! | `GET /healthz` | `{status, revision, store}` (no token needed): `status` is `ok`, or `degraded` while the store cannot write (`store`: `{state: ok\|failing, dir, since_ms?, error?, failures, waiting}`, `store::Status`); calls go on either way |
 //! | `GET /api/v1/state` | `RunningState`: revision, files, generated values |
 //! | `POST /api/v1/apply` | `{bundle, force?, expected_revision?, max_removal_percent?}` -> `{revision, unchanged, plan, credentials}` |
 //! | `GET /api/v1/history` | the apply history, newest first |
@@ -117,7 +117,14 @@ fn unauthorized() -> Response {
 /// Unauthenticated liveness, with the running revision (nothing else).
 async fn health(State(admin): State<Arc<Admin>>) -> Response {
     let revision = admin.applier.running().map_or(0, |r| r.revision);
-    Json(json!({ "status": "ok", "revision": revision })).into_response()
+    let store = admin.applier.store().health().status();
+    // Calls go on while the store cannot write: degraded, not down.
+    let status = if store.state == "ok" {
+        "ok"
+    } else {
+        "degraded"
+    };
+    Json(json!({ "status": status, "revision": revision, "store": store })).into_response()
 }
 
 async fn state(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Response {

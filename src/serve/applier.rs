@@ -212,6 +212,14 @@ impl Applier {
         &self.store
     }
 
+    /// Tells the store's health that writing `what` failed (the history writer then reopens
+    /// the store once the disk takes writes again); logs its line when it has one.
+    fn disk_failed(&self, what: &str, error: &StoreError) {
+        if let Some(line) = self.store.health().report(what, error) {
+            eprintln!("pbx serve: {line}");
+        }
+    }
+
     /// The state `pbx plan` compares against.
     pub fn state(&self) -> Result<RunningState, StoreError> {
         let running = self.running();
@@ -537,7 +545,10 @@ impl Applier {
             Err(StoreError::Conflict { expected, actual }) => {
                 return Outcome::Rejected(Refusal::Conflict { expected, actual })
             }
-            Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
+            Err(e) => {
+                self.disk_failed("the applied config", &e);
+                return Outcome::Rejected(Refusal::Store(e.to_string()));
+            }
         };
         if matches!(source, Source::Api(_)) {
             if let Err(e) = self.write_files(&bundle) {
@@ -685,7 +696,10 @@ impl Applier {
                 now_ms(),
                 letter.map(|payload| (crate::mail::payload::WELCOME, payload)),
             )
-            .map_err(|e| RotateError::Store(e.to_string()))?;
+            .map_err(|e| {
+                self.disk_failed("a new password", &e);
+                RotateError::Store(e.to_string())
+            })?;
         // Phones must log in with the new password from now on.
         let stored = self
             .store
@@ -793,7 +807,10 @@ impl Applier {
         };
         self.store
             .set_profile(tenant, login, &profile)
-            .map_err(|e| ProfileError::Store(e.to_string()))?;
+            .map_err(|e| {
+                self.disk_failed("a profile", &e);
+                ProfileError::Store(e.to_string())
+            })?;
         let stored = self
             .store
             .all_staff_states()
@@ -838,7 +855,10 @@ impl Applier {
                     crate::media::resample::convert(bytes, limit).map_err(ProfileError::Audio)?;
                 self.store
                     .set_greeting(tenant, login, Some(&crate::media::wav::write(&pcm)))
-                    .map_err(|e| ProfileError::Store(e.to_string()))?;
+                    .map_err(|e| {
+                        self.disk_failed("a voicemail greeting", &e);
+                        ProfileError::Store(e.to_string())
+                    })?;
                 let length = std::time::Duration::from_millis(pcm.len() as u64 / 8);
                 self.greetings
                     .write()
@@ -849,7 +869,10 @@ impl Applier {
             None => {
                 self.store
                     .set_greeting(tenant, login, None)
-                    .map_err(|e| ProfileError::Store(e.to_string()))?;
+                    .map_err(|e| {
+                        self.disk_failed("a voicemail greeting", &e);
+                        ProfileError::Store(e.to_string())
+                    })?;
                 self.greetings
                     .write()
                     .unwrap_or_else(|e| e.into_inner())

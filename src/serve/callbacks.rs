@@ -142,9 +142,9 @@ async fn keep(applier: &Arc<Applier>, persist: &Persist, changes: Vec<Change>, b
             }
         }
     }
-    let applier = applier.clone();
+    let writer = applier.clone();
     let written = tokio::task::spawn_blocking(move || {
-        let store = applier.store();
+        let store = writer.store();
         for change in changes {
             match change {
                 Change::Put(c) => store.put_callback(&c)?,
@@ -158,7 +158,11 @@ async fn keep(applier: &Arc<Applier>, persist: &Persist, changes: Vec<Change>, b
     .await;
     match written {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!("pbx serve: cannot write the callback queue: {e}"),
+        Ok(Err(e)) => {
+            if let Some(line) = applier.store().health().report("the callback queue", &e) {
+                eprintln!("pbx serve: {line}");
+            }
+        }
         Err(e) => eprintln!("pbx serve: the callback queue writer failed: {e}"),
     }
     for record in records {

@@ -97,6 +97,8 @@ async fn run(applier: Arc<Applier>, data_dir: PathBuf, cancel: CancellationToken
         };
         let due = match due {
             Ok(Ok(due)) => due,
+            // While the store cannot write, its own line says why (once).
+            Ok(Err(_)) if applier.store().health().failing() => Vec::new(),
             Ok(Err(e)) => {
                 log(&format!("cannot read the outbox: {e}"));
                 Vec::new()
@@ -349,12 +351,12 @@ async fn deliver(
             }
         }
     };
-    let applier = applier.clone();
+    let writer = applier.clone();
     let kind = entry.kind.clone();
     // A letter given up keeps no password either.
     let erased = payload::done(&entry.kind, &entry.payload);
     let marked = tokio::task::spawn_blocking(move || {
-        let store = applier.store();
+        let store = writer.store();
         match outcome {
             Ok(keep) => store
                 .sent(id, now_ms(), keep)
@@ -377,9 +379,12 @@ async fn deliver(
     .await;
     match marked {
         Ok(Ok(line)) => log(&line),
-        Ok(Err(e)) => log(&format!(
-            "outbox entry {id}: cannot record the attempt: {e}"
-        )),
+        Ok(Err(e)) => {
+            let what = format!("the attempt of outbox entry {id}");
+            if let Some(line) = applier.store().health().report(&what, &e) {
+                log(&line);
+            }
+        }
         Err(e) => log(&format!("outbox entry {id}: {e}")),
     }
 }

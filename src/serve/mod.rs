@@ -44,6 +44,12 @@ pub enum ServeError {
     Invalid(String),
     #[error("the store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error(
+        "cannot write the data directory {}: {reason}\n  pbx serve keeps the applied config, call history and registrations there and does not start without it: \
+         make it writable (a read-only mount, its owner) or free space on its disk, or point server.data_dir elsewhere",
+        dir.display()
+    )]
+    DataDir { dir: PathBuf, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -72,7 +78,7 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
             &sources,
         )));
     };
-    let store = Store::open(&config.server.data_dir)?;
+    let store = open_store(&config.server.data_dir)?;
     let applier = Arc::new(Applier::new(store, &config_path));
     match applier.restore() {
         Ok(Some(rev)) => log(&format!(
@@ -237,6 +243,33 @@ async fn serve(config_path: PathBuf) -> Result<(), ServeError> {
     voicemails.close().await;
     applier.store().flush()?;
     Ok(())
+}
+
+/// Opens the store and checks that its directory takes a write: a read-only or full data
+/// directory stops the start with the OS's reason (a running server that loses its disk keeps
+/// serving calls instead — see `shards::write`).
+fn open_store(dir: &Path) -> Result<Store, ServeError> {
+    use crate::store::StoreError;
+    let unwritable = |reason: String| ServeError::DataDir {
+        dir: dir.to_owned(),
+        reason,
+    };
+    let store = Store::open(dir).map_err(|e| match &e {
+        StoreError::Open { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::StorageFull
+                    | std::io::ErrorKind::QuotaExceeded
+            ) =>
+        {
+            unwritable(crate::store::reason(&e))
+        }
+        _ => ServeError::Store(e),
+    })?;
+    store.probe().map_err(|e| unwritable(e.to_string()))?;
+    Ok(store)
 }
 
 /// The running SIP side: the engine's shards and the tasks around them.

@@ -24,7 +24,7 @@ use crate::sip::link::{Link, Locals, Peer};
 use crate::sip::message::Message;
 use crate::sip::registrar::{Aor, Binding};
 use crate::sip::transport::{Router, Sink};
-use crate::store::CallRecord;
+use crate::store::{self, CallRecord};
 use crate::store::{CallHistory, Journal, Registrations};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -114,6 +114,14 @@ impl Persist {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(aor, bindings);
+    }
+
+    /// Puts back bindings that could not be written, unless newer ones came meanwhile.
+    fn restore_bindings(&self, bindings: Vec<(Aor, Vec<Binding>)>) {
+        let mut map = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
+        for (aor, b) in bindings {
+            map.entry(aor).or_insert(b);
+        }
     }
 
     fn take_bindings(&self) -> Vec<(Aor, Vec<Binding>)> {
@@ -412,6 +420,24 @@ pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
     (persist, task)
 }
 
+/// Call records kept in memory while the store cannot write them; past this, the oldest are
+/// dropped (and the log says how many).
+const WAITING_MAX: usize = 10_000;
+
+/// What the store writer could not write yet.
+#[derive(Default)]
+struct Unwritten {
+    /// Finished calls' records, oldest first.
+    records: std::collections::VecDeque<CallRecord>,
+    /// Calls in progress, by journal key (the latest state of each).
+    open: HashMap<u64, CallRecord>,
+    /// Whether the records include some of a batch whose write failed (part of which may
+    /// have reached the disk: written again, those are skipped).
+    retried: bool,
+    /// Records dropped because too many waited.
+    dropped: u64,
+}
+
 /// Writes what the shards hand over until every sender of records is gone: calls in progress
 /// to the journal and records to the history, in batches, each flushed before the next is
 /// taken (a crash loses no completed call, and a call the journal holds is closed at the next
@@ -419,6 +445,13 @@ pub fn writer(applier: Arc<Applier>) -> (Persist, tokio::task::JoinHandle<()>) {
 /// on says why, in the log as in its record. A missed call's letters (`notify.missed_calls`,
 /// under the running config) go into the outbox in the flush of its record, so they are
 /// enqueued exactly when the record is written: never lost with it, never twice.
+///
+/// A write that fails (a full disk, a read-only one) stops nothing: what it held waits in
+/// memory (`WAITING_MAX` records at most, the oldest dropped past it) and the store's
+/// `Health` says so — logged once, then once a minute. Every second after that, the data
+/// directory is probed with a small write; once it takes one, the database is reopened
+/// (sled refuses every write after a failed one) and what waited is written, records that
+/// reached the disk all the same skipped.
 async fn write(
     applier: Arc<Applier>,
     mut incoming: mpsc::UnboundedReceiver<Call>,
@@ -435,43 +468,28 @@ async fn write(
         bindings,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut unwritten = Unwritten::default();
+    // When the failing store was last probed.
+    let mut probed: Option<Instant> = None;
     loop {
         let mut calls = Vec::new();
-        let open = tokio::select! {
+        let (open, ticked) = tokio::select! {
             first = incoming.recv() => match first {
                 Some(c) => {
                     calls.push(c);
                     while let Ok(more) = incoming.try_recv() {
                         calls.push(more);
                     }
-                    true
+                    (true, false)
                 }
-                None => false,
+                None => (false, false),
             },
-            _ = tick.tick() => true,
+            _ = tick.tick() => (true, true),
         };
-        // A call finished in this batch needs no journal entry; the latest state of the others.
-        let finished: std::collections::HashSet<u64> = calls
-            .iter()
-            .filter_map(|c| match c {
-                Call::Finished(r) => r.journal,
-                Call::Open(_) => None,
-            })
-            .collect();
-        let mut in_progress: HashMap<u64, CallRecord> = HashMap::new();
-        let mut records = Vec::new();
-        for c in calls {
-            match c {
-                Call::Open(r) => {
-                    if let Some(key) = r.journal.filter(|k| !finished.contains(k)) {
-                        in_progress.insert(key, r);
-                    }
-                }
-                Call::Finished(r) => records.push(r),
-            }
-        }
-        let in_progress: Vec<CallRecord> = in_progress.into_values().collect();
-        for r in records.iter().filter(|r| r.note.is_some()) {
+        for r in calls.iter().filter_map(|c| match c {
+            Call::Finished(r) => r.note.is_some().then_some(r),
+            Call::Open(_) => None,
+        }) {
             eprintln!(
                 "pbx serve: call {} -> {} ({}): {} — answered {}",
                 r.caller,
@@ -481,35 +499,168 @@ async fn write(
                 r.status.unwrap_or(0)
             );
         }
+        unwritten.take(calls);
+        let health = applier.store().health();
+        health.set_waiting(unwritten.records.len());
+        if ticked {
+            if let Some(line) = health.due(Instant::now()) {
+                eprintln!("pbx serve: {line}");
+            }
+        }
         let bindings = persist.take_bindings();
-        if !records.is_empty() || !bindings.is_empty() || !in_progress.is_empty() {
-            let applier = applier.clone();
+        if health.failing() {
+            // Nothing is tried before the directory takes a write again, and that is looked
+            // at once a second.
+            let due = probed.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+            let ready = open && due && {
+                probed = Some(Instant::now());
+                let applier = applier.clone();
+                let repaired = tokio::task::spawn_blocking(move || {
+                    let store = applier.store();
+                    store.probe().map_err(|e| e.to_string())?;
+                    store.reopen().map_err(|e| store::reason(&e))
+                })
+                .await;
+                match repaired {
+                    Ok(Ok(())) => true,
+                    Ok(Err(why)) => {
+                        health.still(&why);
+                        false
+                    }
+                    Err(_) => false,
+                }
+            };
+            if !ready && open {
+                persist.restore_bindings(bindings);
+                continue;
+            }
+            // Another writer's failure, and nothing waits here: the reopen was the repair.
+            if ready && unwritten.is_empty() && bindings.is_empty() {
+                if let Some(line) = health.written(Instant::now()) {
+                    eprintln!("pbx serve: {line}");
+                }
+            }
+        }
+        if !unwritten.is_empty() || !bindings.is_empty() {
+            let writer = applier.clone();
+            let batch = unwritten.batch();
+            let retried = unwritten.retried;
             let written = tokio::task::spawn_blocking(move || {
-                if !in_progress.is_empty() {
-                    applier.store().journal_calls(&in_progress)?;
-                }
-                if !records.is_empty() {
-                    let letters = missed_call_letters(&applier, &records);
-                    applier.store().append_calls_with_letters(
-                        &records,
-                        &letters,
-                        super::applier::now_ms(),
-                    )?;
-                }
-                applier.store().save_bindings(&bindings)
+                let store = writer.store();
+                let (records, open) = &batch;
+                let saved = (|| {
+                    if !open.is_empty() {
+                        store.journal_calls(open)?;
+                    }
+                    let records = if retried {
+                        store.unwritten(records)?
+                    } else {
+                        records.clone()
+                    };
+                    if !records.is_empty() {
+                        let letters = missed_call_letters(&writer, &records);
+                        store.append_calls_with_letters(
+                            &records,
+                            &letters,
+                            super::applier::now_ms(),
+                        )?;
+                    }
+                    store.save_bindings(&bindings)
+                })();
+                (saved, bindings)
             })
             .await;
+            let now = Instant::now();
             match written {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    eprintln!("pbx serve: cannot write call history or registrations: {e}")
+                Ok((Ok(()), _)) => {
+                    unwritten.written();
+                    health.set_waiting(0);
+                    if let Some(line) = health.written(now) {
+                        eprintln!("pbx serve: {line}");
+                    }
+                }
+                Ok((Err(e), bindings)) => {
+                    unwritten.retried = true;
+                    persist.restore_bindings(bindings);
+                    // The OS's own words when the directory refuses a write.
+                    let prober = applier.clone();
+                    let why = tokio::task::spawn_blocking(move || prober.store().probe())
+                        .await
+                        .ok()
+                        .and_then(Result::err)
+                        .map_or_else(|| store::reason(&e), |e| e.to_string());
+                    if let Some(line) = health.failed(
+                        "call records and registrations",
+                        &why,
+                        now,
+                        super::applier::now_ms(),
+                    ) {
+                        eprintln!("pbx serve: {line}");
+                    }
+                    probed = Some(now);
                 }
                 Err(e) => eprintln!("pbx serve: the store writer failed: {e}"),
             }
         }
         if !open {
+            if !unwritten.is_empty() {
+                eprintln!(
+                    "pbx serve: store: stopping with {} call record(s) that could not be written to {}",
+                    unwritten.records.len(),
+                    applier.store().dir().display()
+                );
+            }
             return;
         }
+    }
+}
+
+impl Unwritten {
+    /// Takes a batch of calls from the shards: a call finished needs no journal entry; the
+    /// latest state of the others is kept.
+    fn take(&mut self, calls: Vec<Call>) {
+        for c in calls {
+            match c {
+                Call::Open(r) => {
+                    if let Some(key) = r.journal {
+                        self.open.insert(key, r);
+                    }
+                }
+                Call::Finished(r) => {
+                    if let Some(key) = r.journal {
+                        self.open.remove(&key);
+                    }
+                    self.records.push_back(r);
+                }
+            }
+        }
+        while self.records.len() > WAITING_MAX {
+            self.records.pop_front();
+            self.dropped += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.open.is_empty()
+    }
+
+    /// What to write now (kept until it is written).
+    fn batch(&self) -> (Vec<CallRecord>, Vec<CallRecord>) {
+        (
+            self.records.iter().cloned().collect(),
+            self.open.values().cloned().collect(),
+        )
+    }
+
+    /// The batch was written.
+    fn written(&mut self) {
+        if self.dropped > 0 {
+            eprintln!(
+                "pbx serve: store: {} call record(s) were dropped while the store could not write (more than {WAITING_MAX} waited)",
+                self.dropped
+            );
+        }
+        *self = Unwritten::default();
     }
 }
 

@@ -148,6 +148,7 @@ impl Applies for Store {
     /// The running config, or `None` when nothing was applied yet.
     fn current(&self) -> Result<Option<Applied>, StoreError> {
         let value = self
+            .trees()?
             .meta
             .get(CURRENT_KEY)
             .map_err(storage("read current config"))?;
@@ -157,6 +158,7 @@ impl Applies for Store {
     /// The revision of the running config; 0 when nothing was applied.
     fn revision(&self) -> Result<u64, StoreError> {
         let value = self
+            .trees()?
             .meta
             .get(REVISION_KEY)
             .map_err(storage("read revision"))?;
@@ -185,13 +187,17 @@ impl Applies for Store {
         // is fine: ids only need to grow).
         let mut letters = Vec::with_capacity(apply.letters.len());
         for (kind, payload) in &apply.letters {
-            let id = self.db.generate_id().map_err(storage("outbox id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("outbox id"))?;
             let entry = super::outbox::new_entry(id, kind, payload.clone(), applied_at_ms);
             letters.push((id.to_be_bytes(), encode("outbox entry", &entry)?));
         }
         let outbox = self.tree("outbox")?;
-
-        let applied = (&self.meta, &self.history, &self.staff, &outbox)
+        let trees = self.trees()?;
+        let applied = (&trees.meta, &trees.history, &trees.staff, &outbox)
             .transaction(|(meta, history, staff_tree, outbox_tree)| {
                 let actual = match meta.get(REVISION_KEY)? {
                     Some(v) => match decode_u64("meta revision", &v) {
@@ -251,7 +257,8 @@ impl Applies for Store {
 
     /// The latest `limit` entries of the apply history, newest first.
     fn history(&self, limit: usize) -> Result<Vec<ApplyRecord>, StoreError> {
-        self.history
+        self.trees()?
+            .history
             .iter()
             .rev()
             .take(limit)
@@ -266,7 +273,8 @@ impl Applies for Store {
     /// The stored staff states of one tenant, by identity.
     fn staff_states(&self, tenant: &str) -> Result<BTreeMap<String, StaffState>, StoreError> {
         let prefix = codec::staff_prefix(tenant)?;
-        self.staff
+        self.trees()?
+            .staff
             .scan_prefix(&prefix)
             .map(|entry| {
                 let (key, value) = entry.map_err(storage("read staff states"))?;
@@ -278,7 +286,8 @@ impl Applies for Store {
 
     /// Every stored staff state, by (tenant id, identity).
     fn all_staff_states(&self) -> Result<BTreeMap<(String, String), StaffState>, StoreError> {
-        self.staff
+        self.trees()?
+            .staff
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(storage("read staff states"))?;
@@ -290,7 +299,11 @@ impl Applies for Store {
 
     fn staff_state(&self, tenant: &str, identity: &str) -> Result<Option<StaffState>, StoreError> {
         let key = codec::staff_key(tenant, identity)?;
-        let value = self.staff.get(&key).map_err(storage("read staff state"))?;
+        let value = self
+            .trees()?
+            .staff
+            .get(&key)
+            .map_err(storage("read staff state"))?;
         value
             .map(|v| decode(&codec::staff_what(&key), &v))
             .transpose()
@@ -315,14 +328,19 @@ impl Applies for Store {
         // The id is taken before the transaction, as `record_apply` does (a gap is fine).
         let letter = match letter {
             Some((kind, payload)) => {
-                let id = self.db.generate_id().map_err(storage("outbox id"))?;
+                let id = self
+                    .trees()?
+                    .db
+                    .generate_id()
+                    .map_err(storage("outbox id"))?;
                 let entry = super::outbox::new_entry(id, kind, payload, at_ms);
                 Some((id, encode("outbox entry", &entry)?))
             }
             None => None,
         };
         let outbox = self.tree("outbox")?;
-        let state = (&self.staff, &outbox)
+        let trees = self.trees()?;
+        let state = (&trees.staff, &outbox)
             .transaction(|(tx, outbox_tree)| {
                 let Some(value) = tx.get(&key)? else {
                     return abort(StoreError::NotFound {
@@ -374,6 +392,7 @@ fn update_staff(
     let key = codec::staff_key(tenant, identity)?;
     let what = codec::staff_what(&key);
     let state = store
+        .trees()?
         .staff
         .transaction(|tx| {
             let Some(value) = tx.get(&key)? else {

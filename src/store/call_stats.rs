@@ -199,6 +199,7 @@ pub(super) fn add(store: &Store, records: &[CallRecord]) -> Result<(), StoreErro
 /// Builds the sums from every record, once: for a store written before they existed.
 pub(super) fn build(store: &Store) -> Result<(), StoreError> {
     if store
+        .trees()?
         .meta
         .get(BUILT_KEY)
         .map_err(storage("read meta"))?
@@ -221,6 +222,7 @@ pub(super) fn build(store: &Store) -> Result<(), StoreError> {
         query.before = records.last().and_then(|r| r.cursor.clone());
     }
     store
+        .trees()?
         .meta
         .insert(BUILT_KEY, &[1u8][..])
         .map_err(storage("write meta"))?;
@@ -320,7 +322,7 @@ mod tests {
             store.append_calls(&records).unwrap();
             // As if written before the sums existed.
             store.tree("call_stats").unwrap().clear().unwrap();
-            store.meta.remove(BUILT_KEY).unwrap();
+            store.trees().unwrap().meta.remove(BUILT_KEY).unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         let got = store.call_stats("a", 0, u64::MAX).unwrap();

@@ -34,7 +34,7 @@ impl CallbackQueue for Store {
         let value = super::codec::encode("callback", callback)?;
         tree.insert(key(&callback.tenant, callback.id)?, value)
             .map_err(storage("write callback"))?;
-        tree.flush().map_err(storage("flush callbacks"))?;
+        self.sync("flush callbacks")?;
         Ok(())
     }
 
@@ -43,7 +43,7 @@ impl CallbackQueue for Store {
         let removed = tree
             .remove(key(tenant, id)?)
             .map_err(storage("remove callback"))?;
-        tree.flush().map_err(storage("flush callbacks"))?;
+        self.sync("flush callbacks")?;
         Ok(removed.is_some())
     }
 

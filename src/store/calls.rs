@@ -142,6 +142,11 @@ pub trait CallHistory {
 
     /// The records `query` asks for, newest first, each with its `cursor`.
     fn calls(&self, query: &CallQuery) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// Those of `records` the history does not hold yet (an equal record, ended at the same
+    /// millisecond): what to append again after a batch's write failed, part of which may
+    /// have reached the disk all the same.
+    fn unwritten(&self, records: &[CallRecord]) -> Result<Vec<CallRecord>, StoreError>;
 }
 
 /// `ended_ms` and `id` as a key (and as the cursor's bytes).
@@ -180,7 +185,11 @@ impl CallHistory for Store {
     ) -> Result<(), StoreError> {
         let outbox = self.tree("outbox")?;
         for (kind, payload) in letters {
-            let id = self.db.generate_id().map_err(storage("outbox id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("outbox id"))?;
             let entry = super::outbox::new_entry(id, kind, payload.clone(), now_ms);
             outbox
                 .insert(
@@ -203,7 +212,7 @@ impl CallHistory for Store {
                 last.fetch_and_update(key, newer)
                     .map_err(storage("write last call"))?;
             }
-            let id = self.db.generate_id().map_err(storage("call id"))?;
+            let id = self.trees()?.db.generate_id().map_err(storage("call id"))?;
             let key = time_key(r.ended_ms, id);
             let mut record = r.clone();
             record.cursor = None;
@@ -225,7 +234,7 @@ impl CallHistory for Store {
             open.remove(key.to_be_bytes())
                 .map_err(storage("remove open call"))?;
         }
-        calls.flush().map_err(storage("flush calls"))?;
+        self.sync("flush calls")?;
         Ok(())
     }
 
@@ -275,6 +284,28 @@ impl CallHistory for Store {
                         break;
                     }
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    fn unwritten(&self, records: &[CallRecord]) -> Result<Vec<CallRecord>, StoreError> {
+        let calls = self.tree("calls")?;
+        let mut out = Vec::new();
+        for r in records {
+            let mut wanted = r.clone();
+            wanted.cursor = None;
+            wanted.journal = None;
+            let mut held = false;
+            for item in calls.range(time_key(r.ended_ms, 0)..=time_key(r.ended_ms, u64::MAX)) {
+                let (_, value) = item.map_err(storage("read calls"))?;
+                if serde_json::from_slice::<CallRecord>(&value).is_ok_and(|s| s == wanted) {
+                    held = true;
+                    break;
+                }
+            }
+            if !held {
+                out.push(r.clone());
             }
         }
         Ok(out)
@@ -415,5 +446,46 @@ mod tests {
             .unwrap();
         assert_eq!(b.len(), 10);
         assert!(b.iter().all(|r| r.tenant == "b"));
+    }
+
+    #[test]
+    fn a_batch_written_again_skips_the_records_the_history_already_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let held = record("a", 100);
+        store.append_calls(std::slice::from_ref(&held)).unwrap();
+        let mut other = record("a", 100);
+        other.caller = "oleg".into();
+        let mut read_back = store.calls(&CallQuery {
+            limit: 1,
+            ..CallQuery::default()
+        });
+        let read_back = read_back.as_mut().unwrap().pop().unwrap();
+        let batch = [read_back, other.clone(), record("a", 200)];
+        let todo = store.unwritten(&batch).unwrap();
+        assert_eq!(todo, [other, record("a", 200)]);
+    }
+
+    #[test]
+    fn a_reopened_store_holds_what_was_flushed_and_takes_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.append_calls(&[record("a", 100)]).unwrap();
+        let reader = store.calls(&CallQuery {
+            limit: 10,
+            ..CallQuery::default()
+        });
+        store.reopen().unwrap();
+        store.append_calls(&[record("a", 200)]).unwrap();
+        let all = store
+            .calls(&CallQuery {
+                limit: 10,
+                ..CallQuery::default()
+            })
+            .unwrap();
+        assert_eq!(reader.unwrap().len(), 1);
+        assert_eq!(all.len(), 2);
+        store.probe().unwrap();
+        assert!(!dir.path().join("write-probe").exists());
     }
 }

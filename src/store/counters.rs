@@ -24,7 +24,8 @@ impl Counters for Store {
     /// see the module doc.
     fn counter_add(&self, key: &str, delta: u64) -> Result<u64, StoreError> {
         let what = format!("counter {key}");
-        self.counters
+        self.trees()?
+            .counters
             .transaction(|tx| {
                 let old = match tx.get(key.as_bytes())? {
                     Some(v) => match decode_u64(&what, &v) {
@@ -47,6 +48,7 @@ impl Counters for Store {
     /// The value of the counter `key`; 0 when it was never added to.
     fn counter(&self, key: &str) -> Result<u64, StoreError> {
         let value = self
+            .trees()?
             .counters
             .get(key.as_bytes())
             .map_err(storage("read counter"))?;

@@ -58,7 +58,7 @@ impl Greetings for Store {
             None => tree.remove(key).map(drop),
         }
         .map_err(storage("write greeting"))?;
-        tree.flush().map_err(storage("flush greetings"))?;
+        self.sync("flush greetings")?;
         Ok(())
     }
 }

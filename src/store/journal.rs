@@ -35,7 +35,7 @@ impl Journal for Store {
             tree.insert(key.to_be_bytes(), value)
                 .map_err(storage("write open call"))?;
         }
-        tree.flush().map_err(storage("flush open calls"))?;
+        self.sync("flush open calls")?;
         Ok(())
     }
 

@@ -28,6 +28,13 @@
 //! flush to disk before returning: once they return `Ok`, a `kill -9` cannot lose the write.
 //! [`Store::counter_add`] does not flush; sled flushes in the background (every 500 ms) and on
 //! drop, and [`Store::flush`] forces it.
+//!
+//! # A disk that fails
+//!
+//! After a failed write (a full or read-only disk) sled refuses every later write until the
+//! database is opened again: [`Store::reopen`] does that in place, once [`Store::probe`] finds
+//! the directory writable, and [`Store::health`] keeps what the server reports meanwhile
+//! (`health.rs`). Whatever was flushed before the failure is read back by the reopen.
 
 mod applies;
 mod call_stats;
@@ -36,6 +43,7 @@ mod calls;
 mod codec;
 mod counters;
 mod greetings;
+mod health;
 mod journal;
 mod lock;
 #[cfg(test)]
@@ -50,6 +58,7 @@ mod voicemail;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -60,6 +69,7 @@ pub use callbacks::{Callback, CallbackQueue};
 pub use calls::{CallHistory, CallOutcome, CallQuery, CallRecord};
 pub use counters::Counters;
 pub use greetings::Greetings;
+pub use health::{reason, Health, Status};
 pub use journal::{Journal, INTERRUPTED};
 use lock::DirLock;
 pub use outbox::{Delivery, Outbox, OutboxEntry};
@@ -71,6 +81,11 @@ pub use voicemail::{Voicemail, VoicemailIndex};
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(2);
 /// How often it tries again meanwhile.
 const SLED_LOCK_RETRY: Duration = Duration::from_millis(20);
+
+/// The file [`Store::probe`] writes (and removes).
+const PROBE_FILE: &str = "write-probe";
+/// How much it writes: room for sled's next writes.
+const PROBE_BYTES: usize = 256 * 1024;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -158,14 +173,27 @@ pub fn config_digest(files: &BTreeMap<String, String>) -> String {
 /// The embedded store. Open once per process; share it behind an `Arc` (it is `Send + Sync`).
 pub struct Store {
     dir: PathBuf,
+    /// The open database; `None` between a failed reopen and the next one. Each operation
+    /// takes its own `Arc`, so a reopen never waits on a lock held by a reader.
+    trees: RwLock<Option<Arc<Trees>>>,
+    /// Serializes reopens.
+    reopening: Mutex<()>,
+    /// Whether writes fail, since when and why (`health.rs`).
+    health: Health,
+    /// Dropped after the database (fields drop in order), so the directory stays locked until
+    /// sled has flushed and closed.
+    _lock: DirLock,
+}
+
+/// The sled database and the trees every store keeps open.
+struct Trees {
     db: sled::Db,
+    /// sled's log file (`db` in the directory), for `fsync`.
+    log: std::fs::File,
     meta: sled::Tree,
     history: sled::Tree,
     staff: sled::Tree,
     counters: sled::Tree,
-    /// Dropped after the database (fields drop in order), so the directory stays locked until
-    /// sled has flushed and closed.
-    _lock: DirLock,
 }
 
 impl std::fmt::Debug for Store {
@@ -213,6 +241,105 @@ impl Store {
         };
         std::fs::create_dir_all(dir).map_err(open_err)?;
         let lock = DirLock::acquire(dir)?;
+        let store = Store {
+            dir: dir.to_owned(),
+            trees: RwLock::new(Some(Arc::new(Trees::open(dir)?))),
+            reopening: Mutex::new(()),
+            health: Health::new(dir),
+            _lock: lock,
+        };
+        // The hourly call statistics of a store written before they existed.
+        call_stats::build(&store)?;
+        Ok(store)
+    }
+
+    /// Closes the database and opens it again: after a failed write sled refuses every
+    /// later one (its error is sticky), so once the directory can be written again, this is
+    /// how writes resume without a restart. What was flushed before is read back from disk;
+    /// what was not is gone from the database (its writer keeps it to write again). Fails
+    /// like [`Store::open`]; the database stays closed (every operation failing) until a later
+    /// reopen succeeds.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let _one = self.reopening.lock().unwrap_or_else(|e| e.into_inner());
+        // Dropped here; operations still running on it finish first (sled's own lock on its
+        // files is released only then, and `Trees::open` waits for it).
+        drop(self.trees.write().unwrap_or_else(|e| e.into_inner()).take());
+        let trees = Trees::open(&self.dir)?;
+        *self.trees.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(trees));
+        Ok(())
+    }
+
+    /// Whether the directory takes a write now: a file of [`PROBE_BYTES`] written, synced
+    /// and removed — the OS's own error when the disk is full or read-only. What decides
+    /// that a failing store may be reopened.
+    pub fn probe(&self) -> io::Result<()> {
+        use std::io::Write;
+        let path = self.dir.join(PROBE_FILE);
+        let written = std::fs::File::create(&path).and_then(|mut f| {
+            f.write_all(&[0u8; PROBE_BYTES])?;
+            f.sync_all()
+        });
+        let removed = std::fs::remove_file(&path);
+        written?;
+        removed
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether writes to the store fail (what the server reports and logs).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The open database.
+    fn trees(&self) -> Result<Arc<Trees>, StoreError> {
+        self.trees
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Storage {
+                op: "open",
+                source: io::Error::other(
+                    "the database is closed after a failed write until it can be opened again",
+                ),
+            })
+    }
+
+    /// The tree `name` (opened on first use).
+    fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
+        self.trees()?.db.open_tree(name).map_err(storage(name))
+    }
+
+    /// Writes everything not yet on disk (counters) and waits for it.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.sync("flush")
+    }
+
+    /// sled's flush, then an `fsync` of its log: on Linux sled syncs what it wrote with
+    /// `sync_file_range`, which leaves the file's size and block map to the file system's
+    /// next journal commit — a power cut, or a file system that turns read-only after an
+    /// error, within those seconds loses writes sled called flushed (found by
+    /// `tests/it/disk.rs`). The `fsync` makes a flushed write durable.
+    fn sync(&self, op: &'static str) -> Result<(), StoreError> {
+        let trees = self.trees()?;
+        trees.db.flush().map_err(storage(op))?;
+        trees
+            .log
+            .sync_all()
+            .map_err(|source| StoreError::Storage { op, source })
+    }
+}
+
+impl Trees {
+    /// Opens the sled database in `dir` (whose directory lock the caller holds).
+    fn open(dir: &Path) -> Result<Trees, StoreError> {
+        let open_err = |source: io::Error| StoreError::Open {
+            dir: dir.to_owned(),
+            source,
+        };
         // Holding the directory's lock, sled's own lock (an `flock` on its `db` file) can still
         // be held for a moment by a `Store` of this process that was just dropped and whose
         // background flusher is finishing, or by a child this process forked, which shares
@@ -231,28 +358,14 @@ impl Store {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| open_err(e.into()));
-        let store = Store {
-            dir: dir.to_owned(),
+        let log = std::fs::File::open(dir.join("db")).map_err(open_err)?;
+        Ok(Trees {
+            log,
             meta: tree("meta")?,
             history: tree("history")?,
             staff: tree("staff")?,
             counters: tree("counters")?,
             db,
-            _lock: lock,
-        };
-        // The hourly call statistics of a store written before they existed.
-        call_stats::build(&store)?;
-        Ok(store)
-    }
-
-    /// The tree `name` (opened on first use).
-    fn tree(&self, name: &'static str) -> Result<sled::Tree, StoreError> {
-        self.db.open_tree(name).map_err(storage(name))
-    }
-
-    /// Writes everything not yet on disk (counters) and waits for it.
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(storage("flush"))?;
-        Ok(())
+        })
     }
 }

@@ -120,7 +120,7 @@ fn update(store: &Store, id: u64, change: impl FnOnce(&mut OutboxEntry)) -> Resu
     change(&mut entry);
     tree.insert(key, super::codec::encode("outbox entry", &entry)?)
         .map_err(storage("write outbox"))?;
-    tree.flush().map_err(storage("flush outbox"))?;
+    store.sync("flush outbox")?;
     Ok(())
 }
 
@@ -132,14 +132,18 @@ impl Outbox for Store {
         now_ms: u64,
     ) -> Result<u64, StoreError> {
         let tree = self.tree("outbox")?;
-        let id = self.db.generate_id().map_err(storage("outbox id"))?;
+        let id = self
+            .trees()?
+            .db
+            .generate_id()
+            .map_err(storage("outbox id"))?;
         let entry = new_entry(id, kind, payload, now_ms);
         tree.insert(
             id.to_be_bytes(),
             super::codec::encode("outbox entry", &entry)?,
         )
         .map_err(storage("write outbox"))?;
-        tree.flush().map_err(storage("flush outbox"))?;
+        self.sync("flush outbox")?;
         Ok(id)
     }
 
@@ -208,7 +212,12 @@ impl Outbox for Store {
                 detail: "not UTF-8".into(),
             })
         };
-        if let Some(v) = self.meta.get(KEY).map_err(storage("read outbox tag"))? {
+        if let Some(v) = self
+            .trees()?
+            .meta
+            .get(KEY)
+            .map_err(storage("read outbox tag"))?
+        {
             return read(&v);
         }
         let mut bytes = [0u8; 8];
@@ -219,12 +228,13 @@ impl Outbox for Store {
         let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         // Whoever writes first wins; the loser takes the winner's.
         match self
+            .trees()?
             .meta
             .compare_and_swap(KEY, None as Option<&[u8]>, Some(tag.as_bytes()))
             .map_err(storage("write outbox tag"))?
         {
             Ok(()) => {
-                self.meta.flush().map_err(storage("flush outbox tag"))?;
+                self.sync("flush outbox tag")?;
                 Ok(tag)
             }
             Err(e) => read(e.current.as_deref().unwrap_or_default()),
@@ -267,7 +277,7 @@ impl Outbox for Store {
             }
         }
         if changed {
-            tree.flush().map_err(storage("flush outbox"))?;
+            self.sync("flush outbox")?;
         }
         Ok(removed)
     }

@@ -49,7 +49,7 @@ impl Profiles for Store {
         let key = super::codec::staff_key(tenant, login)?;
         tree.insert(key, encode("profile", profile)?)
             .map_err(storage("write profile"))?;
-        tree.flush().map_err(storage("flush profiles"))?;
+        self.sync("flush profiles")?;
         Ok(())
     }
 }

@@ -297,6 +297,8 @@ fn corrupt_values_name_their_key() {
     let store = Store::open(dir.path()).unwrap();
     store.record_apply(new_apply(1), None).unwrap();
     store
+        .trees()
+        .unwrap()
         .staff
         .insert(b"acme\0ivan", &b"{not json"[..])
         .unwrap();
@@ -304,18 +306,33 @@ fn corrupt_values_name_their_key() {
         Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "staff acme/ivan"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    store.meta.insert(CURRENT_KEY, &b"[]"[..]).unwrap();
+    store
+        .trees()
+        .unwrap()
+        .meta
+        .insert(CURRENT_KEY, &b"[]"[..])
+        .unwrap();
     match store.current() {
         Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "meta current"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    store.meta.insert(REVISION_KEY, &b"abc"[..]).unwrap();
+    store
+        .trees()
+        .unwrap()
+        .meta
+        .insert(REVISION_KEY, &b"abc"[..])
+        .unwrap();
     assert!(matches!(store.revision(), Err(StoreError::Corrupt { .. })));
     assert!(matches!(
         store.record_apply(new_apply(2), None),
         Err(StoreError::Corrupt { .. })
     ));
-    store.counters.insert(b"calls", &b"x"[..]).unwrap();
+    store
+        .trees()
+        .unwrap()
+        .counters
+        .insert(b"calls", &b"x"[..])
+        .unwrap();
     match store.counter("calls") {
         Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "counter calls"),
         other => panic!("expected Corrupt, got {other:?}"),

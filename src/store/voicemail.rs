@@ -70,7 +70,11 @@ impl VoicemailIndex for Store {
     fn new_voicemail_id(&self) -> Result<u64, StoreError> {
         // sled's ids start at 0, which `add_voicemail` reads as "none yet": never hand it out.
         loop {
-            let id = self.db.generate_id().map_err(storage("voicemail id"))?;
+            let id = self
+                .trees()?
+                .db
+                .generate_id()
+                .map_err(storage("voicemail id"))?;
             if id != 0 {
                 return Ok(id);
             }
@@ -85,7 +89,7 @@ impl VoicemailIndex for Store {
         let value = super::codec::encode("voicemail", &message)?;
         tree.insert(key(&message.tenant, message.id)?, value)
             .map_err(storage("write voicemail"))?;
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         Ok(message.id)
     }
 
@@ -146,7 +150,7 @@ impl VoicemailIndex for Store {
         if let Some(e) = failure {
             return Err(e);
         }
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         Ok(before.is_some())
     }
 
@@ -155,7 +159,7 @@ impl VoicemailIndex for Store {
         let removed = tree
             .remove(key(tenant, id)?)
             .map_err(storage("delete voicemail"))?;
-        tree.flush().map_err(storage("flush voicemail"))?;
+        self.sync("flush voicemail")?;
         removed
             .map(|v| super::codec::decode(&what(tenant, id), &v))
             .transpose()

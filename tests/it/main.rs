@@ -7,6 +7,7 @@ mod cabinet;
 mod callbacks;
 mod calls;
 mod cli;
+mod disk;
 mod drain;
 mod examples;
 mod fixtures;

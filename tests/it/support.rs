@@ -114,9 +114,30 @@ impl Server {
 
     /// Starts a server on the pbx.yaml already in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pbx"));
+        command.args(["serve", "--config", "pbx.yaml"]);
+        Server::spawn(dir, command)
+    }
+
+    /// Starts a server on the pbx.yaml already in `dir` through `wrapper` (a program and its
+    /// arguments, say `nsenter -t <pid> -m --wd=<dir>`), which must exec `pbx serve --config
+    /// <dir>/pbx.yaml` as the process it starts.
+    pub fn start_through(dir: tempfile::TempDir, wrapper: &[&str]) -> Server {
+        let mut command = Command::new(wrapper[0]);
+        let config = dir.path().join("pbx.yaml");
+        command.args(&wrapper[1..]).args([
+            env!("CARGO_BIN_EXE_pbx"),
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        Server::spawn(dir, command)
+    }
+
+    /// Runs `command` (a `pbx serve`) in `dir` and waits for it to serve.
+    fn spawn(dir: tempfile::TempDir, mut command: Command) -> Server {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pbx"))
-            .args(["serve", "--config", "pbx.yaml"])
+        let mut child = command
             .current_dir(dir.path())
             .env("PBX_ADMIN_TOKEN", TOKEN)
             .stdin(std::process::Stdio::null())
