@@ -46,6 +46,15 @@ pub struct Running {
     pub views: Arc<Views>,
 }
 
+impl Running {
+    /// The indexes of staff member `login` of tenant `tenant` (its config order), if both run.
+    pub fn staff_index(&self, tenant: &str, login: &str) -> Option<(usize, usize)> {
+        let ti = self.config.tenants.iter().position(|t| t.id == tenant)?;
+        let si = self.resolution.staff.get(ti)?.iter().position(|e| e.login == login)?;
+        Some((ti, si))
+    }
+}
+
 /// The mail templates `config` names, read and checked (`mail::render::check`).
 fn load_templates(config: &Config) -> Result<Templates, String> {
     let dir = config
@@ -656,18 +665,11 @@ impl Applier {
     ) -> Result<(Arc<Running>, usize, usize, bool), RotateError> {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(RotateError::NotFound)?;
-        let ti = running
-            .config
-            .tenants
-            .iter()
-            .position(|t| t.id == tenant)
+        let (ti, si) = running
+            .staff_index(tenant, login)
             .ok_or(RotateError::NotFound)?;
         let t = &running.config.tenants[ti];
-        let (si, eff) = running.resolution.staff[ti]
-            .iter()
-            .enumerate()
-            .find(|(_, e)| e.login == login)
-            .ok_or(RotateError::NotFound)?;
+        let eff = &running.resolution.staff[ti][si];
         if t.staff[si].password.is_some() {
             return Err(RotateError::Configured);
         }
@@ -777,17 +779,10 @@ impl Applier {
         use crate::store::{Profile, Profiles};
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(ProfileError::NotFound)?;
-        let ti = running
-            .config
-            .tenants
-            .iter()
-            .position(|t| t.id == tenant)
+        let (ti, si) = running
+            .staff_index(tenant, login)
             .ok_or(ProfileError::NotFound)?;
         let t = &running.config.tenants[ti];
-        let si = running.resolution.staff[ti]
-            .iter()
-            .position(|e| e.login == login)
-            .ok_or(ProfileError::NotFound)?;
         if !t.self_service.forwarding {
             return Err(ProfileError::NotAllowed);
         }
@@ -832,18 +827,9 @@ impl Applier {
         use crate::store::Greetings;
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(ProfileError::NotFound)?;
-        let ti = running
-            .config
-            .tenants
-            .iter()
-            .position(|t| t.id == tenant)
+        let (ti, _) = running
+            .staff_index(tenant, login)
             .ok_or(ProfileError::NotFound)?;
-        if !running.resolution.staff[ti]
-            .iter()
-            .any(|e| e.login == login)
-        {
-            return Err(ProfileError::NotFound);
-        }
         if !running.config.tenants[ti].self_service.greeting {
             return Err(ProfileError::NotAllowed);
         }
