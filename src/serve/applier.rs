@@ -799,6 +799,10 @@ impl Applier {
         let profile = Profile {
             forwarding: Some(forwarding.word().to_owned()),
             delay_ms: delay.map(|d| d.as_millis() as u64),
+            ..self
+                .store
+                .profile(tenant, login)
+                .map_err(|e| ProfileError::Store(e.to_string()))?
         };
         self.store
             .set_profile(tenant, login, &profile)
@@ -824,7 +828,7 @@ impl Applier {
         login: &str,
         wav: Option<&[u8]>,
     ) -> Result<Option<std::time::Duration>, ProfileError> {
-        use crate::store::Greetings;
+        use crate::store::{Greetings, Profiles};
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(ProfileError::NotFound)?;
         let (ti, _) = running
@@ -866,6 +870,18 @@ impl Applier {
                 None
             }
         };
+        // Its length goes with the profile, so listing staff's own settings reads no audio.
+        let profile = crate::store::Profile {
+            greeting_ms: length.map(|d| d.as_millis() as u64),
+            ..self
+                .store
+                .profile(tenant, login)
+                .map_err(|e| ProfileError::Store(e.to_string()))?
+        };
+        self.store.set_profile(tenant, login, &profile).map_err(|e| {
+            self.disk_failed("a profile", &e);
+            ProfileError::Store(e.to_string())
+        })?;
         let stored = self
             .store
             .all_staff_states()
@@ -960,34 +976,18 @@ fn web_updates(
 
 /// What staff set for themselves in the cabinet, for `pbx plan` to list.
 fn own_settings(store: &Store) -> Result<Vec<crate::config::proposal::OwnSetting>, StoreError> {
-    use crate::config::proposal::OwnSetting;
-    use crate::store::{Greetings, Profiles};
-    let mut out: BTreeMap<(String, String), OwnSetting> = BTreeMap::new();
-    for ((tenant, login), p) in store.profiles()? {
-        out.insert(
-            (tenant.clone(), login.clone()),
-            OwnSetting {
-                tenant,
-                login,
-                forwarding: p.forwarding,
-                delay_ms: p.delay_ms,
-                greeting_ms: None,
-            },
-        );
-    }
-    for ((tenant, login), wav) in store.greetings()? {
-        let ms = crate::media::wav::read(&wav).map_or(0, |pcm| pcm.len() as u64 / 8);
-        out.entry((tenant.clone(), login.clone()))
-            .or_insert_with(|| OwnSetting {
-                tenant,
-                login,
-                forwarding: None,
-                delay_ms: None,
-                greeting_ms: None,
-            })
-            .greeting_ms = Some(ms);
-    }
-    Ok(out.into_values().collect())
+    use crate::store::Profiles;
+    Ok(store
+        .profiles()?
+        .into_iter()
+        .map(|((tenant, login), p)| crate::config::proposal::OwnSetting {
+            tenant,
+            login,
+            forwarding: p.forwarding,
+            delay_ms: p.delay_ms,
+            greeting_ms: p.greeting_ms,
+        })
+        .collect())
 }
 
 /// The greetings `store` holds, decoded; one that cannot be read is logged and left out.
@@ -1155,6 +1155,7 @@ mod tests {
                 Profile {
                     forwarding: Some("delayed".into()),
                     delay_ms: Some(7_000),
+                    greeting_ms: None,
                 },
             );
         }

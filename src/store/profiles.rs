@@ -1,5 +1,6 @@
 //! What staff set for themselves in the cabinet, layered over the config at run time
-//! (`Profiles`): for now how calls are forwarded to their mobile. Kept by tenant and login,
+//! (`Profiles`): how calls are forwarded to their mobile, and the length of the voicemail
+//! greeting they uploaded (the audio itself is in `greetings.rs`). Kept by tenant and login,
 //! flushed before a change is acknowledged. The config never sees it: `pbx plan` compares
 //! configs, so a profile is never drift.
 //!
@@ -21,12 +22,18 @@ pub struct Profile {
     /// For `delayed`: how long the phones ring alone, in ms.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// The length of the voicemail greeting they uploaded (`Greetings`), in ms.
+    #[serde(default)]
+    pub greeting_ms: Option<u64>,
 }
 
 /// Staff members' own settings.
 pub trait Profiles {
     /// Every stored profile, by (tenant id, login).
     fn profiles(&self) -> Result<BTreeMap<(String, String), Profile>, StoreError>;
+
+    /// One member's profile (the default when they set nothing).
+    fn profile(&self, tenant: &str, login: &str) -> Result<Profile, StoreError>;
 
     /// Replaces one member's profile, flushed before returning.
     fn set_profile(&self, tenant: &str, login: &str, profile: &Profile) -> Result<(), StoreError>;
@@ -42,6 +49,15 @@ impl Profiles for Store {
                 Ok((ids, decode("profile", &value)?))
             })
             .collect()
+    }
+
+    fn profile(&self, tenant: &str, login: &str) -> Result<Profile, StoreError> {
+        let tree = self.tree("profiles")?;
+        let key = super::codec::staff_key(tenant, login)?;
+        match tree.get(key).map_err(storage("read profile"))? {
+            Some(value) => decode("profile", &value),
+            None => Ok(Profile::default()),
+        }
     }
 
     fn set_profile(&self, tenant: &str, login: &str, profile: &Profile) -> Result<(), StoreError> {
@@ -64,6 +80,7 @@ mod tests {
         let instant = Profile {
             forwarding: Some("instant".into()),
             delay_ms: None,
+            greeting_ms: Some(1500),
         };
         {
             let store = Store::open(dir.path()).unwrap();
@@ -83,5 +100,7 @@ mod tests {
             all[&("globex".to_owned(), "anna".to_owned())],
             Profile::default()
         );
+        assert_eq!(store.profile("acme", "anna").unwrap(), instant);
+        assert_eq!(store.profile("acme", "nobody").unwrap(), Profile::default());
     }
 }
