@@ -145,8 +145,9 @@ fn human(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             let _ = writeln!(out, "{pad}--> {loc}");
             if let Some(text) = sources.line(&loc.file, loc.line) {
                 let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{line_no} | {text}");
-                let _ = writeln!(out, "{pad} | {}", caret(text, loc.column, loc.len));
+                let (shown, column) = window(text, loc.column);
+                let _ = writeln!(out, "{line_no} | {shown}");
+                let _ = writeln!(out, "{pad} | {}", caret(&shown, column, loc.len));
             }
         }
         let pad = " ".repeat(d.location.as_ref().map_or(1, |l| l.line.to_string().len()));
@@ -172,6 +173,33 @@ fn human(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         );
     }
     out
+}
+
+/// The widest part of a source line a snippet shows, in characters.
+const SNIPPET_WIDTH: usize = 160;
+
+/// What a snippet shows of `line` around `column` (1-based, in characters), and the column
+/// within it: the line itself when it is short, else at most [`SNIPPET_WIDTH`] characters
+/// around the column with `…` where it was cut — so a hostile one-line file of megabytes
+/// cannot make every diagnostic repeat it.
+fn window(line: &str, column: u32) -> (String, u32) {
+    let count = line.chars().count();
+    if count <= SNIPPET_WIDTH {
+        return (line.to_owned(), column);
+    }
+    let at = (column.max(1) - 1) as usize;
+    let start = at.saturating_sub(SNIPPET_WIDTH / 3).min(count - SNIPPET_WIDTH);
+    let end = start + SNIPPET_WIDTH;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(SNIPPET_WIDTH));
+    if end < count {
+        shown.push('…');
+    }
+    let column = (at - start.min(at)) as u32 + 1 + u32::from(start > 0);
+    (shown, column)
 }
 
 /// Spaces up to `column`, then carets over `len` characters (at least one, at most to the end
@@ -293,6 +321,19 @@ fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_its_column_only() {
+        let line = format!("name: {}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, column) = window(&line, 1007);
+        assert!(shown.chars().count() <= SNIPPET_WIDTH + 2, "{}", shown.len());
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(column as usize - 1), Some('X'));
+        let (start, column) = window(&line, 3);
+        assert!(start.starts_with("name: aa") && start.ends_with('…'));
+        assert_eq!(column, 3);
+        assert_eq!(window("short: line", 8), ("short: line".to_owned(), 8));
+    }
 
     #[test]
     fn caret_under_value() {
