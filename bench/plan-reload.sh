@@ -113,7 +113,8 @@ wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 applied="$(grep -o 'applied by file watcher in [0-9]* ms' "$work/serve.log" | tail -1 | grep -o '[0-9]* ms')"
 echo "| measure | value |"
 echo "|---|---|"
-echo "| server apply time for the reload (read, validate, plan, store, swap) | $applied |"
+phases="$(grep -o 'applied by file watcher in [0-9]* ms ([^)]*)' "$work/serve.log" | tail -1 | sed 's/.*(\(.*\))/\1/')"
+echo "| server apply time for the reload (read, validate, plan, store, swap) | $applied ($phases) |"
 echo "| save to new revision served (includes the 250 ms debounce) | $wall_ms ms |"
 
 # 3. The server idle after that edit: CPU over 10 s (it must not keep re-reading the config).

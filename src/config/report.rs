@@ -188,7 +188,9 @@ fn window(line: &str, column: u32) -> (String, u32) {
         return (line.to_owned(), column);
     }
     let at = (column.max(1) - 1) as usize;
-    let start = at.saturating_sub(SNIPPET_WIDTH / 3).min(count - SNIPPET_WIDTH);
+    let start = at
+        .saturating_sub(SNIPPET_WIDTH / 3)
+        .min(count - SNIPPET_WIDTH);
     let end = start + SNIPPET_WIDTH;
     let mut shown = String::new();
     if start > 0 {
@@ -326,7 +328,11 @@ mod tests {
     fn a_long_line_is_shown_around_its_column_only() {
         let line = format!("name: {}X{}", "a".repeat(1000), "b".repeat(1000));
         let (shown, column) = window(&line, 1007);
-        assert!(shown.chars().count() <= SNIPPET_WIDTH + 2, "{}", shown.len());
+        assert!(
+            shown.chars().count() <= SNIPPET_WIDTH + 2,
+            "{}",
+            shown.len()
+        );
         assert!(shown.starts_with('…') && shown.ends_with('…'));
         assert_eq!(shown.chars().nth(column as usize - 1), Some('X'));
         let (start, column) = window(&line, 3);

@@ -189,9 +189,11 @@ async fn apply(
             plan,
             credentials,
             warnings,
+            phases,
         }) => {
             eprintln!(
-                "pbx serve: revision {revision} applied through the admin API: {}",
+                "pbx serve: revision {revision} applied through the admin API ({}): {}",
+                phases.words(),
                 crate::config::plan_report::summary_line(&plan)
             );
             Json(json!({

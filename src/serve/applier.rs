@@ -50,7 +50,12 @@ impl Running {
     /// The indexes of staff member `login` of tenant `tenant` (its config order), if both run.
     pub fn staff_index(&self, tenant: &str, login: &str) -> Option<(usize, usize)> {
         let ti = self.config.tenants.iter().position(|t| t.id == tenant)?;
-        let si = self.resolution.staff.get(ti)?.iter().position(|e| e.login == login)?;
+        let si = self
+            .resolution
+            .staff
+            .get(ti)?
+            .iter()
+            .position(|e| e.login == login)?;
         Some((ti, si))
     }
 }
@@ -111,11 +116,46 @@ pub enum Outcome {
         plan: Plan,
         credentials: Vec<Credential>,
         warnings: Vec<Diagnostic>,
+        /// Where the apply's time went, in order (for the log line and the benchmarks).
+        phases: Phases,
     },
     /// The config equals the running one; nothing was recorded.
     Unchanged { revision: u64 },
     /// Nothing changed, for this reason.
     Rejected(Refusal),
+}
+
+/// The time each phase of an apply took: read, validate, plan, store, swap.
+#[derive(Debug, Default)]
+pub struct Phases {
+    done: Vec<(&'static str, std::time::Duration)>,
+    since: Option<std::time::Instant>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases {
+            done: Vec::new(),
+            since: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// Ends phase `name` now (it began when the previous one ended).
+    fn end(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        if let Some(since) = self.since.replace(now) {
+            self.done.push((name, now - since));
+        }
+    }
+
+    /// `read 12 ms, validate 80 ms, …`.
+    pub fn words(&self) -> String {
+        self.done
+            .iter()
+            .map(|(name, d)| format!("{name} {} ms", d.as_millis()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Why a reload was refused; the running config stays.
@@ -284,6 +324,7 @@ impl Applier {
     /// parsed once, for both the bundle and the validation.
     pub fn reload_files(&self, source: Source) -> Outcome {
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut phases = Phases::start();
         let loaded = match crate::config::load::load(&self.config_dir.join(&self.main_name)) {
             Ok(l) => l,
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
@@ -298,8 +339,17 @@ impl Applier {
                 };
             }
         }
+        phases.end("read");
         let validated = validate(loaded, Options { check_audio: true });
-        self.decide(bundle, validated, source, ApplyOptions::default(), current)
+        phases.end("validate");
+        self.decide(
+            bundle,
+            validated,
+            source,
+            ApplyOptions::default(),
+            current,
+            phases,
+        )
     }
 
     /// Reads the running config's mail templates and cabinet pages again (a reload with
@@ -378,11 +428,13 @@ impl Applier {
                 return Outcome::Unchanged { revision };
             }
         }
+        let mut phases = Phases::start();
         let validated = validate(
             load_bundle(&bundle, &self.config_dir),
             Options { check_audio: true },
         );
-        self.decide(bundle, validated, source, options, current)
+        phases.end("validate");
+        self.decide(bundle, validated, source, options, current, phases)
     }
 
     /// The checks after validation, then the commit.
@@ -396,6 +448,7 @@ impl Applier {
         source: Source,
         options: ApplyOptions,
         current: Option<Arc<Running>>,
+        mut phases: Phases,
     ) -> Outcome {
         let Some(config) = outcome.config else {
             let diagnostics = &outcome.diagnostics;
@@ -438,7 +491,8 @@ impl Applier {
                 return Outcome::Rejected(Refusal::Unsafe(violations));
             }
         }
-        self.commit(bundle, source, proposal, options.expected_revision)
+        phases.end("plan");
+        self.commit(bundle, source, proposal, options.expected_revision, phases)
     }
 
     fn commit(
@@ -447,6 +501,7 @@ impl Applier {
         source: Source,
         p: Proposal,
         expected: Option<u64>,
+        mut phases: Phases,
     ) -> Outcome {
         // The config's sounds are read before anything is recorded: one that cannot be read
         // (changed since validation) refuses the apply.
@@ -458,6 +513,7 @@ impl Applier {
                 )))
             }
         };
+        phases.end("sounds");
         // So are its mail templates: one changed since validation into a broken one refuses it.
         let templates = match load_templates(&p.config) {
             Ok(t) => Arc::new(t),
@@ -571,6 +627,7 @@ impl Applier {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
+        phases.end("store");
         let config = Arc::new(p.config);
         let directory = self.directory(&config, &p.resolution, &stored, prompts);
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
@@ -589,11 +646,13 @@ impl Applier {
             views,
         };
         self.swap(running);
+        phases.end("directory");
         Outcome::Applied {
             revision: applied.revision,
             plan: p.plan,
             credentials,
             warnings: p.warnings,
+            phases,
         }
     }
 
@@ -857,12 +916,10 @@ impl Applier {
                 Some(length)
             }
             None => {
-                self.store
-                    .set_greeting(tenant, login, None)
-                    .map_err(|e| {
-                        self.disk_failed("a voicemail greeting", &e);
-                        ProfileError::Store(e.to_string())
-                    })?;
+                self.store.set_greeting(tenant, login, None).map_err(|e| {
+                    self.disk_failed("a voicemail greeting", &e);
+                    ProfileError::Store(e.to_string())
+                })?;
                 self.greetings
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
@@ -878,10 +935,12 @@ impl Applier {
                 .profile(tenant, login)
                 .map_err(|e| ProfileError::Store(e.to_string()))?
         };
-        self.store.set_profile(tenant, login, &profile).map_err(|e| {
-            self.disk_failed("a profile", &e);
-            ProfileError::Store(e.to_string())
-        })?;
+        self.store
+            .set_profile(tenant, login, &profile)
+            .map_err(|e| {
+                self.disk_failed("a profile", &e);
+                ProfileError::Store(e.to_string())
+            })?;
         let stored = self
             .store
             .all_staff_states()

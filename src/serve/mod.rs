@@ -622,11 +622,13 @@ fn report(outcome: &Outcome, source: &Source, took: std::time::Duration) {
             plan,
             credentials,
             warnings,
+            phases,
         } => {
             log(&format!(
-                "revision {revision} applied by {} in {} ms: {}",
+                "revision {revision} applied by {} in {} ms ({}): {}",
                 source.actor(),
                 took.as_millis(),
+                phases.words(),
                 crate::config::plan_report::summary_line(plan)
             ));
             // What moved from one person to another (namesakes told apart by order, generated

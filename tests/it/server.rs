@@ -160,7 +160,24 @@ fn hot_reload_applies_valid_edits_only() {
     save(&file, &server_config(&staff(&["Анна", "Борис"])));
     server.wait_for_revision(2);
     server.wait_for_log("revision 2 applied by file watcher in ");
-    server.wait_for_log(" ms: Plan: 1 to add");
+    server.wait_for_log(" ms): Plan: 1 to add");
+    // Where the time went, phase by phase.
+    let line = server
+        .log()
+        .lines()
+        .find(|l| l.contains("revision 2 applied"))
+        .unwrap()
+        .to_owned();
+    for phase in [
+        "read ",
+        "validate ",
+        "plan ",
+        "sounds ",
+        "store ",
+        "directory ",
+    ] {
+        assert!(line.contains(phase), "{line}");
+    }
 
     // An invalid edit: the diagnostics are logged and revision 2 keeps running.
     save(
