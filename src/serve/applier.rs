@@ -835,7 +835,6 @@ impl Applier {
         forwarding: crate::config::model::Forwarding,
         delay: Option<std::time::Duration>,
     ) -> Result<(), ProfileError> {
-        use crate::store::{Profile, Profiles};
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(ProfileError::NotFound)?;
         let (ti, si) = running
@@ -855,14 +854,27 @@ impl Applier {
                 return Err(ProfileError::Delay);
             }
         }
-        let profile = Profile {
-            forwarding: Some(forwarding.word().to_owned()),
-            delay_ms: delay.map(|d| d.as_millis() as u64),
-            ..self
-                .store
-                .profile(tenant, login)
-                .map_err(|e| ProfileError::Store(e.to_string()))?
-        };
+        self.update_profile(&running, tenant, login, |p| {
+            p.forwarding = Some(forwarding.word().to_owned());
+            p.delay_ms = delay.map(|d| d.as_millis() as u64);
+        })
+    }
+
+    /// Changes one member's stored profile with `change` (what else it holds stays), then
+    /// rebuilds the running directory so new calls follow it.
+    fn update_profile(
+        &self,
+        running: &Arc<Running>,
+        tenant: &str,
+        login: &str,
+        change: impl FnOnce(&mut crate::store::Profile),
+    ) -> Result<(), ProfileError> {
+        use crate::store::Profiles;
+        let mut profile = self
+            .store
+            .profile(tenant, login)
+            .map_err(|e| ProfileError::Store(e.to_string()))?;
+        change(&mut profile);
         self.store
             .set_profile(tenant, login, &profile)
             .map_err(|e| {
@@ -873,7 +885,7 @@ impl Applier {
             .store
             .all_staff_states()
             .map_err(|e| ProfileError::Store(e.to_string()))?;
-        self.rebuild_directory(&running, &stored);
+        self.rebuild_directory(running, &stored);
         Ok(())
     }
 
@@ -887,7 +899,7 @@ impl Applier {
         login: &str,
         wav: Option<&[u8]>,
     ) -> Result<Option<std::time::Duration>, ProfileError> {
-        use crate::store::{Greetings, Profiles};
+        use crate::store::Greetings;
         let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let running = self.running().ok_or(ProfileError::NotFound)?;
         let (ti, _) = running
@@ -928,24 +940,9 @@ impl Applier {
             }
         };
         // Its length goes with the profile, so listing staff's own settings reads no audio.
-        let profile = crate::store::Profile {
-            greeting_ms: length.map(|d| d.as_millis() as u64),
-            ..self
-                .store
-                .profile(tenant, login)
-                .map_err(|e| ProfileError::Store(e.to_string()))?
-        };
-        self.store
-            .set_profile(tenant, login, &profile)
-            .map_err(|e| {
-                self.disk_failed("a profile", &e);
-                ProfileError::Store(e.to_string())
-            })?;
-        let stored = self
-            .store
-            .all_staff_states()
-            .map_err(|e| ProfileError::Store(e.to_string()))?;
-        self.rebuild_directory(&running, &stored);
+        self.update_profile(&running, tenant, login, |p| {
+            p.greeting_ms = length.map(|d| d.as_millis() as u64);
+        })?;
         Ok(length)
     }
 
