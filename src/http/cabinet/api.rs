@@ -166,6 +166,7 @@ pub fn operations() -> Vec<Route> {
                 refusals: &[
                     (400, "greeting_not_wav, greeting_unsupported, greeting_empty, greeting_too_long, greeting_truncated"),
                     (403, "self_service_off"),
+                    (408, "upload_too_slow: not all there within 2 minutes"),
                     (413, "greeting_too_large: over 40 MiB"),
                 ],
                 ..op("put", "/api/{tenant}/profile/greeting", "Upload one's voicemail greeting: any common WAV, at most 2 minutes, converted")
@@ -756,16 +757,13 @@ async fn upload_greeting(
             return *r;
         }
     };
-    // Read only for a signed-in viewer, one body per core at a time.
-    let Ok(_turn) = cab.hashing.acquire().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let Ok(wav) = axum::body::to_bytes(body, super::pages::MAX_UPLOAD).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "greeting_too_large",
-            "the body is larger than 40 MiB",
-        );
+    // Read only for a signed-in viewer.
+    let (wav, _turn) = match super::pages::read_upload(&cab, body).await {
+        Ok(read) => read,
+        Err((status, key)) => {
+            let words = cab.views().strings(v.language()).get(key).cloned();
+            return error(status, key, words.unwrap_or_default());
+        }
     };
     match profile::set_greeting(&v, None, Some(wav.to_vec())).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -46,6 +46,9 @@ pub struct Cabinet {
     /// Password checks running at once (argon2 takes up to 19 MiB each): one per core; more
     /// wait their turn, so a flood of sign-ins cannot take the memory.
     pub hashing: tokio::sync::Semaphore,
+    /// Uploads read and converted at once (a greeting is up to 40 MiB): two; more wait their
+    /// turn, so slow or many uploads cost bounded memory and never hold up sign-ins.
+    pub uploads: tokio::sync::Semaphore,
 }
 
 /// The cabinet's routes: the pages and the JSON API.
@@ -90,6 +93,7 @@ impl Cabinet {
             hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            uploads: tokio::sync::Semaphore::new(2),
         }
     }
 

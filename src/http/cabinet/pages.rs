@@ -841,10 +841,31 @@ pub async fn drain(mut body: axum::body::Body) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
 }
 
+/// The body of an upload by a signed-in viewer: read whole, at most [`MAX_UPLOAD`] bytes
+/// within [`UPLOAD_TIME`], two uploads at a time (`Cabinet::uploads`; the permit is held until
+/// the caller is done with it, conversion included); or the status and strings key of why not.
+pub async fn read_upload(
+    cab: &Cabinet,
+    body: axum::body::Body,
+) -> Result<(axum::body::Bytes, tokio::sync::SemaphorePermit<'_>), (StatusCode, &'static str)> {
+    let turn = cab
+        .uploads
+        .acquire()
+        .await
+        .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "error"))?;
+    match tokio::time::timeout(UPLOAD_TIME, axum::body::to_bytes(body, MAX_UPLOAD)).await {
+        Ok(Ok(bytes)) => Ok((bytes, turn)),
+        Ok(Err(_)) => Err((StatusCode::PAYLOAD_TOO_LARGE, "greeting_too_large")),
+        Err(_) => Err((StatusCode::REQUEST_TIMEOUT, "upload_too_slow")),
+    }
+}
+
+/// How long an upload may take to arrive.
+pub const UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The file of an upload form (`greeting`) posted to `tenant`'s `area` by a signed-in viewer
 /// with the session's token in its `csrf` field. The session is checked before the body is
-/// read, and bodies are read one per core at a time (`Cabinet::hashing`), so an upload costs
-/// memory only for a signed-in person, and a few at most.
+/// read ([`read_upload`]), so an upload costs memory only for a signed-in person.
 async fn uploaded<'c>(
     cab: &'c Arc<Cabinet>,
     headers: &HeaderMap,
@@ -860,19 +881,17 @@ async fn uploaded<'c>(
             return Err(Box::new(denied(cab, headers, d)));
         }
     };
-    let turn = cab
-        .hashing
-        .acquire()
-        .await
-        .map_err(|_| Box::new(StatusCode::SERVICE_UNAVAILABLE.into_response()))?;
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_UPLOAD).await else {
-        return Err(Box::new(render(
-            cab,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "error.html",
-            v.language(),
-            context! { message => "greeting_too_large", detail => (), ..frame(&v, page) },
-        )));
+    let (bytes, turn) = match read_upload(cab, body).await {
+        Ok(read) => read,
+        Err((status, key)) => {
+            return Err(Box::new(render(
+                cab,
+                status,
+                "error.html",
+                v.language(),
+                context! { message => key, detail => (), ..frame(&v, page) },
+            )));
+        }
     };
     let content_type = headers
         .get(CONTENT_TYPE)
