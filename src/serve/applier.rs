@@ -125,7 +125,9 @@ pub enum Outcome {
     Rejected(Refusal),
 }
 
-/// The time each phase of an apply took: read, validate, plan, store, swap.
+/// The time each phase of an apply took: read (files parsed), validate, state (the stored
+/// generated values read), plan, sounds (audio read), staff (their stored values made),
+/// record (the revision written and synced), directory (the running one rebuilt and swapped).
 #[derive(Debug, Default)]
 pub struct Phases {
     done: Vec<(&'static str, std::time::Duration)>,
@@ -214,7 +216,15 @@ pub struct Applier {
     lock: std::sync::Mutex<()>,
     /// The voicemail greetings staff uploaded (`store::Greetings`), decoded, by (tenant, login).
     greetings: RwLock<BTreeMap<(String, String), Arc<Audio>>>,
+    /// The staff states the store holds, as last read or written through this applier (the
+    /// store's only writer while the server runs): an apply reads them once, not three times.
+    /// `None` until read, and after a write that did not say what it wrote; the number counts
+    /// those writes, so a read that raced one is not kept.
+    staff: RwLock<(u64, Option<Arc<StaffStates>>)>,
 }
+
+/// Every stored staff state, by (tenant id, identity).
+type StaffStates = BTreeMap<(String, String), StaffState>;
 
 impl Applier {
     pub fn new(store: Store, config_path: &Path) -> Applier {
@@ -234,6 +244,7 @@ impl Applier {
             directories: tokio::sync::watch::Sender::new(None),
             lock: std::sync::Mutex::new(()),
             greetings,
+            staff: RwLock::new((0, None)),
         }
     }
 
@@ -269,13 +280,38 @@ impl Applier {
         }
     }
 
+    /// The stored staff states (kept in memory once read; see `Applier::staff`).
+    fn stored_staff(&self) -> Result<Arc<StaffStates>, StoreError> {
+        let generation = {
+            let kept = self.staff.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(states) = &kept.1 {
+                return Ok(states.clone());
+            }
+            kept.0
+        };
+        let states = Arc::new(self.store.all_staff_states()?);
+        let mut kept = self.staff.write().unwrap_or_else(|e| e.into_inner());
+        if kept.0 == generation {
+            kept.1 = Some(states.clone());
+        }
+        Ok(states)
+    }
+
+    /// The store's staff states were written: `now` is what it holds, or with `None`, read
+    /// them again next time.
+    fn staff_written(&self, now: Option<Arc<StaffStates>>) {
+        let mut kept = self.staff.write().unwrap_or_else(|e| e.into_inner());
+        kept.0 += 1;
+        kept.1 = now;
+    }
+
     /// The state `pbx plan` compares against.
     pub fn state(&self) -> Result<RunningState, StoreError> {
         let running = self.running();
         Ok(RunningState {
             revision: running.as_ref().map_or(0, |r| r.revision),
             bundle: running.map(|r| r.bundle.clone()),
-            known: known_staff(&self.store)?,
+            known: known_staff(&*self.stored_staff()?),
             own_settings: own_settings(&self.store)?,
         })
     }
@@ -301,7 +337,7 @@ impl Applier {
         };
         let resolution =
             crate::config::generated::resolve(&config, &state.known_map(), &mut String::new);
-        let stored = self.store.all_staff_states().map_err(|e| e.to_string())?;
+        let stored = self.stored_staff().map_err(|e| e.to_string())?;
         let prompts = Arc::new(Prompts::load(&config)?);
         let templates = Arc::new(load_templates(&config)?);
         let views = Arc::new(load_views(&config)?);
@@ -464,6 +500,7 @@ impl Applier {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
+        phases.end("state");
         let proposal = plan_against(
             config,
             outcome.diagnostics,
@@ -524,7 +561,7 @@ impl Applier {
             Ok(v) => Arc::new(v),
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e)),
         };
-        let existing = match self.store.all_staff_states() {
+        let existing = match self.stored_staff() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
@@ -574,7 +611,7 @@ impl Applier {
             ));
         }
         // Passwords the config sets: their cabinet hash follows the config's value.
-        let mut staged = existing.clone();
+        let mut staged = (*existing).clone();
         for (tenant, identity, state) in &staff {
             staged.insert((tenant.clone(), identity.clone()), state.clone());
         }
@@ -594,6 +631,10 @@ impl Applier {
                 }
             }
         }
+        // What the store holds once this is recorded.
+        for (tenant, identity, state) in &staff {
+            staged.insert((tenant.clone(), identity.clone()), state.clone());
+        }
         let summary = summary_line(&p.plan);
         // Welcome letters to those with a new password and an e-mail address, recorded with
         // the apply itself.
@@ -605,6 +646,7 @@ impl Applier {
             staff,
             letters,
         };
+        phases.end("staff");
         let applied = match self.store.record_apply(apply, expected) {
             Ok(a) => a,
             Err(StoreError::Conflict { expected, actual }) => {
@@ -623,11 +665,9 @@ impl Applier {
                 );
             }
         }
-        let stored = match self.store.all_staff_states() {
-            Ok(s) => s,
-            Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
-        };
-        phases.end("store");
+        let stored = Arc::new(staged);
+        self.staff_written(Some(stored.clone()));
+        phases.end("record");
         let config = Arc::new(p.config);
         let directory = self.directory(&config, &p.resolution, &stored, prompts);
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
@@ -762,9 +802,9 @@ impl Applier {
                 RotateError::Store(e.to_string())
             })?;
         // Phones must log in with the new password from now on.
+        self.staff_written(None);
         let stored = self
-            .store
-            .all_staff_states()
+            .stored_staff()
             .map_err(|e| RotateError::Store(e.to_string()))?;
         self.rebuild_directory(&running, &stored);
         Ok((running, ti, si, letter_id.is_some()))
@@ -882,8 +922,7 @@ impl Applier {
                 ProfileError::Store(e.to_string())
             })?;
         let stored = self
-            .store
-            .all_staff_states()
+            .stored_staff()
             .map_err(|e| ProfileError::Store(e.to_string()))?;
         self.rebuild_directory(running, &stored);
         Ok(())
@@ -973,11 +1012,19 @@ impl Applier {
         let Some(running) = self.running() else {
             return Ok(0);
         };
-        let stored = self.store.all_staff_states()?;
+        let stored = self.stored_staff()?;
         let updates = web_updates(&running.config, &running.resolution, &stored);
-        for (tenant, identity, web) in &updates {
-            self.store.set_web_password(tenant, identity, web.clone())?;
+        let written = updates
+            .iter()
+            .try_for_each(|(tenant, identity, web)| {
+                self.store
+                    .set_web_password(tenant, identity, web.clone())
+                    .map(drop)
+            });
+        if !updates.is_empty() {
+            self.staff_written(None);
         }
+        written?;
         Ok(updates.len())
     }
 
@@ -1073,22 +1120,21 @@ fn uploaded_greeting(tenant: &str, login: &str) -> PathBuf {
 }
 
 /// What was generated for every staff member, as planning needs it (no hashes).
-fn known_staff(store: &Store) -> Result<Vec<KnownStaff>, StoreError> {
-    Ok(store
-        .all_staff_states()?
-        .into_iter()
+fn known_staff(states: &StaffStates) -> Vec<KnownStaff> {
+    states
+        .iter()
         .map(|((tenant, identity), s)| KnownStaff {
-            tenant,
-            identity,
+            tenant: tenant.clone(),
+            identity: identity.clone(),
             password_for: s
                 .password
                 .as_ref()
                 .map(|_| (s.login.clone(), s.realm.clone())),
-            login: s.login,
-            extension: s.extension,
-            signature: s.signature,
+            login: s.login.clone(),
+            extension: s.extension.clone(),
+            signature: s.signature.clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// The state recorded in a store (a stopped server's data directory), for `pbx plan --state`.
@@ -1099,7 +1145,7 @@ pub fn state_from_store(store: &Store) -> Result<RunningState, StoreError> {
     Ok(RunningState {
         revision,
         bundle,
-        known: known_staff(store)?,
+        known: known_staff(&store.all_staff_states()?),
         own_settings: own_settings(store)?,
     })
 }

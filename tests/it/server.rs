@@ -171,9 +171,11 @@ fn hot_reload_applies_valid_edits_only() {
     for phase in [
         "read ",
         "validate ",
+        "state ",
         "plan ",
         "sounds ",
-        "store ",
+        "staff ",
+        "record ",
         "directory ",
     ] {
         assert!(line.contains(phase), "{line}");
