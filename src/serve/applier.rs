@@ -1014,13 +1014,11 @@ impl Applier {
         };
         let stored = self.stored_staff()?;
         let updates = web_updates(&running.config, &running.resolution, &stored);
-        let written = updates
-            .iter()
-            .try_for_each(|(tenant, identity, web)| {
-                self.store
-                    .set_web_password(tenant, identity, web.clone())
-                    .map(drop)
-            });
+        let written = updates.iter().try_for_each(|(tenant, identity, web)| {
+            self.store
+                .set_web_password(tenant, identity, web.clone())
+                .map(drop)
+        });
         if !updates.is_empty() {
             self.staff_written(None);
         }

@@ -365,10 +365,10 @@ async fn run<S: StoreHandle>(
             }
         };
         let Some(recording) = next else { break };
-        let store = store.clone();
+        let writer = store.clone();
         let dir = data_dir.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let store = store.store();
+            let store = writer.store();
             let written = write(store, &dir, &recording);
             let pruned = match &written {
                 Ok(Some(_)) => Some(prune(
@@ -394,6 +394,27 @@ async fn run<S: StoreHandle>(
                     Err(e) => {
                         counts.failed.fetch_add(1, Ordering::Relaxed);
                         log(&format!("cannot keep the voicemail for {whose}: {e}"));
+                        // A disk that takes no writes is the store's health too: the history
+                        // writer then reopens the store once it does.
+                        let health = store.store().health();
+                        let line = match &e {
+                            VoicemailError::Store(se) => health.report("a voicemail", se),
+                            VoicemailError::Io { source, .. } if disk_full_or_read_only(source) => {
+                                let now_ms = std::time::SystemTime::now()
+                                    .duration_since(std::time::UNIX_EPOCH)
+                                    .map_or(0, |d| d.as_millis() as u64);
+                                health.failed(
+                                    "a voicemail",
+                                    &source.to_string(),
+                                    std::time::Instant::now(),
+                                    now_ms,
+                                )
+                            }
+                            _ => None,
+                        };
+                        if let Some(line) = line {
+                            log(&line);
+                        }
                     }
                 }
                 if let Some(Err(e)) = pruned {
@@ -417,9 +438,28 @@ fn log(message: &str) {
     eprintln!("pbx serve: {message}");
 }
 
+/// Whether `e` says the data directory takes no writes (full, or read-only).
+fn disk_full_or_read_only(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC | libc::EROFS | libc::EDQUOT)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_or_read_only_disk_is_told_from_other_file_errors() {
+        for code in [libc::ENOSPC, libc::EROFS, libc::EDQUOT] {
+            assert!(disk_full_or_read_only(&io::Error::from_raw_os_error(code)));
+        }
+        assert!(!disk_full_or_read_only(&io::Error::from_raw_os_error(
+            libc::ENOENT
+        )));
+        assert!(!disk_full_or_read_only(&io::Error::other("x")));
+    }
 
     fn recording(mailbox: &str, at: u64, keep: u32) -> Recording {
         Recording {
