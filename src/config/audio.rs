@@ -263,15 +263,7 @@ pub const MAX_AUDIO_BYTES: u64 = 64 * 1024 * 1024;
 /// without blocking (a FIFO named as a prompt would otherwise hang whoever opens it) and checked
 /// on the open file, so what is read is what was checked.
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
+    let (file, meta) = super::load::open_nonblocking(path)?;
     if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

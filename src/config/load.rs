@@ -120,10 +120,10 @@ fn read_contained(base_dir: &Path, name: &str) -> Result<String, ReadError> {
     read_regular(&target)
 }
 
-/// Reads a config file: a regular file of at most `MAX_FILE_BYTES`, checked on the opened file
-/// before reading (opened non-blocking, so a FIFO cannot hang the open) and enforced while
-/// reading.
-pub fn read_regular(path: &Path) -> Result<String, ReadError> {
+/// Opens `path` for reading without blocking (a FIFO would otherwise hang the open), with
+/// the open file's metadata, for the caller to check that it is a regular file of a bounded
+/// size before reading: what is read is what was checked.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -133,6 +133,14 @@ pub fn read_regular(path: &Path) -> Result<String, ReadError> {
     }
     let file = options.open(path)?;
     let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+/// Reads a config file: a regular file of at most `MAX_FILE_BYTES`, checked on the opened file
+/// before reading (opened non-blocking, so a FIFO cannot hang the open) and enforced while
+/// reading.
+pub fn read_regular(path: &Path) -> Result<String, ReadError> {
+    let (file, meta) = open_nonblocking(path)?;
     if !meta.is_file() {
         return Err(ReadError::Refused(Refusal::NotRegular(file_kind(&meta))));
     }

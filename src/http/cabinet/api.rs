@@ -652,7 +652,7 @@ async fn change_password(
     let id = session::cookie(&headers, session::COOKIE)
         .unwrap_or("")
         .to_owned();
-    match profile::change_password(
+    let result = profile::change_password(
         &cab,
         &v,
         &id,
@@ -661,16 +661,18 @@ async fn change_password(
         &body.new,
         &body.new,
     )
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => refused(&cab, &v, r),
-    }
+    .await;
+    changed(&cab, &v, result)
 }
 
-/// The answer to a refused profile change: the strings table's key and its words.
-fn refused(cab: &Cabinet, v: &Viewer, r: profile::Refusal) -> Response {
+/// The answer to a profile change: 204, or the refusal — the strings table's key and its
+/// words — or the problem.
+fn changed(cab: &Cabinet, v: &Viewer, result: Result<(), profile::Refusal>) -> Response {
+    let r = match result {
+        Ok(()) => return StatusCode::NO_CONTENT.into_response(),
+        Err(profile::Refusal::Failed(p)) => return problem(p),
+        Err(r) => r,
+    };
     let status = match r {
         profile::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
         profile::Refusal::Configured => StatusCode::CONFLICT,
@@ -710,11 +712,7 @@ async fn set_forwarding(
     })
     .await
     .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
-    match set {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => refused(&cab, &v, r),
-    }
+    changed(&cab, &v, set)
 }
 
 async fn set_forwarding_of(
@@ -737,11 +735,7 @@ async fn set_forwarding_of(
     })
     .await
     .unwrap_or_else(|e| Err(profile::Refusal::Failed(Problem::Internal(e.to_string()))));
-    match set {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => refused(&cab, &v, r),
-    }
+    changed(&cab, &v, set)
 }
 
 async fn upload_greeting(
@@ -765,11 +759,11 @@ async fn upload_greeting(
             return error(status, key, words.unwrap_or_default());
         }
     };
-    match profile::set_greeting(&v, None, Some(wav.to_vec())).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => refused(&cab, &v, r),
-    }
+    changed(
+        &cab,
+        &v,
+        profile::set_greeting(&v, None, Some(wav.to_vec())).await,
+    )
 }
 
 async fn remove_greeting(
@@ -781,9 +775,5 @@ async fn remove_greeting(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    match profile::set_greeting(&v, None, None).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(profile::Refusal::Failed(p)) => problem(p),
-        Err(r) => refused(&cab, &v, r),
-    }
+    changed(&cab, &v, profile::set_greeting(&v, None, None).await)
 }

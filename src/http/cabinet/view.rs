@@ -322,11 +322,14 @@ fn read_replacements(dir: &Path) -> Result<Vec<(String, String)>, ViewsError> {
     names
         .into_iter()
         .map(|name| {
-            let file = crate::config::audio::open_regular(&dir.join(&name))
-                .map_err(|e| unreadable(name.clone(), e))?;
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::Read::take(file, 1 << 20), &mut text)
-                .map_err(|e| unreadable(name.clone(), e))?;
+            use crate::config::load::{read_regular, ReadError};
+            let text = read_regular(&dir.join(&name)).map_err(|e| {
+                let e = match e {
+                    ReadError::Io(e) => e,
+                    ReadError::Refused(r) => std::io::Error::other(r.to_string()),
+                };
+                unreadable(name.clone(), e)
+            })?;
             Ok((name, text))
         })
         .collect()
