@@ -20,6 +20,7 @@
 use super::model::{Config, Staff, Tenant};
 use super::values::{Extension, RESERVED_EXTENSIONS};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// What was generated for one staff member before (a view of the store's record).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,13 +73,30 @@ pub struct Record {
 /// The outcome of resolving a config against what was generated before.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resolution {
-    /// Per tenant (config order), per staff member (config order).
-    pub staff: Vec<Vec<Effective>>,
+    /// Per tenant (config order), per staff member (config order); shared, so a tenant that
+    /// did not change keeps its resolution (see [`resolve_reusing`]).
+    pub staff: Vec<Arc<Vec<Effective>>>,
     /// What changed and must be stored (new staff, new passwords, adopted identities).
     pub records: Vec<Record>,
 }
 
 impl Resolution {
+    /// This resolution once its records are stored: the passwords generated now read as
+    /// generated earlier (a tenant without new ones stays the same `Arc`).
+    pub fn stored(mut self) -> Resolution {
+        self.records.clear();
+        for staff in &mut self.staff {
+            if staff.iter().any(|e| e.password == PasswordState::New) {
+                for e in Arc::make_mut(staff) {
+                    if e.password == PasswordState::New {
+                        e.password = PasswordState::Kept;
+                    }
+                }
+            }
+        }
+        self
+    }
+
     /// The effective login of staff member `staff` of tenant `tenant`.
     pub fn login(&self, tenant: usize, staff: usize) -> &str {
         &self.staff[tenant][staff].login
@@ -201,8 +219,37 @@ pub fn resolve(
     known: &BTreeMap<(String, String), Known>,
     new_password: &mut dyn FnMut() -> String,
 ) -> Resolution {
+    resolve_reusing(config, known, new_password, None)
+}
+
+/// [`resolve`], taking from `previous` (a config and its resolution, whose generated values
+/// are stored since) the resolution of every tenant that is the very same (`Arc`) in both: its
+/// values are what the store holds, so it needs no lookup and records nothing. Only the
+/// changed tenants cost anything, and only their entries of `known` are looked at.
+pub fn resolve_reusing(
+    config: &Config,
+    known: &BTreeMap<(String, String), Known>,
+    new_password: &mut dyn FnMut() -> String,
+    previous: Option<(&Config, &Resolution)>,
+) -> Resolution {
     let mut out = Resolution::default();
+    let earlier: HashMap<&str, (&Arc<Tenant>, &Arc<Vec<Effective>>)> = previous
+        .map(|(c, r)| {
+            c.tenants
+                .iter()
+                .zip(&r.staff)
+                .map(|(t, s)| (t.id.as_str(), (t, s)))
+                .collect()
+        })
+        .unwrap_or_default();
     for t in &config.tenants {
+        if let Some((_, staff)) = earlier
+            .get(t.id.as_str())
+            .filter(|(before, _)| Arc::ptr_eq(before, t))
+        {
+            out.staff.push(Arc::clone(staff));
+            continue;
+        }
         let ids = identities_known(t, known);
         let lookup = |identity: &str, login: &str| -> Option<Known> {
             if let Some(k) = known.get(&(t.id.clone(), identity.to_string())) {
@@ -210,11 +257,11 @@ pub fn resolve(
             }
             // A generated login that is now written out keeps what it had.
             if identity.starts_with("login:") {
+                let names = (t.id.clone(), "name:".to_string());
                 return known
-                    .iter()
-                    .find(|((tid, id), k)| {
-                        tid == &t.id && id.starts_with("name:") && k.login == login
-                    })
+                    .range(names..)
+                    .take_while(|((tid, id), _)| tid == &t.id && id.starts_with("name:"))
+                    .find(|(_, k)| k.login == login)
                     .map(|(_, k)| k.clone());
             }
             None
@@ -337,7 +384,7 @@ pub fn resolve(
                 password,
             });
         }
-        out.staff.push(effective);
+        out.staff.push(Arc::new(effective));
     }
     out
 }

@@ -19,12 +19,14 @@ use super::bundle::Bundle;
 use super::diagnostic::{Code, Diagnostic, Location};
 use super::path::{ConfigPath, Seg};
 use super::raw;
+use super::reuse::Reuse;
 use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
 use super::typed;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The largest config file read, main or included: 16 MiB.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -211,6 +213,9 @@ pub struct SourceFile {
     pub tree: Option<Node>,
     /// The directory that relative paths written in this file are resolved against.
     pub dir: PathBuf,
+    /// Read, shape-checked and typed without a diagnostic (only such a file is reused, see
+    /// `reuse`).
+    pub clean: bool,
 }
 
 /// The start of every line of a text, indexed once, so looking up a line is O(1) rather than
@@ -257,7 +262,8 @@ impl LineIndex {
 /// All files of a config and where each tenant came from.
 #[derive(Debug, Default)]
 pub struct Sources {
-    pub files: Vec<SourceFile>,
+    /// Shared, so a file read before can be reused as it was (`reuse`).
+    pub files: Vec<Arc<SourceFile>>,
     /// For each tenant of the merged config: its file and its path inside that file.
     tenant_roots: Vec<(usize, ConfigPath)>,
     /// Directory against which relative paths in the main file are resolved.
@@ -275,8 +281,13 @@ pub struct Loaded {
 
 /// Reads `path` and every file it includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    load_reusing(path, None)
+}
+
+/// `load`, taking from `reuse` the included files read before exactly as they are now.
+pub fn load_reusing(path: &Path, reuse: Option<&Reuse>) -> Result<Loaded, LoadError> {
     let text = read_file(path)?;
-    Ok(load_text(path, text))
+    Ok(load_text(path, text, reuse))
 }
 
 /// Reads one config file as `load` does, for a caller that looks at it before loading it.
@@ -291,19 +302,31 @@ pub(super) fn read_file(path: &Path) -> Result<String, LoadError> {
 }
 
 /// `load` of a main file whose `text` is already read.
-pub(super) fn load_text(path: &Path, text: String) -> Loaded {
+pub(super) fn load_text(path: &Path, text: String, reuse: Option<&Reuse>) -> Loaded {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let read = |rel: &str| read_contained(&base_dir, rel);
-    load_with(&path.display().to_string(), &main, text, &base_dir, &read)
+    load_with(
+        &path.display().to_string(),
+        &main,
+        text,
+        &base_dir,
+        &read,
+        reuse,
+    )
 }
 
 /// Loads a config from a bundle of file texts (what `pbx apply` sends); included files are
 /// taken from the bundle, audio files are looked for under `base_dir`.
 pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
+    load_bundle_reusing(bundle, base_dir, None)
+}
+
+/// `load_bundle`, taking from `reuse` the included files read before exactly as they are now.
+pub fn load_bundle_reusing(bundle: &Bundle, base_dir: &Path, reuse: Option<&Reuse>) -> Loaded {
     let read = |rel: &str| match bundle.files.get(rel) {
         Some(text) if text.len() as u64 > MAX_FILE_BYTES => {
             Err(ReadError::Refused(Refusal::TooLarge(text.len() as u64)))
@@ -315,7 +338,7 @@ pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
         ))),
     };
     let text = bundle.files.get(&bundle.main).cloned().unwrap_or_default();
-    load_with(&bundle.main, &bundle.main, text, base_dir, &read)
+    load_with(&bundle.main, &bundle.main, text, base_dir, &read, reuse)
 }
 
 /// Loads a config whose main file's text is given, shown as `name` and called `rel` relative to
@@ -326,6 +349,7 @@ fn load_with(
     text: String,
     base_dir: &Path,
     read: &dyn Fn(&str) -> Result<String, ReadError>,
+    reuse: Option<&Reuse>,
 ) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut sources = Sources {
@@ -347,14 +371,18 @@ fn load_with(
     }
     let inline = raw.as_ref().map_or(0, |r: &raw::Config| r.tenants.len());
     let includes = tree.as_ref().map(include_entries).unwrap_or_default();
-    sources.files.push(SourceFile {
+    // Reuse is for the very same main file only.
+    let reuse = reuse.filter(|r| r.main == text);
+    let main_text = text.clone();
+    sources.files.push(Arc::new(SourceFile {
         name: name.to_string(),
         rel: rel.to_string(),
         lines: LineIndex::new(&text),
         text,
         tree,
         dir: base_dir.to_path_buf(),
-    });
+        clean: diagnostics.is_empty(),
+    }));
 
     let tenant_schema = schema::json(Document::Tenant);
     // A tenant file that cannot be read or typed is left out; its errors are already reported,
@@ -408,10 +436,18 @@ fn load_with(
             }
         };
         let file_index = sources.files.len();
+        let tenant_index = raw.as_ref().map_or(inline, |r| r.tenants.len());
+        let before = reuse.and_then(|r| r.file(&main_text, &rel, &text, tenant_index));
+        if let (Some(f), Some(r)) = (before.filter(|f| f.source.name == shown), raw.as_mut()) {
+            sources.files.push(Arc::clone(&f.source));
+            r.tenants.push(Arc::clone(&f.raw));
+            sources.tenant_roots.push((file_index, ConfigPath::root()));
+            continue;
+        }
+        let diagnostics_before = diagnostics.len();
         let mut tree = parse_tree(&shown, &text, &mut diagnostics);
         let mut tenant = None;
         if let Some(tree) = &mut tree {
-            let tenant_index = raw.as_ref().map_or(inline, |r| r.tenants.len());
             let id = match tree.get("id").map(|e| &e.node.value) {
                 Some(Value::Str(s)) => Some(s.clone()),
                 _ => None,
@@ -424,16 +460,17 @@ fn load_with(
             }
         }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        sources.files.push(SourceFile {
+        sources.files.push(Arc::new(SourceFile {
             name: shown,
             rel,
             lines: LineIndex::new(&text),
             text,
             tree,
             dir,
-        });
+            clean: diagnostics.len() == diagnostics_before,
+        }));
         if let (Some(t), Some(r)) = (tenant, raw.as_mut()) {
-            r.tenants.push(t);
+            r.tenants.push(Arc::new(t));
             sources.tenant_roots.push((file_index, ConfigPath::root()));
         }
     }
@@ -491,7 +528,7 @@ fn read_main(
             }
             if let Some(r) = raw.as_mut() {
                 if let Some(t) = read_typed::<raw::Tenant>(name, item, out) {
-                    r.tenants.push(t);
+                    r.tenants.push(Arc::new(t));
                     inline.push(i);
                 }
             }
@@ -571,7 +608,7 @@ impl Sources {
     pub(super) fn one_tenant(file: SourceFile) -> Sources {
         Sources {
             base_dir: file.dir.clone(),
-            files: vec![file],
+            files: vec![Arc::new(file)],
             tenant_roots: vec![(0, ConfigPath::root())],
         }
     }
@@ -628,6 +665,14 @@ impl Sources {
             column: node.span.col,
             len: node.span.len,
         })
+    }
+
+    /// The file tenant `index` was read from when it has one of its own (an `include`d file).
+    pub fn tenant_file(&self, index: usize) -> Option<&Arc<SourceFile>> {
+        match self.tenant_roots.get(index)? {
+            (0, _) => None,
+            (file, _) => self.files.get(*file),
+        }
     }
 
     /// The directory relative paths at `path` are resolved against: that of the file the value

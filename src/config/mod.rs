@@ -21,6 +21,7 @@ pub mod proposal;
 pub mod raw;
 pub mod reference;
 pub mod report;
+pub mod reuse;
 pub mod schema;
 pub mod shape;
 pub mod tenant_file;

@@ -11,6 +11,7 @@ use super::values::{Email, Extension, Login, MenuDigit, E164};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::raw::{
@@ -23,7 +24,8 @@ pub struct Config {
     pub server: Server,
     /// Trunks every tenant may use.
     pub trunks: Vec<Trunk>,
-    pub tenants: Vec<Tenant>,
+    /// Shared, so a config that changes one tenant reuses the others as they were validated.
+    pub tenants: Vec<Arc<Tenant>>,
 }
 
 /// Server process settings, defaults filled in.
@@ -247,6 +249,21 @@ pub struct Tenant {
     pub numbers: Vec<Number>,
     pub schedules: Vec<Schedule>,
     pub menus: Vec<Menu>,
+}
+
+impl Tenant {
+    /// Whether a staff password is read from outside the config (`{env}`, `{file}`): then its
+    /// value can change while the tenant's config does not, and it is read at every apply.
+    pub fn reads_secrets(&self) -> bool {
+        self.staff.iter().any(|s| {
+            matches!(
+                s.password,
+                Some(PasswordSource::Secret(
+                    SecretRef::Env(_) | SecretRef::File(_)
+                ))
+            )
+        })
+    }
 }
 
 /// What staff may change for themselves in the web cabinet (`self_service`).

@@ -153,6 +153,11 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
         .unwrap_or_default();
     for (i, t) in after.config.tenants.iter().enumerate() {
         let old = match (before, old_index.get(t.id.as_str())) {
+            (Some(b), Some(&j))
+                if unchanged(b.config, b.generated, j, after.config, after.generated, i) =>
+            {
+                continue
+            }
             (Some(b), Some(&j)) => tenant_views(b, j),
             _ => BTreeMap::new(),
         };
@@ -203,6 +208,28 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
             },
         ),
     }
+}
+
+/// Whether tenant `j` of one side and tenant `i` of the other are the very same values (`Arc`),
+/// generated ones too: a config that changed other tenants reuses them (see
+/// `validate::Reuse`, `generated::resolve_reusing`), so they need no comparing.
+pub(crate) fn unchanged(
+    before: &Config,
+    before_generated: Option<&Resolution>,
+    j: usize,
+    after: &Config,
+    after_generated: Option<&Resolution>,
+    i: usize,
+) -> bool {
+    let generated = match (before_generated, after_generated) {
+        (None, None) => true,
+        (Some(b), Some(a)) => match (b.staff.get(j), a.staff.get(i)) {
+            (Some(b), Some(a)) => std::sync::Arc::ptr_eq(b, a),
+            _ => false,
+        },
+        _ => false,
+    };
+    generated && std::sync::Arc::ptr_eq(&before.tenants[j], &after.tenants[i])
 }
 
 /// The mass-removal safety rule: for each tenant that had at least `min_size` staff (or

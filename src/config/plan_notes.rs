@@ -15,7 +15,7 @@
 use super::generated::{Effective, Resolution};
 use super::model::{Config, Staff, Tenant};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One thing the plan says in words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -39,10 +39,27 @@ pub fn notes(before: Option<Generated>, after: Generated) -> Vec<Note> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    let index: HashMap<&str, usize> = before
+        .config
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
     for (ai, at) in after.config.tenants.iter().enumerate() {
-        let Some(bi) = before.config.tenants.iter().position(|t| t.id == at.id) else {
+        let Some(&bi) = index.get(at.id.as_str()) else {
             continue;
         };
+        if super::plan::unchanged(
+            before.config,
+            before.generated,
+            bi,
+            after.config,
+            after.generated,
+            ai,
+        ) {
+            continue;
+        }
         let old = Members::of(&before, bi);
         let new = Members::of(&after, ai);
         namesakes(&old, &new, &mut out);
@@ -68,7 +85,9 @@ struct Person<'a> {
 impl<'a> Members<'a> {
     fn of(side: &Generated<'a>, index: usize) -> Members<'a> {
         let tenant = &side.config.tenants[index];
-        let generated: Option<&Vec<Effective>> = side.generated.and_then(|g| g.staff.get(index));
+        let generated: Option<&Vec<Effective>> = side
+            .generated
+            .and_then(|g| g.staff.get(index).map(|s| &**s));
         let staff = tenant
             .staff
             .iter()

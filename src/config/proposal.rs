@@ -7,7 +7,7 @@
 
 use super::bundle::Bundle;
 use super::diagnostic::Diagnostic;
-use super::generated::{resolve, Known, PasswordState, Resolution};
+use super::generated::{resolve, resolve_reusing, Known, Resolution};
 use super::load::load_bundle;
 use super::model::Config;
 use super::plan::{diff, Plan, Side};
@@ -116,7 +116,8 @@ pub fn plan_against(
         .as_ref()
         .map(|c| resolve(c, &known, &mut String::new));
     if let Some(cr) = &mut current_resolution {
-        for r in std::mem::take(&mut cr.records) {
+        for r in &cr.records {
+            let r = r.clone();
             known
                 .entry((r.tenant.clone(), r.identity.clone()))
                 .or_insert_with(|| Known {
@@ -126,18 +127,38 @@ pub fn plan_against(
                     signature: r.signature,
                 });
         }
-        // Counted as known, their passwords read as generated earlier.
-        for e in cr.staff.iter_mut().flatten() {
-            if e.password == PasswordState::New {
-                e.password = PasswordState::Kept;
-            }
-        }
     }
-    let resolution = resolve(&config, &known, new_password);
+    // Counted as known, their passwords read as generated earlier.
+    let current_resolution = current_resolution.map(Resolution::stored);
+    let current = current.map(|c| {
+        let resolution = current_resolution.map(Arc::new).unwrap_or_default();
+        (c, resolution)
+    });
+    plan_on(config, warnings, base, &known, current, new_password)
+}
+
+/// Plans `config` against a running config whose generated values are stored (`current`: the
+/// config and its resolution, what a server runs), `known` holding what is stored for at least
+/// every tenant that is not the very same (`Arc`) as the running one: those are taken as they
+/// are, so planning costs what the changed tenants cost.
+pub fn plan_on(
+    config: Config,
+    warnings: Vec<Diagnostic>,
+    base: &Path,
+    known: &BTreeMap<(String, String), Known>,
+    current: Option<(Arc<Config>, Arc<Resolution>)>,
+    new_password: &mut dyn FnMut() -> String,
+) -> Proposal {
+    let resolution = resolve_reusing(
+        &config,
+        known,
+        new_password,
+        current.as_ref().map(|(c, r)| (&**c, &**r)),
+    );
     let plan = {
-        let before = current.as_ref().map(|c| Side {
+        let before = current.as_ref().map(|(c, r)| Side {
             config: c,
-            generated: current_resolution.as_ref(),
+            generated: Some(r),
             base,
         });
         diff(
@@ -154,6 +175,6 @@ pub fn plan_against(
         resolution,
         plan,
         warnings,
-        current,
+        current: current.map(|(c, _)| c),
     }
 }

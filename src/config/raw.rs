@@ -34,7 +34,7 @@ pub struct Config {
     /// The companies served by this PBX. Each has its own SIP domain, staff, numbers and history;
     /// nothing of one tenant is visible to another.
     #[serde(default)]
-    pub tenants: Vec<Tenant>,
+    pub tenants: Vec<std::sync::Arc<Tenant>>,
 }
 
 /// Settings of the server process. Changing `sip.listen`, `http.listen` or `data_dir` needs a

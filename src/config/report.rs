@@ -365,14 +365,15 @@ mod tests {
             .map(|i| format!("      - {{ name: P{i}, extension: \"x{i}\" }}\r\n"))
             .collect();
         let mut sources = Sources::default();
-        sources.files.push(SourceFile {
+        sources.files.push(std::sync::Arc::new(SourceFile {
             name: "big.yaml".into(),
             rel: "big.yaml".into(),
             lines: LineIndex::new(&text),
             text,
             tree: None,
             dir: Default::default(),
-        });
+            clean: false,
+        }));
         let diagnostics: Vec<Diagnostic> = (0..N)
             .rev()
             .map(|i| {

@@ -63,7 +63,7 @@ pub fn load_any(path: &Path) -> Result<(Loaded, Scope), LoadError> {
     let text = load::read_file(path)?;
     let tenant = tree::parse(&text).is_ok_and(|t| is_tenant(&t));
     if !tenant {
-        return Ok((load::load_text(path, text), Scope::Config));
+        return Ok((load::load_text(path, text, None), Scope::Config));
     }
     match including_config(path) {
         Some(main) => Ok((load::load(&main)?, Scope::IncludedBy(main))),
@@ -126,7 +126,7 @@ fn load_alone(path: &Path, text: String) -> Loaded {
             server: raw::Server::default(),
             trunks: shared,
             include: Vec::new(),
-            tenants: vec![t],
+            tenants: vec![std::sync::Arc::new(t)],
         }
     });
     Loaded {
@@ -137,6 +137,7 @@ fn load_alone(path: &Path, text: String) -> Loaded {
             text,
             tree,
             dir,
+            clean: false,
         }),
         raw,
         diagnostics,

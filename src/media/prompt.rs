@@ -348,7 +348,7 @@ tenants:
         let prompts = Prompts::empty();
         let mut config = config();
         for language in [Language::Ru, Language::En] {
-            config.tenants[0].language = language;
+            std::sync::Arc::make_mut(&mut config.tenants[0]).language = language;
             for b in Builtin::ALL {
                 let audio = prompts
                     .sound(&config.tenants[0], &Sound::Builtin(b))
@@ -385,16 +385,16 @@ tenants:
         let beep = prompts.sound(&config.tenants[0], &Sound::Tone(Tone::Beep));
         assert_eq!(beep.map(|b| b.samples()), Some(tone::beep().len()));
         // Russia rings the default: 1 s on, 4 s off.
-        config.tenants[0].country = "RU".into();
+        std::sync::Arc::make_mut(&mut config.tenants[0]).country = "RU".into();
         let ru = prompts.sound(&config.tenants[0], &Sound::Tone(Tone::Ringback));
         assert_eq!(ru.map(|r| r.samples()), Some(40_000));
         // A loaded config renders its countries' own cadences, shared between alike countries.
-        config.tenants[0].country = "US".into();
-        let mut other = config.tenants[0].clone();
+        std::sync::Arc::make_mut(&mut config.tenants[0]).country = "US".into();
+        let mut other = (*config.tenants[0]).clone();
         other.id = "b".into();
         other.domain = "b.example".into();
         other.country = "CA".into();
-        config.tenants.push(other);
+        config.tenants.push(Arc::new(other));
         let loaded = Prompts::load(&config).expect("no files to read");
         let us = loaded.sound(&config.tenants[0], &Sound::Tone(Tone::Ringback));
         let ca = loaded.sound(&config.tenants[1], &Sound::Tone(Tone::Ringback));
@@ -408,7 +408,7 @@ tenants:
         let own = wav_file(dir.path(), "closed.wav", &[1000; 1600]);
         let menu = wav_file(dir.path(), "menu.wav", &[-1000; 800]);
         let mut config = config();
-        let t = &mut config.tenants[0];
+        let t = Arc::make_mut(&mut config.tenants[0]);
         t.language = Language::En;
         t.prompts.after_hours = Some(own.clone());
         t.staff[0].voicemail_greeting = Some(own.clone());
@@ -437,8 +437,11 @@ tenants:
         let text = dir.path().join("text.wav");
         std::fs::write(&text, "not audio").expect("write a test file");
         let mut config = config();
-        config.tenants[0].prompts.invalid_choice = Some(missing.clone());
-        config.tenants[0].staff[0].voicemail_greeting = Some(text.clone());
+        std::sync::Arc::make_mut(&mut config.tenants[0])
+            .prompts
+            .invalid_choice = Some(missing.clone());
+        std::sync::Arc::make_mut(&mut config.tenants[0]).staff[0].voicemail_greeting =
+            Some(text.clone());
         let err = Prompts::load(&config).expect_err("two bad files");
         assert!(err.contains(&missing.display().to_string()), "{err}");
         assert!(err.contains(&text.display().to_string()), "{err}");

@@ -736,8 +736,8 @@ fn a_zero_step_that_slipped_through_still_ends() {
         crate::config::model::Strategy::AllAtOnce,
     ] {
         let mut config = (*config(yaml, "zero-step").unwrap()).clone();
-        config.tenants[0].departments[0].step = Duration::ZERO;
-        config.tenants[0].departments[0].strategy = strategy;
+        std::sync::Arc::make_mut(&mut config.tenants[0]).departments[0].step = Duration::ZERO;
+        std::sync::Arc::make_mut(&mut config.tenants[0]).departments[0].strategy = strategy;
         let config = Arc::new(config);
         let mut presence = FakePresence::default();
         presence.registered.insert(0, true);

@@ -8,14 +8,15 @@
 
 use crate::config::bundle::Bundle;
 use crate::config::diagnostic::Diagnostic;
-use crate::config::generated::Resolution;
-use crate::config::load::load_bundle;
+use crate::config::generated::{Known, Resolution};
+use crate::config::load::load_bundle_reusing;
 use crate::config::model::Config;
 use crate::config::plan::{removal_violations, Plan};
 use crate::config::plan_report::summary_line;
-use crate::config::proposal::{plan_against, KnownStaff, Proposal, RunningState};
+use crate::config::proposal::{plan_on, KnownStaff, Proposal, RunningState};
 use crate::config::report::{render, Format};
-use crate::config::validate::{validate, Options};
+use crate::config::reuse::Reuse;
+use crate::config::validate::{validate_reusing, Options};
 use crate::credentials::{generate_password, ha1, web_password, WebCost, WebPassword};
 use crate::engine::directory::Directory;
 use crate::http::cabinet::view::Views;
@@ -25,7 +26,7 @@ use crate::media::prompt::Prompts;
 use crate::store::Applies;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -150,6 +151,11 @@ impl Phases {
         }
     }
 
+    /// Each phase's name and time, in order.
+    pub fn each(&self) -> impl Iterator<Item = (&'static str, std::time::Duration)> + '_ {
+        self.done.iter().copied()
+    }
+
     /// `read 12 ms, validate 80 ms, …`.
     pub fn words(&self) -> String {
         self.done
@@ -212,8 +218,9 @@ pub struct Applier {
     running: RwLock<Option<Arc<Running>>>,
     /// Tells the engine's shards of every new running directory.
     directories: tokio::sync::watch::Sender<Option<Arc<Directory>>>,
-    /// Serializes applies.
-    lock: std::sync::Mutex<()>,
+    /// Serializes applies, and holds what the last valid config's validation learned of its
+    /// tenant files (`config::reuse`): the next apply reads and checks only the changed ones.
+    lock: std::sync::Mutex<Option<Reuse>>,
     /// The voicemail greetings staff uploaded (`store::Greetings`), decoded, by (tenant, login).
     greetings: RwLock<BTreeMap<(String, String), Arc<Audio>>>,
     /// The staff states the store holds, as last read or written through this applier (the
@@ -242,7 +249,7 @@ impl Applier {
             main_name,
             running: RwLock::new(None),
             directories: tokio::sync::watch::Sender::new(None),
-            lock: std::sync::Mutex::new(()),
+            lock: std::sync::Mutex::new(None),
             greetings,
             staff: RwLock::new((0, None)),
         }
@@ -359,9 +366,10 @@ impl Applier {
     /// if they changed: the file watcher's, SIGHUP's and startup's way in. The files are
     /// parsed once, for both the bundle and the validation.
     pub fn reload_files(&self, source: Source) -> Outcome {
-        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut phases = Phases::start();
-        let loaded = match crate::config::load::load(&self.config_dir.join(&self.main_name)) {
+        let main = self.config_dir.join(&self.main_name);
+        let loaded = match crate::config::load::load_reusing(&main, serial.as_ref()) {
             Ok(l) => l,
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
         };
@@ -376,7 +384,7 @@ impl Applier {
             }
         }
         phases.end("read");
-        let validated = validate(loaded, Options { check_audio: true });
+        let validated = validate_learning(&mut serial, loaded);
         phases.end("validate");
         self.decide(
             bundle,
@@ -438,7 +446,7 @@ impl Applier {
     /// writes the files into the config directory, so the file watcher and a restart see the
     /// same config.
     pub fn apply(&self, mut bundle: Bundle, source: Source, options: ApplyOptions) -> Outcome {
-        let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.running();
         let revision = current.as_ref().map_or(0, |r| r.revision);
         if let Some(expected) = options.expected_revision {
@@ -465,10 +473,8 @@ impl Applier {
             }
         }
         let mut phases = Phases::start();
-        let validated = validate(
-            load_bundle(&bundle, &self.config_dir),
-            Options { check_audio: true },
-        );
+        let loaded = load_bundle_reusing(&bundle, &self.config_dir, serial.as_ref());
+        let validated = validate_learning(&mut serial, loaded);
         phases.end("validate");
         self.decide(bundle, validated, source, options, current, phases)
     }
@@ -496,17 +502,40 @@ impl Applier {
                 rendered: render(Format::Human, diagnostics, &sources),
             });
         };
-        let state = match self.state() {
+        // What is stored for the tenants that are not the running ones as they were (the
+        // others keep their resolution).
+        let stored = match self.stored_staff() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
+        let running: HashMap<&str, &Arc<crate::config::model::Tenant>> = current
+            .iter()
+            .flat_map(|c| c.config.tenants.iter().map(|t| (t.id.as_str(), t)))
+            .collect();
+        let mut known = BTreeMap::new();
+        for t in &config.tenants {
+            if running
+                .get(t.id.as_str())
+                .is_some_and(|r| Arc::ptr_eq(r, t))
+            {
+                continue;
+            }
+            let from = (t.id.clone(), String::new());
+            for ((tenant, identity), s) in
+                stored.range(from..).take_while(|((id, _), _)| id == &t.id)
+            {
+                known.insert((tenant.clone(), identity.clone()), known_of(s));
+            }
+        }
         phases.end("state");
-        let proposal = plan_against(
+        let proposal = plan_on(
             config,
             outcome.diagnostics,
             &self.config_dir,
-            &state,
-            current.as_ref().map(|c| c.config.clone()),
+            &known,
+            current
+                .as_ref()
+                .map(|c| (c.config.clone(), c.resolution.clone())),
             &mut generate_password,
         );
         if current.is_some()
@@ -574,8 +603,9 @@ impl Applier {
                 .get(&(r.tenant.clone(), r.identity.clone()))
                 .or_else(|| {
                     existing
-                        .iter()
-                        .find(|((t, _), s)| t == &r.tenant && s.login == r.login)
+                        .range((r.tenant.clone(), String::new())..)
+                        .take_while(|((t, _), _)| t == &r.tenant)
+                        .find(|(_, s)| s.login == r.login)
                         .map(|(_, s)| s)
                 });
             let web = match &r.new_password {
@@ -615,7 +645,8 @@ impl Applier {
         for (tenant, identity, state) in &staff {
             staged.insert((tenant.clone(), identity.clone()), state.clone());
         }
-        for (tenant, identity, web) in web_updates(&p.config, &p.resolution, &staged) {
+        let running = p.current.as_deref();
+        for (tenant, identity, web) in web_updates(&p.config, &p.resolution, &staged, running) {
             let key = (tenant, identity);
             match staff
                 .iter_mut()
@@ -681,7 +712,7 @@ impl Applier {
             bundle,
             directory: Arc::new(directory),
             config,
-            resolution: Arc::new(p.resolution),
+            resolution: Arc::new(p.resolution.stored()),
             templates,
             views,
         };
@@ -1013,7 +1044,7 @@ impl Applier {
             return Ok(0);
         };
         let stored = self.stored_staff()?;
-        let updates = web_updates(&running.config, &running.resolution, &stored);
+        let updates = web_updates(&running.config, &running.resolution, &stored, None);
         let written = updates.iter().try_for_each(|(tenant, identity, web)| {
             self.store
                 .set_web_password(tenant, identity, web.clone())
@@ -1036,15 +1067,26 @@ impl Applier {
 /// (`{env}`, `{file}`, a literal) is hashed (argon2id, [`WebCost::Chosen`]) when the stored
 /// hash was not made from its value; one given only as digest hashes, or a secret that is not
 /// set, has none (the cabinet cannot check a password against an HA1 alone). Staff without a
-/// stored state are skipped (their apply writes one first).
+/// stored state are skipped (their apply writes one first). So are the tenants that are the
+/// very same as in `running` (the config that ran until now) unless they read secrets from
+/// outside the config: nothing of theirs can have changed.
 fn web_updates(
     config: &Config,
     resolution: &Resolution,
     stored: &BTreeMap<(String, String), StaffState>,
+    running: Option<&Config>,
 ) -> Vec<(String, String, Option<WebPassword>)> {
     use crate::config::model::PasswordSource;
+    let before: HashMap<&str, &Arc<crate::config::model::Tenant>> = running
+        .iter()
+        .flat_map(|c| c.tenants.iter().map(|t| (t.id.as_str(), t)))
+        .collect();
     let mut out = Vec::new();
     for (ti, t) in config.tenants.iter().enumerate() {
+        let same = before.get(t.id.as_str()).is_some_and(|b| Arc::ptr_eq(b, t));
+        if same && !t.reads_secrets() {
+            continue;
+        }
         for (si, s) in t.staff.iter().enumerate() {
             let Some(source) = &s.password else { continue };
             let Some(eff) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
@@ -1117,6 +1159,36 @@ fn uploaded_greeting(tenant: &str, login: &str) -> PathBuf {
     PathBuf::from(format!("uploaded greeting of {login} in {tenant}"))
 }
 
+/// Validates `loaded` (audio checked) with what `reuse` holds, and keeps there what it learned
+/// when the config is valid.
+fn validate_learning(
+    reuse: &mut Option<Reuse>,
+    loaded: crate::config::load::Loaded,
+) -> (
+    crate::config::validate::Outcome,
+    crate::config::load::Sources,
+) {
+    let (outcome, sources, learned) =
+        validate_reusing(loaded, Options { check_audio: true }, reuse.as_ref());
+    if learned.is_some() {
+        *reuse = learned;
+    }
+    (outcome, sources)
+}
+
+/// What was generated for one staff member, as resolving needs it (no hashes).
+fn known_of(s: &StaffState) -> Known {
+    Known {
+        login: s.login.clone(),
+        extension: s.extension.clone(),
+        password_for: s
+            .password
+            .as_ref()
+            .map(|_| (s.login.clone(), s.realm.clone())),
+        signature: s.signature.clone(),
+    }
+}
+
 /// What was generated for every staff member, as planning needs it (no hashes).
 fn known_staff(states: &StaffStates) -> Vec<KnownStaff> {
     states
@@ -1166,6 +1238,7 @@ fn layered(
     let mut out = (**config).clone();
     let mut changed = false;
     for (ti, t) in out.tenants.iter_mut().enumerate() {
+        let t = Arc::make_mut(t);
         for (si, s) in t.staff.iter_mut().enumerate() {
             let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
                 continue;

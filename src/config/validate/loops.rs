@@ -15,7 +15,8 @@ use super::Ctx;
 use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::model::{Destination, NoAnswer, Target, Tenant};
 use crate::config::path::ConfigPath;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A place a call can be, in tenant `.0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,7 +57,7 @@ struct Edge {
 
 /// Every tenant of the server, their paths, and which tenant serves each number.
 struct Server<'a> {
-    tenants: &'a [Tenant],
+    tenants: &'a [Arc<Tenant>],
     paths: &'a [ConfigPath],
     numbers: HashMap<&'a str, (usize, usize)>,
 }
@@ -174,8 +175,16 @@ enum Mark {
 }
 
 /// Checks every tenant of the server at once (`paths[i]` is `tenants[i]`'s path): a forward
-/// may lead into another tenant's number and back.
-pub(super) fn check_loops(ctx: &mut Ctx, tenants: &[Tenant], paths: &[ConfigPath]) {
+/// may lead into another tenant's number and back. With `only`, the search starts from those
+/// tenants' nodes alone (it still follows moves into any tenant): when the others are as they
+/// were in a config that had no loop, a new loop must pass through a tenant that changed —
+/// its own moves changed, or a number the others forward to is now, or no longer, its.
+pub(super) fn check_loops(
+    ctx: &mut Ctx,
+    tenants: &[Arc<Tenant>],
+    paths: &[ConfigPath],
+    only: Option<&HashSet<usize>>,
+) {
     let mut numbers = HashMap::new();
     for (ti, t) in tenants.iter().enumerate() {
         for (i, n) in t.numbers.iter().enumerate() {
@@ -187,13 +196,17 @@ pub(super) fn check_loops(ctx: &mut Ctx, tenants: &[Tenant], paths: &[ConfigPath
         paths,
         numbers,
     };
-    let nodes = tenants.iter().enumerate().flat_map(|(ti, t)| {
-        (0..t.staff.len())
-            .map(move |i| Node::Staff(ti, i))
-            .chain((0..t.departments.len()).map(move |i| Node::Department(ti, i)))
-            .chain((0..t.menus.len()).map(move |i| Node::Menu(ti, i)))
-            .chain((0..t.numbers.len()).map(move |i| Node::Number(ti, i)))
-    });
+    let nodes = tenants
+        .iter()
+        .enumerate()
+        .filter(|(ti, _)| only.is_none_or(|o| o.contains(ti)))
+        .flat_map(|(ti, t)| {
+            (0..t.staff.len())
+                .map(move |i| Node::Staff(ti, i))
+                .chain((0..t.departments.len()).map(move |i| Node::Department(ti, i)))
+                .chain((0..t.menus.len()).map(move |i| Node::Menu(ti, i)))
+                .chain((0..t.numbers.len()).map(move |i| Node::Number(ti, i)))
+        });
     let mut marks: HashMap<Node, Mark> = HashMap::new();
     for start in nodes {
         if marks.contains_key(&start) {

@@ -22,10 +22,12 @@ use super::model::{self, SecretRef};
 use super::path::ConfigPath;
 use super::raw;
 use super::report;
+use super::reuse::{self, Reuse, TenantFile};
 use super::values::ValueError;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The result of checking a config: the model when it is valid, and every diagnostic sorted
 /// (errors first).
@@ -68,6 +70,18 @@ pub fn validate_text(yaml: &str) -> Result<super::model::Config, Vec<Diagnostic>
 
 /// Validates a loaded config. The loader's own diagnostics come first in the outcome.
 pub fn validate(loaded: Loaded, options: Options) -> (Outcome, Sources) {
+    let (outcome, sources, _) = validate_reusing(loaded, options, None);
+    (outcome, sources)
+}
+
+/// `validate`, taking from `reuse` the tenants of files checked before exactly as they are
+/// now (`load_reusing` handed out their typed documents), and returning what this run
+/// learned for the next one (when the config is valid).
+pub fn validate_reusing(
+    loaded: Loaded,
+    options: Options,
+    reuse: Option<&Reuse>,
+) -> (Outcome, Sources, Option<Reuse>) {
     let Loaded {
         sources,
         raw,
@@ -78,18 +92,75 @@ pub fn validate(loaded: Loaded, options: Options) -> (Outcome, Sources) {
         out: diagnostics,
         options,
         audio_cache: HashMap::new(),
+        reuse,
+        audio_read: Vec::new(),
+        learned: Vec::new(),
     };
-    let config = raw.and_then(|raw| check_config(&mut ctx, &raw));
+    let config = raw.as_ref().and_then(|raw| check_config(&mut ctx, raw));
+    let learned = std::mem::take(&mut ctx.learned);
     let mut diagnostics = ctx.out;
     report::sort(&mut diagnostics);
     let config = config.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    let next = match (&config, &raw) {
+        (Some(config), Some(raw)) => Some(learn(&sources, raw, config, learned, options)),
+        _ => None,
+    };
     (
         Outcome {
             config,
             diagnostics,
         },
         sources,
+        next,
     )
+}
+
+/// What a valid config's tenant files teach the next validation (see `reuse`): each file read
+/// without a diagnostic, with its tenant as checked.
+fn learn(
+    sources: &Sources,
+    raw: &raw::Config,
+    config: &model::Config,
+    learned: Vec<Learned>,
+    options: Options,
+) -> Reuse {
+    let main = sources
+        .files
+        .first()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    let mut files = HashMap::new();
+    for l in learned {
+        let Some(source) = sources.tenant_file(l.index).filter(|f| f.clean) else {
+            continue;
+        };
+        let file = match l.from {
+            Some(earlier) => earlier,
+            None => Arc::new(TenantFile {
+                source: Arc::clone(source),
+                index: l.index,
+                raw: Arc::clone(&raw.tenants[l.index]),
+                tenant: Arc::clone(&config.tenants[l.index]),
+                warnings: l.warnings,
+                audio: l.audio,
+            }),
+        };
+        files.insert(source.rel.clone(), file);
+    }
+    Reuse {
+        main,
+        check_audio: options.check_audio,
+        files,
+    }
+}
+
+/// What checking one tenant gave, for [`learn`].
+struct Learned {
+    index: usize,
+    /// Taken from the reuse as it was.
+    from: Option<Arc<TenantFile>>,
+    warnings: Vec<Diagnostic>,
+    audio: Vec<(PathBuf, Option<reuse::Stamp>)>,
 }
 
 /// Shared state of one validation run.
@@ -99,6 +170,12 @@ pub(crate) struct Ctx<'a> {
     options: Options,
     /// Each audio file's verdict, read once however many times it is named.
     audio_cache: HashMap<PathBuf, Result<audio::AudioInfo, AudioError>>,
+    /// Tenants checked before, as they were (`reuse`).
+    reuse: Option<&'a Reuse>,
+    /// The audio files read since the current tenant's check began, as they were.
+    audio_read: Vec<(PathBuf, Option<reuse::Stamp>)>,
+    /// What each tenant's check gave.
+    learned: Vec<Learned>,
 }
 
 impl Ctx<'_> {
@@ -217,6 +294,7 @@ impl Ctx<'_> {
         if !self.options.check_audio {
             return Some(full);
         }
+        self.audio_read.push((full.clone(), reuse::stamp(&full)));
         let checked = self
             .audio_cache
             .entry(full.clone())
@@ -408,11 +486,41 @@ fn check_config(ctx: &mut Ctx, raw: &raw::Config) -> Option<model::Config> {
         .enumerate()
         .map(|(i, t)| root.key("tenants").item(i, &t.id))
         .collect();
-    let tenants: Vec<Option<model::Tenant>> = raw
+    let mut changed = HashSet::new();
+    let tenants: Vec<Option<Arc<model::Tenant>>> = raw
         .tenants
         .iter()
         .zip(&tenant_paths)
-        .map(|(t, path)| tenant::check_tenant(ctx, t, path, &shared_ids))
+        .enumerate()
+        .map(|(i, (t, path))| {
+            let earlier = ctx
+                .reuse
+                .zip(ctx.sources.tenant_file(i))
+                .and_then(|(r, f)| r.tenant(&f.rel, t, i, ctx.options.check_audio));
+            if let Some(earlier) = earlier {
+                ctx.out.extend(earlier.warnings.iter().cloned());
+                ctx.learned.push(Learned {
+                    index: i,
+                    from: Some(Arc::clone(earlier)),
+                    warnings: Vec::new(),
+                    audio: Vec::new(),
+                });
+                return Some(Arc::clone(&earlier.tenant));
+            }
+            changed.insert(i);
+            let start = ctx.out.len();
+            ctx.audio_read.clear();
+            let checked = tenant::check_tenant(ctx, t, path, &shared_ids).map(Arc::new);
+            let warnings = ctx.out[start..].to_vec();
+            let audio = std::mem::take(&mut ctx.audio_read);
+            ctx.learned.push(Learned {
+                index: i,
+                from: None,
+                warnings,
+                audio,
+            });
+            checked
+        })
         .collect();
 
     // What must be unique across tenants.
@@ -442,9 +550,11 @@ fn check_config(ctx: &mut Ctx, raw: &raw::Config) -> Option<model::Config> {
     });
     ctx.unique(dids, Code::DuplicateNumber, "number");
 
-    let tenants: Option<Vec<model::Tenant>> = tenants.into_iter().collect();
+    let tenants: Option<Vec<Arc<model::Tenant>>> = tenants.into_iter().collect();
     if let Some(tenants) = &tenants {
-        loops::check_loops(ctx, tenants, &tenant_paths);
+        // The reused tenants were part of a config without a loop.
+        let only = (changed.len() < tenants.len()).then_some(&changed);
+        loops::check_loops(ctx, tenants, &tenant_paths, only);
     }
     Some(model::Config {
         server: server?,

@@ -358,7 +358,7 @@ async fn history_page(
     let people: Vec<Value> = t
         .staff
         .iter()
-        .zip(effective)
+        .zip(effective.iter())
         .map(|(s, e)| context! { name => s.name, login => e.login })
         .collect();
     let departments: Vec<Value> = t

@@ -250,6 +250,8 @@ mod tests {
             .unwrap()
             .tenants
             .remove(0)
+            .as_ref()
+            .clone()
     }
 
     fn call(ended: u64, ring: u64, talk: u64, answered_by: Option<&str>) -> CallRecord {
