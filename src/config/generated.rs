@@ -209,6 +209,28 @@ fn identities_known(t: &Tenant, known: &BTreeMap<(String, String), Known>) -> Ve
     ids
 }
 
+/// Whether tenant `j` of one side and tenant `i` of the other are the very same values (`Arc`),
+/// generated ones too: a config that changed other tenants reuses them (see
+/// `validate::Reuse`, `generated::resolve_reusing`), so they need no comparing.
+pub fn unchanged(
+    before: &Config,
+    before_generated: Option<&Resolution>,
+    j: usize,
+    after: &Config,
+    after_generated: Option<&Resolution>,
+    i: usize,
+) -> bool {
+    let generated = match (before_generated, after_generated) {
+        (None, None) => true,
+        (Some(b), Some(a)) => match (b.staff.get(j), a.staff.get(i)) {
+            (Some(b), Some(a)) => std::sync::Arc::ptr_eq(b, a),
+            _ => false,
+        },
+        _ => false,
+    };
+    generated && std::sync::Arc::ptr_eq(&before.tenants[j], &after.tenants[i])
+}
+
 /// First extension tried for allocation.
 pub(crate) const FIRST_EXTENSION: u32 = 200;
 

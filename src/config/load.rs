@@ -19,7 +19,6 @@ use super::bundle::Bundle;
 use super::diagnostic::{Code, Diagnostic, Location};
 use super::path::{ConfigPath, Seg};
 use super::raw;
-use super::reuse::Reuse;
 use super::schema::{self, Document};
 use super::shape;
 use super::tree::{self, Node, Span, Value};
@@ -188,6 +187,19 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
+/// Included files read before (`config::reuse::Reuse`): what reading one again would give.
+pub trait Earlier {
+    /// Under the main file `main`, the file `rel` read as `text` for tenant place `index`, as
+    /// read before exactly so: its source and typed tenant.
+    fn file(
+        &self,
+        main: &str,
+        rel: &str,
+        text: &str,
+        index: usize,
+    ) -> Option<(&Arc<SourceFile>, &Arc<raw::Tenant>)>;
+}
+
 /// The main config file could not be read at all.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read {path}: {source}")]
@@ -285,9 +297,9 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 }
 
 /// `load`, taking from `reuse` the included files read before exactly as they are now.
-pub fn load_reusing(path: &Path, reuse: Option<&Reuse>) -> Result<Loaded, LoadError> {
+pub fn load_reusing(path: &Path, earlier: Option<&dyn Earlier>) -> Result<Loaded, LoadError> {
     let text = read_file(path)?;
-    Ok(load_text(path, text, reuse))
+    Ok(load_text(path, text, earlier))
 }
 
 /// Reads one config file as `load` does, for a caller that looks at it before loading it.
@@ -302,7 +314,7 @@ pub(super) fn read_file(path: &Path) -> Result<String, LoadError> {
 }
 
 /// `load` of a main file whose `text` is already read.
-pub(super) fn load_text(path: &Path, text: String, reuse: Option<&Reuse>) -> Loaded {
+pub(super) fn load_text(path: &Path, text: String, earlier: Option<&dyn Earlier>) -> Loaded {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let main = path.file_name().map_or_else(
         || path.display().to_string(),
@@ -315,7 +327,7 @@ pub(super) fn load_text(path: &Path, text: String, reuse: Option<&Reuse>) -> Loa
         text,
         &base_dir,
         &read,
-        reuse,
+        earlier,
     )
 }
 
@@ -326,7 +338,11 @@ pub fn load_bundle(bundle: &Bundle, base_dir: &Path) -> Loaded {
 }
 
 /// `load_bundle`, taking from `reuse` the included files read before exactly as they are now.
-pub fn load_bundle_reusing(bundle: &Bundle, base_dir: &Path, reuse: Option<&Reuse>) -> Loaded {
+pub fn load_bundle_reusing(
+    bundle: &Bundle,
+    base_dir: &Path,
+    earlier: Option<&dyn Earlier>,
+) -> Loaded {
     let read = |rel: &str| match bundle.files.get(rel) {
         Some(text) if text.len() as u64 > MAX_FILE_BYTES => {
             Err(ReadError::Refused(Refusal::TooLarge(text.len() as u64)))
@@ -338,7 +354,7 @@ pub fn load_bundle_reusing(bundle: &Bundle, base_dir: &Path, reuse: Option<&Reus
         ))),
     };
     let text = bundle.files.get(&bundle.main).cloned().unwrap_or_default();
-    load_with(&bundle.main, &bundle.main, text, base_dir, &read, reuse)
+    load_with(&bundle.main, &bundle.main, text, base_dir, &read, earlier)
 }
 
 /// Loads a config whose main file's text is given, shown as `name` and called `rel` relative to
@@ -349,7 +365,7 @@ fn load_with(
     text: String,
     base_dir: &Path,
     read: &dyn Fn(&str) -> Result<String, ReadError>,
-    reuse: Option<&Reuse>,
+    earlier: Option<&dyn Earlier>,
 ) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut sources = Sources {
@@ -371,8 +387,6 @@ fn load_with(
     }
     let inline = raw.as_ref().map_or(0, |r: &raw::Config| r.tenants.len());
     let includes = tree.as_ref().map(include_entries).unwrap_or_default();
-    // Reuse is for the very same main file only.
-    let reuse = reuse.filter(|r| r.main == text);
     let main_text = text.clone();
     sources.files.push(Arc::new(SourceFile {
         name: name.to_string(),
@@ -437,10 +451,12 @@ fn load_with(
         };
         let file_index = sources.files.len();
         let tenant_index = raw.as_ref().map_or(inline, |r| r.tenants.len());
-        let before = reuse.and_then(|r| r.file(&main_text, &rel, &text, tenant_index));
-        if let (Some(f), Some(r)) = (before.filter(|f| f.source.name == shown), raw.as_mut()) {
-            sources.files.push(Arc::clone(&f.source));
-            r.tenants.push(Arc::clone(&f.raw));
+        let before = earlier.and_then(|e| e.file(&main_text, &rel, &text, tenant_index));
+        if let (Some((source, tenant)), Some(r)) =
+            (before.filter(|(f, _)| f.name == shown), raw.as_mut())
+        {
+            sources.files.push(Arc::clone(source));
+            r.tenants.push(Arc::clone(tenant));
             sources.tenant_roots.push((file_index, ConfigPath::root()));
             continue;
         }

@@ -10,7 +10,7 @@
 //! their Rust names, so a plan line can be searched for in the file.
 
 use super::clock::format_duration;
-use super::generated::{Effective, PasswordState, Resolution};
+use super::generated::{unchanged, Effective, PasswordState, Resolution};
 use super::model::{
     Config, Department, Destination, Forwarding, Menu, NoAnswer, Number, PasswordSource, Schedule,
     SecretRef, Server, Staff, Target, Tenant, Trunk, TrunkRef,
@@ -208,28 +208,6 @@ pub fn diff(before: Option<&Side>, after: &Side) -> Plan {
             },
         ),
     }
-}
-
-/// Whether tenant `j` of one side and tenant `i` of the other are the very same values (`Arc`),
-/// generated ones too: a config that changed other tenants reuses them (see
-/// `validate::Reuse`, `generated::resolve_reusing`), so they need no comparing.
-pub(crate) fn unchanged(
-    before: &Config,
-    before_generated: Option<&Resolution>,
-    j: usize,
-    after: &Config,
-    after_generated: Option<&Resolution>,
-    i: usize,
-) -> bool {
-    let generated = match (before_generated, after_generated) {
-        (None, None) => true,
-        (Some(b), Some(a)) => match (b.staff.get(j), a.staff.get(i)) {
-            (Some(b), Some(a)) => std::sync::Arc::ptr_eq(b, a),
-            _ => false,
-        },
-        _ => false,
-    };
-    generated && std::sync::Arc::ptr_eq(&before.tenants[j], &after.tenants[i])
 }
 
 /// The mass-removal safety rule: for each tenant that had at least `min_size` staff (or

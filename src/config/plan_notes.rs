@@ -50,7 +50,7 @@ pub fn notes(before: Option<Generated>, after: Generated) -> Vec<Note> {
         let Some(&bi) = index.get(at.id.as_str()) else {
             continue;
         };
-        if super::plan::unchanged(
+        if super::generated::unchanged(
             before.config,
             before.generated,
             bi,

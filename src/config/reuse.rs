@@ -13,7 +13,7 @@
 //! through other tenants' numbers) is checked again every time (`validate`).
 
 use super::diagnostic::Diagnostic;
-use super::load::SourceFile;
+use super::load::{Earlier, SourceFile};
 use super::model;
 use super::raw;
 use std::collections::HashMap;
@@ -46,6 +46,24 @@ pub(super) struct TenantFile {
     pub audio: Vec<(PathBuf, Option<Stamp>)>,
 }
 
+impl Earlier for Reuse {
+    fn file(
+        &self,
+        main: &str,
+        rel: &str,
+        text: &str,
+        index: usize,
+    ) -> Option<(&Arc<SourceFile>, &Arc<raw::Tenant>)> {
+        if self.main != main {
+            return None;
+        }
+        self.files
+            .get(rel)
+            .filter(|f| f.index == index && f.source.text == text)
+            .map(|f| (&f.source, &f.raw))
+    }
+}
+
 /// An audio file's size and modification time (`None`: it could not be looked at).
 pub(super) type Stamp = (u64, Option<SystemTime>);
 
@@ -64,23 +82,6 @@ impl Reuse {
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
-    }
-
-    /// Under the main file `main`, the file `rel` read as `text` at tenant place `index`, if
-    /// it was read before exactly so.
-    pub(super) fn file(
-        &self,
-        main: &str,
-        rel: &str,
-        text: &str,
-        index: usize,
-    ) -> Option<&Arc<TenantFile>> {
-        if self.main != main {
-            return None;
-        }
-        self.files
-            .get(rel)
-            .filter(|f| f.index == index && f.source.text == text)
     }
 
     /// The checked tenant of `raw` (a typed document this reuse handed out for the file
@@ -128,7 +129,7 @@ mod tests {
     }
 
     fn check(dir: &Path, reuse: Option<&Reuse>) -> (Outcome, Option<Reuse>) {
-        let loaded = load_reusing(&dir.join("pbx.yaml"), reuse).unwrap();
+        let loaded = load_reusing(&dir.join("pbx.yaml"), reuse.map(|r| r as _)).unwrap();
         let (outcome, _, next) = validate_reusing(loaded, Options { check_audio: true }, reuse);
         (outcome, next)
     }

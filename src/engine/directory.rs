@@ -43,6 +43,8 @@ pub struct Tenant {
     pub caller_id: Option<String>,
     /// Where calls out may go, and how many at once (toll fraud).
     pub policy: crate::config::outbound::Outbound,
+    /// Where its own trunks begin in `Directory::trunks` (`outbound` counts on it).
+    own_trunks: usize,
 }
 
 impl Tenant {
@@ -78,7 +80,8 @@ pub struct Trunk {
 /// Every tenant, by SIP domain, the trunks, and the digest algorithms to challenge with.
 #[derive(Clone, Debug)]
 pub struct Directory {
-    by_domain: HashMap<String, Tenant>,
+    /// Shared, so a directory rebuilt for a config that changed other tenants keeps them.
+    by_domain: HashMap<String, Arc<Tenant>>,
     pub digest: Vec<crate::sip::auth::Algorithm>,
     /// The config the directory was built from; calls hold it for their whole life.
     pub config: Arc<Config>,
@@ -107,6 +110,22 @@ impl Directory {
         stored: &BTreeMap<(String, String), StaffState>,
         prompts: Arc<Prompts>,
     ) -> Directory {
+        Directory::build_reusing(config, resolution, stored, prompts, None)
+    }
+
+    /// [`Directory::build`], taking from `previous` — the directory built for an applied
+    /// config and its resolution, `previous.0` being this config as applied (before staff's
+    /// own settings were laid over it) — every tenant that is the very same (`Arc`) in both
+    /// configs and resolutions, at the same place, whose passwords are not read from outside
+    /// the config: nothing it is built from can have changed (an apply stores values only for
+    /// the tenants it resolved).
+    pub fn build_reusing(
+        config: Arc<Config>,
+        resolution: &Resolution,
+        stored: &BTreeMap<(String, String), StaffState>,
+        prompts: Arc<Prompts>,
+        previous: Option<(&Config, (&Config, &Resolution, &Directory))>,
+    ) -> Directory {
         let mut by_domain = HashMap::new();
         let mut trunks: Vec<Trunk> = config
             .trunks
@@ -121,6 +140,20 @@ impl Directory {
                     .iter()
                     .map(|tr| trunk(tr, Some(ti), format!("{}/{}", t.id, tr.id))),
             );
+            for (i, n) in t.numbers.iter().enumerate() {
+                numbers.insert(n.number.to_string(), (t.domain.to_ascii_lowercase(), i));
+            }
+            let kept = previous.and_then(|(applied, (config, generated, directory))| {
+                let same = Arc::ptr_eq(config.tenants.get(ti)?, applied.tenants.get(ti)?)
+                    && Arc::ptr_eq(generated.staff.get(ti)?, resolution.staff.get(ti)?)
+                    && !t.reads_secrets();
+                let kept = directory.by_domain.get(&t.domain.to_ascii_lowercase())?;
+                (same && kept.index == ti && kept.own_trunks == own).then(|| Arc::clone(kept))
+            });
+            if let Some(kept) = kept {
+                by_domain.insert(t.domain.to_ascii_lowercase(), kept);
+                continue;
+            }
             let mut tenant = Tenant {
                 id: t.id.clone(),
                 domain: t.domain.clone(),
@@ -141,11 +174,9 @@ impl Directory {
                     .collect(),
                 caller_id: t.numbers.first().map(|n| n.number.to_string()),
                 policy: t.outbound.clone(),
+                own_trunks: own,
                 ..Tenant::default()
             };
-            for (i, n) in t.numbers.iter().enumerate() {
-                numbers.insert(n.number.to_string(), (t.domain.to_ascii_lowercase(), i));
-            }
             for (si, s) in t.staff.iter().enumerate() {
                 let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
                     tenant.logins.push(String::new());
@@ -176,7 +207,7 @@ impl Directory {
                     },
                 );
             }
-            by_domain.insert(t.domain.to_ascii_lowercase(), tenant);
+            by_domain.insert(t.domain.to_ascii_lowercase(), Arc::new(tenant));
         }
         let digest = config
             .server
@@ -206,6 +237,7 @@ impl Directory {
         self.by_domain
             .get(domain)
             .or_else(|| self.by_domain.get(&domain.to_ascii_lowercase()))
+            .map(|t| &**t)
     }
 
     /// The trunks whose gateway sends from `ip`.

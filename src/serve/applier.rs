@@ -304,6 +304,15 @@ impl Applier {
         Ok(states)
     }
 
+    /// The stored staff states to change: taken out of memory (the next read reads the store
+    /// unless [`Applier::staff_written`] puts them back), so they are not copied when nothing
+    /// else holds them.
+    fn take_staff(&self) -> Result<StaffStates, StoreError> {
+        let states = self.stored_staff()?;
+        self.staff_written(None);
+        Ok(Arc::try_unwrap(states).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
     /// The store's staff states were written: `now` is what it holds, or with `None`, read
     /// them again next time.
     fn staff_written(&self, now: Option<Arc<StaffStates>>) {
@@ -349,7 +358,7 @@ impl Applier {
         let templates = Arc::new(load_templates(&config)?);
         let views = Arc::new(load_views(&config)?);
         let config = Arc::new(config);
-        let directory = self.directory(&config, &resolution, &stored, prompts);
+        let directory = self.directory(&config, &resolution, &stored, prompts, None);
         self.swap(Running {
             revision: applied.revision,
             bundle,
@@ -369,14 +378,15 @@ impl Applier {
         let mut serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut phases = Phases::start();
         let main = self.config_dir.join(&self.main_name);
-        let loaded = match crate::config::load::load_reusing(&main, serial.as_ref()) {
+        let loaded = match crate::config::load::load_reusing(&main, serial.as_ref().map(|r| r as _))
+        {
             Ok(l) => l,
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e.to_string())),
         };
         let bundle = loaded.sources.bundle();
         let current = self.running();
         if let Some(c) = &current {
-            if c.bundle.digest() == bundle.digest() {
+            if c.bundle == bundle {
                 self.refresh_templates(c);
                 return Outcome::Unchanged {
                     revision: c.revision,
@@ -468,12 +478,13 @@ impl Applier {
             bundle.main = self.main_name.clone();
         }
         if let Some(c) = &current {
-            if c.bundle.digest() == bundle.digest() {
+            if c.bundle == bundle {
                 return Outcome::Unchanged { revision };
             }
         }
         let mut phases = Phases::start();
-        let loaded = load_bundle_reusing(&bundle, &self.config_dir, serial.as_ref());
+        let loaded =
+            load_bundle_reusing(&bundle, &self.config_dir, serial.as_ref().map(|r| r as _));
         let validated = validate_learning(&mut serial, loaded);
         phases.end("validate");
         self.decide(bundle, validated, source, options, current, phases)
@@ -527,6 +538,7 @@ impl Applier {
                 known.insert((tenant.clone(), identity.clone()), known_of(s));
             }
         }
+        drop(stored);
         phases.end("state");
         let proposal = plan_on(
             config,
@@ -590,7 +602,7 @@ impl Applier {
             Ok(v) => Arc::new(v),
             Err(e) => return Outcome::Rejected(Refusal::Bundle(e)),
         };
-        let existing = match self.stored_staff() {
+        let mut staged = match self.take_staff() {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
@@ -599,10 +611,10 @@ impl Applier {
         let mut credentials = Vec::new();
         for r in &p.resolution.records {
             // What is stored for this identity, or the one it adopted (same login).
-            let kept = existing
+            let kept = staged
                 .get(&(r.tenant.clone(), r.identity.clone()))
                 .or_else(|| {
-                    existing
+                    staged
                         .range((r.tenant.clone(), String::new())..)
                         .take_while(|((t, _), _)| t == &r.tenant)
                         .find(|(_, s)| s.login == r.login)
@@ -641,7 +653,6 @@ impl Applier {
             ));
         }
         // Passwords the config sets: their cabinet hash follows the config's value.
-        let mut staged = (*existing).clone();
         for (tenant, identity, state) in &staff {
             staged.insert((tenant.clone(), identity.clone()), state.clone());
         }
@@ -700,7 +711,8 @@ impl Applier {
         self.staff_written(Some(stored.clone()));
         phases.end("record");
         let config = Arc::new(p.config);
-        let directory = self.directory(&config, &p.resolution, &stored, prompts);
+        let before = self.running();
+        let directory = self.directory(&config, &p.resolution, &stored, prompts, before.as_deref());
         for trunk in directory.trunks.iter().filter(|t| t.addr.is_none()) {
             eprintln!(
                 "pbx serve: trunk {}: host {} does not resolve; calls out skip it (the next trunk, if any, takes them)",
@@ -853,6 +865,7 @@ impl Applier {
             &running.resolution,
             stored,
             running.directory.prompts.clone(),
+            None,
         );
         self.swap(Running {
             revision: running.revision,
@@ -869,13 +882,15 @@ impl Applier {
     /// cabinet laid over it where the tenant's `self_service` allows (`store::Profiles`: their
     /// forwarding; their uploaded greetings, added to `prompts`). `Running::config` stays the
     /// config as applied, which is what `pbx plan` compares, so a profile is never drift. A
-    /// store that cannot be read lays nothing over.
+    /// store that cannot be read lays nothing over. With `previous` (the running snapshot an
+    /// apply replaces), its directory's tenants that nothing changed are kept.
     fn directory(
         &self,
         config: &Arc<Config>,
         resolution: &Resolution,
         stored: &BTreeMap<(String, String), StaffState>,
         prompts: Arc<Prompts>,
+        previous: Option<&Running>,
     ) -> Directory {
         use crate::store::Profiles;
         let profiles = self.store.profiles().unwrap_or_else(|e| {
@@ -893,7 +908,8 @@ impl Applier {
             }
             Arc::new(with)
         };
-        Directory::build(layered, resolution, stored, prompts)
+        let previous = previous.map(|r| (&**config, (&*r.config, &*r.resolution, &*r.directory)));
+        Directory::build_reusing(layered, resolution, stored, prompts, previous)
     }
 
     /// Sets how calls to `login` of `tenant` are forwarded to their mobile (the cabinet's
@@ -1235,9 +1251,18 @@ fn layered(
     let word = |w: &str| {
         serde_json::from_value::<Forwarding>(serde_json::Value::String(w.to_owned())).ok()
     };
+    // Only the tenants someone set something in are copied.
+    let touched: std::collections::HashSet<&str> = profiles
+        .keys()
+        .chain(greetings.keys())
+        .map(|(tenant, _)| tenant.as_str())
+        .collect();
     let mut out = (**config).clone();
     let mut changed = false;
     for (ti, t) in out.tenants.iter_mut().enumerate() {
+        if !touched.contains(t.id.as_str()) {
+            continue;
+        }
         let t = Arc::make_mut(t);
         for (si, s) in t.staff.iter_mut().enumerate() {
             let Some(e) = resolution.staff.get(ti).and_then(|r| r.get(si)) else {
