@@ -7,7 +7,9 @@
 //! is never recorded without its letters, nor a letter without its apply — and likewise a
 //! rotated password and the letter mailing it (`pbx password reset --notify`).
 
-use super::codec::{self, decode, decode_u64, encode, CURRENT_KEY, REVISION_KEY};
+use super::codec::{
+    self, decode, decode_u64, encode, CURRENT_FILES_KEY, CURRENT_KEY, REVISION_KEY,
+};
 use super::{abort, now_ms, storage, transaction_error, Store, StoreError};
 use crate::credentials::{DigestHashes, WebPassword};
 use serde::{Deserialize, Serialize};
@@ -55,6 +57,19 @@ pub struct Applied {
     pub actor: String,
     /// A one-line description of the change.
     pub summary: String,
+}
+
+/// [`Applied`] as the `meta` tree keeps it: each file by the digest its text is kept under in
+/// the `config_files` tree, so an apply that changes one file of many writes that file only.
+#[derive(Serialize, Deserialize)]
+struct AppliedFiles {
+    revision: u64,
+    /// File name -> [`codec::file_digest`] of its text.
+    files: BTreeMap<String, String>,
+    digest: String,
+    applied_at_ms: u64,
+    actor: String,
+    summary: String,
 }
 
 /// One entry of the apply history (no file contents).
@@ -147,12 +162,36 @@ pub trait Applies {
 impl Applies for Store {
     /// The running config, or `None` when nothing was applied yet.
     fn current(&self) -> Result<Option<Applied>, StoreError> {
-        let value = self
-            .trees()?
-            .meta
-            .get(CURRENT_KEY)
-            .map_err(storage("read current config"))?;
-        value.map(|v| decode("meta current", &v)).transpose()
+        let trees = self.trees()?;
+        const READ: &str = "read current config";
+        let Some(value) = trees.meta.get(CURRENT_FILES_KEY).map_err(storage(READ))? else {
+            let value = trees.meta.get(CURRENT_KEY).map_err(storage(READ))?;
+            return value.map(|v| decode("meta current", &v)).transpose();
+        };
+        let stored: AppliedFiles = decode("meta current files", &value)?;
+        let texts = self.tree("config_files")?;
+        let mut files = BTreeMap::new();
+        for (name, digest) in stored.files {
+            let Some(text) = texts.get(digest.as_bytes()).map_err(storage(READ))? else {
+                return Err(StoreError::Corrupt {
+                    what: format!("config file {name}"),
+                    detail: format!("no text under digest {digest}"),
+                });
+            };
+            let text = String::from_utf8(text.to_vec()).map_err(|e| StoreError::Corrupt {
+                what: format!("config file {name}"),
+                detail: e.to_string(),
+            })?;
+            files.insert(name, text);
+        }
+        Ok(Some(Applied {
+            revision: stored.revision,
+            files,
+            digest: stored.digest,
+            applied_at_ms: stored.applied_at_ms,
+            actor: stored.actor,
+            summary: stored.summary,
+        }))
     }
 
     /// The revision of the running config; 0 when nothing was applied.
@@ -182,6 +221,11 @@ impl Applies for Store {
             staff.push((key, value));
         }
         let digest = codec::config_digest(&apply.files);
+        let file_digests: BTreeMap<String, String> = apply
+            .files
+            .iter()
+            .map(|(name, text)| (name.clone(), codec::file_digest(text)))
+            .collect();
         let applied_at_ms = now_ms();
         // Ids are taken before the transaction (a retried or aborted one leaves a gap, which
         // is fine: ids only need to grow).
@@ -196,9 +240,20 @@ impl Applies for Store {
             letters.push((id.to_be_bytes(), encode("outbox entry", &entry)?));
         }
         let outbox = self.tree("outbox")?;
+        let texts = self.tree("config_files")?;
+        // Only texts not kept yet are written (a file unchanged since an earlier revision is).
+        let mut new_texts = Vec::new();
+        for (name, d) in &file_digests {
+            if !texts
+                .contains_key(d.as_bytes())
+                .map_err(storage("read config files"))?
+            {
+                new_texts.push((d.clone(), apply.files[name].clone()));
+            }
+        }
         let trees = self.trees()?;
-        let applied = (&trees.meta, &trees.history, &trees.staff, &outbox)
-            .transaction(|(meta, history, staff_tree, outbox_tree)| {
+        let applied = (&trees.meta, &trees.history, &trees.staff, &outbox, &texts)
+            .transaction(|(meta, history, staff_tree, outbox_tree, texts_tree)| {
                 let actual = match meta.get(REVISION_KEY)? {
                     Some(v) => match decode_u64("meta revision", &v) {
                         Ok(r) => r,
@@ -232,8 +287,16 @@ impl Applies for Store {
                     digest: digest.clone(),
                     summary: apply.summary.clone(),
                 };
+                let stored = AppliedFiles {
+                    revision,
+                    files: file_digests.clone(),
+                    digest: digest.clone(),
+                    applied_at_ms,
+                    actor: apply.actor.clone(),
+                    summary: apply.summary.clone(),
+                };
                 let (current, record) = match (
-                    encode("meta current", &applied),
+                    encode("meta current files", &stored),
                     encode(&format!("history {revision}"), &record),
                 ) {
                     (Ok(c), Ok(r)) => (c, r),
@@ -245,8 +308,12 @@ impl Applies for Store {
                 for (key, value) in &letters {
                     outbox_tree.insert(&key[..], value.as_slice())?;
                 }
+                for (d, text) in &new_texts {
+                    texts_tree.insert(d.as_bytes(), text.as_bytes())?;
+                }
                 history.insert(&revision.to_be_bytes()[..], record)?;
-                meta.insert(CURRENT_KEY, current)?;
+                meta.insert(CURRENT_FILES_KEY, current)?;
+                meta.remove(CURRENT_KEY)?;
                 meta.insert(REVISION_KEY, &revision.to_be_bytes()[..])?;
                 Ok(applied)
             })

@@ -12,8 +12,17 @@ use super::StoreError;
 
 /// Key of the revision counter in the `meta` tree.
 pub(super) const REVISION_KEY: &[u8] = b"revision";
-/// Key of the running config in the `meta` tree.
+/// Key of the running config in the `meta` tree, as its files' texts (written before the
+/// files were kept apart; still read).
 pub(super) const CURRENT_KEY: &[u8] = b"current";
+/// Key of the running config in the `meta` tree, as its files' digests: each text is in the
+/// `config_files` tree under its digest, written once however many revisions keep it.
+pub(super) const CURRENT_FILES_KEY: &[u8] = b"current-files";
+
+/// Hex SHA-256 of one file's text: its key in the `config_files` tree.
+pub(super) fn file_digest(text: &str) -> String {
+    crate::credentials::hex(&Sha256::digest(text.as_bytes()))
+}
 
 /// Separates tenant and identity in a staff key.
 const SEP: u8 = 0;

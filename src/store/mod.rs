@@ -12,7 +12,9 @@
 //! | tree       | key                                  | value                                  |
 //! |------------|--------------------------------------|----------------------------------------|
 //! | `meta`     | `revision`                           | u64, 8 bytes big-endian (absent = 0)   |
-//! | `meta`     | `current`                            | JSON [`Applied`]                       |
+//! | `meta`     | `current-files`                      | JSON: [`Applied`] with each file's digest in place of its text |
+//! | `meta`     | `current` (older stores; read if no `current-files`) | JSON [`Applied`]       |
+//! | `config_files` | hex SHA-256 of a config file's text | the text: written once, however many revisions keep it (an apply changing one file of many writes that one) |
 //! | `history`  | revision, u64 8 bytes big-endian     | JSON [`ApplyRecord`]                   |
 //! | `staff`    | `tenant` NUL `identity` (UTF-8)      | JSON [`StaffState`]                    |
 //! | `counters` | counter name (UTF-8)                 | u64, 8 bytes big-endian                |

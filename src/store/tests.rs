@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::codec::{CURRENT_KEY, REVISION_KEY};
+use super::codec::{CURRENT_FILES_KEY, CURRENT_KEY, REVISION_KEY};
 use super::*;
 use crate::credentials::ha1;
 
@@ -48,6 +48,54 @@ fn new_apply(rev: u64) -> NewApply {
         )],
         letters: Vec::new(),
     }
+}
+
+#[test]
+fn a_file_kept_by_several_revisions_is_written_once_and_the_older_layout_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Written the way stores did before files were kept apart: the texts in `meta current`.
+    let old = Applied {
+        revision: 1,
+        files: files(1),
+        digest: config_digest(&files(1)),
+        applied_at_ms: 5,
+        actor: "alice".into(),
+        summary: "old".into(),
+    };
+    let trees = store.trees().unwrap();
+    trees
+        .meta
+        .insert(CURRENT_KEY, serde_json::to_vec(&old).unwrap())
+        .unwrap();
+    trees
+        .meta
+        .insert(REVISION_KEY, &1u64.to_be_bytes()[..])
+        .unwrap();
+    assert_eq!(store.current().unwrap(), Some(old));
+    // Revisions 2 and 3 share the tenant file (`files(rev)` differs in it by rev % 2000)...
+    let second = new_apply(2);
+    let mut third = new_apply(3);
+    let shared = second.files["tenants/acme.yaml"].clone();
+    third
+        .files
+        .insert("tenants/acme.yaml".into(), shared.clone());
+    store.record_apply(second.clone(), Some(1)).unwrap();
+    let applied = store.record_apply(third.clone(), Some(2)).unwrap();
+    // ...which is kept once: three texts (two main files, one tenant file).
+    assert_eq!(store.tree("config_files").unwrap().len(), 3);
+    let current = store.current().unwrap().unwrap();
+    assert_eq!(current.files, third.files);
+    assert_eq!(current, applied);
+    assert!(
+        trees.meta.get(CURRENT_KEY).unwrap().is_none(),
+        "the old value is gone"
+    );
+    // Reopened, the same.
+    drop(trees);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.current().unwrap().unwrap().files, third.files);
 }
 
 #[test]
@@ -310,10 +358,10 @@ fn corrupt_values_name_their_key() {
         .trees()
         .unwrap()
         .meta
-        .insert(CURRENT_KEY, &b"[]"[..])
+        .insert(CURRENT_FILES_KEY, &b"[]"[..])
         .unwrap();
     match store.current() {
-        Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "meta current"),
+        Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "meta current files"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
     store
