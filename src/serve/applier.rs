@@ -1338,6 +1338,93 @@ mod tests {
     use crate::store::Profile;
     use std::collections::BTreeMap;
 
+    /// A tenant file: two staff with generated logins, extensions and passwords, a number.
+    fn tenant_file(id: &str, number: &str, more_staff: &str) -> String {
+        format!(
+            "id: {id}\nname: {id}\ndomain: {id}.example\nmax_users: 10\nstaff:\n  - {{ name: Иван Петров }}\n  - {{ name: Мария Иванова }}\n{more_staff}numbers:\n  - {{ number: \"{number}\", destination: {{ staff: ivan.petrov }} }}\n"
+        )
+    }
+
+    #[test]
+    fn a_reload_that_changes_one_tenant_keeps_the_others_and_equals_a_full_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("config");
+        std::fs::create_dir_all(config_dir.join("tenants")).unwrap();
+        std::fs::write(
+            config_dir.join("pbx.yaml"),
+            "version: 1\ninclude: [tenants/a.yaml, tenants/b.yaml, tenants/c.yaml]\n",
+        )
+        .unwrap();
+        for (id, number) in [
+            ("a", "+74950000001"),
+            ("b", "+74950000002"),
+            ("c", "+74950000003"),
+        ] {
+            let path = config_dir.join(format!("tenants/{id}.yaml"));
+            std::fs::write(path, tenant_file(id, number, "")).unwrap();
+        }
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let applier = Applier::new(store, &config_dir.join("pbx.yaml"));
+        assert!(matches!(
+            applier.reload_files(Source::Startup),
+            Outcome::Applied { .. }
+        ));
+        let before = applier.running().unwrap();
+        // b gets a third person: a new login, extension and password.
+        let more = "  - { name: Олег Сидоров }\n";
+        std::fs::write(
+            config_dir.join("tenants/b.yaml"),
+            tenant_file("b", "+74950000002", more),
+        )
+        .unwrap();
+        let Outcome::Applied {
+            plan, credentials, ..
+        } = applier.reload_files(Source::Watcher)
+        else {
+            panic!("not applied");
+        };
+        assert_eq!(plan.summary.add, 1, "{plan:?}");
+        assert_eq!(plan.summary.change + plan.summary.remove, 0, "{plan:?}");
+        assert_eq!(credentials.len(), 1);
+        assert_eq!(credentials[0].login, "oleg.sidorov");
+        let after = applier.running().unwrap();
+        for (i, same) in [(0, true), (1, false), (2, true)] {
+            let shared = Arc::ptr_eq(&before.config.tenants[i], &after.config.tenants[i])
+                && Arc::ptr_eq(&before.resolution.staff[i], &after.resolution.staff[i]);
+            assert_eq!(shared, same, "tenant {i}");
+            let domain = &after.config.tenants[i].domain;
+            let kept = std::ptr::eq(
+                before.directory.tenant(domain).unwrap(),
+                after.directory.tenant(domain).unwrap(),
+            );
+            assert_eq!(kept, same, "directory tenant {i}");
+        }
+        // What is kept in memory is what the store holds, and the directory is what a build
+        // from scratch gives.
+        let stored = applier.store().all_staff_states().unwrap();
+        assert_eq!(*applier.stored_staff().unwrap(), stored);
+        let full = Directory::build(
+            after.config.clone(),
+            &after.resolution,
+            &stored,
+            after.directory.prompts.clone(),
+        );
+        for t in &after.config.tenants {
+            assert_eq!(after.directory.tenant(&t.domain), full.tenant(&t.domain));
+        }
+        let b = after.directory.tenant("b.example").unwrap();
+        assert!(
+            b.users["oleg.sidorov"].hashes.is_some(),
+            "the new one can sign in"
+        );
+        // And a restart reads the same config back from the store.
+        let applied = applier.store().current().unwrap().unwrap();
+        assert_eq!(
+            Bundle::from_store_files(applied.files).unwrap(),
+            after.bundle
+        );
+    }
+
     fn config(self_service: &str) -> Config {
         let yaml = format!(
             "version: 1\ntenants:\n  - id: acme\n    name: Acme\n    domain: acme.example\n    max_users: 10\n{self_service}    staff:\n      - {{ name: Anna, login: anna, mobile: {{ number: \"+79161234567\" }} }}\n      - {{ name: Oleg, login: oleg }}\n"
