@@ -16,6 +16,9 @@
 //! median wall time and the largest peak RSS (`wait4`'s `ru_maxrss`). The plan's baseline is
 //! parsing both configs it reads.
 
+#[path = "sizes.rs"]
+mod sizes;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -153,18 +156,7 @@ fn main() {
         parse(&args[1..]);
         return;
     }
-    let sizes: Vec<(usize, usize)> = if args.is_empty() {
-        vec![(10, 100), (100, 100), (1000, 100)]
-    } else {
-        args.iter()
-            .map(|s| {
-                let (t, m) = s
-                    .split_once('x')
-                    .expect("a size is TENANTSxSTAFF, e.g. 100x100");
-                (t.parse().expect("tenants"), m.parse().expect("staff"))
-            })
-            .collect()
-    };
+    let sizes = sizes::sizes(&args, &[(10, 100), (100, 100), (1000, 100)]);
     let runs: usize = std::env::var("CONFIG_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())

@@ -10,6 +10,9 @@
 //!   cargo bench --bench reload -- 1x100 1000x100    (sizes: tenants x staff per tenant)
 //!   RELOAD_RUNS=21 cargo bench --bench reload
 
+#[path = "sizes.rs"]
+mod sizes;
+
 use pbx::serve::applier::{Applier, Outcome, Source};
 use pbx::store::Store;
 use std::collections::BTreeMap;
@@ -62,18 +65,7 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let sizes: Vec<(usize, usize)> = if args.is_empty() {
-        vec![(1, 100), (10, 100), (100, 100), (1000, 100)]
-    } else {
-        args.iter()
-            .map(|s| {
-                let (t, m) = s
-                    .split_once('x')
-                    .expect("a size is TENANTSxSTAFF, e.g. 100x100");
-                (t.parse().expect("tenants"), m.parse().expect("staff"))
-            })
-            .collect()
-    };
+    let sizes = sizes::sizes(&args, &[(1, 100), (10, 100), (100, 100), (1000, 100)]);
     let runs: usize = std::env::var("RELOAD_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())

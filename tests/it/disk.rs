@@ -353,10 +353,12 @@ fn an_apply_on_a_full_data_directory_is_refused_and_goes_through_once_space_is_b
     let tmpfs = Namespace::tmpfs(&data, "size=4m");
     std::fs::write(dir.path().join("pbx.yaml"), config(&data)).unwrap();
     let server = start(dir, &tmpfs);
+    // A comment makes the new text large: it cannot fit in what the store's files already
+    // hold (a small one might, and then the apply rightly goes through).
     let yaml = config(&data).replace(
         "    staff:\n",
         "    staff:\n      - { name: Oleg, login: oleg, extension: \"203\" }\n",
-    );
+    ) + &format!("# {}\n", "x".repeat(64 * 1024));
     let body =
         serde_json::json!({ "bundle": { "main": "pbx.yaml", "files": { "pbx.yaml": yaml } } })
             .to_string();
