@@ -210,8 +210,8 @@ fn identities_known(t: &Tenant, known: &BTreeMap<(String, String), Known>) -> Ve
 }
 
 /// Whether tenant `j` of one side and tenant `i` of the other are the very same values (`Arc`),
-/// generated ones too: a config that changed other tenants reuses them (see
-/// `validate::Reuse`, `generated::resolve_reusing`), so they need no comparing.
+/// generated ones too: a config that changed other tenants reuses them (`config::reuse`,
+/// [`resolve_reusing`]), so they need no comparing.
 pub fn unchanged(
     before: &Config,
     before_generated: Option<&Resolution>,
@@ -223,12 +223,12 @@ pub fn unchanged(
     let generated = match (before_generated, after_generated) {
         (None, None) => true,
         (Some(b), Some(a)) => match (b.staff.get(j), a.staff.get(i)) {
-            (Some(b), Some(a)) => std::sync::Arc::ptr_eq(b, a),
+            (Some(b), Some(a)) => Arc::ptr_eq(b, a),
             _ => false,
         },
         _ => false,
     };
-    generated && std::sync::Arc::ptr_eq(&before.tenants[j], &after.tenants[i])
+    generated && Arc::ptr_eq(&before.tenants[j], &after.tenants[i])
 }
 
 /// First extension tried for allocation.

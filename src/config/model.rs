@@ -251,6 +251,22 @@ pub struct Tenant {
     pub menus: Vec<Menu>,
 }
 
+impl Config {
+    /// For each tenant, whether it is the very same (`Arc`) as `before`'s tenant of its id:
+    /// a config that changed other tenants reuses it (`config::reuse`), so nothing of it
+    /// changed.
+    pub fn same_tenants_as(&self, before: Option<&Config>) -> Vec<bool> {
+        let before: std::collections::HashMap<&str, &Arc<Tenant>> = before
+            .iter()
+            .flat_map(|c| c.tenants.iter().map(|t| (t.id.as_str(), t)))
+            .collect();
+        self.tenants
+            .iter()
+            .map(|t| before.get(t.id.as_str()).is_some_and(|b| Arc::ptr_eq(b, t)))
+            .collect()
+    }
+}
+
 impl Tenant {
     /// Whether a staff password is read from outside the config (`{env}`, `{file}`): then its
     /// value can change while the tenant's config does not, and it is read at every apply.

@@ -116,8 +116,7 @@ pub fn plan_against(
         .as_ref()
         .map(|c| resolve(c, &known, &mut String::new));
     if let Some(cr) = &mut current_resolution {
-        for r in &cr.records {
-            let r = r.clone();
+        for r in std::mem::take(&mut cr.records) {
             known
                 .entry((r.tenant.clone(), r.identity.clone()))
                 .or_insert_with(|| Known {

@@ -95,6 +95,14 @@ pub struct Directory {
     pub security: super::guard::Policy,
 }
 
+/// A directory built before, with what it was built from, for [`Directory::build_reusing`].
+pub struct Previous<'a> {
+    /// The config as applied (before staff's own settings were laid over it).
+    pub applied: &'a Config,
+    pub resolution: &'a Resolution,
+    pub directory: &'a Directory,
+}
+
 impl crate::sip::auth::Accounts for Directory {
     fn digest_hashes(&self, realm: &str, user: &str) -> Option<&DigestHashes> {
         self.tenant(realm)?.users.get(user)?.hashes.as_ref()
@@ -113,18 +121,17 @@ impl Directory {
         Directory::build_reusing(config, resolution, stored, prompts, None)
     }
 
-    /// [`Directory::build`], taking from `previous` — the directory built for an applied
-    /// config and its resolution, `previous.0` being this config as applied (before staff's
-    /// own settings were laid over it) — every tenant that is the very same (`Arc`) in both
-    /// configs and resolutions, at the same place, whose passwords are not read from outside
-    /// the config: nothing it is built from can have changed (an apply stores values only for
-    /// the tenants it resolved).
+    /// [`Directory::build`], taking from `previous` every tenant that is the very same
+    /// (`Arc`) in `previous.applied` and `applied` (this config as applied, before staff's own
+    /// settings were laid over it) and in both resolutions, at the same place, whose passwords
+    /// are not read from outside the config: nothing it is built from can have changed (an
+    /// apply stores values only for the tenants it resolved).
     pub fn build_reusing(
         config: Arc<Config>,
         resolution: &Resolution,
         stored: &BTreeMap<(String, String), StaffState>,
         prompts: Arc<Prompts>,
-        previous: Option<(&Config, (&Config, &Resolution, &Directory))>,
+        previous: Option<(&Config, Previous)>,
     ) -> Directory {
         let mut by_domain = HashMap::new();
         let mut trunks: Vec<Trunk> = config
@@ -143,11 +150,11 @@ impl Directory {
             for (i, n) in t.numbers.iter().enumerate() {
                 numbers.insert(n.number.to_string(), (t.domain.to_ascii_lowercase(), i));
             }
-            let kept = previous.and_then(|(applied, (config, generated, directory))| {
-                let same = Arc::ptr_eq(config.tenants.get(ti)?, applied.tenants.get(ti)?)
-                    && Arc::ptr_eq(generated.staff.get(ti)?, resolution.staff.get(ti)?)
+            let kept = previous.as_ref().and_then(|(applied, p)| {
+                let same = Arc::ptr_eq(p.applied.tenants.get(ti)?, applied.tenants.get(ti)?)
+                    && Arc::ptr_eq(p.resolution.staff.get(ti)?, resolution.staff.get(ti)?)
                     && !t.reads_secrets();
-                let kept = directory.by_domain.get(&t.domain.to_ascii_lowercase())?;
+                let kept = p.directory.by_domain.get(&t.domain.to_ascii_lowercase())?;
                 (same && kept.index == ti && kept.own_trunks == own).then(|| Arc::clone(kept))
             });
             if let Some(kept) = kept {

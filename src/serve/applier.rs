@@ -26,7 +26,7 @@ use crate::media::prompt::Prompts;
 use crate::store::Applies;
 use crate::store::{NewApply, StaffState, Store, StoreError};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -519,16 +519,10 @@ impl Applier {
             Ok(s) => s,
             Err(e) => return Outcome::Rejected(Refusal::Store(e.to_string())),
         };
-        let running: HashMap<&str, &Arc<crate::config::model::Tenant>> = current
-            .iter()
-            .flat_map(|c| c.config.tenants.iter().map(|t| (t.id.as_str(), t)))
-            .collect();
+        let same = config.same_tenants_as(current.as_ref().map(|c| &*c.config));
         let mut known = BTreeMap::new();
-        for t in &config.tenants {
-            if running
-                .get(t.id.as_str())
-                .is_some_and(|r| Arc::ptr_eq(r, t))
-            {
+        for (t, same) in config.tenants.iter().zip(same) {
+            if same {
                 continue;
             }
             let from = (t.id.clone(), String::new());
@@ -908,7 +902,14 @@ impl Applier {
             }
             Arc::new(with)
         };
-        let previous = previous.map(|r| (&**config, (&*r.config, &*r.resolution, &*r.directory)));
+        let previous = previous.map(|r| {
+            let before = crate::engine::directory::Previous {
+                applied: &r.config,
+                resolution: &r.resolution,
+                directory: &r.directory,
+            };
+            (&**config, before)
+        });
         Directory::build_reusing(layered, resolution, stored, prompts, previous)
     }
 
@@ -1093,14 +1094,10 @@ fn web_updates(
     running: Option<&Config>,
 ) -> Vec<(String, String, Option<WebPassword>)> {
     use crate::config::model::PasswordSource;
-    let before: HashMap<&str, &Arc<crate::config::model::Tenant>> = running
-        .iter()
-        .flat_map(|c| c.tenants.iter().map(|t| (t.id.as_str(), t)))
-        .collect();
+    let same = config.same_tenants_as(running);
     let mut out = Vec::new();
     for (ti, t) in config.tenants.iter().enumerate() {
-        let same = before.get(t.id.as_str()).is_some_and(|b| Arc::ptr_eq(b, t));
-        if same && !t.reads_secrets() {
+        if same[ti] && !t.reads_secrets() {
             continue;
         }
         for (si, s) in t.staff.iter().enumerate() {
